@@ -1,0 +1,2 @@
+// Public surface of the disco layer (filled in by its issue).
+export {}

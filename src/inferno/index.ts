@@ -1,0 +1,2 @@
+// Public surface of the inferno layer (filled in by its issue).
+export {}
