@@ -1,6 +1,7 @@
 // The store Inferno runs over: tags (tags.ts) plus reading and writing blob lines.
 import { DiscoError } from '../errors.js'
-import { blobName, type BlobRef, type InfernoTags } from './tags.js'
+import type { Ddfs } from '../ddfs/index.js'
+import { blobRefName, type BlobRef, type InfernoTags } from './tags.js'
 
 /** Tags plus blob lines: everything a rule run needs from storage. */
 export interface InfernoStore extends InfernoTags {
@@ -40,8 +41,8 @@ export class MemoryStore implements InfernoStore {
   /** Prepends (newest first), skipping blobs whose name the tag already lists. */
   async append(tag: string, blobs: readonly BlobRef[]): Promise<void> {
     const list = this.tags.get(tag) ?? []
-    const have = new Set(list.map(blobName))
-    const fresh = blobs.filter((b) => !have.has(blobName(b)))
+    const have = new Set(list.map(blobRefName))
+    const fresh = blobs.filter((b) => !have.has(blobRefName(b)))
     this.tags.set(tag, [...[...fresh].reverse(), ...list])
   }
 
@@ -76,5 +77,36 @@ export class MemoryStore implements InfernoStore {
   putAt(url: string, lines: readonly string[]): BlobRef {
     this.data.set(url, [...lines])
     return [url]
+  }
+}
+
+/**
+ * The DDFS store as an Inferno store: prefix listing, newest-first blobs, appends that skip blobs
+ * already listed (by versioned name), gunzipped lines, result blobs pushed untagged.
+ *
+ * @example
+ * const store = ddfsStore(openStore('.disco'))
+ */
+export function ddfsStore(ddfs: Ddfs): InfernoStore {
+  return {
+    listTags: (prefix) => ddfs.list(prefix),
+    blobs: (tag) => ddfs.blobs(tag),
+    async append(tag, blobs) {
+      const have = new Set((await ddfs.blobs(tag)).map(blobRefName))
+      const fresh = blobs.filter((b) => !have.has(blobRefName(b)))
+      // DDFS prepends in the order given; the newest (last given) goes first, as repeated appends would.
+      await ddfs.tag(tag, [...fresh].reverse())
+    },
+    readLines: (blob) => ddfs.readLines(blob),
+    async putLines(name, lines) {
+      const bytes = (async function* () {
+        const enc = new TextEncoder()
+        for await (const l of lines) yield enc.encode(`${l}\n`)
+      })()
+      return ddfs.pushBlob(name, bytes)
+    },
+    async deleteTag(tag) {
+      if (await ddfs.exists(tag)) await ddfs.delete(tag)
+    },
   }
 }

@@ -1,5 +1,6 @@
 // Tags and dates (spec inferno.md 2.1, 8): date-suffixed prefixes, prefix expansion, archive
 // exclusion by blob name, blob caps, archiving and result tag names — over a small store interface.
+import { blobFileName } from '../ddfs/index.js'
 import type { Rule } from './rule.js'
 import { dayMinus, dayText, localDay } from './rule.js'
 
@@ -61,12 +62,10 @@ export function dayWindow(rule: Rule, o: TagOverrides, today: string): { start: 
  * (section 2.1 step 3), so that archive checks do not depend on replica hosts.
  *
  * @example
- * blobName(['disco://h/ddfs/vol0/blob/ab/data_txt-0$533-406a9-e50']) // 'data_txt-0$533-406a9-e50'
+ * blobRefName(['disco://h/ddfs/vol0/blob/ab/data_txt-0$533-406a9-e50']) // 'data_txt-0$533-406a9-e50'
  */
-export function blobName(blob: BlobRef): string {
-  const url = blob[0] ?? ''
-  const path = url.replace(/[?#].*$/, '').replace(/\/+$/, '')
-  return path.slice(path.lastIndexOf('/') + 1)
+export function blobRefName(blob: BlobRef): string {
+  return blobFileName(blob[0] ?? '')
 }
 
 /**
@@ -113,7 +112,7 @@ export async function collectBlobs(store: InfernoTags, prefixes: readonly string
   if (opts.archive) {
     for (const t of sorted) {
       if (t.startsWith(archivePrefix)) continue
-      for (const b of await store.blobs(archiveTagName(t, archivePrefix))) archived.add(blobName(b))
+      for (const b of await store.blobs(archiveTagName(t, archivePrefix))) archived.add(blobRefName(b))
     }
   }
   const tags = new Map<string, BlobRef[]>()
@@ -130,7 +129,7 @@ export async function collectBlobs(store: InfernoTags, prefixes: readonly string
         warned = true
         continue
       }
-      if (archived.has(blobName(b))) continue
+      if (archived.has(blobRefName(b))) continue
       list.push(b)
       count++
     }
@@ -153,8 +152,8 @@ export async function archiveBlobs(store: InfernoTags, tags: ReadonlyMap<string,
   for (const [tag, blobs] of tags) {
     if (blobs.length === 0 || tag.startsWith(archivePrefix)) continue
     const target = archiveTagName(tag, archivePrefix)
-    const have = new Set((await store.blobs(target)).map(blobName))
-    const fresh = blobs.filter((b) => !have.has(blobName(b)))
+    const have = new Set((await store.blobs(target)).map(blobRefName))
+    const fresh = blobs.filter((b) => !have.has(blobRefName(b)))
     if (fresh.length > 0) await store.append(target, fresh)
     written.push(target)
   }

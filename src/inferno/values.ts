@@ -78,7 +78,7 @@ export function coerce(v: unknown): Num {
  * as soon as a non-integer is involved the sum is an ordinary double.
  *
  * @example
- * add(2 ** 53, 1) // 9007199254740993n
+ * add(2 ** 53 - 1, 2) // 9007199254740993n
  * add(1, 0.5) // 1.5
  */
 export function add(a: Num, b: Num): Num {
