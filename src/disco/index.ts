@@ -7,6 +7,6 @@ export { normalizeSpec, planJob, jobName, retryDelay, DEFAULT_MEMORY_BUDGET } fr
 export { type Executor, InProcessExecutor, WorkerPoolExecutor, FatalTaskError, isFatal } from './executor.js'
 export {
   runJob, listJobs, jobInfo, resolveJob, waitJob, killJob, purgeJob, jobEvents, jobResults,
-  type RunOptions, type JobHandle, type StoreRef,
+  type JobRunOptions, type JobHandle, type StoreRef,
 } from './job.js'
 export { defaultPartition } from './task.js'

@@ -17,7 +17,7 @@ import type { JobInfo, JobPlan, JobProgress, JobSpec, MapTaskPlan, NormalizedSpe
 export type { StoreRef }
 
 /** Options of {@link runJob}. */
-export interface RunOptions {
+export interface JobRunOptions {
   /** The store directory (default layout of DDFS, e.g. `./.disco`) or an opened DDFS store. */
   store: StoreRef
   /** Default: a new {@link WorkerPoolExecutor} sized to the cores, closed when the job ends. */
@@ -55,7 +55,7 @@ const running = new Map<string, AbortController>()
  * await job.wait()
  * for await (const [word, n] of job.results()) console.log(word, n) // a 2, b 1
  */
-export async function runJob(spec: JobSpec, opts: RunOptions): Promise<JobHandle> {
+export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHandle> {
   const storeDir = storeDirOf(opts.store)
   const nspec = normalizeSpec(spec, opts.cwd ?? process.cwd())
   const inputStore = ddfsInputStore(opts.store)
