@@ -227,7 +227,7 @@ function runPhase(run: Run, phase: 'map' | 'reduce', tasks: readonly TaskPlan[],
           setTimeout(() => {
             queue.push({ task, attempt: attempt + 1 })
             pump()
-          }, delay).unref()
+          }, delay) // not unref'd: a pending retry keeps the process alive
           pump()
         },
       )
