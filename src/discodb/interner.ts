@@ -52,8 +52,8 @@ export class ByteInterner {
     this.bytes = Buffer.allocUnsafeSlow(initialBytes)
     this.offsets = new Uint32Array(initialEntries + 1)
     this.hashes = new Uint32Array(initialEntries)
-    this.table = new Int32Array(initialEntries * 2)
-    this.mask = this.table.length - 1
+    this.table = new Int32Array(initialEntries * 4)
+    this.mask = initialEntries * 2 - 1
   }
 
   /** Interns `src[start..end)` and returns its id. */
@@ -71,6 +71,16 @@ export class ByteInterner {
     const at = this.byteLength
     const len = this.bytes.write(s, at, 'utf8')
     return this.lookupOrAdd(this.bytes, at, at + len, hashBytes(this.bytes, at, at + len), false)
+  }
+
+  /** True when entry `id` equals `src[start..end)`. */
+  equals(id: number, src: Uint8Array, start: number, end: number): boolean {
+    const o = this.offsets[id]!
+    const len = end - start
+    if (this.offsets[id + 1]! - o !== len) return false
+    const bytes = this.bytes
+    for (let i = 0; i < len; i++) if (bytes[o + i] !== src[start + i]) return false
+    return true
   }
 
   /** Length in bytes of entry `id`. */
@@ -103,25 +113,24 @@ export class ByteInterner {
 
   private lookupOrAdd(src: Uint8Array, start: number, end: number, h: number, copy: boolean): number {
     const len = end - start
-    const bytes = this.bytes
-    const offsets = this.offsets
-    for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
-      const e = this.table[slot]!
+    const table = this.table
+    const mask = this.mask
+    // Slots are pairs [id + 1, hash]: one cache line tells "empty", "other hash" or "candidate".
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const e = table[2 * slot]!
       if (e === 0) break
-      const id = e - 1
-      if (this.hashes[id] !== h) continue
-      const o = offsets[id]!
-      if (offsets[id + 1]! - o !== len) continue
-      let i = 0
-      while (i < len && bytes[o + i] === src[start + i]) i++
-      if (i === len) return id
+      if (table[2 * slot + 1] !== (h | 0)) continue
+      if (this.equals(e - 1, src, start, end)) return e - 1
     }
     if (this.count >= LIMITS.maxEntries) {
       throw new DiscoError('DDB_TOO_LARGE', `expected at most ${LIMITS.maxEntries} distinct keys or values, found more`)
     }
     if (copy) {
       if (!this.reserve(len)) throw tooLarge(this.byteLength + len)
-      this.bytes.set(src.subarray(start, end), this.byteLength)
+      const dst = this.bytes
+      const at = this.byteLength
+      if (len <= 64) for (let i = 0; i < len; i++) dst[at + i] = src[start + i]!
+      else dst.set(src.subarray(start, end), at)
     }
     const id = this.count
     if (id >= this.hashes.length) this.growEntries()
@@ -129,15 +138,17 @@ export class ByteInterner {
     this.count = id + 1
     this.offsets[id + 1] = this.byteLength
     this.hashes[id] = h
-    if (this.count * 2 > this.table.length) this.rehash()
+    if (this.count * 2 > this.mask + 1) this.rehash()
     else this.place(id)
     return id
   }
 
   private place(id: number): void {
-    for (let slot = this.hashes[id]! & this.mask; ; slot = (slot + 1) & this.mask) {
-      if (this.table[slot] === 0) {
-        this.table[slot] = id + 1
+    const h = this.hashes[id]!
+    for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
+      if (this.table[2 * slot] === 0) {
+        this.table[2 * slot] = id + 1
+        this.table[2 * slot + 1] = h
         return
       }
     }
@@ -154,7 +165,7 @@ export class ByteInterner {
 
   private rehash(): void {
     this.table = new Int32Array(this.table.length * 2)
-    this.mask = this.table.length - 1
+    this.mask = this.table.length / 2 - 1
     for (let id = 0; id < this.count; id++) this.place(id)
   }
 }

@@ -70,6 +70,8 @@ export class DiscoDBConstructor {
   private pairKey = new U32List()
   private pairValue = new U32List()
   private finalized = false
+  /** The key of the previous `addRange` (input is often grouped by key). */
+  private lastKey = -1
 
   /** Number of distinct keys added so far. */
   get keyCount(): number {
@@ -97,6 +99,7 @@ export class DiscoDBConstructor {
     } catch (e) {
       this.keys.truncate(marks[0]!)
       this.values.truncate(marks[1]!)
+      this.lastKey = -1
       this.pairKey.length = this.pairValue.length = marks[2]!
       throw e
     }
@@ -111,11 +114,13 @@ export class DiscoDBConstructor {
     this.checkOpen()
     const marks = [this.keys.count, this.values.count]
     try {
-      const k = this.keys.intern(src, keyStart, keyEnd)
+      let k = this.lastKey
+      if (k < 0 || !this.keys.equals(k, src, keyStart, keyEnd)) k = this.lastKey = this.keys.intern(src, keyStart, keyEnd)
       if (valueStart >= 0) this.pushPair(k, this.values.intern(src, valueStart, valueEnd))
     } catch (e) {
       this.keys.truncate(marks[0]!)
       this.values.truncate(marks[1]!)
+      this.lastKey = -1
       throw e
     }
     return this
