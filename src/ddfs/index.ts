@@ -1,2 +1,14 @@
-// Public surface of the ddfs layer (filled in by its issue).
-export {}
+// Public surface of the DDFS layer: the tag-addressed blob store.
+export type { BlobInfo, BlobSource, BlobStore, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
+export {
+  Ddfs, openStore, formatLastModified,
+  DEFAULT_STORE_DIR, DEFAULT_BLOB_GRACE_MS, DEFAULT_TOMBSTONE_GRACE_MS, DEFAULT_PARTIAL_GRACE_MS,
+  MAX_ATTRS, MAX_ATTR_NAME, MAX_ATTR_VALUE,
+} from './ddfs.js'
+export type { TagObject, TokenOption, TagOptions, BlobsOptions, PushItem, ChunkInput, ChunkTagOptions, GcOptions, GcReport, FoundTag } from './ddfs.js'
+export { LocalBlobStore, LocalTagStore, LOCAL_BLOB_PREFIX } from './local.js'
+export { checkTagName, safeName, blobName, blobFileName, isLink, normalizeEntries, newVersion, versioned, TAG_LINK, MAX_TAG_NAME } from './names.js'
+export { chunkLines, DEFAULT_CHUNK_SIZE, DEFAULT_MAX_RECORD, MIN_CHUNK_SIZE } from './chunk.js'
+export type { ChunkOptions, ChunkProgress } from './chunk.js'
+export { maybeGunzip, splitLines, textLines, isGzip } from './lines.js'
+export type { RawLine } from './lines.js'

@@ -1,2 +1,5 @@
-// Public surface of the discodb layer (filled in by its issue).
-export {}
+// Public surface of the discodb layer: the reader, the query language and their types.
+export { DiscoDB, type QueryOptions } from './db.js'
+export { type DiscoDBHeader } from './header.js'
+export { Inquiry } from './inquiry.js'
+export { Q, type Clause, type Literal, type MetaLiteral, type TermLiteral } from './q.js'

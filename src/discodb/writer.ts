@@ -95,7 +95,7 @@ export class DiscoDBConstructor {
       if (typeof values === 'string' || values instanceof Uint8Array) this.pushPair(k, this.internValue(values))
       else if (values != null && typeof (values as Iterable<Bytes>)[Symbol.iterator] === 'function') {
         for (const v of values as Iterable<Bytes>) this.pushPair(k, this.internValue(v))
-      } else throw new DiscoError('DDB_BAD_INPUT', `expected values as a string, Uint8Array or iterable of them, found ${describe(values)}`)
+      } else throw new DiscoError('DDB_BAD_ARGUMENT', `expected values as a string, Uint8Array or iterable of them, found ${describe(values)}`)
     } catch (e) {
       this.keys.truncate(marks[0]!)
       this.values.truncate(marks[1]!)
@@ -149,13 +149,13 @@ export class DiscoDBConstructor {
   private internKey(key: Bytes): number {
     if (typeof key === 'string') return this.keys.internString(key)
     if (key instanceof Uint8Array) return this.keys.intern(key, 0, key.length)
-    throw new DiscoError('DDB_BAD_INPUT', `expected a key as string or Uint8Array, found ${describe(key)}`)
+    throw new DiscoError('DDB_BAD_ARGUMENT', `expected a key as string or Uint8Array, found ${describe(key)}`)
   }
 
   private internValue(v: Bytes): number {
     if (typeof v === 'string') return this.values.internString(v)
     if (v instanceof Uint8Array) return this.values.intern(v, 0, v.length)
-    throw new DiscoError('DDB_BAD_INPUT', `expected a value as string or Uint8Array, found ${describe(v)}`)
+    throw new DiscoError('DDB_BAD_ARGUMENT', `expected a value as string or Uint8Array, found ${describe(v)}`)
   }
 
   private pushPair(k: number, v: number): void {

@@ -15,12 +15,12 @@ test('a second finalize is DDB_FINALIZED, as is add after finalize', () => {
   assert.throws(() => c.add('x', 'y'), code('DDB_FINALIZED'))
 })
 
-test('wrong argument types are DDB_BAD_INPUT and change nothing', () => {
+test('wrong argument types are DDB_BAD_ARGUMENT and change nothing', () => {
   const c = new DiscoDBConstructor().add('k', ['v'])
-  assert.throws(() => c.add(42 as unknown as string, 'v'), code('DDB_BAD_INPUT'))
-  assert.throws(() => c.add('k2', 42 as unknown as string), code('DDB_BAD_INPUT'))
-  assert.throws(() => c.add('k3', ['ok', null as unknown as string]), code('DDB_BAD_INPUT'))
-  assert.throws(() => c.add('k4', null as unknown as string), code('DDB_BAD_INPUT'))
+  assert.throws(() => c.add(42 as unknown as string, 'v'), code('DDB_BAD_ARGUMENT'))
+  assert.throws(() => c.add('k2', 42 as unknown as string), code('DDB_BAD_ARGUMENT'))
+  assert.throws(() => c.add('k3', ['ok', null as unknown as string]), code('DDB_BAD_ARGUMENT'))
+  assert.throws(() => c.add('k4', null as unknown as string), code('DDB_BAD_ARGUMENT'))
   const out = c.finalizeBytes()
   const h = parseHeader(out)
   assert.equal(h.numKeys, 1)

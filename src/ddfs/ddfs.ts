@@ -1,0 +1,591 @@
+// The DDFS facade: validates arguments and implements the original's tag semantics (newest-first
+// append, set-update, put, tombstones, links, attributes, tokens, GC) over a TagStore + BlobStore.
+import { createReadStream, promises as fsp } from 'node:fs'
+import { basename, resolve } from 'node:path'
+import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { DiscoError } from '../errors.js'
+import { chunkLines, type ChunkOptions } from './chunk.js'
+import { textLines } from './lines.js'
+import { LocalBlobStore, LocalTagStore } from './local.js'
+import { TAG_LINK, blobName, checkTagName, isLink, normalizeEntries, safeName, versioned } from './names.js'
+import type { BlobInfo, BlobSource, BlobStore, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
+
+/** Default store directory when neither an argument nor `DISCO_STORE` names one. */
+export const DEFAULT_STORE_DIR = './.disco'
+/** Default grace period before GC deletes an unreferenced blob: 5 days, as in the original. */
+export const DEFAULT_BLOB_GRACE_MS = 5 * 24 * 3600_000
+/** Default age after which GC forgets a tombstone: 30 days, as in the original. */
+export const DEFAULT_TOMBSTONE_GRACE_MS = 30 * 24 * 3600_000
+/** Default age after which GC removes abandoned partial uploads: 1 day. */
+export const DEFAULT_PARTIAL_GRACE_MS = 24 * 3600_000
+
+/** Attribute limits of the original. */
+export const MAX_ATTRS = 1000
+export const MAX_ATTR_NAME = 1024
+export const MAX_ATTR_VALUE = 4096
+
+/** A tag as readers see it: the original's JSON object (tokens hidden). */
+export interface TagObject {
+  version: 1
+  /** `<name>$<unique>`, new on every modification. */
+  id: string
+  /** Local time `YYYY/MM/DD HH:MM:SS`. */
+  'last-modified': string
+  /** Entries, newest first: replica sets, or `['tag://other']` links. */
+  urls: TagEntry[]
+  /** Attributes. */
+  'user-data': Record<string, string>
+}
+
+/** Token option shared by every tag operation (used as both read and write token). */
+export interface TokenOption {
+  token?: string
+}
+
+/** Options of {@link Ddfs.tag}. */
+export interface TagOptions extends TokenOption {
+  /** Set semantics: drop entries whose blob name is already in the tag or repeated (default false). */
+  update?: boolean
+}
+
+/** Options of {@link Ddfs.blobs}. */
+export interface BlobsOptions extends TokenOption {
+  /** Skip missing linked/named tags (default true); false raises `DDFS_TAG_NOT_FOUND`. */
+  ignoreMissing?: boolean
+}
+
+/** A file for {@link Ddfs.push}: a path, or bytes/stream with a blob name. */
+export type PushItem = string | { path: string; name?: string } | { name: string; data: BlobSource }
+
+/** An input for {@link Ddfs.chunk}: a file path (plain or .gz), or a named byte stream. */
+export type ChunkInput = string | { name: string; source: AsyncIterable<Uint8Array> }
+
+/** Options of {@link Ddfs.chunk}. */
+export interface ChunkTagOptions extends ChunkOptions, TagOptions {}
+
+/** Options of {@link Ddfs.gc}. */
+export interface GcOptions {
+  /** Unreferenced blobs younger than this are kept (default 5 days). */
+  graceMs?: number
+  /** Tombstones older than this are forgotten (default 30 days). */
+  tombstoneGraceMs?: number
+  /** Partial uploads older than this are removed (default 1 day). */
+  partialGraceMs?: number
+  /** Report only. */
+  dryRun?: boolean
+}
+
+/** What {@link Ddfs.gc} did. */
+export interface GcReport {
+  blobsDeleted: string[]
+  bytesFreed: number
+  blobsKept: number
+  tombstonesPurged: string[]
+  leftoversRemoved: number
+}
+
+/** One node of {@link Ddfs.findTags}: a tag reached through the graph and the path to it. */
+export interface FoundTag {
+  tag: string
+  path: string[]
+  missing: boolean
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0')
+}
+
+/** The original's `last-modified` format (local time). */
+export function formatLastModified(ms: number): string {
+  const d = new Date(ms)
+  return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+}
+
+function toObject(r: TagRecord): TagObject {
+  return { version: 1, id: r.id, 'last-modified': formatLastModified(r.mtime), urls: r.urls.map((e) => [...e]), 'user-data': { ...r.attrs } }
+}
+
+function notFound(name: string): DiscoError {
+  return new DiscoError('DDFS_TAG_NOT_FOUND', `tag ${name} does not exist`)
+}
+
+function firstName(e: TagEntry): string {
+  return isLink(e) ? e[0]! : blobName(e[0]!)
+}
+
+/**
+ * DDFS over a tag store and a blob store. Every public method validates its arguments; tag
+ * updates are compare-and-set loops, so concurrent writers (threads or processes) never lose an
+ * update.
+ *
+ * @example
+ * const ddfs = openStore()                                   // ./.disco, or $DISCO_STORE
+ * const [set] = await ddfs.push('data:demo', [{ name: 'a.txt', data: Buffer.from('x\n') }])
+ * (await ddfs.blobs('data:demo'))[0][0] === set[0]           // true
+ */
+export class Ddfs {
+  /** The tag backend. */
+  readonly tags: TagStore
+  /** The blob backend. */
+  readonly blobStore: BlobStore
+  /** The store directory for the local adapters, else undefined. */
+  readonly dir: string | undefined
+
+  constructor(backends: { tags: TagStore; blobs: BlobStore; dir?: string }) {
+    this.tags = backends.tags
+    this.blobStore = backends.blobs
+    this.dir = backends.dir
+  }
+
+  // ---------------------------------------------------------------- tag reads
+
+  private static live(s: TagState | undefined): TagRecord | undefined {
+    return s && s.record.deleted === undefined ? s.record : undefined
+  }
+
+  private static checkRead(r: TagRecord, token: string | undefined): void {
+    if (r.readToken != null && token !== r.readToken) throw new DiscoError('DDFS_UNAUTHORIZED', `tag ${r.name} needs its read token`)
+  }
+
+  private static checkWrite(r: TagRecord, token: string | undefined): void {
+    if (r.writeToken != null && token !== r.writeToken) throw new DiscoError('DDFS_UNAUTHORIZED', `tag ${r.name} needs its write token`)
+  }
+
+  /** The live record of a tag, token-checked; `undefined` when missing or deleted. */
+  private async readLive(tag: string, token: string | undefined): Promise<TagRecord | undefined> {
+    const r = Ddfs.live(await this.tags.read(tag))
+    if (r) Ddfs.checkRead(r, token)
+    return r
+  }
+
+  private async mustRead(tag: string, token: string | undefined): Promise<TagRecord> {
+    const name = checkTagName(tag)
+    const r = await this.readLive(name, token)
+    if (!r) throw notFound(name)
+    return r
+  }
+
+  /**
+   * The tag object (the original's JSON shape, tokens hidden).
+   * @example (await ddfs.get('data:demo')).urls // [['disco://localhost/ddfs/vol0/blob/…/a_txt$…']]
+   */
+  async get(tag: string, opts: TokenOption = {}): Promise<TagObject> {
+    return toObject(await this.mustRead(tag, opts.token))
+  }
+
+  /**
+   * True when the tag exists and is not deleted; a tag we may not read still counts as existing.
+   * @example await ddfs.exists('nope') // false
+   */
+  async exists(tag: string, opts: TokenOption = {}): Promise<boolean> {
+    const name = checkTagName(tag)
+    try {
+      return (await this.readLive(name, opts.token)) !== undefined
+    } catch (e) {
+      if (e instanceof DiscoError && e.code === 'DDFS_UNAUTHORIZED') return true
+      throw e
+    }
+  }
+
+  /**
+   * The tag's direct entries, newest first (links not followed).
+   * @example await ddfs.urls('t') // [['tag://u'], ['disco://…/b$…']]
+   */
+  async urls(tag: string, opts: TokenOption = {}): Promise<TagEntry[]> {
+    return (await this.mustRead(tag, opts.token)).urls.map((e) => [...e])
+  }
+
+  /**
+   * Live tag names starting with the raw string `prefix` (not colon-aware), sorted ascending.
+   * @example await ddfs.list('incoming:data') // ['incoming:data:2026-11-21', 'incoming:database:x']
+   */
+  async list(prefix = ''): Promise<string[]> {
+    if (typeof prefix !== 'string') throw new DiscoError('DDFS_BAD_TAG_NAME', `expected a string prefix, found ${typeof prefix}`)
+    if (prefix.startsWith(TAG_LINK)) prefix = prefix.slice(TAG_LINK.length)
+    const names = await this.tags.list(prefix)
+    const live: string[] = []
+    await Promise.all(names.map(async (n) => { if (Ddfs.live(await this.tags.read(n))) live.push(n) }))
+    return live.sort()
+  }
+
+  /**
+   * Replica sets of every blob reachable from the tags, depth first, newest first, following
+   * `tag://` links once each (cycle safe).
+   * @example await ddfs.blobs('all') // [['disco://…/b$…'], ['disco://…/a$…']]
+   */
+  async blobs(tags: string | string[], opts: BlobsOptions = {}): Promise<ReplicaSet[]> {
+    const ignoreMissing = opts.ignoreMissing ?? true
+    const seen = new Set<string>()
+    const out: ReplicaSet[] = []
+    const visit = async (tag: string): Promise<void> => {
+      const name = checkTagName(tag)
+      if (seen.has(name)) return
+      seen.add(name)
+      const r = await this.readLive(name, opts.token)
+      if (!r) {
+        if (ignoreMissing) return
+        throw notFound(name)
+      }
+      for (const e of r.urls) {
+        if (isLink(e)) await visit(e[0]!)
+        else out.push([...e])
+      }
+    }
+    for (const t of Array.isArray(tags) ? tags : [tags]) await visit(t)
+    return out
+  }
+
+  /**
+   * Breadth-first walk of the tag graph from `tags` (cycle safe): every tag reached, with the
+   * path of links that reached it and whether it is missing.
+   * @example await ddfs.findTags(['all']) // [{ tag: 'all', path: ['all'], missing: false }, …]
+   */
+  async findTags(tags: string[], opts: TokenOption = {}): Promise<FoundTag[]> {
+    const seen = new Set<string>()
+    const out: FoundTag[] = []
+    let frontier = tags.map((t) => [checkTagName(t)])
+    while (frontier.length > 0) {
+      const next: string[][] = []
+      for (const path of frontier) {
+        const tag = path[path.length - 1]!
+        if (seen.has(tag)) continue
+        seen.add(tag)
+        const r = await this.readLive(tag, opts.token)
+        out.push({ tag, path, missing: !r })
+        for (const e of r?.urls ?? []) if (isLink(e)) next.push([...path, e[0]!.slice(TAG_LINK.length)])
+      }
+      frontier = next
+    }
+    return out
+  }
+
+  /**
+   * All attributes of a tag.
+   * @example await ddfs.attrs('t') // { owner: 'ops' }
+   */
+  async attrs(tag: string, opts: TokenOption = {}): Promise<Record<string, string>> {
+    return { ...(await this.mustRead(tag, opts.token)).attrs }
+  }
+
+  /**
+   * One attribute, or `undefined` when unset.
+   * @example await ddfs.getattr('t', 'owner') // 'ops'
+   */
+  async getattr(tag: string, attr: string, opts: TokenOption = {}): Promise<string | undefined> {
+    return (await this.mustRead(tag, opts.token)).attrs[attr]
+  }
+
+  // ---------------------------------------------------------------- tag writes
+
+  /**
+   * The compare-and-set loop behind every update. `change` gets the live record (undefined when
+   * missing/deleted) and returns the new record, or `null` for "no new version".
+   */
+  private async modify(
+    tag: string,
+    token: string | undefined,
+    change: (cur: TagRecord | undefined) => TagRecord | null,
+  ): Promise<TagRecord | undefined> {
+    const name = checkTagName(tag)
+    const started = Date.now()
+    for (let attempt = 0; ; attempt++) {
+      const state = await this.tags.read(name)
+      const cur = Ddfs.live(state)
+      if (cur) Ddfs.checkWrite(cur, token)
+      const next = change(cur)
+      if (next === null) return cur
+      const rev = await this.tags.write(name, next, state?.revision ?? 0)
+      if (rev !== undefined) return next
+      if (Date.now() - started > 120_000) {
+        throw new DiscoError('DDFS_CONFLICT', `tag ${name}: gave up after ${attempt + 1} conflicting concurrent updates in 120 s`)
+      }
+      await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)))
+    }
+  }
+
+  private static fresh(name: string, cur: TagRecord | undefined, token: string | undefined, now: number): TagRecord {
+    if (cur) return { ...cur, id: versioned(name, now), mtime: now, urls: [...cur.urls], attrs: { ...cur.attrs } }
+    const r: TagRecord = { name, id: versioned(name, now), mtime: now, urls: [], attrs: {} }
+    if (token !== undefined) { r.readToken = token; r.writeToken = token }
+    return r
+  }
+
+  /**
+   * Appends entries to a tag, **newest first** (prepended in the given order); creates the tag
+   * when missing, even for an empty append; an empty append to an existing tag makes no new
+   * version. With `update`, entries whose blob name (before `$`) is already present or repeated
+   * are dropped. Creating with a `token` makes it the tag's read and write token.
+   * @example await ddfs.tag('t', ['disco://…/b$2']); (await ddfs.urls('t'))[0] // ['disco://…/b$2']
+   */
+  async tag(tag: string, entries: ReadonlyArray<string | readonly string[]>, opts: TagOptions = {}): Promise<TagObject> {
+    const add = normalizeEntries(entries)
+    const r = await this.modify(tag, opts.token, (cur) => {
+      let items = add
+      if (opts.update) {
+        const have = new Set((cur?.urls ?? []).map(firstName))
+        items = []
+        for (const e of add) {
+          const n = firstName(e)
+          if (!have.has(n)) { have.add(n); items.push(e) }
+        }
+      }
+      if (cur && items.length === 0) return null
+      const next = Ddfs.fresh(cur?.name ?? checkTagName(tag), cur, opts.token, Date.now())
+      next.urls = [...items, ...next.urls]
+      return next
+    })
+    return toObject(r!)
+  }
+
+  /**
+   * Replaces a tag's entries (creates it when missing; an empty list makes an empty tag).
+   * @example await ddfs.put('t', []); await ddfs.urls('t') // []
+   */
+  async put(tag: string, entries: ReadonlyArray<string | readonly string[]>, opts: TokenOption = {}): Promise<TagObject> {
+    const urls = normalizeEntries(entries)
+    const r = await this.modify(tag, opts.token, (cur) => {
+      const next = Ddfs.fresh(cur?.name ?? checkTagName(tag), cur, opts.token, Date.now())
+      next.urls = urls
+      return next
+    })
+    return toObject(r!)
+  }
+
+  /**
+   * Creates an empty tag if it is missing (no new version otherwise).
+   * @example await ddfs.touch('t'); await ddfs.exists('t') // true
+   */
+  async touch(tag: string, opts: TokenOption = {}): Promise<TagObject> {
+    return this.tag(tag, [], opts)
+  }
+
+  /**
+   * Deletes a tag: it vanishes at once (a tombstone hides it) and may be re-created later.
+   * Deleting a missing tag is not an error. Blobs stay until GC finds them unreferenced.
+   * @example await ddfs.delete('t'); await ddfs.exists('t') // false
+   */
+  async delete(tag: string, opts: TokenOption = {}): Promise<void> {
+    await this.modify(tag, opts.token, (cur) => {
+      if (!cur) return null
+      const now = Date.now()
+      return { name: cur.name, id: versioned(cur.name, now), mtime: now, urls: [], attrs: {}, deleted: now }
+    })
+  }
+
+  /**
+   * Copies `src`'s entries to `dst`, replacing its content.
+   * @example await ddfs.cp('a', 'b') // b now lists what a lists
+   */
+  async cp(src: string, dst: string, opts: TokenOption = {}): Promise<TagObject> {
+    return this.put(dst, await this.urls(src, opts), opts)
+  }
+
+  /**
+   * Sets an attribute. Names in the reserved `ddfs:` namespace are refused, except
+   * `ddfs:read-token` / `ddfs:write-token`, which set the tokens.
+   * @example await ddfs.setattr('t', 'owner', 'ops')
+   */
+  async setattr(tag: string, attr: string, value: string, opts: TokenOption = {}): Promise<void> {
+    if (typeof attr !== 'string' || attr.length === 0 || Buffer.byteLength(attr) > MAX_ATTR_NAME) {
+      throw new DiscoError('DDFS_BAD_ATTR', `expected an attribute name of 1-${MAX_ATTR_NAME} bytes, found ${JSON.stringify(String(attr).slice(0, 80))}`)
+    }
+    if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_ATTR_VALUE) {
+      throw new DiscoError('DDFS_BAD_ATTR', `attribute ${attr}: expected a string value of at most ${MAX_ATTR_VALUE} bytes, found ${typeof value === 'string' ? Buffer.byteLength(value) + ' bytes' : typeof value}`)
+    }
+    const tokenKind = attr === 'ddfs:read-token' ? 'readToken' : attr === 'ddfs:write-token' ? 'writeToken' : undefined
+    if (!tokenKind && attr.startsWith('ddfs:')) {
+      throw new DiscoError('DDFS_RESERVED_ATTR', `attribute names starting with "ddfs:" are reserved, found ${attr}`)
+    }
+    await this.modify(tag, opts.token, (cur) => {
+      if (!cur) throw notFound(checkTagName(tag))
+      if (!tokenKind && !(attr in cur.attrs) && Object.keys(cur.attrs).length >= MAX_ATTRS) {
+        throw new DiscoError('DDFS_BAD_ATTR', `tag ${cur.name} already has the maximum of ${MAX_ATTRS} attributes`)
+      }
+      const next = Ddfs.fresh(cur.name, cur, opts.token, Date.now())
+      if (tokenKind) next[tokenKind] = value
+      else next.attrs[attr] = value
+      return next
+    })
+  }
+
+  /**
+   * Deletes an attribute (a missing attribute is fine).
+   * @example await ddfs.delattr('t', 'owner')
+   */
+  async delattr(tag: string, attr: string, opts: TokenOption = {}): Promise<void> {
+    await this.modify(tag, opts.token, (cur) => {
+      if (!cur) throw notFound(checkTagName(tag))
+      if (!(attr in cur.attrs)) return null
+      const next = Ddfs.fresh(cur.name, cur, opts.token, Date.now())
+      delete next.attrs[attr]
+      return next
+    })
+  }
+
+  /**
+   * Sets (or with `null`, clears) a tag's read and/or write token (the `chtok` verb).
+   * @example await ddfs.setToken('t', 'secret', { read: true, write: true })
+   */
+  async setToken(tag: string, newToken: string | null, which: { read?: boolean; write?: boolean }, opts: TokenOption = {}): Promise<void> {
+    await this.modify(tag, opts.token, (cur) => {
+      if (!cur) throw notFound(checkTagName(tag))
+      const next = Ddfs.fresh(cur.name, cur, opts.token, Date.now())
+      if (which.read) next.readToken = newToken
+      if (which.write) next.writeToken = newToken
+      return next
+    })
+  }
+
+  // ---------------------------------------------------------------- blobs
+
+  /**
+   * Stores bytes as a new blob named `<safe name>$<unique>` and returns its replica set
+   * (untagged: tag it soon, GC removes untagged blobs after the grace period).
+   * @example await ddfs.pushBlob('a.txt', Buffer.from('x\n')) // ['disco://localhost/ddfs/vol0/blob/4e/a_txt$19b…']
+   */
+  async pushBlob(name: string, data: BlobSource): Promise<ReplicaSet> {
+    const info = await this.blobStore.put(versioned(safeName(name)), data)
+    return [info.url]
+  }
+
+  /**
+   * Stores files as they are (no compression) and appends them to `tag` in one update.
+   * Resolves to the new replica sets in the order given.
+   * @example await ddfs.push('raw:logs', ['./a.log.gz']) // [['disco://…/a_log_gz$…']]
+   */
+  async push(tag: string, items: PushItem[], opts: TagOptions = {}): Promise<ReplicaSet[]> {
+    checkTagName(tag)
+    const sets: ReplicaSet[] = []
+    for (const item of items) {
+      if (typeof item === 'string' || 'path' in item) {
+        const path = typeof item === 'string' ? item : item.path
+        const st = await fsp.stat(path)
+        if (!st.isFile()) throw new DiscoError('DDFS_NOT_A_FILE', `expected a regular file, found ${path} (a ${st.isDirectory() ? 'directory' : 'special file'})`)
+        const name = typeof item === 'string' || item.name === undefined ? basename(path) : item.name
+        sets.push(await this.pushBlob(name, createReadStream(path, { highWaterMark: 1 << 20 })))
+      } else {
+        sets.push(await this.pushBlob(item.name, item.data))
+      }
+    }
+    await this.tag(tag, sets, opts)
+    return sets
+  }
+
+  /**
+   * Record-aware chunking: splits line inputs (files, .gz files, streams) into gzip blobs of at
+   * most `chunkSize` compressed bytes (default 64 MiB), named `<safe input name>-<n>`, never
+   * splitting a line, then appends all of them to `tag` in one update.
+   * @example await ddfs.chunk('incoming:clicks:2026-11-22', ['./clicks.ndjson']) // [[url0], [url1], …]
+   */
+  async chunk(tag: string, inputs: ChunkInput[], opts: ChunkTagOptions = {}): Promise<ReplicaSet[]> {
+    checkTagName(tag)
+    const sets: ReplicaSet[] = []
+    for (const input of inputs) {
+      const name = safeName(typeof input === 'string' ? basename(input) : input.name)
+      const source = typeof input === 'string' ? createReadStream(input, { highWaterMark: 1 << 20 }) : input.source
+      const label = typeof input === 'string' ? input : input.name
+      const infos = await chunkLines(source, (i, bytes) => this.blobStore.put(versioned(`${name}-${i}`), bytes), opts, label)
+      for (const info of infos) sets.push([info.url])
+    }
+    await this.tag(tag, sets, opts)
+    return sets
+  }
+
+  /**
+   * The raw bytes of a blob, trying each replica in turn. Accepts store URLs, `file://` URLs,
+   * absolute paths and `raw://<text>`.
+   * @example for await (const b of await ddfs.openBlob(set)) process.stdout.write(b)
+   */
+  async openBlob(urls: string | readonly string[]): Promise<AsyncIterable<Uint8Array>> {
+    const list = typeof urls === 'string' ? [urls] : urls
+    let last: unknown
+    for (const url of list) {
+      try {
+        if (this.blobStore.owns(url)) return await this.blobStore.get(url)
+        if (url.startsWith('raw://')) return Readable.from([Buffer.from(decodeURIComponent(url.slice(6)))])
+        if (url.startsWith('file://') || url.startsWith('/')) {
+          const path = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url
+          await fsp.access(path)
+          return createReadStream(path, { highWaterMark: 1 << 20 })
+        }
+        last = new DiscoError('DDFS_BAD_URL', `expected a store, file:// or raw:// URL, found ${url}`)
+      } catch (e) {
+        last = (e as NodeJS.ErrnoException).code === 'ENOENT' ? new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} does not exist`) : e
+      }
+    }
+    throw last ?? new DiscoError('DDFS_BAD_URL', 'expected at least one replica URL, found an empty list')
+  }
+
+  /**
+   * The lines of a blob as strings (newline removed), transparently gunzipped.
+   * @example for await (const line of ddfs.readLines(set)) JSON.parse(line)
+   */
+  async *readLines(urls: string | readonly string[]): AsyncGenerator<string> {
+    const label = typeof urls === 'string' ? urls : urls[0] ?? 'blob'
+    yield* textLines(await this.openBlob(urls), label)
+  }
+
+  // ---------------------------------------------------------------- garbage collection
+
+  private async referenced(): Promise<Set<string>> {
+    const refs = new Set<string>()
+    for (const name of await this.tags.list('')) {
+      const r = Ddfs.live(await this.tags.read(name))
+      for (const e of r?.urls ?? []) if (!isLink(e)) for (const u of e) refs.add(u)
+    }
+    return refs
+  }
+
+  /**
+   * Mark and sweep: deletes blobs that no live tag references and that are older than the grace
+   * period (so a fresh upload not yet tagged survives), forgets old tombstones, and removes
+   * abandoned partial writes and superseded tag versions.
+   * @example await ddfs.gc({ graceMs: 0 }) // { blobsDeleted: [...], bytesFreed: 123, … }
+   */
+  async gc(opts: GcOptions = {}): Promise<GcReport> {
+    const graceMs = opts.graceMs ?? DEFAULT_BLOB_GRACE_MS
+    const tombMs = opts.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS
+    const partialMs = opts.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS
+    const report: GcReport = { blobsDeleted: [], bytesFreed: 0, blobsKept: 0, tombstonesPurged: [], leftoversRemoved: 0 }
+    const now = Date.now()
+    const refs = await this.referenced()
+    const candidates: BlobInfo[] = []
+    for await (const b of this.blobStore.list()) {
+      if (!refs.has(b.url) && now - b.mtime >= graceMs) candidates.push(b)
+      else report.blobsKept++
+    }
+    // Double-check against a fresh snapshot: a blob tagged meanwhile is kept.
+    const again = candidates.length > 0 ? await this.referenced() : refs
+    for (const b of candidates) {
+      if (again.has(b.url)) { report.blobsKept++; continue }
+      if (!opts.dryRun) await this.blobStore.delete(b.url)
+      report.blobsDeleted.push(b.url)
+      report.bytesFreed += b.size
+    }
+    for (const name of await this.tags.list('')) {
+      const s = await this.tags.read(name)
+      if (s?.record.deleted !== undefined && now - s.record.deleted >= tombMs) {
+        if (opts.dryRun || (await this.tags.purge(name, s.revision))) report.tombstonesPurged.push(name)
+      }
+    }
+    if (!opts.dryRun) {
+      report.leftoversRemoved += (await this.blobStore.sweep?.(partialMs)) ?? 0
+      report.leftoversRemoved += (await this.tags.sweep?.(partialMs)) ?? 0
+    }
+    return report
+  }
+}
+
+/**
+ * Opens the embedded store: tags and blobs under one directory — `dir`, else `$DISCO_STORE`,
+ * else `./.disco` (created on first write).
+ *
+ * @example
+ * const ddfs = openStore('/tmp/my-store')
+ * await ddfs.list() // []
+ */
+export function openStore(dir?: string): Ddfs {
+  const d = resolve(dir ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR)
+  return new Ddfs({ tags: new LocalTagStore(d), blobs: new LocalBlobStore(d), dir: d })
+}

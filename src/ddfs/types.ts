@@ -1,0 +1,100 @@
+// The two small backend interfaces of DDFS (blobs, tags) and the data shapes they exchange.
+// Adapters implement these; the `Ddfs` facade validates arguments and implements the semantics.
+
+/** One blob as a list of replica URLs (the original's shape; the local store has one replica). */
+export type ReplicaSet = string[]
+
+/**
+ * One entry of a tag: a blob's replica set, or a one-element list holding a `tag://other` link.
+ */
+export type TagEntry = string[]
+
+/**
+ * What a tag store keeps per tag version. Tokens are stored here but never shown to readers.
+ * A tombstone (deleted tag) is a record with `deleted` set and no entries.
+ */
+export interface TagRecord {
+  /** Tag name, e.g. `incoming:clicks:2026-11-22`. */
+  name: string
+  /** `<name>$<unique>`; changes on every modification. */
+  id: string
+  /** Milliseconds since the epoch of the last modification. */
+  mtime: number
+  /** Entries, newest first. */
+  urls: TagEntry[]
+  /** String attributes (the original's `user-data`). */
+  attrs: Record<string, string>
+  /** Read token; `null`/absent means none. */
+  readToken?: string | null
+  /** Write token; `null`/absent means none. */
+  writeToken?: string | null
+  /** Set on a tombstone: when the tag was deleted (ms). */
+  deleted?: number
+}
+
+/** A tag record with the store revision it was read at (the compare-and-set handle). */
+export interface TagState {
+  /** Store revision, > 0. */
+  revision: number
+  record: TagRecord
+}
+
+/**
+ * Tag storage with compare-and-set: every update names the revision it was computed from, so a
+ * KV store with revisions (NATS JetStream KV) or a directory of version files both fit.
+ *
+ * @example
+ * const s = await tags.read('a')                       // undefined when never written
+ * await tags.write('a', record, s?.revision ?? 0)      // new revision, or undefined on conflict
+ */
+export interface TagStore {
+  /** The newest version of a tag (tombstones included), or `undefined` if none is stored. */
+  read(name: string): Promise<TagState | undefined>
+  /**
+   * Stores `record` as the new version iff the current revision is `expected` (0 = nothing stored).
+   * Resolves to the new revision, or `undefined` when another writer got there first.
+   */
+  write(name: string, record: TagRecord, expected: number): Promise<number | undefined>
+  /** Names of stored tags starting with the raw string `prefix` (tombstones included), any order. */
+  list(prefix: string): Promise<string[]>
+  /** Removes every stored version of a tag iff its revision is still `expected`; true when removed. */
+  purge(name: string, expected: number): Promise<boolean>
+  /** Optional housekeeping: drops superseded versions / leftovers older than `olderThanMs`. */
+  sweep?(olderThanMs: number): Promise<number>
+}
+
+/** A stored blob as listed by a blob store. */
+export interface BlobInfo {
+  /** The blob's URL (what tags reference). */
+  url: string
+  /** Size in bytes. */
+  size: number
+  /** When it was written (ms since the epoch). */
+  mtime: number
+}
+
+/** Bytes for a blob: a whole buffer, or a stream of chunks (Node Readable streams qualify). */
+export type BlobSource = Uint8Array | AsyncIterable<Uint8Array>
+
+/**
+ * Immutable blob storage. `name` is the full versioned name (`data_txt-0$19b2…`), unique per put.
+ * A put is atomic: until it resolves, nothing is visible; a crash leaves no partial blob.
+ *
+ * @example
+ * const { url } = await blobs.put('x$1a2b', Buffer.from('hi\n'))
+ * for await (const c of await blobs.get(url)) process.stdout.write(c)   // hi
+ */
+export interface BlobStore {
+  /** Stores the bytes under `name` and returns where they live. */
+  put(name: string, data: BlobSource): Promise<BlobInfo>
+  /** Streams a blob's bytes; throws `DDFS_BLOB_NOT_FOUND` when the URL is not stored here. */
+  get(url: string): Promise<AsyncIterable<Uint8Array>>
+  /** Deletes a blob; deleting a missing blob is not an error. */
+  delete(url: string): Promise<void>
+  /** Every stored blob. */
+  list(): AsyncIterable<BlobInfo>
+  /** True when `url` is one of this store's URLs (so the facade can route reads). */
+  owns(url: string): boolean
+  /** Optional housekeeping: removes abandoned partial uploads older than `olderThanMs`. */
+  sweep?(olderThanMs: number): Promise<number>
+}

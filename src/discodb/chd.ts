@@ -1,0 +1,200 @@
+// Key lookup through the CMPH "CHD" minimal perfect hash (spec 4): Jenkins lookup2, the select
+// structure, the compressed displacement sequence and the compressed rank of empty bins.
+import { type Bytes, corrupt, readBits, u32 } from './bytes.js'
+
+/** Jenkins lookup2 as CMPH uses it (spec 4.6): returns [a, b, c] as unsigned 32-bit numbers. */
+export function jenkins(seed: number, key: Uint8Array): [number, number, number] {
+  let a = 0x9e3779b9 | 0
+  let b = 0x9e3779b9 | 0
+  let c = seed | 0
+  const len = key.length
+  let i = 0
+  for (; len - i >= 12; i += 12) {
+    a = (a + (key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24))) | 0
+    b = (b + (key[i + 4]! | (key[i + 5]! << 8) | (key[i + 6]! << 16) | (key[i + 7]! << 24))) | 0
+    c = (c + (key[i + 8]! | (key[i + 9]! << 8) | (key[i + 10]! << 16) | (key[i + 11]! << 24))) | 0
+    a = (a - b - c) ^ (c >>> 13); b = (b - c - a) ^ (a << 8); c = (c - a - b) ^ (b >>> 13)
+    a = (a - b - c) ^ (c >>> 12); b = (b - c - a) ^ (a << 16); c = (c - a - b) ^ (b >>> 5)
+    a = (a - b - c) ^ (c >>> 3); b = (b - c - a) ^ (a << 10); c = (c - a - b) ^ (b >>> 15)
+  }
+  c = (c + len) | 0
+  const rest = len - i
+  // Tail bytes: 0..3 into a, 4..7 into b, 8..10 into c at shifts 8, 16, 24.
+  for (let k = 0; k < rest; k++) {
+    const x = key[i + k]!
+    if (k < 4) a = (a + (x << (8 * k))) | 0
+    else if (k < 8) b = (b + (x << (8 * (k - 4)))) | 0
+    else c = (c + (x << (8 * (k - 7)))) | 0
+  }
+  a = (a - b - c) ^ (c >>> 13); b = (b - c - a) ^ (a << 8); c = (c - a - b) ^ (b >>> 13)
+  a = (a - b - c) ^ (c >>> 12); b = (b - c - a) ^ (a << 16); c = (c - a - b) ^ (b >>> 5)
+  a = (a - b - c) ^ (c >>> 3); b = (b - c - a) ^ (a << 10); c = (c - a - b) ^ (b >>> 15)
+  return [a >>> 0, b >>> 0, c >>> 0]
+}
+
+/** A parsed select structure (spec 4.3): where its bit vector is and how many ones/zeros. */
+interface Select {
+  readonly nSel: number
+  readonly mSel: number
+  readonly bitsOff: number
+  /** Byte size of the whole structure. */
+  readonly size: number
+}
+
+/** Reads the select structure at `off`, which must end by `limit`. */
+export function readSelect(b: Bytes, off: number, limit: number): Select {
+  const nSel = u32(b, off, 'select n')
+  const mSel = u32(b, off + 4, 'select m')
+  const size = 8 + 4 * Math.ceil((nSel + mSel) / 32) + 4 * (Math.floor(nSel / 128) + 1)
+  if (off + size > limit) corrupt('select structure', `end <= ${limit}`, off + size)
+  return { nSel, mSel, bitsOff: off + 8, size }
+}
+
+/** Calls `onBit(isOne)` for each of the `nSel + mSel` bits of a select structure's vector. */
+function forEachBit(b: Bytes, s: Select, onBit: (one: boolean) => void): void {
+  const total = s.nSel + s.mSel
+  for (let w = 0; w * 32 < total; w++) {
+    const word = b.view.getUint32(s.bitsOff + 4 * w, true)
+    const top = Math.min(32, total - w * 32)
+    for (let k = 0; k < top; k++) onBit(((word >>> k) & 1) === 1)
+  }
+}
+
+/**
+ * Decodes the compressed displacement sequence at `off` (spec 4.4), ending by `limit`.
+ * @example readCompressedSeq(b, phfOff + 20, phfEnd).length // nbuckets
+ */
+export function readCompressedSeq(b: Bytes, off: number, limit: number): Float64Array {
+  const n = u32(b, off, 'compressed sequence n')
+  const remR = u32(b, off + 4, 'compressed sequence rem_r')
+  const totalLength = u32(b, off + 8, 'compressed sequence total_length')
+  const selSize = u32(b, off + 12, 'compressed sequence sel_size')
+  if (remR < 1 || remR > 31) corrupt('compressed sequence rem_r', '1..31', remR)
+  const sel = readSelect(b, off + 16, limit)
+  if (sel.size !== selSize) corrupt('compressed sequence sel_size', String(sel.size), selSize)
+  if (sel.nSel !== n) corrupt('compressed sequence select n', String(n), sel.nSel)
+  const remsOff = off + 16 + selSize
+  const storeOff = remsOff + 4 * Math.ceil((n * remR) / 32)
+  const end = storeOff + 4 * Math.ceil(totalLength / 32)
+  if (end > limit) corrupt('compressed sequence', `end <= ${limit}`, end)
+  const out = new Float64Array(n)
+  const scale = 2 ** remR
+  let i = 0
+  let pos = 0
+  let prev = 0
+  forEachBit(b, sel, (one) => {
+    if (one && i < n) {
+      const p = (pos - i) * scale + readBits(b.buf, remsOff, i * remR, remR)
+      const len = p - prev
+      if (len < 0 || len > 32 || p > totalLength) corrupt(`displacement ${i}`, `a bit length 0..32 within ${totalLength}`, `end ${p} after ${prev}`)
+      out[i] = len === 0 ? 0 : readBits(b.buf, storeOff, prev, len) + 2 ** len - 1
+      prev = p
+      i++
+    }
+    pos++
+  })
+  if (i !== n) corrupt('compressed sequence', `${n} one bits`, i)
+  return out
+}
+
+/**
+ * Decodes the compressed rank structure at `off` (spec 4.5): the ascending empty bin numbers.
+ * @example readCompressedRank(b, 80, limit) // Uint32Array [3, 17, …]
+ */
+export function readCompressedRank(b: Bytes, off: number, limit: number): Uint32Array {
+  const maxVal = u32(b, off, 'compressed rank max_val')
+  const n = u32(b, off + 4, 'compressed rank n')
+  const remR = u32(b, off + 8, 'compressed rank rem_r')
+  const selSize = u32(b, off + 12, 'compressed rank sel_size')
+  if (remR < 1 || remR > 31) corrupt('compressed rank rem_r', '1..31', remR)
+  const sel = readSelect(b, off + 16, limit)
+  if (sel.size !== selSize) corrupt('compressed rank sel_size', String(sel.size), selSize)
+  if (sel.mSel !== n || sel.nSel !== Math.floor(maxVal / 2 ** remR)) {
+    corrupt('compressed rank select', `${Math.floor(maxVal / 2 ** remR)} ones and ${n} zeros`, `${sel.nSel} and ${sel.mSel}`)
+  }
+  const remsOff = off + 16 + selSize
+  if (remsOff + 4 * Math.ceil((n * remR) / 32) > limit) corrupt('compressed rank', `end <= ${limit}`, remsOff)
+  const out = new Uint32Array(n)
+  const scale = 2 ** remR
+  let ones = 0
+  let j = 0
+  forEachBit(b, sel, (one) => {
+    if (one) ones++
+    else if (j < n) {
+      out[j] = ones * scale + readBits(b.buf, remsOff, j * remR, remR)
+      if (j > 0 && out[j]! <= out[j - 1]!) corrupt('empty bin list', 'ascending bins', `${out[j - 1]} then ${out[j]}`)
+      j++
+    }
+  })
+  return out
+}
+
+/** A ready-to-query CHD: evaluates a key to a candidate key index (spec 4.7). */
+export interface Chd {
+  readonly seed: number
+  readonly bins: number
+  readonly displacements: Float64Array
+  readonly emptyBins: Uint32Array
+}
+
+/**
+ * Parses the hash blob at `off` that must end exactly at `end` (= key2values_offs) for a DB of
+ * `numKeys` keys.
+ */
+export function readChd(b: Bytes, off: number, end: number, numKeys: number): Chd {
+  const algo = u32(b, off, 'hash algo')
+  if (algo !== 8) corrupt('hash algo', '8 (CHD)', algo)
+  const crSize = u32(b, off + 4, 'compressed rank size')
+  const crOff = off + 8
+  const phfSizeOff = crOff + crSize
+  const phfSize = u32(b, phfSizeOff, 'inner hash size')
+  const phf = phfSizeOff + 4
+  if (phf + phfSize !== end) corrupt('hash blob', `end at ${end}`, phf + phfSize)
+  const emptyBins = readCompressedRank(b, crOff, phfSizeOff)
+  const innerAlgo = u32(b, phf, 'inner hash algo')
+  if (innerAlgo !== 7) corrupt('inner hash algo', '7 (CHD_PH)', innerAlgo)
+  const hashfunc = u32(b, phf + 4, 'hash function')
+  if (hashfunc !== 0) corrupt('hash function', '0 (Jenkins)', hashfunc)
+  const seed = u32(b, phf + 8, 'hash seed')
+  const bins = u32(b, phf + 12, 'number of bins')
+  const nbuckets = u32(b, phf + 16, 'number of buckets')
+  if (bins < 2 || bins !== numKeys + emptyBins.length) {
+    corrupt('number of bins', `keys + empty bins = ${numKeys + emptyBins.length} (at least 2)`, bins)
+  }
+  const displacements = readCompressedSeq(b, phf + 20, end)
+  if (nbuckets < 1 || displacements.length !== nbuckets) corrupt('number of buckets', String(displacements.length), nbuckets)
+  return { seed, bins, displacements, emptyBins }
+}
+
+/** (a * b) mod n for a, b < 2^32 without losing precision. */
+function mulmod(a: number, b: number, n: number): number {
+  const hi = ((a * Math.floor(b / 65536)) % n) * 65536
+  return (hi + a * (b % 65536)) % n
+}
+
+/**
+ * The candidate key index of `key`, or -1. For keys not in the DB the result is arbitrary: the
+ * caller compares the stored key.
+ * @example chdIndex(chd, utf8('pets')) // 17
+ */
+export function chdIndex(chd: Chd, key: Uint8Array): number {
+  const [h0, h1, h2] = jenkins(chd.seed, key)
+  const n = chd.bins
+  const g = h0 % chd.displacements.length
+  const f = h1 % n
+  const h = (h2 % (n - 1)) + 1
+  const d = chd.displacements[g]!
+  const p0 = d % n
+  const p1 = Math.floor(d / n)
+  const bin = ((f + mulmod(h, p0, n)) % n + p1) % n
+  // rank(bin): number of empty bins below `bin`.
+  const e = chd.emptyBins
+  let lo = 0
+  let hi = e.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (e[mid]! < bin) lo = mid + 1
+    else hi = mid
+  }
+  return bin - lo
+}

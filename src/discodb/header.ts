@@ -1,0 +1,95 @@
+// The 72-byte header (spec 2.1) and the section bounds derived from it.
+import { DiscoError } from '../errors.js'
+import { type Bytes, corrupt, u32, u64 } from './bytes.js'
+
+/** Header size in bytes. */
+export const HEADER_SIZE = 72
+/** Magic number, bytes `5B DE 14 1D E6 5B D8 04`. */
+export const MAGIC_LO = 0x1d14de5b
+export const MAGIC_HI = 0x04d85be6
+/** Flag bits. */
+export const F_HASH = 1
+export const F_MULTISET = 2
+export const F_COMPRESSED = 4
+/** Codebook size: 65,536 entries of 8 bytes. */
+export const CODEBOOK_SIZE = 65536 * 8
+
+/** The header fields exactly as stored (u64 fields as numbers). */
+export interface DiscoDBHeader {
+  readonly size: number
+  readonly numKeys: number
+  readonly numUniqueValues: number
+  readonly numValues: number
+  readonly flags: number
+  readonly hashed: boolean
+  readonly multiset: boolean
+  readonly compressed: boolean
+  readonly key2valuesOffs: number
+  readonly id2valueOffs: number
+  readonly hashOffs: number
+  readonly codebookOffs: number
+}
+
+/**
+ * Reads and validates the header of the DB at the start of `b`: buffer length, magic, size, then
+ * that every section lies inside `size` in the order of spec 2.
+ * @example readHeader(bytesOf(fs.readFileSync('animals.ddb'))).numKeys // 5
+ */
+export function readHeader(b: Bytes): DiscoDBHeader {
+  const avail = b.buf.length
+  if (avail < HEADER_SIZE) {
+    throw new DiscoError('DDB_TOO_SMALL', `buffer too small: expected at least ${HEADER_SIZE} bytes, found ${avail}`)
+  }
+  const lo = b.view.getUint32(0, true)
+  const hi = b.view.getUint32(4, true)
+  if (lo !== MAGIC_LO || hi !== MAGIC_HI) {
+    const found = Array.from(b.buf.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ')
+    throw new DiscoError('DDB_BAD_MAGIC', `not a discodb: expected magic 5b de 14 1d e6 5b d8 04, found ${found}`)
+  }
+  const sizeHi = b.view.getUint32(12, true)
+  const size = sizeHi * 0x100000000 + b.view.getUint32(8, true)
+  if (size > avail || sizeHi >= 0x200000) {
+    throw new DiscoError('DDB_BAD_SIZE', `invalid buffer size: header says ${size} bytes, only ${avail} available`)
+  }
+  if (size < HEADER_SIZE) {
+    throw new DiscoError('DDB_BAD_SIZE', `invalid buffer size: expected at least ${HEADER_SIZE}, header says ${size}`)
+  }
+  const flags = u64(b, 32, 'flags')
+  const h: DiscoDBHeader = {
+    size,
+    numKeys: u32(b, 16, 'num_keys'),
+    numUniqueValues: u32(b, 20, 'num_uniq_values'),
+    numValues: u64(b, 24, 'num_values'),
+    flags,
+    hashed: (flags & F_HASH) !== 0,
+    multiset: (flags & F_MULTISET) !== 0,
+    compressed: (flags & F_COMPRESSED) !== 0,
+    key2valuesOffs: u64(b, 40, 'key2values_offs'),
+    id2valueOffs: u64(b, 48, 'id2value_offs'),
+    hashOffs: u64(b, 56, 'hash_offs'),
+    codebookOffs: u64(b, 64, 'codebook_offs'),
+  }
+  checkLayout(h)
+  return Object.freeze(h)
+}
+
+/** Checks that the sections of spec 2 follow each other inside the DB. */
+function checkLayout(h: DiscoDBHeader): void {
+  if (h.flags > 7) corrupt('flags', 'only bits 0..2 set', h.flags)
+  if (h.hashOffs !== HEADER_SIZE) corrupt('hash_offs', String(HEADER_SIZE), h.hashOffs)
+  const keyTocEnd = h.key2valuesOffs + (h.numKeys + 1) * 8
+  const minKey = h.hashed ? HEADER_SIZE + 12 : HEADER_SIZE
+  if (h.key2valuesOffs < minKey || keyTocEnd > h.id2valueOffs) {
+    corrupt('key TOC', `offset in [${minKey}, ${h.id2valueOffs - (h.numKeys + 1) * 8}]`, h.key2valuesOffs)
+  }
+  const valueEnd = h.compressed ? h.codebookOffs : h.size
+  const valueTocEnd = h.id2valueOffs + (h.numUniqueValues + 1) * 8
+  if (valueTocEnd > valueEnd) corrupt('value TOC', `end <= ${valueEnd}`, valueTocEnd)
+  if (h.compressed) {
+    if (h.codebookOffs + CODEBOOK_SIZE > h.size) {
+      corrupt('codebook', `offset <= ${h.size - CODEBOOK_SIZE}`, h.codebookOffs)
+    }
+  } else if (h.codebookOffs !== 0) {
+    corrupt('codebook_offs of an uncompressed DB', '0', h.codebookOffs)
+  }
+}

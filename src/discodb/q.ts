@@ -1,0 +1,334 @@
+// The query language (spec 8): a real tokenizer and recursive-descent parser producing a small
+// expression tree, and the normal form `Q` (a set of clauses, each a set of literals) built from
+// it by exhaustive passes. All nodes are frozen data made by factories.
+import { DiscoError } from '../errors.js'
+import { latin1, toBytes, utf8 } from './bytes.js'
+
+/** A key, possibly negated. */
+export interface TermLiteral {
+  readonly kind: 'term'
+  readonly term: Uint8Array
+  readonly negated: boolean
+  /** Canonical identity (set semantics). */
+  readonly id: string
+}
+
+/** A dereference `+X` / `~+X`: stands for the values of query X used as keys (spec 8.3). */
+export interface MetaLiteral {
+  readonly kind: 'meta'
+  readonly query: Q
+  readonly negated: boolean
+  readonly id: string
+}
+
+export type Literal = TermLiteral | MetaLiteral
+export type LiteralKind = Literal['kind']
+
+/** A disjunction of literals (a set: duplicates collapse, canonical order). */
+export interface Clause {
+  readonly literals: readonly Literal[]
+  readonly id: string
+}
+
+/** Largest number of clauses a normal form may have (distribution can explode). */
+export const MAX_CLAUSES = 100_000
+/** Deepest parenthesis / unary-operator nesting the parser accepts. */
+export const MAX_NESTING = 1000
+
+/** Byte-order comparison of two strings made by latin1(). */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** Canonical literal order: terms by bytes then negation, then meta-literals. */
+function compareLiterals(a: Literal, b: Literal): number {
+  if (a.kind !== b.kind) return a.kind === 'term' ? -1 : 1
+  return cmp(a.id, b.id)
+}
+
+/** Canonical clause order: lexicographic over the sorted literals. */
+function compareClauses(a: Clause, b: Clause): number {
+  const n = Math.min(a.literals.length, b.literals.length)
+  for (let i = 0; i < n; i++) {
+    const c = compareLiterals(a.literals[i]!, b.literals[i]!)
+    if (c !== 0) return c
+  }
+  return a.literals.length - b.literals.length
+}
+
+/** Factory: a plain literal. */
+export function termLiteral(term: Uint8Array, negated: boolean): TermLiteral {
+  // id sorts by term bytes, then negation ('0' < '1' after a NUL separator that sorts first).
+  return Object.freeze({ kind: 'term', term, negated, id: `${latin1(term)}\u0000${negated ? 1 : 0}` })
+}
+
+/** Factory: a dereference literal. */
+export function metaLiteral(query: Q, negated: boolean): MetaLiteral {
+  return Object.freeze({ kind: 'meta', query, negated, id: `${query.id}\u0000${negated ? 1 : 0}` })
+}
+
+/** Factory: a clause (deduplicated, sorted). */
+export function clause(literals: Iterable<Literal>): Clause {
+  const byId = new Map<string, Literal>()
+  for (const l of literals) byId.set(`${l.kind}:${l.id}`, l)
+  const sorted = Object.freeze([...byId.values()].sort(compareLiterals))
+  return Object.freeze({ literals: sorted, id: sorted.map((l) => `${l.kind}:${l.id}`).join('\u0001') })
+}
+
+/** Negation of one literal (`~~l` = `l`). */
+const negateLiteral: Record<LiteralKind, (l: never) => Literal> = {
+  term: (l: TermLiteral) => termLiteral(l.term, !l.negated),
+  meta: (l: MetaLiteral) => metaLiteral(l.query, !l.negated),
+}
+
+/** Text form of one literal (spec 8.5). */
+const formatLiteral: Record<LiteralKind, (l: never) => string> = {
+  term: (l: TermLiteral) => (l.negated ? '~' : '') + utf8(l.term),
+  meta: (l: MetaLiteral) => `${l.negated ? '~' : ''}+(${l.query.toString()})`,
+}
+
+function dispatch<R>(table: Record<LiteralKind, (l: never) => R>, l: Literal): R {
+  return (table[l.kind] as (l: Literal) => R)(l)
+}
+
+/**
+ * A query in conjunctive normal form: AND of clauses, each an OR of literals (spec 8.2).
+ * Immutable; build it with `Q.parse`, `Q.fromCnf` or the combinators.
+ * @example String(Q.parse('a | b & c')) // '(a | b) & (a | c)'
+ */
+export class Q {
+  readonly clauses: readonly Clause[]
+  /** Canonical identity: equal for equal clause sets. */
+  readonly id: string
+
+  private constructor(clauses: readonly Clause[]) {
+    this.clauses = clauses
+    this.id = clauses.map((c) => c.id).join('\u0002')
+    Object.freeze(this)
+  }
+
+  /** Factory: a Q from clauses (deduplicated, sorted). */
+  static of(clauses: Iterable<Clause>): Q {
+    const byId = new Map<string, Clause>()
+    for (const c of clauses) {
+      byId.set(c.id, c)
+      if (byId.size > MAX_CLAUSES) {
+        throw new DiscoError('DDB_QUERY_TOO_LARGE', `query normal form too large: expected at most ${MAX_CLAUSES} clauses, found more`)
+      }
+    }
+    return new Q(Object.freeze([...byId.values()].sort(compareClauses)))
+  }
+
+  /** The query of one literal. */
+  static literal(l: Literal): Q {
+    return Q.of([clause([l])])
+  }
+
+  /**
+   * Parses the query language of spec 8.1 (`&`, `|`, `~`, `*`/`+`, parentheses; terms may hold
+   * inner spaces). Bytes are query text that need not be UTF-8. Errors: DDB_QUERY_SYNTAX.
+   * @example Q.parse('  new york  |  aquatic ').toCnf().length // 1
+   */
+  static parse(text: string | Uint8Array): Q {
+    return toQ(parseExpr(toBytes(text)))
+  }
+
+  /**
+   * A Q from clauses of `[term, negated]` pairs.
+   * @example String(Q.fromCnf([[['a', false], ['b', true]]])) // 'a | ~b'
+   */
+  static fromCnf(clauses: Array<Array<[term: string | Uint8Array, negated: boolean]>>): Q {
+    return Q.of(clauses.map((c) => clause(c.map(([t, n]) => termLiteral(toBytes(t), n)))))
+  }
+
+  /** `this & other`: the union of the clause sets. */
+  and(other: Q): Q {
+    return Q.of([...this.clauses, ...other.clauses])
+  }
+
+  /** `this | other`: distribution (`Q([]) | X` = `Q([])`). */
+  or(other: Q): Q {
+    const out: Clause[] = []
+    if (this.clauses.length * other.clauses.length > MAX_CLAUSES) {
+      throw new DiscoError('DDB_QUERY_TOO_LARGE', `query normal form too large: expected at most ${MAX_CLAUSES} clauses, found ${this.clauses.length * other.clauses.length}`)
+    }
+    for (const c of this.clauses) for (const d of other.clauses) out.push(clause([...c.literals, ...d.literals]))
+    return Q.of(out)
+  }
+
+  /** `~this` by De Morgan, for clauses of any length (`~Q([])` = `Q([])`). */
+  not(): Q {
+    if (this.clauses.length === 0) return this
+    let acc: Q | undefined
+    for (const c of this.clauses) {
+      const neg = Q.of(c.literals.map((l) => clause([dispatch(negateLiteral, l)])))
+      acc = acc === undefined ? neg : acc.or(neg)
+    }
+    return acc!
+  }
+
+  /** `+this`: one clause holding one dereference literal. */
+  deref(): Q {
+    return Q.literal(metaLiteral(this, false))
+  }
+
+  /** True when some literal (at any depth) is a dereference. */
+  get hasDeref(): boolean {
+    return this.clauses.some((c) => c.literals.some((l) => l.kind === 'meta'))
+  }
+
+  /**
+   * Clauses of `[term, negated]` in canonical order. A query with dereferences has no such form
+   * until it is resolved against a DB: DDB_QUERY_RESOLVE.
+   * @example Q.parse('~(a | b)').toCnf() // [[[a, true]], [[b, true]]] (terms as bytes)
+   */
+  toCnf(): Array<Array<[Uint8Array, boolean]>> {
+    return this.clauses.map((c) =>
+      c.literals.map((l): [Uint8Array, boolean] => {
+        if (l.kind === 'meta') {
+          throw new DiscoError('DDB_QUERY_RESOLVE', `expected a query without dereference for toCnf(), found ${this.toString()}`)
+        }
+        return [l.term, l.negated]
+      }),
+    )
+  }
+
+  /** The original's text form (spec 8.5), clauses and literals in canonical order. */
+  toString(): string {
+    const parts = this.clauses.map((c) => c.literals.map((l) => dispatch(formatLiteral, l)).join(' | '))
+    return parts.length > 1 ? parts.map((p) => `(${p})`).join(' & ') : (parts[0] ?? '')
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizer and parser
+
+/** Expression tree produced by the parser. */
+export type Expr =
+  | { readonly kind: 'term'; readonly term: Uint8Array }
+  | { readonly kind: 'not'; readonly arg: Expr }
+  | { readonly kind: 'deref'; readonly arg: Expr }
+  | { readonly kind: 'and'; readonly args: readonly Expr[] }
+  | { readonly kind: 'or'; readonly args: readonly Expr[] }
+type ExprKind = Expr['kind']
+
+type Token = { readonly op: '&' | '|' | '~' | '+' | '(' | ')' | 'end'; readonly at: number } | { readonly op: 'term'; readonly at: number; readonly term: Uint8Array }
+
+const OPS: Record<number, '&' | '|' | '~' | '+' | '(' | ')'> = {
+  0x26: '&', 0x7c: '|', 0x7e: '~', 0x2b: '+', 0x2a: '+', 0x28: '(', 0x29: ')',
+}
+
+/** ASCII whitespace as Python's `\s` on byte strings. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d)
+}
+
+/** Splits query bytes into operator and term tokens (spec 8.1 step 2). */
+export function tokenize(src: Uint8Array): Token[] {
+  const out: Token[] = []
+  let i = 0
+  while (i < src.length) {
+    const c = src[i]!
+    if (isSpace(c)) {
+      i++
+      continue
+    }
+    const op = OPS[c]
+    if (op !== undefined) {
+      out.push({ op, at: i })
+      i++
+      continue
+    }
+    const start = i
+    while (i < src.length && OPS[src[i]!] === undefined) i++
+    let end = i
+    while (end > start && isSpace(src[end - 1]!)) end--
+    out.push({ op: 'term', at: start, term: src.subarray(start, end) })
+  }
+  out.push({ op: 'end', at: src.length })
+  return out
+}
+
+function syntax(expected: string, t: Token): never {
+  const found = t.op === 'end' ? 'end of input' : t.op === 'term' ? `term "${utf8(t.term)}"` : `"${t.op}"`
+  throw new DiscoError('DDB_QUERY_SYNTAX', `query syntax: expected ${expected} at offset ${t.at}, found ${found}`)
+}
+
+/** Parses query bytes into an expression; `undefined` for the empty input (the empty query). */
+export function parseExpr(src: Uint8Array): Expr | undefined {
+  if (src.length === 0) return undefined
+  const toks = tokenize(src)
+  let p = 0
+  let depth = 0
+  const enter = (): void => {
+    if (++depth > MAX_NESTING) syntax(`at most ${MAX_NESTING} nested operators`, toks[p]!)
+  }
+  const orExpr = (): Expr => {
+    const args = [andExpr()]
+    while (toks[p]!.op === '|') {
+      p++
+      args.push(andExpr())
+    }
+    return args.length === 1 ? args[0]! : { kind: 'or', args }
+  }
+  const andExpr = (): Expr => {
+    const args = [unary()]
+    while (toks[p]!.op === '&') {
+      p++
+      args.push(unary())
+    }
+    return args.length === 1 ? args[0]! : { kind: 'and', args }
+  }
+  const unary = (): Expr => {
+    const t = toks[p]!
+    if (t.op === '~' || t.op === '+') {
+      p++
+      enter()
+      const arg = unary()
+      depth--
+      return { kind: t.op === '~' ? 'not' : 'deref', arg }
+    }
+    if (t.op === 'term') {
+      p++
+      return { kind: 'term', term: t.term }
+    }
+    if (t.op === '(') {
+      p++
+      enter()
+      if (toks[p]!.op === ')') syntax('an expression inside "()"', toks[p]!)
+      const e = orExpr()
+      if (toks[p]!.op !== ')') syntax('")"', toks[p]!)
+      p++
+      depth--
+      return e
+    }
+    return syntax('a term, "~", "*", "+" or "("', t)
+  }
+  const e = orExpr()
+  if (toks[p]!.op !== 'end') syntax('"&", "|" or end of input', toks[p]!)
+  return e
+}
+
+/** Normal-form pass over the expression tree. */
+const toQPass: { [K in ExprKind]: (e: Extract<Expr, { kind: K }>) => Q } = {
+  term: (e) => Q.literal(termLiteral(e.term, false)),
+  not: (e) => toQ(e.arg).not(),
+  deref: (e) => toQ(e.arg).deref(),
+  and: (e) => Q.of(e.args.flatMap((a) => toQ(a).clauses)),
+  or: (e) => e.args.map((a) => toQ(a)).reduce((x, y) => x.or(y)),
+}
+
+/** The normal form of an expression (`undefined` → the empty query). */
+export function toQ(e: Expr | undefined): Q {
+  if (e === undefined) return Q.of([])
+  return (toQPass[e.kind] as (e: Expr) => Q)(e)
+}
+
+/** Canonical text of a plain CNF (for tests and tools): JSON of [latin1 term, negated] clauses. */
+export function cnfKey(cnf: Array<Array<[Uint8Array, boolean]>>): string {
+  const clauses = cnf.map((c) => {
+    const lits = [...new Set(c.map(([t, n]) => JSON.stringify([latin1(t), n])))].sort()
+    return JSON.stringify(lits)
+  })
+  return JSON.stringify([...new Set(clauses)].sort())
+}

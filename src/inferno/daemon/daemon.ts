@@ -1,0 +1,216 @@
+// The Inferno daemon (spec §11): sweeps the autorun rules every second, launches each due rule
+// under a lease (one instance per rule), records outcomes, retries failures, notifies.
+import { DiscoError } from '../../errors.js'
+import type { JobReport, Notifier, NotifyConfig } from '../notify/index.js'
+import { isDue, parseTimeDelta, type TimeDelta } from './schedule.js'
+import { formatStamp, type StateDir } from './state.js'
+
+/** The outcome of one run. `skipped` (not enough blobs) is not a failure (Q13). */
+export interface DaemonOutcome {
+  status: 'done' | 'skipped' | 'failed'
+  /** Job name, when a job was submitted. */
+  job?: string
+  /** Error text for failures, reason for skips, a summary for successes. */
+  message?: string
+}
+
+/** What the daemon needs to know of a rule (the rule's own keywords, §3). */
+export interface DaemonRule extends NotifyConfig {
+  /** Qualified name `module.rule`: keys the state files. */
+  name: string
+  run?: boolean
+  time_delta?: TimeDelta
+  retry?: boolean
+  retry_limit?: number
+  /** Hours between retries (fractions allowed). */
+  retry_delay?: number
+}
+
+/** Options of {@link InfernoDaemon}. */
+export interface DaemonOptions {
+  rules: DaemonRule[]
+  state: StateDir
+  /** Runs one rule to its outcome; a throw counts as `failed`. */
+  execute: (rule: DaemonRule) => Promise<DaemonOutcome>
+  notifier?: Notifier
+  now?: () => Date
+  /** Pause between sweeps (default 1000 ms). */
+  sweepMs?: number
+  /** Lease time-to-live; renewed every third of it while the job runs (default 60 s). */
+  leaseMs?: number
+  startPaused?: boolean
+  log?: (line: string) => void
+}
+
+/**
+ * The scheduler loop. `start()` sweeps every `sweepMs`; `stop()` stops launching and waits for the
+ * running jobs (graceful SIGTERM); `pause()`/`resume()` toggle the `paused` file in the state
+ * directory, so another process (`inferno --pause`) can do it too.
+ *
+ * @example
+ * const d = new InfernoDaemon({ rules, state: new StateDir(dir), execute }); d.start(); await d.stop()
+ */
+export class InfernoDaemon {
+  private readonly rules: DaemonRule[]
+  private readonly inflight = new Map<string, Promise<DaemonOutcome | null>>()
+  private timer: NodeJS.Timeout | null = null
+  private stopping = false
+  private readonly now: () => Date
+  private readonly leaseMs: number
+  private readonly log: (line: string) => void
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.rules = opts.rules.map((r) => ({ ...r, time_delta: parseTimeDelta(r.time_delta, r.name) }))
+    this.now = opts.now ?? (() => new Date())
+    this.leaseMs = opts.leaseMs ?? 60_000
+    this.log = opts.log ?? ((l) => process.stderr.write(`${formatStamp(this.now())} daemon: ${l}\n`))
+    opts.state.ensure()
+    if (opts.startPaused) opts.state.paused = true
+  }
+
+  /** True when the daemon is paused (nothing new is launched). */
+  get paused(): boolean {
+    return this.opts.state.paused
+  }
+
+  pause(): void {
+    this.opts.state.paused = true
+  }
+
+  resume(): void {
+    this.opts.state.paused = false
+  }
+
+  /** Names of the rules this daemon is running now. */
+  running(): string[] {
+    return [...this.inflight.keys()].sort()
+  }
+
+  /**
+   * §11.2/§11.3: not while a live lease is held; else when a pending retry is due; else when the
+   * schedule is due since the last launch (no last launch = the epoch = due).
+   */
+  shouldRun(rule: DaemonRule): boolean {
+    const s = this.opts.state
+    if (s.isLeased(rule.name)) return false
+    const now = this.now()
+    const retryAt = s.readDate(rule.name, 'next_retry')
+    if (retryAt && retryAt.getTime() <= now.getTime()) return true
+    const last = s.readDate(rule.name, 'last_run') ?? new Date(0)
+    return isDue(rule.time_delta!, last, now)
+  }
+
+  /** One sweep: launches every due rule not yet running here; returns the launched runs. */
+  sweep(): Promise<DaemonOutcome | null>[] {
+    if (this.stopping || this.paused) return []
+    const launched: Promise<DaemonOutcome | null>[] = []
+    for (const rule of this.rules) {
+      if (rule.run === false || this.inflight.has(rule.name) || !this.shouldRun(rule)) continue
+      const p = this.runOnce(rule).finally(() => this.inflight.delete(rule.name))
+      this.inflight.set(rule.name, p)
+      launched.push(p)
+    }
+    return launched
+  }
+
+  /** Starts sweeping. */
+  start(): void {
+    if (this.timer) return
+    const tick = () => {
+      try {
+        this.sweep()
+      } catch (e) {
+        this.log(`sweep failed: ${(e as Error).message}`)
+      }
+    }
+    tick()
+    this.timer = setInterval(tick, this.opts.sweepMs ?? 1000)
+  }
+
+  /** Stops launching and resolves when the running jobs have finished. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    if (this.inflight.size > 0) this.log(`stopping: waiting for ${this.running().join(', ')}`)
+    await Promise.allSettled([...this.inflight.values()])
+  }
+
+  /**
+   * Runs one rule now under its lease and records the outcome; `null` when someone else holds the
+   * lease. The lease is renewed while the job runs and released afterwards.
+   */
+  async runOnce(rule: DaemonRule): Promise<DaemonOutcome | null> {
+    const s = this.opts.state
+    if (!s.acquire(rule.name, this.leaseMs)) return null
+    const heartbeat = setInterval(() => s.renew(rule.name, this.leaseMs), Math.max(10, this.leaseMs / 3))
+    heartbeat.unref()
+    const started = this.now()
+    s.writeDate(rule.name, 'last_run', started)
+    this.log(`${rule.name}: started`)
+    let out: DaemonOutcome
+    try {
+      out = await this.opts.execute(rule)
+    } catch (e) {
+      out = { status: 'failed', message: e instanceof DiscoError ? `${e.code}: ${e.message}` : ((e as Error)?.stack ?? String(e)) }
+    } finally {
+      clearInterval(heartbeat)
+    }
+    try {
+      await this.record(rule, out, started)
+    } finally {
+      s.release(rule.name)
+    }
+    return out
+  }
+
+  private async record(rule: DaemonRule, out: DaemonOutcome, started: Date): Promise<void> {
+    const s = this.opts.state
+    const secs = ((this.now().getTime() - started.getTime()) / 1000).toFixed(1)
+    const job = out.job ?? `${rule.name}@${formatStamp(started)}`
+    if (out.status === 'done') {
+      s.writeDate(rule.name, 'last_complete')
+      for (const k of ['retry_count', 'next_retry', 'failed'] as const) s.remove(rule.name, k)
+      this.log(`${rule.name}: done in ${secs}s`)
+      await this.notify({ rule: rule.name, job, status: 'done', message: out.message ?? 'done' }, rule)
+      return
+    }
+    if (out.status === 'skipped') {
+      // Q13: its own outcome: no failure, no retry, no notification. A pending retry is consumed.
+      s.writeDate(rule.name, 'last_skipped', this.now(), out.message ?? '')
+      s.remove(rule.name, 'next_retry')
+      this.log(`${rule.name}: skipped: ${out.message ?? 'not enough blobs'}`)
+      return
+    }
+    let retryInHours: number | undefined
+    if (rule.retry) {
+      const limit = rule.retry_limit ?? 2
+      const delay = rule.retry_delay ?? 1
+      const count = s.retryCount(rule.name)
+      if (count < limit) {
+        s.writeDate(rule.name, 'next_retry', new Date(this.now().getTime() + delay * 3_600_000))
+        s.setRetryCount(rule.name, count + 1)
+        retryInHours = delay
+      } else {
+        s.writeDate(rule.name, 'failed', this.now(), out.message ?? '')
+        s.remove(rule.name, 'next_retry')
+      }
+    }
+    const retryNote = retryInHours !== undefined ? `; retry ${s.retryCount(rule.name)}/${rule.retry_limit ?? 2} in ${retryInHours} h` : ''
+    this.log(`${rule.name}: failed after ${secs}s: ${firstLine(out.message)}${retryNote}`)
+    await this.notify({ rule: rule.name, job, status: 'failed', message: out.message ?? 'failed', ...(retryInHours !== undefined ? { retryInHours } : {}) }, rule)
+  }
+
+  private async notify(r: JobReport, rule: DaemonRule): Promise<void> {
+    if (!this.opts.notifier) return
+    try {
+      await this.opts.notifier.notify(r, rule)
+    } catch (e) {
+      this.log(`${rule.name}: notification failed: ${(e as Error).message}`)
+    }
+  }
+}
+
+function firstLine(s: string | undefined): string {
+  return (s ?? 'failed').split('\n')[0]!
+}

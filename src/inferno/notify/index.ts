@@ -1,0 +1,91 @@
+// Job notifications (spec §2.8, §11.4): a pluggable Notifier; the standard one sends e-mail over
+// SMTP and PagerDuty Events v2 triggers. Delivery problems are logged, never raised.
+import { sendMail } from './smtp.js'
+import { triggerPagerDuty } from './pagerduty.js'
+
+export { sendMail, formatMessage, parseMailServer, type MailMessage } from './smtp.js'
+export { triggerPagerDuty, type PagerDutyEvent } from './pagerduty.js'
+
+/** The notification keywords of a rule (§3). */
+export interface NotifyConfig {
+  notify_on_fail?: boolean
+  notify_on_success?: boolean
+  notify_addresses?: string[]
+  notify_pagerduty?: boolean
+  notify_pagerduty_key?: string | null
+}
+
+/** What happened to one job. */
+export interface JobReport {
+  /** Qualified rule name. */
+  rule: string
+  /** Job name (rule name plus a run id). */
+  job: string
+  status: 'done' | 'failed'
+  /** The error text (failures) or a summary (successes). */
+  message: string
+  /** Set when the daemon scheduled an automatic retry. */
+  retryInHours?: number
+}
+
+/** Anything that can tell people about a job outcome. */
+export interface Notifier {
+  notify(report: JobReport, config: NotifyConfig): Promise<void>
+}
+
+/** The subject line of the original: `Job Status: <job>`, plus `[AUTO-RETRY IN N HOUR(s)]` when a retry is scheduled. */
+export function subjectFor(r: JobReport): string {
+  return `Job Status: ${r.job}` + (r.status === 'failed' && r.retryInHours !== undefined ? ` [AUTO-RETRY IN ${r.retryInHours} HOUR(s)]` : '')
+}
+
+/** Settings the standard notifier needs (§10 keys). */
+export interface StandardNotifierOptions {
+  mail_server: string
+  mail_from: string
+  pagerduty_url: string
+  pagerduty_api_key?: string | null
+  log?: (line: string) => void
+}
+
+/**
+ * E-mail (to `notify_addresses`, on failure with `notify_on_fail`, on success with
+ * `notify_on_success`) and a PagerDuty trigger on failure with `notify_pagerduty` (key from the rule,
+ * else the `pagerduty_api_key` setting).
+ *
+ * @example
+ * await new StandardNotifier(settings).notify({ rule, job, status: 'failed', message }, rule)
+ */
+export class StandardNotifier implements Notifier {
+  constructor(private readonly opts: StandardNotifierOptions) {}
+
+  async notify(r: JobReport, c: NotifyConfig): Promise<void> {
+    const log = this.opts.log ?? ((l: string) => process.stderr.write(l + '\n'))
+    const mail = r.status === 'failed' ? c.notify_on_fail : c.notify_on_success
+    const to = c.notify_addresses ?? []
+    if (mail && to.length > 0) {
+      const text = r.status === 'failed' ? `Inferno job ${r.job} (rule ${r.rule}) failed:\n\n${r.message}\n` : `Inferno job ${r.job} (rule ${r.rule}) finished.\n\n${r.message}\n`
+      try {
+        await sendMail(this.opts.mail_server, { from: this.opts.mail_from, to, subject: subjectFor(r), text })
+      } catch (e) {
+        log(`notify: e-mail for ${r.job} not sent: ${(e as Error).message}`)
+      }
+    }
+    if (r.status === 'failed' && c.notify_pagerduty) {
+      const key = c.notify_pagerduty_key ?? this.opts.pagerduty_api_key
+      if (!key) {
+        log(`notify: no PagerDuty key for ${r.rule} (set notify_pagerduty_key or pagerduty_api_key)`)
+        return
+      }
+      try {
+        await triggerPagerDuty(this.opts.pagerduty_url, {
+          routingKey: key,
+          summary: `Inferno job ${r.job} failed`,
+          dedupKey: `inferno:${r.rule}`,
+          details: { rule: r.rule, job: r.job, error: r.message },
+        })
+      } catch (e) {
+        log(`notify: PagerDuty trigger for ${r.job} failed: ${(e as Error).message}`)
+      }
+    }
+  }
+}
