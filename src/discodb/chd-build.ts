@@ -2,7 +2,7 @@
 // our own seed choice and displacement search, the original's structures (select with sample
 // tables, compressed displacement sequence, compressed rank of empty bins) bit for bit.
 import { DiscoError } from '../errors.js'
-import { jenkinsHash } from './jenkins.js'
+import { jenkins } from './chd.js'
 
 const CMPH_CHD = 8
 const CMPH_CHD_PH = 7
@@ -182,7 +182,6 @@ export function buildChd(bytes: Uint8Array, offsets: ArrayLike<number>, m: numbe
   const n = nextPrime(2 * m + 1)
   const nbuckets = Math.floor(m / 4) + 1
   const maxProbes = Math.max(1, Math.floor(Math.log2(m) / 20)) * 2 ** 20
-  const hv = new Uint32Array(3)
   const bucketOf = new Uint32Array(m)
   const fOf = new Uint32Array(m)
   const hOf = new Uint32Array(m)
@@ -190,10 +189,10 @@ export function buildChd(bytes: Uint8Array, offsets: ArrayLike<number>, m: numbe
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const seed = rng() % Math.max(1, m)
     for (let k = 0; k < m; k++) {
-      jenkinsHash(seed, bytes, offsets[k]!, offsets[k + 1]!, hv)
-      bucketOf[k] = hv[0]! % nbuckets
-      fOf[k] = hv[1]! % n
-      hOf[k] = (hv[2]! % (n - 1)) + 1
+      const [h0, h1, h2] = jenkins(seed, bytes.subarray(offsets[k]!, offsets[k + 1]!))
+      bucketOf[k] = h0 % nbuckets
+      fOf[k] = h1 % n
+      hOf[k] = (h2 % (n - 1)) + 1
     }
     const placed = placeBuckets(m, n, nbuckets, bucketOf, fOf, hOf, maxProbes)
     if (placed) return { blob: packChd(seed, n, nbuckets, placed.disp, placed.binOf, m), order: placed.order }

@@ -3,6 +3,7 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { DiscoError } from '../errors.js'
 import { buildChd } from './chd-build.js'
+import { DiscoDB } from './db.js'
 import { CODEBOOK_BYTES, buildCodebook, encodeValue, makeScratch, writeCodebookTable } from './huffman-build.js'
 import { ByteInterner, LIMITS } from './interner.js'
 
@@ -15,9 +16,9 @@ export interface FinalizeOptions {
 }
 
 /** A key or value: a string means its UTF-8 bytes. */
-export type Bytes = string | Uint8Array
+export type BytesLike = string | Uint8Array
 /** What `add` accepts as values: one value, or any iterable of values (empty: a key without values). */
-export type Values = Bytes | Iterable<Bytes>
+export type Values = BytesLike | Iterable<BytesLike>
 
 const MAGIC_LO = 0x1d14de5b
 const MAGIC_HI = 0x04d85be6
@@ -61,8 +62,9 @@ export function wouldCompress(uniqueValueBytes: number, uniqueValues: number, di
  *
  * @example
  * const c = new DiscoDBConstructor()
- * c.add('pets', ['dog', 'cat']); c.add('empty', [])
- * const bytes = c.finalizeBytes() // a complete .ddb image (92 + ... bytes)
+ * c.add('pets', ['dog', 'cat']).add('empty', []).add('pets', 'fish')
+ * const db = c.finalize()
+ * db.get('pets')!.toStrings() // ['dog', 'cat', 'fish']
  */
 export class DiscoDBConstructor {
   private keys = new ByteInterner(1 << 12, 1 << 8)
@@ -87,14 +89,14 @@ export class DiscoDBConstructor {
    * Adds `values` to `key` (strings are UTF-8). A failed call (bad type, over a format limit)
    * leaves the constructor exactly as it was before the call.
    */
-  add(key: Bytes, values: Values): this {
+  add(key: BytesLike, values: Values): this {
     this.checkOpen()
     const marks = [this.keys.count, this.values.count, this.pairKey.length]
     try {
       const k = this.internKey(key)
       if (typeof values === 'string' || values instanceof Uint8Array) this.pushPair(k, this.internValue(values))
-      else if (values != null && typeof (values as Iterable<Bytes>)[Symbol.iterator] === 'function') {
-        for (const v of values as Iterable<Bytes>) this.pushPair(k, this.internValue(v))
+      else if (values != null && typeof (values as Iterable<BytesLike>)[Symbol.iterator] === 'function') {
+        for (const v of values as Iterable<BytesLike>) this.pushPair(k, this.internValue(v))
       } else throw new DiscoError('DDB_BAD_ARGUMENT', `expected values as a string, Uint8Array or iterable of them, found ${describe(values)}`)
     } catch (e) {
       this.keys.truncate(marks[0]!)
@@ -127,7 +129,18 @@ export class DiscoDBConstructor {
   }
 
   /**
-   * Builds the DB image; the constructor cannot be used afterwards (`DDB_FINALIZED`).
+   * Builds the DB and opens it; the constructor cannot be used afterwards (`DDB_FINALIZED`).
+   *
+   * @example
+   * new DiscoDBConstructor().add('a', ['x', 'y']).finalize().header.numValues // 2
+   */
+  finalize(options: FinalizeOptions = {}): DiscoDB {
+    return DiscoDB.loads(this.finalizeBytes(options))
+  }
+
+  /**
+   * Builds the DB image only (for writing it to a file without opening it); the constructor
+   * cannot be used afterwards (`DDB_FINALIZED`).
    *
    * @example
    * new DiscoDBConstructor().finalizeBytes().length // 92 (an empty DB)
@@ -146,13 +159,13 @@ export class DiscoDBConstructor {
     if (this.finalized) throw new DiscoError('DDB_FINALIZED', 'expected an open constructor, found one already finalized')
   }
 
-  private internKey(key: Bytes): number {
+  private internKey(key: BytesLike): number {
     if (typeof key === 'string') return this.keys.internString(key)
     if (key instanceof Uint8Array) return this.keys.intern(key, 0, key.length)
     throw new DiscoError('DDB_BAD_ARGUMENT', `expected a key as string or Uint8Array, found ${describe(key)}`)
   }
 
-  private internValue(v: Bytes): number {
+  private internValue(v: BytesLike): number {
     if (typeof v === 'string') return this.values.internString(v)
     if (v instanceof Uint8Array) return this.values.intern(v, 0, v.length)
     throw new DiscoError('DDB_BAD_ARGUMENT', `expected a value as string or Uint8Array, found ${describe(v)}`)
@@ -353,6 +366,26 @@ function layout(keys: ByteInterner, values: ByteInterner, pairKey: U32List, pair
   out.set(valueBytes, valuesStart)
   if (codebook) writeCodebookTable(codebook, out, codebookOffs)
   return out
+}
+
+/**
+ * Builds a DB from `[key, values]` pairs in one call (`DiscoDB.build` is this function).
+ *
+ * @example
+ * buildDiscoDB([['a', ['x']], ['b', []]]).size // 2
+ */
+export function buildDiscoDB(items: Iterable<readonly [BytesLike, Values]>, options?: FinalizeOptions): DiscoDB {
+  if (items == null || typeof (items as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new DiscoError('DDB_BAD_ARGUMENT', `expected an iterable of [key, values] pairs, found ${describe(items)}`)
+  }
+  const c = new DiscoDBConstructor()
+  for (const item of items) {
+    if (!Array.isArray(item) || item.length !== 2) {
+      throw new DiscoError('DDB_BAD_ARGUMENT', `expected a [key, values] pair, found ${describe(item)}${Array.isArray(item) ? ` of length ${item.length}` : ''}`)
+    }
+    c.add(item[0], item[1])
+  }
+  return c.finalize(options)
 }
 
 export { LIMITS }

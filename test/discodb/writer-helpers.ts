@@ -1,47 +1,6 @@
-// Test helpers for the writer: the compat vectors, a CHD evaluator that walks the blob the way
+// Test helpers for the writer: a CHD evaluator that walks the blob the way
 // CMPH 2.0.2 does (select through the sample tables), and a Huffman value decoder per spec 3.3.
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { gunzipSync } from 'node:zlib'
-import { jenkinsHash } from '#src/discodb/jenkins.js'
-
-/** Directories holding compat vectors: $DDB_COMPAT_DIRS (path-list) or the nearest `shared/compat` upwards. */
-export function compatDirs(): string[] {
-  const env = process.env.DDB_COMPAT_DIRS
-  if (env) return env.split(':').filter(Boolean)
-  for (let d = resolve(process.cwd()); ; d = dirname(d)) {
-    const c = join(d, 'shared', 'compat')
-    if (existsSync(c)) return [c]
-    if (dirname(d) === d) return []
-  }
-}
-
-export interface Vector {
-  name: string
-  dir: string
-  json: any
-  ddb: Uint8Array
-  /** Decodes a string of the vector's encoding to bytes. */
-  dec: (s: string) => Uint8Array
-}
-
-/** Every vector (`x.json` or `x.json.gz` next to its `.ddb`) in the compat directories. */
-export function loadVectors(): Vector[] {
-  const out: Vector[] = []
-  for (const dir of compatDirs()) {
-    for (const f of readdirSync(dir).sort()) {
-      if (!f.endsWith('.json') && !f.endsWith('.json.gz')) continue
-      const raw = readFileSync(join(dir, f))
-      const json = JSON.parse((f.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8'))
-      if (json.schema !== 'discodb-compat-vector/1') continue
-      const enc: string = json.encoding
-      const dec = (s: string): Uint8Array =>
-        enc === 'base64' ? new Uint8Array(Buffer.from(s, 'base64')) : enc === 'hex' ? new Uint8Array(Buffer.from(s, 'hex')) : new TextEncoder().encode(s)
-      out.push({ name: json.name, dir, json, ddb: new Uint8Array(readFileSync(join(dir, json.ddb))), dec })
-    }
-  }
-  return out
-}
+import { jenkins } from '#src/discodb/chd.js'
 
 const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0
 const u64 = (b: Uint8Array, at: number): number => u32(b, at) + u32(b, at + 4) * 2 ** 32
@@ -111,11 +70,10 @@ export function chdIndex(ddb: Uint8Array, key: Uint8Array): number {
   const csSel = readSelect(ddb, cs + 16)
   const csRems = cs + 16 + csSel.size
   const csStore = csRems + 4 * Math.ceil((u32(ddb, cs) * csR) / 32)
-  const h = new Uint32Array(3)
-  jenkinsHash(seed, key, 0, key.length, h)
-  const g = h[0]! % nb
-  const f = h[1]! % n
-  const hh = (h[2]! % (n - 1)) + 1
+  const h = jenkins(seed, key)
+  const g = h[0] % nb
+  const f = h[1] % n
+  const hh = (h[2] % (n - 1)) + 1
   // compressed_seq_query(g)
   let encIdx = 0
   let sel: number
