@@ -205,7 +205,10 @@ export class Ddfs {
     if (prefix.startsWith(TAG_LINK)) prefix = prefix.slice(TAG_LINK.length)
     const names = await this.tags.list(prefix)
     const live: string[] = []
-    await Promise.all(names.map(async (n) => { if (Ddfs.live(await this.tags.read(n))) live.push(n) }))
+    // Tombstones are filtered by reading each tag, 64 at a time (bounded open files).
+    for (let i = 0; i < names.length; i += 64) {
+      await Promise.all(names.slice(i, i + 64).map(async (n) => { if (Ddfs.live(await this.tags.read(n))) live.push(n) }))
+    }
     return live.sort()
   }
 

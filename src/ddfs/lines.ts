@@ -57,53 +57,6 @@ export async function* maybeGunzip(source: AsyncIterable<Uint8Array>, label = 'i
   }
 }
 
-/** One line as a byte view (newline excluded) with its 1-based line number. */
-export interface RawLine {
-  bytes: Buffer
-  lineNo: number
-}
-
-/**
- * Splits a byte stream into lines (`\n`; a trailing `\r` is kept) without copying whole chunks;
- * memory stays bounded by the longest line. `maxLine` (bytes, newline excluded) raises
- * `DDFS_RECORD_TOO_LARGE` naming the line number as soon as a line exceeds it.
- *
- * @example
- * for await (const { bytes, lineNo } of splitLines(stream)) console.log(lineNo, bytes.toString())
- */
-export async function* splitLines(source: AsyncIterable<Uint8Array>, maxLine = Infinity, label = 'input'): AsyncGenerator<RawLine> {
-  let carry: Buffer[] = []
-  let carryLen = 0
-  let lineNo = 0
-  const tooLong = (len: number): DiscoError =>
-    new DiscoError('DDFS_RECORD_TOO_LARGE', `${label}: line ${lineNo + 1} is longer than the maximum record size of ${maxLine} bytes (${len}+ bytes)`)
-  for await (const chunk of source) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    let pos = 0
-    for (;;) {
-      const nl = buf.indexOf(10, pos)
-      if (nl < 0) break
-      let bytes = buf.subarray(pos, nl)
-      if (carryLen > 0) {
-        carry.push(bytes)
-        bytes = Buffer.concat(carry, carryLen + bytes.length)
-        carry = []
-        carryLen = 0
-      }
-      if (bytes.length > maxLine) throw tooLong(bytes.length)
-      yield { bytes, lineNo: ++lineNo }
-      pos = nl + 1
-    }
-    if (pos < buf.length) {
-      const tail = buf.subarray(pos)
-      carry.push(tail)
-      carryLen += tail.length
-      if (carryLen > maxLine) throw tooLong(carryLen)
-    }
-  }
-  if (carryLen > 0) yield { bytes: Buffer.concat(carry, carryLen), lineNo: ++lineNo }
-}
-
 /** Carry-over state of {@link splitStrings} between chunks. */
 interface StringSplit {
   carry: Buffer[]
