@@ -97,8 +97,8 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
  * the keyset reduce, or the rule's own reduce function.
  */
 export function reducePartition(rule: Rule, params: Params, pairs: Iterable<readonly [string, readonly unknown[]]>,
-  stats: JobStats, debug?: (msg: string) => void): Iterable<ResultRow> {
-  rule.reduceInitFunction?.(params)
+  stats: JobStats, debug?: (msg: string) => void, init = true): Iterable<ResultRow> {
+  if (init) rule.reduceInitFunction?.(params)
   if (rule.reduceFunction) {
     const decoded = (function* () {
       for (const [k, v] of pairs) yield [decodeKey(k), [...v]] as ResultRow
