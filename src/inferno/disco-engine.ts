@@ -90,7 +90,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
           for await (const [k, v] of handle.results()) yield [decodeKey(k), fromReduceWire(v)]
         },
       }
-      return { jobName: handle.name, partitions: [rows], purge: () => purgeJob(dir, handle.name) }
+      return { jobName: handle.name, partitions: [rows], purge: () => purgeJob(dir, handle.name), purgeDropsResults: true }
     },
   }
 }

@@ -14,6 +14,6 @@ export const inlineEngine: RuleEngine = {
       rule: job.rule, params: job.params, debug: job.debug, store: job.store, inputs: job.inputs,
       partitions: job.partitions, stats: job.stats, onBlob: job.onBlob,
     })
-    return { jobName: job.jobName, partitions, purge: async () => {} }
+    return { jobName: job.jobName, partitions, purge: async () => {}, purgeDropsResults: false }
   },
 }

@@ -47,6 +47,8 @@ export interface EngineResult {
   readonly partitions: readonly (Iterable<ResultRow> | AsyncIterable<ResultRow>)[]
   /** Frees job data (a no-op for engines that keep nothing). */
   purge(): Promise<void>
+  /** True when purge makes `partitions` unreadable (job data in the store). */
+  readonly purgeDropsResults: boolean
 }
 
 /** Options of runRule. */
@@ -252,7 +254,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     // 2.1 step 8: client-side init may change params.
     await rule.ruleInitFunction?.(params)
     const resultTagBase = opts.resultTag ?? rule.resultTag
-    const engine = opts.engine ?? (await defaultEngine())
+    const engine = opts.engine ?? (await defaultEngine(rule, opts.store))
     progress('map')
     const res = await engine.run({
       rule, jobName, store: opts.store, inputs, params, stats,
@@ -262,8 +264,17 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     })
     jobName = res.jobName
     base.jobName = jobName
-    purges.push(() => res.purge())
-    const results = mergedResults(rule, res.partitions, params)
+    let purged = false
+    purges.push(() => { purged = res.purgeDropsResults; return res.purge() })
+    const merged = mergedResults(rule, res.partitions, params)
+    const results: AsyncIterable<ResultRow> = {
+      [Symbol.asyncIterator]() {
+        if (purged) {
+          throw new DiscoError('INFERNO_RESULTS_PURGED', `expected the results of job ${jobName} to be kept, found them purged (run with noPurge: true to read them after the run)`)
+        }
+        return merged[Symbol.asyncIterator]()
+      },
+    }
     base.results = results
     // Saved results (Q15: an effective result tag always saves): one JSON-record blob.
     if (isSub || resultTagBase !== undefined || rule.save) {
@@ -339,8 +350,14 @@ export function setDefaultEngine(factory: () => Promise<RuleEngine>): void {
   engineFactory = factory
 }
 
-async function defaultEngine(): Promise<RuleEngine> {
+/**
+ * The engine when none is given: the registered factory; else Disco when the store is a DDFS store
+ * and the rule comes from a rule module (workers import it); else the in-process engine.
+ */
+async function defaultEngine(rule: Rule, store: InfernoStore): Promise<RuleEngine> {
   if (engineFactory) return engineFactory()
+  const { ddfsOfStore, discoEngine, runsOnDisco } = await import('./disco-engine.js')
+  if (ddfsOfStore(store)?.dir && runsOnDisco(rule)) return discoEngine()
   const { inlineEngine } = await import('./inline.js')
   return inlineEngine
 }
