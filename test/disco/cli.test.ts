@@ -72,7 +72,7 @@ test('disco run with raw:// and --save, chained on the saved tag; failures exit 
 
 test('disco run --detach, then kill from another process: the job ends dead', (t) => {
   const { disco } = setup(t)
-  const inputs = Array.from({ length: 40 }, (_, i) => `raw://line${i}`)
+  const inputs = Array.from({ length: 100 }, (_, i) => `raw://line${i}`)
   const name = ok(disco(['run', '--detach', `${FIXTURES}:slowMap`, '-i', ...inputs, '-w', '1'])).trim()
   assert.match(name, /^jobs@/)
   assert.match(ok(disco(['jobs'])), new RegExp(`active ${name}`))
