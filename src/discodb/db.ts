@@ -4,7 +4,7 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, write
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesEqual, bytesOf, corrupt, latin1, toBytes, u32 } from './bytes.js'
 import { type Chd, chdIndex, readChd } from './chd.js'
-import { decodeIdList, idListCount } from './deltas.js'
+import { type IdList, IdListIterator, decodeIds, openIdList } from './deltas.js'
 import { type QuerySource, evaluate, metaquery, resolve } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
 import { type Codebook, decodeHuffman, readCodebook } from './huffman.js'
@@ -44,12 +44,15 @@ export class DiscoDB implements QuerySource {
   #chd: Chd | undefined
   #codebook: Codebook | undefined
   #valueIndex: Map<string, number> | undefined
+  /** valueAt bound once (handed to iterators). */
+  readonly #valueAt = (id: number): Uint8Array => this.valueAt(id)
 
   /** Opens the DB at the start of `bytes` (no copy). Prefer `DiscoDB.loads`. */
   protected constructor(bytes: Uint8Array) {
     const header = readHeader(bytesOf(bytes))
     this.header = header
-    this.#b = bytesOf(bytes.subarray(0, header.size))
+    // A plain Uint8Array view (Buffer sub-views are slower to create); no copy.
+    this.#b = bytesOf(new Uint8Array(bytes.buffer, bytes.byteOffset, header.size))
     this.#keyTocEnd = header.key2valuesOffs + (header.numKeys + 1) * 8
     this.#valueTocEnd = header.id2valueOffs + (header.numUniqueValues + 1) * 8
     this.#valuesEnd = header.compressed ? header.codebookOffs : header.size
@@ -144,17 +147,15 @@ export class DiscoDB implements QuerySource {
    */
   get(key: string | Uint8Array): Inquiry | undefined {
     const i = this.#findKey(toBytes(key))
-    if (i < 0) return undefined
-    const ids = this.#idsAt(i)
-    return idInquiry(ids, (id) => this.valueAt(id))
+    return i < 0 ? undefined : this.#listInquiry(i)
   }
 
   /** First value of `key`; undefined when the key is absent or has no values. */
   peek(key: string | Uint8Array): Uint8Array | undefined {
     const i = this.#findKey(toBytes(key))
     if (i < 0) return undefined
-    const ids = this.#idsAt(i)
-    return ids.length === 0 ? undefined : this.valueAt(ids[0]!)
+    const first = new IdListIterator(this.#b, this.#listAt(i), this.header.numUniqueValues, this.#valueAt).next()
+    return first.done ? undefined : first.value
   }
 
   /** All keys in stored order (insertion order, or hash order for hashed DBs). */
@@ -173,10 +174,7 @@ export class DiscoDB implements QuerySource {
     const n = this.header.numKeys
     return new Inquiry(
       function* (this: DiscoDB) {
-        for (let i = 0; i < n; i++) {
-          const ids = this.#idsAt(i)
-          for (let j = 0; j < ids.length; j++) yield this.valueAt(ids[j]!)
-        }
+        for (let i = 0; i < n; i++) yield* new IdListIterator(this.#b, this.#listAt(i), this.header.numUniqueValues, this.#valueAt)
       }.bind(this),
       () => this.header.numValues,
     )
@@ -200,9 +198,7 @@ export class DiscoDB implements QuerySource {
     return {
       *[Symbol.iterator]() {
         for (let i = 0; i < n; i++) {
-          const key = self.#keyAt(i)
-          const ids = self.#idsAt(i)
-          yield [key, idInquiry(ids, (id) => self.valueAt(id))]
+          yield [self.#keyAt(i), self.#listInquiry(i)]
         }
       },
     }
@@ -257,9 +253,7 @@ export class DiscoDB implements QuerySource {
   /** Stored list length of `key` (0 when absent). Part of QuerySource. */
   countOfKey(key: Uint8Array): number {
     const i = this.#findKey(key)
-    if (i < 0) return 0
-    const [off] = this.#record(i)
-    return idListCount(this.#b, off + 4 + u32(this.#b, off, 'key length'))
+    return i < 0 ? 0 : this.#listAt(i).count
   }
 
   /** The bytes of value `id` (1..U). */
@@ -311,20 +305,37 @@ export class DiscoDB implements QuerySource {
     return [s, e]
   }
 
+  /** Length of the key of record [s, e), checked to leave room for the list count. */
+  #keyLength(i: number, s: number, e: number): number {
+    const len = s + 4 <= e ? u32(this.#b, s, 'key length') : -1
+    if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
+    return len
+  }
+
   /** Key bytes of record `i` (a sub-view). */
   #keyAt(i: number): Uint8Array {
     const [s, e] = this.#record(i)
-    const len = s + 4 <= e ? u32(this.#b, s, 'key length') : -1
-    if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
-    return this.#b.buf.subarray(s + 4, s + 4 + len)
+    return this.#b.buf.subarray(s + 4, s + 4 + this.#keyLength(i, s, e))
+  }
+
+  /** The located value-ID list of record `i`. */
+  #listAt(i: number): IdList {
+    const [s, e] = this.#record(i)
+    return openIdList(this.#b, s + 4 + this.#keyLength(i, s, e), e)
   }
 
   /** Value IDs of key record `i`. */
   #idsAt(i: number): Uint32Array {
-    const [s, e] = this.#record(i)
-    const len = s + 4 <= e ? u32(this.#b, s, 'key length') : -1
-    if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
-    return decodeIdList(this.#b, s + 4 + len, e, this.header.numUniqueValues)
+    return decodeIds(this.#b, this.#listAt(i), this.header.numUniqueValues)
+  }
+
+  /** The values of record `i`, streamed from its delta list on each iteration. */
+  #listInquiry(i: number): Inquiry {
+    const list = this.#listAt(i)
+    return new Inquiry(
+      () => new IdListIterator(this.#b, list, this.header.numUniqueValues, this.#valueAt),
+      () => list.count,
+    )
   }
 
   #scanFind(key: Uint8Array): number {
