@@ -6,6 +6,7 @@ import { buildSettings, loadSettingsFile, parseYamlMapping, readYamlFile, type I
 /** Every option of the command line under its settings key; unset flags are `null` (or `false`). */
 export interface InfernoOptions {
   server: string | null
+  ddfs_root: string | null
   settings_file: string | null
   immediate_rule: string | null
   rules_directory: string | null
@@ -83,6 +84,7 @@ export function buildInfernoProgram(): Command {
     .helpOption('-h, --help', 'show this help')
     .version(INFERNO_VERSION, '-v, --version', 'print the version')
     .option('-s, --server <server>', 'Disco master ("localhost" = embedded engine)')
+    .option('--store <dir>', 'directory of the embedded DDFS store (default $DISCO_STORE, else ./.disco)')
     .option('-e, --settings <file>', 'settings YAML file (default ~/.inferno, then /etc/inferno/settings.yaml)')
     .option('-i, --immediate-rule <module.rule[.keyset]>', 'run this rule now and exit')
     .option('-y, --rules-directory <dir>', 'directory of rule modules')
@@ -120,6 +122,7 @@ export function toInfernoOptions(o: Record<string, unknown>): InfernoOptions {
   const b = (k: string) => o[k] === true
   return {
     server: s('server'),
+    ddfs_root: s('store'),
     settings_file: s('settings'),
     immediate_rule: s('immediateRule'),
     rules_directory: s('rulesDirectory'),

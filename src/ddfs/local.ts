@@ -155,9 +155,23 @@ export class LocalTagStore implements TagStore {
     this.tmpDir = join(this.dir, 'tmp')
   }
 
-  private async revisions(name: string): Promise<number[]> {
+  /** Longest tag name kept verbatim as a directory name (file names stop at 255 bytes). */
+  private static readonly MAX_DIR_NAME = 200
+
+  /** Directory of a tag: its name, or for long names `#<head>-<sha256>` ('#' is not in the grammar). */
+  private dirOf(name: string): string {
+    if (name.length <= LocalTagStore.MAX_DIR_NAME) return join(this.tagDir, name)
+    return join(this.tagDir, `#${name.slice(0, 120)}-${createHash('sha256').update(name).digest('hex')}`)
+  }
+
+  private revisions(name: string): Promise<number[]> {
+    return this.revisionsIn(this.dirOf(name))
+  }
+
+  /** Sorted revision numbers of the version files in a tag directory ([] when it is missing). */
+  private async revisionsIn(dir: string): Promise<number[]> {
     let files: string[]
-    try { files = await fsp.readdir(join(this.tagDir, name)) } catch (e) {
+    try { files = await fsp.readdir(dir) } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
       throw e
     }
@@ -174,7 +188,7 @@ export class LocalTagStore implements TagStore {
       const revs = await this.revisions(name)
       if (revs.length === 0) return undefined
       const revision = revs[revs.length - 1]!
-      const file = join(this.tagDir, name, `${revision}.json`)
+      const file = join(this.dirOf(name), `${revision}.json`)
       let text: string
       try { text = await fsp.readFile(file, 'utf8') } catch (e) {
         // Pruned between readdir and read: a newer version exists, look again.
@@ -190,7 +204,7 @@ export class LocalTagStore implements TagStore {
   }
 
   async write(name: string, record: TagRecord, expected: number): Promise<number | undefined> {
-    const dir = join(this.tagDir, name)
+    const dir = this.dirOf(name)
     const next = expected + 1
     await fsp.mkdir(this.tmpDir, { recursive: true })
     const tmp = tmpName(this.tmpDir, 'tag')
@@ -215,16 +229,27 @@ export class LocalTagStore implements TagStore {
   async list(prefix: string): Promise<string[]> {
     let names: string[]
     try { names = await fsp.readdir(this.tagDir) } catch { return [] }
-    return names.filter((n) => n.startsWith(prefix))
+    const out: string[] = []
+    for (const n of names) {
+      if (!n.startsWith('#')) { if (n.startsWith(prefix)) out.push(n); continue }
+      if (!n.slice(1).startsWith(prefix.slice(0, 120)) && !prefix.startsWith(n.slice(1, 121))) continue
+      // A long name: the full name is in its records.
+      const rev = (await this.revisionsIn(join(this.tagDir, n))).at(-1)
+      if (rev === undefined) continue
+      try {
+        const r = JSON.parse(await fsp.readFile(join(this.tagDir, n, `${rev}.json`), 'utf8')) as TagRecord
+        if (r.name.startsWith(prefix)) out.push(r.name)
+      } catch { /* pruned or purged meanwhile */ }
+    }
+    return out
   }
 
   async purge(name: string, expected: number): Promise<boolean> {
-    const dir = join(this.tagDir, name)
+    const dir = this.dirOf(name)
     await fsp.mkdir(this.tmpDir, { recursive: true })
     const trash = tmpName(this.tmpDir, 'purge')
     try { await fsp.rename(dir, trash) } catch { return false }
-    const revs = (await fsp.readdir(trash)).map((f) => /^(\d+)\.json$/.exec(f)).filter(Boolean).map((m) => Number(m![1]))
-    if (Math.max(0, ...revs) !== expected) {
+    if ((await this.revisionsIn(trash)).at(-1) !== expected) {
       // A writer slipped in: put everything back (or, if the name was re-created meanwhile, keep
       // the newer content by re-linking our versions after theirs is impossible; leave theirs).
       await fsp.rename(trash, dir).catch(() => {})
@@ -237,7 +262,7 @@ export class LocalTagStore implements TagStore {
   /** Removes superseded versions of one tag older than `olderThanMs` (never the newest). */
   private async prune(name: string, olderThanMs: number): Promise<number> {
     const revs = await this.revisions(name)
-    return removeOlder(join(this.tagDir, name), Math.max(olderThanMs, LocalTagStore.PRUNE_AGE_MS), (f) => f === `${revs.at(-1)}.json` || !f.endsWith('.json'))
+    return removeOlder(this.dirOf(name), Math.max(olderThanMs, LocalTagStore.PRUNE_AGE_MS), (f) => f === `${revs.at(-1)}.json` || !f.endsWith('.json'))
   }
 
   async sweep(olderThanMs: number): Promise<number> {

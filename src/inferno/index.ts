@@ -1,2 +1,2 @@
-// Public surface of the inferno layer (filled in by its issue).
-export {}
+// Public surface of the inferno layer.
+export * from './api.js'

@@ -10,8 +10,8 @@ export interface InfernoSettings {
   [key: string]: unknown
   /** Disco master; `localhost` means the embedded engine. */
   server: string
-  /** Directory of the embedded DDFS store. */
-  ddfs_root: string
+  /** Directory of the embedded DDFS store; null: `$DISCO_STORE`, else `./.disco`. */
+  ddfs_root: string | null
   /** Where rule modules live (`-y`). */
   rules_directory: string
   /** Directory of the daemon's state files (leases, last run, retries). */
@@ -27,7 +27,7 @@ export interface InfernoSettings {
 /** Built-in defaults, the lowest precedence. Paths are per-user (the original's /var/run needs root). */
 export const SETTINGS_DEFAULTS: Readonly<InfernoSettings> = Object.freeze({
   server: 'localhost',
-  ddfs_root: process.env.DDFS_ROOT ?? join(process.cwd(), '.ddfs'),
+  ddfs_root: null,
   rules_directory: join(process.cwd(), 'rules'),
   pid_dir: join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'inferno'),
   mail_server: 'localhost',

@@ -10,7 +10,7 @@ const NO_FILES: string[] = []
 
 test('CL-01 defaults: every option null or false, parameters empty', () => {
   assert.deepEqual(parseInfernoArgs([]), {
-    server: null, settings_file: null, immediate_rule: null, rules_directory: null,
+    server: null, ddfs_root: null, settings_file: null, immediate_rule: null, rules_directory: null,
     just_query: false, force: false, start_paused: false, disco_debug: false, debug: false, profile: false,
     source_tags: null, source_urls: null, result_tag: null, day_start: null, day_range: null, day_offset: null,
     parameters: [], parameter_file: [], data_file: null, example_rules: null, process_results: null,

@@ -1,0 +1,268 @@
+#!/usr/bin/env node
+// `inferno`: run rules now (-i), as a daemon (--daemon), re-process results, write example rules.
+import { realpathSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { DiscoError } from '../errors.js'
+import { openStore } from '../ddfs/index.js'
+import {
+  autorunRules, ddfsStore, findRuleByName, findRules, keysetResult, loadRuleModule, ruleModuleFiles, runRule, resultsTagOf,
+  type InfernoStore, type ResultRow, type Rule, type RunOptions, type RunProgress, type RunResult,
+} from '../inferno/api.js'
+import { InfernoDaemon, StateDir, type DaemonOutcome, type DaemonRule } from '../inferno/daemon/index.js'
+import { StandardNotifier } from '../inferno/notify/index.js'
+import type { InfernoSettings } from '../inferno/settings.js'
+import { writeExampleRules } from '../inferno/examples/write.js'
+import { Progress, reportError, runCli, usageError } from './common.js'
+import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
+
+/** Where the command writes: results to `out` (stdout), everything else to `err` (stderr). */
+export interface InfernoIo {
+  out: (text: string) => void
+  err: (text: string) => void
+  /** Draw the live progress line (default: stderr is a TTY). */
+  tty: boolean
+}
+
+const defaultIo = (): InfernoIo => ({
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+  tty: Boolean(process.stderr.isTTY),
+})
+
+/** A log line in the original's shape: `time level pid [inferno] message`. */
+function logger(io: InfernoIo): (msg: string) => void {
+  return (msg) => io.err(`${new Date().toISOString()} INFO ${process.pid} [inferno] ${msg}\n`)
+}
+
+/** Formats a rate such as `1.2M`. */
+function human(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`
+  return String(Math.round(n))
+}
+
+/** A progress callback drawing `rule [####....] 40% 3/8 blobs · 1.2M rec · 950k rec/s · 2 bad` on a TTY. */
+export function progressLine(label: string, enabled: boolean): { onProgress: (p: RunProgress) => void; done: () => void } {
+  const bar = new Progress(label, enabled)
+  const t0 = Date.now()
+  return {
+    onProgress: (p) => {
+      const secs = Math.max(0.001, (Date.now() - t0) / 1000)
+      bar.update(p.blobsDone, p.blobsTotal, `${p.blobsDone}/${p.blobsTotal} blobs · ${human(p.records)} rec · ${human(p.records / secs)} rec/s · ${p.badLines} bad · ${p.stage}`)
+    },
+    done: () => bar.done(),
+  }
+}
+
+/** The run options a command line implies for one rule. */
+export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, store: InfernoStore, io: InfernoIo): RunOptions {
+  const s = settings as Record<string, unknown>
+  const str = (k: string) => (typeof s[k] === 'string' ? (s[k] as string) : undefined)
+  const num = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : undefined)
+  const list = (k: string) => (Array.isArray(s[k]) ? (s[k] as unknown[]).map(String) : undefined)
+  return {
+    store,
+    overrides: { sourceTags: list('source_tags'), dayStart: str('day_start'), dayRange: num('day_range'), dayOffset: num('day_offset') },
+    sourceUrls: list('source_urls'),
+    resultTag: str('result_tag'),
+    force: s.force === true,
+    debug: s.debug === true,
+    discoDebug: s.disco_debug === true,
+    justQuery: s.just_query === true,
+    noPurge: s.no_purge === true || opts.immediate_rule !== null,
+    ...(num('partitions') !== undefined ? { partitions: num('partitions')! } : {}),
+    params: settings,
+    out: io.out,
+    log: logger(io),
+  }
+}
+
+/** Prints what `-q` found: prefixes, tag → blobs, total. */
+function printQuery(r: RunResult, io: InfernoIo): void {
+  io.out(`prefixes: ${r.prefixes.join(', ') || '(none)'}\n`)
+  for (const [tag, blobs] of r.tags) {
+    io.out(`${tag}: ${blobs.length} blob(s)\n`)
+    for (const b of blobs) io.out(`  ${b.join(' ')}\n`)
+  }
+  if (r.urls.length > 0) io.out(`urls: ${r.urls.join(', ')}\n`)
+  io.out(`total blobs: ${r.blobs}\n`)
+}
+
+/** One summary line on stderr after a run, plus a sample of bad lines. */
+function summarise(qname: string, r: RunResult, io: InfernoIo): void {
+  const rate = r.ms > 0 ? ` (${human((r.records * 1000) / r.ms)} records/s)` : ''
+  io.err(`inferno: ${qname} ${r.status}: ${r.blobs} blob(s), ${r.records} records, ${r.badLines} bad lines in ${(r.ms / 1000).toFixed(2)}s${rate}\n`)
+  for (const l of r.badSample.slice(0, 3)) io.err(`inferno:   bad line: ${l.length > 200 ? l.slice(0, 200) + '…' : l}\n`)
+  const errs = r.mapErrors.errors + r.reduceErrors.errors
+  if (errs > 0) io.err(`inferno:   ${r.mapErrors.errors} map and ${r.reduceErrors.errors} reduce errors; first: ${r.mapErrors.errorSample[0] ?? r.reduceErrors.errorSample[0] ?? ''}\n`)
+}
+
+/**
+ * Immediate mode (`-i module[.rule[.keyset]]`): runs the rules now, CSV on stdout. Returns the exit
+ * status: 0 done (or `-q`), 1 when a rule failed or was skipped for lack of blobs (Q13 keeps 1 here).
+ */
+export async function runImmediate(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
+  const address = opts.immediate_rule!
+  const warnings: string[] = []
+  const rules = await findRules(settings.rules_directory, address, { immediate: true, warn: (m) => warnings.push(m) })
+  if (rules.length === 0) {
+    throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected a rule at ${address} in ${settings.rules_directory}, found none${warnings.length ? ` (${warnings.join('; ')})` : ''}`)
+  }
+  const store = ddfsStore(openStore(settings.ddfs_root ?? undefined))
+  let status = 0
+  for (const rule of rules) {
+    const qname = rule.qualifiedName ?? rule.name
+    const bar = progressLine(qname, io.tty && opts.progress !== false && !opts.just_query)
+    let r: RunResult
+    try {
+      r = await runRule(rule, { ...runOptionsFor(settings, opts, store, io), onProgress: bar.onProgress })
+    } finally {
+      bar.done()
+    }
+    if (opts.just_query) {
+      printQuery(r, io)
+      continue
+    }
+    if (r.status !== 'skipped') summarise(qname, r, io)
+    if (r.status === 'skipped') {
+      io.err(`inferno: ${qname} skipped: ${r.reason ?? 'not enough blobs'}\n`)
+      status = 1
+    } else if (r.status === 'failed') {
+      reportError('inferno', r.error ?? new DiscoError('INFERNO_JOB_FAILED', r.reason ?? 'failed'))
+      status = 1
+    }
+  }
+  return status
+}
+
+/** The daemon's view of a rule. */
+export function daemonRuleOf(rule: Rule): DaemonRule {
+  return {
+    name: rule.qualifiedName ?? rule.name,
+    run: rule.run,
+    time_delta: rule.timeDelta,
+    retry: rule.retry,
+    retry_limit: rule.retryLimit,
+    retry_delay: rule.retryDelay,
+    notify_on_fail: rule.notifyOnFail,
+    notify_on_success: rule.notifyOnSuccess,
+    notify_addresses: [...rule.notifyAddresses],
+    notify_pagerduty: rule.notifyPagerduty,
+    notify_pagerduty_key: rule.notifyPagerdutyKey ?? null,
+  }
+}
+
+/** A run result as a daemon outcome. */
+export function outcomeOf(r: RunResult): DaemonOutcome {
+  const message = r.status === 'failed' ? (r.error ? `${r.error.code}: ${r.error.message}` : r.reason) : r.status === 'skipped' ? r.reason : `${r.blobs} blob(s), ${r.records} records in ${(r.ms / 1000).toFixed(1)}s`
+  return { status: r.status, job: r.jobName, ...(message !== undefined ? { message } : {}) }
+}
+
+/**
+ * Daemon mode: every rule of the autorun modules on its schedule until SIGTERM/SIGINT, which stop
+ * launching and wait for running jobs (a second signal exits at once).
+ */
+export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
+  const rules = await autorunRules(settings.rules_directory)
+  const byName = new Map(rules.map((r) => [r.qualifiedName ?? r.name, r]))
+  const store = ddfsStore(openStore(settings.ddfs_root ?? undefined))
+  const log = logger(io)
+  const daemon = new InfernoDaemon({
+    rules: rules.map(daemonRuleOf),
+    state: new StateDir(settings.pid_dir),
+    notifier: new StandardNotifier({ ...settings, pagerduty_api_key: (settings.pagerduty_api_key as string | undefined) ?? null, log }),
+    startPaused: opts.start_paused,
+    log: (l) => log(`daemon: ${l}`),
+    execute: async (dr) => outcomeOf(await runRule(byName.get(dr.name)!, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true })),
+  })
+  log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${[...byName.keys()].join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
+  daemon.start()
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const onSignal = (sig: string) => {
+      if (stopping) {
+        log(`daemon: second ${sig}, exiting now`)
+        process.exit(1)
+      }
+      stopping = true
+      log(`daemon: ${sig}: no new jobs; waiting for running jobs to finish`)
+      void daemon.stop().then(resolve)
+    }
+    process.on('SIGTERM', () => onSignal('SIGTERM'))
+    process.on('SIGINT', () => onSignal('SIGINT'))
+  })
+  log('daemon: stopped')
+  return 0
+}
+
+/** Reads saved JSON-record result lines back into rows for the rule's keysets. */
+export async function* savedRows(rule: Rule, store: InfernoStore, tag: string): AsyncGenerator<ResultRow> {
+  for (const blob of await store.blobs(tag)) {
+    for await (const line of store.readLines(blob)) {
+      if (line.trim() === '') continue
+      const rec = JSON.parse(line) as Record<string, unknown>
+      const ks = rule.keysets[String(rec._keyset)]
+      if (!ks) continue
+      yield [[String(rec._keyset), ...ks.keyParts.slice(1).map((k) => String(rec[k]))], ks.valueParts.map((v) => rec[v] ?? 0)]
+    }
+  }
+}
+
+/**
+ * `--process-results module.rule@jobid`: re-runs `ruleInitFunction` and the result processor over
+ * the saved results of an earlier job (`disco:results:<job>`; kept when the job saved its results
+ * and was not purged).
+ */
+export async function processResults(settings: InfernoSettings, spec: string, io: InfernoIo = defaultIo()): Promise<number> {
+  const m = /^([^.@]+)\.([^.@]+)@(.+)$/.exec(spec)
+  if (!m) throw usageError(`--process-results: expected module.rule@jobid, found "${spec}"`)
+  const [, modName, ruleName, job] = m as unknown as [string, string, string, string]
+  const path = ruleModuleFiles(settings.rules_directory).get(modName)
+  const rule = path ? findRuleByName((await loadRuleModule(path, modName)).rules, ruleName) : undefined
+  if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${modName}.${ruleName} in ${settings.rules_directory}, found none`)
+  const store = ddfsStore(openStore(settings.ddfs_root ?? undefined))
+  const tag = resultsTagOf(`${ruleName}@${job}`)
+  if ((await store.listTags(tag)).indexOf(tag) < 0) {
+    throw new DiscoError('INFERNO_JOB_NOT_FOUND', `expected saved results under ${tag}, found none (the job must save its results and not be purged)`)
+  }
+  const params = { ...rule.params, ...settings }
+  await rule.ruleInitFunction?.(params)
+  const processor = rule.resultProcessor === undefined ? keysetResult : rule.resultProcessor
+  if (processor) {
+    await processor(savedRows(rule, store, tag), { rule, params, jobName: job, out: io.out, floatFormat: 'g12' })
+  }
+  return 0
+}
+
+/** Runs the command line; resolves to the exit status. */
+export async function inferno(opts: InfernoOptions, io: InfernoIo = defaultIo(), help: () => string = () => ''): Promise<number> {
+  const { settings, warnings } = settingsFromOptions(opts)
+  for (const w of warnings) io.err(`inferno: warning: ${w}\n`)
+  if (opts.pause || opts.resume) {
+    if (opts.pause && opts.resume) throw usageError('--pause and --resume exclude each other')
+    new StateDir(settings.pid_dir).paused = opts.pause
+    io.err(`inferno: daemon ${opts.pause ? 'paused' : 'resumed'} (state ${settings.pid_dir})\n`)
+    return 0
+  }
+  if (opts.example_rules) {
+    for (const f of writeExampleRules(opts.example_rules)) io.err(`inferno: wrote ${f}\n`)
+    return 0
+  }
+  if (opts.process_results) return processResults(settings, opts.process_results, io)
+  if (opts.daemon) return runDaemonMode(settings, opts, io)
+  if (opts.immediate_rule) return runImmediate(settings, opts, io)
+  io.out(help())
+  return 0
+}
+
+/** The `inferno` executable. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildInfernoProgram()
+  program.action(async () => {
+    process.exitCode = await inferno(toInfernoOptions(program.opts()), defaultIo(), () => program.helpInformation())
+  })
+  await runCli('inferno', program, argv)
+}
+
+const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : ''
+if (import.meta.url === invoked) await main()

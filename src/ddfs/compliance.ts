@@ -1,0 +1,247 @@
+// The compliance suite every DDFS adapter pair runs: one call per adapter in its test file.
+// Not part of the package entry (it imports node:test); tests import '#src/ddfs/compliance.js'.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { DiscoError } from '../errors.js'
+import { Ddfs } from './ddfs.js'
+import type { BlobStore, TagRecord, TagStore } from './types.js'
+
+/** What an adapter factory returns: fresh, empty stores plus a cleanup. */
+export interface AdapterFixture {
+  tags: TagStore
+  blobs: BlobStore
+  close(): Promise<void>
+}
+
+async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof DiscoError, `expected a DiscoError ${code}, found ${String(e)}`)
+    assert.equal(e.code, code)
+    return true
+  })
+}
+
+async function bytesOf(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for await (const c of it) parts.push(Buffer.from(c))
+  return Buffer.concat(parts)
+}
+
+function rec(name: string, urls: string[][] = []): TagRecord {
+  return { name, id: `${name}$x`, mtime: Date.now(), urls, attrs: {} }
+}
+
+/**
+ * Registers the DDFS compliance tests for one adapter pair. `factory` must return fresh, empty
+ * stores each time.
+ *
+ * @example
+ * runCompliance('local', async () => { const d = mkdtempSync(...); return { tags: new LocalTagStore(d), blobs: new LocalBlobStore(d), close: async () => rmSync(d, { recursive: true }) } })
+ */
+export function runCompliance(label: string, factory: () => Promise<AdapterFixture>): void {
+  const with_ = (name: string, fn: (ddfs: Ddfs, fx: AdapterFixture) => Promise<void>): void => {
+    test(`[${label}] ${name}`, async () => {
+      const fx = await factory()
+      try {
+        await fn(new Ddfs({ tags: fx.tags, blobs: fx.blobs }), fx)
+      } finally {
+        await fx.close()
+      }
+    })
+  }
+  const url = async (ddfs: Ddfs, name: string, body = name): Promise<string> => (await ddfs.pushBlob(name, Buffer.from(body + '\n')))[0]!
+
+  with_('TagStore: compare-and-set on revisions', async (_d, { tags }) => {
+    assert.equal(await tags.read('a'), undefined)
+    assert.equal(await tags.write('a', rec('a'), 0), 1)
+    assert.equal(await tags.write('a', rec('a'), 0), undefined)
+    const r2 = await tags.write('a', rec('a', [['u']]), 1)
+    assert.ok(r2 !== undefined && r2 > 1)
+    assert.equal(await tags.write('a', rec('a'), 1), undefined)
+    const s = await tags.read('a')
+    assert.equal(s?.revision, r2)
+    assert.deepEqual(s?.record.urls, [['u']])
+    await tags.write('ab', rec('ab'), 0)
+    await tags.write('b', rec('b'), 0)
+    assert.deepEqual((await tags.list('a')).sort(), ['a', 'ab'])
+    assert.equal(await tags.purge('a', 1), false)
+    assert.equal(await tags.purge('a', r2!), true)
+    assert.equal(await tags.read('a'), undefined)
+  })
+
+  with_('BlobStore: put bytes and streams, get, list, delete', async (_d, { blobs }) => {
+    const a = await blobs.put('a$1', Buffer.from('hello'))
+    async function* gen(): AsyncGenerator<Uint8Array> { yield Buffer.from('wor'); yield Buffer.from('ld') }
+    const b = await blobs.put('b$1', gen())
+    assert.ok(blobs.owns(a.url) && blobs.owns(b.url))
+    assert.equal(a.size, 5)
+    assert.equal((await bytesOf(await blobs.get(b.url))).toString(), 'world')
+    assert.deepEqual((await (async () => { const l = []; for await (const x of blobs.list()) l.push(x.url); return l })()).sort(), [a.url, b.url].sort())
+    await blobs.delete(a.url)
+    await blobs.delete(a.url)
+    await rejectsCode(blobs.get(a.url), 'DDFS_BLOB_NOT_FOUND')
+  })
+
+  with_('BlobStore: a failing source leaves nothing visible', async (_d, { blobs }) => {
+    async function* bad(): AsyncGenerator<Uint8Array> { yield Buffer.from('partial'); throw new Error('source died') }
+    await assert.rejects(blobs.put('c$1', bad()), /source died/)
+    for await (const x of blobs.list()) assert.fail(`unexpected blob ${x.url}`)
+  })
+
+  with_('append is newest first; empty append creates, then makes no version', async (ddfs) => {
+    const u1 = await url(ddfs, 'one'); const u2 = await url(ddfs, 'two'); const u3 = await url(ddfs, 'three')
+    const created = await ddfs.tag('t', [])
+    assert.deepEqual(created.urls, [])
+    assert.equal(created.version, 1)
+    assert.match(created.id, /^t\$/)
+    assert.match(created['last-modified'], /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/)
+    await ddfs.tag('t', [u1])
+    await ddfs.tag('t', [u2, u3])
+    assert.deepEqual(await ddfs.urls('t'), [[u2], [u3], [u1]])
+    const before = await ddfs.get('t')
+    const after = await ddfs.tag('t', [])
+    assert.equal(after.id, before.id)
+  })
+
+  with_('set-update drops entries by blob name, not by version', async (ddfs) => {
+    const d1 = await url(ddfs, 'dup', 'v1'); const d2 = await url(ddfs, 'dup', 'v2'); const o = await url(ddfs, 'other')
+    assert.notEqual(d1, d2)
+    for (let i = 0; i < 5; i++) await ddfs.tag('s', [d1, d2], { update: true })
+    assert.deepEqual(await ddfs.urls('s'), [[d1]])
+    await ddfs.tag('s', [o, o], { update: true })
+    assert.deepEqual(await ddfs.urls('s'), [[o], [d1]])
+    await ddfs.tag('s', [d2])
+    assert.equal((await ddfs.urls('s')).length, 3, 'plain append keeps duplicates')
+  })
+
+  with_('put replaces; cp copies; exists; get of missing', async (ddfs) => {
+    const u1 = await url(ddfs, 'a'); const u2 = await url(ddfs, 'b')
+    await ddfs.tag('p', [u1])
+    await ddfs.put('p', [u2])
+    assert.deepEqual(await ddfs.urls('p'), [[u2]])
+    await ddfs.put('empty', [])
+    assert.deepEqual(await ddfs.urls('empty'), [])
+    await ddfs.cp('p', 'q')
+    assert.deepEqual(await ddfs.urls('q'), [[u2]])
+    assert.equal(await ddfs.exists('q'), true)
+    assert.equal(await ddfs.exists('nope'), false)
+    await rejectsCode(ddfs.get('nope'), 'DDFS_TAG_NOT_FOUND')
+    await rejectsCode(ddfs.urls('nope'), 'DDFS_TAG_NOT_FOUND')
+  })
+
+  with_('tag names follow the grammar', async (ddfs) => {
+    for (const bad of ['', 'a b', 'a/b', 'é', 'x'.repeat(512), '+deleted']) await rejectsCode(ddfs.tag(bad, []), 'DDFS_BAD_TAG_NAME')
+    await ddfs.tag('A-z_0:9@x', [])
+    await ddfs.tag('x'.repeat(511), [])
+    assert.equal(await ddfs.exists('tag://A-z_0:9@x'), true)
+    await rejectsCode(ddfs.tag('t', ['tag://bad name']), 'DDFS_BAD_ENTRY')
+  })
+
+  with_('tombstones: deleted tags vanish at once and can be re-created empty', async (ddfs) => {
+    const u = await url(ddfs, 'gone')
+    await ddfs.tag('d', [u])
+    await ddfs.setattr('d', 'k', 'v')
+    await ddfs.delete('d')
+    await ddfs.delete('d')
+    await ddfs.delete('never-existed')
+    assert.equal(await ddfs.exists('d'), false)
+    assert.deepEqual(await ddfs.list('d'), [])
+    assert.deepEqual(await ddfs.blobs('d'), [])
+    await rejectsCode(ddfs.get('d'), 'DDFS_TAG_NOT_FOUND')
+    await ddfs.tag('d', [])
+    assert.deepEqual(await ddfs.get('d').then((o) => [o.urls, o['user-data']]), [[], {}])
+    await ddfs.delete('d')
+    await ddfs.gc({ tombstoneGraceMs: 0 })
+    assert.equal(await ddfs.exists('d'), false)
+    await ddfs.tag('d', [u])
+    assert.deepEqual(await ddfs.urls('d'), [[u]])
+  })
+
+  with_('list is a raw string prefix over live tags', async (ddfs) => {
+    for (const t of ['incoming:data:2026-11-21', 'incoming:data:2026-11-22', 'incoming:database:x', 'incoming:dat', 'processed:data:2026-11-21']) await ddfs.touch(t)
+    await ddfs.delete('incoming:dat')
+    assert.deepEqual(await ddfs.list('incoming:data'), ['incoming:data:2026-11-21', 'incoming:data:2026-11-22', 'incoming:database:x'])
+    assert.deepEqual(await ddfs.list(), ['incoming:data:2026-11-21', 'incoming:data:2026-11-22', 'incoming:database:x', 'processed:data:2026-11-21'])
+    assert.deepEqual(await ddfs.list('zzz'), [])
+  })
+
+  with_('links: blobs follows tag:// depth first, cycle safe; missing links ignored unless strict', async (ddfs) => {
+    const a = await url(ddfs, 'a'); const b = await url(ddfs, 'b'); const c = await url(ddfs, 'c')
+    await ddfs.tag('x', [a])
+    await ddfs.tag('y', [b, 'tag://x'])
+    await ddfs.tag('x', ['tag://y'])
+    await ddfs.tag('root', [c, 'tag://y', 'tag://missing'])
+    assert.deepEqual(await ddfs.blobs('root'), [[c], [b], [a]])
+    assert.deepEqual(await ddfs.blobs('x'), [[b], [a]])
+    await rejectsCode(ddfs.blobs('root', { ignoreMissing: false }), 'DDFS_TAG_NOT_FOUND')
+    assert.deepEqual(await ddfs.blobs(['missing', 'x']), [[b], [a]])
+    const found = await ddfs.findTags(['root'])
+    assert.deepEqual(found.map((f) => [f.tag, f.path.join('>'), f.missing]), [
+      ['root', 'root', false], ['y', 'root>y', false], ['missing', 'root>missing', true], ['x', 'root>y>x', false],
+    ])
+  })
+
+  with_('attributes: set, get, delete, reserved namespace, limits', async (ddfs) => {
+    await ddfs.touch('t')
+    await ddfs.setattr('t', 'owner', 'ops')
+    await ddfs.setattr('t', 'empty', '')
+    assert.deepEqual(await ddfs.attrs('t'), { owner: 'ops', empty: '' })
+    assert.equal(await ddfs.getattr('t', 'owner'), 'ops')
+    assert.equal(await ddfs.getattr('t', 'none'), undefined)
+    await ddfs.delattr('t', 'owner')
+    await ddfs.delattr('t', 'owner')
+    assert.deepEqual((await ddfs.get('t'))['user-data'], { empty: '' })
+    await rejectsCode(ddfs.setattr('t', 'ddfs:foo', 'x'), 'DDFS_RESERVED_ATTR')
+    await rejectsCode(ddfs.setattr('t', 'big', 'x'.repeat(4097)), 'DDFS_BAD_ATTR')
+    await rejectsCode(ddfs.setattr('t', 'n'.repeat(1025), 'x'), 'DDFS_BAD_ATTR')
+    await rejectsCode(ddfs.setattr('missing', 'a', 'b'), 'DDFS_TAG_NOT_FOUND')
+  })
+
+  with_('tokens: creating with a token protects reads and writes; exists sees it', async (ddfs) => {
+    await ddfs.tag('sec', [], { token: 's3' })
+    await rejectsCode(ddfs.get('sec'), 'DDFS_UNAUTHORIZED')
+    await rejectsCode(ddfs.tag('sec', ['raw://x']), 'DDFS_UNAUTHORIZED')
+    await rejectsCode(ddfs.get('sec', { token: 'wrong' }), 'DDFS_UNAUTHORIZED')
+    assert.equal(await ddfs.exists('sec'), true)
+    await ddfs.tag('sec', ['raw://x'], { token: 's3' })
+    assert.deepEqual(await ddfs.urls('sec', { token: 's3' }), [['raw://x']])
+    assert.ok(!JSON.stringify(await ddfs.get('sec', { token: 's3' })).includes('s3'), 'tokens stay hidden')
+    // Write token only, via the reserved attribute; the empty string is a valid token.
+    await ddfs.touch('w')
+    await ddfs.setattr('w', 'ddfs:write-token', '')
+    assert.deepEqual(await ddfs.urls('w'), [])
+    await rejectsCode(ddfs.tag('w', ['raw://y']), 'DDFS_UNAUTHORIZED')
+    await ddfs.tag('w', ['raw://y'], { token: '' })
+    await ddfs.setToken('w', null, { write: true }, { token: '' })
+    await ddfs.tag('w', ['raw://z'])
+    await rejectsCode(ddfs.delete('sec'), 'DDFS_UNAUTHORIZED')
+    await ddfs.delete('sec', { token: 's3' })
+    assert.equal(await ddfs.exists('sec'), false)
+  })
+
+  with_('GC: unreferenced blobs go after the grace period only; referenced ones stay', async (ddfs) => {
+    const kept = await url(ddfs, 'kept'); const linked = await url(ddfs, 'linked'); const orphan = await url(ddfs, 'orphan'); const dropped = await url(ddfs, 'dropped')
+    await ddfs.tag('k', [kept])
+    await ddfs.tag('l', [linked])
+    await ddfs.tag('gone', [dropped])
+    await ddfs.delete('gone')
+    let r = await ddfs.gc()
+    assert.deepEqual(r.blobsDeleted, [], 'fresh blobs are within the default grace period')
+    r = await ddfs.gc({ graceMs: 0, dryRun: true })
+    assert.deepEqual(r.blobsDeleted.sort(), [orphan, dropped].sort())
+    r = await ddfs.gc({ graceMs: 0 })
+    assert.deepEqual(r.blobsDeleted.sort(), [orphan, dropped].sort())
+    assert.ok(r.bytesFreed > 0)
+    assert.equal((await bytesOf(await ddfs.openBlob([kept]))).toString(), 'kept\n')
+    assert.equal((await bytesOf(await ddfs.openBlob([linked]))).toString(), 'linked\n')
+    await rejectsCode(ddfs.openBlob([orphan]), 'DDFS_BLOB_NOT_FOUND')
+  })
+
+  with_('many concurrent appends in one process: nothing lost, no duplicates', async (ddfs) => {
+    const n = 60
+    await Promise.all(Array.from({ length: n }, (_, i) => ddfs.tag('c', [`raw://e${i}`])))
+    const got = (await ddfs.urls('c')).map((e) => e[0])
+    assert.equal(got.length, n)
+    assert.equal(new Set(got).size, n)
+  })
+}

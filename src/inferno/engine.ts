@@ -1,0 +1,147 @@
+// Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
+import type { Params, ResultRow, Rule } from './rule.js'
+import { createLineReader, mergeReadStats, newReadStats, type ReadStats } from './readers.js'
+import { compareRows, keysetMap, keysetReduce, newErrorStats, SumCombiner, type ErrorStats } from './keyset.js'
+import type { BlobRef } from './tags.js'
+import type { InfernoStore } from './store.js'
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[n] = c >>> 0
+  }
+  return t
+})()
+
+const enc = new TextEncoder()
+
+/** CRC-32 (zlib) of the UTF-8 bytes of a text. */
+export function crc32(text: string): number {
+  let c = 0xffffffff
+  for (const b of enc.encode(text)) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
+/** The partition of a key (section 2.4): the rule's function, else crc32(key JSON) mod n. */
+export function partitionOf(rule: Rule, keyJson: string, partitions: number): number {
+  const p = rule.partitionFunction ? rule.partitionFunction(keyJson, partitions) : crc32(keyJson) % partitions
+  return Number.isInteger(p) && p >= 0 && p < partitions ? p : ((Math.trunc(p) % partitions) + partitions) % partitions
+}
+
+/** Counters of one job. */
+export interface JobStats {
+  read: ReadStats
+  mapErrors: ErrorStats
+  reduceErrors: ErrorStats
+  blobsDone: number
+}
+
+export function newJobStats(): JobStats {
+  return { read: newReadStats(), mapErrors: newErrorStats(), reduceErrors: newErrorStats(), blobsDone: 0 }
+}
+
+/** One job input: a stored blob, or a URL (`raw://…` or a store URL). */
+export type JobInput = BlobRef
+
+/** What a map task needs to know. */
+export interface MapContext {
+  readonly rule: Rule
+  readonly params: Params
+  readonly debug?: ((msg: string) => void) | undefined
+}
+
+/**
+ * Runs the map of one input blob: reader → keyset map (or the rule's map function) → combiner when
+ * the default reduce is used. Calls `emit` with (key JSON, values).
+ */
+export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | Iterable<string>,
+  emit: (keyJson: string, values: unknown[]) => void, stats: JobStats): Promise<void> {
+  const { rule, params } = ctx
+  const readStats = newReadStats()
+  const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
+  const combiner = rule.combiner && !rule.reduceFunction && !rule.mapFunction ? new SumCombiner() : undefined
+  const out = combiner ? (k: string, v: unknown[]) => combiner.add(k, v) : emit
+  const hooks = { errors: stats.mapErrors, debug: ctx.debug }
+  const one = (parts: Record<string, unknown>) => {
+    if (rule.mapFunction) {
+      try {
+        for (const [key, values] of rule.mapFunction(parts, params)) out(JSON.stringify(key), values)
+      } catch (e) {
+        stats.mapErrors.errors++
+        if (stats.mapErrors.errorSample.length < 5) stats.mapErrors.errorSample.push(`map error: ${(e as Error).message}`)
+      }
+    } else {
+      keysetMap(rule, parts, params, out, hooks)
+    }
+  }
+  rule.mapInitFunction?.(params)
+  for await (const line of lines) {
+    const p = reader.push(line)
+    if (p !== undefined) one(p)
+    if (combiner && combiner.size > 100_000) for (const [k, v] of combiner.drain()) emit(k, v)
+  }
+  const last = reader.end()
+  if (last !== undefined) one(last)
+  if (combiner) for (const [k, v] of combiner.drain()) emit(k, v)
+  mergeReadStats(stats.read, readStats)
+  stats.blobsDone++
+}
+
+/**
+ * Runs the reduce of one partition over its (key JSON, values) pairs, already sorted by key:
+ * the keyset reduce, or the rule's own reduce function.
+ */
+export function reducePartition(rule: Rule, params: Params, pairs: Iterable<readonly [string, readonly unknown[]]>,
+  stats: JobStats, debug?: (msg: string) => void): Iterable<ResultRow> {
+  rule.reduceInitFunction?.(params)
+  if (rule.reduceFunction) {
+    const decoded = (function* () {
+      for (const [k, v] of pairs) yield [JSON.parse(k) as string[], [...v]] as ResultRow
+    })()
+    return rule.reduceFunction(decoded, params)
+  }
+  return keysetReduce(rule, pairs, params, { errors: stats.reduceErrors, debug })
+}
+
+/** Sorts the groups of a partition by decoded key (Q2) into (key JSON, values) pairs. */
+export function sortedPairs(groups: Map<string, unknown[][]>): [string, unknown[]][] {
+  const keys = [...groups.keys()].map((k) => [k, JSON.parse(k) as string[]] as const)
+  keys.sort((a, b) => compareRows([a[1], []], [b[1], []]))
+  const out: [string, unknown[]][] = []
+  for (const [k] of keys) for (const v of groups.get(k)!) out.push([k, v])
+  return out
+}
+
+/** Options of the inline engine. */
+export interface InlineOptions extends MapContext {
+  readonly store: InfernoStore
+  readonly inputs: readonly JobInput[]
+  readonly partitions: number
+  readonly stats: JobStats
+  readonly onBlob?: (() => void) | undefined
+}
+
+/**
+ * The in-process engine: maps every input, partitions by key, sorts each partition by key and
+ * reduces it. Returns each partition's rows, each in key order (merge them with mergeRows).
+ */
+export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
+  const parts = Array.from({ length: o.partitions }, () => new Map<string, unknown[][]>())
+  const emit = (k: string, v: unknown[]) => {
+    const m = parts[partitionOf(o.rule, k, o.partitions)]!
+    const list = m.get(k)
+    if (list) list.push(v)
+    else m.set(k, [v])
+  }
+  for (const input of o.inputs) {
+    await mapBlob(o, o.store.readLines(input), emit, o.stats)
+    o.onBlob?.()
+  }
+  return parts.map((groups) => {
+    const rows = [...reducePartition(o.rule, o.params, sortedPairs(groups), o.stats, o.debug)]
+    // Post-processors may rename keys: keep each partition in key order for the merge.
+    return o.rule.sort ? rows.sort(compareRows) : rows
+  })
+}

@@ -1,0 +1,220 @@
+// Keyset map and reduce (spec inferno.md 2.3-2.5): one scan, many aggregations, error isolation.
+import { DiscoError } from '../errors.js'
+import type { Key, Params, Parts, Postprocessor, Preprocessor, ResultRow, Rule } from './rule.js'
+import { keyText, jsonReplacer, sumInto, type Num } from './values.js'
+
+/** Counters and a sample of the errors met by map or reduce (never fatal). */
+export interface ErrorStats {
+  errors: number
+  errorSample: string[]
+}
+
+export function newErrorStats(): ErrorStats {
+  return { errors: 0, errorSample: [] }
+}
+
+/** Hooks of one map or reduce run. */
+export interface KeysetHooks {
+  /** Errors are counted here (and kept as a sample). */
+  readonly errors?: ErrorStats
+  /** `disco_debug`: every stage is reported here. */
+  readonly debug?: (msg: string) => void
+}
+
+function noteError(hooks: KeysetHooks, where: string, e: unknown): void {
+  const s = hooks.errors
+  const msg = `${where}: ${e instanceof Error ? e.message : String(e)}`
+  hooks.debug?.(msg)
+  if (!s) return
+  s.errors++
+  if (s.errorSample.length < 5) s.errorSample.push(msg)
+}
+
+/** Normalises what a pre-processor returned into an iterable of records. */
+function preOutputs(r: unknown): Iterable<Parts> {
+  if (r === null || r === undefined) return []
+  if (typeof r !== 'object') throw new DiscoError('INFERNO_PROCESSOR_OUTPUT', `expected a pre-processor to give records, found ${typeof r}`)
+  if (typeof (r as Iterable<Parts>)[Symbol.iterator] === 'function') return r as Iterable<Parts>
+  return [r as Parts]
+}
+
+/** Runs a pre-processor chain: each function is applied to every output of the previous one. */
+function* chain(parts: Parts, fns: readonly Preprocessor[], params: Params, i = 0): Generator<Parts> {
+  if (i === fns.length) {
+    yield parts
+    return
+  }
+  for (const out of preOutputs(fns[i]!(parts, params))) {
+    if (out === null || out === undefined) continue
+    yield* chain(out, fns, params, i + 1)
+  }
+}
+
+/** Emits one (key JSON text, values) pair. */
+export type Emit = (keyJson: string, values: unknown[]) => void
+
+/**
+ * The keyset map (section 2.3) for one record: rule-level pre-processors, field transforms, one
+ * copy per keyset with its own pre-processors, key construction (a missing key part drops the record
+ * for that keyset only), value construction (absent → 0) and emission of `["keyset",k1,…]` JSON keys.
+ * An error in one record drops the rest of that record (pairs already emitted stay) and is counted.
+ *
+ * @example
+ * keysetMap(rule, { last: 'Simpson' }, {}, (k, v) => console.log(k, v)) // ["_default","Simpson"] [0]
+ */
+export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, hooks: KeysetHooks = {}): void {
+  const debug = hooks.debug
+  try {
+    debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
+    const keysets = Object.entries(rule.keysets)
+    const transforms = Object.entries(rule.fieldTransforms)
+    for (const pre of chain(parts, rule.partsPreprocess, params)) {
+      debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
+      for (const [field, fn] of transforms) if (field in pre) pre[field] = fn(pre[field])
+      if (transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
+      for (const [name, ks] of keysets) {
+        const copy: Parts = { ...pre, _keyset: name }
+        for (const out of chain(copy, ks.partsPreprocess, params)) {
+          out._keyset = name
+          const key: string[] = []
+          let missing = false
+          for (const k of ks.keyParts) {
+            const t = keyText(out[k])
+            if (t === undefined) { missing = true; break }
+            key.push(t)
+          }
+          if (missing) continue
+          const values = ks.valueParts.map((v) => (v in out ? out[v] : 0))
+          const keyJson = JSON.stringify(key)
+          debug?.(`emit: ${keyJson} ${JSON.stringify(values, jsonReplacer)}`)
+          emit(keyJson, values)
+        }
+      }
+    }
+  } catch (e) {
+    noteError(hooks, `map error in rule ${rule.name}`, e)
+  }
+}
+
+/** Normalises what a post-processor returned into an iterable of rows. */
+function postOutputs(r: unknown): Iterable<ResultRow> {
+  if (r === null || r === undefined) return []
+  if (!(typeof r === 'object' && typeof (r as Iterable<unknown>)[Symbol.iterator] === 'function')) {
+    throw new DiscoError('INFERNO_PROCESSOR_OUTPUT', `expected a post-processor to give [key, values] pairs, found ${typeof r}`)
+  }
+  // One pair `[key, values]` has a key (list of text) first; a list of pairs has a pair first.
+  if (Array.isArray(r) && r.length === 2 && Array.isArray(r[0]) && (r[0].length === 0 || typeof r[0][0] === 'string')) {
+    return [r as ResultRow]
+  }
+  return r as Iterable<ResultRow>
+}
+
+function* postChain(row: ResultRow, fns: readonly Postprocessor[], params: Params, i = 0): Generator<ResultRow> {
+  if (i === fns.length) {
+    yield row
+    return
+  }
+  for (const out of postOutputs(fns[i]!(row[0], row[1], params))) {
+    if (out === null || out === undefined) continue
+    yield* postChain(out, fns, params, i + 1)
+  }
+}
+
+/** Decodes a key JSON text into `[keyset, k1, …]`, or throws. */
+export function decodeKey(keyJson: string): Key {
+  const k: unknown = JSON.parse(keyJson)
+  if (!Array.isArray(k) || k.length === 0 || k.some((x) => typeof x !== 'string')) {
+    throw new DiscoError('INFERNO_BAD_KEY', `expected a key as a JSON list of text, found ${keyJson.slice(0, 80)}`)
+  }
+  return k as Key
+}
+
+/**
+ * The keyset reduce (section 2.5): consecutive pairs with byte-identical keys form a group (no
+ * re-sorting), values are coerced and summed element-wise (exact integers, Q14), then the keyset's
+ * post-processors run. An error in one group drops that group only and is counted.
+ *
+ * @example
+ * [...keysetReduce(rule, [['["_default","a"]', [1]], ['["_default","a"]', [2]]], {})] // [[['_default','a'], [3]]]
+ */
+export function* keysetReduce(rule: Rule, pairs: Iterable<readonly [string, readonly unknown[]]>, params: Params,
+  hooks: KeysetHooks = {}): Generator<ResultRow> {
+  let current: string | undefined
+  let acc: Num[] = []
+  const flush = function* (keyJson: string, sums: Num[]): Generator<ResultRow> {
+    let rows: ResultRow[]
+    try {
+      const key = decodeKey(keyJson)
+      const ks = rule.keysets[key[0]!]
+      rows = [...postChain([key, sums], ks ? ks.partsPostprocess : [], params)]
+    } catch (e) {
+      noteError(hooks, `reduce error in rule ${rule.name} for key ${keyJson.slice(0, 80)}`, e)
+      return
+    }
+    for (const row of rows) {
+      hooks.debug?.(`reduce: ${JSON.stringify(row, jsonReplacer)}`)
+      yield rule.serialOut ? [[row[0].slice(1).join(',')], [JSON.stringify(row[1], jsonReplacer)]] : row
+    }
+  }
+  for (const [keyJson, values] of pairs) {
+    if (keyJson !== current) {
+      if (current !== undefined) yield* flush(current, acc)
+      current = keyJson
+      acc = []
+    }
+    sumInto(acc, Array.isArray(values) ? values : [values])
+  }
+  if (current !== undefined) yield* flush(current, acc)
+}
+
+/**
+ * The automatic combiner for the summing reduce: sums values per key inside one map task, so that
+ * each task emits each key once. Exact for integers (bigints travel as decimal text, which the
+ * reduce coerces back exactly).
+ *
+ * @example
+ * const c = new SumCombiner(); c.add('["_default","a"]', [1]); c.add('["_default","a"]', ['2'])
+ * [...c.drain()] // [['["_default","a"]', [3]]]
+ */
+export class SumCombiner {
+  private readonly sums = new Map<string, Num[]>()
+
+  /** Number of distinct keys buffered. */
+  get size(): number {
+    return this.sums.size
+  }
+
+  add(keyJson: string, values: readonly unknown[]): void {
+    const acc = this.sums.get(keyJson)
+    if (acc === undefined) this.sums.set(keyJson, sumInto([], values))
+    else sumInto(acc, values)
+  }
+
+  /** Yields and forgets every buffered key (bigints as decimal text). */
+  *drain(): Generator<[string, unknown[]]> {
+    for (const [k, v] of this.sums) yield [k, v.map((x) => (typeof x === 'bigint' ? x.toString() : x))]
+    this.sums.clear()
+  }
+}
+
+/**
+ * Element-wise comparison of keys (Q2): text by UTF-16 code units, a shorter prefix first. The
+ * result order of a rule is therefore independent of the partition count.
+ *
+ * @example
+ * ['a b', 'a', 'Ä', 'B'].map((s) => ['k', s]).sort(compareKeys).map((k) => k[1]) // ['B', 'a', 'a b', 'Ä']
+ */
+export function compareKeys(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    if (x !== y) return x < y ? -1 : 1
+  }
+  return a.length - b.length
+}
+
+/** Compares result rows by key (Q2). */
+export function compareRows(a: ResultRow, b: ResultRow): number {
+  return compareKeys(a[0], b[0])
+}

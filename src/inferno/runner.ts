@@ -1,0 +1,338 @@
+// Running a rule end to end (spec inferno.md 2.1, 2.8, 7): input selection, the job, result
+// tagging, result processing with retry, archiving; chained rules in concurrent waves.
+import { DiscoError, isDiscoError } from '../errors.js'
+import type { Params, ResultContext, ResultProcessor, ResultRow, Rule } from './rule.js'
+import { localDay } from './rule.js'
+import { mergeReadStats, type ReadStats } from './readers.js'
+import { compareRows, type ErrorStats } from './keyset.js'
+import { newJobStats, type JobStats } from './engine.js'
+import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type RetryPolicy } from './results.js'
+import { archiveBlobs, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './tags.js'
+import type { InfernoStore } from './store.js'
+import type { FloatFormat } from './values.js'
+
+/** Live progress of a run (for a TTY progress line). */
+export interface RunProgress {
+  readonly rule: string
+  readonly stage: 'select' | 'map' | 'reduce' | 'process' | 'archive' | 'done'
+  readonly blobsDone: number
+  readonly blobsTotal: number
+  readonly records: number
+  readonly badLines: number
+}
+
+/** Executes the map/reduce of one rule over inputs; returns each partition's rows in key order. */
+export interface RuleEngine {
+  run(job: EngineJob): Promise<EngineResult>
+}
+
+/** One job handed to an engine. */
+export interface EngineJob {
+  readonly rule: Rule
+  readonly jobName: string
+  readonly store: InfernoStore
+  readonly inputs: readonly BlobRef[]
+  readonly partitions: number
+  readonly params: Params
+  readonly stats: JobStats
+  readonly debug?: ((msg: string) => void) | undefined
+  readonly onBlob?: (() => void) | undefined
+  /** Save the results as blobs (a result tag or a sub-rule needs them). */
+  readonly save: boolean
+}
+
+/** What an engine gives back. */
+export interface EngineResult {
+  /** Rows of each partition, each in key order (re-iterable). */
+  readonly partitions: readonly (Iterable<ResultRow> | AsyncIterable<ResultRow>)[]
+  /** Result blobs when `save` was asked (JSON-record lines, one blob per partition). */
+  readonly resultBlobs: readonly BlobRef[]
+  /** Frees job data (a no-op for engines that keep nothing). */
+  purge(): Promise<void>
+}
+
+/** Options of runRule. */
+export interface RunOptions {
+  readonly store: InfernoStore
+  /** Date/tag overrides (`-S -R -O -t`). */
+  readonly overrides?: TagOverrides
+  /** `-u`: input URLs instead of the rule's sourceUrls. */
+  readonly sourceUrls?: readonly string[] | undefined
+  /** `-r`: result tag instead of the rule's. */
+  readonly resultTag?: string | undefined
+  /** `-f`: ignore minBlobs (zero blobs still skips). */
+  readonly force?: boolean
+  /** `-d`: raw rows instead of the result processor; no archiving. */
+  readonly debug?: boolean
+  /** `-D`: every map/reduce step to `log`. */
+  readonly discoDebug?: boolean
+  /** `-q`: select inputs only; the result has status `skipped` and reason `just query`. */
+  readonly justQuery?: boolean
+  /** Keep job data (no purge). */
+  readonly noPurge?: boolean
+  /** Overrides the rule's partition count. */
+  readonly partitions?: number
+  /** Settings and `-P` params: they override the rule's params. */
+  readonly params?: Params
+  /** Where the default processors write (default process.stdout). */
+  readonly out?: (text: string) => void
+  /** Log lines (default none). */
+  readonly log?: (msg: string) => void
+  readonly onProgress?: (p: RunProgress) => void
+  /** Number format of the CSV processors (Q1, default `g12`). */
+  readonly floatFormat?: FloatFormat
+  /** Back-off of result processing and archiving (Q12). */
+  readonly retry?: RetryPolicy
+  /** The engine (default: Disco's, see job-functions.ts; `inlineEngine` for in-process runs). */
+  readonly engine?: RuleEngine
+  /** Today as `YYYY-MM-DD` (tests). */
+  readonly today?: string
+}
+
+/** Outcome of a run. */
+export interface RunResult {
+  readonly rule: string
+  readonly jobName: string
+  readonly status: 'done' | 'skipped' | 'failed'
+  /** Why it was skipped or failed. */
+  readonly reason?: string
+  readonly error?: DiscoError
+  /** Effective tag prefixes. */
+  readonly prefixes: readonly string[]
+  /** Tag → blobs read. */
+  readonly tags: ReadonlyMap<string, readonly BlobRef[]>
+  /** Extra input URLs (sourceUrls and sub-rule results). */
+  readonly urls: readonly string[]
+  /** Number of input blobs (tag blobs plus URLs). */
+  readonly blobs: number
+  readonly records: number
+  readonly badLines: number
+  readonly badSample: readonly string[]
+  readonly mapErrors: ErrorStats
+  readonly reduceErrors: ErrorStats
+  /** The merged result rows in key order (re-iterable; empty when skipped). */
+  readonly results: AsyncIterable<ResultRow>
+  /** Result blobs (saved results). */
+  readonly resultBlobs: readonly BlobRef[]
+  readonly resultTag?: string
+  /** Archive tags written. */
+  readonly archived: readonly string[]
+  readonly ms: number
+}
+
+let jobSeq = 0
+
+/** A Disco-style job name: `<rule>@<time>:<seq>`. */
+export function jobNameFor(rule: Rule): string {
+  return `${rule.name}@${Date.now().toString(16)}:${(jobSeq++).toString(16)}`
+}
+
+const EMPTY: AsyncIterable<ResultRow> = { async *[Symbol.asyncIterator]() {} }
+
+/** Re-iterable merged view over an engine's partitions. */
+function mergedResults(rule: Rule, parts: EngineResult['partitions'], params: Params): AsyncIterable<ResultRow> {
+  return {
+    [Symbol.asyncIterator]() {
+      let rows: AsyncIterable<ResultRow>
+      if (rule.sort && rule.sortedResults) rows = mergeRows(parts)
+      else rows = (async function* () { for (const p of parts) yield* p })()
+      if (rule.resultIteratorOverride) rows = rule.resultIteratorOverride(rows, params)
+      return rows[Symbol.asyncIterator]()
+    },
+  }
+}
+
+/** The effective params of a run: rule params overridden by settings and `-P`. */
+export function effectiveParams(rule: Rule, opts: Pick<RunOptions, 'params'>): Params {
+  return { ...rule.params, ...(opts.params ?? {}) }
+}
+
+function failed(base: Omit<RunResult, 'status' | 'reason' | 'error'>, e: unknown): RunResult {
+  const error = isDiscoError(e) ? e : new DiscoError('INFERNO_JOB_FAILED', `rule ${base.rule}: ${(e as Error)?.message ?? String(e)}`, { cause: e })
+  return { ...base, status: 'failed', reason: error.message, error }
+}
+
+interface SubResults {
+  /** Rule name → result blobs of that sub-rule. */
+  readonly urls: Map<string, BlobRef[]>
+}
+
+/**
+ * Runs one rule (and, first, its sub-rules in concurrent waves; section 7). Never throws for a
+ * failure of the run itself: the result says `failed` (with `error`) or `skipped` (not enough
+ * blobs, just-query).
+ *
+ * @example
+ * const r = await runRule(rule, { store: new MemoryStore(), engine: inlineEngine })
+ * r.status // 'done'
+ */
+export async function runRule(rule: Rule, opts: RunOptions): Promise<RunResult> {
+  const t0 = Date.now()
+  const subs: SubResults = { urls: new Map() }
+  const purges: (() => Promise<void>)[] = []
+  const waves = ruleWaves(rule)
+  try {
+    for (const wave of waves.slice(0, -1)) {
+      const results = await Promise.all(wave.map((r) => runOne(r, opts, subs, true, purges)))
+      const bad = results.find((r) => r.status !== 'done')
+      if (bad) {
+        const reason = bad.status === 'skipped' ? `sub-rule ${bad.rule} skipped: ${bad.reason}` : `sub-rule ${bad.rule} failed: ${bad.reason}`
+        return { ...bad, rule: rule.name, status: 'failed', reason, error: new DiscoError('INFERNO_SUBRULE_FAILED', reason), ms: Date.now() - t0 }
+      }
+    }
+    const top = await runOne(rule, opts, subs, false, purges)
+    return { ...top, ms: Date.now() - t0 }
+  } finally {
+    if (!opts.noPurge) for (const p of purges) await p().catch(() => {})
+  }
+}
+
+/**
+ * The rule tree flattened bottom-up into waves (section 7): a rule is runnable once all its
+ * sub-rules ran; duplicates removed; the top rule alone in the last wave.
+ */
+export function ruleWaves(top: Rule): Rule[][] {
+  const depth = new Map<Rule, number>()
+  const visit = (r: Rule, stack: Set<Rule>): number => {
+    if (stack.has(r)) throw new DiscoError('INFERNO_RULE_INVALID', `rule ${r.name} is its own sub-rule`)
+    const known = depth.get(r)
+    if (known !== undefined) return known
+    stack.add(r)
+    const d = r.subRules.length === 0 ? 0 : 1 + Math.max(...r.subRules.map((s) => visit(s, stack)))
+    stack.delete(r)
+    depth.set(r, d)
+    return d
+  }
+  const topDepth = visit(top, new Set())
+  const waves: Rule[][] = Array.from({ length: topDepth + 1 }, () => [])
+  for (const [r, d] of depth) if (r !== top) waves[d]!.push(r)
+  waves[topDepth] = [top]
+  return waves.filter((w, i) => w.length > 0 || i === topDepth)
+}
+
+async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boolean,
+  purges: (() => Promise<void>)[]): Promise<RunResult> {
+  const t0 = Date.now()
+  const log = opts.log ?? (() => {})
+  const today = opts.today ?? localDay(new Date())
+  const jobName = jobNameFor(rule)
+  const params = effectiveParams(rule, opts)
+  const stats = newJobStats()
+  const base = {
+    rule: rule.name, jobName, prefixes: [] as string[], tags: new Map<string, BlobRef[]>(), urls: [] as string[],
+    blobs: 0, records: 0, badLines: 0, badSample: [] as string[], mapErrors: stats.mapErrors,
+    reduceErrors: stats.reduceErrors, results: EMPTY, resultBlobs: [] as BlobRef[], archived: [] as string[], ms: 0,
+  }
+  const progress = (stage: RunProgress['stage']) => opts.onProgress?.({
+    rule: rule.name, stage, blobsDone: stats.blobsDone, blobsTotal: base.blobs, records: stats.read.records, badLines: stats.read.badLines,
+  })
+  const finish = (r: RunResult): RunResult => ({ ...r, ...readFigures(stats.read), ms: Date.now() - t0 })
+  try {
+    // 2.1 Input selection.
+    progress('select')
+    const prefixes = rule.sourceTags.length > 0 || (opts.overrides?.sourceTags?.length ?? 0) > 0
+      ? resolveTagPrefixes(rule, opts.overrides, today) : []
+    const { tags, count } = prefixes.length > 0
+      ? await collectBlobs(opts.store, prefixes, {
+        archive: rule.archive, archivePrefix: rule.archiveTagPrefix, newestFirst: rule.newestFirst, maxBlobs: rule.maxBlobs, warn: log,
+      })
+      : { tags: new Map<string, BlobRef[]>(), count: 0 }
+    const urls: string[] = []
+    const given = opts.sourceUrls ?? (typeof rule.sourceUrls === 'function' ? rule.sourceUrls({ rule, params }) : rule.sourceUrls) ?? []
+    urls.push(...given)
+    const subBlobs: BlobRef[] = rule.subRules.flatMap((s) => subs.urls.get(s.name) ?? [])
+    const inputs: BlobRef[] = [...[...tags.values()].flat(), ...urls.map((u) => [u]), ...subBlobs]
+    Object.assign(base, { prefixes, tags, urls: [...urls, ...subBlobs.map((b) => b[0]!)], blobs: inputs.length })
+    if (opts.justQuery) return finish({ ...base, status: 'skipped', reason: 'just query' })
+    const noTags = prefixes.length === 0
+    const enough = noTags ? inputs.length > 0 : count > 0 && (count >= rule.minBlobs || opts.force === true)
+    if (!enough) {
+      const reason = `not enough blobs to run ${rule.name}: ${rule.minBlobs} blobs required, has ${noTags ? inputs.length : count}`
+      log(`Skipping job ${rule.name}: ${reason}`)
+      return finish({ ...base, status: 'skipped', reason })
+    }
+    // 2.1 step 8: client-side init may change params.
+    await rule.ruleInitFunction?.(params)
+    const resultTagBase = opts.resultTag ?? rule.resultTag
+    const engine = opts.engine ?? (await defaultEngine())
+    progress('map')
+    const res = await engine.run({
+      rule, jobName, store: opts.store, inputs, params, stats, save: isSub || resultTagBase !== undefined || rule.save,
+      partitions: opts.partitions ?? rule.partitions,
+      debug: opts.discoDebug ? (m) => log(`${jobName}: ${m}`) : undefined,
+      onBlob: () => progress('map'),
+    })
+    purges.push(() => res.purge())
+    const results = mergedResults(rule, res.partitions, params)
+    Object.assign(base, { results, resultBlobs: res.resultBlobs })
+    if (isSub) {
+      // Sub-rules only run their job (section 7, Q9): their results feed the parent.
+      subs.urls.set(rule.name, [...res.resultBlobs])
+      return finish({ ...base, status: 'done' })
+    }
+    // 2.8 step 3: result tag (an effective result tag always saves, Q15).
+    let resultTag: string | undefined
+    if (resultTagBase !== undefined) {
+      resultTag = resultTagName(resultTagBase, rule.resultTagSuffix, prefixes, jobName, today)
+      const tagName = resultTag
+      await withRetry(() => opts.store.append(tagName, res.resultBlobs), opts.retry, `tagging results under ${tagName}`)
+    }
+    // 2.8 step 4: result processing, retried (processors must be idempotent).
+    progress('process')
+    const processor: ResultProcessor | null = opts.debug ? reduceResult : rule.resultProcessor === undefined ? keysetResult : rule.resultProcessor
+    if (processor) {
+      const ctx: ResultContext = {
+        rule, params, jobName, out: opts.out ?? ((s) => { process.stdout.write(s) }), floatFormat: opts.floatFormat ?? 'g12',
+      }
+      await withRetry(() => processor(results, ctx), opts.retry, `result processing of ${rule.name}`)
+    }
+    // 2.8 step 6: archive (not in debug mode); errors are logged, not raised.
+    let archived: string[] = []
+    if (rule.archive && !opts.debug) {
+      progress('archive')
+      try {
+        archived = await withRetry(() => archiveBlobs(opts.store, tags, rule.archiveTagPrefix), opts.retry, `archiving for ${rule.name}`)
+      } catch (e) {
+        log(`archiving failed for ${rule.name}: ${(e as Error).message}`)
+      }
+    }
+    await rule.ruleCleanup?.(finish({ ...base, status: 'done', archived, ...(resultTag ? { resultTag } : {}) }))
+    progress('done')
+    return finish({ ...base, status: 'done', archived, ...(resultTag ? { resultTag } : {}) })
+  } catch (e) {
+    log(`rule ${rule.name} failed: ${(e as Error)?.message ?? String(e)}`)
+    return finish(failed(base, e))
+  }
+}
+
+function readFigures(r: ReadStats): Pick<RunResult, 'records' | 'badLines' | 'badSample'> {
+  return { records: r.records, badLines: r.badLines, badSample: [...r.badSample] }
+}
+
+/** Sums the read counters of several runs (for reports over many rules). */
+export function sumReadStats(all: readonly ReadStats[]): ReadStats {
+  return all.reduce((a, b) => mergeReadStats(a, b), { lines: 0, records: 0, badLines: 0, badSample: [] })
+}
+
+/** Writes rows as JSON-record lines (what a saved result blob holds). */
+export function* resultLines(rule: Rule, rows: Iterable<ResultRow>): Generator<string> {
+  for (const row of rows) yield jsonRecordLine(rule, row)
+}
+
+let engineFactory: (() => Promise<RuleEngine>) | undefined
+
+/** Sets the engine used when RunOptions.engine is absent (the Disco engine registers itself). */
+export function setDefaultEngine(factory: () => Promise<RuleEngine>): void {
+  engineFactory = factory
+}
+
+async function defaultEngine(): Promise<RuleEngine> {
+  if (engineFactory) return engineFactory()
+  const { inlineEngine } = await import('./inline.js')
+  return inlineEngine
+}
+
+/** Sorts rows in key order (Q2); exported for processors that collect rows. */
+export function sortRows(rows: ResultRow[]): ResultRow[] {
+  return rows.sort(compareRows)
+}

@@ -1,0 +1,112 @@
+// The store Inferno runs over: tags (tags.ts) plus reading and writing blob lines.
+import { DiscoError } from '../errors.js'
+import type { Ddfs } from '../ddfs/index.js'
+import { blobRefName, type BlobRef, type InfernoTags } from './tags.js'
+
+/** Tags plus blob lines: everything a rule run needs from storage. */
+export interface InfernoStore extends InfernoTags {
+  /** The lines of a blob (gunzipped), without line ends. `raw://text` URLs yield their text. */
+  readLines(blob: BlobRef): AsyncIterable<string>
+  /** Stores lines as a new blob named `name` (plus a unique suffix) and returns it (not tagged). */
+  putLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<BlobRef>
+  /** Deletes a tag (missing tags are ignored). */
+  deleteTag(tag: string): Promise<void>
+}
+
+/** Lines of a `raw://` URL (Disco's inline input), or undefined for other URLs. */
+export function rawLines(url: string): string[] | undefined {
+  if (!url.startsWith('raw://')) return undefined
+  return decodeURIComponent(url.slice('raw://'.length)).split('\n')
+}
+
+/**
+ * An in-memory store (tests, examples, single-process runs). Blob URLs are `mem://blob/<name>$<n>`.
+ *
+ * @example
+ * const s = new MemoryStore(); await s.append('incoming:x:2012-12-01', [await s.putLines('x', ['{"a":1}'])])
+ */
+export class MemoryStore implements InfernoStore {
+  private readonly tags = new Map<string, BlobRef[]>()
+  private readonly data = new Map<string, string[]>()
+  private seq = 0
+
+  async listTags(prefix: string): Promise<string[]> {
+    return [...this.tags.keys()].filter((t) => t.startsWith(prefix)).sort()
+  }
+
+  async blobs(tag: string): Promise<BlobRef[]> {
+    return [...(this.tags.get(tag) ?? [])]
+  }
+
+  /** Prepends (newest first), skipping blobs whose name the tag already lists. */
+  async append(tag: string, blobs: readonly BlobRef[]): Promise<void> {
+    const list = this.tags.get(tag) ?? []
+    const have = new Set(list.map(blobRefName))
+    const fresh = blobs.filter((b) => !have.has(blobRefName(b)))
+    this.tags.set(tag, [...[...fresh].reverse(), ...list])
+  }
+
+  /** Replaces a tag's list exactly as given (test fixtures). */
+  setTag(tag: string, blobs: readonly BlobRef[]): void {
+    this.tags.set(tag, [...blobs])
+  }
+
+  async deleteTag(tag: string): Promise<void> {
+    this.tags.delete(tag)
+  }
+
+  async *readLines(blob: BlobRef): AsyncIterable<string> {
+    for (const url of blob) {
+      const raw = rawLines(url)
+      if (raw) { yield* raw; return }
+      const lines = this.data.get(url)
+      if (lines) { yield* lines; return }
+    }
+    throw new DiscoError('INFERNO_BLOB_MISSING', `expected blob ${blob[0] ?? '(no replicas)'} in the store, found none of its replicas`)
+  }
+
+  async putLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<BlobRef> {
+    const all: string[] = []
+    for await (const l of lines) all.push(l)
+    const url = `mem://blob/${name.replace(/[^A-Za-z0-9_\-@:]/g, '_')}$${(this.seq++).toString(16)}`
+    this.data.set(url, all)
+    return [url]
+  }
+
+  /** Stores lines under a fixed URL (test fixtures with given blob names). */
+  putAt(url: string, lines: readonly string[]): BlobRef {
+    this.data.set(url, [...lines])
+    return [url]
+  }
+}
+
+/**
+ * The DDFS store as an Inferno store: prefix listing, newest-first blobs, appends that skip blobs
+ * already listed (by versioned name), gunzipped lines, result blobs pushed untagged.
+ *
+ * @example
+ * const store = ddfsStore(openStore('.disco'))
+ */
+export function ddfsStore(ddfs: Ddfs): InfernoStore {
+  return {
+    listTags: (prefix) => ddfs.list(prefix),
+    blobs: (tag) => ddfs.blobs(tag),
+    async append(tag, blobs) {
+      const have = new Set((await ddfs.blobs(tag)).map(blobRefName))
+      const fresh = blobs.filter((b) => !have.has(blobRefName(b)))
+      // DDFS prepends in the order given; the newest (last given) goes first, as repeated appends would.
+      await ddfs.tag(tag, [...fresh].reverse())
+    },
+    readLines: (blob) => ddfs.readLines(blob),
+    async putLines(name, lines) {
+      const bytes = (async function* () {
+        const enc = new TextEncoder()
+        for await (const l of lines) yield enc.encode(`${l}\n`)
+      })()
+      return ddfs.pushBlob(name, bytes)
+    },
+    async deleteTag(tag) {
+      if (await ddfs.exists(tag)) await ddfs.delete(tag)
+    },
+  }
+}

@@ -1,0 +1,93 @@
+// Cross-process guarantees of the local store: serialised appends and crash-safe writes.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { openStore } from 'disco-inferno'
+
+const entry = import.meta.resolve('disco-inferno')
+
+function child(code: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--input-type=module', '-e', `import * as D from ${JSON.stringify(entry)};\n${code}`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+}
+
+function finished(p: ChildProcess): Promise<{ code: number | null; stderr: string }> {
+  let stderr = ''
+  p.stderr!.on('data', (d) => { stderr += d })
+  return new Promise((res) => p.on('close', (code) => res({ code, stderr })))
+}
+
+function tmpDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ddfs-conc-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+test('concurrent appends from several processes: nothing lost, no duplicates', async (t) => {
+  const dir = tmpDir(t)
+  const procs = 4
+  const each = 40
+  const runs = Array.from({ length: procs }, (_, p) =>
+    finished(child(
+      `const d = D.openStore(process.env.STORE);
+       for (let i = 0; i < ${each}; i++) await d.tag('shared:tag', ['raw://p${p}-' + i]);
+       await d.tag('shared:set', ['disco://localhost/ddfs/vol0/blob/00/same$p${p}'], { update: true });`,
+      { STORE: dir },
+    )),
+  )
+  for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr)
+  const ddfs = openStore(dir)
+  const got = (await ddfs.urls('shared:tag')).map((e) => e[0]!)
+  assert.equal(got.length, procs * each)
+  assert.equal(new Set(got).size, procs * each)
+  // Each process's own appends stay newest first relative to each other.
+  for (let p = 0; p < procs; p++) {
+    const mine = got.filter((u) => u.startsWith(`raw://p${p}-`)).map((u) => Number(u.split('-')[1]))
+    assert.deepEqual(mine, [...mine].sort((a, b) => b - a))
+  }
+  assert.equal((await ddfs.urls('shared:set')).length, 1, 'set-update races still keep one blob per name')
+})
+
+test('a writer killed mid-blob leaves no visible blob; GC removes its partial file', async (t) => {
+  const dir = tmpDir(t)
+  const p = child(
+    `const d = D.openStore(process.env.STORE);
+     async function* slow() { yield Buffer.alloc(1 << 20, 97); await new Promise(() => setInterval(() => {}, 1000)) }
+     await d.push('k', [{ name: 'big', data: slow() }]);`,
+    { STORE: dir },
+  )
+  const done = finished(p)
+  const tmp = join(dir, 'tmp')
+  for (let i = 0; i < 400 && !(existsSync(tmp) && readdirSync(tmp).length > 0); i++) await sleep(25)
+  assert.ok(readdirSync(tmp).length > 0, 'the child started writing')
+  p.kill('SIGKILL')
+  await done
+  const ddfs = openStore(dir)
+  for await (const b of ddfs.blobStore.list()) assert.fail(`partial blob visible: ${b.url}`)
+  assert.deepEqual(await ddfs.list(), [])
+  const r = await ddfs.gc({ partialGraceMs: 0 })
+  assert.ok(r.leftoversRemoved >= 1)
+  assert.deepEqual(readdirSync(tmp), [])
+})
+
+test('a writer killed during tag updates leaves a valid tag with whole appends only', async (t) => {
+  const dir = tmpDir(t)
+  const p = child(
+    `const d = D.openStore(process.env.STORE);
+     for (let i = 0; ; i++) { await d.tag('busy', ['raw://e' + i]); if (i === 20) process.stdout.write('go\\n') }`,
+    { STORE: dir },
+  )
+  const done = finished(p)
+  await new Promise<void>((res) => p.stdout!.once('data', () => res()))
+  p.kill('SIGKILL')
+  await done
+  const got = (await openStore(dir).urls('busy')).map((e) => e[0]!)
+  assert.ok(got.length > 20)
+  assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => `raw://e${got.length - 1 - i}`))
+})
