@@ -1,2 +1,12 @@
-// Public surface of the disco layer (filled in by its issue).
-export {}
+// Public surface of the disco layer: job specs, the planner, executors and job control.
+export type {
+  FnRef, Emit, TaskContext, MapFn, MapStreamFn, ReduceFn, CombineFn, PartitionFn, JobSpec, NormalizedSpec,
+  MapTaskPlan, ReduceTaskPlan, JobPlan, TaskMessage, TaskResult, TaskHooks, JobStatus, JobInfo, JobProgress,
+} from './types.js'
+export { normalizeSpec, planJob, jobName, retryDelay, DEFAULT_MEMORY_BUDGET } from './plan.js'
+export { type Executor, InProcessExecutor, WorkerPoolExecutor, FatalTaskError, isFatal } from './executor.js'
+export {
+  runJob, listJobs, jobInfo, resolveJob, waitJob, killJob, purgeJob, jobEvents, jobResults,
+  type JobRunOptions, type JobHandle, type StoreRef,
+} from './job.js'
+export { defaultPartition } from './task.js'

@@ -1,0 +1,173 @@
+// Executors run one attempt of one task. The engine schedules, retries and records; an executor
+// only runs. In-process (tests, debugging) and a worker_threads pool (the embedded default); a
+// queue-backed distributed executor fits the same interface.
+import { Worker } from 'node:worker_threads'
+import { availableParallelism } from 'node:os'
+import { DiscoError } from '../errors.js'
+import { runTask } from './task.js'
+import type { TaskHooks, TaskMessage, TaskResult } from './types.js'
+
+/**
+ * Runs task attempts. `run` resolves with the task's result or rejects with its error; an
+ * aborted `signal` stops the attempt (rejecting with DISCO_JOB_KILLED).
+ *
+ * @example
+ * const ex = new InProcessExecutor(); await runJob(spec, { store, executor: ex })
+ */
+export interface Executor {
+  /** How many attempts the engine may run at once. */
+  readonly concurrency: number
+  run(task: TaskMessage, hooks: TaskHooks, signal: AbortSignal): Promise<TaskResult>
+  close(): Promise<void>
+}
+
+/**
+ * A user-thrown error that stops retries at once and kills the job (Disco's FATAL).
+ *
+ * @example
+ * throw new FatalTaskError('bad configuration: no such column "ts"')
+ */
+export class FatalTaskError extends DiscoError {
+  constructor(message: string) {
+    super('DISCO_TASK_FATAL', message)
+    this.name = 'FatalTaskError'
+  }
+}
+
+/** Engine errors that no retry can fix. */
+const FATAL_CODES = new Set(['DISCO_TASK_FATAL', 'DISCO_FN_NOT_FOUND', 'DISCO_BAD_KEY', 'DISCO_BAD_PARTITION', 'DISCO_INPUT_UNSUPPORTED', 'DISCO_JOB_KILLED'])
+
+/** True when an error must not be retried. */
+export function isFatal(e: unknown): boolean {
+  const x = e as { code?: unknown; fatal?: unknown } | null
+  return !!x && ((typeof x.code === 'string' && FATAL_CODES.has(x.code)) || x.fatal === true)
+}
+
+/** An error as plain data (crosses threads and processes). */
+export interface ErrorData { name: string; message: string; stack?: string; code?: string; fatal?: boolean }
+
+export function errorToData(e: unknown): ErrorData {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code
+    const d: ErrorData = { name: e.name, message: e.message, fatal: isFatal(e) }
+    if (e.stack) d.stack = e.stack
+    if (typeof code === 'string') d.code = code
+    return d
+  }
+  return { name: 'Error', message: String(e) }
+}
+
+export function errorFromData(d: ErrorData): Error {
+  const e: Error & { fatal?: boolean } = d.code && d.code.startsWith('DISCO_') ? new DiscoError(d.code, d.message) : Object.assign(new Error(d.message), d.code ? { code: d.code } : {})
+  e.name = d.name
+  if (d.stack) e.stack = d.stack
+  if (d.fatal) e.fatal = true
+  return e
+}
+
+/**
+ * Runs tasks in the calling thread (tasks interleave only where they await). For tests and
+ * debugging; a task cannot be interrupted mid-record.
+ */
+export class InProcessExecutor implements Executor {
+  constructor(readonly concurrency = 1) {}
+
+  run(task: TaskMessage, hooks: TaskHooks, signal: AbortSignal): Promise<TaskResult> {
+    return runTask(task, hooks, signal)
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Messages from a pool worker. */
+export type WorkerReply =
+  | { type: 'log'; message: string }
+  | { type: 'progress'; records: number }
+  | { type: 'done'; result: TaskResult }
+  | { type: 'error'; error: ErrorData }
+
+/**
+ * A pool of worker threads, one task per thread at a time, sized to the cores by default. A
+ * thread that dies mid-task (crash, `process.exit`, termination) fails that attempt with
+ * DISCO_WORKER_LOST, which the engine retries on a fresh thread.
+ */
+export class WorkerPoolExecutor implements Executor {
+  readonly concurrency: number
+  private idle: Worker[] = []
+  private all = new Set<Worker>()
+
+  constructor(opts: { size?: number } = {}) {
+    this.concurrency = opts.size ?? Math.max(1, availableParallelism())
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(new URL('./worker.js', import.meta.url))
+    this.all.add(w)
+    w.on('error', () => {}) // reported to the running task by its own listener
+    w.on('exit', () => {
+      this.all.delete(w)
+      this.idle = this.idle.filter((x) => x !== w)
+    })
+    return w
+  }
+
+  run(task: TaskMessage, hooks: TaskHooks, signal: AbortSignal): Promise<TaskResult> {
+    if (signal.aborted) return Promise.reject(new DiscoError('DISCO_JOB_KILLED', 'the job was killed'))
+    const w = this.idle.pop() ?? this.spawn()
+    w.ref()
+    return new Promise<TaskResult>((resolve, reject) => {
+      let settled = false
+      const finish = (keep: boolean): void => {
+        settled = true
+        w.off('message', onMessage)
+        w.off('error', onError)
+        w.off('exit', onExit)
+        signal.removeEventListener('abort', onAbort)
+        if (keep) {
+          w.unref()
+          this.idle.push(w)
+        } else {
+          void w.terminate()
+        }
+      }
+      const onMessage = (m: WorkerReply): void => {
+        if (settled) return
+        if (m.type === 'log') hooks.log(m.message)
+        else if (m.type === 'progress') hooks.progress(m.records)
+        else if (m.type === 'done') {
+          finish(true)
+          resolve(m.result)
+        } else {
+          finish(true)
+          reject(errorFromData(m.error))
+        }
+      }
+      const onError = (err: Error): void => {
+        if (settled) return
+        finish(false)
+        reject(new DiscoError('DISCO_WORKER_LOST', `worker thread crashed during ${task.task.id}: ${err.message}`, { cause: err }))
+      }
+      const onExit = (code: number): void => {
+        if (settled) return
+        finish(false)
+        reject(new DiscoError('DISCO_WORKER_LOST', `worker thread exited (code ${code}) during ${task.task.id}`))
+      }
+      const onAbort = (): void => {
+        if (settled) return
+        finish(false)
+        reject(new DiscoError('DISCO_JOB_KILLED', 'the job was killed'))
+      }
+      w.on('message', onMessage)
+      w.on('error', onError)
+      w.on('exit', onExit)
+      signal.addEventListener('abort', onAbort)
+      w.postMessage(task)
+    })
+  }
+
+  async close(): Promise<void> {
+    const ws = [...this.all]
+    this.idle = []
+    await Promise.all(ws.map((w) => w.terminate()))
+  }
+}

@@ -1,0 +1,192 @@
+// The data shapes of a Disco job: the spec a user writes, the plan the planner derives, the task
+// messages an executor runs, and the job record persisted in the store. All plain JSON data, so a
+// task can cross a thread, process or machine boundary unchanged.
+
+/**
+ * A user function, referenced by module and export name so every worker loads the same code
+ * (closures are never shipped). `module` is a file path (absolute, or relative to the current
+ * directory when the job is started), a `file://` URL or a package specifier; `export` is a
+ * (dotted) export name, default `default`.
+ *
+ * @example
+ * const map: FnRef = { module: './jobs/wordcount.js', export: 'map' }
+ */
+export interface FnRef {
+  module: string
+  export?: string
+}
+
+/** Hands one (key, value) pair on; keys are strings, values any JSON value. */
+export type Emit = (key: string, value: unknown) => void
+
+/** What a task knows about itself; `log` lines land in the job's event log. */
+export interface TaskContext {
+  readonly job: string
+  readonly task: string
+  readonly attempt: number
+  /** The input URL of a map task. */
+  readonly input?: string
+  /** The partition of a reduce task. */
+  readonly partition?: number
+  log(message: string): void
+}
+
+/**
+ * A map function in record form: called once per input line (gunzipped, without the newline).
+ *
+ * @example
+ * export function map(line: string, params: unknown, emit: Emit) {
+ *   for (const w of line.split(/\s+/)) if (w) emit(w, 1)
+ * }
+ */
+export type MapFn = (record: string, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
+
+/** A map function in stream form (`mapForm: 'stream'`): gets all lines of one input at once. */
+export type MapStreamFn = (records: AsyncIterable<string>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
+
+/**
+ * A reduce function: called once per distinct key of a partition, in key order, with all that
+ * key's values (a single-pass iterable).
+ *
+ * @example
+ * export function reduce(key: string, values: Iterable<number>, params: unknown, emit: Emit) {
+ *   let n = 0; for (const v of values) n += v; emit(key, n)
+ * }
+ */
+export type ReduceFn = (key: string, values: Iterable<any>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
+
+/**
+ * A combiner: folds two values of one key into one, on the map side, before the shuffle.
+ * Must be associative (it runs in any grouping). Safe for sums, counts, min/max.
+ *
+ * @example
+ * export const combine = (key: string, a: number, b: number) => a + b
+ */
+export type CombineFn = (key: string, acc: any, value: any, params: any) => unknown
+
+/** Chooses the partition (0 ≤ result < partitions) of a key; default crc32(key utf-8) mod n. */
+export type PartitionFn = (key: string, partitions: number, params: any) => number
+
+/**
+ * A map/reduce job. Only `inputs` and one of `map`/`reduce` are required.
+ *
+ * @example
+ * const spec: JobSpec = {
+ *   prefix: 'wordcount',
+ *   inputs: ['tag://data:books', 'raw://to be or not to be'],
+ *   map: { module: './wc.js', export: 'map' },
+ *   reduce: { module: './wc.js', export: 'reduce' },
+ *   combiner: { module: './wc.js', export: 'combine' },
+ *   partitions: 7,
+ * }
+ */
+export interface JobSpec {
+  /** Job name prefix, `[A-Za-z0-9_-]+`; the job is named `<prefix>@<unique>`. Default `job`. */
+  prefix?: string
+  /** `tag://NAME`, DDFS blob URLs, `raw://TEXT`, `file:///path` or an absolute path. One map task per blob. */
+  inputs: string[]
+  /** Map function; without it the input lines must be `[key, value]` JSON (e.g. another job's results). */
+  map?: FnRef
+  /** `record` (default): map is called per line; `stream`: map gets an async iterable of lines. */
+  mapForm?: 'record' | 'stream'
+  /** Reduce function; without it every (key, value) pair is kept, grouped and ordered by key. */
+  reduce?: FnRef
+  /** Map-side combiner (see {@link CombineFn}). */
+  combiner?: FnRef
+  /** Partitioner (see {@link PartitionFn}). */
+  partitioner?: FnRef
+  /** Number of partitions (data buckets, not processes). Default 1. */
+  partitions?: number
+  /** JSON data handed to every task (each gets its own copy). */
+  params?: unknown
+  /** Publish the result files as blobs under a tag: `true` → `disco:results:<job>`, or a tag name. */
+  save?: boolean | string
+  /** Results in key order (default true): reduce output is sorted and `results()` merges partitions. */
+  sort?: boolean
+  /** Tries per task before the job fails (default 3). */
+  maxAttempts?: number
+  /** Back-off before retry n: min(base·2^(n-1), cap) + random(0..base) ms. Default 1000 / 60000. */
+  retryBaseMs?: number
+  retryCapMs?: number
+  /** Memory budget per running task for buffering before a sorted run is spilled. Default 256 MB. */
+  memoryBudgetBytes?: number
+}
+
+/** A spec with defaults applied and module paths made absolute. */
+export interface NormalizedSpec extends Required<Omit<JobSpec, 'map' | 'reduce' | 'combiner' | 'partitioner' | 'save'>> {
+  map?: FnRef
+  reduce?: FnRef
+  combiner?: FnRef
+  partitioner?: FnRef
+  save?: string
+}
+
+/** One map task: one input blob. */
+export interface MapTaskPlan {
+  readonly id: string
+  readonly index: number
+  readonly input: string
+}
+
+/** One reduce task: one partition. */
+export interface ReduceTaskPlan {
+  readonly id: string
+  readonly partition: number
+}
+
+/** The pure plan of a job: which tasks run, in which phase. */
+export interface JobPlan {
+  readonly job: string
+  readonly partitions: number
+  readonly mapTasks: readonly MapTaskPlan[]
+  readonly reduceTasks: readonly ReduceTaskPlan[]
+}
+
+/** What an executor runs: one attempt of one task, all plain data. */
+export type TaskMessage =
+  | { kind: 'map'; job: string; jobDir: string; storeDir: string; spec: NormalizedSpec; task: MapTaskPlan; attempt: number }
+  | { kind: 'reduce'; job: string; jobDir: string; storeDir: string; spec: NormalizedSpec; task: ReduceTaskPlan; mapTasks: number; attempt: number }
+
+/** What a finished task reports. */
+export interface TaskResult {
+  records: number
+  outputs: number
+}
+
+/** Callbacks a task uses while it runs. */
+export interface TaskHooks {
+  log(message: string): void
+  progress(records: number): void
+}
+
+/** Job status, as in Disco. */
+export type JobStatus = 'active' | 'ready' | 'dead'
+
+/** The persisted record of a job (`disco status`). */
+export interface JobInfo {
+  name: string
+  status: JobStatus
+  spec: NormalizedSpec
+  created: string
+  updated: string
+  host: string
+  pid: number
+  tasks: { map: number; reduce: number; done: number; failed: number }
+  records: number
+  /** The error that killed the job (code, message and the task's stack). */
+  error?: { code: string; message: string; stack?: string }
+  /** Result files (relative to the job directory) once ready, one per non-empty partition. */
+  results?: string[]
+  /** The tag the results were saved under, when `save` was set. */
+  savedTag?: string
+}
+
+/** Progress of a running job, for progress lines. */
+export interface JobProgress {
+  job: string
+  phase: 'map' | 'reduce' | 'save'
+  done: number
+  total: number
+  records: number
+  elapsedMs: number
+}

@@ -1,0 +1,175 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, resolveJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor,
+  type JobSpec,
+} from 'disco-inferno'
+import { FIXTURES, collect, kvFiles, sorted, tempDir, wordFiles } from './helpers.js'
+
+const fn = (name: string) => ({ module: FIXTURES, export: name })
+const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261122)
+
+test('word count and sum-by-key equal an in-memory reference (1, 7, 200 partitions, ± combiner)', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const words = wordFiles(dir, SEED, 3, 300)
+  const kv = kvFiles(dir, SEED + 1, 3, 500)
+  const pool = new WorkerPoolExecutor({ size: 2 })
+  t.after(() => pool.close())
+  for (const partitions of [1, 7, 200]) {
+    for (const combiner of [false, true]) {
+      for (const [what, data, map, inputs] of [
+        ['wordcount', words, 'wcMap', words.paths],
+        ['sum-by-key', kv, 'kvMap', kv.paths.map((p) => `file://${p}`)],
+      ] as const) {
+        const spec: JobSpec = { prefix: 'test', inputs: [...inputs], map: fn(map), reduce: fn('sumReduce'), partitions }
+        if (combiner) spec.combiner = fn('add')
+        const job = await runJob(spec, { store, executor: pool })
+        const info = await job.wait()
+        assert.equal(info.status, 'ready')
+        const got = await collect(job.results())
+        assert.deepEqual(got, sorted(data.ref), `${what} partitions=${partitions} combiner=${combiner} seed=${SEED}`)
+        assert.ok(info.results!.length <= partitions)
+      }
+    }
+  }
+})
+
+test('a tiny memory budget spills sorted runs and gives the same results', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const words = wordFiles(dir, SEED + 2, 2, 300)
+  const ex = new InProcessExecutor()
+  const base: JobSpec = { inputs: words.paths, map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 3 }
+  const plain = await runJob(base, { store, executor: ex })
+  await plain.wait()
+  const expected = await collect(plain.results())
+  assert.deepEqual(expected, sorted(words.ref))
+  for (const combiner of [false, true]) {
+    const spec: JobSpec = { ...base, memoryBudgetBytes: 8192 }
+    if (combiner) spec.combiner = fn('add')
+    const spilled = await runJob(spec, { store, executor: ex })
+    await spilled.wait()
+    assert.deepEqual(await collect(spilled.results()), expected, `combiner=${combiner} seed=${SEED + 2}`)
+  }
+  // A reduce that emits keys out of order, spilling: results still sorted.
+  const many = await runJob({ ...base, memoryBudgetBytes: 4096, reduce: fn('renameReduce') }, { store, executor: ex })
+  await many.wait()
+  const renamed = sorted(words.ref).map(([k, n]) => [`${9 - (n % 10)}:${k}`, n] as [string, number])
+  assert.deepEqual(await collect(many.results()), renamed.sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+})
+
+test('a worker killed mid-task: the task re-runs and the job ends ready with identical results', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const words = wordFiles(dir, SEED + 3, 3, 2000)
+  const marker = join(dir, 'crashed')
+  const spec: JobSpec = {
+    inputs: words.paths, map: fn('crashOnceMap'), reduce: fn('sumReduce'), combiner: fn('add'), partitions: 5,
+    params: { marker, at: 1500 }, retryBaseMs: 10,
+  }
+  const pool = new WorkerPoolExecutor({ size: 2 })
+  t.after(() => pool.close())
+  const job = await runJob(spec, { store, executor: pool })
+  const info = await job.wait()
+  assert.equal(info.status, 'ready')
+  assert.ok(existsSync(marker), 'the worker crashed once')
+  assert.equal(info.tasks.failed, 1)
+  const events = jobEvents(store, job.name).events.map((e) => e[2])
+  assert.ok(events.some((m) => m.includes('map:0') && m.includes('DISCO_WORKER_LOST')), events.join('\n'))
+  assert.deepEqual(await collect(job.results()), sorted(words.ref))
+  // No stale partial or temporary files are visible as outputs.
+  assert.ok(!existsSync(join(store, 'jobs', job.name, 'tmp')))
+})
+
+test('flaky tasks are retried with back-off; a task failing every attempt kills the job with its error', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const words = wordFiles(dir, SEED + 4, 2, 50)
+  const ex = new InProcessExecutor()
+  const ok = await runJob({
+    inputs: words.paths, map: fn('flakyMap'), reduce: fn('sumReduce'), params: { counter: join(dir, 'count'), failures: 2 }, retryBaseMs: 1, retryCapMs: 5,
+  }, { store, executor: ex })
+  const info = await ok.wait()
+  assert.equal(info.tasks.failed, 4)
+  assert.deepEqual(await collect(ok.results()), sorted(words.ref))
+
+  const bad = await runJob({ inputs: words.paths, map: fn('alwaysFails'), maxAttempts: 2, retryBaseMs: 1 }, { store, executor: ex })
+  await assert.rejects(bad.wait(), (e) => isDiscoError(e, 'DISCO_TASK_FAILED') && /boom in map/.test((e as Error).message) && /failed 2 times/.test((e as Error).message))
+  const dead = jobInfo(store, bad.name)
+  assert.equal(dead.status, 'dead')
+  assert.equal(dead.error!.code, 'DISCO_TASK_FAILED')
+  assert.match(dead.error!.stack!, /alwaysFails/)
+  await assert.rejects(collect(jobResults(store, bad.name)), (e) => isDiscoError(e, 'DISCO_JOB_NOT_READY'))
+})
+
+test('a fatal error stops retries at once; engine errors are coded', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const ex = new InProcessExecutor()
+  const fatal = await runJob({ inputs: ['raw://x'], map: fn('fatalMap'), maxAttempts: 5, retryBaseMs: 1 }, { store, executor: ex })
+  await assert.rejects(fatal.wait(), (e) => isDiscoError(e, 'DISCO_TASK_FATAL'))
+  assert.equal(jobInfo(store, fatal.name).tasks.failed, 1)
+  const missing = await runJob({ inputs: ['raw://x'], map: fn('noSuchExport') }, { store, executor: ex })
+  await assert.rejects(missing.wait(), (e) => isDiscoError(e, 'DISCO_FN_NOT_FOUND'))
+  const badKey = await runJob({ inputs: ['raw://x'], map: fn('badKeyMap') }, { store, executor: ex })
+  await assert.rejects(badKey.wait(), (e) => isDiscoError(e, 'DISCO_BAD_KEY'))
+  const badInput = await runJob({ inputs: ['gopher://x'], map: fn('wcMap') }, { store, executor: ex })
+  await assert.rejects(badInput.wait(), (e) => isDiscoError(e, 'DISCO_INPUT_UNSUPPORTED'))
+  await assert.rejects(runJob({ inputs: [], map: fn('wcMap') }, { store }), (e) => isDiscoError(e, 'DISCO_BAD_SPEC'))
+})
+
+test('events record task prints; raw:// inputs, stream form, map-only and chained jobs', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const pool = new WorkerPoolExecutor({ size: 1 })
+  t.after(() => pool.close())
+  const printing = await runJob({ prefix: 'print', inputs: ['raw://hello'], map: fn('printingMap') }, { store, executor: pool })
+  await printing.wait()
+  const msgs = jobEvents(store, printing.name).events.map((e) => e[2])
+  assert.ok(msgs.includes('map:0: saw hello'), msgs.join('\n'))
+  assert.ok(msgs.includes('map:0: ctx says hi'))
+  assert.match(msgs.at(-1)!, /^READY: Job done in/)
+  assert.deepEqual(await collect(printing.results()), [['hello', 1]])
+
+  const stream = await runJob({ inputs: ['raw://b a\na c'], map: fn('wcStream'), mapForm: 'stream', reduce: fn('sumReduce'), partitions: 2 }, { store, executor: pool })
+  await stream.wait()
+  assert.deepEqual(await collect(stream.results()), [['a', 2], ['b', 1], ['c', 1]])
+
+  // Map only: every pair kept, grouped and ordered by key (ties in input order).
+  const mapOnly = await runJob({ inputs: ['raw://b a', 'raw://a'], map: fn('wcMap'), partitions: 3 }, { store, executor: pool })
+  await mapOnly.wait()
+  assert.deepEqual(await collect(mapOnly.results()), [['a', 1], ['a', 1], ['b', 1]])
+
+  // Chaining: a reduce-only job over the result files of another job.
+  const files = jobInfo(store, mapOnly.name).results!.map((f) => join(store, 'jobs', mapOnly.name, f))
+  const chained = await runJob({ inputs: files, reduce: fn('sumReduce') }, { store, executor: pool })
+  await chained.wait()
+  assert.deepEqual(await collect(chained.results()), [['a', 2], ['b', 1]])
+
+  // sort: false keeps partition order; custom partitioner.
+  const unsorted = await runJob({ inputs: ['raw://b a c d'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 2, partitioner: fn('partitionByFirstChar'), sort: false }, { store, executor: pool })
+  await unsorted.wait()
+  assert.deepEqual(await collect(unsorted.results()), [['b', 1], ['d', 1], ['a', 1], ['c', 1]])
+})
+
+test('job control: list, @ shorthand, purge, runner-lost detection', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const ex = new InProcessExecutor()
+  const a = await runJob({ prefix: 'first', inputs: ['raw://x'], map: fn('wcMap') }, { store, executor: ex })
+  await a.wait()
+  const b = await runJob({ prefix: 'second', inputs: ['raw://y'], map: fn('wcMap') }, { store, executor: ex })
+  await b.wait()
+  assert.match(a.name, /^first@[0-9a-f]+:[0-9a-f]+:[0-9a-f]+$/)
+  assert.deepEqual(listJobs(store).map((j) => j.name), [b.name, a.name])
+  assert.equal(resolveJob(store, '@'), b.name)
+  assert.equal(resolveJob(store, '@?first'), a.name)
+  assert.throws(() => resolveJob(store, '@?nothing'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
+  assert.throws(() => jobInfo(store, 'nope@1:2:3'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
+  assert.throws(() => jobInfo(store, '../../etc'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
+  await purgeJob(store, a.name)
+  assert.deepEqual(readdirSync(join(store, 'jobs')), [b.name])
+})

@@ -1,0 +1,82 @@
+// Shared helpers of the Disco tests: seeded data, temp stores, a reference word count.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const FIXTURES = fileURLToPath(new URL('./fixtures/jobs.js', import.meta.url))
+
+/** mulberry32: a small seeded PRNG. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function tempDir(t: { after(fn: () => void): void }, label = 'disco'): string {
+  const d = mkdtempSync(join(tmpdir(), `${label}-`))
+  t.after(() => rmSync(d, { recursive: true, force: true }))
+  return d
+}
+
+const WORDS = ['a', 'to', 'be', 'or', 'not', 'that', 'is', 'the', 'question', 'é', 'Z', 'zz', 'a b', '9', '10']
+
+/** `files` text files of `lines` lines of seeded words; returns the paths and the reference counts. */
+export function wordFiles(dir: string, seed: number, files: number, lines: number): { paths: string[]; ref: Map<string, number> } {
+  const r = rng(seed)
+  const ref = new Map<string, number>()
+  const paths: string[] = []
+  for (let f = 0; f < files; f++) {
+    const out: string[] = []
+    for (let i = 0; i < lines; i++) {
+      const n = Math.floor(r() * 8)
+      const ws: string[] = [`#${i}`]
+      for (let j = 0; j < n; j++) {
+        const w = r() < 0.7 ? WORDS[Math.floor(r() * WORDS.length)]!.replace(' ', '_') : `w${Math.floor(r() * 500)}`
+        ws.push(w)
+      }
+      for (const w of ws) ref.set(w, (ref.get(w) ?? 0) + 1)
+      out.push(ws.join(' '))
+    }
+    const p = join(dir, `words-${f}.txt`)
+    writeFileSync(p, out.join('\n') + '\n')
+    paths.push(p)
+  }
+  return { paths, ref }
+}
+
+/** NDJSON files of {k, v} records; returns the paths and the reference sums. */
+export function kvFiles(dir: string, seed: number, files: number, lines: number): { paths: string[]; ref: Map<string, number> } {
+  const r = rng(seed)
+  const ref = new Map<string, number>()
+  const paths: string[] = []
+  for (let f = 0; f < files; f++) {
+    const out: string[] = []
+    for (let i = 0; i < lines; i++) {
+      const k = `user${Math.floor(r() * 300)}`
+      const v = Math.floor(r() * 1000) - 100
+      ref.set(k, (ref.get(k) ?? 0) + v)
+      out.push(JSON.stringify({ k, v }))
+    }
+    const p = join(dir, `kv-${f}.ndjson`)
+    writeFileSync(p, out.join('\n') + '\n')
+    paths.push(p)
+  }
+  return { paths, ref }
+}
+
+/** The reference as sorted [key, value] pairs (JS string order, like the engine). */
+export function sorted(ref: Map<string, number>): [string, number][] {
+  return [...ref.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+}
+
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const x of it) out.push(x)
+  return out
+}
