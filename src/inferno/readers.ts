@@ -53,7 +53,7 @@ export function parseJson(text: string): unknown {
     if (tok.startsWith('"')) return tok
     if (Number.isSafeInteger(Number(tok))) return tok
     marked = true
-    return `"${BIG_MARK}${tok}"`
+    return `"\\u0000bigint:${tok}"`
   })
   if (!marked) return JSON.parse(text)
   return JSON.parse(src, (_k, v) => (typeof v === 'string' && v.startsWith(BIG_MARK) ? BigInt(v.slice(BIG_MARK.length)) : v))

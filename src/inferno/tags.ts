@@ -119,6 +119,8 @@ export async function collectBlobs(store: InfernoTags, prefixes: readonly string
   const max = opts.maxBlobs ?? Infinity
   let count = 0
   for (const t of sorted) {
+    // The cap is global; the first tag is always listed (possibly empty, as with maxBlobs = 0).
+    if (count >= max && tags.size > 0) break
     const list: BlobRef[] = []
     tags.set(t, list)
     let warned = false

@@ -1,0 +1,178 @@
+// Keyset map and reduce: IN-09, IN-10, IN-14, IN-15, IN-16, IN-17, IN-19 and the combiner.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { defineRule, keysetMap, keysetReduce, SumCombiner, type Parts, type Postprocessor, type Preprocessor } from 'disco-inferno'
+import { count, crlf, D1_JSON, runCapture, storeWith } from './helpers.js'
+
+function mapAll(rule: ReturnType<typeof defineRule>, parts: Parts): [string, unknown[]][] {
+  const out: [string, unknown[]][] = []
+  keysetMap(rule, parts, {}, (k, v) => out.push([k, v]))
+  return out
+}
+
+test('IN-09 map contract', () => {
+  const date = new Date(Date.UTC(2012, 11, 1))
+  const base = () => ({ city: 'toronto', country: 'canada', population: 100, size: 1000, date } as Parts)
+  const rule = defineRule({ keyParts: ['country', 'city'], valueParts: ['population', 'size'] })
+  assert.deepEqual(mapAll(rule, base()), [['["_default","canada","toronto"]', [100, 1000]]])
+  const without = (f: string) => { const p = base(); delete p[f]; return p }
+  assert.deepEqual(mapAll(rule, without('city')), [])
+  assert.deepEqual(mapAll(rule, { ...base(), city: null }), [])
+  assert.deepEqual(mapAll(rule, without('size')), [['["_default","canada","toronto"]', [100, 0]]])
+  assert.deepEqual(mapAll(rule, { ...base(), size: null }), [['["_default","canada","toronto"]', [100, null]]])
+  assert.deepEqual(mapAll(rule, { ...base(), city: '' }), [['["_default","canada",""]', [100, 1000]]])
+  assert.deepEqual(mapAll(rule, { ...base(), size: '' }), [['["_default","canada","toronto"]', [100, '']]])
+  const byDate = defineRule({ keyParts: ['date'], valueParts: ['date'] })
+  const [[k, v]] = mapAll(byDate, base()) as [[string, unknown[]]]
+  assert.equal(k, '["_default","2012-12-01"]')
+  assert.equal(v[0], date) // the value keeps the date object
+  const upper = (x: unknown) => String(x).toUpperCase()
+  const transformed = defineRule({ keyParts: ['country', 'city'], valueParts: ['population', 'size'], fieldTransforms: { city: upper, country: upper } })
+  assert.deepEqual(mapAll(transformed, base()), [['["_default","CANADA","TORONTO"]', [100, 1000]]])
+  const languages: Preprocessor = function* (p) {
+    yield { ...p, language: 'french' }
+    yield { ...p, language: 'english' }
+  }
+  const exploded = defineRule({ keyParts: ['country'], valueParts: ['language'], partsPreprocess: [languages] })
+  assert.deepEqual(mapAll(exploded, base()), [['["_default","canada"]', ['french']], ['["_default","canada"]', ['english']]])
+  const both = defineRule({ keyParts: ['country'], valueParts: ['language'], partsPreprocess: [languages], fieldTransforms: { language: upper } })
+  assert.deepEqual(mapAll(both, base()), [['["_default","canada"]', ['FRENCH']], ['["_default","canada"]', ['ENGLISH']]])
+})
+
+const TWO = defineRule({
+  keysets: {
+    keyset: { keyParts: ['a', 'b'], valueParts: ['x', 'y'] },
+    keyset2: { keyParts: ['a', 'b'], valueParts: ['x', 'y'] },
+  },
+})
+const k = (...parts: string[]) => JSON.stringify(parts)
+const reduce = (rule: ReturnType<typeof defineRule>, pairs: [string, unknown[]][]) => [...keysetReduce(rule, pairs, {})]
+
+test('IN-10 reduce contract: grouping of adjacent keys only, coercion, bad keys', () => {
+  const B = k('BBB', 'key1', 'key2'), Z = k('ZZZ', 'key1', 'key2'), A = k('AAA', 'key1', 'key2')
+  assert.deepEqual(reduce(TWO, [[B, [1, 10]], [B, [2, 20]], [Z, [1, 100]], [Z, [2, 200]], [A, [1, 1000]], [A, [2, 2000]]]), [
+    [['BBB', 'key1', 'key2'], [3, 30]], [['ZZZ', 'key1', 'key2'], [3, 300]], [['AAA', 'key1', 'key2'], [3, 3000]]])
+  const interleaved: [string, unknown[]][] = [[B, [1, 10]], [Z, [1, 100]], [A, [1, 1000]], [B, [2, 20]], [Z, [2, 200]], [A, [2, 2000]]]
+  assert.deepEqual(reduce(TWO, interleaved), interleaved.map(([key, v]) => [JSON.parse(key), v]))
+  const K = k('keyset', 'key1', 'key2')
+  assert.deepEqual(reduce(TWO, [[K, [1, null]]]), [[['keyset', 'key1', 'key2'], [1, 0]]])
+  assert.deepEqual(reduce(TWO, [[K, [1, 1.234]]]), [[['keyset', 'key1', 'key2'], [1, 1.234]]])
+  assert.deepEqual(reduce(TWO, [[K, [1, 1326664799000]]]), [[['keyset', 'key1', 'key2'], [1, 1326664799000]]])
+  assert.deepEqual(reduce(TWO, [[K, [1, 'some_string']]]), [[['keyset', 'key1', 'key2'], [1, 0]]])
+  const errors = { errors: 0, errorSample: [] as string[] }
+  assert.deepEqual([...keysetReduce(TWO, [[K, [1, 1]], ['key_not_json', [1, 2]], [K, [1, 3]]], {}, { errors })],
+    [[['keyset', 'key1', 'key2'], [1, 1]], [['keyset', 'key1', 'key2'], [1, 3]]])
+  assert.equal(errors.errors, 1)
+})
+
+test('IN-10 keyset post-processors: filter → expand → grow; keyset2 untouched', () => {
+  const filter: Postprocessor = function* (key, v) { if (Number(v[1]) > 1) yield [key, v] }
+  const expand: Postprocessor = (key, v) => [key, [...v, Number(v[0]) + Number(v[1])]]
+  const grow: Postprocessor = function* (key, v) { yield [key, v]; yield [key, v] }
+  const rule = defineRule({
+    keysets: {
+      keyset: { keyParts: ['a', 'b'], valueParts: ['x', 'y'], partsPostprocess: [filter, expand, grow] },
+      keyset2: { keyParts: ['a', 'b'], valueParts: ['x', 'y'] },
+    },
+  })
+  const K12 = k('keyset', 'key1', 'key2')
+  assert.deepEqual(reduce(rule, [[K12, [1, 1]], [K12, [1, 3]], [k('keyset', 'key3', 'key4'), [1, 1]],
+    [k('keyset', 'key3', 'key5'), [1, 3]], [k('keyset2', 'key3', 'key5'), [1, 3]]]), [
+    [['keyset', 'key1', 'key2'], [2, 4, 6]], [['keyset', 'key1', 'key2'], [2, 4, 6]],
+    [['keyset', 'key3', 'key5'], [1, 3, 4]], [['keyset', 'key3', 'key5'], [1, 3, 4]],
+    [['keyset2', 'key3', 'key5'], [1, 3]]])
+})
+
+test('IN-14 value coercion in reduce (Q1: f → 7, Q3: c → 1; b → 0.3 with g12)', async () => {
+  const recs: Parts[] = [
+    { k: 'a', v: 1 }, { k: 'a', v: 2.5 }, { k: 'a', v: '3' }, { k: 'a', v: 'x' }, { k: 'a', v: null },
+    { k: 'b', v: 0.1 }, { k: 'b', v: 0.2 }, { k: 'c', v: true }, { k: 'd', v: true }, { k: 'd', v: true },
+    { k: 'e' }, { k: 'f', v: '7' }, { k: 'g', v: 1319475603759 }, { k: 'g', v: 1319475603987 }, { k: 'h', v: [1, 2] },
+  ]
+  const rule = defineRule({ name: 'coerce', sourceTags: ['t'], mapInputStream: 'json', keyParts: ['k'], valueParts: ['v'], partitions: 1 })
+  const store = await storeWith('t', recs.map((r) => JSON.stringify(r)))
+  const { out } = await runCapture(rule, { store })
+  assert.equal(out, crlf('k,v', 'a,6.5', 'b,0.3', 'c,1', 'd,2', 'e,0', 'f,7', 'g,2638951207746', 'h,0'))
+  const shortest = await runCapture(rule, { store, floatFormat: 'shortest' })
+  assert.match(shortest.out, /\r\nb,0\.30000000000000004\r\n/)
+})
+
+test('IN-14 without the combiner gives the same sums; Q14 beyond 2^53', async () => {
+  const lines = ['{"k":"a","v":9007199254740991}', '{"k":"a","v":9007199254740991}', '{"k":"a","v":"12345678901234567890"}']
+  for (const combiner of [true, false]) {
+    const rule = defineRule({ name: 'big', sourceTags: ['t'], mapInputStream: 'json', keyParts: ['k'], valueParts: ['v'], combiner, partitions: 3 })
+    const { out } = await runCapture(rule, { store: await storeWith('t', lines.slice(0, 1), lines.slice(1)) })
+    assert.equal(out, crlf('k,v', 'a,12363693299744049872'), `combiner=${combiner}`)
+  }
+})
+
+test('IN-15 key canonicalisation and partition-independent order (Q2, Q10)', async () => {
+  const keys: unknown[] = [1, '1', 1.0, 10, 9, '', null, undefined, true, 'a b', 'a', 'B', 'Ä', 'Z', 'a/b', { x: 1 }]
+  const lines = keys.map((key) => JSON.stringify(key === undefined ? { v: 1 } : { k: key, v: 1 }))
+  // Q10: 1, "1" and 1.0 all give key "1" (the original kept 1.0 apart); Q2: code-unit order.
+  const expected = crlf('k,v', ',1', '1,3', '10,1', '9,1', 'B,1', 'True,1', 'Z,1', 'a,1', 'a b,1', 'a/b,1', '"{""x"":1}",1', 'Ä,1')
+  for (const partitions of [1, 3, 200]) {
+    const rule = defineRule({ name: 'canon', sourceTags: ['t'], mapInputStream: 'json', keyParts: ['k'], valueParts: ['v'], partitions })
+    const { out } = await runCapture(rule, { store: await storeWith('t', lines) })
+    assert.equal(out, expected, `partitions=${partitions}`)
+  }
+  const multi = defineRule({ name: 'multi', sourceTags: ['t'], mapInputStream: 'json', keyParts: ['a', 'b'], valueParts: ['v', 'missing'] })
+  const { out } = await runCapture(multi, { store: await storeWith('t', ['{"a":"x","b":"y","v":1}', '{"a":"x","v":2}', '{"a":"x","b":null,"v":4}', '{"b":"y","v":8}']) })
+  assert.equal(out, crlf('a,b,v,missing', 'x,y,1,0'))
+  const total = defineRule({ name: 'total', sourceTags: ['t'], mapInputStream: 'json', partsPreprocess: [count], valueParts: ['count'] })
+  assert.equal((await runCapture(total, { store: await storeWith('t', D1_JSON) })).out, crlf('count', '12'))
+})
+
+test('IN-16 keyset pre/post-processing, transforms and column mappings (Q1: 60 instead of 60.0, Q11)', async () => {
+  const mobile: Preprocessor = (p) => ({ ...p, mobile: String(p.ua).startsWith('m') ? 1 : 0 })
+  const atLeast2: Postprocessor = function* (key, v) { if (Number(v[0]) >= 2) yield [key, v] }
+  const avg: Postprocessor = (key, v) => [key, [...v, Math.round((Number(v[1]) / Number(v[0])) * 100) / 100]]
+  const rule = defineRule({
+    name: 'ua', sourceTags: ['t'], mapInputStream: 'json', partsPreprocess: [count],
+    fieldTransforms: { country: (c) => String(c).toUpperCase() },
+    keysets: {
+      by_country: { keyParts: ['country'], valueParts: ['count', 'bytes', 'mobile'], columnMappings: { country: 'cc', count: 'hits' },
+        partsPreprocess: [mobile], partsPostprocess: [atLeast2, avg] },
+    },
+  })
+  const lines = [['ca', 'mozilla', 100], ['ca', 'mobile', 50], ['us', 'mobile', 10], ['ca', 'mobile', 30]]
+    .map(([country, ua, bytes]) => JSON.stringify({ country, ua, bytes }))
+  const { out } = await runCapture(rule, { store: await storeWith('t', lines) })
+  assert.equal(out, crlf('cc,hits,bytes,mobile', 'CA,3,180,3,60'))
+})
+
+test('IN-17 count is not magic', async () => {
+  const rule = defineRule({ name: 'nocount', sourceTags: ['t'], mapInputStream: 'json', keyParts: ['last'], valueParts: ['count'] })
+  const { out } = await runCapture(rule, { store: await storeWith('t', D1_JSON) })
+  assert.equal(out, crlf('last,count', 'Nahasapeemapetilon,0', 'Powell,0', 'Simpson,0', 'Términos,0'))
+})
+
+test('IN-19 error isolation: a throwing pre-processor drops one record; a filter drops Powell', async () => {
+  const homer: Preprocessor = (p) => { if (p.first === 'Homer') throw new Error('no Homer'); return p }
+  const rule = defineRule({ name: 'iso', sourceTags: ['t'], mapInputStream: 'json', partsPreprocess: [homer, count], keyParts: ['last'], valueParts: ['count'] })
+  const { out, res } = await runCapture(rule, { store: await storeWith('t', D1_JSON) })
+  assert.equal(res.status, 'done')
+  assert.equal(out, crlf('last,count', 'Nahasapeemapetilon,3', 'Powell,3', 'Simpson,4', 'Términos,1'))
+  assert.equal(res.mapErrors.errors, 1)
+  assert.match(res.mapErrors.errorSample[0]!, /no Homer/)
+  const noPowell: Preprocessor = (p) => (p.last === 'Powell' ? null : p)
+  const filtered = defineRule({ name: 'flt', sourceTags: ['t'], mapInputStream: 'json', partsPreprocess: [noPowell, count], keyParts: ['last'], valueParts: ['count'] })
+  assert.equal((await runCapture(filtered, { store: await storeWith('t', D1_JSON) })).out,
+    crlf('last,count', 'Nahasapeemapetilon,3', 'Simpson,5', 'Términos,1'))
+  // A post-processor that throws drops that group only.
+  const bad: Postprocessor = (key, v) => { if (key[1] === 'Powell') throw new Error('bad group'); return [key, v] }
+  const post = defineRule({ name: 'post', sourceTags: ['t'], mapInputStream: 'json', partsPreprocess: [count], keyParts: ['last'], valueParts: ['count'], partsPostprocess: [bad] })
+  const r = await runCapture(post, { store: await storeWith('t', D1_JSON) })
+  assert.equal(r.out, crlf('last,count', 'Nahasapeemapetilon,3', 'Simpson,5', 'Términos,1'))
+  assert.equal(r.res.reduceErrors.errors, 1)
+})
+
+test('combiner sums per key and hands bigints on as exact text', () => {
+  const c = new SumCombiner()
+  c.add('["_default","a"]', [1, 'x'])
+  c.add('["_default","a"]', ['2', 9007199254740991])
+  c.add('["_default","b"]', [true, 2 ** 53 - 1])
+  c.add('["_default","b"]', [0, 2])
+  assert.deepEqual([...c.drain()], [['["_default","a"]', [3, 9007199254740991]], ['["_default","b"]', [1, '9007199254740993']]])
+  assert.equal(c.size, 0)
+})
