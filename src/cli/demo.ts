@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// `npm run demo`: generates seeded JSON click logs, chunks them into an embedded DDFS store under
+// dated tags, runs the example rule `clicks.traffic` through the `inferno -i` code path, prints the
+// CSV results and the timings. No server needed.
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Command, InvalidArgumentError } from 'commander'
+import { openStore } from '../ddfs/index.js'
+import { clickLogLines, daysEndingAt } from '../inferno/examples/clicks-data.js'
+import { EXAMPLE_RULES_DIR } from '../inferno/examples/write.js'
+import { Progress, runCli } from './common.js'
+import { runImmediate } from './inferno.js'
+import { parseInfernoArgs, settingsFromOptions } from './inferno-args.js'
+
+/** Parses `300MB`, `1GB`, `512k`, `100` (MB). */
+export function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(k|kb|m|mb|g|gb)?$/i.exec(v.trim())
+  if (!m) throw new InvalidArgumentError(`expected a size such as 300MB or 1GB, found "${v}"`)
+  const unit = (m[2] ?? 'mb').toLowerCase()[0]
+  return Math.round(Number(m[1]) * (unit === 'k' ? 1e3 : unit === 'g' ? 1e9 : 1e6))
+}
+
+function positive(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, found "${v}"`)
+  return n
+}
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  size: number
+  days: number
+  lastDay: string
+  seed: number
+  store?: string
+  keep: boolean
+  chunkMB: number
+  out?: (t: string) => void
+  err?: (t: string) => void
+  tty?: boolean
+}
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`
+
+/** Runs the demo; returns the exit status of the rule run. */
+export async function runDemo(o: DemoOptions): Promise<number> {
+  const out = o.out ?? ((t: string) => void process.stdout.write(t))
+  const err = o.err ?? ((t: string) => void process.stderr.write(t))
+  const tty = o.tty ?? Boolean(process.stderr.isTTY)
+  const dir = o.store ?? mkdtempSync(join(tmpdir(), 'disco-inferno-demo-'))
+  const days = daysEndingAt(o.lastDay, o.days)
+  err(`demo: ${mb(o.size)} of JSON click logs (seed ${o.seed}) over ${o.days} day(s) ${days[days.length - 1]} … ${o.lastDay}, store ${dir}\n`)
+  try {
+    const ddfs = openStore(dir)
+    const t0 = Date.now()
+    const bar = new Progress('generate + chunk', tty)
+    let lines = 0
+    let bytesIn = 0
+    let bytesOut = 0
+    let blobs = 0
+    for (const [i, day] of days.entries()) {
+      const per = Math.floor(o.size / o.days)
+      const before = { lines, bytesIn, bytesOut }
+      const sets = await ddfs.chunk(`incoming:clicks:${day}`, [{ name: `clicks-${day}.json`, source: clickLogLines({ seed: o.seed, day, bytes: per }) }], {
+        chunkSize: o.chunkMB * 1e6,
+        level: 1,
+        onProgress: (p) => {
+          lines = before.lines + p.lines
+          bytesIn = before.bytesIn + p.bytesIn
+          bytesOut = before.bytesOut + p.bytesOut
+          bar.update(bytesIn, o.size, `${mb(bytesIn)} · day ${i + 1}/${o.days}`)
+        },
+      })
+      blobs += sets.length
+    }
+    bar.done()
+    const genMs = Date.now() - t0
+    err(`demo: wrote ${lines.toLocaleString('en-US')} lines (${mb(bytesIn)}, ${mb(bytesOut)} gzip) into ${blobs} blob(s) under incoming:clicks:<day> in ${(genMs / 1000).toFixed(1)}s\n`)
+    err(`demo: running  inferno -y ${EXAMPLE_RULES_DIR} --store ${dir} -i clicks.traffic -S ${o.lastDay} -R ${o.days}\n`)
+    const opts = parseInfernoArgs(['-y', EXAMPLE_RULES_DIR, '--store', dir, '-i', 'clicks.traffic', '-S', o.lastDay, '-R', String(o.days)])
+    // The demo ignores ~/.inferno and /etc/inferno so it behaves the same everywhere.
+    const { settings } = settingsFromOptions(opts, {}, [])
+    const t1 = Date.now()
+    const status = await runImmediate(settings, opts, { out, err, tty })
+    const ruleMs = Date.now() - t1
+    const rss = process.resourceUsage().maxRSS / 1024
+    err(`demo: rule clicks.traffic over ${mb(bytesIn)} in ${(ruleMs / 1000).toFixed(1)}s = ${Math.round((lines * 1000) / ruleMs).toLocaleString('en-US')} records/s, ${((bytesIn / 1e6) / (ruleMs / 1000)).toFixed(1)} MB/s; peak RSS ${rss.toFixed(0)} MB; total ${((Date.now() - t0) / 1000).toFixed(1)}s\n`)
+    if (o.store || o.keep) err(`demo: store kept at ${dir} (try: npx ddfs --store ${dir} ls incoming:clicks)\n`)
+    return status
+  } finally {
+    if (!o.store && !o.keep) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The `demo` command line. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const p = new Command('demo')
+    .description('Generate seeded JSON click logs, chunk them into an embedded DDFS store, run the example rule clicks.traffic, print CSV and timings.')
+    .option('--size <size>', 'amount of generated logs (e.g. 300MB, 1GB)', parseSize, parseSize('200MB'))
+    .option('--days <n>', 'number of dated tags incoming:clicks:<day>', positive, 3)
+    .option('--last-day <YYYY-MM-DD>', 'newest day', '2026-11-20')
+    .option('--seed <n>', 'random seed', positive, 42)
+    .option('--store <dir>', 'store directory (kept); default a temporary one, removed afterwards')
+    .option('--keep', 'keep the temporary store')
+    .option('--chunk-mb <n>', 'chunk size in MB (compressed)', positive, 16)
+    .action(async () => {
+      const o = p.opts()
+      process.exitCode = await runDemo({ size: o.size, days: o.days, lastDay: o.lastDay, seed: o.seed, store: o.store, keep: o.keep === true, chunkMB: o.chunkMb })
+    })
+  await runCli('demo', p, argv)
+}
+
+const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : ''
+if (import.meta.url === invoked) await main()
