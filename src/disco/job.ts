@@ -11,10 +11,12 @@ import { normalizeSpec, planJob, retryDelay } from './plan.js'
 import { KvMerger, LineReader, decodePair } from './runs.js'
 import { appendEvent, createJob, jobDir, killMarker, listJobNames, readEvents, readInfo, removeJob, writeInfo } from './state.js'
 import { resultFile } from './task.js'
-import { ddfsInputStore, saveResults, storeDirOf, type StoreRef } from './ddfs-inputs.js'
+import { ddfsInputStore, saveResults, storeDirOf, useDdfsInputs, type StoreRef } from './ddfs-inputs.js'
 import type { JobInfo, JobPlan, JobProgress, JobSpec, MapTaskPlan, NormalizedSpec, ReduceTaskPlan, TaskMessage } from './types.js'
 
 export type { StoreRef }
+
+useDdfsInputs() // in-process tasks read DDFS blobs too
 
 /** Options of {@link runJob}. */
 export interface JobRunOptions {

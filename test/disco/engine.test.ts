@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, resolveJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor,
+  runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, resolveJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openStore,
   type JobSpec,
 } from 'disco-inferno'
 import { FIXTURES, collect, kvFiles, sorted, tempDir, wordFiles } from './helpers.js'
@@ -172,4 +172,28 @@ test('job control: list, @ shorthand, purge, runner-lost detection', async (t) =
   assert.throws(() => jobInfo(store, '../../etc'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
   await purgeJob(store, a.name)
   assert.deepEqual(readdirSync(join(store, 'jobs')), [b.name])
+})
+
+test('DDFS: tag:// inputs (gzip chunks), save under a tag, chain a job on the saved tag', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const words = wordFiles(dir, SEED + 5, 2, 300)
+  const ddfs = openStore(store)
+  await ddfs.chunk('data:words', words.paths, { chunkSize: 2048 })
+  const blobs = await ddfs.blobs('data:words')
+  assert.ok(blobs.length > 2, 'several chunks, one map task each')
+  const pool = new WorkerPoolExecutor({ size: 2 })
+  t.after(() => pool.close())
+  const job = await runJob({ inputs: ['tag://data:words'], map: fn('wcMap'), reduce: fn('sumReduce'), combiner: fn('add'), partitions: 4, save: true }, { store: ddfs, executor: pool })
+  const info = await job.wait()
+  assert.equal(info.tasks.map, blobs.length)
+  assert.equal(info.savedTag, `disco:results:${job.name}`)
+  assert.equal((await ddfs.blobs(info.savedTag)).length, info.results!.length)
+  assert.deepEqual(await collect(job.results()), sorted(words.ref))
+  // Chaining: reduce-only over the saved results, and a named save tag.
+  const chained = await runJob({ inputs: [`tag://${info.savedTag}`], reduce: fn('sumReduce'), save: 'results:chained' }, { store, executor: pool })
+  await chained.wait()
+  assert.deepEqual(await collect(chained.results()), sorted(words.ref))
+  assert.equal((await ddfs.blobs('results:chained')).length, 1)
+  await assert.rejects(runJob({ inputs: ['tag://no:such:tag'], map: fn('wcMap') }, { store }), (e) => isDiscoError(e, 'DDFS_TAG_NOT_FOUND'))
 })
