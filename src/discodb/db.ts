@@ -11,6 +11,7 @@ import { type Codebook, decodeHuffman, readCodebook } from './huffman.js'
 import { Inquiry, idInquiry } from './inquiry.js'
 import { Q } from './q.js'
 import { dedupe } from './setops.js'
+import { type BytesLike, type FinalizeOptions, type Values, buildDiscoDB } from './writer.js'
 
 /** Options of `DiscoDB.query`. */
 export interface QueryOptions {
@@ -70,6 +71,15 @@ export class DiscoDB implements QuerySource {
   static loads(bytes: Uint8Array): DiscoDB {
     if (!(bytes instanceof Uint8Array)) throw new DiscoError('DDB_BAD_ARGUMENT', `expected a Uint8Array, found ${typeof bytes}`)
     return new this(bytes)
+  }
+
+  /**
+   * Builds a DB from `[key, values]` pairs (a `Map` works too); the same as adding each pair to a
+   * `DiscoDBConstructor` and finalizing it.
+   * @example DiscoDB.build([['pets', ['dog', 'cat']], ['empty', []]]).get('pets')!.toStrings() // ['dog', 'cat']
+   */
+  static build(items: Iterable<readonly [BytesLike, Values]>, options?: FinalizeOptions): DiscoDB {
+    return buildDiscoDB(items, options)
   }
 
   /**

@@ -1,5 +1,6 @@
-// Public surface of the discodb layer: the reader, the query language and their types.
+// Public surface of the discodb layer: the reader, the writer, the query language and their types.
 export { DiscoDB, type QueryOptions } from './db.js'
 export { type DiscoDBHeader } from './header.js'
 export { Inquiry } from './inquiry.js'
 export { Q, type Clause, type Literal, type MetaLiteral, type TermLiteral } from './q.js'
+export { DiscoDBConstructor, type BytesLike, type FinalizeOptions, type Values } from './writer.js'
