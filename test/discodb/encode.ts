@@ -122,16 +122,12 @@ export function encodeUnhashed(input: Array<[Uint8Array, Uint8Array[]]>, opts: E
   valueToc.push(...u64(off))
   off += 4
   const codebookOffs = compressed ? off : 0
-  const codebook: number[] = []
-  if (compressed) {
-    for (let slot = 0; slot < 65536; slot++) {
-      const code = slot % 2 ** width
-      const sym = symbols[code]
-      if (sym === undefined) codebook.push(0, 0, 0, 0, 0, 0, 0, 0)
-      else codebook.push(...sym, ...u32(width))
-    }
-    off += codebook.length
+  const codebook = new Uint8Array(compressed ? 65536 * 8 : 0)
+  for (let slot = 0; slot < 65536 && compressed; slot++) {
+    const sym = symbols[slot % 2 ** width]
+    if (sym !== undefined) codebook.set([...sym, ...u32(width)], slot * 8)
   }
+  off += codebook.length
   const flags = (multiset ? 2 : 0) | (compressed ? 4 : 0)
   const numValues = lists.reduce((a, l) => a + l.length, 0)
   const header = [

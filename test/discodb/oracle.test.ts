@@ -162,7 +162,8 @@ test('engine = naive sets on random Huffman-compressed DBs', () => {
 
 test('engine = naive sets on the recorded vectors (random CNF over their keys)', () => {
   for (const v of loadVectors()) {
-    if (v.header['multiset'] || v.items.length === 0) continue
+    // Naive negation walks every unique value: keep to the vectors of moderate size.
+    if (v.header['multiset'] || v.items.length === 0 || v.unique_values.length > 5000) continue
     const db = DiscoDB.load(v.ddb)
     const r = rng(v.items.length)
     const lists = new Map(v.items.map(([k, vs]) => [str(dec(v, k)), vs.map((x) => str(dec(v, x)))]))
