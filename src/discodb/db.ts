@@ -2,7 +2,7 @@
 // else scan; compressed → Huffman, else raw sub-views), and answers lookups and queries.
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
-import { type Bytes, bytesEqual, bytesOf, corrupt, latin1, toBytes, u32 } from './bytes.js'
+import { type Bytes, bytesOf, corrupt, latin1, toBytes } from './bytes.js'
 import { type Chd, chdIndex, readChd } from './chd.js'
 import { type IdList, IdListIterator, decodeIds, openIdList } from './deltas.js'
 import { type QuerySource, evaluate, metaquery, resolve } from './engine.js'
@@ -45,6 +45,7 @@ export class DiscoDB implements QuerySource {
   #chd: Chd | undefined
   #codebook: Codebook | undefined
   #valueIndex: Map<string, number> | undefined
+  #recEnd = 0
   /** valueAt bound once (handed to iterators). */
   readonly #valueAt = (id: number): Uint8Array => this.valueAt(id)
 
@@ -61,7 +62,7 @@ export class DiscoDB implements QuerySource {
     const buf = this.#b.buf
     this.#value = header.compressed
       ? (s, e) => decodeHuffman((this.#codebook ??= readCodebook(this.#b, header.codebookOffs)), buf, s, e)
-      : (s, e) => buf.subarray(s, e)
+      : (s, e) => new Uint8Array(buf.buffer, buf.byteOffset + s, e - s)
   }
 
   /**
@@ -303,8 +304,11 @@ export class DiscoDB implements QuerySource {
     return m
   }
 
-  /** Extent [start, end) of key record `i`, bounds-checked. */
-  #record(i: number): [number, number] {
+  /**
+   * Start of key record `i`, bounds-checked; its end is left in #recEnd (saves allocating a pair
+   * on every lookup).
+   */
+  #recStart(i: number): number {
     const v = this.#b.view
     const p = this.header.key2valuesOffs + i * 8
     const s = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
@@ -312,25 +316,43 @@ export class DiscoDB implements QuerySource {
     if (s < this.#keyTocEnd || s > e || e > this.header.id2valueOffs) {
       corrupt(`key record ${i} extent`, `${this.#keyTocEnd} <= start <= end <= ${this.header.id2valueOffs}`, `[${s}, ${e})`)
     }
-    return [s, e]
+    this.#recEnd = e
+    return s
   }
 
-  /** Length of the key of record [s, e), checked to leave room for the list count. */
+  /** Length of the key of record `i` at [s, e), checked to leave room for the list count. */
   #keyLength(i: number, s: number, e: number): number {
-    const len = s + 4 <= e ? u32(this.#b, s, 'key length') : -1
+    const len = s + 4 <= e ? this.#b.view.getUint32(s, true) : -1
     if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
     return len
   }
 
   /** Key bytes of record `i` (a sub-view). */
   #keyAt(i: number): Uint8Array {
-    const [s, e] = this.#record(i)
-    return this.#b.buf.subarray(s + 4, s + 4 + this.#keyLength(i, s, e))
+    const s = this.#recStart(i)
+    return this.#view(s + 4, s + 4 + this.#keyLength(i, s, this.#recEnd))
+  }
+
+  /** True when record `i` holds exactly `key` (compared in place). */
+  #keyEquals(i: number, key: Uint8Array): boolean {
+    const s = this.#recStart(i)
+    const len = this.#keyLength(i, s, this.#recEnd)
+    if (len !== key.length) return false
+    const buf = this.#b.buf
+    for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
+    return true
+  }
+
+  /** A sub-view of the DB's bytes (cheaper than subarray). */
+  #view(s: number, e: number): Uint8Array {
+    const buf = this.#b.buf
+    return new Uint8Array(buf.buffer, buf.byteOffset + s, e - s)
   }
 
   /** The located value-ID list of record `i`. */
   #listAt(i: number): IdList {
-    const [s, e] = this.#record(i)
+    const s = this.#recStart(i)
+    const e = this.#recEnd
     return openIdList(this.#b, s + 4 + this.#keyLength(i, s, e), e)
   }
 
@@ -349,13 +371,13 @@ export class DiscoDB implements QuerySource {
   }
 
   #scanFind(key: Uint8Array): number {
-    for (let i = this.header.numKeys - 1; i >= 0; i--) if (bytesEqual(this.#keyAt(i), key)) return i
+    for (let i = this.header.numKeys - 1; i >= 0; i--) if (this.#keyEquals(i, key)) return i
     return -1
   }
 
   #hashFind(key: Uint8Array): number {
     const chd = (this.#chd ??= readChd(this.#b, HEADER_SIZE, this.header.key2valuesOffs, this.header.numKeys))
     const i = chdIndex(chd, key)
-    return i >= 0 && i < this.header.numKeys && bytesEqual(this.#keyAt(i), key) ? i : -1
+    return i >= 0 && i < this.header.numKeys && this.#keyEquals(i, key) ? i : -1
   }
 }
