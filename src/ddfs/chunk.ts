@@ -2,10 +2,10 @@
 // Each chunk is a series of gzip members (~1 MB of lines each, compressed in parallel on the
 // libuv pool); the exact compressed size of each member is known before it is placed, so a chunk
 // never exceeds the limit and a line is never split. Readers see one plain gzip stream.
-import { gzip as gzipCb, constants as zc } from 'node:zlib'
+import { gzip as gzipCb } from 'node:zlib'
 import { promisify } from 'node:util'
 import { DiscoError } from '../errors.js'
-import { maybeGunzip, splitLines } from './lines.js'
+import { lineRuns } from './lines.js'
 
 const gzip = promisify(gzipCb)
 
@@ -60,35 +60,14 @@ export function checkChunkOptions(opts: ChunkOptions): Required<Omit<ChunkOption
   return { chunkSize, maxRecordSize, level }
 }
 
-/** Batches lines into gzip members of ≤ `batch` input bytes (or one longer line), in order. */
+/** Compresses runs of lines into gzip members, several in flight on the libuv pool, in order. */
 async function* members(source: AsyncIterable<Uint8Array>, batch: number, maxRecord: number, level: number, label: string): AsyncGenerator<Member> {
-  const NL = Buffer.from('\n')
   const inflight: Promise<Member>[] = []
-  let parts: Buffer[] = []
-  let len = 0
-  let first = 1
-  let count = 0
-  const flush = (): void => {
-    if (count === 0) return
-    const input = Buffer.concat(parts, len)
-    const m = { firstLine: first, lines: count, bytesIn: len }
-    inflight.push(gzip(input, { level, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY }).then((data) => ({ ...m, data })))
-    parts = []
-    len = 0
-    count = 0
+  for await (const run of lineRuns(source, batch, maxRecord, label)) {
+    const m = { firstLine: run.firstLine, lines: run.lines, bytesIn: run.bytes.length }
+    inflight.push(gzip(run.bytes, { level, memLevel: 9 }).then((data) => ({ ...m, data })))
+    if (inflight.length >= 4) yield await inflight.shift()!
   }
-  for await (const { bytes, lineNo } of splitLines(maybeGunzip(source, label), maxRecord, label)) {
-    const add = bytes.length + 1
-    if (len > 0 && len + add > batch) {
-      flush()
-      if (inflight.length >= 4) yield await inflight.shift()!
-    }
-    if (count === 0) first = lineNo
-    parts.push(bytes, NL)
-    len += add
-    count++
-  }
-  flush()
   while (inflight.length > 0) yield await inflight.shift()!
 }
 

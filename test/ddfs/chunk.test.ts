@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gzipSync, gunzipSync } from 'node:zlib'
-import { chunkLines, DiscoError } from 'disco-inferno'
+import { chunkLines, DiscoError, lineBatches, textLines } from 'disco-inferno'
 
 /** Small seeded PRNG (mulberry32) so failures can be replayed. */
 function rng(seed: number): () => number {
@@ -83,4 +83,18 @@ test('bad options and corrupt gzip get coded errors', async () => {
   }
   const gz = gzipSync(Buffer.from('hello\n'.repeat(1000)))
   await assert.rejects(run(gz.subarray(0, gz.length - 30), {}), (e: unknown) => e instanceof DiscoError && e.code === 'DDFS_BAD_GZIP')
+})
+
+test('textLines and lineBatches split any chunking of plain or gzip bytes the same way (seeded)', async () => {
+  const rand = rng(11)
+  const lines = Array.from({ length: 2000 }, (_, i) => `${i}:` + 'é'.repeat(Math.floor(rand() * 40)))
+  const text = lines.join('\n') // no final newline: the last line still counts
+  for (const bytes of [Buffer.from(text), gzipSync(Buffer.from(text))]) {
+    const a: string[] = []
+    for await (const l of textLines(pieces(bytes, rand))) a.push(l)
+    const b: string[] = []
+    for await (const batch of lineBatches(pieces(bytes, rand))) b.push(...batch)
+    assert.deepEqual(a, lines)
+    assert.deepEqual(b, lines)
+  }
 })

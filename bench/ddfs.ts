@@ -1,0 +1,104 @@
+// DDFS throughput: chunk generated NDJSON into gzip blobs, then read every line back.
+// Usage: node build/bench/ddfs.js [--size 300MB|1GB] [--chunk-size 64MB] [--level 6] [--json]
+// Data: bench/data/ddfs-<size>.ndjson (seeded, generated once). The store is a temp directory.
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { openStore } from '../src/ddfs/index.js'
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def
+}
+
+function size(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(B|KB|MB|GB)?$/i.exec(s)
+  if (!m) throw new Error(`bad size ${s}`)
+  return Math.round(Number(m[1]) * { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'MB').toLowerCase() as 'b'])
+}
+
+const json = process.argv.includes('--json')
+const sizeArg = arg('size', '300MB')
+const target = size(sizeArg)
+const chunkSize = size(arg('chunk-size', '64MB'))
+const level = Number(arg('level', '6'))
+const dataDir = fileURLToPath(new URL('../../bench/data/', import.meta.url))
+
+/** Peak RSS sampler for one phase. */
+function sampler(): { stop: () => number } {
+  let peak = process.memoryUsage.rss()
+  const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 20)
+  return { stop: () => { clearInterval(t); return Math.round(Math.max(peak, process.memoryUsage.rss()) / 1048576) } }
+}
+
+/** Writes `bytes` of seeded NDJSON click events (mulberry32), streaming. */
+async function generate(path: string, bytes: number): Promise<void> {
+  let a = 20261122
+  const rand = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const events = ['view', 'click', 'signup', 'purchase', 'logout']
+  const out = createWriteStream(path + '.tmp')
+  let written = 0
+  let ts = Date.UTC(2026, 10, 22)
+  while (written < bytes) {
+    let buf = ''
+    for (let i = 0; i < 20000; i++) {
+      ts += Math.floor(rand() * 50)
+      buf += `{"ts":"${new Date(ts).toISOString()}","user":"u${Math.floor(rand() ** 2 * 100000)}","event":"${events[Math.floor(rand() * 5)]}",` +
+        `"path":"/p/${Math.floor(rand() * 5000)}","ms":${Math.floor(rand() * 3000)},"country":"${String.fromCharCode(65 + Math.floor(rand() * 26), 65 + Math.floor(rand() * 26))}"}\n`
+    }
+    written += Buffer.byteLength(buf)
+    if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()))
+  }
+  await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())))
+  renameSync(path + '.tmp', path)
+}
+
+mkdirSync(dataDir, { recursive: true })
+const input = join(dataDir, `ddfs-${sizeArg}.ndjson`)
+if (!existsSync(input)) {
+  if (!json) process.stderr.write(`generating ${input}…\n`)
+  await generate(input, target)
+}
+const inputBytes = statSync(input).size
+const storeDir = mkdtempSync(join(tmpdir(), 'ddfs-bench-'))
+try {
+  const ddfs = openStore(storeDir)
+  let s = sampler()
+  let t0 = performance.now()
+  const sets = await ddfs.chunk('bench:clicks:2026-11-22', [input], { chunkSize, level })
+  const chunkMs = performance.now() - t0
+  const chunkRss = s.stop()
+  let stored = 0
+  for await (const b of ddfs.blobStore.list()) stored += b.size
+
+  s = sampler()
+  t0 = performance.now()
+  let lines = 0
+  let bytes = 0
+  for (const set of await ddfs.blobs('bench:clicks:2026-11-22')) {
+    for await (const line of ddfs.readLines(set)) { lines++; bytes += line.length + 1 }
+  }
+  const readMs = performance.now() - t0
+  const readRss = s.stop()
+  if (bytes !== inputBytes) throw new Error(`read back ${bytes} bytes, expected ${inputBytes}`)
+
+  const mb = inputBytes / 1e6
+  const figures = [
+    { name: 'ddfs.chunk', n: lines, ms: Math.round(chunkMs), opsPerSec: Math.round(lines / (chunkMs / 1000)), MBps: +(mb / (chunkMs / 1000)).toFixed(1), peakRssMB: chunkRss, inputMB: +mb.toFixed(1), storedMB: +(stored / 1e6).toFixed(1), chunks: sets.length, chunkSizeMB: +(chunkSize / 1048576).toFixed(2), level },
+    { name: 'ddfs.readLines', n: lines, ms: Math.round(readMs), opsPerSec: Math.round(lines / (readMs / 1000)), MBps: +(mb / (readMs / 1000)).toFixed(1), peakRssMB: readRss, inputMB: +mb.toFixed(1) },
+  ]
+  if (json) for (const f of figures) console.log(JSON.stringify(f))
+  else {
+    console.log(`ddfs: ${mb.toFixed(0)} MB NDJSON (${lines} lines) → ${sets.length} gzip chunks of ≤ ${(chunkSize / 1048576).toFixed(0)} MiB (${(stored / 1e6).toFixed(0)} MB): ` +
+      `chunk ${figures[0]!.MBps} MB/s (peak RSS ${chunkRss} MB), read back ${figures[1]!.MBps} MB/s (peak RSS ${readRss} MB)`)
+  }
+} finally {
+  rmSync(storeDir, { recursive: true, force: true })
+}
