@@ -1,7 +1,7 @@
 // Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
 import type { Params, ResultRow, Rule } from './rule.js'
 import { createLineReader, mergeReadStats, newReadStats, type ReadStats } from './readers.js'
-import { compareRows, keysetMap, keysetReduce, newErrorStats, SumCombiner, type ErrorStats } from './keyset.js'
+import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, newErrorStats, SumCombiner, type ErrorStats } from './keyset.js'
 import type { BlobRef } from './tags.js'
 import type { InfernoStore } from './store.js'
 
@@ -24,9 +24,12 @@ export function crc32(text: string): number {
   return (c ^ 0xffffffff) >>> 0
 }
 
-/** The partition of a key (section 2.4): the rule's function, else crc32(key JSON) mod n. */
-export function partitionOf(rule: Rule, keyJson: string, partitions: number): number {
-  const p = rule.partitionFunction ? rule.partitionFunction(keyJson, partitions) : crc32(keyJson) % partitions
+/**
+ * The partition of an encoded key (section 2.4): the rule's function (given the key as JSON text),
+ * else crc32(key) mod n. Placement never changes the result.
+ */
+export function partitionOf(rule: Rule, key: string, partitions: number): number {
+  const p = rule.partitionFunction ? rule.partitionFunction(JSON.stringify(decodeKey(key)), partitions) : crc32(key) % partitions
   return Number.isInteger(p) && p >= 0 && p < partitions ? p : ((Math.trunc(p) % partitions) + partitions) % partitions
 }
 
@@ -67,7 +70,7 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   const one = (parts: Record<string, unknown>) => {
     if (rule.mapFunction) {
       try {
-        for (const [key, values] of rule.mapFunction(parts, params)) out(JSON.stringify(key), values)
+        for (const [key, values] of rule.mapFunction(parts, params)) out(encodeKey(key), values)
       } catch (e) {
         stats.mapErrors.errors++
         if (stats.mapErrors.errorSample.length < 5) stats.mapErrors.errorSample.push(`map error: ${(e as Error).message}`)
@@ -94,23 +97,21 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
  * the keyset reduce, or the rule's own reduce function.
  */
 export function reducePartition(rule: Rule, params: Params, pairs: Iterable<readonly [string, readonly unknown[]]>,
-  stats: JobStats, debug?: (msg: string) => void): Iterable<ResultRow> {
-  rule.reduceInitFunction?.(params)
+  stats: JobStats, debug?: (msg: string) => void, init = true): Iterable<ResultRow> {
+  if (init) rule.reduceInitFunction?.(params)
   if (rule.reduceFunction) {
     const decoded = (function* () {
-      for (const [k, v] of pairs) yield [JSON.parse(k) as string[], [...v]] as ResultRow
+      for (const [k, v] of pairs) yield [decodeKey(k), [...v]] as ResultRow
     })()
     return rule.reduceFunction(decoded, params)
   }
   return keysetReduce(rule, pairs, params, { errors: stats.reduceErrors, debug })
 }
 
-/** Sorts the groups of a partition by decoded key (Q2) into (key JSON, values) pairs. */
+/** The groups of a partition as (encoded key, values) pairs in key order (Q2). */
 export function sortedPairs(groups: Map<string, unknown[][]>): [string, unknown[]][] {
-  const keys = [...groups.keys()].map((k) => [k, JSON.parse(k) as string[]] as const)
-  keys.sort((a, b) => compareRows([a[1], []], [b[1], []]))
   const out: [string, unknown[]][] = []
-  for (const [k] of keys) for (const v of groups.get(k)!) out.push([k, v])
+  for (const k of [...groups.keys()].sort()) for (const v of groups.get(k)!) out.push([k, v])
   return out
 }
 

@@ -1,16 +1,9 @@
-// The in-process engine: the whole job in this process (tests, small inputs, `engine: inlineEngine`).
+// The in-process engine: the whole job in this process (tests, small inputs, memory stores).
 import { runInline } from './engine.js'
-import { resultLines, type EngineJob, type EngineResult, type RuleEngine } from './runner.js'
-import type { BlobRef } from './tags.js'
-
-/** Tag under which a job's saved results are listed (as Disco 0.5). */
-export function resultsTagOf(jobName: string): string {
-  return `disco:results:${jobName.replace(/[^A-Za-z0-9_\-@:]/g, '_')}`
-}
+import type { EngineJob, EngineResult, RuleEngine } from './runner.js'
 
 /**
- * Runs map, partitioning, sort and reduce in this process. Saved results become one JSON-record
- * blob per non-empty partition, listed under `disco:results:<job>` until purged.
+ * Runs map, partitioning, sort and reduce in this process; nothing to purge.
  *
  * @example
  * await runRule(rule, { store, engine: inlineEngine })
@@ -21,15 +14,6 @@ export const inlineEngine: RuleEngine = {
       rule: job.rule, params: job.params, debug: job.debug, store: job.store, inputs: job.inputs,
       partitions: job.partitions, stats: job.stats, onBlob: job.onBlob,
     })
-    const resultBlobs: BlobRef[] = []
-    const tag = resultsTagOf(job.jobName)
-    if (job.save) {
-      for (let i = 0; i < partitions.length; i++) {
-        if (partitions[i]!.length === 0) continue
-        resultBlobs.push(await job.store.putLines(`${job.rule.name}-result-${i}`, resultLines(job.rule, partitions[i]!)))
-      }
-      await job.store.append(tag, resultBlobs)
-    }
-    return { partitions, resultBlobs, purge: async () => { if (job.save) await job.store.deleteTag(tag) } }
+    return { jobName: job.jobName, partitions, purge: async () => {}, purgeDropsResults: false }
   },
 }

@@ -50,8 +50,42 @@ function* chain(parts: Parts, fns: readonly Preprocessor[], params: Params, i = 
   }
 }
 
-/** Emits one (key JSON text, values) pair. */
-export type Emit = (keyJson: string, values: unknown[]) => void
+/** Emits one (encoded key, values) pair (see encodeKey). */
+export type Emit = (key: string, values: unknown[]) => void
+
+/**
+ * Order-preserving text of a key `[keyset, k1, …]`: each part ends with U+0000, and U+0000/U+0001
+ * inside a part become U+0001 U+0001 / U+0001 U+0002. Comparing encoded keys as strings (what the
+ * engine's sort does) equals compareKeys on the parts (Q2), so results come out in key order
+ * whatever the partitioning.
+ *
+ * @example
+ * encodeKey(['_default', 'a']) < encodeKey(['_default', 'a b']) // true, as ['a'] < ['a b']
+ */
+export function encodeKey(parts: readonly string[]): string {
+  let out = ''
+  for (const p of parts) out += (/[\u0000\u0001]/.test(p) ? p.replace(/\u0001/g, '\u0001\u0002').replace(/\u0000/g, '\u0001\u0001') : p) + '\u0000'
+  return out
+}
+
+function decodeEncoded(s: string): Key | undefined {
+  if (!s.endsWith('\u0000')) return undefined
+  const parts: string[] = []
+  let cur = ''
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!
+    if (c === '\u0000') { parts.push(cur); cur = ''; continue }
+    if (c === '\u0001') {
+      const n = s[++i]
+      if (n === '\u0001') cur += '\u0000'
+      else if (n === '\u0002') cur += '\u0001'
+      else return undefined
+      continue
+    }
+    cur += c
+  }
+  return parts
+}
 
 /**
  * The keyset map (section 2.3) for one record: rule-level pre-processors, field transforms, one
@@ -85,9 +119,8 @@ export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, 
           }
           if (missing) continue
           const values = ks.valueParts.map((v) => (v in out ? out[v] : 0))
-          const keyJson = JSON.stringify(key)
-          debug?.(`emit: ${keyJson} ${JSON.stringify(values, jsonReplacer)}`)
-          emit(keyJson, values)
+          debug?.(`emit: ${JSON.stringify(key)} ${JSON.stringify(values, jsonReplacer)}`)
+          emit(encodeKey(key), values)
         }
       }
     }
@@ -120,11 +153,22 @@ function* postChain(row: ResultRow, fns: readonly Postprocessor[], params: Param
   }
 }
 
-/** Decodes a key JSON text into `[keyset, k1, …]`, or throws. */
-export function decodeKey(keyJson: string): Key {
-  const k: unknown = JSON.parse(keyJson)
+/**
+ * Decodes a key — encoded by encodeKey, or a JSON list of text as in the original — into
+ * `[keyset, k1, …]`; INFERNO_BAD_KEY otherwise.
+ *
+ * @example
+ * decodeKey('["_default","a"]') // ['_default', 'a']
+ */
+export function decodeKey(key: string): Key {
+  let k: unknown
+  if (key.startsWith('[')) {
+    try { k = JSON.parse(key) } catch { k = undefined }
+  } else {
+    k = decodeEncoded(key)
+  }
   if (!Array.isArray(k) || k.length === 0 || k.some((x) => typeof x !== 'string')) {
-    throw new DiscoError('INFERNO_BAD_KEY', `expected a key as a JSON list of text, found ${keyJson.slice(0, 80)}`)
+    throw new DiscoError('INFERNO_BAD_KEY', `expected a key as a JSON list of text, found ${JSON.stringify(key.slice(0, 80))}`)
   }
   return k as Key
 }
@@ -157,6 +201,7 @@ export function* keysetReduce(rule: Rule, pairs: Iterable<readonly [string, read
     }
   }
   for (const [keyJson, values] of pairs) {
+    // (keys: encodeKey text, or JSON lists as in the original's tests)
     if (keyJson !== current) {
       if (current !== undefined) yield* flush(current, acc)
       current = keyJson

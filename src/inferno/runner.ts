@@ -37,18 +37,18 @@ export interface EngineJob {
   readonly stats: JobStats
   readonly debug?: ((msg: string) => void) | undefined
   readonly onBlob?: (() => void) | undefined
-  /** Save the results as blobs (a result tag or a sub-rule needs them). */
-  readonly save: boolean
 }
 
 /** What an engine gives back. */
 export interface EngineResult {
+  /** The engine's name of the job (Disco's `<rule>@<id>`). */
+  readonly jobName: string
   /** Rows of each partition, each in key order (re-iterable). */
   readonly partitions: readonly (Iterable<ResultRow> | AsyncIterable<ResultRow>)[]
-  /** Result blobs when `save` was asked (JSON-record lines, one blob per partition). */
-  readonly resultBlobs: readonly BlobRef[]
   /** Frees job data (a no-op for engines that keep nothing). */
   purge(): Promise<void>
+  /** True when purge makes `partitions` unreadable (job data in the store). */
+  readonly purgeDropsResults: boolean
 }
 
 /** Options of runRule. */
@@ -112,7 +112,7 @@ export interface RunResult {
   readonly reduceErrors: ErrorStats
   /** The merged result rows in key order (re-iterable; empty when skipped). */
   readonly results: AsyncIterable<ResultRow>
-  /** Result blobs (saved results). */
+  /** Result blobs (saved results: JSON-record lines, listed under `disco:results:<job>`). */
   readonly resultBlobs: readonly BlobRef[]
   readonly resultTag?: string
   /** Archive tags written. */
@@ -215,10 +215,10 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
   const t0 = Date.now()
   const log = opts.log ?? (() => {})
   const today = opts.today ?? localDay(new Date())
-  const jobName = jobNameFor(rule)
+  let jobName = jobNameFor(rule)
   const params = effectiveParams(rule, opts)
   const stats = newJobStats()
-  const base = {
+  const base: Omit<RunResult, 'status' | 'reason' | 'error'> & { jobName: string; results: AsyncIterable<ResultRow>; resultBlobs: BlobRef[] } = {
     rule: rule.name, jobName, prefixes: [] as string[], tags: new Map<string, BlobRef[]>(), urls: [] as string[],
     blobs: 0, records: 0, badLines: 0, badSample: [] as string[], mapErrors: stats.mapErrors,
     reduceErrors: stats.reduceErrors, results: EMPTY, resultBlobs: [] as BlobRef[], archived: [] as string[], ms: 0,
@@ -254,20 +254,39 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     // 2.1 step 8: client-side init may change params.
     await rule.ruleInitFunction?.(params)
     const resultTagBase = opts.resultTag ?? rule.resultTag
-    const engine = opts.engine ?? (await defaultEngine())
+    const engine = opts.engine ?? (await defaultEngine(rule, opts.store))
     progress('map')
     const res = await engine.run({
-      rule, jobName, store: opts.store, inputs, params, stats, save: isSub || resultTagBase !== undefined || rule.save,
+      rule, jobName, store: opts.store, inputs, params, stats,
       partitions: opts.partitions ?? rule.partitions,
       debug: opts.discoDebug ? (m) => log(`${jobName}: ${m}`) : undefined,
       onBlob: () => progress('map'),
     })
-    purges.push(() => res.purge())
-    const results = mergedResults(rule, res.partitions, params)
-    Object.assign(base, { results, resultBlobs: res.resultBlobs })
+    jobName = res.jobName
+    base.jobName = jobName
+    let purged = false
+    purges.push(() => { purged = res.purgeDropsResults; return res.purge() })
+    const merged = mergedResults(rule, res.partitions, params)
+    const results: AsyncIterable<ResultRow> = {
+      [Symbol.asyncIterator]() {
+        if (purged) {
+          throw new DiscoError('INFERNO_RESULTS_PURGED', `expected the results of job ${jobName} to be kept, found them purged (run with noPurge: true to read them after the run)`)
+        }
+        return merged[Symbol.asyncIterator]()
+      },
+    }
+    base.results = results
+    // Saved results (Q15: an effective result tag always saves): one JSON-record blob.
+    if (isSub || resultTagBase !== undefined || rule.save) {
+      const tag = resultsTagOf(jobName)
+      const blob = await opts.store.putLines(`${rule.name}-results`, resultLinesAsync(rule, results))
+      await opts.store.append(tag, [blob])
+      base.resultBlobs = [blob]
+      purges.push(() => opts.store.deleteTag(tag))
+    }
     if (isSub) {
       // Sub-rules only run their job (section 7, Q9): their results feed the parent.
-      subs.urls.set(rule.name, [...res.resultBlobs])
+      subs.urls.set(rule.name, [...base.resultBlobs])
       return finish({ ...base, status: 'done' })
     }
     // 2.8 step 3: result tag (an effective result tag always saves, Q15).
@@ -275,7 +294,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     if (resultTagBase !== undefined) {
       resultTag = resultTagName(resultTagBase, rule.resultTagSuffix, prefixes, jobName, today)
       const tagName = resultTag
-      await withRetry(() => opts.store.append(tagName, res.resultBlobs), opts.retry, `tagging results under ${tagName}`)
+      await withRetry(() => opts.store.append(tagName, base.resultBlobs), opts.retry, `tagging results under ${tagName}`)
     }
     // 2.8 step 4: result processing, retried (processors must be idempotent).
     progress('process')
@@ -314,9 +333,14 @@ export function sumReadStats(all: readonly ReadStats[]): ReadStats {
   return all.reduce((a, b) => mergeReadStats(a, b), { lines: 0, records: 0, badLines: 0, badSample: [] })
 }
 
-/** Writes rows as JSON-record lines (what a saved result blob holds). */
-export function* resultLines(rule: Rule, rows: Iterable<ResultRow>): Generator<string> {
-  for (const row of rows) yield jsonRecordLine(rule, row)
+/** Rows as JSON-record lines (what a saved result blob holds). */
+async function* resultLinesAsync(rule: Rule, rows: AsyncIterable<ResultRow>): AsyncGenerator<string> {
+  for await (const row of rows) yield jsonRecordLine(rule, row)
+}
+
+/** Tag under which a job's saved results are listed (as Disco 0.5). */
+export function resultsTagOf(jobName: string): string {
+  return `disco:results:${jobName.replace(/[^A-Za-z0-9_\-@:]/g, '_')}`
 }
 
 let engineFactory: (() => Promise<RuleEngine>) | undefined
@@ -326,8 +350,14 @@ export function setDefaultEngine(factory: () => Promise<RuleEngine>): void {
   engineFactory = factory
 }
 
-async function defaultEngine(): Promise<RuleEngine> {
+/**
+ * The engine when none is given: the registered factory; else Disco when the store is a DDFS store
+ * and the rule comes from a rule module (workers import it); else the in-process engine.
+ */
+async function defaultEngine(rule: Rule, store: InfernoStore): Promise<RuleEngine> {
   if (engineFactory) return engineFactory()
+  const { ddfsOfStore, discoEngine, runsOnDisco } = await import('./disco-engine.js')
+  if (ddfsOfStore(store)?.dir && runsOnDisco(rule)) return discoEngine()
   const { inlineEngine } = await import('./inline.js')
   return inlineEngine
 }

@@ -87,8 +87,9 @@ export class MemoryStore implements InfernoStore {
  * @example
  * const store = ddfsStore(openStore('.disco'))
  */
-export function ddfsStore(ddfs: Ddfs): InfernoStore {
+export function ddfsStore(ddfs: Ddfs): InfernoStore & { readonly ddfs: Ddfs } {
   return {
+    ddfs,
     listTags: (prefix) => ddfs.list(prefix),
     blobs: (tag) => ddfs.blobs(tag),
     async append(tag, blobs) {

@@ -1,12 +1,13 @@
 // Keyset map and reduce: IN-09, IN-10, IN-14, IN-15, IN-16, IN-17, IN-19 and the combiner.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { defineRule, keysetMap, keysetReduce, SumCombiner, type Parts, type Postprocessor, type Preprocessor } from 'disco-inferno'
+import { decodeKey, defineRule, encodeKey, keysetMap, keysetReduce, SumCombiner, type Parts, type Postprocessor, type Preprocessor } from 'disco-inferno'
 import { count, crlf, D1_JSON, runCapture, storeWith } from './helpers.js'
 
 function mapAll(rule: ReturnType<typeof defineRule>, parts: Parts): [string, unknown[]][] {
   const out: [string, unknown[]][] = []
-  keysetMap(rule, parts, {}, (k, v) => out.push([k, v]))
+  // Keys are emitted order-preserving encoded; shown here as the original's JSON text.
+  keysetMap(rule, parts, {}, (k, v) => out.push([JSON.stringify(decodeKey(k)), v]))
   return out
 }
 
@@ -175,4 +176,17 @@ test('combiner sums per key and hands bigints on as exact text', () => {
   c.add('["_default","b"]', [0, 2])
   assert.deepEqual([...c.drain()], [['["_default","a"]', [3, 9007199254740991]], ['["_default","b"]', [1, '9007199254740993']]])
   assert.equal(c.size, 0)
+})
+
+test('Q2 encoded keys sort as key tuples (seeded random), and decode back', () => {
+  let seed = 7
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n }
+  const alphabet = ['\u0000', '\u0001', '\u0002', ' ', 'a', 'b', 'Ä', '\uffff', '😀']
+  const keys = Array.from({ length: 400 }, () => Array.from({ length: 1 + rnd(3) }, () =>
+    Array.from({ length: rnd(4) }, () => alphabet[rnd(alphabet.length)]).join('')))
+  const byTuple = [...keys].sort((a, b) => { for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1; return a.length - b.length })
+  const byText = [...keys].sort((a, b) => (encodeKey(a) < encodeKey(b) ? -1 : encodeKey(a) > encodeKey(b) ? 1 : 0))
+  assert.deepEqual(byText, byTuple, 'seed 7')
+  for (const k of keys) assert.deepEqual(decodeKey(encodeKey(k)), k)
+  assert.throws(() => decodeKey('key_not_json'), { code: 'INFERNO_BAD_KEY' })
 })

@@ -1,0 +1,101 @@
+// The functions Disco workers load by path (never closures): they import the rule module named in
+// the job params, find the rule (or sub-rule) by name, restrict it to the job's keysets and run the
+// keyset map / reduce of engine.ts.
+import type { Emit, TaskContext } from '../disco/index.js'
+import { DiscoError } from '../errors.js'
+import { mapBlob, newJobStats, reducePartition } from './engine.js'
+import { encodeKey } from './keyset.js'
+import { findRuleByName, loadRuleModule } from './lookup.js'
+import { withRule, type Params, type Rule } from './rule.js'
+
+/** The params of an Inferno job on Disco (plain JSON). */
+export interface InfernoJobParams {
+  /** Absolute path of the rule module. */
+  readonly module: string
+  /** Rule (or sub-rule) name inside it. */
+  readonly rule: string
+  /** The keysets this job computes (a `module.rule.keyset` address keeps one). */
+  readonly keysets: readonly string[]
+  /** The effective user params (rule params, settings, `-P`, rule init changes). */
+  readonly params: Params
+  /** `-D`: log every step to the job's event log. */
+  readonly debug: boolean
+}
+
+/** Prefix of the per-task statistics line in the job's event log. */
+export const STATS_MARK = 'inferno-stats '
+/** Prefix of a reduce error line in the job's event log. */
+export const REDUCE_ERROR_MARK = 'inferno-reduce-error '
+
+const rules = new Map<string, Promise<Rule>>()
+
+/** Loads (once per worker) the rule a job runs. */
+export function jobRule(p: InfernoJobParams): Promise<Rule> {
+  const id = `${p.module}\u0000${p.rule}\u0000${p.keysets.join(',')}`
+  let r = rules.get(id)
+  if (!r) {
+    r = (async () => {
+      const mod = await loadRuleModule(p.module)
+      const rule = findRuleByName(mod.rules, p.rule)
+      if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${p.rule} in ${p.module}, found none`)
+      const keysets: Record<string, Rule['keysets'][string]> = {}
+      for (const k of p.keysets) {
+        const ks = rule.keysets[k]
+        if (!ks) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected keyset ${k} in rule ${p.rule}, found none`)
+        keysets[k] = ks
+      }
+      return withRule(rule, { keysets: Object.freeze(keysets) })
+    })()
+    r.catch(() => rules.delete(id))
+    rules.set(id, r)
+  }
+  return r
+}
+
+/** Map-side values on the wire: bigints as decimal text (the reduce coerces them back exactly). */
+function mapWire(values: unknown[]): unknown[] {
+  return values.some((v) => typeof v === 'bigint') ? values.map((v) => (typeof v === 'bigint' ? v.toString() : v)) : values
+}
+
+/** Reduce-side values on the wire: bigints tagged, revived by the engine when reading results. */
+export function reduceWire(values: readonly unknown[]): unknown[] {
+  return values.map((v) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v))
+}
+
+/** Revives tagged bigints of reduceWire. */
+export function fromReduceWire(values: unknown): unknown[] {
+  if (!Array.isArray(values)) return [values]
+  return values.map((v) => (v !== null && typeof v === 'object' && typeof (v as { $bigint?: unknown }).$bigint === 'string'
+    ? BigInt((v as { $bigint: string }).$bigint) : v))
+}
+
+/**
+ * Disco map (stream form): one input blob's lines → reader → keyset map → combiner → emit.
+ * Reader and map statistics go to the event log as one `inferno-stats {…}` line per task.
+ */
+export async function map(lines: AsyncIterable<string>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
+  const rule = await jobRule(p)
+  const stats = newJobStats()
+  await mapBlob({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined }, lines,
+    (k, v) => emit(k, mapWire(v)), stats)
+  ctx.log(STATS_MARK + JSON.stringify({ read: stats.read, mapErrors: stats.mapErrors }))
+}
+
+const initialised = new Set<string>()
+
+/** Disco reduce: one key's values → sum → keyset post-processors → emit (encoded key, values). */
+export async function reduce(key: string, values: Iterable<unknown>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
+  const rule = await jobRule(p)
+  const stats = newJobStats()
+  const pairs = (function* () {
+    for (const v of values) yield [key, Array.isArray(v) ? v : [v]] as const
+  })()
+  // reduceInitFunction runs once per reduce task attempt, before its first key.
+  const task = `${ctx.job}/${ctx.task}/${ctx.attempt}`
+  const init = !initialised.has(task)
+  initialised.add(task)
+  for (const [k, v] of reducePartition(rule, p.params, pairs, stats, p.debug ? (m) => ctx.log(m) : undefined, init)) {
+    emit(encodeKey(k), reduceWire(v))
+  }
+  for (const e of stats.reduceErrors.errorSample) ctx.log(REDUCE_ERROR_MARK + e)
+}
