@@ -109,6 +109,7 @@ export function buildProgram(): Command {
     .description('store files as they are and append them to TAG')
     .option('-r, --recursive', 'recurse into directories (otherwise they are skipped)')
     .option('-u, --update', 'set semantics: skip blobs whose name is already in the tag')
+    .option('-n, --replicas <n>', 'accepted for compatibility; the local store keeps one copy')
     .action(async (tag: string, files: string[], o: { recursive?: boolean; update?: boolean }) => {
       const ddfs = store()
       const skipped: string[] = []
@@ -126,6 +127,7 @@ export function buildProgram(): Command {
     .option('-Z, --max-record <MB>', 'largest record (MB unless a unit is given)', '1')
     .option('-u, --update', 'set semantics when tagging')
     .option('--level <n>', 'gzip level 1-9', '6')
+    .option('-n, --replicas <n>', 'accepted for compatibility; the local store keeps one copy')
     .action(async (tag: string, inputs: string[], o: { size: string; maxRecord: string; update?: boolean; level: string }) => {
       const ddfs = store()
       const chunkSize = parseSize(o.size, '-S')

@@ -150,8 +150,8 @@ export async function* lineRuns(source: AsyncIterable<Uint8Array>, batch: number
     count = 0
     return b
   }
-  /** Adds one whole line (newline included) given as a region; returns a full batch if one closed. */
   const ready: LineBatch[] = []
+  /** Adds `lines` whole lines (newlines included) held in `buf[start, end)` to the open batch. */
   const addRegion = (buf: Buffer, start: number, end: number, lines: number): void => {
     if (end > start) parts.push(buf.subarray(start, end))
     len += end - start

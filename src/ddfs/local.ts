@@ -56,6 +56,11 @@ export class LocalBlobStore implements BlobStore {
     return createHash('md5').update(name).digest('hex').slice(0, 2)
   }
 
+  /** The URL of a stored name (percent-encoded except the grammar's `$ : @`). */
+  private static urlOf(hh: string, name: string): string {
+    return LOCAL_BLOB_PREFIX + `${hh}/${encodeURIComponent(name).replace(/%24/g, '$').replace(/%3A/gi, ':').replace(/%40/g, '@')}`
+  }
+
   /** File path of a URL this store owns. */
   pathOf(url: string): string {
     if (!this.owns(url)) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected a URL starting with ${LOCAL_BLOB_PREFIX}, found ${url}`)
@@ -92,7 +97,7 @@ export class LocalBlobStore implements BlobStore {
       await fsp.rm(tmp, { force: true })
     }
     const st = await fsp.stat(final)
-    return { url: LOCAL_BLOB_PREFIX + `${hh}/${encodeURIComponent(name).replace(/%24/g, '$').replace(/%3A/gi, ':').replace(/%40/g, '@')}`, size: st.size, mtime: st.mtimeMs }
+    return { url: LocalBlobStore.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
   }
 
   async get(url: string): Promise<AsyncIterable<Uint8Array>> {
@@ -117,7 +122,7 @@ export class LocalBlobStore implements BlobStore {
       for (const name of names.sort()) {
         try {
           const st = await fsp.stat(join(this.blobDir, hh, name))
-          yield { url: LOCAL_BLOB_PREFIX + `${hh}/${name}`, size: st.size, mtime: st.mtimeMs }
+          yield { url: LocalBlobStore.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
         } catch { /* deleted meanwhile */ }
       }
     }

@@ -70,7 +70,7 @@ test('chunk files, .gz files, stdin and tags; xcat reads back; over-long lines f
   assert.ok(created.length > 3, `several chunks: ${created.length}`)
   assert.match(created[0]!, /clicks_ndjson-0\$/)
   assert.equal(ok(ddfs(['xcat', 'incoming:clicks:2026-11-22'])), lines.join('\n') + '\n')
-  ok(ddfs(['chunk', 'incoming:more', './more.ndjson.gz', '-'], 'from stdin\n'))
+  ok(ddfs(['chunk', '-n', '3', 'incoming:more', './more.ndjson.gz', '-'], 'from stdin\n'))
   assert.equal(ok(ddfs(['xcat', 'incoming:more'])), lines.slice(0, 10).join('\n') + '\nfrom stdin\n')
   // A bare name (no '/') is a tag whose blobs are re-chunked.
   ok(ddfs(['chunk', 'copy', 'incoming:more']))
