@@ -1,6 +1,7 @@
 // The Disco engine: a rule's map/reduce as a Disco job on the DDFS store. Workers load
 // job-functions.js by path, which imports the rule module by path (no closures shipped).
-import { jobEvents, purgeJob, runJob, type Executor, type JobSpec } from '../disco/index.js'
+import { availableParallelism } from 'node:os'
+import { jobEvents, purgeJob, runJob, WorkerPoolExecutor, type Executor, type JobSpec } from '../disco/index.js'
 import type { Ddfs } from '../ddfs/index.js'
 import { DiscoError, isDiscoError } from '../errors.js'
 import { mergeReadStats, type ReadStats } from './readers.js'
@@ -62,16 +63,22 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         map: { module: FUNCTIONS, export: 'map' },
         mapForm: 'stream',
         reduce: { module: FUNCTIONS, export: 'reduce' },
+        ...(rule.partitionFunction ? { partitioner: { module: FUNCTIONS, export: 'partition' } } : {}),
         partitions: job.partitions,
         params,
         sort: rule.sort,
         ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
       }
       let blobsDone = 0
+      // The rule's scheduler.maxCores caps the worker pool (default: one worker per core).
+      const own = !opts.executor && job.rule.scheduler.maxCores < availableParallelism()
+        ? new WorkerPoolExecutor({ size: Math.max(1, job.rule.scheduler.maxCores) }) : undefined
+      const executor = opts.executor ?? own
       const handle = await runJob(spec, {
         store: dir,
-        ...(opts.executor ? { executor: opts.executor } : {}),
+        ...(executor ? { executor } : {}),
         onProgress: (p) => {
+          if (p.phase === 'map') job.onRecords?.(p.records)
           if (p.phase === 'map' && p.done > blobsDone) {
             for (; blobsDone < p.done; blobsDone++) job.onBlob?.()
           }
@@ -83,6 +90,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         const msg = isDiscoError(e) ? `${e.code}: ${e.message}` : (e as Error)?.message ?? String(e)
         throw new DiscoError('INFERNO_JOB_FAILED', `the Disco job ${handle.name} of rule ${rule.name} failed: ${msg}`, { cause: e })
       } finally {
+        await own?.close()
         collectStats(dir, handle.name, job)
       }
       const rows: AsyncIterable<ResultRow> = {

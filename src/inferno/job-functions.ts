@@ -3,7 +3,7 @@
 // keyset map / reduce of engine.ts.
 import type { Emit, TaskContext } from '../disco/index.js'
 import { DiscoError } from '../errors.js'
-import { mapBlob, newJobStats, reducePartition } from './engine.js'
+import { mapBlob, newJobStats, partitionOf, reducePartition } from './engine.js'
 import { encodeKey } from './keyset.js'
 import { findRuleByName, loadRuleModule } from './lookup.js'
 import { withRule, type Params, type Rule } from './rule.js'
@@ -28,10 +28,16 @@ export const STATS_MARK = 'inferno-stats '
 export const REDUCE_ERROR_MARK = 'inferno-reduce-error '
 
 const rules = new Map<string, Promise<Rule>>()
+/** Rules already loaded, for the synchronous partitioner. */
+const loaded = new Map<string, Rule>()
+
+function ruleId(p: InfernoJobParams): string {
+  return `${p.module}\u0000${p.rule}\u0000${p.keysets.join(',')}`
+}
 
 /** Loads (once per worker) the rule a job runs. */
 export function jobRule(p: InfernoJobParams): Promise<Rule> {
-  const id = `${p.module}\u0000${p.rule}\u0000${p.keysets.join(',')}`
+  const id = ruleId(p)
   let r = rules.get(id)
   if (!r) {
     r = (async () => {
@@ -44,7 +50,9 @@ export function jobRule(p: InfernoJobParams): Promise<Rule> {
         if (!ks) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected keyset ${k} in rule ${p.rule}, found none`)
         keysets[k] = ks
       }
-      return withRule(rule, { keysets: Object.freeze(keysets) })
+      const r = withRule(rule, { keysets: Object.freeze(keysets) })
+      loaded.set(id, r)
+      return r
     })()
     r.catch(() => rules.delete(id))
     rules.set(id, r)
@@ -98,4 +106,14 @@ export async function reduce(key: string, values: Iterable<unknown>, p: InfernoJ
     emit(encodeKey(k), reduceWire(v))
   }
   for (const e of stats.reduceErrors.errorSample) ctx.log(REDUCE_ERROR_MARK + e)
+}
+
+/**
+ * Disco partitioner for rules with a partitionFunction: hands it the key as JSON text (section
+ * 2.4). Called only after map loaded the rule in this worker.
+ */
+export function partition(key: string, partitions: number, p: InfernoJobParams): number {
+  const rule = loaded.get(ruleId(p))
+  if (!rule) throw new DiscoError('INFERNO_ENGINE', `expected rule ${p.rule} to be loaded before partitioning, found it missing`)
+  return partitionOf(rule, key, partitions)
 }

@@ -30,28 +30,29 @@ function noteError(hooks: KeysetHooks, where: string, e: unknown): void {
   if (s.errorSample.length < 5) s.errorSample.push(msg)
 }
 
-/** Normalises what a pre-processor returned into an iterable of records. */
-function preOutputs(r: unknown): Iterable<Parts> {
-  if (r === null || r === undefined) return []
-  if (typeof r !== 'object') throw new DiscoError('INFERNO_PROCESSOR_OUTPUT', `expected a pre-processor to give records, found ${typeof r}`)
-  if (typeof (r as Iterable<Parts>)[Symbol.iterator] === 'function') return r as Iterable<Parts>
-  return [r as Parts]
-}
-
-/** Runs a pre-processor chain: each function is applied to every output of the previous one. */
-function* chain(parts: Parts, fns: readonly Preprocessor[], params: Params, i = 0): Generator<Parts> {
+/** Applies a pre-processor chain, calling `fn` for every final output (no generators: hot path). */
+function applyChain(parts: Parts, fns: readonly Preprocessor[], params: Params, fn: (p: Parts) => void, i = 0): void {
   if (i === fns.length) {
-    yield parts
+    fn(parts)
     return
   }
-  for (const out of preOutputs(fns[i]!(parts, params))) {
-    if (out === null || out === undefined) continue
-    yield* chain(out, fns, params, i + 1)
+  const r = fns[i]!(parts, params) as unknown
+  if (r === null || r === undefined) return
+  if (typeof r !== 'object') throw new DiscoError('INFERNO_PROCESSOR_OUTPUT', `expected a pre-processor to give records, found ${typeof r}`)
+  if (typeof (r as Iterable<Parts>)[Symbol.iterator] !== 'function') {
+    applyChain(r as Parts, fns, params, fn, i + 1)
+    return
   }
+  for (const out of r as Iterable<Parts>) if (out !== null && out !== undefined) applyChain(out, fns, params, fn, i + 1)
 }
 
 /** Emits one (encoded key, values) pair (see encodeKey). */
 export type Emit = (key: string, values: unknown[]) => void
+
+/** Encoded text of one key part (see encodeKey). */
+function encodePart(p: string): string {
+  return (p.indexOf('\u0000') < 0 && p.indexOf('\u0001') < 0 ? p : p.replace(/\u0001/g, '\u0001\u0002').replace(/\u0000/g, '\u0001\u0001')) + '\u0000'
+}
 
 /**
  * Order-preserving text of a key `[keyset, k1, …]`: each part ends with U+0000, and U+0000/U+0001
@@ -64,7 +65,7 @@ export type Emit = (key: string, values: unknown[]) => void
  */
 export function encodeKey(parts: readonly string[]): string {
   let out = ''
-  for (const p of parts) out += (/[\u0000\u0001]/.test(p) ? p.replace(/\u0001/g, '\u0001\u0002').replace(/\u0000/g, '\u0001\u0001') : p) + '\u0000'
+  for (const p of parts) out += encodePart(p)
   return out
 }
 
@@ -87,43 +88,73 @@ function decodeEncoded(s: string): Key | undefined {
   return parts
 }
 
+/** A rule's map work, precomputed once per rule. */
+interface MapPlan {
+  readonly transforms: readonly [string, (v: unknown) => unknown][]
+  readonly keysets: readonly {
+    readonly name: string
+    readonly prefix: string
+    readonly keyParts: readonly string[]
+    readonly valueParts: readonly string[]
+    readonly pre: readonly Preprocessor[]
+  }[]
+}
+
+const plans = new WeakMap<Rule, MapPlan>()
+
+function mapPlan(rule: Rule): MapPlan {
+  let plan = plans.get(rule)
+  if (!plan) {
+    plan = {
+      transforms: Object.entries(rule.fieldTransforms),
+      keysets: Object.entries(rule.keysets).map(([name, ks]) => ({
+        name, prefix: encodePart(name), keyParts: ks.keyParts.filter((k) => k !== '_keyset'), valueParts: ks.valueParts, pre: ks.partsPreprocess,
+      })),
+    }
+    plans.set(rule, plan)
+  }
+  return plan
+}
+
 /**
  * The keyset map (section 2.3) for one record: rule-level pre-processors, field transforms, one
  * copy per keyset with its own pre-processors, key construction (a missing key part drops the record
- * for that keyset only), value construction (absent → 0) and emission of `["keyset",k1,…]` JSON keys.
- * An error in one record drops the rest of that record (pairs already emitted stay) and is counted.
+ * for that keyset only), value construction (absent → 0) and emission of the encoded key
+ * `[keyset, k1, …]`. An error in one record drops the rest of that record (pairs already emitted
+ * stay) and is counted. (A keyset without pre-processors reads the record without copying it.)
  *
  * @example
- * keysetMap(rule, { last: 'Simpson' }, {}, (k, v) => console.log(k, v)) // ["_default","Simpson"] [0]
+ * keysetMap(rule, { last: 'Simpson' }, {}, (k, v) => console.log(decodeKey(k), v)) // ['_default', 'Simpson'] [0]
  */
 export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, hooks: KeysetHooks = {}): void {
   const debug = hooks.debug
+  const plan = mapPlan(rule)
   try {
     debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
-    const keysets = Object.entries(rule.keysets)
-    const transforms = Object.entries(rule.fieldTransforms)
-    for (const pre of chain(parts, rule.partsPreprocess, params)) {
+    applyChain(parts, rule.partsPreprocess, params, (pre) => {
       debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
-      for (const [field, fn] of transforms) if (field in pre) pre[field] = fn(pre[field])
-      if (transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
-      for (const [name, ks] of keysets) {
-        const copy: Parts = { ...pre, _keyset: name }
-        for (const out of chain(copy, ks.partsPreprocess, params)) {
-          out._keyset = name
-          const key: string[] = []
-          let missing = false
+      for (const [field, fn] of plan.transforms) if (field in pre) pre[field] = fn(pre[field])
+      if (plan.transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
+      for (const ks of plan.keysets) {
+        const one = (out: Parts) => {
+          let key = ks.prefix
           for (const k of ks.keyParts) {
             const t = keyText(out[k])
-            if (t === undefined) { missing = true; break }
-            key.push(t)
+            if (t === undefined) return
+            key += encodePart(t)
           }
-          if (missing) continue
-          const values = ks.valueParts.map((v) => (v in out ? out[v] : 0))
-          debug?.(`emit: ${JSON.stringify(key)} ${JSON.stringify(values, jsonReplacer)}`)
-          emit(encodeKey(key), values)
+          const values = new Array<unknown>(ks.valueParts.length)
+          for (let i = 0; i < values.length; i++) {
+            const v = ks.valueParts[i]!
+            values[i] = v === '_keyset' ? ks.name : v in out ? out[v] : 0
+          }
+          debug?.(`emit: ${JSON.stringify(decodeEncoded(key))} ${JSON.stringify(values, jsonReplacer)}`)
+          emit(key, values)
         }
+        if (ks.pre.length === 0) one(pre)
+        else applyChain({ ...pre, _keyset: ks.name }, ks.pre, params, (out) => { out._keyset = ks.name; one(out) })
       }
-    }
+    })
   } catch (e) {
     noteError(hooks, `map error in rule ${rule.name}`, e)
   }

@@ -37,6 +37,8 @@ export interface EngineJob {
   readonly stats: JobStats
   readonly debug?: ((msg: string) => void) | undefined
   readonly onBlob?: (() => void) | undefined
+  /** Lines read so far (engines that count elsewhere report it here). */
+  readonly onRecords?: ((lines: number) => void) | undefined
 }
 
 /** What an engine gives back. */
@@ -223,8 +225,11 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     blobs: 0, records: 0, badLines: 0, badSample: [] as string[], mapErrors: stats.mapErrors,
     reduceErrors: stats.reduceErrors, results: EMPTY, resultBlobs: [] as BlobRef[], archived: [] as string[], ms: 0,
   }
+  let liveLines = 0
+  let liveBlobs = 0
   const progress = (stage: RunProgress['stage']) => opts.onProgress?.({
-    rule: rule.name, stage, blobsDone: stats.blobsDone, blobsTotal: base.blobs, records: stats.read.records, badLines: stats.read.badLines,
+    rule: rule.name, stage, blobsDone: Math.max(stats.blobsDone, liveBlobs), blobsTotal: base.blobs,
+    records: Math.max(stats.read.records, liveLines), badLines: stats.read.badLines,
   })
   const finish = (r: RunResult): RunResult => ({ ...r, ...readFigures(stats.read), ms: Date.now() - t0 })
   try {
@@ -260,7 +265,8 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       rule, jobName, store: opts.store, inputs, params, stats,
       partitions: opts.partitions ?? rule.partitions,
       debug: opts.discoDebug ? (m) => log(`${jobName}: ${m}`) : undefined,
-      onBlob: () => progress('map'),
+      onBlob: () => { liveBlobs++; progress('map') },
+      onRecords: (n) => { liveLines = n; progress('map') },
     })
     jobName = res.jobName
     base.jobName = jobName

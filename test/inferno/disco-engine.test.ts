@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ddfsStore, discoEngine, findRules, openStore, runRule, toArray, type RunOptions } from 'disco-inferno'
+import { ddfsStore, discoEngine, findRules, jobInfo, openStore, runRule, toArray, type RunOptions, type RunProgress } from 'disco-inferno'
 import { crlf, D1_JSON } from './helpers.js'
 
 const RULES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rules')
@@ -94,5 +94,23 @@ test('Q14 on Disco: exact integer sums beyond 2^53 across partitions and tasks',
       return [['_default', `k${m}`], [s]]
     })
     assert.deepEqual(rows, expect)
+  })
+})
+
+test('partitionFunction and progress on Disco (worker pool capped by scheduler.maxCores default)', async () => {
+  await withStore(async (store) => {
+    const seen: RunProgress[] = []
+    const { res, out } = await run('names.last_partition', { store, onProgress: (p) => seen.push(p), noPurge: true })
+    assert.equal(res.status, 'done', res.reason)
+    const info = jobInfo(store.ddfs.dir!, res.jobName)
+    assert.equal(info.results?.length, 1) // one non-empty partition: the last
+    assert.match(info.results![0]!, /4/)
+    assert.equal(out, crlf('last,count', 'Nahasapeemapetilon,3', 'Powell,3', 'Simpson,5', 'Términos,1'))
+    const last = seen.at(-1)!
+    assert.equal(last.stage, 'done')
+    assert.equal(last.blobsDone, 2)
+    assert.equal(last.blobsTotal, 2)
+    assert.equal(last.records, 12)
+    assert.ok(seen.some((p) => p.stage === 'map'))
   })
 })
