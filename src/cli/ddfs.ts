@@ -110,13 +110,23 @@ export function buildProgram(): Command {
     .option('-r, --recursive', 'recurse into directories (otherwise they are skipped)')
     .option('-u, --update', 'set semantics: skip blobs whose name is already in the tag')
     .option('-n, --replicas <n>', 'accepted for compatibility; the local store keeps one copy')
-    .action(async (tag: string, files: string[], o: { recursive?: boolean; update?: boolean }) => {
+    .option('-x, --tarball', 'files are tar archives (.tar or .tar.gz): one blob per member')
+    .option('-z, --gzip', 'with -x: gzip each member')
+    .option('-I, --include <substr>', 'with -x: only members whose path contains this')
+    .option('-E, --exclude <substr>', 'with -x: skip members whose path contains this')
+    .action(async (tag: string, files: string[], o: { recursive?: boolean; update?: boolean; tarball?: boolean; gzip?: boolean; include?: string; exclude?: string }) => {
       const ddfs = store()
       const skipped: string[] = []
       const all: string[] = []
       for (const f of files) all.push(...(await filesUnder(f, Boolean(o.recursive), skipped)))
       for (const s of skipped) process.stderr.write(`ddfs: skipping ${s} (not a regular file; use -r for directories)\n`)
-      const sets = await ddfs.push(tag, all, { update: o.update, ...tok() })
+      if (!o.tarball && (o.gzip || o.include !== undefined || o.exclude !== undefined)) throw usageError('-z, -I and -E only apply with -x')
+      const sets: ReplicaSet[] = []
+      if (o.tarball) {
+        for (const f of all) sets.push(...(await ddfs.pushTarball(tag, f, { update: o.update, gzip: o.gzip, include: o.include, exclude: o.exclude, ...tok() })))
+      } else {
+        sets.push(...(await ddfs.push(tag, all, { update: o.update, ...tok() })))
+      }
       if (globals().json) printJson(sets)
       else for (const s of sets) out(`created: ${s.join(' ')}`)
     })

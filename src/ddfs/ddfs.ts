@@ -6,7 +6,9 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DiscoError } from '../errors.js'
 import { chunkLines, type ChunkOptions } from './chunk.js'
-import { lineBatches } from './lines.js'
+import { lineBatches, maybeGunzip } from './lines.js'
+import { tarMembers } from './tar.js'
+import { createGzip } from 'node:zlib'
 import { LocalBlobStore, LocalTagStore } from './local.js'
 import { TAG_LINK, blobName, checkTagName, isLink, normalizeEntries, safeName, versioned } from './names.js'
 import type { BlobInfo, BlobSource, BlobStore, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
@@ -63,6 +65,16 @@ export type ChunkInput = string | { name: string; source: AsyncIterable<Uint8Arr
 
 /** Options of {@link Ddfs.chunk}. */
 export interface ChunkTagOptions extends ChunkOptions, TagOptions {}
+
+/** Options of {@link Ddfs.pushTarball}. */
+export interface TarPushOptions extends TagOptions {
+  /** gzip each member's bytes. */
+  gzip?: boolean
+  /** Keep only members whose path contains this. */
+  include?: string
+  /** Drop members whose path contains this. */
+  exclude?: string
+}
 
 /** Options of {@link Ddfs.gc}. */
 export interface GcOptions {
@@ -470,6 +482,27 @@ export class Ddfs {
       } else {
         sets.push(await this.pushBlob(item.name, item.data))
       }
+    }
+    await this.tag(tag, sets, opts)
+    return sets
+  }
+
+  /**
+   * Stores each regular file of a tar archive (plain or gzip-compressed) as its own blob, named
+   * after the member path made safe, and appends them to `tag` in one update (`push -x`).
+   * `gzip` compresses each member; `include`/`exclude` keep or drop members by substring.
+   * @example await ddfs.pushTarball('raw:logs', './day.tar.gz', { include: '.log' }) // [[url], …]
+   */
+  async pushTarball(tag: string, archive: string | AsyncIterable<Uint8Array>, opts: TarPushOptions = {}): Promise<ReplicaSet[]> {
+    checkTagName(tag)
+    const label = typeof archive === 'string' ? archive : 'archive'
+    const source = typeof archive === 'string' ? createReadStream(archive, { highWaterMark: 1 << 20 }) : archive
+    const sets: ReplicaSet[] = []
+    for await (const m of tarMembers(maybeGunzip(source, label), label)) {
+      if (opts.include !== undefined && !m.name.includes(opts.include)) continue
+      if (opts.exclude !== undefined && m.name.includes(opts.exclude)) continue
+      const body = opts.gzip ? Readable.from(m.body).pipe(createGzip()) : m.body
+      sets.push(await this.pushBlob(m.name, body))
     }
     await this.tag(tag, sets, opts)
     return sets
