@@ -103,7 +103,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
   }
 }
 
-/** Sums the per-task statistics lines of the job's event log into the job's counters. */
+/** Sums the per-task statistics lines of the job's event log into the job's counters; forwards the rest to `-D`. */
 function collectStats(dir: string, name: string, job: EngineJob): void {
   let events: [string, string, string][]
   try {
@@ -124,5 +124,7 @@ function collectStats(dir: string, name: string, job: EngineJob): void {
     }
     const j = msg.indexOf(REDUCE_ERROR_MARK)
     if (j >= 0) addErrors(job.stats.reduceErrors, { errors: 1, errorSample: [msg.slice(j + REDUCE_ERROR_MARK.length)] })
+    // `-D`: the tasks' debug lines (and the engine's own events) are handed on after the job.
+    else job.debug?.(msg)
   }
 }

@@ -114,3 +114,14 @@ test('partitionFunction and progress on Disco (worker pool capped by scheduler.m
     assert.ok(seen.some((p) => p.stage === 'map'))
   })
 })
+
+test('-D on Disco: the tasks\' debug lines reach the log', async () => {
+  await withStore(async (store) => {
+    const logs: string[] = []
+    const { res } = await run('names.last_names_json', { store, discoDebug: true, log: (m) => logs.push(m), engine: discoEngine({ executor: 'in-process' }) })
+    assert.equal(res.status, 'done', res.reason)
+    assert.ok(logs.some((l) => l.includes('input: {"first":"Homer","last":"Simpson"}')), logs.slice(0, 5).join('\n'))
+    assert.ok(logs.some((l) => l.includes('emit: ["_default","Simpson"] [1]')))
+    assert.ok(logs.some((l) => l.includes('reduce: [["_default","Simpson"],[5]]')))
+  })
+})

@@ -82,3 +82,17 @@ test('Q12 a failing custom processor is retried with back-off, then the run fail
   assert.equal(bad.res.error?.code, 'INFERNO_RETRY_EXHAUSTED')
   await assert.rejects(withRetry(() => { throw new Error('x') }, { attempts: 1 }), { code: 'INFERNO_RETRY_EXHAUSTED' })
 })
+
+test('RL-02 the results are the key-ordered merge unless sort or sortedResults is off', async () => {
+  const make = (o: { sort?: boolean; sortedResults?: boolean }) => defineRule({
+    name: 'order', sourceTags: ['t'], mapInputStream: 'json', partsPreprocess: [count], keyParts: ['first'], valueParts: ['count'], partitions: 4, ...o,
+  })
+  const store = await storeWith('t', D1_JSON)
+  const sorted = (await runCapture(make({}), { store })).rows.map((r) => r[0][1])
+  assert.deepEqual(sorted, [...sorted].sort())
+  for (const o of [{ sort: false }, { sortedResults: false }]) {
+    const rows = (await runCapture(make(o), { store })).rows.map((r) => r[0][1])
+    assert.deepEqual([...rows].sort(), sorted, JSON.stringify(o)) // same rows, partition after partition
+    assert.notDeepEqual(rows, sorted, JSON.stringify(o))
+  }
+})
