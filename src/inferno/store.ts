@@ -13,10 +13,10 @@ export interface InfernoStore extends InfernoTags {
   deleteTag(tag: string): Promise<void>
 }
 
-/** Lines of a `raw://` URL (Disco's inline input), or undefined for other URLs. */
+/** Lines of a `raw://TEXT` URL (Disco's inline input; the text is literal), or undefined for other URLs. */
 export function rawLines(url: string): string[] | undefined {
   if (!url.startsWith('raw://')) return undefined
-  return decodeURIComponent(url.slice('raw://'.length)).split('\n')
+  return url.slice('raw://'.length).split('\n')
 }
 
 /**
@@ -98,7 +98,10 @@ export function ddfsStore(ddfs: Ddfs): InfernoStore & { readonly ddfs: Ddfs } {
       // DDFS prepends in the order given; the newest (last given) goes first, as repeated appends would.
       await ddfs.tag(tag, [...fresh].reverse())
     },
-    readLines: (blob) => ddfs.readLines(blob),
+    readLines: (blob) => {
+      const raw = blob.length > 0 ? rawLines(blob[0]!) : undefined
+      return raw ? (async function* () { yield* raw })() : ddfs.readLines(blob)
+    },
     async putLines(name, lines) {
       const bytes = (async function* () {
         const enc = new TextEncoder()

@@ -1,24 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStore, blobName, blobFileName } from 'disco-inferno'
-
-function tmpStore(t: { after: (fn: () => void) => void }): { dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ddfs-basic-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return { dir }
-}
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const x of it) out.push(x)
-  return out
-}
+import { collect, tempDir } from './helpers.js'
 
 test('push, newest-first append, prefix list, read back', async (t) => {
-  const { dir } = tmpStore(t)
+  const dir = tempDir(t, 'basic')
   const ddfs = openStore(join(dir, 'store'))
   const [a] = await ddfs.push('incoming:data:2026-11-21', [{ name: 'a.txt', data: Buffer.from('one\ntwo\n') }])
   const [b] = await ddfs.push('incoming:data:2026-11-21', [{ name: 'b.txt', data: Buffer.from('three\n') }])
@@ -32,7 +20,7 @@ test('push, newest-first append, prefix list, read back', async (t) => {
 })
 
 test('chunk: gzip blobs, lines intact, read back transparently', async (t) => {
-  const { dir } = tmpStore(t)
+  const dir = tempDir(t, 'basic')
   const ddfs = openStore(join(dir, 'store'))
   const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ i, user: `u${i % 97}`, pad: 'x'.repeat(i % 50) }))
   const file = join(dir, 'clicks.ndjson')

@@ -2,19 +2,18 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { tempDir } from './helpers.js'
 
 const bin = fileURLToPath(import.meta.resolve('#src/cli/ddfs.js'))
 
 interface Run { code: number | null; out: string; err: string }
 
 function setup(t: { after: (fn: () => void) => void }): { dir: string; ddfs: (args: string[], input?: string | Buffer) => Run } {
-  const dir = mkdtempSync(join(tmpdir(), 'ddfs-cli-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'cli')
   const ddfs = (args: string[], input?: string | Buffer): Run => {
     const r = spawnSync(process.execPath, [bin, ...args], {
       input: input ?? '', env: { ...process.env, DISCO_STORE: join(dir, 'store') }, cwd: dir, maxBuffer: 1 << 26,

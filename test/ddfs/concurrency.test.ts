@@ -2,11 +2,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { openStore } from 'disco-inferno'
+import { tempDir } from './helpers.js'
 
 const entry = import.meta.resolve('disco-inferno')
 
@@ -23,14 +23,8 @@ function finished(p: ChildProcess): Promise<{ code: number | null; stderr: strin
   return new Promise((res) => p.on('close', (code) => res({ code, stderr })))
 }
 
-function tmpDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ddfs-conc-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
 test('concurrent appends from several processes: nothing lost, no duplicates', async (t) => {
-  const dir = tmpDir(t)
+  const dir = tempDir(t, 'conc')
   const procs = 4
   const each = 40
   const runs = Array.from({ length: procs }, (_, p) =>
@@ -55,7 +49,7 @@ test('concurrent appends from several processes: nothing lost, no duplicates', a
 })
 
 test('a writer killed mid-blob leaves no visible blob; GC removes its partial file', async (t) => {
-  const dir = tmpDir(t)
+  const dir = tempDir(t, 'conc')
   const p = child(
     `const d = D.openStore(process.env.STORE);
      async function* slow() { yield Buffer.alloc(1 << 20, 97); await new Promise(() => setInterval(() => {}, 1000)) }
@@ -77,7 +71,7 @@ test('a writer killed mid-blob leaves no visible blob; GC removes its partial fi
 })
 
 test('a writer killed during tag updates leaves a valid tag with whole appends only', async (t) => {
-  const dir = tmpDir(t)
+  const dir = tempDir(t, 'conc')
   const p = child(
     `const d = D.openStore(process.env.STORE);
      for (let i = 0; ; i++) { await d.tag('busy', ['raw://e' + i]); if (i === 20) process.stdout.write('go\\n') }`,

@@ -2,18 +2,17 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { blobName, DiscoError, openStore, tarMembers } from 'disco-inferno'
+import { tempDir } from './helpers.js'
 
 const bin = fileURLToPath(import.meta.resolve('#src/cli/ddfs.js'))
 const hasTar = spawnSync('tar', ['--version']).status === 0
 
 function fixture(t: { after: (fn: () => void) => void }): { dir: string; long: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ddfs-tar-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'tar')
   const long = 'sub/' + 'd'.repeat(120) + '/deep.log'
   mkdirSync(join(dir, 'in', 'sub', 'd'.repeat(120)), { recursive: true })
   writeFileSync(join(dir, 'in', 'a.log'), 'alpha\n')

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ddfsStore, discoEngine, findRules, jobInfo, openStore, runRule, toArray, type RunOptions, type RunProgress } from 'disco-inferno'
+import { ddfsStore, discoEngine, findRules, inlineEngine, jobInfo, openStore, runRule, toArray, type RunOptions, type RunProgress } from 'disco-inferno'
 import { crlf, D1_JSON } from './helpers.js'
 
 const RULES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rules')
@@ -123,5 +123,27 @@ test('-D on Disco: the tasks\' debug lines reach the log', async () => {
     assert.ok(logs.some((l) => l.includes('input: {"first":"Homer","last":"Simpson"}')), logs.slice(0, 5).join('\n'))
     assert.ok(logs.some((l) => l.includes('emit: ["_default","Simpson"] [1]')))
     assert.ok(logs.some((l) => l.includes('reduce: [["_default","Simpson"],[5]]')))
+  })
+})
+
+test('params on Disco: ruleInitFunction and -P values reach the workers; raw:// source URLs', async () => {
+  await withStore(async (store) => {
+    const { res, out } = await run('names.with_params', { store, params: { weight: 10 }, engine: discoEngine({ executor: 'in-process' }) })
+    assert.equal(res.status, 'done', res.reason)
+    assert.equal(res.blobs, 1)
+    assert.deepEqual([res.records, res.badLines, res.mapErrors.errors, res.mapErrors.errorSample], [3, 0, 0, []])
+    assert.equal(out, crlf('family,count', 'other,10', 'yellow,10'))
+  })
+})
+
+test('the in-process engine over the same DDFS store gives the same results', async () => {
+  await withStore(async (store) => {
+    for (const engine of [inlineEngine, discoEngine({ executor: 'in-process' })]) {
+      const { res, out } = await run('names.with_params', { store, engine })
+      assert.equal(res.status, 'done', res.reason)
+      assert.equal(out, crlf('family,count', 'other,1', 'yellow,1'))
+      const r2 = await run('names.first_and_last.first_name_keyset', { store, engine, debug: true })
+      assert.equal(r2.out.split('\r\n')[0], 'first_name_keyset,Apu,1') // debug rows: whole key, no header
+    }
   })
 })
