@@ -1,5 +1,11 @@
 // The two small backend interfaces of DDFS (blobs, tags) and the data shapes they exchange.
 // Adapters implement these; the `Ddfs` facade validates arguments and implements the semantics.
+//
+// How a NATS JetStream adapter maps (spec/ecosystem.md part B): TagStore.read = kv.get (revision
+// = the entry's sequence), write = kv.create when `expected` is 0 else kv.update(key, value,
+// expected), list = kv.keys() decoded (KV keys cannot hold ':' or '@', so names are encoded),
+// purge = kv.purge guarded by the revision. BlobStore = the object store (`nats-obj://bucket/name`
+// URLs) or S3; put streams, get streams. Tombstones are ordinary records, so CAS covers them too.
 
 /** One blob as a list of replica URLs (the original's shape; the local store has one replica). */
 export type ReplicaSet = string[]

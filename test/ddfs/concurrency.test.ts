@@ -58,7 +58,7 @@ test('a writer killed mid-blob leaves no visible blob; GC removes its partial fi
   )
   const done = finished(p)
   const tmp = join(dir, 'tmp')
-  for (let i = 0; i < 400 && !(existsSync(tmp) && readdirSync(tmp).length > 0); i++) await sleep(25)
+  for (let i = 0; i < 2400 && !(existsSync(tmp) && readdirSync(tmp).length > 0); i++) await sleep(25)
   assert.ok(readdirSync(tmp).length > 0, 'the child started writing')
   p.kill('SIGKILL')
   await done
@@ -78,9 +78,10 @@ test('a writer killed during tag updates leaves a valid tag with whole appends o
     { STORE: dir },
   )
   const done = finished(p)
-  await new Promise<void>((res) => p.stdout!.once('data', () => res()))
+  await new Promise<void>((res) => { p.stdout!.once('data', () => res()); p.once('close', () => res()) })
   p.kill('SIGKILL')
-  await done
+  const r = await done
+  assert.equal(r.code, null, `the child was killed, not finished: ${r.stderr}`)
   const got = (await openStore(dir).urls('busy')).map((e) => e[0]!)
   assert.ok(got.length > 20)
   assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => `raw://e${got.length - 1 - i}`))
