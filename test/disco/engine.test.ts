@@ -1,10 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, existsSync } from 'node:fs'
+import { readdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import {
-  runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, resolveJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openStore,
-  type JobSpec,
+  runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, killJob, resolveJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openStore,
+  type JobSpec, type JobProgress,
 } from 'disco-inferno'
 import { FIXTURES, collect, kvFiles, sorted, tempDir, wordFiles } from './helpers.js'
 
@@ -72,10 +73,14 @@ test('a worker killed mid-task: the task re-runs and the job ends ready with ide
   }
   const pool = new WorkerPoolExecutor({ size: 2 })
   t.after(() => pool.close())
-  const job = await runJob(spec, { store, executor: pool })
+  const seen: JobProgress[] = []
+  const job = await runJob(spec, { store, executor: pool, onProgress: (p) => seen.push(p) })
   const info = await job.wait()
   assert.equal(info.status, 'ready')
   assert.ok(existsSync(marker), 'the worker crashed once')
+  const last = seen.at(-1)!
+  assert.deepEqual([last.phase, last.done, last.total], ['reduce', 5, 5])
+  assert.ok(seen.some((p) => p.phase === 'map' && p.done === 3 && p.total === 3))
   assert.equal(info.tasks.failed, 1)
   const events = jobEvents(store, job.name).events.map((e) => e[2])
   assert.ok(events.some((m) => m.includes('map:0') && m.includes('DISCO_WORKER_LOST')), events.join('\n'))
@@ -172,6 +177,13 @@ test('job control: list, @ shorthand, purge, runner-lost detection', async (t) =
   assert.throws(() => jobInfo(store, '../../etc'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
   await purgeJob(store, a.name)
   assert.deepEqual(readdirSync(join(store, 'jobs')), [b.name])
+  // A job recorded active whose process has exited shows as dead; kill records it.
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid
+  const file = join(store, 'jobs', b.name, 'job.json')
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'active', pid: gone }))
+  assert.equal(jobInfo(store, b.name).error!.code, 'DISCO_RUNNER_LOST')
+  assert.equal((await killJob(store, b.name)).status, 'dead')
+  assert.equal(JSON.parse(readFileSync(file, 'utf8')).status, 'dead')
 })
 
 test('DDFS: tag:// inputs (gzip chunks), save under a tag, chain a job on the saved tag', async (t) => {

@@ -1,0 +1,234 @@
+// Disco map/reduce benchmark: per-user count and sum(amount) over generated NDJSON events, run by
+// the embedded engine (worker pool, combiner, 16 partitions), next to DuckDB read_ndjson GROUP BY,
+// jq (streaming `reduce inputs`) and a plain Node loop (readline + JSON.parse + Map). Each tool
+// runs in its own child process under /usr/bin/time, so peak RSS is the tool's own; every tool's
+// result is digested and compared with Disco's.
+//
+//   node build/bench/mr.js                  # 64 MB (well under a minute)
+//   node build/bench/mr.js --size 1GB       # headline figure
+//   node build/bench/mr.js --size 10GB --no-jq
+//   node build/bench/mr.js --json           # one JSON object per figure
+//
+// DuckDB (@duckdb/node-api, pinned; its native part comes from the npm registry) is installed by
+// this script into bench/data/peers on first use; jq from Debian (`apt-get install -y jq` is tried
+// when missing). A tool that cannot be installed is skipped with a note.
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { runJob, WorkerPoolExecutor } from 'disco-inferno'
+
+const DUCKDB_PKG = '@duckdb/node-api@1.5.6-r.1'
+const HERE = fileURLToPath(import.meta.url)
+const JOB = fileURLToPath(new URL('./mr-job.js', import.meta.url))
+const DATA = fileURLToPath(new URL('../../bench/data/', import.meta.url))
+const FILE_BYTES = 64 * 1024 * 1024
+const USERS = 100_000
+
+const { values: opt } = parseArgs({
+  options: {
+    size: { type: 'string', default: '64MB' },
+    seed: { type: 'string', default: '1' },
+    partitions: { type: 'string', default: '16' },
+    json: { type: 'boolean', default: false },
+    'no-duckdb': { type: 'boolean', default: false },
+    'no-jq': { type: 'boolean', default: false },
+    'no-node': { type: 'boolean', default: false },
+    child: { type: 'string' },
+    dir: { type: 'string' },
+  },
+})
+
+/** What every child prints: records, ms of the work, a digest of its sorted (user, n, sum) rows. */
+interface ChildResult { records: number; groups: number; ms: number; digest: string }
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(kb|mb|gb)?$/i.exec(s.trim())
+  if (!m) throw new Error(`--size: expected e.g. 64MB, 1GB, 10GB; found ${s}`)
+  return Math.round(Number(m[1]) * { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'mb').toLowerCase() as 'mb'])
+}
+
+/** Digest of rows `user,n,sum` sorted by user (JS order), so all tools can be compared. */
+function digest(rows: [string, number, number][]): { groups: number; records: number; digest: string } {
+  rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  const h = createHash('sha1')
+  let records = 0
+  for (const [u, n, s] of rows) {
+    h.update(`${u},${n},${s}\n`)
+    records += n
+  }
+  return { groups: rows.length, records, digest: h.digest('hex').slice(0, 12) }
+}
+
+const files = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.ndjson')).sort().map((f) => join(dir, f))
+
+// ------------------------------------------------------------------------------------ children
+
+async function childDisco(dir: string): Promise<ChildResult> {
+  const store = join(dir, 'store')
+  rmSync(store, { recursive: true, force: true })
+  const executor = new WorkerPoolExecutor()
+  const t0 = performance.now()
+  const job = await runJob({
+    prefix: 'bench', inputs: files(dir), partitions: Number(opt.partitions),
+    map: { module: JOB, export: 'map' }, combiner: { module: JOB, export: 'combine' }, reduce: { module: JOB, export: 'reduce' },
+  }, { store, executor })
+  await job.wait()
+  const rows: [string, number, number][] = []
+  for await (const [k, v] of job.results()) rows.push([k, (v as number[])[0]!, (v as number[])[1]!])
+  const ms = performance.now() - t0
+  await executor.close()
+  rmSync(store, { recursive: true, force: true })
+  return { ...digest(rows), ms }
+}
+
+async function childDuckdb(dir: string): Promise<ChildResult> {
+  const req = createRequire(join(DATA, 'peers', 'x.js'))
+  const { DuckDBInstance } = (await import(pathToFileURL(req.resolve('@duckdb/node-api')).href)) as { DuckDBInstance: any }
+  const db = await DuckDBInstance.create(':memory:')
+  const con = await db.connect()
+  const t0 = performance.now()
+  const sql = `SELECT "user", count(*) AS n, sum(amount) AS s
+    FROM read_ndjson('${join(dir, '*.ndjson')}', columns = {"user": 'VARCHAR', amount: 'BIGINT'}) GROUP BY "user"`
+  const got = (await con.runAndReadAll(sql)).getRows() as [string, bigint, bigint][]
+  const ms = performance.now() - t0
+  return { ...digest(got.map(([u, n, s]) => [u, Number(n), Number(s)])), ms }
+}
+
+function childJq(dir: string): ChildResult {
+  const prog = 'reduce inputs as $e ({}; .[$e.user] |= ([(.[0] // 0) + 1, (.[1] // 0) + $e.amount])) | to_entries[] | [.key, .value[0], .value[1]]'
+  const t0 = performance.now()
+  const r = spawnSync('jq', ['-c', '-n', prog, ...files(dir)], { encoding: 'utf8', maxBuffer: 1 << 30 })
+  const ms = performance.now() - t0
+  if (r.status !== 0) throw new Error(`jq failed: ${r.stderr}`)
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as [string, number, number])
+  return { ...digest(rows), ms }
+}
+
+async function childNode(dir: string): Promise<ChildResult> {
+  const t0 = performance.now()
+  const m = new Map<string, [number, number]>()
+  for (const f of files(dir)) {
+    for await (const line of createInterface({ input: createReadStream(f, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })) {
+      const e = JSON.parse(line) as { user: string; amount: number }
+      const a = m.get(e.user)
+      if (a) { a[0]++; a[1] += e.amount } else m.set(e.user, [1, e.amount])
+    }
+  }
+  const rows = [...m].map(([u, [n, s]]) => [u, n, s] as [string, number, number])
+  return { ...digest(rows), ms: performance.now() - t0 }
+}
+
+// ------------------------------------------------------------------------------------ parent
+
+/** mulberry32 */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const EVENTS = ['view', 'click', 'signup', 'purchase', 'share']
+
+/** Writes NDJSON events in 64 MB files once per (size, seed). */
+function ensureData(size: number, seed: number): { dir: string; bytes: number; lines: number } {
+  const dir = join(DATA, 'mr', `events-${Math.round(size / 1048576)}mb-s${seed}`)
+  const marker = join(dir, 'done.json')
+  if (existsSync(marker)) return { dir, ...(JSON.parse(readFileSync(marker, 'utf8')) as { bytes: number; lines: number }) }
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const r = rng(seed)
+  let bytes = 0
+  let lines = 0
+  let ts = 1_763_596_800_000
+  for (let part = 0; bytes < size; part++) {
+    const fd = openSync(join(dir, `part-${String(part).padStart(4, '0')}.ndjson`), 'w')
+    let inFile = 0
+    let buf: string[] = []
+    let bufLen = 0
+    while (inFile < FILE_BYTES && bytes + inFile < size) {
+      ts += Math.floor(r() * 50)
+      const user = `u${Math.floor(r() ** 2 * USERS)}`
+      const line = `{"ts":${ts},"user":"${user}","event":"${EVENTS[Math.floor(r() * EVENTS.length)]}","amount":${Math.floor(r() * 1000)},"page":"/p/${Math.floor(r() * 5000)}"}\n`
+      buf.push(line)
+      bufLen += line.length
+      inFile += line.length
+      lines++
+      if (bufLen > 1 << 20) { writeSync(fd, buf.join('')); buf = []; bufLen = 0 }
+    }
+    writeSync(fd, buf.join(''))
+    closeSync(fd)
+    bytes += inFile
+  }
+  writeFileSync(marker, JSON.stringify({ bytes, lines }))
+  return { dir, bytes, lines }
+}
+
+function ensureDuckdb(): boolean {
+  const peers = join(DATA, 'peers')
+  if (existsSync(join(peers, 'node_modules', '@duckdb', 'node-api'))) return true
+  mkdirSync(peers, { recursive: true })
+  if (!existsSync(join(peers, 'package.json'))) writeFileSync(join(peers, 'package.json'), '{"private":true}\n')
+  process.stderr.write(`bench: installing ${DUCKDB_PKG} into ${peers} …\n`)
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--save-exact', DUCKDB_PKG], { cwd: peers, encoding: 'utf8' })
+  if (r.status !== 0) process.stderr.write(`bench: DuckDB skipped, not installable (${(r.stderr || '').trim().split('\n').pop()})\n`)
+  return r.status === 0
+}
+
+function ensureJq(): boolean {
+  if (spawnSync('jq', ['--version']).status === 0) return true
+  process.stderr.write('bench: installing jq with apt-get …\n')
+  spawnSync('apt-get', ['install', '-y', 'jq'], { stdio: 'ignore' })
+  const ok = spawnSync('jq', ['--version']).status === 0
+  if (!ok) process.stderr.write('bench: jq skipped, not installable\n')
+  return ok
+}
+
+/** Runs one child under /usr/bin/time (peak RSS in KB), or plainly when it is missing. */
+function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number | null } {
+  const args = [HERE, '--child', kind, '--dir', dir, '--partitions', opt.partitions!]
+  const timed = existsSync('/usr/bin/time')
+  const r = timed
+    ? spawnSync('/usr/bin/time', ['-f', 'RSS_KB=%M', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    : spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 })
+  if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`)
+  const rss = /RSS_KB=(\d+)/.exec(r.stderr)
+  return { ...(JSON.parse(r.stdout) as ChildResult), peakRssMB: rss ? Number(rss[1]) / 1024 : null }
+}
+
+async function main(): Promise<void> {
+  if (opt.child) {
+    const run = { disco: childDisco, duckdb: childDuckdb, jq: childJq, node: childNode }[opt.child as 'disco']
+    process.stdout.write(JSON.stringify(await run(opt.dir!)))
+    return
+  }
+  const data = ensureData(parseSize(opt.size!), Number(opt.seed))
+  const tools: [string, string][] = [['disco', `disco worker pool (${cpus().length} threads, combiner, ${opt.partitions} partitions)`]]
+  if (!opt['no-node']) tools.push(['node', 'node readline+JSON.parse+Map'])
+  if (!opt['no-duckdb'] && ensureDuckdb()) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY'])
+  if (!opt['no-jq'] && ensureJq()) tools.push(['jq', 'jq reduce inputs'])
+  let reference: string | undefined
+  for (const [kind, label] of tools) {
+    const r = runChild(kind, data.dir)
+    reference ??= r.digest
+    const fig = {
+      name: `mr ${label}`, n: r.records, ms: Math.round(r.ms), opsPerSec: Math.round((r.records * 1000) / r.ms),
+      mbPerSec: Number(((data.bytes / 1048576) / (r.ms / 1000)).toFixed(1)),
+      peakRssMB: r.peakRssMB === null ? null : Math.round(r.peakRssMB), inputMB: Math.round(data.bytes / 1048576),
+      groups: r.groups, agreesWithDisco: r.digest === reference,
+    }
+    if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
+    else process.stdout.write(`${label}: ${fig.n.toLocaleString('en-US')} records of ${fig.inputMB} MB in ${(fig.ms / 1000).toFixed(1)}s = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${fig.mbPerSec} MB/s), peak RSS ${fig.peakRssMB ?? '?'} MB, ${fig.groups} groups${fig.agreesWithDisco ? '' : ' — RESULTS DIFFER'}\n`)
+  }
+}
+
+await main()

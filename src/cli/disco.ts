@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// `disco`: run map/reduce jobs on the embedded engine and control them (jobs, status, events,
+// results, wait, kill, purge), over the store in --store, $DISCO_STORE or ./.disco.
+import { Command, Option } from 'commander'
+import { spawn } from 'node:child_process'
+import { realpathSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { pathToFileURL, fileURLToPath } from 'node:url'
+import { DiscoError } from '../errors.js'
+import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
+import {
+  jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, runJob, waitJob, WorkerPoolExecutor,
+  type FnRef, type JobInfo, type JobSpec,
+} from '../disco/index.js'
+import { Progress, runCli, usageError } from './common.js'
+
+interface Globals { store?: string }
+
+interface RunOpts {
+  input: string[]
+  partitions?: string
+  params?: string
+  save?: string | boolean
+  prefix?: string
+  sort: boolean
+  memory?: string
+  workers?: string
+  attempts?: string
+  detach?: boolean
+}
+
+function out(line: string): void {
+  process.stdout.write(line + '\n')
+}
+
+/** Writes honouring back-pressure. */
+function write(text: string): Promise<void> | void {
+  if (!process.stdout.write(text)) return new Promise((res) => process.stdout.once('drain', () => res()))
+}
+
+function int(s: string | undefined, what: string): number | undefined {
+  if (s === undefined) return undefined
+  if (!/^\d+$/.test(s)) throw usageError(`${what}: expected a positive integer, found ${JSON.stringify(s)}`)
+  return Number(s)
+}
+
+/** Parses a size: `<n>[B|KB|MB|GB]`, a plain number is MB. */
+function size(s: string | undefined, what: string): number | undefined {
+  if (s === undefined) return undefined
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(s.trim())
+  if (!m) throw usageError(`${what}: expected a size like 64MB or 1GB, found ${JSON.stringify(s)}`)
+  const unit = (m[2] ?? 'mb').toLowerCase()[0]
+  return Math.round(Number(m[1]) * (unit === 'b' ? 1 : unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : 1024 ** 3))
+}
+
+/** An input argument: a URL or absolute path as it is, anything else names a tag. */
+function inputUrl(s: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('/')) return s
+  if (s.startsWith('./') || s.startsWith('../')) return pathToFileURL(resolve(s)).href
+  return `tag://${s}`
+}
+
+const ROLES = { map: ['map'], reduce: ['reduce'], combiner: ['combiner', 'combine'], partitioner: ['partitioner', 'partition'] } as const
+
+/**
+ * The functions of `MODULE[:EXPORT]`: without EXPORT the module's named exports `map`, `reduce`,
+ * `combiner`/`combine`, `partitioner`/`partition`; with EXPORT, the same properties of that export
+ * (a function export is the map). The job object may also set `partitions`, `params`, `mapForm`.
+ */
+async function jobFromModule(target: string): Promise<Partial<JobSpec>> {
+  const i = target.lastIndexOf(':')
+  const [modPath, exp] = i > 1 ? [target.slice(0, i), target.slice(i + 1)] : [target, undefined]
+  const url = modPath.startsWith('file:') ? modPath : pathToFileURL(resolve(modPath)).href
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(url)) as Record<string, unknown>
+  } catch (e) {
+    throw new DiscoError('DISCO_FN_NOT_FOUND', `cannot load module ${modPath}: ${(e as Error).message}`)
+  }
+  let obj: unknown = mod
+  let base = ''
+  if (exp) {
+    obj = exp.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), mod)
+    base = `${exp}.`
+    if (typeof obj === 'function') return { map: { module: url, export: exp } }
+    if (!obj || typeof obj !== 'object') throw new DiscoError('DISCO_FN_NOT_FOUND', `expected a job object or function at export ${exp} of ${modPath}, found ${obj === undefined ? 'nothing' : typeof obj}`)
+  }
+  const o = obj as Record<string, unknown>
+  const spec: Partial<JobSpec> = {}
+  for (const [role, names] of Object.entries(ROLES)) {
+    const name = names.find((n) => typeof o[n] === 'function')
+    if (name) (spec as Record<string, FnRef>)[role] = { module: url, export: base + name }
+  }
+  if (!spec.map && !spec.reduce) throw new DiscoError('DISCO_FN_NOT_FOUND', `expected a map or reduce function in ${target}, found exports ${Object.keys(o).join(', ') || 'none'}`)
+  if (typeof o.partitions === 'number') spec.partitions = o.partitions
+  if (o.params !== undefined) spec.params = o.params
+  if (o.mapForm === 'stream' || o.mapForm === 'record') spec.mapForm = o.mapForm
+  return spec
+}
+
+function parseParams(s: string | undefined): unknown {
+  if (s === undefined) return undefined
+  try {
+    return JSON.parse(s)
+  } catch (e) {
+    throw usageError(`--params: expected JSON, found ${JSON.stringify(s.slice(0, 60))} (${(e as Error).message})`)
+  }
+}
+
+function summary(j: JobInfo): string {
+  const lines = [
+    `job      ${j.name}`,
+    `status   ${j.status}`,
+    `created  ${j.created}`,
+    `tasks    ${j.tasks.done}/${j.tasks.map + j.tasks.reduce} done (${j.tasks.map} map, ${j.tasks.reduce} reduce), ${j.tasks.failed} failed attempts`,
+    `records  ${j.records}`,
+  ]
+  if (j.savedTag) lines.push(`saved    tag://${j.savedTag}`)
+  if (j.error) lines.push(`error    ${j.error.code}: ${j.error.message}`)
+  return lines.join('\n')
+}
+
+/** Re-runs this command in a detached child and prints the job name it reports. */
+async function detach(argv: string[]): Promise<void> {
+  const args = argv.slice(2).filter((a) => a !== '--detach')
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  let buf = ''
+  let err = ''
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+  const name = await new Promise<string | undefined>((res) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString()
+      const nl = buf.indexOf('\n')
+      if (nl >= 0) res(buf.slice(0, nl))
+    })
+    child.on('exit', () => res(undefined))
+  })
+  if (name === undefined) {
+    process.stderr.write(err)
+    process.exitCode = child.exitCode ?? 1
+    return
+  }
+  out(name)
+  child.stdout!.destroy()
+  child.stderr!.destroy()
+  child.unref()
+}
+
+/** Builds the `disco` program (exported for tests). */
+export function buildProgram(argv: string[] = process.argv): Command {
+  const program = new Command('disco')
+    .description('Disco: map/reduce jobs on the embedded worker pool')
+    .addOption(new Option('--store <dir>', 'store directory (default $DISCO_STORE or ./.disco)'))
+  const storeDir = (): string => resolve(program.opts<Globals>().store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR)
+  const job = (ref: string): string => resolveJob(storeDir(), ref)
+
+  program.command('run').argument('<module>', 'MODULE[:EXPORT] holding map/reduce/combiner/partitioner')
+    .description('run a job, print its name, wait for it (exit 1 when it dies)')
+    .requiredOption('-i, --input <input...>', 'inputs: tag names, tag://, raw://, file:// URLs or paths')
+    .option('-p, --partitions <n>', 'number of partitions (default 1)')
+    .option('-P, --params <json>', 'JSON params handed to every task')
+    .option('-s, --save [tag]', 'save results under a tag (default disco:results:<job>)')
+    .option('-n, --prefix <name>', 'job name prefix (default: the module file name)')
+    .option('--no-sort', 'do not sort results by key')
+    .option('-m, --memory <size>', 'memory budget per task before spilling (default 256MB)')
+    .option('-w, --workers <n>', 'worker threads (default: number of cores)')
+    .option('-a, --attempts <n>', 'tries per task (default 3)')
+    .option('-d, --detach', 'run in the background; print the job name and return')
+    .action(async (target: string, o: RunOpts) => {
+      if (o.detach) return detach(argv)
+      const fromModule = await jobFromModule(target)
+      const base = target.replace(/:[^/\\]*$/, '').split(/[/\\]/).pop()!.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '_') || 'job'
+      const spec: JobSpec = { ...fromModule, prefix: o.prefix ?? base, inputs: o.input.map(inputUrl), sort: o.sort }
+      const partitions = int(o.partitions, '--partitions')
+      if (partitions !== undefined) spec.partitions = partitions
+      const params = parseParams(o.params)
+      if (params !== undefined) spec.params = params
+      if (o.save !== undefined) spec.save = o.save
+      const memory = size(o.memory, '--memory')
+      if (memory !== undefined) spec.memoryBudgetBytes = memory
+      const attempts = int(o.attempts, '--attempts')
+      if (attempts !== undefined) spec.maxAttempts = attempts
+      const workers = int(o.workers, '--workers')
+      const executor = new WorkerPoolExecutor(workers ? { size: workers } : {})
+      const progress = new Progress('disco')
+      try {
+        const handle = await runJob(spec, {
+          store: storeDir(), executor,
+          onProgress: (p) => {
+            const secs = Math.max(p.elapsedMs / 1000, 0.001)
+            progress.update(p.done, p.total, `${p.phase} ${p.done}/${p.total} tasks, ${p.records} records, ${Math.round(p.records / secs)} rec/s`)
+          },
+        })
+        out(handle.name)
+        await handle.wait()
+      } finally {
+        progress.done()
+        await executor.close()
+      }
+    })
+
+  program.command('jobs').description('list jobs, newest first: created, status, name')
+    .action(() => { for (const j of listJobs(storeDir())) out(`${j.created} ${j.status} ${j.name}`) })
+
+  program.command('status').argument('<job>', 'job name, @ (the newest) or @?text').option('--json', 'the whole job record as JSON')
+    .description('status, task counts and error of a job')
+    .action((ref: string, o: { json?: boolean }) => {
+      const j = jobInfo(storeDir(), job(ref))
+      out(o.json ? JSON.stringify(j, null, 2) : summary(j))
+    })
+
+  program.command('events').argument('<job>').option('-o, --offset <bytes>', 'start at this byte offset of the log')
+    .description('the job\'s event log: timestamp host message')
+    .action((ref: string, o: { offset?: string }) => {
+      const { events } = jobEvents(storeDir(), job(ref), int(o.offset, '--offset') ?? 0)
+      for (const [ts, host, msg] of events) out(`${ts} ${host} ${msg}`)
+    })
+
+  program.command('results').argument('<job>')
+    .description('the results as NDJSON [key, value] lines, in key order')
+    .action(async (ref: string) => {
+      for await (const pair of jobResults(storeDir(), job(ref))) {
+        const w = write(JSON.stringify(pair) + '\n')
+        if (w) await w
+      }
+    })
+
+  program.command('wait').argument('<job>').option('-t, --timeout <seconds>', 'give up after this many seconds')
+    .description('wait until the job is ready (exit 0) or dead (exit 1)')
+    .action(async (ref: string, o: { timeout?: string }) => {
+      const t = int(o.timeout, '--timeout')
+      const j = await waitJob(storeDir(), job(ref), t === undefined ? {} : { timeoutMs: t * 1000 })
+      out(`${j.name} ${j.status}`)
+    })
+
+  program.command('kill').argument('<job>').description('stop a running job (status dead)')
+    .action(async (ref: string) => {
+      const j = await killJob(storeDir(), job(ref))
+      out(`${j.name} ${j.status}`)
+    })
+
+  program.command('purge').argument('<job...>').description('delete all data and records of jobs')
+    .action(async (refs: string[]) => { for (const r of refs) await purgeJob(storeDir(), job(r)) })
+
+  return program
+}
+
+/** True when this file is the process entry (also through an npm bin symlink). */
+function isMain(): boolean {
+  try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href } catch { return false }
+}
+
+if (isMain()) await runCli('disco', buildProgram())
