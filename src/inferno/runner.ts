@@ -99,6 +99,12 @@ export interface RunResult {
   /** Why it was skipped or failed. */
   readonly reason?: string
   readonly error?: DiscoError
+  /**
+   * Where a failed run stopped: `select` (input selection), `init` (ruleInitFunction), `job` (the
+   * map/reduce), `tag`, `process` or `cleanup`. The original notified only failures after
+   * submission (`job` and later).
+   */
+  readonly failedStage?: 'select' | 'init' | 'job' | 'tag' | 'process' | 'cleanup'
   /** Effective tag prefixes. */
   readonly prefixes: readonly string[]
   /** Tag → blobs read. */
@@ -149,9 +155,9 @@ export function effectiveParams(rule: Rule, opts: Pick<RunOptions, 'params'>): P
   return { ...rule.params, ...(opts.params ?? {}) }
 }
 
-function failed(base: Omit<RunResult, 'status' | 'reason' | 'error'>, e: unknown): RunResult {
+function failed(base: Omit<RunResult, 'status' | 'reason' | 'error'>, e: unknown, failedStage: NonNullable<RunResult['failedStage']>): RunResult {
   const error = isDiscoError(e) ? e : new DiscoError('INFERNO_JOB_FAILED', `rule ${base.rule}: ${(e as Error)?.message ?? String(e)}`, { cause: e })
-  return { ...base, status: 'failed', reason: error.message, error }
+  return { ...base, status: 'failed', reason: error.message, error, failedStage }
 }
 
 interface SubResults {
@@ -231,10 +237,12 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     rule: rule.name, stage, blobsDone: Math.max(stats.blobsDone, liveBlobs), blobsTotal: base.blobs,
     records: Math.max(stats.read.records, liveLines), badLines: stats.read.badLines,
   })
+  let stage: NonNullable<RunResult['failedStage']> = 'select'
   const finish = (r: RunResult): RunResult => ({ ...r, ...readFigures(stats.read), ms: Date.now() - t0 })
   try {
     // 2.1 Input selection.
     progress('select')
+    stage = 'select'
     const prefixes = rule.sourceTags.length > 0 || (opts.overrides?.sourceTags?.length ?? 0) > 0
       ? resolveTagPrefixes(rule, opts.overrides, today) : []
     const { tags, count } = prefixes.length > 0
@@ -257,7 +265,9 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       return finish({ ...base, status: 'skipped', reason })
     }
     // 2.1 step 8: client-side init may change params.
+    stage = 'init'
     await rule.ruleInitFunction?.(params)
+    stage = 'job'
     const resultTagBase = opts.resultTag ?? rule.resultTag
     const engine = opts.engine ?? (await defaultEngine(rule, opts.store))
     progress('map')
@@ -298,12 +308,14 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     // 2.8 step 3: result tag (an effective result tag always saves, Q15).
     let resultTag: string | undefined
     if (resultTagBase !== undefined) {
+      stage = 'tag'
       resultTag = resultTagName(resultTagBase, rule.resultTagSuffix, prefixes, jobName, today)
       const tagName = resultTag
       await withRetry(() => opts.store.append(tagName, base.resultBlobs), opts.retry, `tagging results under ${tagName}`)
     }
     // 2.8 step 4: result processing, retried (processors must be idempotent).
     progress('process')
+    stage = 'process'
     const processor: ResultProcessor | null = opts.debug ? reduceResult : rule.resultProcessor === undefined ? keysetResult : rule.resultProcessor
     if (processor) {
       const ctx: ResultContext = {
@@ -321,12 +333,13 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
         log(`archiving failed for ${rule.name}: ${(e as Error).message}`)
       }
     }
+    stage = 'cleanup'
     await rule.ruleCleanup?.(finish({ ...base, status: 'done', archived, ...(resultTag ? { resultTag } : {}) }))
     progress('done')
     return finish({ ...base, status: 'done', archived, ...(resultTag ? { resultTag } : {}) })
   } catch (e) {
     log(`rule ${rule.name} failed: ${(e as Error)?.message ?? String(e)}`)
-    return finish(failed(base, e))
+    return finish(failed(base, e, stage))
   }
 }
 

@@ -80,6 +80,10 @@ test('Q12 a failing custom processor is retried with back-off, then the run fail
   const bad = await runCapture(never, { store: await storeWith('t', D1_JSON), retry: { ...policy, attempts: 2 } })
   assert.equal(bad.res.status, 'failed')
   assert.equal(bad.res.error?.code, 'INFERNO_RETRY_EXHAUSTED')
+  assert.equal(bad.res.failedStage, 'process')
+  const init = defineRule({ name: 'init', sourceTags: ['t'], mapInputStream: 'json', ruleInitFunction: () => { throw new Error('no lookup table') } })
+  const r = await runCapture(init, { store: await storeWith('t', D1_JSON) })
+  assert.deepEqual([r.res.status, r.res.failedStage, r.res.error?.code, r.res.reason], ['failed', 'init', 'INFERNO_JOB_FAILED', 'rule init: no lookup table'])
   await assert.rejects(withRetry(() => { throw new Error('x') }, { attempts: 1 }), { code: 'INFERNO_RETRY_EXHAUSTED' })
 })
 
