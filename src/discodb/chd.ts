@@ -134,7 +134,8 @@ export interface Chd {
   readonly seed: number
   readonly bins: number
   readonly displacements: Float64Array
-  readonly emptyBins: Uint32Array
+  /** Key index of every bin (`bin - rank(bin)`), -1 for empty bins: rank precomputed once. */
+  readonly binIndex: Int32Array
 }
 
 /**
@@ -163,13 +164,33 @@ export function readChd(b: Bytes, off: number, end: number, numKeys: number): Ch
   }
   const displacements = readCompressedSeq(b, phf + 20, end)
   if (nbuckets < 1 || displacements.length !== nbuckets) corrupt('number of buckets', String(displacements.length), nbuckets)
-  return { seed, bins, displacements, emptyBins }
+  // bins = keys + empty bins, and both are bounded by the file size: the table is bounded too.
+  const binIndex = new Int32Array(bins)
+  let e = 0
+  for (let bin = 0; bin < bins; bin++) {
+    if (e < emptyBins.length && emptyBins[e] === bin) {
+      binIndex[bin] = -1
+      e++
+    } else binIndex[bin] = bin - e
+  }
+  return { seed, bins, displacements, binIndex }
+}
+
+/**
+ * x mod n for integers 0 <= x < 2^53, 0 < n < 2^32, by float division (the `%` of doubles is a
+ * slow library call); the quotient may be off by one, which the correction fixes.
+ */
+function mod(x: number, n: number): number {
+  let r = x - Math.floor(x / n) * n
+  if (r < 0) r += n
+  else if (r >= n) r -= n
+  return r
 }
 
 /** (a * b) mod n for a, b < 2^32 without losing precision. */
 function mulmod(a: number, b: number, n: number): number {
-  const hi = ((a * Math.floor(b / 65536)) % n) * 65536
-  return (hi + a * (b % 65536)) % n
+  const hi = mod(a * (b >>> 16), n) * 65536
+  return mod(hi + a * (b & 0xffff), n)
 }
 
 /**
@@ -180,21 +201,12 @@ function mulmod(a: number, b: number, n: number): number {
 export function chdIndex(chd: Chd, key: Uint8Array): number {
   const [h0, h1, h2] = jenkins(chd.seed, key)
   const n = chd.bins
-  const g = h0 % chd.displacements.length
-  const f = h1 % n
-  const h = (h2 % (n - 1)) + 1
+  const g = mod(h0, chd.displacements.length)
+  const f = mod(h1, n)
+  const h = mod(h2, n - 1) + 1
   const d = chd.displacements[g]!
-  const p0 = d % n
   const p1 = Math.floor(d / n)
-  const bin = ((f + mulmod(h, p0, n)) % n + p1) % n
-  // rank(bin): number of empty bins below `bin`.
-  const e = chd.emptyBins
-  let lo = 0
-  let hi = e.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (e[mid]! < bin) lo = mid + 1
-    else hi = mid
-  }
-  return bin - lo
+  const p0 = d - p1 * n
+  const bin = mod(f + mulmod(h, p0, n) + p1, n)
+  return chd.binIndex[bin]!
 }

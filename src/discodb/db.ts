@@ -2,9 +2,9 @@
 // else scan; compressed → Huffman, else raw sub-views), and answers lookups and queries.
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
-import { type Bytes, bytesEqual, bytesOf, corrupt, latin1, toBytes, u32 } from './bytes.js'
+import { type Bytes, bytesOf, corrupt, latin1, toBytes } from './bytes.js'
 import { type Chd, chdIndex, readChd } from './chd.js'
-import { decodeIdList, idListCount } from './deltas.js'
+import { type IdList, IdListIterator, decodeIds, openIdList } from './deltas.js'
 import { type QuerySource, evaluate, metaquery, resolve } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
 import { type Codebook, decodeHuffman, readCodebook } from './huffman.js'
@@ -45,12 +45,16 @@ export class DiscoDB implements QuerySource {
   #chd: Chd | undefined
   #codebook: Codebook | undefined
   #valueIndex: Map<string, number> | undefined
+  #recEnd = 0
+  /** valueAt bound once (handed to iterators). */
+  readonly #valueAt = (id: number): Uint8Array => this.valueAt(id)
 
   /** Opens the DB at the start of `bytes` (no copy). Prefer `DiscoDB.loads`. */
   protected constructor(bytes: Uint8Array) {
     const header = readHeader(bytesOf(bytes))
     this.header = header
-    this.#b = bytesOf(bytes.subarray(0, header.size))
+    // A plain Uint8Array view (Buffer sub-views are slower to create); no copy.
+    this.#b = bytesOf(new Uint8Array(bytes.buffer, bytes.byteOffset, header.size))
     this.#keyTocEnd = header.key2valuesOffs + (header.numKeys + 1) * 8
     this.#valueTocEnd = header.id2valueOffs + (header.numUniqueValues + 1) * 8
     this.#valuesEnd = header.compressed ? header.codebookOffs : header.size
@@ -58,7 +62,7 @@ export class DiscoDB implements QuerySource {
     const buf = this.#b.buf
     this.#value = header.compressed
       ? (s, e) => decodeHuffman((this.#codebook ??= readCodebook(this.#b, header.codebookOffs)), buf, s, e)
-      : (s, e) => buf.subarray(s, e)
+      : (s, e) => new Uint8Array(buf.buffer, buf.byteOffset + s, e - s)
   }
 
   /**
@@ -154,17 +158,15 @@ export class DiscoDB implements QuerySource {
    */
   get(key: string | Uint8Array): Inquiry | undefined {
     const i = this.#findKey(toBytes(key))
-    if (i < 0) return undefined
-    const ids = this.#idsAt(i)
-    return idInquiry(ids, (id) => this.valueAt(id))
+    return i < 0 ? undefined : this.#listInquiry(i)
   }
 
   /** First value of `key`; undefined when the key is absent or has no values. */
   peek(key: string | Uint8Array): Uint8Array | undefined {
     const i = this.#findKey(toBytes(key))
     if (i < 0) return undefined
-    const ids = this.#idsAt(i)
-    return ids.length === 0 ? undefined : this.valueAt(ids[0]!)
+    const first = new IdListIterator(this.#b, this.#listAt(i), this.header.numUniqueValues, this.#valueAt).next()
+    return first.done ? undefined : first.value
   }
 
   /** All keys in stored order (insertion order, or hash order for hashed DBs). */
@@ -183,10 +185,7 @@ export class DiscoDB implements QuerySource {
     const n = this.header.numKeys
     return new Inquiry(
       function* (this: DiscoDB) {
-        for (let i = 0; i < n; i++) {
-          const ids = this.#idsAt(i)
-          for (let j = 0; j < ids.length; j++) yield this.valueAt(ids[j]!)
-        }
+        for (let i = 0; i < n; i++) yield* new IdListIterator(this.#b, this.#listAt(i), this.header.numUniqueValues, this.#valueAt)
       }.bind(this),
       () => this.header.numValues,
     )
@@ -210,9 +209,7 @@ export class DiscoDB implements QuerySource {
     return {
       *[Symbol.iterator]() {
         for (let i = 0; i < n; i++) {
-          const key = self.#keyAt(i)
-          const ids = self.#idsAt(i)
-          yield [key, idInquiry(ids, (id) => self.valueAt(id))]
+          yield [self.#keyAt(i), self.#listInquiry(i)]
         }
       },
     }
@@ -267,9 +264,7 @@ export class DiscoDB implements QuerySource {
   /** Stored list length of `key` (0 when absent). Part of QuerySource. */
   countOfKey(key: Uint8Array): number {
     const i = this.#findKey(key)
-    if (i < 0) return 0
-    const [off] = this.#record(i)
-    return idListCount(this.#b, off + 4 + u32(this.#b, off, 'key length'))
+    return i < 0 ? 0 : this.#listAt(i).count
   }
 
   /** The bytes of value `id` (1..U). */
@@ -309,8 +304,11 @@ export class DiscoDB implements QuerySource {
     return m
   }
 
-  /** Extent [start, end) of key record `i`, bounds-checked. */
-  #record(i: number): [number, number] {
+  /**
+   * Start of key record `i`, bounds-checked; its end is left in #recEnd (saves allocating a pair
+   * on every lookup).
+   */
+  #recStart(i: number): number {
     const v = this.#b.view
     const p = this.header.key2valuesOffs + i * 8
     const s = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
@@ -318,33 +316,68 @@ export class DiscoDB implements QuerySource {
     if (s < this.#keyTocEnd || s > e || e > this.header.id2valueOffs) {
       corrupt(`key record ${i} extent`, `${this.#keyTocEnd} <= start <= end <= ${this.header.id2valueOffs}`, `[${s}, ${e})`)
     }
-    return [s, e]
+    this.#recEnd = e
+    return s
+  }
+
+  /** Length of the key of record `i` at [s, e), checked to leave room for the list count. */
+  #keyLength(i: number, s: number, e: number): number {
+    const len = s + 4 <= e ? this.#b.view.getUint32(s, true) : -1
+    if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
+    return len
   }
 
   /** Key bytes of record `i` (a sub-view). */
   #keyAt(i: number): Uint8Array {
-    const [s, e] = this.#record(i)
-    const len = s + 4 <= e ? u32(this.#b, s, 'key length') : -1
-    if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
-    return this.#b.buf.subarray(s + 4, s + 4 + len)
+    const s = this.#recStart(i)
+    return this.#view(s + 4, s + 4 + this.#keyLength(i, s, this.#recEnd))
+  }
+
+  /** True when record `i` holds exactly `key` (compared in place). */
+  #keyEquals(i: number, key: Uint8Array): boolean {
+    const s = this.#recStart(i)
+    const len = this.#keyLength(i, s, this.#recEnd)
+    if (len !== key.length) return false
+    const buf = this.#b.buf
+    for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
+    return true
+  }
+
+  /** A sub-view of the DB's bytes (cheaper than subarray). */
+  #view(s: number, e: number): Uint8Array {
+    const buf = this.#b.buf
+    return new Uint8Array(buf.buffer, buf.byteOffset + s, e - s)
+  }
+
+  /** The located value-ID list of record `i`. */
+  #listAt(i: number): IdList {
+    const s = this.#recStart(i)
+    const e = this.#recEnd
+    return openIdList(this.#b, s + 4 + this.#keyLength(i, s, e), e)
   }
 
   /** Value IDs of key record `i`. */
   #idsAt(i: number): Uint32Array {
-    const [s, e] = this.#record(i)
-    const len = s + 4 <= e ? u32(this.#b, s, 'key length') : -1
-    if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
-    return decodeIdList(this.#b, s + 4 + len, e, this.header.numUniqueValues)
+    return decodeIds(this.#b, this.#listAt(i), this.header.numUniqueValues)
+  }
+
+  /** The values of record `i`, streamed from its delta list on each iteration. */
+  #listInquiry(i: number): Inquiry {
+    const list = this.#listAt(i)
+    return new Inquiry(
+      () => new IdListIterator(this.#b, list, this.header.numUniqueValues, this.#valueAt),
+      () => list.count,
+    )
   }
 
   #scanFind(key: Uint8Array): number {
-    for (let i = this.header.numKeys - 1; i >= 0; i--) if (bytesEqual(this.#keyAt(i), key)) return i
+    for (let i = this.header.numKeys - 1; i >= 0; i--) if (this.#keyEquals(i, key)) return i
     return -1
   }
 
   #hashFind(key: Uint8Array): number {
     const chd = (this.#chd ??= readChd(this.#b, HEADER_SIZE, this.header.key2valuesOffs, this.header.numKeys))
     const i = chdIndex(chd, key)
-    return i >= 0 && i < this.header.numKeys && bytesEqual(this.#keyAt(i), key) ? i : -1
+    return i >= 0 && i < this.header.numKeys && this.#keyEquals(i, key) ? i : -1
   }
 }

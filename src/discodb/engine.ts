@@ -2,7 +2,6 @@
 // resolution, metaquery expansion. Negated literals are never materialised against 1..U unless
 // the whole result is a complement (then the output itself has that size).
 import { DiscoError } from '../errors.js'
-import { latin1 } from './bytes.js'
 import { type Clause, type Literal, type LiteralKind, MAX_CLAUSES, type MetaLiteral, Q, type TermLiteral, clause, termLiteral } from './q.js'
 import { complement, emptyIds, filterIds, hasId, intersect, unionAll } from './setops.js'
 
@@ -18,14 +17,17 @@ export interface QuerySource {
   valueAt(id: number): Uint8Array
 }
 
-/** Per-evaluation cache of decoded key lists. */
+/** Per-evaluation cache of decoded key lists (a short list: queries name few keys). */
 class Lists {
-  private readonly cache = new Map<string, Uint32Array>()
+  private readonly keys: string[] = []
+  private readonly lists: Uint32Array[] = []
   constructor(readonly src: QuerySource) {}
-  ids(term: Uint8Array): Uint32Array {
-    const k = latin1(term)
-    let ids = this.cache.get(k)
-    if (ids === undefined) this.cache.set(k, (ids = this.src.idsOfKey(term)))
+  ids(l: TermLiteral): Uint32Array {
+    const i = this.keys.indexOf(l.key)
+    if (i >= 0) return this.lists[i]!
+    const ids = this.src.idsOfKey(l.term)
+    this.keys.push(l.key)
+    this.lists.push(ids)
     return ids
   }
 }
@@ -34,14 +36,22 @@ class Lists {
 interface Prepared {
   readonly pos: Uint32Array[]
   readonly neg: Uint32Array[]
-  readonly estimate: number
+  estimate: number
 }
 
-function termsOf(c: Clause): TermLiteral[] {
-  return c.literals.map((l) => {
+/** Looks up the keys of one clause. */
+function prepare(lists: Lists, c: Clause): Prepared {
+  const p: Prepared = { pos: [], neg: [], estimate: 0 }
+  for (const l of c.literals) {
     if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
-    return l
-  })
+    const ids = lists.ids(l)
+    if (l.negated) p.neg.push(ids)
+    else {
+      p.pos.push(ids)
+      p.estimate += ids.length
+    }
+  }
+  return p
 }
 
 /**
@@ -50,27 +60,20 @@ function termsOf(c: Clause): TermLiteral[] {
  * @example evaluate(db, Q.parse('a & ~b')) // Uint32Array [3, 7]
  */
 export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Array {
-  if (q.clauses.length === 0) return emptyIds()
-  if (q.clauses.some((c) => c.literals.length === 0)) return emptyIds()
-  if (view !== undefined && view.length === 0) return emptyIds()
+  const clauses = q.clauses
+  if (clauses.length === 0 || (view !== undefined && view.length === 0)) return emptyIds()
+  for (const c of clauses) if (c.literals.length === 0) return emptyIds()
   const lists = new Lists(src)
-  const prepared: Prepared[] = q.clauses.map((c) => {
-    const pos: Uint32Array[] = []
-    const neg: Uint32Array[] = []
-    let estimate = 0
-    for (const l of termsOf(c)) {
-      if (l.negated) neg.push(lists.ids(l.term))
-      else {
-        const ids = lists.ids(l.term)
-        pos.push(ids)
-        estimate += ids.length
-      }
-    }
-    return { pos, neg, estimate }
-  })
+  const positive: Prepared[] = []
+  const mixed: Prepared[] = []
+  for (const c of clauses) {
+    const p = prepare(lists, c)
+    // A positive clause whose keys hold nothing empties the whole result.
+    if (p.neg.length === 0 && p.estimate === 0) return emptyIds()
+    ;(p.neg.length === 0 ? positive : mixed).push(p)
+  }
+  if (positive.length > 1) positive.sort((a, b) => a.estimate - b.estimate)
   // Positive clauses first, smallest first; each narrows the candidate set.
-  const positive = prepared.filter((p) => p.neg.length === 0).sort((a, b) => a.estimate - b.estimate)
-  const mixed = prepared.filter((p) => p.neg.length > 0)
   let current: Uint32Array | undefined = view
   for (const p of positive) {
     const set = unionAll(p.pos)

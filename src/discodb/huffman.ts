@@ -43,24 +43,26 @@ export function decodeHuffman(cb: Codebook, buf: Uint8Array, start: number, end:
   const nbytes = end - start
   if (nbytes <= 0) return new Uint8Array(0)
   if (nbytes >= 0x10000000) corrupt('compressed value', 'less than 256 MiB', `${nbytes} bytes at ${start}`)
-  const r = buf[start]! & 7
-  const endBit = nbytes * 8 - r
+  const endBit = nbytes * 8 - (buf[start]! & 7)
   // Each token is at least 2 bits long and emits at most 4 bytes.
   const cap = Math.max(0, endBit - 3) * 2 + 4
   if (scratch.length < cap) scratch = new Uint8Array(Math.max(cap, scratch.length * 2))
   const out = scratch
-  const { symbols, lengths } = cb
+  const symbols = cb.symbols
+  const lengths = cb.lengths
+  // The fast loop needs 3 window bytes inside the buffer; the tail pads with zeros.
+  const safeBits = (buf.length - 2 - start) * 8
   let n = 0
   let pos = 3
   while (pos < endBit) {
     const p = start + (pos >>> 3)
-    // undefined (past the buffer) | 0 reads as 0.
-    const x = ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16)) >>> (pos & 7)) & 0x1ffff
+    const w = pos < safeBits ? buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) : tailWindow(buf, p)
+    const x = w >>> (pos & 7)
     if (x & 1) {
-      const slot = x >>> 1
+      const slot = (x >>> 1) & 0xffff
       const len = lengths[slot]!
       if (len === 0) corrupt('compressed value', 'a codeword with a code', `empty codebook slot ${slot} at byte ${start}`)
-      const s = slot * 4
+      const s = slot << 2
       out[n] = symbols[s]!
       out[n + 1] = symbols[s + 1]!
       out[n + 2] = symbols[s + 2]!
@@ -68,9 +70,15 @@ export function decodeHuffman(cb: Codebook, buf: Uint8Array, start: number, end:
       n += 4
       pos += len + 1
     } else {
-      out[n++] = (x >>> 1) & 255
+      out[n++] = x >>> 1
       pos += 9
     }
   }
   return out.slice(0, n)
+}
+
+/** The 3-byte window at `p` with bytes past the buffer read as zero. */
+function tailWindow(buf: Uint8Array, p: number): number {
+  const at = (i: number): number => (i < buf.length ? buf[i]! : 0)
+  return at(p) | (at(p + 1) << 8) | (at(p + 2) << 16)
 }

@@ -9,6 +9,8 @@ export interface TermLiteral {
   readonly kind: 'term'
   readonly term: Uint8Array
   readonly negated: boolean
+  /** The term as a one-char-per-byte string (a Map key in byte order). */
+  readonly key: string
   /** Canonical identity (set semantics). */
   readonly id: string
 }
@@ -59,7 +61,8 @@ function compareClauses(a: Clause, b: Clause): number {
 /** Factory: a plain literal. */
 export function termLiteral(term: Uint8Array, negated: boolean): TermLiteral {
   // id sorts by term bytes, then negation ('0' < '1' after a NUL separator that sorts first).
-  return Object.freeze({ kind: 'term', term, negated, id: `${latin1(term)}\u0000${negated ? 1 : 0}` })
+  const key = latin1(term)
+  return Object.freeze({ kind: 'term', term, negated, key, id: `${key}\u0000${negated ? 1 : 0}` })
 }
 
 /** Factory: a dereference literal. */
@@ -100,10 +103,13 @@ export class Q {
   readonly clauses: readonly Clause[]
   /** Canonical identity: equal for equal clause sets. */
   readonly id: string
+  /** True when some literal is a dereference (it must be resolved against a DB first). */
+  readonly hasDeref: boolean
 
   private constructor(clauses: readonly Clause[]) {
     this.clauses = clauses
     this.id = clauses.map((c) => c.id).join('\u0002')
+    this.hasDeref = clauses.some((c) => c.literals.some((l) => l.kind === 'meta'))
     Object.freeze(this)
   }
 
@@ -170,11 +176,6 @@ export class Q {
   /** `+this`: one clause holding one dereference literal. */
   deref(): Q {
     return Q.literal(metaLiteral(this, false))
-  }
-
-  /** True when some literal (at any depth) is a dereference. */
-  get hasDeref(): boolean {
-    return this.clauses.some((c) => c.literals.some((l) => l.kind === 'meta'))
   }
 
   /**

@@ -38,26 +38,41 @@ export function hasId(a: Uint32Array, x: number): boolean {
   return lo < a.length && a[lo] === x
 }
 
-/** a ∩ b; gallops through the larger array when the sizes differ a lot. */
-export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
-  if (a.length > b.length) [a, b] = [b, a]
-  if (a.length === 0) return EMPTY
-  const out = new Uint32Array(a.length)
+/**
+ * a ∩ b; gallops through the larger array when the sizes differ a lot. With `out`, writes the
+ * result there and returns its length; without, counts only.
+ */
+function intersectInto(a: Uint32Array, b: Uint32Array, out: Uint32Array | undefined): number {
   let n = 0
   let j = 0
+  let last = -1
   const skewed = b.length > a.length * 16
   for (let i = 0; i < a.length && j < b.length; i++) {
     const x = a[i]!
     if (skewed) j = gallop(b, x, j)
     else while (j < b.length && b[j]! < x) j++
-    if (j < b.length && b[j] === x && (n === 0 || out[n - 1] !== x)) out[n++] = x
+    if (j < b.length && b[j] === x && x !== last) {
+      if (out !== undefined) out[n] = x
+      n++
+      last = x
+    }
   }
-  return out.subarray(0, n)
+  return n
 }
 
-/** a ∪ b. */
-export function union(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(a.length + b.length)
+/** a ∩ b (counts first, so the result is allocated once at its exact size). */
+export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
+  if (a.length > b.length) [a, b] = [b, a]
+  if (a.length === 0) return EMPTY
+  const n = intersectInto(a, b, undefined)
+  if (n === 0) return EMPTY
+  const out = new Uint32Array(n)
+  intersectInto(a, b, out)
+  return out
+}
+
+/** Merges a ∪ b into `out` (or only counts without it); returns the length. */
+function unionInto(a: Uint32Array, b: Uint32Array, out: Uint32Array | undefined): number {
   let i = 0
   let j = 0
   let n = 0
@@ -66,9 +81,22 @@ export function union(a: Uint32Array, b: Uint32Array): Uint32Array {
     let x: number
     if (j >= b.length || (i < a.length && a[i]! <= b[j]!)) x = a[i++]!
     else x = b[j++]!
-    if (x !== last) out[n++] = last = x
+    if (x !== last) {
+      if (out !== undefined) out[n] = x
+      n++
+      last = x
+    }
   }
-  return out.subarray(0, n)
+  return n
+}
+
+/** a ∪ b (allocated once at its exact size). */
+export function union(a: Uint32Array, b: Uint32Array): Uint32Array {
+  if (a.length === 0) return dedupe(b)
+  if (b.length === 0) return dedupe(a)
+  const out = new Uint32Array(unionInto(a, b, undefined))
+  unionInto(a, b, out)
+  return out
 }
 
 /** The union of several arrays (sorts once when there are many). */

@@ -105,7 +105,6 @@ for (const v of vectors) {
     assert.deepEqual(items, v.items.map(([k, vs]) => [hex(dec(v, k)), vs.map((x) => hex(dec(v, x)))]), 'items')
     assert.deepEqual(hexAll(db.keys()), items.map(([k]) => k), 'keys')
     assert.deepEqual(hexAll(db.values()), items.flatMap(([, vs]) => vs), 'values')
-    assert.equal([...db.values()].length, v.len.values)
     assert.deepEqual(hexAll(db.uniqueValues()), v.unique_values.map((x) => hex(dec(v, x))), 'unique values')
     for (const l of v.lookups) {
       const key = dec(v, l.key)

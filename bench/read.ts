@@ -1,0 +1,179 @@
+// Read speed of the DiscoDB reader: open, random lookups (all values decoded), the four query
+// shapes of the baseline, and scans. Runs on the shared benchmark dataset when its .ddb files
+// exist in bench/data/ (built by bench/build.ts, or with --build here), else on the compat vectors.
+// Figures are compared with the original C library (../shared/spec/discodb-baseline.md).
+//
+//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N]
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { DiscoDB, Q } from 'disco-inferno'
+import { dataDir, ensureDdbs, paths, repoRoot } from './dataset.js'
+
+const args = process.argv.slice(2)
+const json = args.includes('--json')
+const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const maxLookups = Number(opt('--lookups') ?? 200_000)
+const maxQueries = Number(opt('--max-queries') ?? 20_000)
+
+/** The original's figures (C library, median of 5), per mode, in operations per second. */
+const BASELINE: Record<'default' | 'nocompress', Record<string, number>> = {
+  default: { open: 1e6 / 5.7, lookups: 539_000, and2: 827_000, or2: 64_600, cnf3: 337_000, neg: 3_680, scanItems: 6_300_000, scanValues: 7_530_000, scanUniqueValues: 15_500_000 },
+  nocompress: { open: 1e6 / 8.3, lookups: 2_103_000, and2: 751_000, or2: 63_000, cnf3: 265_000, neg: 3_150, scanItems: 51_800_000, scanValues: 176_000_000, scanUniqueValues: 425_000_000 },
+}
+
+interface Figure {
+  name: string
+  data: string
+  n: number
+  ms: number
+  cpuMs: number
+  opsPerSec: number
+  /** Operations per CPU-second: steadier than wall time on a shared, loaded machine. */
+  cpuOpsPerSec: number
+  peakRssMB: number
+  baselineOpsPerSec?: number
+  ratio?: number
+}
+
+const figures: Figure[] = []
+
+/** Times `f`, which performs `n` operations. */
+function measure(name: string, data: string, mode: 'default' | 'nocompress' | undefined, n: number, f: () => void): void {
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  f()
+  const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  const opsPerSec = n / (ms / 1000)
+  const cpuMs = (cpu.user + cpu.system) / 1000
+  const base = mode === undefined ? undefined : BASELINE[mode][name]
+  figures.push({
+    name,
+    data,
+    n,
+    ms: Math.round(ms * 10) / 10,
+    cpuMs: Math.round(cpuMs * 10) / 10,
+    opsPerSec: Math.round(opsPerSec),
+    cpuOpsPerSec: Math.round(n / (Math.max(cpuMs, 0.001) / 1000)),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(base === undefined ? {} : { baselineOpsPerSec: Math.round(base), ratio: Math.round((opsPerSec / base) * 100) / 100 }),
+  })
+}
+
+/** Seeded PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface Workload {
+  lookups: string[]
+  queries: Map<string, string[]>
+}
+
+/** The dataset's workload files. */
+function datasetWorkload(): Workload {
+  const lookups = readFileSync(paths.lookups, 'utf8').split('\n').filter(Boolean).slice(0, maxLookups)
+  const queries = new Map<string, string[]>()
+  for (const line of readFileSync(paths.queries, 'utf8').split('\n')) {
+    const tab = line.indexOf('\t')
+    if (tab < 0) continue
+    const kind = line.slice(0, tab)
+    const list = queries.get(kind) ?? []
+    if (list.length < maxQueries) list.push(line.slice(tab + 1))
+    queries.set(kind, list)
+  }
+  return { lookups, queries }
+}
+
+/** A workload of the same shapes drawn from a DB's own keys (seeded). */
+function syntheticWorkload(db: DiscoDB): Workload {
+  const keys = db.keys().toStrings().filter((k) => /^[^&|~+*()\s]+$/.test(k))
+  const r = rng(20240601)
+  const k = (): string => keys[Math.floor(r() * keys.length)]!
+  const n = Math.min(maxLookups, 50_000)
+  const q = Math.min(maxQueries, 5_000)
+  return {
+    lookups: Array.from({ length: n }, k),
+    queries: new Map([
+      ['and2', Array.from({ length: q }, () => `${k()} & ${k()}`)],
+      ['or2', Array.from({ length: q }, () => `${k()} | ${k()}`)],
+      ['cnf3', Array.from({ length: q }, () => `(${k()} | ${k()}) & (${k()} | ${k()}) & (${k()} | ${k()})`)],
+      ['neg', Array.from({ length: Math.ceil(q / 10) }, () => `${k()} & ~${k()}`)],
+    ]),
+  }
+}
+
+/** All figures for one DB file. */
+function run(file: string, data: string, mode: 'default' | 'nocompress' | undefined, work: (db: DiscoDB) => Workload): void {
+  const bytes = new Uint8Array(readFileSync(file))
+  const reps = 2000
+  measure('open', data, mode, reps, () => {
+    for (let i = 0; i < reps; i++) DiscoDB.loads(bytes)
+  })
+  measure('load', data, undefined, 20, () => {
+    for (let i = 0; i < 20; i++) DiscoDB.load(file)
+  })
+  const db = DiscoDB.loads(bytes)
+  const w = work(db)
+  const enc = new TextEncoder()
+  const lookupKeys = w.lookups.map((s) => enc.encode(s))
+  // The first lookup decodes the hash tables (lazily, once): keep it out of the timed loop.
+  db.has(lookupKeys[0] ?? '')
+  let sink = 0
+  measure('lookups', data, mode, lookupKeys.length, () => {
+    for (const key of lookupKeys) {
+      const vs = db.get(key)
+      if (vs) for (const v of vs) sink += v.length
+    }
+  })
+  for (const [kind, texts] of w.queries) {
+    const qs = texts.map((t) => Q.parse(t))
+    measure(kind, data, mode, qs.length, () => {
+      for (const q of qs) for (const v of db.query(q)) sink += v.length
+    })
+    if (kind === 'and2') {
+      measure('and2+parse', data, undefined, texts.length, () => {
+        for (const t of texts) for (const v of db.query(t)) sink += v.length
+      })
+    }
+  }
+  measure('scanItems', data, mode, db.header.numValues, () => {
+    for (const [, vs] of db.items()) for (const v of vs) sink += v.length
+  })
+  measure('scanValues', data, mode, db.header.numValues, () => {
+    for (const v of db.values()) sink += v.length
+  })
+  measure('scanUniqueValues', data, mode, db.header.numUniqueValues, () => {
+    for (const v of db.uniqueValues()) sink += v.length
+  })
+  if (sink < 0) console.log(sink)
+}
+
+if (args.includes('--build')) ensureDdbs()
+const file = opt('--file')
+if (file !== undefined) {
+  run(file, file, undefined, (db) => (existsSync(paths.lookups) ? datasetWorkload() : syntheticWorkload(db)))
+} else if (existsSync(paths.ddbDefault) || existsSync(paths.ddbNoCompress)) {
+  for (const [mode, f] of [['nocompress', paths.ddbNoCompress], ['default', paths.ddbDefault]] as const) {
+    if (existsSync(f)) run(f, `dataset-${mode}`, mode, () => datasetWorkload())
+  }
+} else {
+  // No dataset DB yet: the compat vectors (small; figures are not comparable to the baseline).
+  const compat = [join(repoRoot, '..', 'shared', 'compat'), join(repoRoot, '..', '..', 'shared', 'compat')].find((d) => existsSync(d))
+  if (compat === undefined) throw new Error(`no dataset DB in ${dataDir} and no ../shared/compat`)
+  run(join(compat, 'medium-5000.ddb'), 'compat/medium-5000', undefined, syntheticWorkload)
+  run(join(compat, 'compressed-text.ddb'), 'compat/compressed-text', undefined, syntheticWorkload)
+}
+
+if (json) for (const f of figures) console.log(JSON.stringify(f))
+else {
+  const show = (f: Figure): string => `${f.name} ${f.opsPerSec.toLocaleString('en-US')}/s${f.ratio === undefined ? '' : ` (${f.ratio}x C)`}`
+  console.log(`read [${[...new Set(figures.map((f) => f.data))].join(', ')}]: ${figures.map(show).join(' · ')}`)
+}
