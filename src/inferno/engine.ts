@@ -17,7 +17,12 @@ const CRC_TABLE = (() => {
 
 const enc = new TextEncoder()
 
-/** CRC-32 (zlib) of the UTF-8 bytes of a text. */
+/**
+ * CRC-32 (zlib) of the UTF-8 bytes of a text.
+ *
+ * @example
+ * crc32('hello') // 907060870
+ */
 export function crc32(text: string): number {
   let c = 0xffffffff
   for (const b of enc.encode(text)) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8)
@@ -41,6 +46,7 @@ export interface JobStats {
   blobsDone: number
 }
 
+/** Fresh counters of one job. @example newJobStats().blobsDone // 0 */
 export function newJobStats(): JobStats {
   return { read: newReadStats(), mapErrors: newErrorStats(), reduceErrors: newErrorStats(), blobsDone: 0 }
 }
@@ -57,7 +63,10 @@ export interface MapContext {
 
 /**
  * Runs the map of one input blob: reader → keyset map (or the rule's map function) → combiner when
- * the default reduce is used. Calls `emit` with (key JSON, values).
+ * the default reduce is used. Calls `emit` with (encoded key, values).
+ *
+ * @example
+ * await mapBlob({ rule, params: {} }, store.readLines(blob), (k, v) => pairs.push([k, v]), stats)
  */
 export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | Iterable<string>,
   emit: (keyJson: string, values: unknown[]) => void, stats: JobStats): Promise<void> {
@@ -93,8 +102,11 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
 }
 
 /**
- * Runs the reduce of one partition over its (key JSON, values) pairs, already sorted by key:
- * the keyset reduce, or the rule's own reduce function.
+ * Runs the reduce of one partition over its (encoded key, values) pairs, already sorted by key:
+ * the keyset reduce, or the rule's own reduce function (`init`: call reduceInitFunction first).
+ *
+ * @example
+ * [...reducePartition(rule, {}, [[encodeKey(['_default', 'a']), [1]]], stats)] // [[['_default', 'a'], [1]]]
  */
 export function reducePartition(rule: Rule, params: Params, pairs: Iterable<readonly [string, readonly unknown[]]>,
   stats: JobStats, debug?: (msg: string) => void, init = true): Iterable<ResultRow> {
@@ -108,7 +120,12 @@ export function reducePartition(rule: Rule, params: Params, pairs: Iterable<read
   return keysetReduce(rule, pairs, params, { errors: stats.reduceErrors, debug })
 }
 
-/** The groups of a partition as (encoded key, values) pairs in key order (Q2). */
+/**
+ * The groups of a partition as (encoded key, values) pairs in key order (Q2).
+ *
+ * @example
+ * sortedPairs(new Map([['b\u0000', [[1]]], ['a\u0000', [[2]]]])) // [['a\u0000', [2]], ['b\u0000', [1]]]
+ */
 export function sortedPairs(groups: Map<string, unknown[][]>): [string, unknown[]][] {
   const out: [string, unknown[]][] = []
   for (const k of [...groups.keys()].sort()) for (const v of groups.get(k)!) out.push([k, v])
@@ -127,6 +144,9 @@ export interface InlineOptions extends MapContext {
 /**
  * The in-process engine: maps every input, partitions by key, sorts each partition by key and
  * reduces it. Returns each partition's rows, each in key order (merge them with mergeRows).
+ *
+ * @example
+ * const parts = await runInline({ rule, params: {}, store, inputs, partitions: 2, stats: newJobStats() })
  */
 export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
   const parts = Array.from({ length: o.partitions }, () => new Map<string, unknown[][]>())

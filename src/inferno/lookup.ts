@@ -2,7 +2,7 @@
 // module.rule.keyset (spec inferno.md section 6).
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { register } from 'node:module'
-import { basename, extname, join, resolve } from 'node:path'
+import { basename, extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { withRule, type Rule } from './rule.js'
@@ -157,6 +157,3 @@ export function findRuleByName(rules: readonly Rule[], name: string): Rule | und
   }
   return undefined
 }
-
-/** `join` re-exported for callers building rule paths (keeps node:path out of their imports). */
-export { join as joinPath }

@@ -1,8 +1,8 @@
 // Result merge, CSV / debug / JSON-record processors and retry with back-off (spec 2.6-2.8, 12).
 import { DiscoError } from '../errors.js'
-import type { CsvDialect, Params, ResultContext, ResultRow, Rule } from './rule.js'
+import type { CsvDialect, ResultContext, ResultRow, Rule } from './rule.js'
 import { compareRows } from './keyset.js'
-import { formatValue, jsonReplacer, type FloatFormat } from './values.js'
+import { formatValue, type FloatFormat } from './values.js'
 
 type AnyIterable<T> = Iterable<T> | AsyncIterable<T>
 
@@ -237,9 +237,4 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T> | T, poli
   }
   const msg = last instanceof Error ? last.message : String(last)
   throw new DiscoError('INFERNO_RETRY_EXHAUSTED', `${what} failed ${attempts} times; last error: ${msg}`, { cause: last })
-}
-
-/** Parameters as a JSON text (bigint-safe), for logs. */
-export function paramsText(p: Params): string {
-  return JSON.stringify(p, jsonReplacer)
 }

@@ -3,8 +3,8 @@
 import { DiscoError, isDiscoError } from '../errors.js'
 import type { Params, ResultContext, ResultProcessor, ResultRow, Rule } from './rule.js'
 import { localDay } from './rule.js'
-import { mergeReadStats, type ReadStats } from './readers.js'
-import { compareRows, type ErrorStats } from './keyset.js'
+import type { ReadStats } from './readers.js'
+import type { ErrorStats } from './keyset.js'
 import { newJobStats, type JobStats } from './engine.js'
 import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type RetryPolicy } from './results.js'
 import { archiveBlobs, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './tags.js'
@@ -347,10 +347,6 @@ function readFigures(r: ReadStats): Pick<RunResult, 'records' | 'badLines' | 'ba
   return { records: r.records, badLines: r.badLines, badSample: [...r.badSample] }
 }
 
-/** Sums the read counters of several runs (for reports over many rules). */
-export function sumReadStats(all: readonly ReadStats[]): ReadStats {
-  return all.reduce((a, b) => mergeReadStats(a, b), { lines: 0, records: 0, badLines: 0, badSample: [] })
-}
 
 /** Rows as JSON-record lines (what a saved result blob holds). */
 async function* resultLinesAsync(rule: Rule, rows: AsyncIterable<ResultRow>): AsyncGenerator<string> {
@@ -379,9 +375,4 @@ async function defaultEngine(rule: Rule, store: InfernoStore): Promise<RuleEngin
   if (ddfsOfStore(store)?.dir && runsOnDisco(rule)) return discoEngine()
   const { inlineEngine } = await import('./inline.js')
   return inlineEngine
-}
-
-/** Sorts rows in key order (Q2); exported for processors that collect rows. */
-export function sortRows(rows: ResultRow[]): ResultRow[] {
-  return rows.sort(compareRows)
 }
