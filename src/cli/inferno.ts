@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { openStore } from '../ddfs/index.js'
 import {
-  autorunRules, ddfsStore, findRuleByName, findRules, keysetResult, loadRuleModule, ruleModuleFiles, runRule, resultsTagOf,
+  autorunRules, ddfsStore, findRuleByName, findRules, keysetResult, mergeRows, loadRuleModule, ruleModuleFiles, runRule, resultsTagOf,
   type InfernoStore, type ResultRow, type Rule, type RunOptions, type RunProgress, type RunResult,
 } from '../inferno/api.js'
 import { InfernoDaemon, StateDir, type DaemonOutcome, type DaemonRule } from '../inferno/daemon/index.js'
@@ -91,7 +91,7 @@ function printQuery(r: RunResult, io: InfernoIo): void {
 /** One summary line on stderr after a run, plus a sample of bad lines. */
 function summarise(qname: string, r: RunResult, io: InfernoIo): void {
   const rate = r.ms > 0 ? ` (${human((r.records * 1000) / r.ms)} records/s)` : ''
-  io.err(`inferno: ${qname} ${r.status}: ${r.blobs} blob(s), ${r.records} records, ${r.badLines} bad lines in ${(r.ms / 1000).toFixed(2)}s${rate}\n`)
+  io.err(`inferno: ${qname} ${r.status} (job ${r.jobName}): ${r.blobs} blob(s), ${r.records} records, ${r.badLines} bad lines in ${(r.ms / 1000).toFixed(2)}s${rate}\n`)
   for (const l of r.badSample.slice(0, 3)) io.err(`inferno:   bad line: ${l.length > 200 ? l.slice(0, 200) + '…' : l}\n`)
   const errs = r.mapErrors.errors + r.reduceErrors.errors
   if (errs > 0) io.err(`inferno:   ${r.mapErrors.errors} map and ${r.reduceErrors.errors} reduce errors; first: ${r.mapErrors.errorSample[0] ?? r.reduceErrors.errorSample[0] ?? ''}\n`)
@@ -195,17 +195,24 @@ export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOpti
   return 0
 }
 
-/** Reads saved JSON-record result lines back into rows for the rule's keysets. */
-export async function* savedRows(rule: Rule, store: InfernoStore, tag: string): AsyncGenerator<ResultRow> {
-  for (const blob of await store.blobs(tag)) {
-    for await (const line of store.readLines(blob)) {
-      if (line.trim() === '') continue
-      const rec = JSON.parse(line) as Record<string, unknown>
-      const ks = rule.keysets[String(rec._keyset)]
-      if (!ks) continue
-      yield [[String(rec._keyset), ...ks.keyParts.slice(1).map((k) => String(rec[k]))], ks.valueParts.map((v) => rec[v] ?? 0)]
-    }
+/** Reads one saved result blob (JSON-record lines) back into rows for the rule's keysets. */
+async function* blobRows(rule: Rule, store: InfernoStore, blob: readonly string[]): AsyncGenerator<ResultRow> {
+  for await (const line of store.readLines(blob)) {
+    if (line.trim() === '') continue
+    const rec = JSON.parse(line) as Record<string, unknown>
+    const ks = rule.keysets[String(rec._keyset)]
+    if (!ks) continue
+    yield [[String(rec._keyset), ...ks.keyParts.slice(1).map((k) => String(rec[k]))], ks.valueParts.map((v) => rec[v] ?? 0)]
   }
+}
+
+/** The saved results under `tag` as rows: each blob is one partition in key order, merged like a live run. */
+export async function savedRows(rule: Rule, store: InfernoStore, tag: string): Promise<AsyncIterable<ResultRow>> {
+  const parts = (await store.blobs(tag)).map((b) => blobRows(rule, store, b))
+  if (rule.sort && rule.sortedResults) return mergeRows(parts)
+  return (async function* () {
+    for (const p of parts) yield* p
+  })()
 }
 
 /**
@@ -229,7 +236,7 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   await rule.ruleInitFunction?.(params)
   const processor = rule.resultProcessor === undefined ? keysetResult : rule.resultProcessor
   if (processor) {
-    await processor(savedRows(rule, store, tag), { rule, params, jobName: job, out: io.out, floatFormat: 'g12' })
+    await processor(await savedRows(rule, store, tag), { rule, params, jobName: job, out: io.out, floatFormat: 'g12' })
   }
   return 0
 }

@@ -49,7 +49,7 @@ test('IN-02 names.last_names_json: the keyset pre-processor counts again', () =>
   const r = inferno(['-i', 'names.last_names_json'])
   assert.equal(r.status, 0, r.err)
   assert.equal(r.out, crlf(['last,count', 'Nahasapeemapetilon,6', 'Powell,6', 'Simpson,10', 'Términos,2']))
-  assert.match(r.err, /names\.last_names_json done: 1 blob\(s\), 12 records, 0 bad lines/)
+  assert.match(r.err, /names\.last_names_json done \(job last_names_json@[^)]+\): 1 blob\(s\), 12 records, 0 bad lines/)
 })
 
 test('IN-03 CSV input and IN-05 result tag give the IN-01 counts', async () => {
@@ -62,6 +62,15 @@ test('IN-03 CSV input and IN-05 result tag give the IN-01 counts', async () => {
   assert.equal(tagged.out, in01)
   const tags = await openStore(store).list('result:test:integration:last_names_result@')
   assert.equal(tags.length, 1, 'exactly one result tag, suffixed by the job name (undated source)')
+  // --process-results re-runs the processor over the job's saved (unpurged) results.
+  const job = /\(job last_names_result@([^)]+)\)/.exec(tagged.err)![1]
+  const again = inferno(['--process-results', `names.last_names_result@${job}`])
+  assert.equal(again.status, 0, again.err)
+  assert.equal(again.out, in01)
+  const missing = inferno(['--process-results', 'names.last_names_result@0:0'])
+  assert.equal(missing.status, 1)
+  assert.match(missing.err, /error INFERNO_JOB_NOT_FOUND/)
+  assert.equal(inferno(['--process-results', 'nonsense']).status, 2)
 })
 
 test('IN-04 two keysets in one scan, blocks ordered by keyset name', () => {

@@ -1,16 +1,8 @@
 // A seeded generator of realistic JSON click/event logs for the demo and the benchmark.
+import { mulberry32 } from '../../util/random.js'
 
-/** A small, fast, seeded PRNG (mulberry32); the same seed gives the same logs everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The seeded PRNG of the generator (mulberry32); the same seed gives the same logs everywhere. */
+export const seededRandom = mulberry32
 
 /** Picks from `items` with weights `w` (cumulative table built once). */
 function weighted<T>(items: readonly T[], w: readonly number[]): (r: number) => T {
