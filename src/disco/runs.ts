@@ -178,8 +178,9 @@ export class Sorter {
     if (this.table) {
       if (typeof key !== 'string') encodePair(key, value) // throws DISCO_BAD_KEY
       const t = this.table
-      if (t.has(key)) {
-        t.set(key, this.fold!(key, t.get(key), value))
+      const cur = t.get(key)
+      if (cur !== undefined || t.has(key)) {
+        t.set(key, this.fold!(key, cur, value))
         return 0
       }
       t.set(key, value)

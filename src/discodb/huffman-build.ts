@@ -11,8 +11,6 @@ const MAX_BITS = 16
 const TABLE_SIZE = 1 << MAX_BITS
 /** Bits of one literal token (flag + byte); a 4-byte run of literals costs 36. */
 const LITERAL_BITS = 9
-/** Most distinct 4-grams we count; beyond it new words are ignored (bounded memory). */
-const MAX_COUNTED = 1 << 24
 
 /** A codebook: symbols (LE u32 of their 4 bytes), LSB-first codes and lengths, and a lookup. */
 export interface Codebook {
@@ -24,56 +22,68 @@ export interface Codebook {
   slotMask: number
 }
 
+/** Hash of the counting table. */
 const symHash = (sym: number, shift: number): number => Math.imul(sym, 0x9e3779b1) >>> shift
+/**
+ * Hash of the codebook lookup: a different mix from `symHash`, because the chosen symbols come out
+ * of the counting table in its slot order; the same hash would pile them into one probe run.
+ */
+function slotHash(sym: number, shift: number): number {
+  let h = Math.imul(sym ^ (sym >>> 16), 0x7feb352d)
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b)
+  return (h ^ (h >>> 16)) >>> shift
+}
 
-/** Counts every 4-gram (little-endian u32) of the values `bytes[offsets[i]..offsets[i+1])`. */
-function countWords(bytes: Uint8Array, offsets: Uint32Array, count: number): { syms: Uint32Array; freqs: Uint32Array; n: number } {
-  let bits = 16
-  let keys = new Uint32Array(1 << bits)
-  let freqs = new Uint32Array(1 << bits)
+/** The refit parse looks at every `stride`-th value, so that about this many bytes are parsed. */
+const SAMPLE_BYTES = 2 * 1024 * 1024
+
+/** Bits of the count sketch (2^22 saturating u16 counters, 8 MiB). */
+const SKETCH_BITS = 22
+
+/**
+ * Counts the 4-grams (little-endian u32) of the values `bytes[offsets[i]..offsets[i+1])` that can
+ * be among the most frequent `k`: a first pass fills a count sketch (counts per hash bucket, never
+ * below a word's true count); a second pass counts exactly only the words whose bucket reached a
+ * threshold that leaves a few times `k` buckets. Two cache-friendly passes instead of one exact
+ * table over every distinct word.
+ */
+function countWords(bytes: Uint8Array, offsets: Uint32Array, count: number, k: number): { syms: Uint32Array; freqs: Uint32Array } {
+  const sketch = new Uint16Array(1 << SKETCH_BITS)
+  const shift = 32 - SKETCH_BITS
+  forEachWord(bytes, offsets, count, (sym) => {
+    const i = symHash(sym, shift)
+    const c = sketch[i]!
+    if (c !== 0xffff) sketch[i] = c + 1
+  })
+  const hist = new Float64Array(0x10000)
+  for (let i = 0; i < sketch.length; i++) hist[sketch[i]!]!++
+  let thr = 0xffff
+  let above = hist[thr]!
+  while (thr > 1 && above + hist[thr - 1]! <= 4 * k) above += hist[--thr]!
+  // Exact counts for the candidates, in a table sized for them.
+  let bits = 10
+  while (1 << bits < 4 * above + 16) bits++
+  const mask = (1 << bits) - 1
+  const keys = new Uint32Array(1 << bits)
+  const freqs = new Uint32Array(1 << bits)
   let n = 0
-  const grow = (): void => {
-    const oldK = keys
-    const oldF = freqs
-    bits++
-    keys = new Uint32Array(1 << bits)
-    freqs = new Uint32Array(1 << bits)
-    const mask = (1 << bits) - 1
-    for (let i = 0; i < oldK.length; i++) {
-      if (oldF[i] === 0) continue
-      let s = symHash(oldK[i]!, 32 - bits)
-      while (freqs[s] !== 0) s = (s + 1) & mask
-      keys[s] = oldK[i]!
-      freqs[s] = oldF[i]!
-    }
-  }
-  for (let v = 0; v < count; v++) {
-    const start = offsets[v]!
-    const end = offsets[v + 1]!
-    if (end - start < 4) continue
-    let sym = (bytes[start]! | (bytes[start + 1]! << 8) | (bytes[start + 2]! << 16)) << 8
-    for (let i = start + 3; i < end; i++) {
-      sym = (sym >>> 8) | (bytes[i]! << 24)
-      const mask = (1 << bits) - 1
-      let s = symHash(sym, 32 - bits)
-      for (;;) {
-        const f = freqs[s]!
-        if (f === 0) {
-          if (n >= MAX_COUNTED) break
-          keys[s] = sym
-          freqs[s] = 1
-          if (++n * 2 > 1 << bits) grow()
-          break
-        }
-        if (keys[s] === sym >>> 0) {
-          freqs[s] = f + 1
-          break
-        }
-        s = (s + 1) & mask
+  forEachWord(bytes, offsets, count, (sym) => {
+    if (sketch[symHash(sym, shift)]! < thr) return
+    for (let s = slotHash(sym, 32 - bits); ; s = (s + 1) & mask) {
+      const f = freqs[s]!
+      if (f === 0) {
+        if (n * 2 >= mask) return // full enough: ignore new words (bounded memory)
+        keys[s] = sym
+        freqs[s] = 1
+        n++
+        return
+      }
+      if (keys[s] === sym) {
+        freqs[s] = f + 1
+        return
       }
     }
-  }
-  // Compact to the used entries.
+  })
   const syms = new Uint32Array(n)
   const fr = new Uint32Array(n)
   let j = 0
@@ -83,7 +93,21 @@ function countWords(bytes: Uint8Array, offsets: Uint32Array, count: number): { s
       fr[j++] = freqs[i]!
     }
   }
-  return { syms, freqs: fr, n }
+  return { syms, freqs: fr }
+}
+
+/** Calls `fn` with every 4-gram (little-endian u32, unsigned) of every value. */
+function forEachWord(bytes: Uint8Array, offsets: Uint32Array, count: number, fn: (sym: number) => void): void {
+  for (let v = 0; v < count; v++) {
+    const start = offsets[v]!
+    const end = offsets[v + 1]!
+    if (end - start < 4) continue
+    let sym = (bytes[start]! | (bytes[start + 1]! << 8) | (bytes[start + 2]! << 16)) << 8
+    for (let i = start + 3; i < end; i++) {
+      sym = (sym >>> 8) | (bytes[i]! << 24)
+      fn(sym >>> 0)
+    }
+  }
 }
 
 /** Indices of the `k` most frequent entries, most frequent first (ties: lower index first). */
@@ -189,7 +213,7 @@ function makeCodebook(allSymbols: Uint32Array, allLengths: Uint8Array): Codebook
   const slots = new Int32Array(1 << bits)
   const slotMask = slots.length - 1
   for (let i = 0; i < k; i++) {
-    let s = symHash(symbols[i]!, 32 - bits)
+    let s = slotHash(symbols[i]!, 32 - bits)
     while (slots[s] !== 0) s = (s + 1) & slotMask
     slots[s] = i + 1
   }
@@ -198,7 +222,7 @@ function makeCodebook(allSymbols: Uint32Array, allLengths: Uint8Array): Codebook
 
 /** Index of `sym` in the codebook, or -1. */
 function findSymbol(cb: Codebook, sym: number, shift: number): number {
-  for (let s = symHash(sym, shift); ; s = (s + 1) & cb.slotMask) {
+  for (let s = slotHash(sym, shift); ; s = (s + 1) & cb.slotMask) {
     const e = cb.slots[s]!
     if (e === 0) return -1
     if (cb.symbols[e - 1] === sym) return e - 1
@@ -252,10 +276,12 @@ export function makeScratch(): Scratch {
 
 /**
  * Builds our codebook for the values `bytes[offsets[i]..offsets[i+1])`, i < count: top 4-grams by
- * count, Huffman lengths, then one refit to the symbols' use in the optimal parse.
+ * count (all values), Huffman lengths, then one refit to the symbols' use in the optimal parse of
+ * an evenly spread sample of about 2 MiB of values (all of them for smaller inputs).
  */
 export function buildCodebook(bytes: Uint8Array, offsets: Uint32Array, count: number, scratch: Scratch): Codebook {
-  const { syms, freqs } = countWords(bytes, offsets, count)
+  const stride = Math.max(1, Math.floor((offsets[count]! - offsets[0]!) / SAMPLE_BYTES))
+  const { syms, freqs } = countWords(bytes, offsets, count, TABLE_SIZE)
   const top = topK(freqs, TABLE_SIZE)
   let symbols = new Uint32Array(top.length)
   let weights = new Float64Array(top.length)
@@ -266,7 +292,7 @@ export function buildCodebook(bytes: Uint8Array, offsets: Uint32Array, count: nu
   let cb = makeCodebook(symbols, chooseLengths(weights))
   // Refit: count how often the optimal parse really uses each symbol, keep the used ones.
   const used = new Float64Array(symbols.length)
-  for (let v = 0; v < count; v++) {
+  for (let v = 0; v < count; v += stride) {
     const end = offsets[v + 1]!
     for (let start = offsets[v]!; start < end; start += BLOCK) {
       const stop = Math.min(end, start + BLOCK)
