@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DiscoDB, Q } from 'disco-inferno'
+import { rng } from '../test/discodb/random.js'
 import { dataDir, ensureDdbs, paths, repoRoot } from './dataset.js'
 
 const args = process.argv.slice(2)
@@ -60,18 +61,6 @@ function measure(name: string, data: string, mode: 'default' | 'nocompress' | un
   })
 }
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 interface Workload {
   lookups: string[]
   queries: Map<string, string[]>
@@ -96,7 +85,7 @@ function datasetWorkload(): Workload {
 function syntheticWorkload(db: DiscoDB): Workload {
   const keys = db.keys().toStrings().filter((k) => /^[^&|~+*()\s]+$/.test(k))
   const r = rng(20240601)
-  const k = (): string => keys[Math.floor(r() * keys.length)]!
+  const k = (): string => r.pick(keys)
   const n = Math.min(maxLookups, 50_000)
   const q = Math.min(maxQueries, 5_000)
   return {

@@ -60,20 +60,33 @@ function forEachBit(b: Bytes, s: Select, onBit: (one: boolean) => void): void {
   }
 }
 
+/** The frame shared by 4.4 and 4.5: three u32 fields, sel_size, a select structure, remainders. */
+interface Frame {
+  readonly fields: readonly [number, number, number]
+  readonly remR: number
+  readonly sel: Select
+  /** Offset of the packed remainders after the select structure. */
+  readonly remsOff: number
+}
+
+/** Reads a frame at `off` whose field number `remAt` is rem_r (1..31). */
+function readFrame(b: Bytes, off: number, limit: number, what: string, remAt: 1 | 2): Frame {
+  const fields = [u32(b, off, what), u32(b, off + 4, what), u32(b, off + 8, what)] as const
+  const selSize = u32(b, off + 12, `${what} sel_size`)
+  const remR = fields[remAt]
+  if (remR < 1 || remR > 31) corrupt(`${what} rem_r`, '1..31', remR)
+  const sel = readSelect(b, off + 16, limit)
+  if (sel.size !== selSize) corrupt(`${what} sel_size`, String(sel.size), selSize)
+  return { fields, remR, sel, remsOff: off + 16 + selSize }
+}
+
 /**
  * Decodes the compressed displacement sequence at `off` (spec 4.4), ending by `limit`.
  * @example readCompressedSeq(b, phfOff + 20, phfEnd).length // nbuckets
  */
 export function readCompressedSeq(b: Bytes, off: number, limit: number): Float64Array {
-  const n = u32(b, off, 'compressed sequence n')
-  const remR = u32(b, off + 4, 'compressed sequence rem_r')
-  const totalLength = u32(b, off + 8, 'compressed sequence total_length')
-  const selSize = u32(b, off + 12, 'compressed sequence sel_size')
-  if (remR < 1 || remR > 31) corrupt('compressed sequence rem_r', '1..31', remR)
-  const sel = readSelect(b, off + 16, limit)
-  if (sel.size !== selSize) corrupt('compressed sequence sel_size', String(sel.size), selSize)
+  const { fields: [n, , totalLength], remR, sel, remsOff } = readFrame(b, off, limit, 'compressed sequence', 1)
   if (sel.nSel !== n) corrupt('compressed sequence select n', String(n), sel.nSel)
-  const remsOff = off + 16 + selSize
   const storeOff = remsOff + 4 * Math.ceil((n * remR) / 32)
   const end = storeOff + 4 * Math.ceil(totalLength / 32)
   if (end > limit) corrupt('compressed sequence', `end <= ${limit}`, end)
@@ -102,17 +115,10 @@ export function readCompressedSeq(b: Bytes, off: number, limit: number): Float64
  * @example readCompressedRank(b, 80, limit) // Uint32Array [3, 17, …]
  */
 export function readCompressedRank(b: Bytes, off: number, limit: number): Uint32Array {
-  const maxVal = u32(b, off, 'compressed rank max_val')
-  const n = u32(b, off + 4, 'compressed rank n')
-  const remR = u32(b, off + 8, 'compressed rank rem_r')
-  const selSize = u32(b, off + 12, 'compressed rank sel_size')
-  if (remR < 1 || remR > 31) corrupt('compressed rank rem_r', '1..31', remR)
-  const sel = readSelect(b, off + 16, limit)
-  if (sel.size !== selSize) corrupt('compressed rank sel_size', String(sel.size), selSize)
+  const { fields: [maxVal, n], remR, sel, remsOff } = readFrame(b, off, limit, 'compressed rank', 2)
   if (sel.mSel !== n || sel.nSel !== Math.floor(maxVal / 2 ** remR)) {
     corrupt('compressed rank select', `${Math.floor(maxVal / 2 ** remR)} ones and ${n} zeros`, `${sel.nSel} and ${sel.mSel}`)
   }
-  const remsOff = off + 16 + selSize
   if (remsOff + 4 * Math.ceil((n * remR) / 32) > limit) corrupt('compressed rank', `end <= ${limit}`, remsOff)
   const out = new Uint32Array(n)
   const scale = 2 ** remR

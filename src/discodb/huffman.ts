@@ -74,7 +74,12 @@ export function decodeHuffman(cb: Codebook, buf: Uint8Array, start: number, end:
       pos += 9
     }
   }
-  return out.slice(0, n)
+  // `new Uint8Array(n)` of a small n lives on the JS heap; slice() would allocate an
+  // ArrayBuffer off-heap, which costs about a microsecond.
+  const res = new Uint8Array(n)
+  if (n <= 256) for (let i = 0; i < n; i++) res[i] = out[i]!
+  else res.set(out.subarray(0, n))
+  return res
 }
 
 /** The 3-byte window at `p` with bytes past the buffer read as zero. */

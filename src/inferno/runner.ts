@@ -200,20 +200,21 @@ export async function runRule(rule: Rule, opts: RunOptions): Promise<RunResult> 
  * sub-rules ran; duplicates removed; the top rule alone in the last wave.
  */
 export function ruleWaves(top: Rule): Rule[][] {
-  const depth = new Map<Rule, number>()
-  const visit = (r: Rule, stack: Set<Rule>): number => {
-    if (stack.has(r)) throw new DiscoError('INFERNO_RULE_INVALID', `rule ${r.name} is its own sub-rule`)
-    const known = depth.get(r)
-    if (known !== undefined) return known
-    stack.add(r)
+  // Rules are identified by name: the same sub-rule under two parents runs once.
+  const depth = new Map<string, { rule: Rule; d: number }>()
+  const visit = (r: Rule, stack: Set<string>): number => {
+    if (stack.has(r.name)) throw new DiscoError('INFERNO_RULE_INVALID', `rule ${r.name} is its own sub-rule`)
+    const known = depth.get(r.name)
+    if (known !== undefined) return known.d
+    stack.add(r.name)
     const d = r.subRules.length === 0 ? 0 : 1 + Math.max(...r.subRules.map((s) => visit(s, stack)))
-    stack.delete(r)
-    depth.set(r, d)
+    stack.delete(r.name)
+    depth.set(r.name, { rule: r, d })
     return d
   }
   const topDepth = visit(top, new Set())
   const waves: Rule[][] = Array.from({ length: topDepth + 1 }, () => [])
-  for (const [r, d] of depth) if (r !== top) waves[d]!.push(r)
+  for (const { rule, d } of depth.values()) if (rule.name !== top.name) waves[d]!.push(rule)
   waves[topDepth] = [top]
   return waves.filter((w, i) => w.length > 0 || i === topDepth)
 }

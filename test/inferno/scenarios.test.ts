@@ -143,3 +143,14 @@ test('IN-07 chained rules: the sub-rule feeds JSON records to the parent', async
   assert.deepEqual(await store.listTags('disco:results:'), [])
   void MemoryStore
 })
+
+test('section 7: rule tree in waves, shared sub-rules once, cycles rejected', async () => {
+  const { ruleWaves } = await import('disco-inferno')
+  const leaf = defineRule({ name: 'leaf', sourceTags: ['t'] })
+  const a = defineRule({ name: 'a', sourceTags: [leaf] })
+  const b = defineRule({ name: 'b', sourceTags: [leaf, 'u'] })
+  const top = defineRule({ name: 'top', sourceTags: [a, b, defineRule({ name: 'leaf', sourceTags: ['t'] })] })
+  assert.deepEqual(ruleWaves(top).map((w) => w.map((r) => r.name)), [['leaf'], ['a', 'b'], ['top']])
+  const self = defineRule({ name: 'loop', sourceTags: [defineRule({ name: 'loop' })] })
+  assert.throws(() => ruleWaves(self), { code: 'INFERNO_RULE_INVALID' })
+})
