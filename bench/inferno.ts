@@ -6,6 +6,7 @@
 //   node build/bench/inferno.js                 # 50 MB (well under a minute)
 //   node build/bench/inferno.js --size 1GB      # the headline figure
 //   node build/bench/inferno.js --json          # one JSON object per figure
+//   node build/bench/inferno.js --only inferno,duckdb   # a subset of the tools
 //
 // DuckDB (@duckdb/node-api, pinned) is installed by this script into bench/data/peers on first use;
 // jq comes from the system (`apt-get install jq`); both are skipped with a note when unavailable.
@@ -37,6 +38,7 @@ const { values: opt } = parseArgs({
     json: { type: 'boolean', default: false },
     'no-duckdb': { type: 'boolean', default: false },
     'no-jq': { type: 'boolean', default: false },
+    only: { type: 'string' },
     child: { type: 'string' },
     dir: { type: 'string' },
   },
@@ -207,11 +209,12 @@ async function main(): Promise<void> {
   const size = parseSize(opt.size!)
   const seed = Number(opt.seed)
   const data = await ensureData(size, seed)
-  const tools: [string, string][] = [['inferno', 'inferno clicks.traffic (inline engine)'], ['node', 'node readline+JSON.parse+Map']]
+  const tools: [string, string][] = [['inferno', 'inferno clicks.traffic'], ['node', 'node readline+JSON.parse+Map']]
   if (!opt['no-duckdb'] && ensureDuckdb()) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY GROUPING SETS'])
   if (!opt['no-jq'] && hasJq()) tools.push(['jq', 'jq -R fromjson? reduce inputs'])
   let reference: string | undefined
   for (const [kind, name] of tools) {
+    if (opt.only && !opt.only.split(',').includes(kind)) continue
     const r = runChild(kind, data.dir)
     const agree = JSON.stringify(Object.entries(r.byDay).sort())
     reference ??= agree

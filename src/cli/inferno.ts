@@ -54,6 +54,27 @@ export function progressLine(label: string, enabled: boolean): { onProgress: (p:
   }
 }
 
+/** Wall time per run stage (`-p`): `select 0.01s · map 2.31s · process 0.02s`. */
+export function stageTimer(now: () => number = () => performance.now()): { note: (stage: string) => void; report: () => string } {
+  const spans: [string, number][] = []
+  let current: [string, number] | null = null
+  const close = () => {
+    if (current) spans.push([current[0], now() - current[1]])
+    current = null
+  }
+  return {
+    note: (stage) => {
+      if (current?.[0] === stage) return
+      close()
+      current = [stage, now()]
+    },
+    report: () => {
+      close()
+      return spans.filter(([s]) => s !== 'done').map(([s, ms]) => `${s} ${(ms / 1000).toFixed(2)}s`).join(' · ') || '(no stages)'
+    },
+  }
+}
+
 /** The run options a command line implies for one rule. */
 export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, store: InfernoStore, io: InfernoIo): RunOptions {
   const s = settings as Record<string, unknown>
@@ -113,12 +134,14 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
   for (const rule of rules) {
     const qname = rule.qualifiedName ?? rule.name
     const bar = progressLine(qname, io.tty && opts.progress !== false && !opts.just_query)
+    const stages = stageTimer()
     let r: RunResult
     try {
-      r = await runRule(rule, { ...runOptionsFor(settings, opts, store, io), onProgress: bar.onProgress })
+      r = await runRule(rule, { ...runOptionsFor(settings, opts, store, io), onProgress: (p) => (stages.note(p.stage), bar.onProgress(p)) })
     } finally {
       bar.done()
     }
+    if (settings.profile === true) io.err(`inferno: ${qname} profile: ${stages.report()}\n`)
     if (opts.just_query) {
       printQuery(r, io)
       continue

@@ -3,6 +3,7 @@
 // tables, compressed displacement sequence, compressed rank of empty bins) bit for bit.
 import { DiscoError } from '../errors.js'
 import { jenkins } from './chd.js'
+import { U32List } from './interner.js'
 
 const CMPH_CHD = 8
 const CMPH_CHD_PH = 7
@@ -17,32 +18,6 @@ export interface ChdBuild {
   blob: Uint8Array
   /** `order[i]` = the key (by its input number) whose hash index is `i`. */
   order: Uint32Array
-}
-
-/** Grows a little-endian u32 word list while a structure is packed. */
-class WordWriter {
-  words: Uint32Array
-  length = 0
-  constructor(capacity: number) {
-    this.words = new Uint32Array(Math.max(16, capacity))
-  }
-  push(w: number): void {
-    if (this.length === this.words.length) {
-      const next = new Uint32Array(this.words.length * 2)
-      next.set(this.words)
-      this.words = next
-    }
-    this.words[this.length++] = w
-  }
-  append(ws: Uint32Array): void {
-    for (let i = 0; i < ws.length; i++) this.push(ws[i]!)
-  }
-  toBytes(): Uint8Array {
-    const out = new Uint8Array(this.length * 4)
-    const dv = new DataView(out.buffer)
-    for (let i = 0; i < this.length; i++) dv.setUint32(i * 4, this.words[i]!, true)
-    return out
-  }
 }
 
 /** floor(log2(x)) for 1 ≤ x < 2^32, and 0 for x = 0 (the convention of the rem_r choice). */
@@ -106,7 +81,7 @@ export function packCompressedSeq(values: ArrayLike<number>): Uint32Array {
     setBits(remsWords, i * remR, remR, p & mask)
   }
   const sel = packSelect(highs, Math.floor(total / 2 ** remR))
-  const w = new WordWriter(4 + sel.length + remsWords.length + store.length)
+  const w = new U32List(4 + sel.length + remsWords.length + store.length)
   w.push(n)
   w.push(remR)
   w.push(total)
@@ -114,7 +89,7 @@ export function packCompressedSeq(values: ArrayLike<number>): Uint32Array {
   w.append(sel)
   w.append(remsWords)
   w.append(store)
-  return w.words.slice(0, w.length)
+  return w.data.slice(0, w.length)
 }
 
 /** Packs a compressed rank (section 4.5) over the strictly ascending list `e` (non-empty). */
@@ -134,14 +109,14 @@ export function packCompressedRank(e: ArrayLike<number>): Uint32Array {
   const sel = packSelect(s, n)
   const rems = new Uint32Array(Math.ceil((n * remR) / 32))
   for (let i = 0; i < n; i++) setBits(rems, i * remR, remR, e[i]! % div)
-  const w = new WordWriter(4 + sel.length + rems.length)
+  const w = new U32List(4 + sel.length + rems.length)
   w.push(maxVal)
   w.push(n)
   w.push(remR)
   w.push(sel.length * 4)
   w.append(sel)
   w.append(rems)
-  return w.words.slice(0, w.length)
+  return w.data.slice(0, w.length)
 }
 
 /** Smallest prime ≥ x. */
@@ -158,8 +133,8 @@ function nextPrime(x: number): number {
   }
 }
 
-/** A small seeded PRNG (mulberry32) for our deterministic hash seeds. */
-function seedStream(seed: number): () => number {
+/** A small seeded PRNG (mulberry32, u32 outputs) for our deterministic hash seeds. */
+export function seedStream(seed: number): () => number {
   let s = seed >>> 0
   return () => {
     s = (s + 0x6d2b79f5) >>> 0
@@ -310,7 +285,7 @@ function packChd(seed: number, n: number, nbuckets: number, disp: Uint32Array, b
   for (let q = 0; q < n; q++) if (!taken[q]) empty[e++] = q
   const cr = packCompressedRank(empty)
   const cs = packCompressedSeq(disp)
-  const w = new WordWriter(3 + cr.length + 5 + cs.length)
+  const w = new U32List(3 + cr.length + 5 + cs.length)
   w.push(CMPH_CHD)
   w.push(cr.length * 4)
   w.append(cr)

@@ -169,3 +169,35 @@ export class ByteInterner {
     for (let id = 0; id < this.count; id++) this.place(id)
   }
 }
+
+/** A growable list of u32 (pairs in the writer, words of a packed hash structure). */
+export class U32List {
+  data: Uint32Array
+  length = 0
+
+  constructor(capacity = 1024) {
+    this.data = new Uint32Array(Math.max(1, capacity))
+  }
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Uint32Array(this.data.length * 2)
+      next.set(this.data)
+      this.data = next
+    }
+    this.data[this.length++] = v
+  }
+
+  /** Appends every word of `ws`. */
+  append(ws: Uint32Array): void {
+    for (let i = 0; i < ws.length; i++) this.push(ws[i]!)
+  }
+
+  /** The words as little-endian bytes. */
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(this.length * 4)
+    const dv = new DataView(out.buffer)
+    for (let i = 0; i < this.length; i++) dv.setUint32(i * 4, this.data[i]!, true)
+    return out
+  }
+}

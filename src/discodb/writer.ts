@@ -5,7 +5,7 @@ import { DiscoError } from '../errors.js'
 import { buildChd } from './chd-build.js'
 import { DiscoDB } from './db.js'
 import { CODEBOOK_BYTES, buildCodebook, encodeValue, makeScratch, writeCodebookTable } from './huffman-build.js'
-import { ByteInterner, LIMITS } from './interner.js'
+import { ByteInterner, LIMITS, U32List } from './interner.js'
 
 /** Options of `finalize` (the original's `disable_compression` and `unique_items`). */
 export interface FinalizeOptions {
@@ -32,23 +32,6 @@ const HASH_MIN_KEYS = 25
 const COMPRESS_MIN_BYTES = 5 * 1024 * 1024
 const COMPRESS_MIN_AVG = 6
 const MAX_U32 = 0xffffffff
-
-/** Growable u32 list. */
-class U32List {
-  data: Uint32Array
-  length = 0
-  constructor(capacity = 1024) {
-    this.data = new Uint32Array(capacity)
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Uint32Array(this.data.length * 2)
-      next.set(this.data)
-      this.data = next
-    }
-    this.data[this.length++] = v
-  }
-}
 
 /** Whether the original would compress these values (spec 3.1). */
 export function wouldCompress(uniqueValueBytes: number, uniqueValues: number, disableCompression: boolean): boolean {

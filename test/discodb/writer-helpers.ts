@@ -1,6 +1,7 @@
 // Test helpers for the writer: a CHD evaluator that walks the blob the way
 // CMPH 2.0.2 does (select through the sample tables), and a Huffman value decoder per spec 3.3.
 import { jenkins } from '#src/discodb/chd.js'
+import { seedStream } from '#src/discodb/chd-build.js'
 
 const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0
 const u64 = (b: Uint8Array, at: number): number => u32(b, at) + u32(b, at + 4) * 2 ** 32
@@ -159,14 +160,8 @@ export function valueBytes(b: Uint8Array, id: number): Uint8Array {
   return Uint8Array.from(out)
 }
 
-/** Seeded PRNG (mulberry32). */
+/** Seeded PRNG (mulberry32) giving floats in [0, 1). */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = seedStream(seed)
+  return () => next() / 4294967296
 }

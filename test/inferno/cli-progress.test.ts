@@ -1,7 +1,7 @@
 // The TTY progress line of `inferno -i`: blobs, records, records/s, bad lines, stage.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { progressLine, outcomeOf, daemonRuleOf } from '#src/cli/inferno.js'
+import { progressLine, outcomeOf, daemonRuleOf, stageTimer } from '#src/cli/inferno.js'
 import { defineRule } from 'disco-inferno'
 
 test('progress line draws blobs, records/s and bad lines only when enabled', () => {
@@ -34,4 +34,20 @@ test('rules map onto daemon rules; run results onto daemon outcomes', () => {
   assert.deepEqual(outcomeOf({ ...base, status: 'done' }), { status: 'done', job: 'r@1:0', message: '2 blob(s), 10 records in 1.5s' })
   assert.deepEqual(outcomeOf({ ...base, status: 'skipped', reason: 'not enough blobs' }), { status: 'skipped', job: 'r@1:0', message: 'not enough blobs' })
   assert.equal(outcomeOf({ ...base, status: 'failed', reason: 'x' }).message, 'x')
+})
+
+test('-p stage timer: one span per stage, repeated notes merge', () => {
+  let t = 0
+  const timer = stageTimer(() => t)
+  timer.note('select')
+  t = 10
+  timer.note('map')
+  t = 510
+  timer.note('map')
+  t = 2510
+  timer.note('process')
+  t = 2520
+  timer.note('done')
+  assert.equal(timer.report(), 'select 0.01s · map 2.50s · process 0.01s')
+  assert.equal(stageTimer().report(), '(no stages)')
 })
