@@ -35,7 +35,8 @@ export async function runCli(tool: string, program: Command, argv: string[] = pr
   program.exitOverride()
   for (const sub of program.commands) sub.exitOverride()
   program.configureOutput({
-    writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `${tool}: ${s}` : s),
+    // Parser mistakes (unknown command or option, missing argument) get the CLI_USAGE code too.
+    writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `${tool}: error CLI_USAGE:${s.slice('error:'.length)}` : s),
   })
   // A closed stdout (e.g. `| head`) ends the process quietly instead of throwing EPIPE.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {

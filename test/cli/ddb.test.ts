@@ -150,3 +150,16 @@ test('--help on every command', (t) => {
     assert.match(text, /Example:/)
   }
 })
+
+test('parser mistakes (unknown command, unknown option, missing argument) exit 2 with CLI_USAGE', (t) => {
+  const { ddb } = setup(t)
+  const unknown = ddb(['frobnicate'])
+  assert.equal(unknown.code, 2)
+  assert.match(unknown.err, /^ddb: error CLI_USAGE: unknown command 'frobnicate'/)
+  const badOption = ddb(['keys', 'a.ddb', '--no-such-flag'])
+  assert.equal(badOption.code, 2)
+  assert.match(badOption.err, /^ddb: error CLI_USAGE: unknown option '--no-such-flag'/)
+  const missing = ddb(['get', 'a.ddb'])
+  assert.equal(missing.code, 2)
+  assert.match(missing.err, /^ddb: error CLI_USAGE: missing required argument 'key'/)
+})

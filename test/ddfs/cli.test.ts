@@ -115,7 +115,7 @@ test('tag, put, urls, cp, links, find, attrs, tokens, -i and -p, gc', (t) => {
   failsWith(ddfs(['tag', 'bad name', 'raw://x']), 'DDFS_BAD_TAG_NAME')
   const usage = ddfs(['tag'])
   assert.equal(usage.code, 2)
-  assert.match(usage.err, /^ddfs: error: missing required argument 'tag'\n/)
+  assert.match(usage.err, /^ddfs: error CLI_USAGE: missing required argument 'tag'\n/)
   // GC: the blob is referenced, so nothing goes; after deleting its tags it does.
   assert.match(ok(ddfs(['gc', '--grace', '0'])), /^deleted 0 blobs/)
   ok(ddfs(['rm', 'src', 'copy']))

@@ -131,7 +131,7 @@ test('user mistakes: one coded line, no stack trace', () => {
   assert.match(unknown.err, /^inferno: error INFERNO_RULE_NOT_FOUND: expected a rule at nope\.x/m)
   const badFlag = inferno(['-R', 'ten', '-i', 'names'])
   assert.equal(badFlag.status, 2)
-  assert.match(badFlag.err, /^inferno: error: option '-R, --day-range <n>' argument 'ten' is invalid\. expected an integer, found "ten"/)
+  assert.match(badFlag.err, /^inferno: error CLI_USAGE: option '-R, --day-range <n>' argument 'ten' is invalid\. expected an integer, found "ten"/)
   const badYaml = inferno(['-i', 'names.last_names_json', '-l', join(rules, 'names.json')])
   assert.equal(badYaml.status, 1)
   assert.doesNotMatch(badYaml.err, /\n\s+at /, 'no stack trace')
