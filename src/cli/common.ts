@@ -32,12 +32,16 @@ export function reportError(tool: string, e: unknown): number {
  * await runCli('ddb', program) // `ddb: error DDB_BAD_MAGIC: ...` and exit 1 on a bad file
  */
 export async function runCli(tool: string, program: Command, argv: string[] = process.argv): Promise<void> {
-  program.exitOverride()
-  for (const sub of program.commands) sub.exitOverride()
-  program.configureOutput({
-    // Parser mistakes (unknown command or option, missing argument) get the CLI_USAGE code too.
-    writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `${tool}: error CLI_USAGE:${s.slice('error:'.length)}` : s),
-  })
+  // Parser mistakes (unknown command or option, missing argument) get the CLI_USAGE code too.
+  const output = {
+    writeErr: (s: string) => process.stderr.write(s.startsWith('error:') ? `${tool}: error CLI_USAGE:${s.slice('error:'.length)}` : s),
+  }
+  const configure = (cmd: Command): void => {
+    cmd.exitOverride()
+    cmd.configureOutput(output)
+    for (const sub of cmd.commands) configure(sub)
+  }
+  configure(program)
   // A closed stdout (e.g. `| head`) ends the process quietly instead of throwing EPIPE.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0)

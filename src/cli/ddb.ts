@@ -192,8 +192,6 @@ function readView(file: string, enc: Encoding): Uint8Array[] {
 export function buildProgram(): Command {
   const program = new Command('ddb')
     .description('Build and query DiscoDB files (the original C library\'s format).')
-    // Parser mistakes as one coded line, like every other error (subcommands inherit this).
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `ddb: error CLI_USAGE: ${s.slice(7)}` : s) })
 
   program.command('create').description('build a DiscoDB from TSV lines key<TAB>value (or JSON lines), written atomically')
     .argument('<out>', 'the .ddb file to write')

@@ -101,8 +101,6 @@ export function buildProgram(): Command {
     .option('-t, --token <token>', 'read and write token for protected tags')
     .option('--json', 'print lists as JSON')
     .showHelpAfterError('(run ddfs --help for the verbs and options)')
-    // Set before the verbs are added so they inherit it (runCli configures only the program).
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ddfs: ${s}` : s) })
   const globals = (): Globals => program.opts<Globals>()
   const store = (): Ddfs => openStore(globals().store)
   const tok = (): { token?: string } => (globals().token !== undefined ? { token: globals().token } : {})
