@@ -1,6 +1,7 @@
 // DDFS throughput: chunk generated NDJSON into gzip blobs, then read every line back.
 // Usage: node build/bench/ddfs.js [--size 300MB|1GB] [--chunk-size 64MB] [--level 6] [--json]
 // Data: bench/data/ddfs-<size>.ndjson (seeded, generated once). The store is a temp directory.
+import { mulberry32 } from '#src/util/random.js'
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,14 +35,7 @@ function sampler(): { stop: () => number } {
 
 /** Writes `bytes` of seeded NDJSON click events (mulberry32), streaming. */
 async function generate(path: string, bytes: number): Promise<void> {
-  let a = 20261122
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rand = mulberry32(20261122)
   const events = ['view', 'click', 'signup', 'purchase', 'logout']
   const out = createWriteStream(path + '.tmp')
   let written = 0

@@ -11,6 +11,7 @@
 // DuckDB (@duckdb/node-api, pinned) is installed by this script into bench/data/peers on first use;
 // jq comes from the system (`apt-get install jq`); both are skipped with a note when unavailable.
 import { spawnSync } from 'node:child_process'
+import { ensureDuckdb, hasJq, runTimedChild } from './peers.js'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -24,7 +25,6 @@ import { runImmediate } from '#src/cli/inferno.js'
 import { parseInfernoArgs, settingsFromOptions } from '#src/cli/inferno-args.js'
 import { parseSize } from '#src/cli/demo.js'
 
-const DUCKDB_PKG = '@duckdb/node-api@1.5.6-r.1'
 const HERE = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DATA = join(ROOT, 'bench', 'data')
@@ -172,31 +172,10 @@ async function ensureData(size: number, seed: number): Promise<{ dir: string; li
   return { dir, lines, bytes }
 }
 
-function ensureDuckdb(): boolean {
-  const peers = join(DATA, 'peers')
-  if (existsSync(join(peers, 'node_modules', '@duckdb', 'node-api'))) return true
-  mkdirSync(peers, { recursive: true })
-  if (!existsSync(join(peers, 'package.json'))) writeFileSync(join(peers, 'package.json'), '{"private":true}\n')
-  process.stderr.write(`bench: installing ${DUCKDB_PKG} into ${peers} …\n`)
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--save-exact', DUCKDB_PKG], { cwd: peers, encoding: 'utf8' })
-  if (r.status !== 0) process.stderr.write(`bench: DuckDB not installed (${(r.stderr || '').trim().split('\n').pop()})\n`)
-  return r.status === 0
-}
 
-function hasJq(): boolean {
-  return spawnSync('jq', ['--version']).status === 0
-}
 
-/** Runs one child under /usr/bin/time (peak RSS in KB), or plainly when it is missing. */
 function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number | null } {
-  const args = [HERE, '--child', kind, '--dir', dir, '--days', opt.days!]
-  const timed = existsSync('/usr/bin/time')
-  const r = timed
-    ? spawnSync('/usr/bin/time', ['-f', 'RSS_KB=%M', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })
-    : spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 })
-  if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`)
-  const rss = /RSS_KB=(\d+)/.exec(r.stderr)
-  return { ...(JSON.parse(r.stdout) as ChildResult), peakRssMB: rss ? Number(rss[1]) / 1024 : null }
+  return runTimedChild<ChildResult>(kind, [HERE, '--child', kind, '--dir', dir, '--days', opt.days!])
 }
 
 async function main(): Promise<void> {
@@ -210,7 +189,7 @@ async function main(): Promise<void> {
   const seed = Number(opt.seed)
   const data = await ensureData(size, seed)
   const tools: [string, string][] = [['inferno', 'inferno clicks.traffic'], ['node', 'node readline+JSON.parse+Map']]
-  if (!opt['no-duckdb'] && ensureDuckdb()) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY GROUPING SETS'])
+  if (!opt['no-duckdb'] && ensureDuckdb(DATA)) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY GROUPING SETS'])
   if (!opt['no-jq'] && hasJq()) tools.push(['jq', 'jq -R fromjson? reduce inputs'])
   let reference: string | undefined
   for (const [kind, name] of tools) {

@@ -12,6 +12,8 @@
 // DuckDB (@duckdb/node-api, pinned; its native part comes from the npm registry) is installed by
 // this script into bench/data/peers on first use; jq from Debian (`apt-get install -y jq` is tried
 // when missing). A tool that cannot be installed is skipped with a note.
+import { mulberry32 } from '#src/util/random.js'
+import { ensureDuckdb, runTimedChild } from './peers.js'
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs'
@@ -23,7 +25,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runJob, WorkerPoolExecutor } from 'disco-inferno'
 
-const DUCKDB_PKG = '@duckdb/node-api@1.5.6-r.1'
 const HERE = fileURLToPath(import.meta.url)
 const JOB = fileURLToPath(new URL('./mr-job.js', import.meta.url))
 const DATA = fileURLToPath(new URL('../../bench/data/', import.meta.url))
@@ -134,15 +135,7 @@ async function childNode(dir: string): Promise<ChildResult> {
 // ------------------------------------------------------------------------------------ parent
 
 /** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const rng = mulberry32
 
 const EVENTS = ['view', 'click', 'signup', 'purchase', 'share']
 
@@ -180,16 +173,6 @@ function ensureData(size: number, seed: number): { dir: string; bytes: number; l
   return { dir, bytes, lines }
 }
 
-function ensureDuckdb(): boolean {
-  const peers = join(DATA, 'peers')
-  if (existsSync(join(peers, 'node_modules', '@duckdb', 'node-api'))) return true
-  mkdirSync(peers, { recursive: true })
-  if (!existsSync(join(peers, 'package.json'))) writeFileSync(join(peers, 'package.json'), '{"private":true}\n')
-  process.stderr.write(`bench: installing ${DUCKDB_PKG} into ${peers} …\n`)
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--save-exact', DUCKDB_PKG], { cwd: peers, encoding: 'utf8' })
-  if (r.status !== 0) process.stderr.write(`bench: DuckDB skipped, not installable (${(r.stderr || '').trim().split('\n').pop()})\n`)
-  return r.status === 0
-}
 
 function ensureJq(): boolean {
   if (spawnSync('jq', ['--version']).status === 0) return true
@@ -200,16 +183,8 @@ function ensureJq(): boolean {
   return ok
 }
 
-/** Runs one child under /usr/bin/time (peak RSS in KB), or plainly when it is missing. */
 function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number | null } {
-  const args = [HERE, '--child', kind, '--dir', dir, '--partitions', opt.partitions!, '--jq-lines', opt['jq-lines']!]
-  const timed = existsSync('/usr/bin/time')
-  const r = timed
-    ? spawnSync('/usr/bin/time', ['-f', 'RSS_KB=%M', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })
-    : spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 })
-  if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`)
-  const rss = /RSS_KB=(\d+)/.exec(r.stderr)
-  return { ...(JSON.parse(r.stdout) as ChildResult), peakRssMB: rss ? Number(rss[1]) / 1024 : null }
+  return runTimedChild<ChildResult>(kind, [HERE, '--child', kind, '--dir', dir, '--partitions', opt.partitions!, '--jq-lines', opt['jq-lines']!])
 }
 
 async function main(): Promise<void> {
@@ -221,7 +196,7 @@ async function main(): Promise<void> {
   const data = ensureData(parseSize(opt.size!), Number(opt.seed))
   const tools: [string, string][] = [['disco', `disco worker pool (${cpus().length} threads, combiner, ${opt.partitions} partitions)`]]
   if (!opt['no-node']) tools.push(['node', 'node readline+JSON.parse+Map'])
-  if (!opt['no-duckdb'] && ensureDuckdb()) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY'])
+  if (!opt['no-duckdb'] && ensureDuckdb(DATA)) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY'])
   if (!opt['no-jq'] && ensureJq()) tools.push(['jq', `jq -s group_by (first ${opt['jq-lines']} lines only)`])
   let reference: string | undefined
   for (const [kind, label] of tools) {

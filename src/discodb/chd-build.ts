@@ -1,6 +1,7 @@
 // Construction of the CHD minimal perfect hash in CMPH's packed blob layout (spec section 4):
 // our own seed choice and displacement search, the original's structures (select with sample
 // tables, compressed displacement sequence, compressed rank of empty bins) bit for bit.
+import { mulberry32u32 } from '../util/random.js'
 import { DiscoError } from '../errors.js'
 import { jenkins } from './chd.js'
 import { U32List } from './interner.js'
@@ -134,16 +135,7 @@ function nextPrime(x: number): number {
 }
 
 /** A small seeded PRNG (mulberry32, u32 outputs) for our deterministic hash seeds. */
-export function seedStream(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (t ^ (t >>> 14)) >>> 0
-  }
-}
+export const seedStream = mulberry32u32
 
 /**
  * Builds a CHD minimal perfect hash over `m` keys, key `i` being `bytes[offsets[i]..offsets[i+1])`.

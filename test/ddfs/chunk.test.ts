@@ -1,20 +1,12 @@
 // Record-aware chunking: size bound, lines intact, gzip in and out, coded errors.
+import { mulberry32 } from '#src/util/random.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gzipSync, gunzipSync } from 'node:zlib'
 import { chunkLines, DiscoError, lineBatches, textLines } from 'disco-inferno'
 
 /** Small seeded PRNG (mulberry32) so failures can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const rng = mulberry32
 
 async function* pieces(buf: Buffer, rand: () => number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < buf.length;) {

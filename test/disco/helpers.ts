@@ -1,4 +1,5 @@
 // Shared helpers of the Disco tests: seeded data, temp stores, a reference word count.
+import { mulberry32 } from '#src/util/random.js'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,16 +8,7 @@ import { fileURLToPath } from 'node:url'
 export const FIXTURES = fileURLToPath(new URL('./fixtures/jobs.js', import.meta.url))
 
 /** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const rng = mulberry32
 
 export function tempDir(t: { after(fn: () => void): void }, label = 'disco'): string {
   const d = mkdtempSync(join(tmpdir(), `${label}-`))
