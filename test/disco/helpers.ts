@@ -18,48 +18,53 @@ export function tempDir(t: { after(fn: () => void): void }, label = 'disco'): st
 
 const WORDS = ['a', 'to', 'be', 'or', 'not', 'that', 'is', 'the', 'question', 'é', 'Z', 'zz', 'a b', '9', '10']
 
-/** `files` text files of `lines` lines of seeded words; returns the paths and the reference counts. */
-export function wordFiles(dir: string, seed: number, files: number, lines: number): { paths: string[]; ref: Map<string, number> } {
-  const r = rng(seed)
+/**
+ * Writes `files` files named `<name>-<f>.<ext>` of `lines` lines each, made by `line(i, add)` where
+ * `add(key, n)` adds to the reference; returns the paths and the reference.
+ */
+function seededFiles(
+  dir: string, name: string, ext: string, files: number, lines: number,
+  line: (i: number, add: (key: string, n: number) => void) => string,
+): { paths: string[]; ref: Map<string, number> } {
   const ref = new Map<string, number>()
+  const add = (key: string, n: number): void => {
+    ref.set(key, (ref.get(key) ?? 0) + n)
+  }
   const paths: string[] = []
   for (let f = 0; f < files; f++) {
     const out: string[] = []
-    for (let i = 0; i < lines; i++) {
-      const n = Math.floor(r() * 8)
-      const ws: string[] = [`#${i}`]
-      for (let j = 0; j < n; j++) {
-        const w = r() < 0.7 ? WORDS[Math.floor(r() * WORDS.length)]!.replace(' ', '_') : `w${Math.floor(r() * 500)}`
-        ws.push(w)
-      }
-      for (const w of ws) ref.set(w, (ref.get(w) ?? 0) + 1)
-      out.push(ws.join(' '))
-    }
-    const p = join(dir, `words-${f}.txt`)
+    for (let i = 0; i < lines; i++) out.push(line(i, add))
+    const p = join(dir, `${name}-${f}.${ext}`)
     writeFileSync(p, out.join('\n') + '\n')
     paths.push(p)
   }
   return { paths, ref }
 }
 
+/** `files` text files of `lines` lines of seeded words; returns the paths and the reference counts. */
+export function wordFiles(dir: string, seed: number, files: number, lines: number): { paths: string[]; ref: Map<string, number> } {
+  const r = rng(seed)
+  return seededFiles(dir, 'words', 'txt', files, lines, (i, add) => {
+    const n = Math.floor(r() * 8)
+    const ws: string[] = [`#${i}`]
+    for (let j = 0; j < n; j++) {
+      const w = r() < 0.7 ? WORDS[Math.floor(r() * WORDS.length)]!.replace(' ', '_') : `w${Math.floor(r() * 500)}`
+      ws.push(w)
+    }
+    for (const w of ws) add(w, 1)
+    return ws.join(' ')
+  })
+}
+
 /** NDJSON files of {k, v} records; returns the paths and the reference sums. */
 export function kvFiles(dir: string, seed: number, files: number, lines: number): { paths: string[]; ref: Map<string, number> } {
   const r = rng(seed)
-  const ref = new Map<string, number>()
-  const paths: string[] = []
-  for (let f = 0; f < files; f++) {
-    const out: string[] = []
-    for (let i = 0; i < lines; i++) {
-      const k = `user${Math.floor(r() * 300)}`
-      const v = Math.floor(r() * 1000) - 100
-      ref.set(k, (ref.get(k) ?? 0) + v)
-      out.push(JSON.stringify({ k, v }))
-    }
-    const p = join(dir, `kv-${f}.ndjson`)
-    writeFileSync(p, out.join('\n') + '\n')
-    paths.push(p)
-  }
-  return { paths, ref }
+  return seededFiles(dir, 'kv', 'ndjson', files, lines, (_i, add) => {
+    const k = `user${Math.floor(r() * 300)}`
+    const v = Math.floor(r() * 1000) - 100
+    add(k, v)
+    return JSON.stringify({ k, v })
+  })
 }
 
 /** The reference as sorted [key, value] pairs (JS string order, like the engine). */
