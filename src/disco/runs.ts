@@ -5,6 +5,7 @@ import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFile
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../errors.js'
+import { MinHeap } from '../util/heap.js'
 
 /** Runs merged in one pass at most; more are merged in rounds. */
 export const MERGE_FAN_IN = 64
@@ -260,64 +261,27 @@ const before = (a: Cursor, b: Cursor): boolean => a.key < b.key || (a.key === b.
  * heap. `next()` returns the next pair, or undefined at the end.
  */
 export class KvMerger {
-  private heap: Cursor[] = []
+  private readonly heap = new MinHeap<Cursor>(before)
 
   constructor(files: readonly string[]) {
     files.forEach((f, i) => {
       const c = readCursor(new LineReader(f), i)
-      if (c) this.push(c)
+      if (c) this.heap.push(c)
     })
   }
 
   next(): Cursor | undefined {
-    const h = this.heap
-    if (h.length === 0) return undefined
-    const top = h[0]!
+    const top = this.heap.peek()
+    if (top === undefined) return undefined
     const repl = readCursor(top.reader, top.src)
-    if (repl) {
-      h[0] = repl
-      this.down(0)
-    } else {
-      const last = h.pop()!
-      if (h.length > 0) {
-        h[0] = last
-        this.down(0)
-      }
-    }
+    if (repl) this.heap.replaceTop(repl)
+    else this.heap.pop()
     return top
-  }
-
-  private push(c: Cursor): void {
-    const h = this.heap
-    h.push(c)
-    let i = h.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!before(h[i]!, h[p]!)) break
-      ;[h[i], h[p]] = [h[p]!, h[i]!]
-      i = p
-    }
-  }
-
-  private down(i: number): void {
-    const h = this.heap
-    const n = h.length
-    for (;;) {
-      const l = 2 * i + 1
-      const r = l + 1
-      let m = i
-      if (l < n && before(h[l]!, h[m]!)) m = l
-      if (r < n && before(h[r]!, h[m]!)) m = r
-      if (m === i) return
-      ;[h[i], h[m]] = [h[m]!, h[i]!]
-      i = m
-    }
   }
 
   /** Closes every file still open (after an early stop). */
   close(): void {
-    for (const c of this.heap) c.reader.close()
-    this.heap = []
+    for (const c of this.heap.drain()) c.reader.close()
   }
 }
 

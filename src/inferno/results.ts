@@ -1,5 +1,6 @@
 // Result merge, CSV / debug / JSON-record processors and retry with back-off (spec 2.6-2.8, 12).
 import { DiscoError } from '../errors.js'
+import { MinHeap } from '../util/heap.js'
 import type { CsvDialect, ResultContext, ResultRow, Rule } from './rule.js'
 import { compareRows } from './keyset.js'
 import { formatValue, type FloatFormat } from './values.js'
@@ -19,50 +20,20 @@ async function* toAsync<T>(it: AnyIterable<T>): AsyncGenerator<T> {
  */
 export async function* mergeSorted<T>(streams: readonly AnyIterable<T>[], compare: (a: T, b: T) => number): AsyncGenerator<T> {
   const its = streams.map((s) => toAsync(s)[Symbol.asyncIterator]())
-  // Heap of [head, stream index]; small k, so a binary heap over an array.
-  const heap: [T, number][] = []
-  const less = (a: [T, number], b: [T, number]) => {
+  // Heap of [head, stream index]; ties go to the earlier stream.
+  const heap = new MinHeap<[T, number]>((a, b) => {
     const c = compare(a[0], b[0])
     return c < 0 || (c === 0 && a[1] < b[1])
-  }
-  const push = (e: [T, number]) => {
-    heap.push(e)
-    let i = heap.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!less(heap[i]!, heap[p]!)) break
-      ;[heap[i], heap[p]] = [heap[p]!, heap[i]!]
-      i = p
-    }
-  }
-  const pop = (): [T, number] => {
-    const top = heap[0]!
-    const last = heap.pop()!
-    if (heap.length > 0) {
-      heap[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l
-        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r
-        if (m === i) break
-        ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
-        i = m
-      }
-    }
-    return top
-  }
+  })
   for (let i = 0; i < its.length; i++) {
     const n = await its[i]!.next()
-    if (!n.done) push([n.value, i])
+    if (!n.done) heap.push([n.value, i])
   }
-  while (heap.length > 0) {
-    const [v, i] = pop()
+  while (heap.size > 0) {
+    const [v, i] = heap.pop()!
     yield v
     const n = await its[i]!.next()
-    if (!n.done) push([n.value, i])
+    if (!n.done) heap.push([n.value, i])
   }
 }
 
