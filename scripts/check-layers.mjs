@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative, resolve, dirname, sep } from 'node:path'
 
-const ORDER = ['errors.ts', 'util', 'discodb', 'ddfs', 'disco', 'inferno', 'analytics', 'server', 'cli']
+const ORDER = ['errors.ts', 'util', 'discodb', 'ddfs', 'disco', 'inferno', 'cluster', 'analytics', 'server', 'cli']
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..', 'src')
 
 /** Layer rank of a path relative to src/, or Infinity for the package entry. */
