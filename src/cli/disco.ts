@@ -12,6 +12,7 @@ import {
   jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, runJob, waitJob, WorkerPoolExecutor,
   type FnRef, type JobInfo, type JobSpec,
 } from '../disco/index.js'
+import { importModule } from '../util/modules.js'
 import { Progress, runCli, usageError } from './common.js'
 
 interface Globals { store?: string }
@@ -71,12 +72,7 @@ async function jobFromModule(target: string): Promise<Partial<JobSpec>> {
   const i = target.lastIndexOf(':')
   const [modPath, exp] = i > 1 ? [target.slice(0, i), target.slice(i + 1)] : [target, undefined]
   const url = modPath.startsWith('file:') ? modPath : pathToFileURL(resolve(modPath)).href
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import(url)) as Record<string, unknown>
-  } catch (e) {
-    throw new DiscoError('DISCO_FN_NOT_FOUND', `cannot load module ${modPath}: ${(e as Error).message}`)
-  }
+  const mod = await importModule(url, 'job module')
   let obj: unknown = mod
   let base = ''
   if (exp) {

@@ -1,10 +1,9 @@
 // Rule modules in a rules directory, `autorun`, and addressing module / module.rule /
 // module.rule.keyset (spec inferno.md section 6).
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { register } from 'node:module'
 import { basename, extname, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
+import { enableTsModules, importModule } from '../util/modules.js'
 import { withRule, type Rule } from './rule.js'
 
 /** One loaded rule module. */
@@ -20,17 +19,8 @@ export interface RuleModule {
 
 const EXTS = ['.js', '.mjs', '.ts', '.mts']
 
-let tsHooks = false
-
-/**
- * Lets `import()` load `.ts` rule modules on Node 20 (transpiled by the `typescript` package, which
- * must be installed next to the rules). Idempotent.
- */
-export function enableTsRules(): void {
-  if (tsHooks) return
-  tsHooks = true
-  register(new URL('./ts-hooks.js', import.meta.url))
-}
+/** Lets `import()` load `.ts` rule modules on Node 20 (transpiled by esbuild). Idempotent. */
+export const enableTsRules = enableTsModules
 
 /**
  * The rule module files of a directory, by module name (`*.js|mjs|ts|mts`; dot files, `index.*`,
@@ -79,14 +69,7 @@ function attach(rule: Rule, module: string, path: string): Rule {
 export async function loadRuleModule(path: string, name = basename(path, extname(path))): Promise<RuleModule> {
   const abs = resolve(path)
   if (!existsSync(abs)) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule module ${abs}, found no such file`)
-  if (/\.m?ts$/.test(abs)) enableTsRules()
-  let mod: Record<string, unknown>
-  try {
-    mod = await import(pathToFileURL(abs).href) as Record<string, unknown>
-  } catch (e) {
-    if (e instanceof DiscoError) throw e
-    throw new DiscoError('INFERNO_RULE_LOAD', `could not import rule module ${abs}: ${(e as Error).message}`, { cause: e })
-  }
+  const mod = await importModule(abs, 'rule module')
   const rules = mod.rules ?? mod.RULES ?? (mod.default as Record<string, unknown> | undefined)?.rules
   if (!Array.isArray(rules) || rules.some((r) => !r || (r as Rule).kind !== 'rule')) {
     throw new DiscoError('INFERNO_RULE_INVALID', `expected rule module ${abs} to export rules: a list of defineRule(...), found ${typeof rules}`)

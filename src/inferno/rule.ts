@@ -1,5 +1,6 @@
 // The rule DSL: defineRule / defineKeyset (spec inferno.md sections 3-5), frozen normalised data.
 import { DiscoError } from '../errors.js'
+import { didYouMean } from '../util/suggest.js'
 import type { Num } from './values.js'
 import type { FloatFormat } from './values.js'
 
@@ -202,7 +203,7 @@ export interface RuleOptions {
   readonly delimiter?: string
   /** Output `("k1,k2", JSON values)` instead of `(key, values)`. */
   readonly serialOut?: boolean
-  /** Any further user parameters (the original's "any other keyword"). */
+  /** User parameters (the original's "any other keyword"; here only under `params`). */
   readonly params?: Params
 }
 
@@ -294,6 +295,16 @@ const RULE_KEYS = new Set<string>([
   'serialOut', 'params',
 ])
 
+const KEYSET_KEYS = new Set<string>(['keyParts', 'valueParts', 'columnMappings', 'table', 'partsPreprocess', 'partsPostprocess'])
+
+/** Rejects keywords that are not in `known`, naming the nearest valid one. */
+function checkKeywords(o: object, known: ReadonlySet<string>, where: string): void {
+  for (const k of Object.keys(o)) {
+    if (k === 'kind' || known.has(k)) continue
+    throw invalid(`${where}: unknown keyword ${k}${didYouMean(k, known)}; user parameters go under params`)
+  }
+}
+
 function invalid(msg: string): DiscoError {
   return new DiscoError('INFERNO_RULE_INVALID', msg)
 }
@@ -330,6 +341,8 @@ function count(v: unknown, what: string, dflt: number, min = 0): number {
  */
 export function defineKeyset(opts: KeysetOptions): Keyset {
   if ((opts as Partial<Keyset>).kind === 'keyset') return opts as Keyset
+  if (opts === null || typeof opts !== 'object') throw invalid(`expected keyset options object, found ${typeof opts}`)
+  checkKeywords(opts, KEYSET_KEYS, 'defineKeyset')
   const keyParts = strings(opts.keyParts, 'keyParts')
   const mappings = opts.columnMappings ?? {}
   if (typeof mappings !== 'object') throw invalid(`expected columnMappings to be an object, found ${typeof mappings}`)
@@ -369,7 +382,8 @@ export function dayText(v: string | Date, what = 'dayStart'): string {
 /**
  * Defines a rule (section 3): checks every keyword, fills the defaults, builds the keysets
  * (`_default` from the rule-level key/value parts when `keysets` is absent) and returns frozen data.
- * Unknown keywords (possible from plain JS) are kept as params, as in the original.
+ * An unknown keyword (possible from plain JS) is an INFERNO_RULE_INVALID error naming the nearest
+ * valid one; user parameters live under `params`.
  *
  * @example
  * const r = defineRule({ name: 'last_names', mapInputStream: 'json', keyParts: ['last'], valueParts: ['count'] })
@@ -384,8 +398,7 @@ export function defineRule(opts: RuleOptions): Rule {
   if (typeof name !== 'string' || !/^[A-Za-z0-9_\-@]+$/.test(name)) {
     throw invalid(`expected rule name of [A-Za-z0-9_], found ${JSON.stringify(name)}`)
   }
-  const extra: Params = {}
-  for (const k of Object.keys(o)) if (!RULE_KEYS.has(k)) extra[k] = o[k]
+  checkKeywords(o, RULE_KEYS, `defineRule ${name}`)
 
   let keysets: Record<string, Keyset>
   if (o.keysets !== undefined && o.keysets !== null) {
@@ -394,7 +407,14 @@ export function defineRule(opts: RuleOptions): Rule {
       if (o[k] !== undefined) throw invalid(`rule ${name}: ${k} is ignored when keysets are given; move it into a keyset`)
     }
     keysets = {}
-    for (const [ks, def] of Object.entries(o.keysets)) keysets[ks] = defineKeyset(def)
+    for (const [ks, def] of Object.entries(o.keysets)) {
+      try {
+        keysets[ks] = defineKeyset(def)
+      } catch (e) {
+        if (e instanceof DiscoError) throw invalid(`rule ${name}, keyset ${ks}: ${e.message.replace(/^defineKeyset: /, '')}`)
+        throw e
+      }
+    }
     if (Object.keys(keysets).length === 0) throw invalid(`rule ${name}: expected at least one keyset, found none`)
   } else {
     keysets = {
@@ -495,7 +515,7 @@ export function defineRule(opts: RuleOptions): Rule {
     csvFields: o.csvFields === undefined ? undefined : Object.freeze(strings(o.csvFields, 'csvFields')),
     csvDialect: Object.freeze({ ...dialect, delimiter: o.delimiter ?? dialect.delimiter }),
     serialOut: o.serialOut ?? false,
-    params: Object.freeze({ ...extra, ...(o.params ?? {}) }),
+    params: Object.freeze({ ...(o.params ?? {}) }),
     qualifiedName: undefined,
     modulePath: undefined,
     toString() { return `<InfernoRule: ${name}>` },

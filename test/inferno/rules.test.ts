@@ -22,9 +22,8 @@ test('RL-02 rule construction', () => {
   assert.deepEqual(Object.entries(two.keysets).map(([n, k]) => [n, k.keyParts]), [['a', ['_keyset', 'x']], ['b', ['_keyset', 'y']]])
   assert.deepEqual(defineRule({ sourceTags: 'tag1' }).sourceTags, ['tag1'])
   assert.deepEqual(defineRule({}).sourceTags, [])
-  // From plain JS an unknown keyword becomes a param, as in the original.
-  const extra = defineRule({ name: 'x', some_extra_param: 42, params: { geo_codes: ['CA'] } } as never)
-  assert.deepEqual(extra.params, { some_extra_param: 42, geo_codes: ['CA'] })
+  // User parameters live under params only; an unknown keyword is an error (see feedback.test.ts).
+  assert.deepEqual(defineRule({ name: 'x', params: { geo_codes: ['CA'] } }).params, { geo_codes: ['CA'] })
   assert.equal(String(defineRule({ name: 'named' })), '<InfernoRule: named>')
   assert.equal(defineRule({}).name, '_unnamed_')
   // Defaults of section 3; `nuke` is recorded and never acted on (Q6).

@@ -1,0 +1,106 @@
+// Feedback for rule and job authors (issue 12): load errors name file:line:column with their own
+// codes, `.ts` modules load through esbuild (inferno and disco alike), misspelt keywords are errors
+// that name the nearest valid keyword.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { defineKeyset, defineRule, findRules } from 'disco-inferno'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const INFERNO = fileURLToPath(new URL('../../../dist/cli/inferno.js', import.meta.url))
+const DISCO = fileURLToPath(new URL('../../../dist/cli/disco.js', import.meta.url))
+
+/** A temp dir inside the package (so rule modules resolve `disco-inferno` by name), removed after the test. */
+function tempRules(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(here, 'feedback-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+function run(bin: string, args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, DISCO_STORE: join(cwd, 'store') } })
+  return { status: r.status, out: r.stdout, err: r.stderr }
+}
+
+const RULE = "import { defineRule } from 'disco-inferno'\n"
+
+test('load errors: syntax errors in .ts and .js name file:line:column; throws and missing imports have their own codes', async (t) => {
+  const dir = tempRules(t)
+  mkdirSync(join(dir, 'rules'))
+  const put = (name: string, text: string) => writeFileSync(join(dir, 'rules', name), text)
+  put('tsbad.ts', `${RULE}export const rules = [defineRule({ name: 'x', keyParts: ['a'] valueParts: ['b'] })]\n`)
+  put('jsbad.js', `${RULE}export const rules = [\n  defineRule({ name: 'x' }) defineRule({})]\n`)
+  put('deep.js', `${RULE}import './helper.js'\nexport const rules = []\n`)
+  put('helper.js', 'export const a = 1\nexport const b = (\n')
+  put('throws.js', `${RULE}const limit = 3\nif (limit > 2) throw new Error('limit too high')\n`)
+  put('missing.js', `${RULE}import './not-there.js'\nexport const rules = []\n`)
+  const cases: [string, string, RegExp][] = [
+    ['tsbad', 'MODULE_SYNTAX', /tsbad\.ts:2:63: Expected "\}" but found "valueParts"/],
+    ['jsbad', 'MODULE_SYNTAX', /jsbad\.js:3:29: Expected "\]" but found "defineRule"/],
+    ['deep', 'MODULE_SYNTAX', /helper\.js:3:1: Unexpected end of file/],
+    ['throws', 'MODULE_LOAD_FAILED', /throws\.js:3:22: limit too high/],
+    ['missing', 'MODULE_NOT_FOUND', /not-there\.js/],
+  ]
+  for (const [mod, code, where] of cases) {
+    await assert.rejects(findRules(join(dir, 'rules'), mod), (e: Error & { code?: string }) => {
+      assert.equal(e.code, code, `${mod}: ${e.message}`)
+      assert.match(e.message, where)
+      return true
+    })
+    // The CLI: one line, exit 1, never an empty CSV with exit 0.
+    const r = run(INFERNO, ['-y', 'rules', '-i', mod], dir)
+    assert.equal(r.status, 1, r.err)
+    assert.equal(r.out, '')
+    assert.match(r.err, new RegExp(`^inferno: error ${code}: [^\\n]*\\n$`))
+  }
+})
+
+test('disco run loads .ts job modules; a broken job module is MODULE_SYNTAX, not DISCO_FN_NOT_FOUND', (t) => {
+  const dir = tempRules(t)
+  writeFileSync(join(dir, 'words.txt'), 'a b a\nc a\n')
+  writeFileSync(join(dir, 'job.ts'), [
+    'type Emit = (key: string, value: number) => void',
+    'export function map(line: string, _params: unknown, emit: Emit): void { for (const w of line.split(" ")) emit(w, 1) }',
+    'export function reduce(key: string, values: Iterable<number>, _params: unknown, emit: Emit): void { let n = 0; for (const v of values) n += v; emit(key, n) }',
+    '',
+  ].join('\n'))
+  const ok = run(DISCO, ['run', './job.ts', '-i', './words.txt'], dir)
+  assert.equal(ok.status, 0, ok.err)
+  const res = run(DISCO, ['results', '@'], dir)
+  assert.deepEqual(res.out.trim().split('\n').map((l) => JSON.parse(l)).sort(), [['a', 3], ['b', 1], ['c', 1]])
+  writeFileSync(join(dir, 'bad.ts'), 'export function map(line: string) {\n  return (\n}\n')
+  const bad = run(DISCO, ['run', './bad.ts', '-i', './words.txt'], dir)
+  assert.equal(bad.status, 1)
+  assert.match(bad.err, /^disco: error MODULE_SYNTAX: \S*bad\.ts:3:1: [^\n]+\n$/)
+})
+
+test('misspelt keywords are errors naming the nearest valid one; user parameters only under params', () => {
+  const cases: [object, RegExp][] = [
+    [{ name: 'r', keyparts: ['a'] }, /unknown keyword keyparts \(did you mean keyParts\?\)/],
+    [{ name: 'r', mapInputstrem: 'json' }, /unknown keyword mapInputstrem \(did you mean mapInputStream\?\)/],
+    [{ name: 'r', fieldTransform: {} }, /unknown keyword fieldTransform \(did you mean fieldTransforms\?\)/],
+    [{ name: 'r', geo_codes: ['CA'] }, /unknown keyword geo_codes; user parameters go under params/],
+    [{ name: 'r', keysets: { k: { keyParts: ['a'], valuesParts: ['n'] } } }, /rule r, keyset k: unknown keyword valuesParts \(did you mean valueParts\?\)/],
+  ]
+  for (const [opts, msg] of cases) {
+    assert.throws(() => defineRule(opts as never), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'INFERNO_RULE_INVALID')
+      assert.match(e.message, msg)
+      return true
+    })
+  }
+  assert.throws(() => defineKeyset({ keyPart: ['a'] } as never), { code: 'INFERNO_RULE_INVALID', message: /did you mean keyParts\?/ })
+  assert.deepEqual(defineRule({ name: 'r', params: { geo_codes: ['CA'] } }).params, { geo_codes: ['CA'] })
+})
+
+test('a misspelt keyword in a rule module fails the run at the defineRule call', (t) => {
+  const dir = tempRules(t)
+  mkdirSync(join(dir, 'rules'))
+  writeFileSync(join(dir, 'rules', 'typo.js'), `${RULE}export const rules = [\n  defineRule({ name: 'x', keyparts: ['a'] }),\n]\n`)
+  const r = run(INFERNO, ['-y', 'rules', '-i', 'typo'], dir)
+  assert.equal(r.status, 1)
+  assert.match(r.err, /^inferno: error INFERNO_RULE_INVALID: \S*typo\.js:3:3: defineRule x: unknown keyword keyparts \(did you mean keyParts\?\)/)
+})
