@@ -32,6 +32,10 @@ export interface InfernoOptions {
   resume: boolean
   partitions: number | null
   progress: boolean | null
+  /** `--strict`: warnings (every line bad, nothing out) fail the run. */
+  strict: boolean
+  /** `--json`: the run summary as one JSON object per rule on stderr. */
+  json: boolean
 }
 
 /** The version line `-v` prints (the original printed `inferno-0.2.39`). */
@@ -110,6 +114,8 @@ export function buildInfernoProgram(): Command {
     .option('--pause', 'pause a running daemon (state directory pid_dir)')
     .option('--resume', 'resume a paused daemon')
     .addOption(new Option('--no-progress', 'never draw the progress line').default(null))
+    .option('--strict', 'exit 1 when a run has warnings (every line bad, pre-processors dropped every record, 0 rows out)')
+    .option('--json', 'print each run summary as one JSON object on stderr')
   // The original spelled it --example_rules; accept both.
   p.addOption(new Option('--example_rules <dir>').hideHelp())
   return p
@@ -148,6 +154,8 @@ export function toInfernoOptions(o: Record<string, unknown>): InfernoOptions {
     resume: b('resume'),
     partitions: n('partitions'),
     progress: o.progress === false ? false : null,
+    strict: b('strict'),
+    json: b('json'),
   }
 }
 
@@ -164,7 +172,7 @@ export function parseInfernoArgs(args: string[]): InfernoOptions {
 }
 
 /** Keys of {@link InfernoOptions} that are modes of the command line, not settings. */
-const MODE_KEYS = new Set(['settings_file', 'parameters', 'parameter_file', 'data_file', 'example_rules', 'process_results', 'daemon', 'pause', 'resume', 'progress'])
+const MODE_KEYS = new Set(['settings_file', 'parameters', 'parameter_file', 'data_file', 'example_rules', 'process_results', 'daemon', 'pause', 'resume', 'progress', 'strict', 'json'])
 
 /**
  * The effective settings for a command line (§10): defaults < settings file < `overrides` < flags,

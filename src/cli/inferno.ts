@@ -12,6 +12,7 @@ import { InfernoDaemon, StateDir, type DaemonOutcome, type DaemonRule } from '..
 import { StandardNotifier } from '../inferno/notify/index.js'
 import type { InfernoSettings } from '../inferno/settings.js'
 import { writeExampleRules } from '../inferno/examples/write.js'
+import { blobHasProblems } from '../inferno/stats.js'
 import { Progress, reportError, runCli, usageError } from './common.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
 
@@ -109,13 +110,39 @@ function printQuery(r: RunResult, io: InfernoIo): void {
   io.out(`total blobs: ${r.blobs}\n`)
 }
 
-/** One summary line on stderr after a run, plus a sample of bad lines. */
+/** The run summary as plain data (what `--json` prints). */
+export function summaryOf(qname: string, r: RunResult): Record<string, unknown> {
+  const { read, map, mapErrors, reduceErrors, blobs } = r.stats
+  return {
+    rule: qname, status: r.status, job: r.jobName, ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+    blobs: r.blobs, ms: r.ms, lines: read.lines, records: read.records, badLines: read.badLines,
+    skippedLines: read.skippedLines, invalidUtf8Lines: read.invalidUtf8Lines, missingKeyParts: map.missingKeyParts,
+    nonNumericValues: map.nonNumericValues, rowsOut: r.rowsOut ?? null, mapErrors: mapErrors.errors, reduceErrors: reduceErrors.errors,
+    badSample: read.badSample, errorSample: [...mapErrors.errorSample, ...reduceErrors.errorSample], warnings: r.warnings, perBlob: blobs,
+  }
+}
+
+/** The summary on stderr after a run: one line of totals, then any per-blob problems, samples and warnings. */
 function summarise(qname: string, r: RunResult, io: InfernoIo): void {
+  const { read, map, blobs } = r.stats
   const rate = r.ms > 0 ? ` (${human((r.records * 1000) / r.ms)} records/s)` : ''
-  io.err(`inferno: ${qname} ${r.status} (job ${r.jobName}): ${r.blobs} blob(s), ${r.records} records, ${r.badLines} bad lines in ${(r.ms / 1000).toFixed(2)}s${rate}\n`)
+  const extra = [
+    read.skippedLines ? `${read.skippedLines} skipped (no {)` : '', read.invalidUtf8Lines ? `${read.invalidUtf8Lines} invalid UTF-8` : '',
+    map.missingKeyParts ? `${map.missingKeyParts} dropped for a missing key part` : '', map.nonNumericValues ? `${map.nonNumericValues} non-numeric values` : '',
+  ].filter(Boolean)
+  io.err(`inferno: ${qname} ${r.status} (job ${r.jobName}): ${r.blobs} blob(s), ${r.records} records, ${r.badLines} bad lines${extra.length ? `, ${extra.join(', ')}` : ''} in ${(r.ms / 1000).toFixed(2)}s${rate}\n`)
+  const noisy = blobs.filter(blobHasProblems)
+  if (noisy.length > 1 || (noisy.length === 1 && blobs.length > 1)) {
+    for (const b of noisy.slice(0, 5)) {
+      io.err(`inferno:   ${b.blob}: ${b.lines} lines, ${b.badLines} bad, ${b.skippedLines} skipped, ${b.invalidUtf8Lines} invalid UTF-8, ${b.missingKeyParts} missing key part, ${b.nonNumericValues} non-numeric\n`)
+    }
+    if (noisy.length > 5) io.err(`inferno:   … and ${noisy.length - 5} more blob(s) with problems (--json lists all)\n`)
+  }
   for (const l of r.badSample.slice(0, 3)) io.err(`inferno:   bad line: ${l.length > 200 ? l.slice(0, 200) + '…' : l}\n`)
   const errs = r.mapErrors.errors + r.reduceErrors.errors
   if (errs > 0) io.err(`inferno:   ${r.mapErrors.errors} map and ${r.reduceErrors.errors} reduce errors; first: ${r.mapErrors.errorSample[0] ?? r.reduceErrors.errorSample[0] ?? ''}\n`)
+  for (const w of r.warnings) io.err(`inferno: warning: ${qname}: ${w}\n`)
 }
 
 /**
@@ -146,7 +173,9 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
       printQuery(r, io)
       continue
     }
-    if (r.status !== 'skipped') summarise(qname, r, io)
+    if (opts.json) io.err(JSON.stringify(summaryOf(qname, r)) + '\n')
+    else if (r.status !== 'skipped') summarise(qname, r, io)
+    if (opts.strict && r.warnings.length > 0) status = 1
     if (r.status === 'skipped') {
       io.err(`inferno: ${qname} skipped: ${r.reason ?? 'not enough blobs'}\n`)
       status = 1
@@ -178,7 +207,8 @@ export function daemonRuleOf(rule: Rule): DaemonRule {
 /** A run result as a daemon outcome. */
 export function outcomeOf(r: RunResult): DaemonOutcome {
   const message = r.status === 'failed' ? (r.error ? `${r.error.code}: ${r.error.message}` : r.reason) : r.status === 'skipped' ? r.reason : `${r.blobs} blob(s), ${r.records} records in ${(r.ms / 1000).toFixed(1)}s`
-  return { status: r.status, job: r.jobName, ...(message !== undefined ? { message } : {}) }
+  const warned = r.warnings.length > 0 ? `${message ?? ''}; warnings: ${r.warnings.join('; ')}` : message
+  return { status: r.status, job: r.jobName, ...(warned !== undefined ? { message: warned } : {}) }
 }
 
 /**

@@ -4,8 +4,8 @@ import { availableParallelism } from 'node:os'
 import { jobEvents, purgeJob, runJob, WorkerPoolExecutor, type Executor, type JobSpec } from '../disco/index.js'
 import type { Ddfs } from '../ddfs/index.js'
 import { DiscoError, isDiscoError } from '../errors.js'
-import { mergeReadStats, type ReadStats } from './readers.js'
-import { decodeKey, type ErrorStats } from './keyset.js'
+import { decodeKey } from './keyset.js'
+import { addErrors, mergeJobStats, type JobStats } from './stats.js'
 import { fromReduceWire, REDUCE_ERROR_MARK, STATS_MARK, type InfernoJobParams } from './job-functions.js'
 import type { ResultRow, Rule } from './rule.js'
 import type { EngineJob, EngineResult, RuleEngine } from './runner.js'
@@ -29,11 +29,6 @@ export interface DiscoEngineOptions {
   readonly executor?: Executor | 'in-process'
   /** Tries per task (default Disco's). */
   readonly maxAttempts?: number
-}
-
-function addErrors(into: ErrorStats, from: ErrorStats): void {
-  into.errors += from.errors
-  for (const s of from.errorSample) if (into.errorSample.length < 5) into.errorSample.push(s)
 }
 
 /**
@@ -115,10 +110,7 @@ function collectStats(dir: string, name: string, job: EngineJob): void {
     const i = msg.indexOf(STATS_MARK)
     if (i >= 0) {
       try {
-        const s = JSON.parse(msg.slice(i + STATS_MARK.length)) as { read: ReadStats; mapErrors: ErrorStats }
-        mergeReadStats(job.stats.read, s.read)
-        addErrors(job.stats.mapErrors, s.mapErrors)
-        job.stats.blobsDone++
+        mergeJobStats(job.stats, { ...(JSON.parse(msg.slice(i + STATS_MARK.length)) as Partial<JobStats>), blobsDone: 1 })
       } catch { /* a malformed line is ignored */ }
       continue
     }

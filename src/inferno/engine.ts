@@ -1,7 +1,8 @@
 // Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
 import type { Params, ResultRow, Rule } from './rule.js'
-import { createLineReader, mergeReadStats, newReadStats, type ReadStats } from './readers.js'
-import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, newErrorStats, SumCombiner, type ErrorStats } from './keyset.js'
+import { createLineReader } from './readers.js'
+import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, SumCombiner } from './keyset.js'
+import { blobStats, mergeReadStats, newReadStats, type JobStats } from './stats.js'
 import type { BlobRef } from './tags.js'
 import type { InfernoStore } from './store.js'
 
@@ -38,18 +39,7 @@ export function partitionOf(rule: Rule, key: string, partitions: number): number
   return Number.isInteger(p) && p >= 0 && p < partitions ? p : ((Math.trunc(p) % partitions) + partitions) % partitions
 }
 
-/** Counters of one job. */
-export interface JobStats {
-  read: ReadStats
-  mapErrors: ErrorStats
-  reduceErrors: ErrorStats
-  blobsDone: number
-}
-
-/** Fresh counters of one job. @example newJobStats().blobsDone // 0 */
-export function newJobStats(): JobStats {
-  return { read: newReadStats(), mapErrors: newErrorStats(), reduceErrors: newErrorStats(), blobsDone: 0 }
-}
+export { newJobStats, type JobStats } from './stats.js'
 
 /** One job input: a stored blob, or a URL (`raw://…` or a store URL). */
 export type JobInput = BlobRef
@@ -59,6 +49,8 @@ export interface MapContext {
   readonly rule: Rule
   readonly params: Params
   readonly debug?: ((msg: string) => void) | undefined
+  /** The blob's name in the per-blob counters (default `input`). */
+  readonly blob?: string | undefined
 }
 
 /**
@@ -75,7 +67,8 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
   const combiner = rule.combiner && !rule.reduceFunction && !rule.mapFunction ? new SumCombiner() : undefined
   const out = combiner ? (k: string, v: unknown[]) => combiner.add(k, v) : emit
-  const hooks = { errors: stats.mapErrors, debug: ctx.debug }
+  const hooks = { errors: stats.mapErrors, counts: stats.map, debug: ctx.debug }
+  const mapBefore = { ...stats.map }
   const one = (parts: Record<string, unknown>) => {
     if (rule.mapFunction) {
       try {
@@ -98,6 +91,7 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   if (last !== undefined) one(last)
   if (combiner) for (const [k, v] of combiner.drain()) emit(k, v)
   mergeReadStats(stats.read, readStats)
+  stats.blobs.push(blobStats(ctx.blob ?? 'input', readStats, mapBefore, stats.map))
   stats.blobsDone++
 }
 
@@ -157,7 +151,7 @@ export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
     else m.set(k, [v])
   }
   for (const input of o.inputs) {
-    await mapBlob(o, o.store.readLines(input), emit, o.stats)
+    await mapBlob({ ...o, blob: input[0] }, o.store.readLines(input), emit, o.stats)
     o.onBlob?.()
   }
   return parts.map((groups) => {

@@ -84,9 +84,9 @@ export function fromReduceWire(values: unknown): unknown[] {
 export async function map(lines: AsyncIterable<string>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
   const rule = await jobRule(p)
   const stats = newJobStats()
-  await mapBlob({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined }, lines,
+  await mapBlob({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined, blob: ctx.input }, lines,
     (k, v) => emit(k, mapWire(v)), stats)
-  ctx.log(STATS_MARK + JSON.stringify({ read: stats.read, mapErrors: stats.mapErrors }))
+  ctx.log(STATS_MARK + JSON.stringify({ read: stats.read, map: stats.map, mapErrors: stats.mapErrors, blobs: stats.blobs }))
 }
 
 const initialised = new Set<string>()

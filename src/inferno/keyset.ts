@@ -1,22 +1,17 @@
 // Keyset map and reduce (spec inferno.md 2.3-2.5): one scan, many aggregations, error isolation.
 import { DiscoError } from '../errors.js'
 import type { Key, Params, Parts, Postprocessor, Preprocessor, ResultRow, Rule } from './rule.js'
-import { keyText, jsonReplacer, sumInto, type Num } from './values.js'
+import { keyText, jsonReplacer, sumInto, isNumeric, type Num } from './values.js'
+import type { ErrorStats, MapCounts } from './stats.js'
 
-/** Counters and a sample of the errors met by map or reduce (never fatal). */
-export interface ErrorStats {
-  errors: number
-  errorSample: string[]
-}
-
-export function newErrorStats(): ErrorStats {
-  return { errors: 0, errorSample: [] }
-}
+export { newErrorStats, type ErrorStats } from './stats.js'
 
 /** Hooks of one map or reduce run. */
 export interface KeysetHooks {
   /** Errors are counted here (and kept as a sample). */
   readonly errors?: ErrorStats
+  /** Map-side counters (records in, pre-processed out, dropped for a missing key part, non-numeric values). */
+  readonly counts?: MapCounts
   /** `disco_debug`: every stage is reported here. */
   readonly debug?: (msg: string) => void
 }
@@ -128,10 +123,13 @@ function mapPlan(rule: Rule): MapPlan {
  */
 export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, hooks: KeysetHooks = {}): void {
   const debug = hooks.debug
+  const counts = hooks.counts
   const plan = mapPlan(rule)
+  if (counts) counts.recordsIn++
   try {
     debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
     applyChain(parts, rule.partsPreprocess, params, (pre) => {
+      if (counts) counts.preprocessedOut++
       debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
       for (const [field, fn] of plan.transforms) if (field in pre) pre[field] = fn(pre[field])
       if (plan.transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
@@ -140,13 +138,18 @@ export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, 
           let key = ks.prefix
           for (const k of ks.keyParts) {
             const t = keyText(out[k])
-            if (t === undefined) return
+            if (t === undefined) {
+              if (counts) counts.missingKeyParts++
+              return
+            }
             key += encodePart(t)
           }
           const values = new Array<unknown>(ks.valueParts.length)
           for (let i = 0; i < values.length; i++) {
             const v = ks.valueParts[i]!
-            values[i] = v === '_keyset' ? ks.name : v in out ? out[v] : 0
+            const x = v === '_keyset' ? ks.name : v in out ? out[v] : 0
+            if (counts && v !== '_keyset' && !isNumeric(x)) counts.nonNumericValues++
+            values[i] = x
           }
           debug?.(`emit: ${JSON.stringify(decodeEncoded(key))} ${JSON.stringify(values, jsonReplacer)}`)
           emit(key, values)
@@ -205,6 +208,22 @@ export function decodeKey(key: string): Key {
 }
 
 /**
+ * A key as readable text for messages: its parts as a JSON list (no raw NUL bytes), cut at 120 characters.
+ *
+ * @example
+ * keyLabel(encodeKey(['_default', 'a'])) // '["_default","a"]'
+ */
+export function keyLabel(keyJson: string): string {
+  let text: string
+  try {
+    text = JSON.stringify(decodeKey(keyJson))
+  } catch {
+    text = JSON.stringify(keyJson)
+  }
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text
+}
+
+/**
  * The keyset reduce (section 2.5): consecutive pairs with byte-identical keys form a group (no
  * re-sorting), values are coerced and summed element-wise (exact integers, Q14), then the keyset's
  * post-processors run. An error in one group drops that group only and is counted.
@@ -223,7 +242,7 @@ export function* keysetReduce(rule: Rule, pairs: Iterable<readonly [string, read
       const ks = rule.keysets[key[0]!]
       rows = [...postChain([key, sums], ks ? ks.partsPostprocess : [], params)]
     } catch (e) {
-      noteError(hooks, `reduce error in rule ${rule.name} for key ${keyJson.slice(0, 80)}`, e)
+      noteError(hooks, `reduce error in rule ${rule.name} for key ${keyLabel(keyJson)}`, e)
       return
     }
     for (const row of rows) {

@@ -1,17 +1,8 @@
 // Readers (spec inferno.md 2.2): JSON lines, CSV, dynamic per line. Bad lines are counted, never fatal.
 import type { CsvDialect, Parts } from './rule.js'
+import { newReadStats, type ReadStats } from './stats.js'
 
-/** Counters a reader keeps while it decodes one or more blobs. */
-export interface ReadStats {
-  /** Lines seen (including skipped and bad ones). */
-  lines: number
-  /** Records produced. */
-  records: number
-  /** Lines that could not be decoded. */
-  badLines: number
-  /** The first few bad lines, each prefixed by its kind (`json line error: …`). */
-  badSample: string[]
-}
+export { newReadStats, mergeReadStats, type ReadStats } from './stats.js'
 
 /** Options of a reader. */
 export interface ReaderOptions {
@@ -20,20 +11,6 @@ export interface ReaderOptions {
   readonly dialect?: CsvDialect
   /** How many bad lines to keep as a sample (default 5). */
   readonly sampleSize?: number
-}
-
-/** Fresh, zeroed counters. */
-export function newReadStats(): ReadStats {
-  return { lines: 0, records: 0, badLines: 0, badSample: [] }
-}
-
-/** Adds `b` into `a` (the sample keeps its size limit). */
-export function mergeReadStats(a: ReadStats, b: ReadStats, sampleSize = 5): ReadStats {
-  a.lines += b.lines
-  a.records += b.records
-  a.badLines += b.badLines
-  for (const s of b.badSample) if (a.badSample.length < sampleSize) a.badSample.push(s)
-  return a
 }
 
 const BIG_MARK = '\u0000bigint:'
@@ -163,10 +140,19 @@ export function createLineReader(opts: ReaderOptions, stats: ReadStats = newRead
     push(raw: string) {
       stats.lines++
       const line = strip(raw)
+      // U+FFFD marks bytes that were not UTF-8 (decoders replace them): such a line would merge
+      // distinct byte sequences into one key, so it is counted and dropped.
+      if (line.indexOf('\uFFFD') >= 0) {
+        stats.invalidUtf8Lines++
+        if (stats.badSample.length < sampleSize) stats.badSample.push(`invalid UTF-8 line: ${JSON.stringify(line)}`)
+        return undefined
+      }
       switch (opts.kind) {
         case 'json':
-          // A line without `{` (empty, whitespace, scalars, arrays of scalars) is skipped silently.
-          return line.includes('{') ? json(line) : undefined
+          // A line without `{` (empty, whitespace, scalars, arrays of scalars) is skipped and counted.
+          if (line.includes('{')) return json(line)
+          stats.skippedLines++
+          return undefined
         case 'csv':
           return csv(line)
         case 'dynamic':

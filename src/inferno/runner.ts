@@ -3,9 +3,7 @@
 import { DiscoError, isDiscoError } from '../errors.js'
 import type { Params, ResultContext, ResultProcessor, ResultRow, Rule } from './rule.js'
 import { localDay } from './rule.js'
-import type { ReadStats } from './readers.js'
-import type { ErrorStats } from './keyset.js'
-import { newJobStats, type JobStats } from './engine.js'
+import { newJobStats, runWarnings, type ErrorStats, type JobStats, type ReadStats } from './stats.js'
 import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type RetryPolicy } from './results.js'
 import { archiveBlobs, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './tags.js'
 import type { InfernoStore } from './store.js'
@@ -118,6 +116,12 @@ export interface RunResult {
   readonly badSample: readonly string[]
   readonly mapErrors: ErrorStats
   readonly reduceErrors: ErrorStats
+  /** Every counter of the run (per blob too): bad, skipped and invalid UTF-8 lines, missing key parts, non-numeric values. */
+  readonly stats: JobStats
+  /** Rows the result processor read (undefined when it read none or did not run). */
+  readonly rowsOut?: number | undefined
+  /** What deserves a warning (every line bad, pre-processors dropped everything, 0 rows out); `--strict` fails on them. */
+  readonly warnings: readonly string[]
   /** The merged result rows in key order (re-iterable; empty when skipped). */
   readonly results: AsyncIterable<ResultRow>
   /** Result blobs (saved results: JSON-record lines, listed under `disco:results:<job>`). */
@@ -230,8 +234,9 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
   const base: Omit<RunResult, 'status' | 'reason' | 'error'> & { jobName: string; results: AsyncIterable<ResultRow>; resultBlobs: BlobRef[] } = {
     rule: rule.name, jobName, prefixes: [] as string[], tags: new Map<string, BlobRef[]>(), urls: [] as string[],
     blobs: 0, records: 0, badLines: 0, badSample: [] as string[], mapErrors: stats.mapErrors,
-    reduceErrors: stats.reduceErrors, results: EMPTY, resultBlobs: [] as BlobRef[], archived: [] as string[], ms: 0,
+    reduceErrors: stats.reduceErrors, stats, warnings: [] as string[], results: EMPTY, resultBlobs: [] as BlobRef[], archived: [] as string[], ms: 0,
   }
+  let rowsOut: number | undefined
   let liveLines = 0
   let liveBlobs = 0
   const progress = (stage: RunProgress['stage']) => opts.onProgress?.({
@@ -239,7 +244,11 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     records: Math.max(stats.read.records, liveLines), badLines: stats.read.badLines,
   })
   let stage: NonNullable<RunResult['failedStage']> = 'select'
-  const finish = (r: RunResult): RunResult => ({ ...r, ...readFigures(stats.read), ms: Date.now() - t0 })
+  const hasPre = rule.partsPreprocess.length > 0 || Object.values(rule.keysets).some((k) => k.partsPreprocess.length > 0)
+  const finish = (r: RunResult): RunResult => ({
+    ...r, ...readFigures(stats.read), rowsOut,
+    warnings: r.status === 'done' ? runWarnings(stats, rowsOut, hasPre) : [], ms: Date.now() - t0,
+  })
   try {
     // 2.1 Input selection.
     progress('select')
@@ -322,7 +331,14 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       const ctx: ResultContext = {
         rule, params, jobName, out: opts.out ?? ((s) => { process.stdout.write(s) }), floatFormat: opts.floatFormat ?? 'g12',
       }
-      await withRetry(() => processor(results, ctx), opts.retry, `result processing of ${rule.name}`)
+      // Rows the processor reads are counted (a retry counts afresh) for the "0 rows out" warning.
+      const counted: AsyncIterable<ResultRow> = {
+        async *[Symbol.asyncIterator]() {
+          rowsOut = 0
+          for await (const row of results) { rowsOut++; yield row }
+        },
+      }
+      await withRetry(() => processor(counted, ctx), opts.retry, `result processing of ${rule.name}`)
     }
     // 2.8 step 6: archive (not in debug mode); errors are logged, not raised.
     let archived: string[] = []

@@ -74,6 +74,21 @@ export function coerce(v: unknown): Num {
 }
 
 /**
+ * True when a value sums as a number: numbers, bigints, booleans and numeric text (what coerce
+ * reads as a number; anything else counts as 0).
+ *
+ * @example
+ * [isNumeric(2), isNumeric(' 3 '), isNumeric('nan'), isNumeric('abc'), isNumeric(null)] // [true, true, true, false, false]
+ */
+export function isNumeric(v: unknown): boolean {
+  switch (typeof v) {
+    case 'number': case 'bigint': case 'boolean': return true
+    case 'string': return INT_TEXT.test(v) || FLOAT_TEXT.test(v)
+    default: return false
+  }
+}
+
+/**
  * Adds two coerced numbers exactly: integer sums stay exact (switching to bigint beyond 2^53, Q14);
  * as soon as a non-integer is involved the sum is an ordinary double.
  *

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { defineKeyset, defineRule, findRules } from 'disco-inferno'
+import { defineKeyset, defineRule, findRules, inlineEngine, MemoryStore, openStore, runRule } from 'disco-inferno'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const INFERNO = fileURLToPath(new URL('../../../dist/cli/inferno.js', import.meta.url))
@@ -103,4 +103,63 @@ test('a misspelt keyword in a rule module fails the run at the defineRule call',
   const r = run(INFERNO, ['-y', 'rules', '-i', 'typo'], dir)
   assert.equal(r.status, 1)
   assert.match(r.err, /^inferno: error INFERNO_RULE_INVALID: \S*typo\.js:3:3: defineRule x: unknown keyword keyparts \(did you mean keyParts\?\)/)
+})
+
+test('counters: bad, skipped (no {), invalid UTF-8, missing key part, non-numeric, per blob; readable keys in reduce errors', async () => {
+  const store = new MemoryStore()
+  const a = await store.putLines('a', ['{"k":"x","n":1}', 'garbage', '', '{bad json}', '{"k":"x","n":"many"}', '{"n":2}'])
+  const b = await store.putLines('b', ['{"k":"y\uFFFD","n":1}', '{"k":"y","n":3}', '[1,2]'])
+  await store.append('t', [a, b])
+  const rule = defineRule({
+    name: 'c', sourceTags: ['t'], mapInputStream: 'json', keyParts: ['k'], valueParts: ['n'],
+    partsPostprocess: [(key) => { if (key[1] === 'y') throw new Error('no y') ; return undefined }],
+  })
+  const r = await runRule(rule, { store, engine: inlineEngine, out: () => {} })
+  assert.equal(r.status, 'done')
+  const { read, map } = r.stats
+  assert.deepEqual([read.lines, read.records, read.badLines, read.skippedLines, read.invalidUtf8Lines], [9, 4, 1, 3, 1])
+  assert.deepEqual([map.recordsIn, map.missingKeyParts, map.nonNumericValues], [4, 1, 1])
+  const perBlob = Object.fromEntries(r.stats.blobs.map((s) => [s.blob.replace(/\$.*/, '').replace('mem://blob/', ''), [s.lines, s.badLines, s.skippedLines, s.invalidUtf8Lines, s.missingKeyParts, s.nonNumericValues]]))
+  assert.deepEqual(perBlob, { a: [6, 1, 2, 0, 1, 1], b: [3, 0, 1, 1, 0, 0] })
+  assert.equal(r.reduceErrors.errors, 1)
+  assert.equal(r.reduceErrors.errorSample[0], 'reduce error in rule c for key ["_default","y"]: no y')
+  assert.ok(!r.reduceErrors.errorSample[0]!.includes('\u0000'))
+})
+
+test('warnings: every line bad, pre-processors drop everything, N records in / 0 rows out; --strict fails, --json carries them', async (t) => {
+  const dir = tempRules(t)
+  mkdirSync(join(dir, 'rules'))
+  writeFileSync(join(dir, 'rules', 'w.js'), `${RULE}export const rules = [
+  defineRule({ name: 'allbad', sourceTags: ['w:bad'], mapInputStream: 'json', keyParts: ['k'] }),
+  defineRule({ name: 'dropall', sourceTags: ['w:good'], mapInputStream: 'json', keyParts: ['k'], partsPreprocess: [() => null] }),
+  defineRule({ name: 'nokey', sourceTags: ['w:good'], mapInputStream: 'json', keyParts: ['missing'] }),
+  defineRule({ name: 'fine', sourceTags: ['w:good'], mapInputStream: 'json', keyParts: ['k'], valueParts: ['n'] }),
+]\n`)
+  const store = openStore(join(dir, 'store'))
+  writeFileSync(join(dir, 'bad.ndjson'), '{oops}\n{"k":\n')
+  writeFileSync(join(dir, 'good.ndjson'), '{"k":"a","n":1}\n{"k":"b","n":"two"}\n')
+  await store.chunk('w:bad', [join(dir, 'bad.ndjson')])
+  await store.chunk('w:good', [join(dir, 'good.ndjson')])
+  const cases: [string, RegExp | null][] = [
+    ['allbad', /warning: w\.allbad: no line gave a record: 2 lines, 2 bad/],
+    ['dropall', /warning: w\.dropall: the pre-processors dropped every record \(2 in, 0 out\)/],
+    ['nokey', /warning: w\.nokey: read 2 records but wrote 0 rows \(2 dropped for a missing key part\)/],
+    ['fine', null],
+  ]
+  for (const [name, warning] of cases) {
+    const plain = run(INFERNO, ['-y', 'rules', '--store', 'store', '-i', `w.${name}`], dir)
+    assert.equal(plain.status, 0, plain.err)
+    const strict = run(INFERNO, ['-y', 'rules', '--store', 'store', '-i', `w.${name}`, '--strict', '--json'], dir)
+    const summary = JSON.parse(strict.err.trim().split('\n').at(-1)!) as Record<string, unknown>
+    if (warning) {
+      assert.match(plain.err, warning)
+      assert.equal(strict.status, 1, strict.err)
+      assert.equal((summary.warnings as string[]).length, 1)
+    } else {
+      assert.doesNotMatch(plain.err, /warning/)
+      assert.equal(strict.status, 0, strict.err)
+      assert.deepEqual([summary.records, summary.nonNumericValues, summary.rowsOut], [2, 1, 2])
+      assert.equal((summary.perBlob as unknown[]).length, 1)
+    }
+  }
 })
