@@ -1,6 +1,67 @@
-// Shared plumbing for the command-line tools: one-line coded errors, exit statuses, TTY progress.
-import { Command, CommanderError } from 'commander'
+// Shared plumbing for the command-line tools (ddb, ddfs, disco, inferno, analytics): one-line
+// coded errors, exit statuses 0/1/2, `--version`, size units, bare file names, the progress line.
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { Command, CommanderError, Option } from 'commander'
 import { DiscoError } from '../errors.js'
+
+/** The package version (package.json), what every tool's `--version` prints. */
+export const PACKAGE_VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return '0.0.0'
+  }
+})()
+
+const UNITS: Record<string, number> = {
+  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
+}
+
+/**
+ * Parses a size the same way in every tool: `KB`/`MB`/`GB`/`TB` are powers of 1000,
+ * `KiB`/`MiB`/`GiB`/`TiB` powers of 1024, `B` bytes (case-insensitive; decimals allowed). A plain
+ * number is in `plainUnit` (default `MiB`). CLI_USAGE otherwise.
+ *
+ * @example
+ * parseSize('64MB', '-S')  // 64000000
+ * parseSize('64MiB', '-S') // 67108864
+ * parseSize('64', '-S')    // 67108864 (a plain number is MiB)
+ */
+export function parseSize(text: string, what: string, plainUnit = 'MiB'): number {
+  const m = /^(\d+(?:\.\d+)?|\.\d+)\s*([kmgt]i?b|b)?$/i.exec(text.trim())
+  if (!m) throw usageError(`${what}: expected a size like 64MiB, 512KB or 1GB (KB/MB/GB = 1000^n, KiB/MiB/GiB = 1024^n), found ${JSON.stringify(text)}`)
+  return Math.round(Number(m[1]) * UNITS[(m[2] ?? plainUnit).toLowerCase()]!)
+}
+
+/**
+ * Applies the conventions every tool shares to a commander program: `-V, --version` (the package
+ * version), a global `--no-progress`, and usage errors with the CLI_USAGE code.
+ *
+ * @example
+ * const program = productProgram(new Command('ddfs'))
+ */
+export function productProgram(program: Command, versionFlags = '-V, --version'): Command {
+  program.version(PACKAGE_VERSION, versionFlags, 'print the version')
+  if (!program.options.some((o) => o.long === '--no-progress')) {
+    program.addOption(new Option('--no-progress', 'never draw a progress line (drawn only on a terminal anyway)'))
+  }
+  program.hook('preAction', () => {
+    if (program.opts().progress === false) progressEnabled = false
+  })
+  return program
+}
+
+let progressEnabled = true
+let active: Progress | undefined
+
+/**
+ * Writes results to stdout; on a terminal the live progress line is cleared first, so results and
+ * progress never share a line.
+ */
+export function writeOut(text: string | Uint8Array): boolean {
+  active?.clear()
+  return process.stdout.write(text)
+}
 
 /** Exit status for a failure: 2 usage errors, 1 everything else. */
 export function exitStatusFor(code: string): number {
@@ -21,7 +82,7 @@ export function reportError(tool: string, e: unknown): number {
     return 1
   }
   process.stderr.write(`${tool}: internal error: ${(e as Error)?.stack ?? String(e)}\n`)
-  return 70
+  return 1
 }
 
 /**
@@ -47,6 +108,12 @@ export async function runCli(tool: string, program: Command, argv: string[] = pr
     if (e.code === 'EPIPE') process.exit(0)
     throw e
   })
+  // No arguments at all: the help, on stderr, and exit status 2 (a usage mistake).
+  if (argv.length <= 2) {
+    process.stderr.write(program.helpInformation())
+    process.exitCode = 2
+    return
+  }
   try {
     await program.parseAsync(argv)
   } catch (e) {
@@ -64,19 +131,37 @@ export function usageError(message: string): DiscoError {
 }
 
 /**
- * A single live progress line on stderr, drawn only when stderr is a TTY (quiet when piped),
- * redrawn at most every 100 ms.
+ * The one live progress line of every tool, on stderr, drawn only on a terminal (and not with
+ * `--no-progress`), redrawn at most every 100 ms, cut to the terminal width. With a known total it
+ * shows a bar that stays below 100 % until `done()`; results written through writeOut clear it
+ * first.
  *
  * @example
- * const p = new Progress('chunk'); p.update(done, total, 'MB'); p.done()
+ * const p = new Progress('chunk'); p.update(bytesRead, totalBytes, '12 chunks'); p.done()
  */
 export class Progress {
   private last = 0
+  private drawn = false
   private readonly enabled: boolean
   private readonly started = Date.now()
 
   constructor(private readonly label: string, enabled: boolean = Boolean(process.stderr.isTTY)) {
-    this.enabled = enabled
+    this.enabled = enabled && progressEnabled
+  }
+
+  /** The line for `done` of `total` (a counter when the total is unknown), cut to `width`. */
+  static format(label: string, done: number, total: number | undefined, extra: string, secs: number, width: number): string {
+    let line: string
+    if (total !== undefined && total > 0) {
+      // 100 % only when finished: done() clears the line, so the bar never claims it early.
+      const frac = Math.min(0.99, done / total)
+      const cells = 24
+      const fill = Math.floor(frac * cells)
+      line = `${label} [${'#'.repeat(fill)}${'.'.repeat(cells - fill)}] ${Math.floor(frac * 100)}% ${extra} ${secs.toFixed(1)}s`
+    } else {
+      line = `${label} ${done} ${extra} ${secs.toFixed(1)}s`
+    }
+    return line.length > width - 1 ? line.slice(0, Math.max(0, width - 2)) + '…' : line
   }
 
   /** Redraws the line: a bar when `total` is known, else a counter; `extra` is appended. */
@@ -85,21 +170,42 @@ export class Progress {
     const now = Date.now()
     if (now - this.last < 100) return
     this.last = now
-    const secs = ((now - this.started) / 1000).toFixed(1)
-    let line: string
-    if (total && total > 0) {
-      const frac = Math.min(1, done / total)
-      const width = 24
-      const fill = Math.round(frac * width)
-      line = `${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(0)}% ${extra} ${secs}s`
-    } else {
-      line = `${this.label} ${done} ${extra} ${secs}s`
-    }
+    active = this
+    this.drawn = true
+    const line = Progress.format(this.label, done, total, extra, (now - this.started) / 1000, process.stderr.columns || 80)
     process.stderr.write(`\r\x1b[2K${line}`)
   }
 
-  /** Clears the line. */
+  /** Clears the line (it is redrawn by the next update). */
+  clear(): void {
+    if (this.enabled && this.drawn) process.stderr.write('\r\x1b[2K')
+    this.drawn = false
+    this.last = 0
+  }
+
+  /** Clears the line for good. */
   done(): void {
-    if (this.enabled) process.stderr.write('\r\x1b[2K')
+    this.clear()
+    if (active === this) active = undefined
+  }
+}
+
+/**
+ * The same rule for bare names in every verb: a bare argument (no `/`, no URL scheme) names a tag.
+ * When that tag does not exist but a file of that name does, the mistake is explained:
+ * CLI_BARE_FILE_NAME "write ./NAME to read the file".
+ *
+ * @example
+ * await checkBareName('app.ndjson', (t) => ddfs.exists(t)) // throws when only the file exists
+ */
+export async function checkBareName(arg: string, tagExists: (tag: string) => Promise<boolean> | boolean): Promise<void> {
+  if (arg === '-' || arg.includes('/') || /^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) return
+  let exists = false
+  try {
+    exists = await tagExists(arg)
+  } catch { /* not even a valid tag name */ }
+  if (exists) return
+  if (existsSync(arg) && statSync(arg).isFile()) {
+    throw new DiscoError('CLI_BARE_FILE_NAME', `${arg} is read as a tag name, and there is no such tag; write ./${arg} to read the file`)
   }
 }

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { DiscoDB, DiscoDBConstructor, type Inquiry, type Q } from '../discodb/index.js'
 import { addTsvLines } from '../discodb/tsv.js'
-import { Progress, runCli, usageError } from './common.js'
+import { productProgram, Progress, runCli, usageError, writeOut } from './common.js'
 
 type Encoding = 'utf8' | 'base64' | 'hex'
 
@@ -47,7 +47,7 @@ class Out {
     const buf = Buffer.concat(this.parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)))
     this.parts = []
     this.size = 0
-    if (!process.stdout.write(buf)) await new Promise<void>((res) => process.stdout.once('drain', () => res()))
+    if (!writeOut(buf)) await new Promise<void>((res) => process.stdout.once('drain', () => res()))
   }
 }
 
@@ -190,7 +190,7 @@ function readView(file: string, enc: Encoding): Uint8Array[] {
 
 /** The `ddb` program (exported for tests and for embedding). */
 export function buildProgram(): Command {
-  const program = new Command('ddb')
+  const program = productProgram(new Command('ddb'))
     .description('Build and query DiscoDB files (the original C library\'s format).')
 
   program.command('create').description('build a DiscoDB from TSV lines key<TAB>value (or JSON lines), written atomically')
@@ -211,7 +211,11 @@ Example:
     .action(async (out: string, input: string | undefined, o: CreateOptions) => {
       const c = new DiscoDBConstructor()
       await readInput(c, input, o)
-      writeAtomic(out, c.finalizeBytes({ disableCompression: !o.compress, uniqueItems: Boolean(o.uniqueItems) }))
+      const bytes = c.finalizeBytes({ disableCompression: !o.compress, uniqueItems: Boolean(o.uniqueItems) })
+      writeAtomic(out, bytes)
+      if (DiscoDB.loads(bytes).header.multiset) {
+        process.stderr.write(`ddb: note: ${out} is a multiset: some key holds the same value more than once. Lookups work, but queries fail with DDB_MULTISET_QUERY; rebuild with --unique-items to drop the repeats\n`)
+      }
     })
 
   program.command('info').description('header fields and features of a DiscoDB')
@@ -233,8 +237,8 @@ Example:
         itemsSize: u64(h.key2valuesOffs + 8 * h.numKeys) - u64(h.key2valuesOffs),
         valuesSize: u64(h.id2valueOffs + 8 * h.numUniqueValues) - u64(h.id2valueOffs),
       }
-      if (o.json) process.stdout.write(JSON.stringify(info) + '\n')
-      else process.stdout.write(Object.entries(info).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n')
+      if (o.json) writeOut(JSON.stringify(info) + '\n')
+      else writeOut(Object.entries(info).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n')
     })
 
   const listing = (name: string, description: string, pick: (db: DiscoDB) => Inquiry): void => {
@@ -273,7 +277,7 @@ Example:
     .action(async (path: string, q: string, o: OutputOptions & { view?: string; count?: boolean }) => {
       const db = openDb(path)
       const res = db.query(decodeArg(q, o.encoding, 'query'), o.view === undefined ? undefined : { view: readView(o.view, o.encoding) })
-      if (o.count) process.stdout.write(`${res.count()}\n`)
+      if (o.count) writeOut(`${res.count()}\n`)
       else await printValues(res, o)
     })
 

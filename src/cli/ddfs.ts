@@ -6,21 +6,14 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { Ddfs, openStore, safeName, type ChunkInput, type ReplicaSet } from '../ddfs/index.js'
-import { Progress, runCli, usageError } from './common.js'
+import { checkBareName, parseSize, productProgram, Progress, runCli, usageError, writeOut } from './common.js'
+
+export { parseSize }
 
 interface Globals {
   store?: string
   token?: string
   json?: boolean
-}
-
-/** Parses a size: a plain number is MB (decimals allowed, as `-S`), or `<n>[B|KB|MB|GB]`. */
-export function parseSize(s: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(s.trim())
-  if (!m) throw usageError(`${what}: expected a size like 64, 0.5, 512KB or 1GB, found ${JSON.stringify(s)}`)
-  const unit = (m[2] ?? 'mb').toLowerCase()[0]
-  const mult = unit === 'b' ? 1 : unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : 1024 ** 3
-  return Math.round(Number(m[1]) * mult)
 }
 
 /** Parses a duration: `<n>` seconds, or `<n>s|m|h|d`. */
@@ -32,7 +25,7 @@ export function parseDuration(s: string, what: string): number {
 }
 
 function out(line: string): void {
-  process.stdout.write(line + '\n')
+  writeOut(line + '\n')
 }
 
 function printJson(v: unknown): void {
@@ -41,7 +34,7 @@ function printJson(v: unknown): void {
 
 /** Writes to stdout honouring back-pressure. */
 function write(chunk: Uint8Array | string): Promise<void> | void {
-  if (!process.stdout.write(chunk)) return new Promise((res) => process.stdout.once('drain', () => res()))
+  if (!writeOut(chunk)) return new Promise((res) => process.stdout.once('drain', () => res()))
 }
 
 async function stdinLines(): Promise<string[]> {
@@ -95,7 +88,7 @@ async function filesUnder(path: string, recurse: boolean, skipped: string[]): Pr
 
 /** Builds the `ddfs` program (exported for tests). */
 export function buildProgram(): Command {
-  const program = new Command('ddfs')
+  const program = productProgram(new Command('ddfs'))
     .description('DDFS: tag-addressed blob store (embedded: a local directory)')
     .addOption(new Option('--store <dir>', 'store directory (default $DISCO_STORE or ./.disco)'))
     .option('-t, --token <token>', 'read and write token for protected tags')
@@ -133,8 +126,8 @@ export function buildProgram(): Command {
 
   program.command('chunk').argument('<tag>').argument('<input...>')
     .description('split line input (./file, ./file.gz, - for stdin, or a tag) into gzip blobs and append them to TAG')
-    .option('-S, --size <MB>', 'chunk size (MB unless a unit is given)', '64')
-    .option('-Z, --max-record <MB>', 'largest record (MB unless a unit is given)', '1')
+    .option('-S, --size <size>', 'chunk size: 64MiB, 500KB, 1GB (KB/MB/GB = 1000^n, KiB/MiB/GiB = 1024^n; a plain number is MiB)', '64MiB')
+    .option('-Z, --max-record <size>', 'largest record (same units)', '1MiB')
     .option('-u, --update', 'set semantics when tagging')
     .option('--level <n>', 'gzip level 1-9', '6')
     .option('-n, --replicas <n>', 'accepted for compatibility; the local store keeps one copy')
@@ -159,7 +152,8 @@ export function buildProgram(): Command {
           const name = inp.slice(inp.lastIndexOf('/') + 1)
           sources.push({ name, source: counted(createReadStream(inp, { highWaterMark: 1 << 20 }), count) })
         } else {
-          // No '/': a tag whose blobs are re-chunked (as in the original).
+          // No '/': a tag whose blobs are re-chunked (as in the original); a bare file name gets a hint.
+          await checkBareName(inp, (t) => ddfs.exists(t))
           unknown = true
           const sets = await ddfs.blobs(inp, { ignoreMissing: false, ...tok() })
           sources.push({ name: safeName(inp), source: concatBlobs(ddfs, sets) })

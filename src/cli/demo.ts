@@ -10,16 +10,17 @@ import { Command, InvalidArgumentError } from 'commander'
 import { openStore } from '../ddfs/index.js'
 import { clickLogLines, daysEndingAt } from '../inferno/examples/clicks-data.js'
 import { EXAMPLE_RULES_DIR } from '../inferno/examples/write.js'
-import { Progress, runCli } from './common.js'
+import { parseSize as parseSizeArg, Progress, runCli, writeOut } from './common.js'
 import { runImmediate } from './inferno.js'
 import { parseInfernoArgs, settingsFromOptions } from './inferno-args.js'
 
-/** Parses `300MB`, `1GB`, `512k`, `100` (MB). */
+/** Parses `300MB`, `1GB`, `512KiB`, `100` (MB) with the shared size units. */
 export function parseSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(k|kb|m|mb|g|gb)?$/i.exec(v.trim())
-  if (!m) throw new InvalidArgumentError(`expected a size such as 300MB or 1GB, found "${v}"`)
-  const unit = (m[2] ?? 'mb').toLowerCase()[0]
-  return Math.round(Number(m[1]) * (unit === 'k' ? 1e3 : unit === 'g' ? 1e9 : 1e6))
+  try {
+    return parseSizeArg(v, '--size', 'MB')
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message)
+  }
 }
 
 function positive(v: string): number {
@@ -46,7 +47,7 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`
 
 /** Runs the demo; returns the exit status of the rule run. */
 export async function runDemo(o: DemoOptions): Promise<number> {
-  const out = o.out ?? ((t: string) => void process.stdout.write(t))
+  const out = o.out ?? ((t: string) => void writeOut(t))
   const err = o.err ?? ((t: string) => void process.stderr.write(t))
   const tty = o.tty ?? Boolean(process.stderr.isTTY)
   const dir = o.store ?? mkdtempSync(join(tmpdir(), 'disco-inferno-demo-'))

@@ -7,13 +7,13 @@ import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
+import { DEFAULT_STORE_DIR, openStore } from '../ddfs/index.js'
 import {
   jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, runJob, waitJob, WorkerPoolExecutor,
   type FnRef, type JobInfo, type JobSpec,
 } from '../disco/index.js'
 import { importModule } from '../util/modules.js'
-import { Progress, runCli, usageError } from './common.js'
+import { checkBareName, parseSize, productProgram, Progress, runCli, usageError, writeOut } from './common.js'
 
 interface Globals { store?: string }
 
@@ -31,12 +31,12 @@ interface RunOpts {
 }
 
 function out(line: string): void {
-  process.stdout.write(line + '\n')
+  writeOut(line + '\n')
 }
 
 /** Writes honouring back-pressure. */
 function write(text: string): Promise<void> | void {
-  if (!process.stdout.write(text)) return new Promise((res) => process.stdout.once('drain', () => res()))
+  if (!writeOut(text)) return new Promise((res) => process.stdout.once('drain', () => res()))
 }
 
 function int(s: string | undefined, what: string): number | undefined {
@@ -45,13 +45,8 @@ function int(s: string | undefined, what: string): number | undefined {
   return Number(s)
 }
 
-/** Parses a size: `<n>[B|KB|MB|GB]`, a plain number is MB. */
 function size(s: string | undefined, what: string): number | undefined {
-  if (s === undefined) return undefined
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(s.trim())
-  if (!m) throw usageError(`${what}: expected a size like 64MB or 1GB, found ${JSON.stringify(s)}`)
-  const unit = (m[2] ?? 'mb').toLowerCase()[0]
-  return Math.round(Number(m[1]) * (unit === 'b' ? 1 : unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : 1024 ** 3))
+  return s === undefined ? undefined : parseSize(s, what)
 }
 
 /** An input argument: a URL or absolute path as it is, anything else names a tag. */
@@ -118,7 +113,8 @@ function summary(j: JobInfo): string {
 
 /** Re-runs this command in a detached child and prints the job name it reports. */
 async function detach(argv: string[]): Promise<void> {
-  const args = argv.slice(2).filter((a) => a !== '--detach')
+  // The child runs the same command in the foreground (both spellings of the flag removed, or it would detach again).
+  const args = argv.slice(2).filter((a) => a !== '--detach' && a !== '-d')
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   let buf = ''
   let err = ''
@@ -144,7 +140,7 @@ async function detach(argv: string[]): Promise<void> {
 
 /** Builds the `disco` program (exported for tests). */
 export function buildProgram(argv: string[] = process.argv): Command {
-  const program = new Command('disco')
+  const program = productProgram(new Command('disco'))
     .description('Disco: map/reduce jobs on the embedded worker pool')
     .addOption(new Option('--store <dir>', 'store directory (default $DISCO_STORE or ./.disco)'))
   const storeDir = (): string => resolve(program.opts<Globals>().store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR)
@@ -166,6 +162,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
       if (o.detach) return detach(argv)
       const fromModule = await jobFromModule(target)
       const base = target.replace(/:[^/\\]*$/, '').split(/[/\\]/).pop()!.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '_') || 'job'
+      for (const i of o.input) await checkBareName(i, (t) => openStore(storeDir()).exists(t))
       const spec: JobSpec = { ...fromModule, prefix: o.prefix ?? base, inputs: o.input.map(inputUrl), sort: o.sort }
       const partitions = int(o.partitions, '--partitions')
       if (partitions !== undefined) spec.partitions = partitions
@@ -196,7 +193,10 @@ export function buildProgram(argv: string[] = process.argv): Command {
     })
 
   program.command('jobs').description('list jobs, newest first: created, status, name')
-    .action(() => { for (const j of listJobs(storeDir())) out(`${j.created} ${j.status} ${j.name}`) })
+    .option('--json', 'one JSON object per job (NDJSON)')
+    .action((o: { json?: boolean }) => {
+      for (const j of listJobs(storeDir())) out(o.json ? JSON.stringify(j) : `${j.created} ${j.status} ${j.name}`)
+    })
 
   program.command('status').argument('<job>', 'job name, @ (the newest) or @?text').option('--json', 'the whole job record as JSON')
     .description('status, task counts and error of a job')
@@ -206,10 +206,21 @@ export function buildProgram(argv: string[] = process.argv): Command {
     })
 
   program.command('events').argument('<job>').option('-o, --offset <bytes>', 'start at this byte offset of the log')
+    .option('-f, --follow', 'keep printing new events until the job is ready or dead')
+    .option('--json', 'one JSON array [timestamp, host, message] per event (NDJSON)')
     .description('the job\'s event log: timestamp host message')
-    .action((ref: string, o: { offset?: string }) => {
-      const { events } = jobEvents(storeDir(), job(ref), int(o.offset, '--offset') ?? 0)
-      for (const [ts, host, msg] of events) out(`${ts} ${host} ${msg}`)
+    .action(async (ref: string, o: { offset?: string; follow?: boolean; json?: boolean }) => {
+      const name = job(ref)
+      let offset = int(o.offset, '--offset') ?? 0
+      for (;;) {
+        // The status is read before the events, so the last read after the end sees every event.
+        const finished = !o.follow || jobInfo(storeDir(), name).status !== 'active'
+        const r = jobEvents(storeDir(), name, offset)
+        offset = r.offset
+        for (const e of r.events) out(o.json ? JSON.stringify(e) : `${e[0]} ${e[1]} ${e[2]}`)
+        if (finished) return
+        await new Promise((res) => setTimeout(res, 200))
+      }
     })
 
   program.command('results').argument('<job>')

@@ -1,6 +1,7 @@
 // `inferno` flag parsing (spec §9) and the settings they produce (§10). No I/O besides reading -e/-l/--data-file.
 import { readFileSync } from 'node:fs'
 import { Command, Option, InvalidArgumentError } from 'commander'
+import { productProgram } from './common.js'
 import { buildSettings, loadSettingsFile, parseYamlMapping, readYamlFile, type InfernoSettings } from '../inferno/settings.js'
 
 /** Every option of the command line under its settings key; unset flags are `null` (or `false`). */
@@ -36,10 +37,10 @@ export interface InfernoOptions {
   strict: boolean
   /** `--json`: the run summary as one JSON object per rule on stderr. */
   json: boolean
+  /** `--format`: results as csv (default), tsv or json lines. */
+  format: 'csv' | 'tsv' | 'json'
 }
 
-/** The version line `-v` prints (the original printed `inferno-0.2.39`). */
-export const INFERNO_VERSION = 'inferno-0.3.0'
 
 /** Splits a comma list; `\,` keeps a comma inside an item (`-u 'raw://a\,b,raw://c'`). */
 export function splitEscapedList(text: string): string[] {
@@ -83,10 +84,9 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v]
 
 /** The commander program for `inferno` (flags only; the caller attaches the action). */
 export function buildInfernoProgram(): Command {
-  const p = new Command('inferno')
+  const p = productProgram(new Command('inferno'), '-v, --version')
   p.description('Run Inferno rules over logs in DDFS: immediately (-i), as a daemon (--daemon), or write example rules.')
     .helpOption('-h, --help', 'show this help')
-    .version(INFERNO_VERSION, '-v, --version', 'print the version')
     .option('-s, --server <server>', 'Disco master ("localhost" = embedded engine)')
     .option('--store <dir>', 'directory of the embedded DDFS store (default $DISCO_STORE, else ./.disco)')
     .option('-e, --settings <file>', 'settings YAML file (default ~/.inferno, then /etc/inferno/settings.yaml)')
@@ -113,9 +113,9 @@ export function buildInfernoProgram(): Command {
     .option('--daemon', 'run the daemon: every autorun rule on its schedule')
     .option('--pause', 'pause a running daemon (state directory pid_dir)')
     .option('--resume', 'resume a paused daemon')
-    .addOption(new Option('--no-progress', 'never draw the progress line').default(null))
     .option('--strict', 'exit 1 when a run has warnings (every line bad, pre-processors dropped every record, 0 rows out)')
     .option('--json', 'print each run summary as one JSON object on stderr')
+    .addOption(new Option('--format <format>', 'results as csv (the original dialect), tsv or json (one record per line)').choices(['csv', 'tsv', 'json']).default('csv'))
   // The original spelled it --example_rules; accept both.
   p.addOption(new Option('--example_rules <dir>').hideHelp())
   return p
@@ -156,6 +156,7 @@ export function toInfernoOptions(o: Record<string, unknown>): InfernoOptions {
     progress: o.progress === false ? false : null,
     strict: b('strict'),
     json: b('json'),
+    format: (o.format as InfernoOptions['format'] | undefined) ?? 'csv',
   }
 }
 
@@ -172,7 +173,7 @@ export function parseInfernoArgs(args: string[]): InfernoOptions {
 }
 
 /** Keys of {@link InfernoOptions} that are modes of the command line, not settings. */
-const MODE_KEYS = new Set(['settings_file', 'parameters', 'parameter_file', 'data_file', 'example_rules', 'process_results', 'daemon', 'pause', 'resume', 'progress', 'strict', 'json'])
+const MODE_KEYS = new Set(['settings_file', 'parameters', 'parameter_file', 'data_file', 'example_rules', 'process_results', 'daemon', 'pause', 'resume', 'progress', 'strict', 'json', 'format'])
 
 /**
  * The effective settings for a command line (§10): defaults < settings file < `overrides` < flags,

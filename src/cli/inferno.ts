@@ -13,7 +13,7 @@ import { StandardNotifier } from '../inferno/notify/index.js'
 import type { InfernoSettings } from '../inferno/settings.js'
 import { writeExampleRules } from '../inferno/examples/write.js'
 import { blobHasProblems } from '../inferno/stats.js'
-import { Progress, reportError, runCli, usageError } from './common.js'
+import { Progress, reportError, runCli, usageError, writeOut } from './common.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
 
 /** Where the command writes: results to `out` (stdout), everything else to `err` (stderr). */
@@ -25,7 +25,7 @@ export interface InfernoIo {
 }
 
 const defaultIo = (): InfernoIo => ({
-  out: (t) => void process.stdout.write(t),
+  out: (t) => void writeOut(t),
   err: (t) => void process.stderr.write(t),
   tty: Boolean(process.stderr.isTTY),
 })
@@ -94,6 +94,7 @@ export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, s
     noPurge: s.no_purge === true || opts.immediate_rule !== null,
     ...(num('partitions') !== undefined ? { partitions: num('partitions')! } : {}),
     params: settings,
+    format: opts.format,
     out: io.out,
     log: logger(io),
   }
@@ -311,8 +312,9 @@ export async function inferno(opts: InfernoOptions, io: InfernoIo = defaultIo(),
   if (opts.process_results) return processResults(settings, opts.process_results, io)
   if (opts.daemon) return runDaemonMode(settings, opts, io)
   if (opts.immediate_rule) return runImmediate(settings, opts, io)
-  io.out(help())
-  return 0
+  // No mode given: the help, as for a command line without arguments (exit 2).
+  io.err(help())
+  return 2
 }
 
 /** The `inferno` executable. */

@@ -426,7 +426,7 @@ export class DiscoDB {
 
   #checkQueryable(): void {
     if (this.header.multiset) {
-      throw new DiscoError('DDB_MULTISET_QUERY', 'queries are not supported on multisets: expected a DB without repeated values per key, found the multiset flag')
+      throw new DiscoError('DDB_MULTISET_QUERY', 'queries are not supported on multisets: expected a DB without repeated (key, value) pairs, found the multiset flag (some key holds a value twice); lookups (get, keys, values) still work. Rebuild it without repeats: ddb create --unique-items, or finalize({ uniqueItems: true })')
     }
   }
 

@@ -2,7 +2,7 @@
 export { defineRule, defineKeyset, withRule, localDay, dayMinus } from './rule.js'
 export type {
   Rule, RuleOptions, Keyset, KeysetOptions, Parts, Params, Key, ResultRow, Preprocessor, Postprocessor,
-  FieldTransform, ReaderName, CsvDialect, ResultContext, ResultProcessor, Schedule, Weekday, SourceUrlOptions,
+  FieldTransform, ReaderName, CsvDialect, ResultContext, ResultFormat, ResultProcessor, Schedule, Weekday, SourceUrlOptions,
 } from './rule.js'
 export { loadRules, loadRuleModule, findRules, autorunRules, ruleModuleFiles, restrictKeyset, findRuleByName, enableTsRules } from './lookup.js'
 export type { RuleModule, FindOptions } from './lookup.js'

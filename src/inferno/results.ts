@@ -77,6 +77,8 @@ export interface CsvOptions {
   readonly floatFormat?: FloatFormat
   /** Write the whole key, keyset name included, and no header (`--debug`, section 2.7). */
   readonly debug?: boolean
+  /** Delimiter and quote (default Excel: `,` and `"`; TSV: a tab). */
+  readonly dialect?: CsvDialect
 }
 
 /**
@@ -96,10 +98,10 @@ export async function writeCsv(rule: Rule, rows: AnyIterable<ResultRow>, out: (t
   for await (const [key, values] of rows) {
     if (!opts.debug && key[0] !== current) {
       current = key[0]
-      buf += csvLine(keysetHeader(rule, current ?? ''))
+      buf += csvLine(keysetHeader(rule, current ?? ''), opts.dialect)
     }
     const cells = (opts.debug ? key : key.slice(1)).concat(values.map((v) => formatValue(v, ff)))
-    buf += csvLine(cells)
+    buf += csvLine(cells, opts.dialect)
     n++
     // Flushed in batches, as the original's reduce_result (every 5000 rows).
     if (n % 5000 === 0) { out(buf); buf = '' }
@@ -109,14 +111,28 @@ export async function writeCsv(rule: Rule, rows: AnyIterable<ResultRow>, out: (t
 }
 
 /**
- * The default result processor (`keyset_result`): CSV to the context's output.
+ * The default result processor (`keyset_result`): CSV to the context's output (the original's
+ * Excel dialect, CRLF), or with `ctx.format` TSV (a tab instead of the comma) or JSON (one record
+ * per line, the shape of saved results).
  *
  * @example
  * defineRule({ resultProcessor: keysetResult })
  */
 export async function keysetResult(rows: AsyncIterable<ResultRow>, ctx: ResultContext): Promise<void> {
-  await writeCsv(ctx.rule, rows, ctx.out, { floatFormat: ctx.floatFormat })
+  if (ctx.format === 'json') {
+    let buf = ''
+    let n = 0
+    for await (const row of rows) {
+      buf += jsonRecordLine(ctx.rule, row) + '\n'
+      if (++n % 5000 === 0) { ctx.out(buf); buf = '' }
+    }
+    if (buf) ctx.out(buf)
+    return
+  }
+  await writeCsv(ctx.rule, rows, ctx.out, { floatFormat: ctx.floatFormat, ...(ctx.format === 'tsv' ? { dialect: TSV } : {}) })
 }
+
+const TSV: CsvDialect = { delimiter: '\t', quotechar: '"' }
 
 /** The `--debug` processor (`reduce_result`): whole key and values, no header. */
 export async function reduceResult(rows: AsyncIterable<ResultRow>, ctx: ResultContext): Promise<void> {

@@ -57,7 +57,12 @@ export interface ResultContext {
   /** Where the default processors write (stdout in the CLI). */
   readonly out: (text: string) => void
   readonly floatFormat: FloatFormat
+  /** Output format of the default processor: `csv` (default, the original's dialect), `tsv` or `json` (one JSON record per line). */
+  readonly format?: ResultFormat
 }
+
+/** Output formats of the default result processor. */
+export type ResultFormat = 'csv' | 'tsv' | 'json'
 
 /**
  * A result processor (section 2.7): consumes the merged rows. It must be idempotent: a failing

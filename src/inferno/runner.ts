@@ -1,7 +1,7 @@
 // Running a rule end to end (spec inferno.md 2.1, 2.8, 7): input selection, the job, result
 // tagging, result processing with retry, archiving; chained rules in concurrent waves.
 import { DiscoError, isDiscoError } from '../errors.js'
-import type { Params, ResultContext, ResultProcessor, ResultRow, Rule } from './rule.js'
+import type { Params, ResultContext, ResultFormat, ResultProcessor, ResultRow, Rule } from './rule.js'
 import { localDay } from './rule.js'
 import { newJobStats, runWarnings, type ErrorStats, type JobStats, type ReadStats } from './stats.js'
 import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type RetryPolicy } from './results.js'
@@ -81,6 +81,8 @@ export interface RunOptions {
   readonly onProgress?: (p: RunProgress) => void
   /** Number format of the CSV processors (Q1, default `g12`). */
   readonly floatFormat?: FloatFormat
+  /** Output format of the default result processor (default `csv`). */
+  readonly format?: ResultFormat
   /** Back-off of result processing and archiving (Q12). */
   readonly retry?: RetryPolicy
   /** The engine (default: Disco's, see job-functions.ts; `inlineEngine` for in-process runs). */
@@ -329,7 +331,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     const processor: ResultProcessor | null = opts.debug ? reduceResult : rule.resultProcessor === undefined ? keysetResult : rule.resultProcessor
     if (processor) {
       const ctx: ResultContext = {
-        rule, params, jobName, out: opts.out ?? ((s) => { process.stdout.write(s) }), floatFormat: opts.floatFormat ?? 'g12',
+        rule, params, jobName, out: opts.out ?? ((s) => { process.stdout.write(s) }), floatFormat: opts.floatFormat ?? 'g12', format: opts.format ?? 'csv',
       }
       // Rows the processor reads are counted (a retry counts afresh) for the "0 rows out" warning.
       const counted: AsyncIterable<ResultRow> = {
