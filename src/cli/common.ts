@@ -172,7 +172,7 @@ export class Progress {
     this.last = now
     active = this
     this.drawn = true
-    const line = Progress.format(this.label, done, total, extra, (now - this.started) / 1000, process.stderr.columns || 80)
+    const line = Progress.format(this.label, done, total, extra, (now - this.started) / 1000, process.stderr.columns || Infinity)
     process.stderr.write(`\r\x1b[2K${line}`)
   }
 

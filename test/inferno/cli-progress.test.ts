@@ -19,7 +19,7 @@ test('progress line draws blobs, records/s and bad lines only when enabled', () 
     process.stderr.write = orig
   }
   assert.equal(writes.length, 2, 'one redraw and one clear; nothing when disabled')
-  assert.match(writes[0]!, /^\r\x1b\[2Kclicks\.traffic \[#########\.+\] 38% 3\/8 blobs · 1\.2M rec · [\d.]+[kM]? rec\/s · 2 bad · map /)
+  assert.match(writes[0]!, /^\r\x1b\[2Kclicks\.traffic \[#########\.+\] 37% 3\/8 blobs · 1\.2M rec · [\d.]+[kM]? rec\/s · 2 bad · map /)
   assert.equal(writes[1], '\r\x1b[2K')
 })
 

@@ -138,9 +138,10 @@ test('user mistakes: one coded line, no stack trace', () => {
   const noRules = inferno(['-y', join(dir, 'missing'), '-i', 'names'])
   assert.equal(noRules.status, 1)
   assert.match(noRules.err, /^inferno: error INFERNO_RULES_DIR/m)
+  // No mode: the help on stderr, exit 2 (a usage mistake, as in every tool).
   const help = inferno([])
-  assert.equal(help.status, 0)
-  assert.match(help.out, /^Usage: inferno \[options\]/)
+  assert.equal(help.status, 2)
+  assert.match(help.err, /^Usage: inferno \[options\]/)
 })
 
 test('--pause/--resume toggle the daemon state directory', () => {
