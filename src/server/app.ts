@@ -107,6 +107,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   }
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE))
+  app.get('/favicon.ico', async (_req, reply) => reply.status(204).send())
   app.get<{ Params: { file: string } }>('/vendor/:file', async (req, reply) => {
     const v = vendor[req.params.file]
     if (!v) throw new DiscoError('HTTP_NOT_FOUND', `no vendored file ${req.params.file}`)

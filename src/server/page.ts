@@ -30,7 +30,7 @@ export const PAGE = `<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>disco-inferno analytics</h1><span data-testid="info">loading…</span>
+<header><h1>disco-inferno analytics</h1><span id="info" data-testid="info">loading…</span>
   <label>segments <select id="segsel" multiple size="1" data-testid="segment-select"></select></label></header>
 <main>
 <section id="funnel"><h2>Funnel</h2>
@@ -138,7 +138,7 @@ async function runTrends() {
     const data = [xs, ...a.results.map((s) => s.series[0] ? s.series[0].values : xs.map(() => 0))]
     const colors = ['#4a7bd0', '#d0744a']
     if (chart) chart.destroy()
-    chart = new uPlot({ width: 500, height: 220, series: [{}, ...a.results.map((s, i) => ({ label: sideTitle(s), stroke: colors[i] }))], scales: { x: { time: true } } }, data, $('t-chart'))
+    chart = new uPlot({ width: 500, height: 220, series: [{}, ...a.results.map((s, i) => ({ label: s.segment ? s.segment.name : 'all users', stroke: colors[i] }))], scales: { x: { time: true } } }, data, $('t-chart'))
     out.innerHTML = '<table><tr><th>period</th>' + a.results.map((s) => '<th>' + esc(sideTitle(s)) + '</th>').join('') + '</tr>' +
       a.periods.map((p, i) => '<tr><th>' + esc(p.label) + '</th>' + a.results.map((s, si) => '<td data-testid="trends-value-' + si + '-' + i + '">' + (s.series[0] ? s.series[0].values[i] : 0) + '</td>').join('') + '</tr>').join('') + '</table>'
   } catch (e) { fail(out, e) }
