@@ -83,6 +83,10 @@ export class Reader implements QuerySource {
   /** Bytes of value `id` (checked): a sub-view, or a fresh decoded copy. */
   readonly valueAt: (id: number) => Uint8Array
   #file: LazyFile | undefined
+  /** Key record starts (numKeys + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
+  #keyOffs: Uint32Array | null | undefined
+  /** Value starts (U + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
+  #valueOffs: Uint32Array | null | undefined
   #chd: Chd | undefined
   #codebook: Codebook | undefined
 
@@ -182,6 +186,12 @@ export class Reader implements QuerySource {
    * Start of key record `i`, bounds-checked; its end is left in `recEnd`.
    */
   recStart(i: number): number {
+    let t = this.#keyOffs
+    if (t === undefined) t = this.#keyOffs = this.#tocTable(this.h.key2valuesOffs, this.h.numKeys, this.keyTocEnd, this.h.id2valueOffs)
+    if (t !== null && i >= 0 && i < this.h.numKeys) {
+      this.recEnd = t[i + 1]!
+      return t[i]!
+    }
     const v = this.b.view
     const p = this.h.key2valuesOffs + i * 8
     const s = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
@@ -375,9 +385,35 @@ export class Reader implements QuerySource {
     return id
   }
 
+  /**
+   * The `n + 1` entries of the TOC at `toc` as a Uint32Array when they ascend within [lo, hi] and
+   * the DB is below 4 GiB; else null (then every access checks its own entry, as the format allows
+   * a damaged entry to spoil only its own record).
+   */
+  #tocTable(toc: number, n: number, lo: number, hi: number): Uint32Array | null {
+    if (this.h.size >= 0x100000000) return null
+    const t = new Uint32Array(n + 1)
+    const v = this.b.view
+    let prev = lo
+    for (let k = 0, p = toc; k <= n; k++, p += 8) {
+      const x = v.getUint32(p, true)
+      if (v.getUint32(p + 4, true) !== 0 || x < prev || x > hi) return null
+      t[k] = x
+      prev = x
+    }
+    return t
+  }
+
   /** Checks value `id`'s extent into vs / ve (an out-of-range ID is DDB_BAD_ARGUMENT). */
   extent(id: number): void {
     const U = this.U
+    let t = this.#valueOffs
+    if (t === undefined) t = this.#valueOffs = this.#tocTable(this.h.id2valueOffs, U, this.valueTocEnd, this.valuesEnd)
+    if (t !== null && id >= 1 && id <= U) {
+      this.vs = t[id - 1]!
+      this.ve = t[id]!
+      return
+    }
     if (!(id >= 1 && id <= U)) throw new DiscoError('DDB_BAD_ARGUMENT', `value ID: expected 1..${U}, found ${id}`)
     const v = this.b.view
     const p = this.h.id2valueOffs + (id - 1) * 8
@@ -406,24 +442,30 @@ export class Reader implements QuerySource {
    */
   valueColumn(): { bytes: Uint8Array; offsets: Offsets } {
     const U = this.U
-    const big = this.h.size >= 0x100000000
-    const offsets: Offsets = big ? new Float64Array(U + 1) : new Uint32Array(U + 1)
-    const v = this.b.view
-    const toc = this.h.id2valueOffs
-    const lo = this.valueTocEnd
+    if (this.#valueOffs === undefined && U > 0) this.extent(1)
+    const table = this.#valueOffs
     const hi = this.valuesEnd
-    let prev = lo
-    for (let k = 0; k <= U; k++) {
-      const p = toc + k * 8
-      const x = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
-      if (x < prev || x > hi) {
-        const id = k === 0 ? 1 : k
-        corrupt(`value ${id} extent`, `${lo} <= start <= end <= ${hi}`, k === 0 ? `start ${x}` : `[${prev}, ${x})`)
+    let offsets: Offsets
+    if (table) {
+      if (!this.h.compressed) return { bytes: this.buf, offsets: table }
+      offsets = table.slice()
+    } else {
+      // A damaged TOC (or a DB of 4 GiB or more): every entry checked, the first bad one reported.
+      offsets = this.h.size >= 0x100000000 ? new Float64Array(U + 1) : new Uint32Array(U + 1)
+      const v = this.b.view
+      let prev = this.valueTocEnd
+      for (let k = 0; k <= U; k++) {
+        const p = this.h.id2valueOffs + k * 8
+        const x = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
+        if (x < prev || x > hi) {
+          corrupt(`value ${k === 0 ? 1 : k} extent`, `${this.valueTocEnd} <= start <= end <= ${hi}`, k === 0 ? `start ${x}` : `[${prev}, ${x})`)
+        }
+        offsets[k] = x
+        prev = x
       }
-      offsets[k] = x
-      prev = x
     }
     if (!this.h.compressed) return { bytes: this.buf, offsets }
+    const lo = this.valueTocEnd
     // Decode every value once, in ID order, into one growing buffer.
     const cb = this.codebook()
     const buf = this.buf
