@@ -33,7 +33,6 @@ let litBase = new Float64Array(64)
 let litNeg = new Uint8Array(64)
 let clStart = new Int32Array(64)
 let clPositive = new Int32Array(64)
-let clEstimate = new Float64Array(64)
 let clMixed = new Int32Array(64)
 let cand = new Uint32Array(1024)
 let posHits = new Uint32Array(1024)
@@ -55,7 +54,6 @@ function clauseRoom(n: number): void {
   const m = Math.max(n + 1, clStart.length * 2)
   clStart = new Int32Array(m)
   clPositive = new Int32Array(m)
-  clEstimate = new Float64Array(m)
   clMixed = new Int32Array(m)
 }
 
@@ -80,20 +78,43 @@ function dedupeCand(n: number): number {
 /** Fills cand with the union of the positive lists of literals [from, to); returns its length. */
 function loadUnion(src: QuerySource, from: number, to: number): number {
   let total = 0
-  for (let l = from; l < to; l++) if (litNeg[l] === 0) total += litCount[l]!
-  candidateRoom(total, 0)
-  let n = 0
   let lists = 0
+  for (let l = from; l < to; l++) {
+    if (litNeg[l] === 0 && litCount[l]! > 0) {
+      total += litCount[l]!
+      lists++
+    }
+  }
+  candidateRoom(total, 0)
+  if (lists === 2) {
+    // Two lists (the common `a | b`): decode both into the spare array and merge.
+    const spare = posHits
+    let split = 0
+    for (let l = from, n = 0; l < to; l++) {
+      if (litNeg[l] === 1 || litCount[l] === 0) continue
+      src.decodeInto(litCount[l]!, litW[l]!, litBase[l]!, spare, n)
+      n += litCount[l]!
+      if (split === 0) split = n
+    }
+    let i = 0
+    let j = split
+    let k = 0
+    let last = 0
+    while (i < split || j < total) {
+      const x = j >= total || (i < split && spare[i]! <= spare[j]!) ? spare[i++]! : spare[j++]!
+      if (x !== last) cand[k++] = last = x
+    }
+    return k
+  }
+  let n = 0
   for (let l = from; l < to; l++) {
     if (litNeg[l] === 1 || litCount[l] === 0) continue
     src.decodeInto(litCount[l]!, litW[l]!, litBase[l]!, cand, n)
     n += litCount[l]!
-    lists++
   }
   if (lists > 1) cand.subarray(0, n).sort()
   return dedupeCand(n)
 }
-
 
 /**
  * Evaluates a resolved query (no dereferences) to ascending value IDs. `view`, if given, is an
@@ -106,6 +127,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   const clauses = q.clauses
   const nc = clauses.length
   if (nc === 0 || (view !== undefined && view.length === 0)) return emptyIds()
+  // Lay out the literals (no lookups yet): clause ci owns literal slots [clStart[ci], clStart[ci + 1]).
   let total = 0
   for (let ci = 0; ci < nc; ci++) {
     const len = clauses[ci]!.literals.length
@@ -114,43 +136,26 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   }
   literalRoom(total)
   clauseRoom(nc)
-  // Locate every literal's list; a positive clause whose keys hold nothing empties the result.
   let npos = 0
   let nmixed = 0
   let at = 0
   for (let ci = 0; ci < nc; ci++) {
     const lits = clauses[ci]!.literals
     clStart[ci] = at
-    let estimate = 0
     let negs = 0
     for (let li = 0; li < lits.length; li++) {
       const l = lits[li]!
       if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
-      const count = src.locateKey(l.term)
-      litCount[at] = count
-      litW[at] = src.w
-      litBase[at] = src.base
-      litNeg[at] = l.negated ? 1 : 0
+      litNeg[at++] = l.negated ? 1 : 0
       if (l.negated) negs++
-      else estimate += count
-      at++
     }
-    if (negs === 0) {
-      if (estimate === 0) return emptyIds()
-      // Insertion into the positive clauses, ascending estimate.
-      let k = npos++
-      while (k > 0 && clEstimate[k - 1]! > estimate) {
-        clPositive[k] = clPositive[k - 1]!
-        clEstimate[k] = clEstimate[k - 1]!
-        k--
-      }
-      clPositive[k] = ci
-      clEstimate[k] = estimate
-    } else clMixed[nmixed++] = ci
+    if (negs === 0) clPositive[npos++] = ci
+    else clMixed[nmixed++] = ci
   }
   clStart[nc] = at
   if (npos === 0 && view === undefined) return complementOf(src, clauses, Array.from(clMixed.subarray(0, nmixed)))
-  // Candidates: the view, or the smallest positive clause.
+  // Candidates: the view, or the smaller of the first two positive clauses. Keys are looked up
+  // clause by clause, so once no candidate is left the remaining clauses cost nothing.
   let n: number
   let next = 0
   if (view !== undefined) {
@@ -158,12 +163,27 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     cand.set(view)
     n = view.length
   } else {
-    const ci = clPositive[next++]!
+    const a = clPositive[0]!
+    const ea = locateClause(src, clauses, a)
+    if (ea === 0) return emptyIds()
+    next = 1
+    if (npos > 1) {
+      const b = clPositive[1]!
+      const eb = locateClause(src, clauses, b)
+      if (eb === 0) return emptyIds()
+      if (eb < ea) {
+        // Start from the smaller clause; the other one is marked next (already located).
+        clPositive[0] = b
+        clPositive[1] = a
+      }
+    }
+    const ci = clPositive[0]!
     n = loadUnion(src, clStart[ci]!, clStart[ci + 1]!)
   }
   // Each further positive clause keeps the candidates one of its lists holds.
   for (; next < npos && n > 0; next++) {
     const ci = clPositive[next]!
+    if (next > 1 || view !== undefined) locateClause(src, clauses, ci)
     posHits.fill(0, 0, n)
     for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, posHits)
     let k = 0
@@ -173,6 +193,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   // A clause with negations keeps r unless r is in every negated list and in no positive one.
   for (let m = 0; m < nmixed && n > 0; m++) {
     const ci = clMixed[m]!
+    locateClause(src, clauses, ci)
     posHits.fill(0, 0, n)
     negHits.fill(0, 0, n)
     let negs = 0
@@ -186,6 +207,20 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     n = k
   }
   return n === 0 ? emptyIds() : cand.slice(0, n)
+}
+
+/** Looks up the keys of clause `ci` into its literal slots; returns its positive estimate. */
+function locateClause(src: QuerySource, clauses: readonly Clause[], ci: number): number {
+  const lits = clauses[ci]!.literals
+  let estimate = 0
+  for (let li = 0, at = clStart[ci]!; li < lits.length; li++, at++) {
+    const count = src.locateKey((lits[li] as TermLiteral).term)
+    litCount[at] = count
+    litW[at] = src.w
+    litBase[at] = src.base
+    if (litNeg[at] === 0) estimate += count
+  }
+  return estimate
 }
 
 /** Only clauses with negations: {1..U} minus the union of their exclusions. */

@@ -3,6 +3,8 @@
 // columnar views for scans. Nothing here allocates per value. A DB opened from a file is read in
 // two sections on demand (the index: hash, key TOC and key records; the values: value TOC,
 // values and codebook), each by one positional read into one buffer of the DB's size.
+// A value-ID list (spec 2.3) is a u32 count, then an LSB-first bit stream holding `w - 1` in 5 bits
+// and `count` deltas of `w` bits each.
 import { closeSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
@@ -55,6 +57,12 @@ function badId(id: number, maxId: number): never {
 
 const EMPTY = new Uint32Array(0)
 
+/** A plain Uint8Array over uninitialised memory (callers write before reading). */
+function unsafeBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n)
+  return new Uint8Array(b.buffer, b.byteOffset, n)
+}
+
 /** The read side of one DB. Callers `ensure` the sections they touch once per public call. */
 export class Reader implements QuerySource {
   readonly h: DiscoDBHeader
@@ -74,6 +82,9 @@ export class Reader implements QuerySource {
   /** The checked extent of the last `extent` call. */
   vs = 0
   ve = 0
+  /** The key of the last `locate` call: bytes [keyStart, keyEnd). */
+  keyStart = 0
+  keyEnd = 0
   /** End of the key record of the last `recStart` call. */
   recEnd = 0
   /** Key → key index or -1 (CHD for hashed DBs, scan otherwise). */
@@ -225,6 +236,8 @@ export class Reader implements QuerySource {
     if (len !== key.length) return false
     const buf = this.buf
     for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
+    this.keyStart = s + 4
+    this.keyEnd = s + 4 + len
     return true
   }
 
@@ -242,8 +255,16 @@ export class Reader implements QuerySource {
   /** Locates the value-ID list of key record `i` into count / w / base (bounds-checked). */
   locate(i: number): void {
     const s = this.recStart(i)
+    const len = this.keyLength(i, s, this.recEnd)
+    this.keyStart = s + 4
+    this.keyEnd = s + 4 + len
+    this.locateFound()
+  }
+
+  /** Locates the list of the record `find` (or `locate`) matched last: its keyEnd / recEnd are current. */
+  locateFound(): void {
     const e = this.recEnd
-    const off = s + 4 + this.keyLength(i, s, e)
+    const off = this.keyEnd
     const count = this.b.view.getUint32(off, true)
     this.count = count
     if (count === 0) return
@@ -289,7 +310,8 @@ export class Reader implements QuerySource {
   locateKey(key: Uint8Array): number {
     const i = this.find(key)
     if (i < 0) return (this.count = 0)
-    this.locate(i)
+    // find() compared the key in place: its record is still current.
+    this.locateFound()
     return this.count
   }
 
@@ -469,7 +491,8 @@ export class Reader implements QuerySource {
     // Decode every value once, in ID order, into one growing buffer.
     const cb = this.codebook()
     const buf = this.buf
-    let out = new Uint8Array(Math.max(1024, (hi - lo) * 2))
+    // allocUnsafe: the buffer is written before it is read (no zeroing pass over megabytes).
+    let out = unsafeBytes(Math.max(1024, (hi - lo) * 2))
     let n = 0
     let s = offsets[0]!
     offsets[0] = 0
@@ -477,7 +500,7 @@ export class Reader implements QuerySource {
       const e = offsets[k]!
       const cap = e > s ? decodedCap(e - s) : 0
       if (n + cap > out.length) {
-        const grown = new Uint8Array(Math.max(n + cap, out.length * 2))
+        const grown = unsafeBytes(Math.max(n + cap, out.length * 2))
         grown.set(out.subarray(0, n))
         out = grown
       }
