@@ -322,13 +322,16 @@ export class LocalTagStore implements TagStore {
   async write(name: string, record: TagRecord, expected: number): Promise<number | undefined> {
     const dir = this.dirOf(name)
     const next = expected + 1
+    // Pending-write records (`+pending:…`) are not flushed: after a power loss no write is in
+    // flight, and their blobs fall back to the ordinary grace period.
+    const durable = this.durable && !name.startsWith('+')
     await ensureDir(this.tmpDir)
     const tmp = tmpName(this.tmpDir, 'tag')
-    await writeDurable(tmp, JSON.stringify(record), this.durable)
+    await writeDurable(tmp, JSON.stringify(record), durable)
     try {
       if (expected === 0) {
         await ensureDir(dir)
-        if (this.durable) await syncPath(this.tagDir)
+        if (durable) await syncPath(this.tagDir)
       } else if ((await this.revisions(name)).at(-1) !== expected) return undefined
       try {
         await fsp.link(tmp, join(dir, `${next}.json`))
@@ -337,7 +340,7 @@ export class LocalTagStore implements TagStore {
         if (code === 'EEXIST' || code === 'ENOENT') return undefined
         throw e
       }
-      if (this.durable) await syncPath(dir)
+      if (durable) await syncPath(dir)
     } finally {
       await fsp.rm(tmp, { force: true })
     }

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DiscoError, LOCAL_BLOB_PREFIX, openStore, runJob } from 'disco-inferno'
@@ -172,4 +172,22 @@ test('one corrupt tag does not stop `ddfs ls`: it is reported, the others are li
   assert.equal(r.out, 'a\nc\n')
   assert.equal(r.code, 1)
   assert.match(r.err, /^ddfs: error DDFS_CORRUPT_TAG: tag b [^\n]+\n$/)
+})
+
+test('gc -n reports leftover partial files; gc removes them after the leftover grace', (t) => {
+  const root = tempDir(t, 'partial')
+  const store = join(root, 'store')
+  assert.equal(ddfsCli(store, ['touch', 'a']).code, 0)
+  const partial = join(store, 'tmp', 'blob.99999.abcdef.partial')
+  writeFileSync(partial, 'half a blob')
+  const old = new Date(Date.now() - 2 * 3600_000)
+  utimesSync(partial, old, old)
+  const fresh = join(store, 'tmp', 'blob.99999.fedcba.partial')
+  writeFileSync(fresh, 'being written')
+  const dry = JSON.parse(ddfsCli(store, ['--json', 'gc', '-n']).out)
+  assert.equal(dry.leftoversRemoved, 1)
+  assert.ok(existsSync(partial), 'a dry run removes nothing')
+  assert.match(ddfsCli(store, ['gc']).out, /removed 1 leftovers/)
+  assert.ok(!existsSync(partial))
+  assert.ok(existsSync(fresh), 'younger than the leftover grace (1 hour)')
 })
