@@ -17,7 +17,7 @@ export { resolveTagPrefixes, dayWindow, collectBlobs, archiveBlobs, archiveTagNa
 export type { BlobRef, InfernoTags, TagOverrides, CollectOptions, TagBlobs } from './tags.js'
 export { MemoryStore, ddfsStore, rawLines } from './store.js'
 export type { InfernoStore } from './store.js'
-export { createLineReader, readLines, splitCsv, parseJson } from './readers.js'
+export { createLineReader, readLines, splitCsv, csvQuoteOpen, parseJson, DEFAULT_CSV_RECORD_LINES, DEFAULT_CSV_RECORD_CHARS } from './readers.js'
 export type { ReaderOptions, LineReader } from './readers.js'
 export { newReadStats, newJobStats, mergeJobStats, runWarnings } from './stats.js'
 export type { ReadStats, JobStats, MapCounts, BlobStats, ErrorStats } from './stats.js'
