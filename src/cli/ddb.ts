@@ -193,7 +193,7 @@ export function buildProgram(): Command {
     .option('--unique-items', 'drop repeated (key, value) pairs instead of making a multiset')
     .option('--no-compress', 'never compress values (the original compresses at ≥ 5 MiB of unique values)')
     .option('--no-progress', 'no progress line (it is shown only on a terminal anyway)')
-    .option('--max-record <size>', 'longest input line (MB unless a unit is given); a longer one is DDFS_RECORD_TOO_LARGE', (v) => parseSize(v, '--max-record'), DEFAULT_MAX_LINE)
+    .option('--max-record <size>', 'longest input line (64KB, 1MiB, …; a plain number is MiB); a longer one is DDFS_RECORD_TOO_LARGE', (v) => parseSize(v, '--max-record'), DEFAULT_MAX_LINE)
     .addOption(encodingOption())
     .addHelpText('after', `
 A TSV line is key<TAB>value (the value may contain tabs); a line without a tab adds the key
