@@ -81,10 +81,10 @@ test('ddb create: --max-record bounds a line (DDFS_RECORD_TOO_LARGE, exit 1); lo
   const bin = fileURLToPath(import.meta.resolve('#src/cli/ddb.js'))
   const ddb = (args: string[], input: string) => spawnSync(process.execPath, [bin, ...args], { input, cwd: dir, encoding: 'utf8' })
   const input = `a\t1\nbig\t${'v'.repeat(3000)}\nb\t2\n`
-  const r = ddb(['create', 'x.ddb', '--max-record', '1KB'], input)
+  const r = ddb(['create', 'x.ddb', '--max-record', '1KiB'], input)
   assert.equal(r.status, 1, r.stderr)
   assert.match(r.stderr, /^ddb: error DDFS_RECORD_TOO_LARGE: stdin: line 2 is longer than the maximum record size of 1024 bytes/)
-  const ok = ddb(['create', 'y.ddb', '--max-record', '4KB'], input)
+  const ok = ddb(['create', 'y.ddb', '--max-record', '4KiB'], input)
   assert.equal(ok.status, 0, ok.stderr)
   const db = DiscoDB.load(join(dir, 'y.ddb'))
   assert.deepEqual([...db.keys()].map((k) => Buffer.from(k).toString()).sort(), ['a', 'b', 'big'])
