@@ -1,9 +1,10 @@
 // Job notifications (spec §2.8, §11.4): a pluggable Notifier; the standard one sends e-mail over
 // SMTP and PagerDuty Events v2 triggers. Delivery problems are logged, never raised.
+import { readFileSync } from 'node:fs'
 import { sendMail } from './smtp.js'
 import { triggerPagerDuty } from './pagerduty.js'
 
-export { sendMail, formatMessage, parseMailServer, type MailMessage } from './smtp.js'
+export { sendMail, parseMailServer, type MailMessage, type MailTransportOptions } from './smtp.js'
 export { triggerPagerDuty, type PagerDutyEvent } from './pagerduty.js'
 
 /** The notification keywords of a rule (§3). */
@@ -42,6 +43,12 @@ export function subjectFor(r: JobReport): string {
 export interface StandardNotifierOptions {
   mail_server: string
   mail_from: string
+  /** `auto` (STARTTLS when offered), `starttls` (required), `tls` (implicit, port 465) or `none`. */
+  mail_tls?: 'auto' | 'starttls' | 'tls' | 'none'
+  mail_user?: string | null
+  mail_password?: string | null
+  /** PEM file of a CA to trust for the mail server (private or self-signed certificates). */
+  mail_ca_file?: string | null
   pagerduty_url: string
   pagerduty_api_key?: string | null
   log?: (line: string) => void
@@ -65,7 +72,11 @@ export class StandardNotifier implements Notifier {
     if (mail && to.length > 0) {
       const text = r.status === 'failed' ? `Inferno job ${r.job} (rule ${r.rule}) failed:\n\n${r.message}\n` : `Inferno job ${r.job} (rule ${r.rule}) finished.\n\n${r.message}\n`
       try {
-        await sendMail(this.opts.mail_server, { from: this.opts.mail_from, to, subject: subjectFor(r), text })
+        const o = this.opts
+        await sendMail(o.mail_server, { from: o.mail_from, to, subject: subjectFor(r), text }, {
+          tls: o.mail_tls ?? 'auto', user: o.mail_user ?? null, password: o.mail_password ?? null,
+          ca: o.mail_ca_file ? readFileSync(o.mail_ca_file, 'utf8') : null,
+        })
       } catch (e) {
         log(`notify: e-mail for ${r.job} not sent: ${(e as Error).message}`)
       }

@@ -1,8 +1,6 @@
-// A small SMTP client (RFC 5321 subset: EHLO/HELO, MAIL, RCPT, DATA, QUIT) for notification e-mail
-// through a local relay, as the original did with smtplib (no TLS, no AUTH).
-import { connect, type Socket } from 'node:net'
-import { hostname } from 'node:os'
-import { randomBytes } from 'node:crypto'
+// Notification e-mail through nodemailer: a plain relay (the original's smtplib use), or a server
+// that wants STARTTLS or implicit TLS and a login. Errors become NOTIFY_SMTP_FAILED.
+import nodemailer from 'nodemailer'
 import { DiscoError } from '../../errors.js'
 
 /** One plain-text message. */
@@ -13,114 +11,52 @@ export interface MailMessage {
   text: string
 }
 
-/** Where to send: `host` or `host:port` (port 25 by default). */
-export function parseMailServer(server: string): { host: string; port: number } {
+/** How to reach and log in to the SMTP server (the `mail_*` settings). */
+export interface MailTransportOptions {
+  /** `auto` (default): STARTTLS when the server offers it; `starttls`: required; `tls`: implicit TLS (port 465); `none`: never. */
+  readonly tls?: 'auto' | 'starttls' | 'tls' | 'none'
+  /** Login name; with `password`, AUTH after TLS. */
+  readonly user?: string | null
+  readonly password?: string | null
+  /** Extra trusted CA certificate(s) in PEM (a private or self-signed server certificate). */
+  readonly ca?: string | null
+  /** Bound on connecting, the greeting and each reply (default 30 s). */
+  readonly timeoutMs?: number
+}
+
+/** Where to send: `host` or `host:port` (port 25 by default, 465 for implicit TLS). */
+export function parseMailServer(server: string, implicitTls = false): { host: string; port: number } {
   const m = /^(.*?)(?::(\d+))?$/.exec(server.trim())!
-  return { host: m[1] || 'localhost', port: m[2] ? Number(m[2]) : 25 }
-}
-
-/** RFC 2047 encoded-word for a header value that is not plain ASCII. */
-function encodeHeader(v: string): string {
-  return /^[\x20-\x7e]*$/.test(v) ? v : `=?UTF-8?B?${Buffer.from(v, 'utf8').toString('base64')}?=`
-}
-
-/** The message as SMTP DATA: headers, CRLF line ends, dot-stuffed, without the final dot line. */
-export function formatMessage(m: MailMessage, now = new Date()): string {
-  const headers = [
-    `From: ${m.from}`,
-    `To: ${m.to.join(', ')}`,
-    `Subject: ${encodeHeader(m.subject)}`,
-    `Date: ${now.toUTCString().replace('GMT', '+0000')}`,
-    `Message-ID: <${randomBytes(8).toString('hex')}@${hostname()}>`,
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: 8bit',
-  ]
-  const body = m.text.replace(/\r?\n/g, '\r\n').split('\r\n').map((l) => (l.startsWith('.') ? '.' + l : l))
-  return headers.join('\r\n') + '\r\n\r\n' + body.join('\r\n')
-}
-
-/** Reads SMTP replies (multi-line `250-…` then `250 …`) off a socket, one at a time. */
-class ReplyReader {
-  private buf = ''
-  private waiting: ((r: { code: number; text: string } | Error) => void) | null = null
-  private replies: ({ code: number; text: string } | Error)[] = []
-  private lines: string[] = []
-
-  constructor(sock: Socket) {
-    sock.setEncoding('utf8')
-    sock.on('data', (d: string) => {
-      this.buf += d
-      let i: number
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i).replace(/\r$/, '')
-        this.buf = this.buf.slice(i + 1)
-        this.lines.push(line)
-        if (!/^\d{3}-/.test(line)) {
-          this.push({ code: Number.parseInt(line.slice(0, 3), 10) || 0, text: this.lines.join('\n') })
-          this.lines = []
-        }
-      }
-    })
-    sock.on('error', (e) => this.push(e))
-    sock.on('close', () => this.push(new Error('connection closed by the server')))
-  }
-
-  private push(r: { code: number; text: string } | Error): void {
-    if (this.waiting) {
-      const w = this.waiting
-      this.waiting = null
-      w(r)
-    } else this.replies.push(r)
-  }
-
-  next(): Promise<{ code: number; text: string }> {
-    const r = this.replies.shift()
-    if (r) return r instanceof Error ? Promise.reject(r) : Promise.resolve(r)
-    return new Promise((res, rej) => {
-      this.waiting = (x) => (x instanceof Error ? rej(x) : res(x))
-    })
-  }
+  return { host: m[1] || 'localhost', port: m[2] ? Number(m[2]) : implicitTls ? 465 : 25 }
 }
 
 /**
- * Sends one message through an SMTP relay. Fails with `NOTIFY_SMTP_FAILED` naming the command the
- * server refused (or the connection error); `timeoutMs` bounds the whole exchange.
+ * Sends one message. Fails with `NOTIFY_SMTP_FAILED` naming the server and what it answered (or the
+ * connection/TLS/login error).
  *
  * @example
- * await sendMail('localhost:2525', { from: 'a@x', to: ['b@x'], subject: 'hi', text: 'body' })
+ * await sendMail('mail.example.org:587', { from: 'a@x', to: ['b@x'], subject: 'hi', text: 'body' },
+ *   { tls: 'starttls', user: 'inferno', password: 'secret' })
  */
-export async function sendMail(server: string, m: MailMessage, timeoutMs = 30_000): Promise<void> {
+export async function sendMail(server: string, m: MailMessage, opts: MailTransportOptions = {}): Promise<void> {
   if (m.to.length === 0) return
-  const { host, port } = parseMailServer(server)
-  const sock = connect({ host, port })
-  const reader = new ReplyReader(sock)
-  const timer = setTimeout(() => sock.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
-  const expect = async (cmd: string | null, ok: number[]) => {
-    if (cmd !== null) sock.write(cmd + '\r\n')
-    const r = await reader.next()
-    if (!ok.includes(r.code)) {
-      throw new DiscoError('NOTIFY_SMTP_FAILED', `${server}: expected ${ok.join('/')} after ${cmd?.split(' ')[0] ?? 'connect'}, found "${r.text}"`)
-    }
-  }
+  const tls = opts.tls ?? 'auto'
+  const { host, port } = parseMailServer(server, tls === 'tls')
+  const timeout = opts.timeoutMs ?? 30_000
+  const transport = nodemailer.createTransport({
+    host, port,
+    secure: tls === 'tls',
+    requireTLS: tls === 'starttls',
+    ignoreTLS: tls === 'none',
+    ...(opts.user ? { auth: { user: opts.user, pass: opts.password ?? '' } } : {}),
+    ...(opts.ca ? { tls: { ca: opts.ca, servername: host } } : {}),
+    connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout,
+  })
   try {
-    await expect(null, [220])
-    try {
-      await expect(`EHLO ${hostname()}`, [250])
-    } catch (e) {
-      if (!(e instanceof DiscoError)) throw e
-      await expect(`HELO ${hostname()}`, [250])
-    }
-    await expect(`MAIL FROM:<${m.from}>`, [250])
-    for (const to of m.to) await expect(`RCPT TO:<${to}>`, [250, 251])
-    await expect('DATA', [354])
-    await expect(formatMessage(m) + '\r\n.', [250])
-    await expect('QUIT', [221]).catch(() => {})
+    await transport.sendMail({ from: m.from, to: m.to, subject: m.subject, text: m.text })
   } catch (e) {
-    if (e instanceof DiscoError) throw e
     throw new DiscoError('NOTIFY_SMTP_FAILED', `${server}: ${(e as Error).message}`, { cause: e })
   } finally {
-    clearTimeout(timer)
-    sock.destroy()
+    transport.close()
   }
 }
