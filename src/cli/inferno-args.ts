@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option, InvalidArgumentError } from 'commander'
 import { productProgram } from './common.js'
+import { LOG_LEVELS, type LogLevel } from '../util/log.js'
 import { buildSettings, loadSettingsFile, parseYamlMapping, readYamlFile, type InfernoSettings } from '../inferno/settings.js'
 
 /** Every option of the command line under its settings key; unset flags are `null` (or `false`). */
@@ -39,6 +40,8 @@ export interface InfernoOptions {
   json: boolean
   /** `--format`: results as csv (default), tsv or json lines. */
   format: 'csv' | 'tsv' | 'json'
+  /** `--log-level`: the lowest level logged (default info). */
+  log_level: LogLevel
 }
 
 
@@ -115,6 +118,7 @@ export function buildInfernoProgram(): Command {
     .option('--resume', 'resume a paused daemon')
     .option('--strict', 'exit 1 when a run has warnings (every line bad, pre-processors dropped every record, 0 rows out)')
     .option('--json', 'print each run summary as one JSON object on stderr')
+    .addOption(new Option('--log-level <level>', 'lowest log level written (logs are JSON lines on stderr, readable on a terminal)').choices([...LOG_LEVELS]).default('info'))
     .addOption(new Option('--format <format>', 'results as csv (the original dialect), tsv or json (one record per line)').choices(['csv', 'tsv', 'json']).default('csv'))
   // The original spelled it --example_rules; accept both.
   p.addOption(new Option('--example_rules <dir>').hideHelp())
@@ -157,6 +161,7 @@ export function toInfernoOptions(o: Record<string, unknown>): InfernoOptions {
     strict: b('strict'),
     json: b('json'),
     format: (o.format as InfernoOptions['format'] | undefined) ?? 'csv',
+    log_level: (o.logLevel as LogLevel | undefined) ?? 'info',
   }
 }
 
@@ -173,7 +178,7 @@ export function parseInfernoArgs(args: string[]): InfernoOptions {
 }
 
 /** Keys of {@link InfernoOptions} that are modes of the command line, not settings. */
-const MODE_KEYS = new Set(['settings_file', 'parameters', 'parameter_file', 'data_file', 'example_rules', 'process_results', 'daemon', 'pause', 'resume', 'progress', 'strict', 'json', 'format'])
+const MODE_KEYS = new Set(['settings_file', 'parameters', 'parameter_file', 'data_file', 'example_rules', 'process_results', 'daemon', 'pause', 'resume', 'progress', 'strict', 'json', 'format', 'log_level'])
 
 /**
  * The effective settings for a command line (§10): defaults < settings file < `overrides` < flags,

@@ -13,6 +13,7 @@ import { StandardNotifier } from '../inferno/notify/index.js'
 import type { InfernoSettings } from '../inferno/settings.js'
 import { writeExampleRules } from '../inferno/examples/write.js'
 import { blobHasProblems } from '../inferno/stats.js'
+import { createLogger, type LogLevel } from '../util/log.js'
 import { Progress, reportError, runCli, usageError, writeOut } from './common.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
 
@@ -30,9 +31,12 @@ const defaultIo = (): InfernoIo => ({
   tty: Boolean(process.stderr.isTTY),
 })
 
-/** A log line in the original's shape: `time level pid [inferno] message`. */
-function logger(io: InfernoIo): (msg: string) => void {
-  return (msg) => io.err(`${new Date().toISOString()} INFO ${process.pid} [inferno] ${msg}\n`)
+type Log = (msg: string, level?: 'info' | 'warn' | 'error') => void
+
+/** Structured logs (pino): JSON lines on stderr, readable lines on a terminal, from `--log-level` up. */
+function logger(io: InfernoIo, level: LogLevel = 'info'): Log {
+  const log = createLogger({ name: 'inferno', level, pretty: io.tty, write: io.err })
+  return (msg, lvl = 'info') => log[lvl](msg)
 }
 
 /** Formats a rate such as `1.2M`. */
@@ -96,7 +100,7 @@ export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, s
     params: settings,
     format: opts.format,
     out: io.out,
-    log: logger(io),
+    log: logger(io, opts.log_level),
   }
 }
 
@@ -220,13 +224,13 @@ export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOpti
   const rules = await autorunRules(settings.rules_directory)
   const byName = new Map(rules.map((r) => [r.qualifiedName ?? r.name, r]))
   const store = ddfsStore(openStore(settings.ddfs_root ?? undefined))
-  const log = logger(io)
+  const log = logger(io, opts.log_level)
   const daemon = new InfernoDaemon({
     rules: rules.map(daemonRuleOf),
     state: new StateDir(settings.pid_dir),
     notifier: new StandardNotifier({ ...settings, pagerduty_api_key: (settings.pagerduty_api_key as string | undefined) ?? null, log }),
     startPaused: opts.start_paused,
-    log: (l) => log(`daemon: ${l}`),
+    log: (l, level) => log(`daemon: ${l}`, level),
     execute: async (dr) => outcomeOf(await runRule(byName.get(dr.name)!, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true })),
   })
   log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${[...byName.keys()].join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)

@@ -81,7 +81,8 @@ export interface RunOptions {
   /** Where the default processors write (default process.stdout). */
   readonly out?: (text: string) => void
   /** Log lines (default none). */
-  readonly log?: (msg: string) => void
+  /** Log lines (default none), with a level: failures are `error`, skips and lost archiving `warn`. */
+  readonly log?: (msg: string, level?: 'info' | 'warn' | 'error') => void
   readonly onProgress?: (p: RunProgress) => void
   /** Number format of the CSV processors (Q1, default `g12`). */
   readonly floatFormat?: FloatFormat
@@ -277,7 +278,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     const enough = noTags ? inputs.length > 0 : count > 0 && (count >= rule.minBlobs || opts.force === true)
     if (!enough) {
       const reason = `not enough blobs to run ${rule.name}: ${rule.minBlobs} blobs required, has ${noTags ? inputs.length : count}`
-      log(`Skipping job ${rule.name}: ${reason}`)
+      log(`Skipping job ${rule.name}: ${reason}`, 'warn')
       return finish({ ...base, status: 'skipped', reason })
     }
     // 2.1 step 8: client-side init may change params.
@@ -354,7 +355,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       try {
         archived = await withRetry(() => archiveBlobs(opts.store, tags, rule.archiveTagPrefix), opts.retry, `archiving for ${rule.name}`)
       } catch (e) {
-        log(`archiving failed for ${rule.name}: ${(e as Error).message}`)
+        log(`archiving failed for ${rule.name}: ${(e as Error).message}`, 'warn')
       }
     }
     stage = 'cleanup'
@@ -362,7 +363,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     progress('done')
     return finish({ ...base, status: 'done', archived, ...(resultTag ? { resultTag } : {}) })
   } catch (e) {
-    log(`rule ${rule.name} failed: ${(e as Error)?.message ?? String(e)}`)
+    log(`rule ${rule.name} failed: ${(e as Error)?.message ?? String(e)}`, 'error')
     return finish(failed(base, e, stage))
   }
 }

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { prettyLine } from '#src/util/log.js'
 import { defineKeyset, defineRule, findRules, inlineEngine, MemoryStore, openStore, runRule } from 'disco-inferno'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -162,4 +163,24 @@ test('warnings: every line bad, pre-processors drop everything, N records in / 0
       assert.equal((summary.perBlob as unknown[]).length, 1)
     }
   }
+})
+
+test('logs: pino JSON lines with real levels; --log-level filters; readable lines on a terminal', (t) => {
+  const dir = tempRules(t)
+  mkdirSync(join(dir, 'rules'))
+  writeFileSync(join(dir, 'rules', 'l.js'), `${RULE}export const rules = [
+  defineRule({ name: 'boom', sourceUrls: ['raw://{"k":"a"}'], mapInputStream: 'json', keyParts: ['k'], ruleInitFunction: () => { throw new Error('init broke') } }),
+  defineRule({ name: 'none', sourceTags: ['nothing:here'], keyParts: ['k'] }),
+]\n`)
+  const entries = (err: string) => err.split('\n').filter((l) => l.startsWith('{"level"')).map((l) => JSON.parse(l) as { level: number; name: string; msg: string })
+  const failed = run(INFERNO, ['-y', 'rules', '--store', 'store', '-i', 'l.boom'], dir)
+  assert.equal(failed.status, 1)
+  const e = entries(failed.err).find((x) => /rule boom failed: init broke/.test(x.msg))
+  assert.deepEqual([e?.level, e?.name], [50, 'inferno'], failed.err)
+  const skipped = run(INFERNO, ['-y', 'rules', '--store', 'store', '-i', 'l.none'], dir)
+  assert.ok(entries(skipped.err).some((x) => x.level === 40 && /Skipping job none/.test(x.msg)), skipped.err)
+  const quiet = run(INFERNO, ['-y', 'rules', '--store', 'store', '-i', 'l.none', '--log-level', 'error'], dir)
+  assert.deepEqual(entries(quiet.err), [])
+  assert.equal(run(INFERNO, ['-y', 'rules', '-i', 'l.none', '--log-level', 'loud'], dir).status, 2)
+  assert.equal(prettyLine('{"level":50,"time":0,"pid":1,"name":"inferno","msg":"boom","rule":"m.r"}'), '00:00:00.000 ERROR inferno: boom {"rule":"m.r"}')
 })

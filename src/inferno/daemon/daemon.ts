@@ -39,7 +39,8 @@ export interface DaemonOptions {
   /** Lease time-to-live; renewed every third of it while the job runs (default 60 s). */
   leaseMs?: number
   startPaused?: boolean
-  log?: (line: string) => void
+  /** Log lines with their level (`info` unless said): failures are `error`, skips `warn`. */
+  log?: (line: string, level?: 'info' | 'warn' | 'error') => void
 }
 
 /**
@@ -57,7 +58,7 @@ export class InfernoDaemon {
   private stopping = false
   private readonly now: () => Date
   private readonly leaseMs: number
-  private readonly log: (line: string) => void
+  private readonly log: (line: string, level?: 'info' | 'warn' | 'error') => void
 
   constructor(private readonly opts: DaemonOptions) {
     this.rules = opts.rules.map((r) => ({ ...r, time_delta: parseTimeDelta(r.time_delta, r.name) }))
@@ -120,7 +121,7 @@ export class InfernoDaemon {
       try {
         this.sweep()
       } catch (e) {
-        this.log(`sweep failed: ${(e as Error).message}`)
+        this.log(`sweep failed: ${(e as Error).message}`, 'error')
       }
     }
     tick()
@@ -179,7 +180,7 @@ export class InfernoDaemon {
       // Q13: its own outcome: no failure, no retry, no notification. A pending retry is consumed.
       s.writeDate(rule.name, 'last_skipped', this.now(), out.message ?? '')
       s.remove(rule.name, 'next_retry')
-      this.log(`${rule.name}: skipped: ${out.message ?? 'not enough blobs'}`)
+      this.log(`${rule.name}: skipped: ${out.message ?? 'not enough blobs'}`, 'warn')
       return
     }
     let retryInHours: number | undefined
@@ -197,7 +198,7 @@ export class InfernoDaemon {
       }
     }
     const retryNote = retryInHours !== undefined ? `; retry ${s.retryCount(rule.name)}/${rule.retry_limit ?? 2} in ${retryInHours} h` : ''
-    this.log(`${rule.name}: failed after ${secs}s: ${firstLine(out.message)}${retryNote}`)
+    this.log(`${rule.name}: failed after ${secs}s: ${firstLine(out.message)}${retryNote}`, 'error')
     await this.notify({ rule: rule.name, job, status: 'failed', message: out.message ?? 'failed', ...(retryInHours !== undefined ? { retryInHours } : {}) }, rule)
   }
 
@@ -206,7 +207,7 @@ export class InfernoDaemon {
     try {
       await this.opts.notifier.notify(r, rule)
     } catch (e) {
-      this.log(`${rule.name}: notification failed: ${(e as Error).message}`)
+      this.log(`${rule.name}: notification failed: ${(e as Error).message}`, 'error')
     }
   }
 }
