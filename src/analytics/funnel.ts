@@ -148,30 +148,43 @@ export function userFunnel(ev: UserEvents, steps: string[], strict: boolean, win
  * starts at a step event in [lo, hi). A repeated step name needs as many events as it repeats.
  */
 export function userAnyOrder(ev: UserEvents, steps: string[], windowMs: number, lo: number, hi: number, prop?: string): Map<string | null, number> {
-  const need = new Map<string, number>()
-  for (const s of steps) need.set(s, (need.get(s) ?? 0) + 1)
-  const out = new Map<string | null, number>()
+  // Distinct step names, how often each is needed, and each event's name index (-1: not a step).
+  const index = new Map<string, number>()
+  const need: number[] = []
+  for (const s of steps) {
+    const i = index.get(s)
+    if (i === undefined) {
+      index.set(s, need.length)
+      need.push(1)
+    } else need[i]!++
+  }
   const T = ev.times
-  const E = ev.events
-  const have = new Map<string, number>()
-  for (let i = 0; i < ev.n; i++) {
-    if (!need.has(E[i]!) || T[i]! < lo || T[i]! >= hi) continue
+  const len = ev.n
+  const code = new Int32Array(len)
+  for (let i = 0; i < len; i++) code[i] = index.get(ev.events[i]!) ?? -1
+  const have = new Int32Array(need.length)
+  const out = new Map<string | null, number>()
+  for (let i = 0; i < len; i++) {
+    if (code[i]! < 0 || T[i]! < lo || T[i]! >= hi) continue
     const g = prop === undefined ? null : groupOf(ev, i, prop)
+    const best = out.get(g) ?? 0
+    if (best === steps.length) {
+      if (prop === undefined) break
+      continue
+    }
     let s = i
     while (s > 0 && T[s - 1] === T[i]) s--
-    have.clear()
+    have.fill(0)
     let matched = 0
     const lim = T[i]! + windowMs
-    for (let j = s; j < ev.n && T[j]! <= lim; j++) {
-      const m = need.get(E[j]!)
-      if (m === undefined) continue
-      const h = have.get(E[j]!) ?? 0
-      if (h < m) {
-        have.set(E[j]!, h + 1)
+    for (let j = s; j < len && T[j]! <= lim; j++) {
+      const c = code[j]!
+      if (c >= 0 && have[c]! < need[c]!) {
+        have[c]!++
         matched++
       }
     }
-    if (matched > (out.get(g) ?? 0)) out.set(g, matched)
+    if (matched > best) out.set(g, matched)
   }
   return out
 }
