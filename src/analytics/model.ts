@@ -238,8 +238,8 @@ export class Shard {
     const m = new Map<string, number>()
     for (const p of this.parts) {
       for (let l = 1; l <= p.n; l++) {
-        const g = p.trans ? p.trans[l]! : l
-        if (!m.has(decoder.decode(p.db.valueAt(l)))) m.set(decoder.decode(p.db.valueAt(l)), g)
+        const uid = decoder.decode(p.db.valueAt(l))
+        if (!m.has(uid)) m.set(uid, p.trans ? p.trans[l]! : l)
       }
     }
     return m
@@ -286,7 +286,7 @@ export interface ModelInfo {
   batches: number
   users: number
   events: number
-  /** First and last UTC day with data (`YYYY-MM-DD`), null when empty. */
+  /** First and last UTC day number with data (days since 1970-01-01), null when empty. */
   firstDay: number | null
   lastDay: number | null
   eventNames: Record<string, { events: number; users: number }>
