@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { openStore } from '../ddfs/index.js'
 import { buildModel } from '../analytics/index.js'
 import { createServer } from '../server/app.js'
-import { clickLogLines, daysEndingAt } from '../inferno/examples/clicks-data.js'
+import { clickLogLines, daysEndingAt, PLANTED_BAD_EVERY } from '../inferno/examples/clicks-data.js'
 import { EXAMPLE_RULES_DIR } from '../inferno/examples/write.js'
 import { parseSize as parseSizeArg, Progress, runCli, writeOut } from './common.js'
 import { runImmediate } from './inferno.js'
@@ -72,6 +72,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     let bytesIn = 0
     let bytesOut = 0
     let blobs = 0
+    let planted = 0
     for (const [i, day] of days.entries()) {
       const per = Math.floor(o.size / o.days)
       const before = { lines, bytesIn, bytesOut }
@@ -86,10 +87,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         },
       })
       blobs += sets.length
+      planted += Math.floor((lines - before.lines) / PLANTED_BAD_EVERY)
     }
     bar.done()
     const genMs = Date.now() - t0
     err(`demo: wrote ${lines.toLocaleString('en-US')} lines (${mb(bytesIn)}, ${mb(bytesOut)} gzip) into ${blobs} blob(s) under incoming:clicks:<day> in ${(genMs / 1000).toFixed(1)}s\n`)
+    err(`demo: ${planted.toLocaleString('en-US')} of these lines are bad on purpose (every ${PLANTED_BAD_EVERY.toLocaleString('en-US')}th line of a day is cut in half, a truncated JSON object): the run below must count exactly them as bad lines\n`)
     err(`demo: running  inferno -y ${EXAMPLE_RULES_DIR} --store ${dir} -i clicks.traffic -S ${o.lastDay} -R ${o.days}\n`)
     const opts = parseInfernoArgs(['-y', EXAMPLE_RULES_DIR, '--store', dir, '-i', 'clicks.traffic', '-S', o.lastDay, '-R', String(o.days)])
     // The demo ignores ~/.inferno and /etc/inferno so it behaves the same everywhere.

@@ -45,10 +45,13 @@ export interface ClickLogOptions {
  * @example
  * for await (const b of clickLogLines({ seed: 1, day: '2026-11-20', bytes: 1e6 })) process.stdout.write(b)
  */
+/** Default spacing of the corrupt lines clickLogLines plants: one in 50 000 is cut in half. */
+export const PLANTED_BAD_EVERY = 50_000
+
 export async function* clickLogLines(o: ClickLogOptions): AsyncGenerator<Buffer> {
   const rnd = seededRandom((o.seed ?? 42) ^ Date.parse(`${o.day}T00:00:00Z`) / 86_400_000)
   const dayStart = Date.parse(`${o.day}T00:00:00Z`)
-  const badEvery = o.badEvery ?? 50_000
+  const badEvery = o.badEvery ?? PLANTED_BAD_EVERY
   const batch = o.batch ?? 2000
   let produced = 0
   let n = 0

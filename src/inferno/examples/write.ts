@@ -1,6 +1,6 @@
 // `inferno --example-rules DIR`: writes the example rule modules (compiled JavaScript, so they run
 // without TypeScript installed) and their small data files into DIR.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EXAMPLE_DATA_FILES } from './data-files.js'
@@ -29,15 +29,21 @@ function resolvesPackage(dir: string): boolean {
 
 /**
  * Writes `names.js`, `election.js`, `chain.js`, `clicks.js` and `names.json`, `names.csv`,
- * `election.csv` into `dir` (created when missing). The modules import `disco-inferno` when it
- * resolves from `dir`, else this installation by absolute URL. Returns the paths written.
+ * `election.csv` into `dir` (created when missing). The modules import `disco-inferno` by name;
+ * when that does not resolve from `dir` (no project with the package installed around it),
+ * `dir/node_modules/disco-inferno` is linked to this installation so that it does. Returns the
+ * paths written.
  *
  * @example
  * writeExampleRules('rules') // ['rules/names.js', …, 'rules/election.csv']
  */
 export function writeExampleRules(dir: string): string[] {
   mkdirSync(dir, { recursive: true })
-  const target = resolvesPackage(dir) ? 'disco-inferno' : new URL('../../index.js', import.meta.url).href
+  if (!resolvesPackage(dir)) {
+    mkdirSync(join(dir, 'node_modules'), { recursive: true })
+    symlinkSync(fileURLToPath(new URL('../../../', import.meta.url)), join(dir, 'node_modules', 'disco-inferno'), 'dir')
+  }
+  const target = 'disco-inferno'
   const written: string[] = []
   for (const name of EXAMPLE_MODULES) {
     const js = readFileSync(join(EXAMPLE_RULES_DIR, `${name}.js`), 'utf8')
