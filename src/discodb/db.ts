@@ -188,7 +188,7 @@ export class DiscoDB {
   has(key: string | Uint8Array): boolean {
     const r = this.#r
     r.ensure(S_INDEX)
-    return r.find(toBytes(key)) >= 0
+    return r.seek(toBytes(key))
   }
 
   /**
@@ -198,7 +198,7 @@ export class DiscoDB {
   get(key: string | Uint8Array): Inquiry | undefined {
     const r = this.#r
     r.ensure(S_ALL)
-    if (r.find(toBytes(key)) < 0) return undefined
+    if (!r.seek(toBytes(key))) return undefined
     r.locateFound()
     return new ListInquiry(r, r.count, r.w, r.base)
   }
@@ -207,7 +207,7 @@ export class DiscoDB {
   peek(key: string | Uint8Array): Uint8Array | undefined {
     const r = this.#r
     r.ensure(S_ALL)
-    if (r.find(toBytes(key)) < 0) return undefined
+    if (!r.seek(toBytes(key))) return undefined
     r.locateFound()
     return r.count === 0 ? undefined : r.valueAt(r.nextId(r.w, r.base, 0, 0))
   }
