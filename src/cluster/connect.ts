@@ -70,7 +70,8 @@ export class ClusterConnection {
       throw connectError(cfg, e)
     }
     try {
-      if (nc.info && nc.info.jetstream === false) throw new Error('jetstream not enabled on this server')
+      // A lone server says in its INFO whether JetStream is on; in a cluster another server may serve it.
+      if (nc.info && !nc.info.jetstream && !nc.info.cluster) throw new DiscoError('CLUSTER_NO_JETSTREAM', `the NATS server at ${cfg.servers.join(',')} has no JetStream (start nats-server with -js or a jetstream {} block)`)
       const jsm = await transient(() => jetstreamManager(nc, { timeout: 5_000 }), { what: 'JetStream check', windowMs: 10_000 })
       return new ClusterConnection(cfg, nc, jetstream(nc, { timeout: 5_000 }), jsm)
     } catch (e) {
