@@ -2,12 +2,11 @@
 // as JSON, the entry's revision the compare-and-set handle (kv.create / kv.update with the
 // expected revision; a purge names it too).
 import { Kvm, type KV } from '@nats-io/kv'
-import { JetStreamApiError, JetStreamApiCodes, type StoredMsg } from '@nats-io/jetstream'
-import { headers, type MsgHdrs } from '@nats-io/transport-node'
 import { DiscoError } from '../errors.js'
 import type { TagRecord, TagState, TagStore } from '../ddfs/types.js'
 import type { ClusterConnection } from './connect.js'
 import { transient } from './retry.js'
+import { CasBucket, markerHeaders } from './cas.js'
 
 /**
  * A KV key for any string: `[A-Za-z0-9_-]` stay, every other UTF-8 byte becomes `=XX` (`=` is a
@@ -33,12 +32,6 @@ export function decodeKey(key: string): string {
     if (key[i] === '=') { bytes.push(parseInt(key.slice(i + 1, i + 3), 16)); i += 2 } else bytes.push(key.charCodeAt(i))
   }
   return Buffer.from(bytes).toString('utf8')
-}
-
-/** True for the error a KV create/update/purge gives when the expected revision is stale. */
-export function isWrongRevision(e: unknown): boolean {
-  if (e instanceof JetStreamApiError) return e.code === JetStreamApiCodes.StreamWrongLastSequence || e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown
-  return /wrong last sequence|key exists/i.test((e as Error)?.message ?? '')
 }
 
 /**
@@ -67,19 +60,9 @@ export async function openBucket(conn: ClusterConnection, name: string, opts: { 
   }, { what: `open bucket ${name}` })
 }
 
-/** Longest a write keeps re-trying lost races on *other* keys before calling it a conflict. */
-const WRITE_WINDOW_MS = 30_000
-
 /**
- * TagStore on JetStream KV.
- *
- * Compare-and-set: nats-server 2.9 does not enforce a key's expected revision against writes still
- * in flight in a cluster (checked here: 60 concurrent `kv.update`s on an R3 bucket all "succeeded"
- * and one survived). Its stream-wide expected last sequence is enforced. So a write reads the
- * bucket's last sequence L, then the key from the stream leader; when the key is still at the
- * expected revision it publishes with "expected last sequence L". A write to any other key in
- * between makes that fail, and the write simply looks again. Reads go to the stream leader too, so
- * a process always reads its own writes.
+ * TagStore on JetStream KV: one key per tag (names encoded by {@link encodeKey}), the record as
+ * JSON, compare-and-set as in cas.ts (which also explains why not plain `kv.update`).
  *
  * @example
  * const tags = await KvTagStore.open(conn)
@@ -87,15 +70,13 @@ const WRITE_WINDOW_MS = 30_000
  */
 export class KvTagStore implements TagStore {
   readonly kv: KV
-  private readonly conn: ClusterConnection
   readonly bucket: string
-  private readonly stream: string
+  private readonly cas: CasBucket
 
   constructor(conn: ClusterConnection, bucket: string, kv: KV) {
-    this.conn = conn
     this.bucket = bucket
     this.kv = kv
-    this.stream = `KV_${bucket}`
+    this.cas = new CasBucket(conn, bucket)
   }
 
   /** The store's tag bucket, `<prefix>-tags`, created on first use. */
@@ -104,31 +85,9 @@ export class KvTagStore implements TagStore {
     return new KvTagStore(conn, bucket, await openBucket(conn, bucket))
   }
 
-  private subject(name: string): string {
-    return `$KV.${this.bucket}.${encodeKey(name)}`
-  }
-
-  /** The newest message of a key, read from the stream leader (null when never written). */
-  private async latest(name: string): Promise<StoredMsg | null> {
-    return this.conn.jsm.streams.getMessage(this.stream, { last_by_subj: this.subject(name) }).catch((e: Error) => {
-      if (/no message found|not found/i.test(e.message)) return null
-      throw e
-    })
-  }
-
-  /** The bucket's last sequence, from the stream leader. */
-  private async lastSeq(): Promise<number> {
-    return (await this.conn.jsm.streams.info(this.stream)).state.last_seq
-  }
-
-  private static live(m: StoredMsg | null): m is StoredMsg {
-    const op = m?.header?.get('KV-Operation')
-    return !!m && (op === undefined || op === '' || op === 'PUT')
-  }
-
   async read(name: string): Promise<TagState | undefined> {
-    const m = await transient(() => this.latest(name), { what: `read tag ${name}` })
-    if (!KvTagStore.live(m)) return undefined
+    const m = await this.cas.read(encodeKey(name), `read tag ${name}`)
+    if (!CasBucket.live(m)) return undefined
     try {
       return { revision: m.seq, record: JSON.parse(m.string()) as TagRecord }
     } catch (err) {
@@ -136,36 +95,10 @@ export class KvTagStore implements TagStore {
     }
   }
 
-  /**
-   * Publishes `body` (with `hdrs`) to the key iff it is still at `expected` (0: absent or
-   * deleted). `ours(m)` recognises our own earlier attempt whose answer was lost.
-   */
-  private async casPublish(name: string, expected: number, body: string, hdrs: MsgHdrs | undefined, ours: (m: StoredMsg, tried: boolean) => boolean): Promise<number | undefined> {
-    const deadline = Date.now() + WRITE_WINDOW_MS
-    let tried = false
-    return transient(async () => {
-      for (;;) {
-        const last = await this.lastSeq()
-        const m = await this.latest(name)
-        if (m && m.seq > last) continue
-        const current = KvTagStore.live(m) ? m.seq : 0
-        if (current !== expected) return m && m.seq > expected && ours(m, tried) ? m.seq : undefined
-        try {
-          tried = true
-          const ack = await this.conn.js.publish(this.subject(name), body, { expect: { lastSequence: last }, ...(hdrs ? { headers: hdrs } : {}) })
-          return ack.seq
-        } catch (e) {
-          if (!isWrongRevision(e)) throw e
-          if (Date.now() > deadline) return undefined
-        }
-      }
-    }, { what: `write tag ${name}` })
-  }
-
   async write(name: string, record: TagRecord, expected: number): Promise<number | undefined> {
     const body = JSON.stringify(record)
     // Records carry a unique id and mtime: the same bytes are our own write.
-    return this.casPublish(name, expected, body, undefined, (m) => KvTagStore.live(m) && m.string() === body)
+    return this.cas.write(encodeKey(name), expected, body, undefined, (m) => CasBucket.live(m) && m.string() === body, `write tag ${name}`)
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -181,9 +114,7 @@ export class KvTagStore implements TagStore {
 
   async purge(name: string, expected: number): Promise<boolean> {
     if (expected <= 0) return false
-    const h = headers()
-    h.set('KV-Operation', 'PURGE')
-    h.set('Nats-Rollup', 'sub')
-    return (await this.casPublish(name, expected, '', h, (m, tried) => tried && !KvTagStore.live(m))) !== undefined
+    const r = await this.cas.write(encodeKey(name), expected, '', markerHeaders('PURGE'), (m) => !CasBucket.live(m), `purge tag ${name}`)
+    return r !== undefined
   }
 }
