@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj'
 import { DiscoError } from '../errors.js'
 import type { BlobInfo, BlobSource, BlobStore } from '../ddfs/types.js'
+import { fileNameOk } from '../ddfs/local.js'
 import type { ClusterConnection } from './connect.js'
 import { transient } from './retry.js'
 import { spool } from './spool.js'
@@ -30,8 +31,8 @@ function sameDigest(digest: string | undefined, sha: Buffer): boolean {
 
 /** Rejects names the local store rejects too, so adapters agree. */
 export function checkBlobName(name: string): void {
-  if (name.includes('/') || name === '.' || name === '..' || name.length === 0) {
-    throw new DiscoError('DDFS_BAD_BLOB_NAME', `expected a blob name without "/", found ${JSON.stringify(name)}`)
+  if (typeof name !== 'string' || !fileNameOk(name)) {
+    throw new DiscoError('DDFS_BAD_BLOB_NAME', `expected a blob name of 1-255 bytes without "/", "\\" or NUL, found ${JSON.stringify(String(name).slice(0, 120))}`)
   }
 }
 
@@ -40,13 +41,16 @@ export function blobUrlSegment(name: string): string {
   return encodeURIComponent(name).replace(/%24/g, '$').replace(/%3A/gi, ':').replace(/%40/g, '@')
 }
 
-/** The blob name in a URL's last segment; `DDFS_BLOB_NOT_FOUND` when it is not one. */
+/**
+ * The blob name in a URL's last segment. Only the canonical encoding of a valid name passes, so no
+ * decoding trick reaches another object: anything else is `DDFS_BAD_URL`.
+ */
 export function blobNameOf(url: string, segment: string): string {
+  const bad = (why: string): DiscoError => new DiscoError('DDFS_BAD_URL', `expected a blob URL of this store, found ${JSON.stringify(url.slice(0, 200))} (${why})`)
   let name: string
-  try { name = decodeURIComponent(segment) } catch {
-    throw new DiscoError('DDFS_BLOB_NOT_FOUND', `blob URL ${url} is not percent-encoded correctly`)
-  }
-  if (!name || name.includes('/') || segment.includes('/')) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `blob URL ${url} does not end in a blob name`)
+  try { name = decodeURIComponent(segment) } catch { throw bad('bad percent-encoding') }
+  if (!fileNameOk(name)) throw bad('not a blob name')
+  if (blobUrlSegment(name) !== segment) throw bad('not in canonical form')
   return name
 }
 
@@ -79,7 +83,7 @@ export class ObjBlobStore implements BlobStore {
   }
 
   owns(url: string): boolean {
-    return url.startsWith(this.prefix)
+    return typeof url === 'string' && url.startsWith(this.prefix)
   }
 
   private urlOf(name: string): string {
@@ -87,7 +91,7 @@ export class ObjBlobStore implements BlobStore {
   }
 
   private nameOf(url: string): string {
-    if (!this.owns(url)) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected a URL starting with ${this.prefix}, found ${url}`)
+    if (typeof url !== 'string' || !this.owns(url)) throw new DiscoError('DDFS_BAD_URL', `expected a URL starting with ${this.prefix}, found ${JSON.stringify(String(url).slice(0, 200))}`)
     return blobNameOf(url, url.slice(this.prefix.length))
   }
 

@@ -61,11 +61,11 @@ export class S3BlobStore implements BlobStore {
   }
 
   owns(url: string): boolean {
-    return url.startsWith(this.urlPrefix)
+    return typeof url === 'string' && url.startsWith(this.urlPrefix)
   }
 
   private keyOf(url: string): string {
-    if (!this.owns(url)) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected a URL starting with ${this.urlPrefix}, found ${url}`)
+    if (typeof url !== 'string' || !this.owns(url)) throw new DiscoError('DDFS_BAD_URL', `expected a URL starting with ${this.urlPrefix}, found ${JSON.stringify(String(url).slice(0, 200))}`)
     return this.keyPrefix + blobNameOf(url, url.slice(this.urlPrefix.length))
   }
 
