@@ -56,3 +56,26 @@ test('cluster connection problems are one coded line with exit 1', async () => {
   failsWith(ddfs(['--store', 'nats://nohostport', 'ls']), 'CLUSTER_BAD_URL')
   failsWith(ddfs(['--store', nats!.url, '--creds', join(dir, 'none.creds'), 'ls']), 'CLUSTER_AUTH')
 })
+
+const inferno = fileURLToPath(import.meta.resolve('#src/cli/inferno.js'))
+function run(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, DISCO_STORE: '', ...env }, cwd: dir, timeout: 120_000 })
+  return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString() }
+}
+
+test('inferno -i over a nats:// store prints the same CSV as over the embedded store', () => {
+  ok(run(inferno, ['--example-rules', join(dir, 'rules')]))
+  const events = ['view', 'signup', 'purchase']
+  const lines: string[] = []
+  for (let i = 0; i < 500; i++) {
+    lines.push(JSON.stringify({ ts: Date.UTC(2026, 10, 20, i % 24), event: events[i % 3], country: ['fi', 'se', 'us'][i % 7 % 3], device: i % 2 ? 'mobile' : 'desktop', referrer: `r${i % 5}`, amount: i % 3 === 2 ? i % 50 : 0 }))
+  }
+  writeFileSync(join(dir, 'clicks.json'), lines.join('\n') + '\n')
+  const csv: string[] = []
+  for (const store of [nats!.url, join(dir, 'embedded')]) {
+    ok(run(bin, ['--store', store, 'chunk', '-S', '4KB', 'incoming:clicks:2026-11-20', './clicks.json']))
+    csv.push(ok(run(inferno, ['--store', store, '-y', join(dir, 'rules'), '-i', 'clicks.traffic', '-S', '2026-11-20', '-R', '1', '--no-progress'])))
+  }
+  assert.ok(csv[0]!.split('\n').length > 10, csv[0])
+  assert.equal(csv[0], csv[1])
+})
