@@ -90,7 +90,9 @@ export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, s
     debug: s.debug === true,
     discoDebug: s.disco_debug === true,
     justQuery: s.just_query === true,
-    noPurge: s.no_purge === true || opts.immediate_rule !== null,
+    // -i keeps only the saved results (for --process-results); the Disco job itself is purged.
+    noPurge: s.no_purge === true,
+    keepSavedResults: opts.immediate_rule !== null,
     ...(num('partitions') !== undefined ? { partitions: num('partitions')! } : {}),
     params: settings,
     out: io.out,
@@ -196,7 +198,7 @@ export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOpti
     notifier: new StandardNotifier({ ...settings, pagerduty_api_key: (settings.pagerduty_api_key as string | undefined) ?? null, log }),
     startPaused: opts.start_paused,
     log: (l) => log(`daemon: ${l}`),
-    execute: async (dr) => outcomeOf(await runRule(byName.get(dr.name)!, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true })),
+    execute: async (dr, journal) => outcomeOf(await runRule(byName.get(dr.name)!, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true, journal })),
   })
   log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${[...byName.keys()].join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
   daemon.start()
