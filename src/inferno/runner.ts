@@ -301,8 +301,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     // Saved results (Q15: an effective result tag always saves): one JSON-record blob.
     if (isSub || resultTagBase !== undefined || rule.save) {
       const tag = resultsTagOf(jobName)
-      const blob = await opts.store.putLines(`${rule.name}-results`, resultLinesAsync(rule, results))
-      await opts.store.append(tag, [blob])
+      const blob = await opts.store.saveLines(tag, `${rule.name}-results`, resultLinesAsync(rule, results))
       base.resultBlobs = [blob]
       purges.push(() => opts.store.deleteTag(tag))
     }
