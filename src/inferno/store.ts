@@ -14,9 +14,10 @@ export interface InfernoStore extends InfernoTags {
   putLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<BlobRef>
   /**
    * Stores lines as a new blob and adds it to `tag`, as one write that a concurrent GC cannot
-   * break (on DDFS: `Ddfs.beginWrite`). Returns the blob.
+   * break (on DDFS: `Ddfs.beginWrite`); `beforeTag` runs once the blob is stored, before the tag
+   * update (a failure there aborts the write). Returns the blob.
    */
-  saveLines(tag: string, name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<BlobRef>
+  saveLines(tag: string, name: string, lines: Iterable<string> | AsyncIterable<string>, beforeTag?: (blob: BlobRef) => Promise<void>): Promise<BlobRef>
   /** Deletes a tag (missing tags are ignored). */
   deleteTag(tag: string): Promise<void>
 }
@@ -81,8 +82,9 @@ export class MemoryStore implements InfernoStore {
     return [url]
   }
 
-  async saveLines(tag: string, name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<BlobRef> {
+  async saveLines(tag: string, name: string, lines: Iterable<string> | AsyncIterable<string>, beforeTag?: (blob: BlobRef) => Promise<void>): Promise<BlobRef> {
     const blob = await this.putLines(name, lines)
+    await beforeTag?.(blob)
     await this.append(tag, [blob])
     return blob
   }
@@ -118,10 +120,11 @@ export function ddfsStore(ddfs: Ddfs): InfernoStore & { readonly ddfs: Ddfs } {
       return raw ? (async function* () { yield* raw })() : ddfs.readLines(blob, opts)
     },
     putLines: (name, lines) => ddfs.pushBlob(name, lineBytes(lines)),
-    async saveLines(tag, name, lines) {
+    async saveLines(tag, name, lines, beforeTag) {
       const w = await ddfs.beginWrite(tag)
       try {
         const blob = await w.put(name, lineBytes(lines))
+        await beforeTag?.(blob)
         await w.commit()
         return blob
       } catch (e) {
