@@ -50,8 +50,8 @@ function isGzipFile(path: string): boolean {
   }
 }
 
-/** The decoded bytes of one input. */
-function openInput(url: string, store: InputStore | undefined): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+/** The decoded (gunzipped) bytes of one input: `raw://`, a file or a DDFS blob. */
+export function inputBytes(url: string, store: InputStore | undefined): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
   if (url.startsWith('raw://')) return [Buffer.from(url.slice('raw://'.length))]
   const path = filePath(url)
   if (path !== undefined) {
@@ -74,7 +74,7 @@ export async function forEachLine(url: string, store: InputStore | undefined, fn
     n++
     return fn(line.endsWith('\r') ? line.slice(0, -1) : line)
   }
-  for await (const chunk of openInput(url, store)) {
+  for await (const chunk of inputBytes(url, store)) {
     const text = rest + decoder.write(chunk as Buffer)
     let start = 0
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', start)) {
@@ -96,7 +96,7 @@ export async function forEachLine(url: string, store: InputStore | undefined, fn
 export async function* inputLines(url: string, store: InputStore | undefined): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8')
   let rest = ''
-  for await (const chunk of openInput(url, store)) {
+  for await (const chunk of inputBytes(url, store)) {
     const text = rest + decoder.write(chunk as Buffer)
     const lines = text.split('\n')
     rest = lines.pop()!

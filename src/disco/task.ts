@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../errors.js'
-import { forEachLine, inputLines, type InputStore } from './inputs.js'
+import { forEachLine, inputBytes, inputLines, type InputStore } from './inputs.js'
 import { loadFn } from './load.js'
 import { AtomicWriter, KvMerger, Sorter, decodePair, encodePair, writeFileAtomic, type Fold } from './runs.js'
 import type {
-  CombineFn, Emit, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskResult,
+  CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskResult,
 } from './types.js'
 
 /** Records between two progress reports. */
@@ -121,6 +121,17 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       for await (const l of inputLines(task.input, store)) {
         tick()
         yield l
+      }
+    }
+    await fn(counted(), params, emit, ctx)
+  } else if (spec.mapForm === 'bytes') {
+    const fn = await loadFn<MapBytesFn>(spec.map, 'map')
+    // Records are counted as newlines (a native scan per chunk) for progress and kill checks.
+    const counted = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of inputBytes(task.input, store)) {
+        const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) tick()
+        yield chunk
       }
     }
     await fn(counted(), params, emit, ctx)

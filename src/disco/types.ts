@@ -45,6 +45,12 @@ export type MapFn = (record: string, params: any, emit: Emit, ctx: TaskContext) 
 export type MapStreamFn = (records: AsyncIterable<string>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
 
 /**
+ * A map function in bytes form (`mapForm: 'bytes'`): gets the decoded (gunzipped) bytes of one
+ * input and splits them itself (the fast form: no string per line unless the map makes one).
+ */
+export type MapBytesFn = (bytes: AsyncIterable<Uint8Array>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
+
+/**
  * A reduce function: called once per distinct key of a partition, in key order, with all that
  * key's values (a single-pass iterable).
  *
@@ -87,8 +93,8 @@ export interface JobSpec {
   inputs: string[]
   /** Map function; without it the input lines must be `[key, value]` JSON (e.g. another job's results). */
   map?: FnRef
-  /** `record` (default): map is called per line; `stream`: map gets an async iterable of lines. */
-  mapForm?: 'record' | 'stream'
+  /** `record` (default): map is called per line; `stream`: map gets an async iterable of lines; `bytes`: the input's bytes. */
+  mapForm?: 'record' | 'stream' | 'bytes'
   /** Reduce function; without it every (key, value) pair is kept, grouped and ordered by key. */
   reduce?: FnRef
   /** Map-side combiner (see {@link CombineFn}). */

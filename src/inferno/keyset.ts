@@ -88,16 +88,19 @@ function decodeEncoded(s: string): Key | undefined {
   return parts
 }
 
+/** One keyset's map work, precomputed once per rule. */
+interface KeysetPlan {
+  readonly name: string
+  readonly prefix: string
+  readonly keyParts: readonly string[]
+  readonly valueParts: readonly string[]
+  readonly pre: readonly Preprocessor[]
+}
+
 /** A rule's map work, precomputed once per rule. */
 interface MapPlan {
   readonly transforms: readonly [string, (v: unknown) => unknown][]
-  readonly keysets: readonly {
-    readonly name: string
-    readonly prefix: string
-    readonly keyParts: readonly string[]
-    readonly valueParts: readonly string[]
-    readonly pre: readonly Preprocessor[]
-  }[]
+  readonly keysets: readonly KeysetPlan[]
 }
 
 const plans = new WeakMap<Rule, MapPlan>()
@@ -116,6 +119,41 @@ function mapPlan(rule: Rule): MapPlan {
   return plan
 }
 
+/** Key construction (a missing part drops the record for this keyset), values (absent → 0), emit. */
+function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string) => void) | undefined): void {
+  let key = ks.prefix
+  const keyParts = ks.keyParts
+  for (let i = 0; i < keyParts.length; i++) {
+    const t = keyText(out[keyParts[i]!])
+    if (t === undefined) return
+    key += encodePart(t)
+  }
+  const valueParts = ks.valueParts
+  const values = new Array<unknown>(valueParts.length)
+  for (let i = 0; i < values.length; i++) {
+    const v = valueParts[i]!
+    values[i] = v === '_keyset' ? ks.name : v in out ? out[v] : 0
+  }
+  debug?.(`emit: ${JSON.stringify(decodeEncoded(key))} ${JSON.stringify(values, jsonReplacer)}`)
+  emit(key, values)
+}
+
+/** Field transforms, then every keyset (with its own pre-processors) for one pre-processed record. */
+function mapRecord(plan: MapPlan, pre: Parts, params: Params, emit: Emit, debug: ((msg: string) => void) | undefined): void {
+  const transforms = plan.transforms
+  for (let i = 0; i < transforms.length; i++) {
+    const [field, fn] = transforms[i]!
+    if (field in pre) pre[field] = fn(pre[field])
+  }
+  if (transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
+  const keysets = plan.keysets
+  for (let i = 0; i < keysets.length; i++) {
+    const ks = keysets[i]!
+    if (ks.pre.length === 0) emitKeyset(ks, pre, emit, debug)
+    else applyChain({ ...pre, _keyset: ks.name }, ks.pre, params, (out) => { out._keyset = ks.name; emitKeyset(ks, out, emit, debug) })
+  }
+}
+
 /**
  * The keyset map (section 2.3) for one record: rule-level pre-processors, field transforms, one
  * copy per keyset with its own pre-processors, key construction (a missing key part drops the record
@@ -131,29 +169,14 @@ export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, 
   const plan = mapPlan(rule)
   try {
     debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
+    if (rule.partsPreprocess.length === 0) {
+      debug?.(`preprocessed: ${JSON.stringify(parts, jsonReplacer)}`)
+      mapRecord(plan, parts, params, emit, debug)
+      return
+    }
     applyChain(parts, rule.partsPreprocess, params, (pre) => {
       debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
-      for (const [field, fn] of plan.transforms) if (field in pre) pre[field] = fn(pre[field])
-      if (plan.transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
-      for (const ks of plan.keysets) {
-        const one = (out: Parts) => {
-          let key = ks.prefix
-          for (const k of ks.keyParts) {
-            const t = keyText(out[k])
-            if (t === undefined) return
-            key += encodePart(t)
-          }
-          const values = new Array<unknown>(ks.valueParts.length)
-          for (let i = 0; i < values.length; i++) {
-            const v = ks.valueParts[i]!
-            values[i] = v === '_keyset' ? ks.name : v in out ? out[v] : 0
-          }
-          debug?.(`emit: ${JSON.stringify(decodeEncoded(key))} ${JSON.stringify(values, jsonReplacer)}`)
-          emit(key, values)
-        }
-        if (ks.pre.length === 0) one(pre)
-        else applyChain({ ...pre, _keyset: ks.name }, ks.pre, params, (out) => { out._keyset = ks.name; one(out) })
-      }
+      mapRecord(plan, pre, params, emit, debug)
     })
   } catch (e) {
     noteError(hooks, `map error in rule ${rule.name}`, e)

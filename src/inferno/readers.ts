@@ -92,6 +92,17 @@ export interface LineReader {
   readonly stats: ReadStats
 }
 
+/**
+ * Counts one bad line and keeps it in the sample (`json line error: "…"`) while there is room.
+ *
+ * @example
+ * noteBadLine(stats, 'json', '{bad') // stats.badLines === 1
+ */
+export function noteBadLine(stats: ReadStats, kind: string, line: string, sampleSize = 5): void {
+  stats.badLines++
+  if (stats.badSample.length < sampleSize) stats.badSample.push(`${kind} line error: ${JSON.stringify(line)}`)
+}
+
 const EXCEL: CsvDialect = { delimiter: ',', quotechar: '"' }
 
 /**
@@ -110,8 +121,7 @@ export function createLineReader(opts: ReaderOptions, stats: ReadStats = newRead
   let pending: string | undefined
 
   const bad = (kind: string, line: string): undefined => {
-    stats.badLines++
-    if (stats.badSample.length < sampleSize) stats.badSample.push(`${kind} line error: ${JSON.stringify(line)}`)
+    noteBadLine(stats, kind, line, sampleSize)
     return undefined
   }
   const json = (line: string): Parts | undefined => {
