@@ -138,11 +138,13 @@ export function buildProgram(): Command {
     .option('-u, --update', 'set semantics when tagging')
     .option('--level <n>', 'gzip level 1-9', '6')
     .option('--compress <codec>', 'none, gzip or gzip:LEVEL (default gzip, --level)')
+    .option('--input-size <MB>', 'most line bytes per chunk before compression (MB unless a unit is given)', '16')
     .option('-n, --replicas <n>', 'accepted for compatibility; the local store keeps one copy')
-    .action(async (tag: string, inputs: string[], o: { size: string; maxRecord: string; update?: boolean; level: string; compress?: string }) => {
+    .action(async (tag: string, inputs: string[], o: { size: string; maxRecord: string; update?: boolean; level: string; compress?: string; inputSize: string }) => {
       const ddfs = store()
       const chunkSize = parseSize(o.size, '-S')
       const maxRecordSize = parseSize(o.maxRecord, '-Z')
+      const inputSize = parseSize(o.inputSize, '--input-size')
       const codec = o.compress === undefined ? undefined : parseCompress(o.compress)
       const compress = codec?.compress
       const level = codec?.level ?? Number(o.level)
@@ -171,7 +173,7 @@ export function buildProgram(): Command {
       const progress = new Progress('chunk')
       let lastOut = 0
       const sets = await ddfs.chunk(tag, sources, {
-        chunkSize, maxRecordSize, level, ...(compress ? { compress } : {}), update: o.update, ...tok(),
+        chunkSize, inputSize, maxRecordSize, level, ...(compress ? { compress } : {}), update: o.update, ...tok(),
         onProgress: (p) => {
           lastOut = p.bytesOut
           progress.update(unknown ? Math.round(p.bytesIn / 1e6) : read, unknown ? undefined : total,

@@ -8,7 +8,7 @@ export {
 export type { TagObject, TokenOption, TagOptions, BlobsOptions, PushItem, ChunkInput, ChunkTagOptions, GcOptions, GcReport, FoundTag, TarPushOptions } from './ddfs.js'
 export { LocalBlobStore, LocalTagStore, LOCAL_BLOB_PREFIX } from './local.js'
 export { checkTagName, safeName, blobName, blobFileName, isLink, normalizeEntries, newVersion, versioned, TAG_LINK, MAX_TAG_NAME } from './names.js'
-export { chunkLines, parseCompress, DEFAULT_CHUNK_SIZE, DEFAULT_MAX_RECORD, MIN_CHUNK_SIZE } from './chunk.js'
+export { chunkLines, parseCompress, DEFAULT_CHUNK_INPUT, DEFAULT_CHUNK_SIZE, DEFAULT_MAX_RECORD, MIN_CHUNK_SIZE } from './chunk.js'
 export type { ChunkCodec, ChunkOptions, ChunkProgress } from './chunk.js'
 export { maybeGunzip, textLines, lineBatches, lineRuns, isGzip } from './lines.js'
 export type { LineBatch } from './lines.js'
