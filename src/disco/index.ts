@@ -10,3 +10,6 @@ export {
   type JobRunOptions, type JobHandle, type StoreRef,
 } from './job.js'
 export { defaultPartition } from './task.js'
+export type { JobStore, KvEntry, KvChange, LogEntry } from './jobstore.js'
+export { LocalJobStore } from './local-jobstore.js'
+export { JobRegistry, keyToken, type JobEvent, type Heartbeat, type Lease, type JobRecordState, type RegistryOptions } from './registry.js'

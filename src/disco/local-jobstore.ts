@@ -1,0 +1,311 @@
+// The embedded job store: keys and logs as files under one directory (default `<store>/jobs`).
+//   <dir>/kv/<token>/<token>/…/~<revision>   one file per version of a key ('V' + value, or 'D'
+//                                            for a delete marker); the highest revision is current
+//   <dir>/logs/<token>/…/<token>~log         one JSON string per line, appended with O_APPEND
+//   <dir>/tmp/                               versions being written, linked into place
+// '~' is outside the key grammar, so version files and logs never collide with key directories.
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import { promises as fsp } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { DiscoError } from '../errors.js'
+import type { JobStore, KvChange, KvEntry, LogEntry } from './jobstore.js'
+
+const TOKEN_RE = /^[A-Za-z0-9_=-]{1,200}$/
+
+/** Checks a key or log name against the job store grammar; DISCO_STORE_KEY otherwise. */
+export function checkStoreKey(key: string, what = 'key'): string[] {
+  const tokens = typeof key === 'string' ? key.split('.') : []
+  if (typeof key !== 'string' || key.length > 1000 || !tokens.every((t) => TOKEN_RE.test(t))) {
+    throw new DiscoError('DISCO_STORE_KEY', `expected a job store ${what} of '.'-separated [A-Za-z0-9_=-] tokens, found ${JSON.stringify(String(key).slice(0, 120))}`)
+  }
+  return tokens
+}
+
+function checkPrefix(prefix: string): string[] {
+  return prefix === '' ? [] : checkStoreKey(prefix, 'prefix')
+}
+
+/** Wakes watchers and followers of one directory in this process at once (others poll). */
+const wakers = new Map<string, EventEmitter>()
+function wakerOf(dir: string): EventEmitter {
+  let w = wakers.get(dir)
+  if (!w) {
+    w = new EventEmitter()
+    w.setMaxListeners(0)
+    wakers.set(dir, w)
+  }
+  return w
+}
+
+/** Resolves after `ms`, on a wake-up of `waker`, or on abort, whichever comes first. */
+function nap(waker: EventEmitter, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((res) => {
+    const done = (): void => {
+      clearTimeout(t)
+      waker.off('change', done)
+      signal.removeEventListener('abort', done)
+      res()
+    }
+    const t = setTimeout(done, ms)
+    waker.once('change', done)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** How often watchers and followers look for changes made by other processes. */
+const POLL_MS = 100
+/** Superseded versions are pruned when this old: a writer never stalls that long between its
+ * check and its link, so a pruned revision number is never reused by a stale compare-and-set. */
+const PRUNE_AGE_MS = 60_000
+const PRUNE_EVERY = 16
+
+/**
+ * Job state in a local directory. Compare-and-set across processes: a write links its version
+ * file to `~<expected+1>`, and link() fails when that revision exists.
+ *
+ * @example
+ * const store = new LocalJobStore('.disco/jobs')
+ * await store.put('job.a.info', '{}', 0) // 1
+ */
+export class LocalJobStore implements JobStore {
+  readonly dir: string
+  private readonly kvDir: string
+  private readonly logDir: string
+  private readonly tmpDir: string
+  private readonly waker: EventEmitter
+
+  constructor(dir: string) {
+    this.dir = resolve(dir)
+    this.kvDir = join(this.dir, 'kv')
+    this.logDir = join(this.dir, 'logs')
+    this.tmpDir = join(this.dir, 'tmp')
+    this.waker = wakerOf(this.dir)
+  }
+
+  private keyDir(tokens: string[]): string {
+    return join(this.kvDir, ...tokens)
+  }
+
+  /** Sorted revisions in a key directory ([] when missing). */
+  private async revisions(dir: string): Promise<number[]> {
+    let files: string[]
+    try {
+      files = await fsp.readdir(dir)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return []
+      throw e
+    }
+    const revs: number[] = []
+    for (const f of files) if (f.startsWith('~')) revs.push(Number(f.slice(1)))
+    return revs.sort((a, b) => a - b)
+  }
+
+  /** The newest version of a key directory: revision and value (undefined for a delete marker). */
+  private async newest(dir: string): Promise<{ revision: number; value: string | undefined } | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const revision = (await this.revisions(dir)).at(-1)
+      if (revision === undefined) return undefined
+      let text: string
+      try {
+        text = await fsp.readFile(join(dir, `~${revision}`), 'utf8')
+      } catch (e) {
+        // Pruned or purged between readdir and read: look again.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 100) continue
+        throw e
+      }
+      return { revision, value: text.startsWith('V') ? text.slice(1) : undefined }
+    }
+  }
+
+  async get(key: string): Promise<KvEntry | undefined> {
+    const cur = await this.newest(this.keyDir(checkStoreKey(key)))
+    return cur && cur.value !== undefined ? { revision: cur.revision, value: cur.value } : undefined
+  }
+
+  async put(key: string, value: string | null, expected?: number): Promise<number | undefined> {
+    const dir = this.keyDir(checkStoreKey(key))
+    if (value !== null && typeof value !== 'string') throw new DiscoError('DISCO_STORE_KEY', `expected a string value for ${key}, found ${typeof value}`)
+    await fsp.mkdir(this.tmpDir, { recursive: true })
+    const tmp = join(this.tmpDir, `kv.${process.pid}.${randomBytes(6).toString('hex')}`)
+    await fsp.writeFile(tmp, value === null ? 'D' : 'V' + value, { flag: 'wx' })
+    try {
+      for (;;) {
+        const cur = await this.newest(dir)
+        const live = cur !== undefined && cur.value !== undefined
+        if (expected !== undefined && (expected === 0 ? live : !live || cur.revision !== expected)) return undefined
+        if (value === null && !live) return cur?.revision ?? 0 // deleting what is not there
+        const next = (cur?.revision ?? 0) + 1
+        await fsp.mkdir(dir, { recursive: true })
+        try {
+          await fsp.link(tmp, join(dir, `~${next}`))
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code
+          if (code !== 'EEXIST' && code !== 'ENOENT') throw e
+          if (expected !== undefined) return undefined
+          continue // an unconditional write retries on top of the winner
+        }
+        if (next % PRUNE_EVERY === 0) await this.prune(dir, next)
+        this.waker.emit('change')
+        return next
+      }
+    } finally {
+      await fsp.rm(tmp, { force: true })
+    }
+  }
+
+  /** Removes superseded versions older than PRUNE_AGE_MS (never the newest). */
+  private async prune(dir: string, newest: number): Promise<void> {
+    const now = Date.now()
+    for (const r of await this.revisions(dir)) {
+      if (r >= newest) continue
+      const f = join(dir, `~${r}`)
+      try {
+        if (now - (await fsp.stat(f)).mtimeMs >= PRUNE_AGE_MS) await fsp.rm(f, { force: true })
+      } catch { /* pruned by another writer */ }
+    }
+  }
+
+  /** Every key directory strictly under `tokens`, with its newest revision and value. */
+  private async scan(tokens: string[]): Promise<Map<string, { revision: number; value: string | undefined }>> {
+    const out = new Map<string, { revision: number; value: string | undefined }>()
+    const walk = async (dir: string, key: string[]): Promise<void> => {
+      let names: string[]
+      try {
+        names = await fsp.readdir(dir)
+      } catch {
+        return
+      }
+      for (const n of names) {
+        if (n.startsWith('~')) continue
+        const sub = [...key, n]
+        const cur = await this.newest(join(dir, n)).catch(() => undefined)
+        if (cur) out.set(sub.join('.'), cur)
+        await walk(join(dir, n), sub)
+      }
+    }
+    await walk(this.keyDir(tokens), tokens)
+    return out
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    const all = await this.scan(checkPrefix(prefix))
+    return [...all].filter(([, v]) => v.value !== undefined).map(([k]) => k)
+  }
+
+  async *watch(prefix: string, signal: AbortSignal): AsyncIterable<KvChange> {
+    const tokens = checkPrefix(prefix)
+    let seen = new Map<string, number>()
+    let first = true
+    while (!signal.aborted) {
+      const now = await this.scan(tokens)
+      const next = new Map<string, number>()
+      for (const [key, cur] of now) {
+        next.set(key, cur.revision)
+        if (first ? cur.value !== undefined : seen.get(key) !== cur.revision) yield { key, revision: cur.revision, value: cur.value }
+        if (signal.aborted) return
+      }
+      for (const key of seen.keys()) {
+        if (!now.has(key)) yield { key, revision: 0, value: undefined }
+        if (signal.aborted) return
+      }
+      seen = next
+      first = false
+      await nap(this.waker, POLL_MS, signal)
+    }
+  }
+
+  private logFile(tokens: string[]): string {
+    return join(this.logDir, ...tokens.slice(0, -1), `${tokens.at(-1)}~log`)
+  }
+
+  async append(log: string, data: string): Promise<void> {
+    const file = this.logFile(checkStoreKey(log, 'log name'))
+    const line = JSON.stringify(String(data)) + '\n'
+    await fsp.appendFile(file, line).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e
+      await fsp.mkdir(join(file, '..'), { recursive: true })
+      await fsp.appendFile(file, line)
+    })
+    this.waker.emit('change')
+  }
+
+  async *read(log: string, after: number, follow?: AbortSignal): AsyncIterable<LogEntry> {
+    const file = this.logFile(checkStoreKey(log, 'log name'))
+    if (!Number.isInteger(after) || after < 0) throw new DiscoError('DISCO_STORE_KEY', `expected a log position ≥ 0, found ${after}`)
+    let pos = after
+    let aligned = after === 0
+    const buf = Buffer.allocUnsafe(1 << 20)
+    let carry = Buffer.alloc(0)
+    for (;;) {
+      let fh: import('node:fs/promises').FileHandle | undefined
+      try {
+        fh = await fsp.open(file, 'r')
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      }
+      if (fh) {
+        try {
+          if (!aligned) {
+            // `after` should be a position this store returned; if not, start at the next line.
+            const one = Buffer.alloc(1)
+            const { bytesRead } = await fh.read(one, 0, 1, after - 1)
+            aligned = true
+            if (bytesRead === 1 && one[0] !== 10) {
+              const skip = await this.nextLine(fh, after)
+              if (skip === undefined) aligned = false
+              else pos = skip
+            }
+          }
+          for (;;) {
+            const { bytesRead } = await fh.read(buf, 0, buf.length, pos + carry.length)
+            if (bytesRead === 0) break
+            const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead)
+            let start = 0
+            for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+              const seq = pos + nl + 1
+              const data = JSON.parse(chunk.toString('utf8', start, nl)) as string
+              start = nl + 1
+              yield { seq, data }
+            }
+            pos += start
+            carry = Buffer.from(chunk.subarray(start))
+          }
+        } finally {
+          await fh.close()
+        }
+      }
+      if (!follow || follow.aborted) return
+      await nap(this.waker, POLL_MS, follow)
+      if (follow.aborted) return
+    }
+  }
+
+  /** The position after the first newline at or after `from`, or undefined when there is none yet. */
+  private async nextLine(fh: import('node:fs/promises').FileHandle, from: number): Promise<number | undefined> {
+    const b = Buffer.allocUnsafe(1 << 16)
+    for (let p = from; ;) {
+      const { bytesRead } = await fh.read(b, 0, b.length, p)
+      if (bytesRead === 0) return undefined
+      const i = b.subarray(0, bytesRead).indexOf(10)
+      if (i !== -1) return p + i + 1
+      p += bytesRead
+    }
+  }
+
+  async purge(prefix: string): Promise<void> {
+    const tokens = checkPrefix(prefix)
+    const rmChildren = async (dir: string, keep: (n: string) => boolean): Promise<void> => {
+      let names: string[]
+      try {
+        names = await fsp.readdir(dir)
+      } catch {
+        return
+      }
+      for (const n of names) if (!keep(n)) await fsp.rm(join(dir, n), { recursive: true, force: true })
+    }
+    await rmChildren(this.keyDir(tokens), (n) => n.startsWith('~'))
+    await rmChildren(join(this.logDir, ...tokens), () => false)
+    this.waker.emit('change')
+  }
+}
