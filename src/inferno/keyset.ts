@@ -132,7 +132,12 @@ function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string
   const values = new Array<unknown>(valueParts.length)
   for (let i = 0; i < values.length; i++) {
     const v = valueParts[i]!
-    values[i] = v === '_keyset' ? ks.name : v in out ? out[v] : 0
+    if (v === '_keyset') {
+      values[i] = ks.name
+      continue
+    }
+    const x = out[v]
+    values[i] = x !== undefined || v in out ? x : 0
   }
   debug?.(`emit: ${JSON.stringify(decodeEncoded(key))} ${JSON.stringify(values, jsonReplacer)}`)
   emit(key, values)
