@@ -34,7 +34,8 @@ export function ddfsOf(store: StoreRef): Ddfs {
 export function ddfsInputStore(store: StoreRef): InputStore {
   const ddfs = ddfsOf(store)
   return {
-    tagBlobs: async (tag) => (await ddfs.blobs(tag, { ignoreMissing: false })).map((set) => set[0]!).filter((u) => u !== undefined),
+    // URLs from a tag resolve through the store only: a tag naming file:// or a path is refused.
+    tagBlobs: async (tag) => (await ddfs.blobs(tag, { ignoreMissing: false })).map((set) => set[0]!).filter((u) => u !== undefined).map((u) => ddfs.checkUrl(u)),
     ownsUrl: (url) => ddfs.blobStore.owns(url),
     readBlob: (url) => gunzipped(ddfs, url),
   }
