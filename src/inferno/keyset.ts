@@ -147,8 +147,9 @@ function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string
 function mapRecord(plan: MapPlan, pre: Parts, params: Params, emit: Emit, debug: ((msg: string) => void) | undefined): void {
   const transforms = plan.transforms
   for (let i = 0; i < transforms.length; i++) {
-    const [field, fn] = transforms[i]!
-    if (field in pre) pre[field] = fn(pre[field])
+    const t = transforms[i]!
+    const field = t[0]
+    if (field in pre) pre[field] = t[1](pre[field])
   }
   if (transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
   const keysets = plan.keysets
