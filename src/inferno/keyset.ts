@@ -93,6 +93,8 @@ interface KeysetPlan {
   readonly name: string
   readonly prefix: string
   readonly keyParts: readonly string[]
+  /** Encoded keys met lately, by their parts' texts (see internKey). */
+  readonly keys: KeyCache
   readonly valueParts: readonly string[]
   readonly pre: readonly Preprocessor[]
 }
@@ -112,6 +114,7 @@ function mapPlan(rule: Rule): MapPlan {
       transforms: Object.entries(rule.fieldTransforms),
       keysets: Object.entries(rule.keysets).map(([name, ks]) => ({
         name, prefix: encodePart(name), keyParts: ks.keyParts.filter((k) => k !== '_keyset'), valueParts: ks.valueParts, pre: ks.partsPreprocess,
+        keys: { root: new Map(), size: 0, texts: [] },
       })),
     }
     plans.set(rule, plan)
@@ -119,15 +122,58 @@ function mapPlan(rule: Rule): MapPlan {
   return plan
 }
 
+/** A trie from key-part texts to the encoded key, so a repeated key is one string (hashed once). */
+interface KeyCache {
+  root: Map<string, unknown>
+  size: number
+  texts: string[]
+}
+
+/** Keys a cache holds before it starts afresh (bounds memory for high-cardinality keys). */
+const KEY_CACHE_LIMIT = 50_000
+
+/**
+ * The encoded key of a keyset's part texts (`ks.keys.texts`), the same string object each time
+ * the same texts come again: the combiner's lookups then skip building, flattening and hashing
+ * a new key string per record.
+ */
+function internKey(ks: KeysetPlan, n: number): string {
+  const c = ks.keys
+  const texts = c.texts
+  let node = c.root
+  for (let i = 0; i < n - 1; i++) {
+    let next = node.get(texts[i]!) as Map<string, unknown> | undefined
+    if (next === undefined) {
+      next = new Map()
+      node.set(texts[i]!, next)
+    }
+    node = next
+  }
+  const last = texts[n - 1]!
+  let key = node.get(last) as string | undefined
+  if (key === undefined) {
+    key = ks.prefix
+    for (let i = 0; i < n; i++) key += encodePart(texts[i]!)
+    if (++c.size > KEY_CACHE_LIMIT) {
+      c.root = new Map()
+      c.size = 0
+    } else {
+      node.set(last, key)
+    }
+  }
+  return key
+}
+
 /** Key construction (a missing part drops the record for this keyset), values (absent → 0), emit. */
 function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string) => void) | undefined): void {
-  let key = ks.prefix
   const keyParts = ks.keyParts
+  const texts = ks.keys.texts
   for (let i = 0; i < keyParts.length; i++) {
     const t = keyText(out[keyParts[i]!])
     if (t === undefined) return
-    key += encodePart(t)
+    texts[i] = t
   }
+  const key = keyParts.length === 0 ? ks.prefix : internKey(ks, keyParts.length)
   const valueParts = ks.valueParts
   const values = new Array<unknown>(valueParts.length)
   for (let i = 0; i < values.length; i++) {
