@@ -11,6 +11,7 @@ export const SCAN_BAD = 0
 /** Undecided: parse the line with the full parser. */
 export const SCAN_UNSURE = -1
 
+const STR_CACHE = 256
 const BAD = -1
 const UNSURE = -2
 const MAX_DEPTH = 64
@@ -76,6 +77,8 @@ export class FieldScanner {
   private readonly kinds: Uint8Array
   private readonly flags: Uint8Array
   private readonly stack = new Uint8Array(MAX_DEPTH)
+  /** Short ASCII strings met lately (direct-mapped): a repeated value is one string, not a new one. */
+  private readonly strCache: (string | undefined)[] = new Array<string | undefined>(STR_CACHE).fill(undefined)
   /** Flags of the last string scanned. */
   private strFlags = 0
   /** True when the last number scanned had neither fraction nor exponent. */
@@ -174,7 +177,7 @@ export class FieldScanner {
     switch (this.kinds[i]) {
       case K_STRING: {
         const f = this.flags[i]!
-        if (f === 0) return latin1.call(buf, s + 1, e - 1)
+        if (f === 0) return this.ascii(buf, s + 1, e - 1)
         if (f === F_NON_ASCII) return utf8.call(buf, s + 1, e - 1)
         return JSON.parse(utf8.call(buf, s, e)) as string
       }
@@ -197,6 +200,23 @@ export class FieldScanner {
       case K_NESTED: return parseJson(utf8.call(buf, s, e))
       default: return undefined
     }
+  }
+
+  /** The ASCII text `buf[s, e)`, from the cache when it was met lately. */
+  private ascii(buf: Buffer, s: number, e: number): string {
+    const len = e - s
+    if (len === 0) return ''
+    if (len > 24) return latin1.call(buf, s, e)
+    const slot = (len * 31 + buf[s]! * 7 + buf[e - 1]! * 3 + buf[s + (len >> 1)]!) & (STR_CACHE - 1)
+    const hit = this.strCache[slot]
+    if (hit !== undefined && hit.length === len) {
+      let j = 0
+      while (j < len && hit.charCodeAt(j) === buf[s + j]) j++
+      if (j === len) return hit
+    }
+    const str = latin1.call(buf, s, e)
+    this.strCache[slot] = str
+    return str
   }
 
   private ws(buf: Buffer, p: number, end: number): number {
