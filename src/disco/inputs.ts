@@ -2,10 +2,10 @@
 // (inside a task). `raw://TEXT` and files are read here; DDFS tags and blobs go through the store.
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs'
 import { createGunzip } from 'node:zlib'
-import { StringDecoder } from 'node:string_decoder'
 import { fileURLToPath } from 'node:url'
 import { isAbsolute } from 'node:path'
 import { DiscoError } from '../errors.js'
+import { DEFAULT_MAX_LINE, LineSplitter, throwTooLong, type LineOptions, type LineSink } from '../ddfs/index.js'
 
 /** What Disco needs from DDFS: expand a tag to blob URLs, stream a blob's bytes (gunzipped). */
 export interface InputStore {
@@ -62,46 +62,43 @@ export function inputBytes(url: string, store: InputStore | undefined): AsyncIte
   throw new DiscoError('DISCO_INPUT_UNSUPPORTED', `expected an input URL tag://, raw://, file:// or a DDFS blob, found ${JSON.stringify(url.slice(0, 120))}`)
 }
 
-/**
- * Calls `fn` for every line of an input (UTF-8, newline stripped, `\r\n` tolerated), awaiting
- * it only when it returns a promise. Returns the number of lines.
- */
-export async function forEachLine(url: string, store: InputStore | undefined, fn: (line: string) => unknown): Promise<number> {
-  const decoder = new StringDecoder('utf8')
-  let rest = ''
-  let n = 0
-  const one = (line: string): unknown => {
-    n++
-    return fn(line.endsWith('\r') ? line.slice(0, -1) : line)
+/** Splits an input into lines (newline and a `\r` before it stripped), one batch per chunk read. */
+async function* lineBatchesOf(url: string, store: InputStore | undefined, opts: LineOptions): AsyncGenerator<string[]> {
+  const max = opts.maxLine ?? DEFAULT_MAX_LINE
+  const split = new LineSplitter(max, opts.onTooLong ?? throwTooLong(`input ${url}`, max))
+  let batch: string[] = []
+  const sink: LineSink = (b, s, e) => {
+    batch.push(b.toString('utf8', s, e > s && b[e - 1] === 13 ? e - 1 : e))
   }
   for await (const chunk of inputBytes(url, store)) {
-    const text = rest + decoder.write(chunk as Buffer)
-    let start = 0
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', start)) {
-      const r = one(text.slice(start, i))
-      start = i + 1
+    split.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
+    if (batch.length > 0) {
+      yield batch
+      batch = []
+    }
+  }
+  split.end(sink)
+  if (batch.length > 0) yield batch
+}
+
+/**
+ * Calls `fn` for every line of an input (UTF-8, newline stripped, `\r\n` tolerated), awaiting
+ * it only when it returns a promise. Returns the number of lines. Linear in the input; a line
+ * longer than `opts.maxLine` goes to `opts.onTooLong` (default: DDFS_RECORD_TOO_LARGE).
+ */
+export async function forEachLine(url: string, store: InputStore | undefined, fn: (line: string) => unknown, opts: LineOptions = {}): Promise<number> {
+  let n = 0
+  for await (const batch of lineBatchesOf(url, store, opts)) {
+    for (const line of batch) {
+      n++
+      const r = fn(line)
       if (r && typeof (r as Promise<unknown>).then === 'function') await r
     }
-    rest = text.slice(start)
-  }
-  rest += decoder.end()
-  if (rest !== '') {
-    const r = one(rest)
-    if (r && typeof (r as Promise<unknown>).then === 'function') await r
   }
   return n
 }
 
-/** The lines of an input as an async iterable (for stream-form map functions). */
-export async function* inputLines(url: string, store: InputStore | undefined): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8')
-  let rest = ''
-  for await (const chunk of inputBytes(url, store)) {
-    const text = rest + decoder.write(chunk as Buffer)
-    const lines = text.split('\n')
-    rest = lines.pop()!
-    for (const l of lines) yield l.endsWith('\r') ? l.slice(0, -1) : l
-  }
-  rest += decoder.end()
-  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest
+/** The lines of an input as an async iterable (for stream-form map functions); options as forEachLine. */
+export async function* inputLines(url: string, store: InputStore | undefined, opts: LineOptions = {}): AsyncGenerator<string> {
+  for await (const batch of lineBatchesOf(url, store, opts)) yield* batch
 }

@@ -9,6 +9,7 @@ import { crc32 } from 'node:zlib'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../errors.js'
 import { forEachLine, inputBytes, inputLines, type InputStore } from './inputs.js'
+import type { LineOptions } from '../ddfs/index.js'
 import { loadFn } from './load.js'
 import { AtomicWriter, KvMerger, Sorter, decodePair, encodePair, writeFileAtomic, type Fold } from './runs.js'
 import type {
@@ -45,7 +46,23 @@ export function setInputStoreFactory(f: InputStoreFactory): void {
 
 function context(msg: TaskMessage, hooks: TaskHooks): TaskContext {
   const base = { job: msg.job, task: msg.task.id, attempt: msg.attempt, log: (m: string) => hooks.log(`${msg.task.id}: ${m}`) }
-  return msg.kind === 'map' ? { ...base, input: msg.task.input } : { ...base, partition: msg.task.partition }
+  return msg.kind === 'map' ? { ...base, input: msg.task.input, oversized: { count: 0, sample: [] } } : { ...base, partition: msg.task.partition }
+}
+
+/** Line options of a map task: too-long lines are skipped, counted in `ctx.oversized` and logged. */
+function lineOptions(spec: NormalizedSpec, ctx: TaskContext): LineOptions {
+  const max = spec.maxRecordSize
+  return {
+    maxLine: max,
+    onTooLong: (lineNo, seen) => {
+      const o = ctx.oversized!
+      o.count++
+      if (o.sample.length < 5) {
+        o.sample.push(`line ${lineNo} (${seen}+ bytes)`)
+        ctx.log(`DDFS_RECORD_TOO_LARGE: input ${ctx.input} line ${lineNo} is longer than the maximum record size of ${max} bytes (${seen}+ bytes); skipped`)
+      }
+    },
+  }
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -107,6 +124,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     }
   }
   const store = inputStoreFactory(msg.storeDir)
+  const lines = lineOptions(spec, ctx)
   if (!spec.map) {
     const where = `input ${task.input}`
     await forEachLine(task.input, store, (line) => {
@@ -114,11 +132,11 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       if (line.trim() === '') return
       const [k, v] = decodePair(line, where)
       emit(k, v)
-    })
+    }, lines)
   } else if (spec.mapForm === 'stream') {
     const fn = await loadFn<MapStreamFn>(spec.map, 'map')
     const counted = async function* (): AsyncGenerator<string> {
-      for await (const l of inputLines(task.input, store)) {
+      for await (const l of inputLines(task.input, store, lines)) {
         tick()
         yield l
       }
@@ -134,13 +152,13 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
         yield chunk
       }
     }
-    await fn(counted(), params, emit, ctx)
+    await fn(counted(), params, emit, { ...ctx, lines })
   } else {
     const fn = await loadFn<MapFn>(spec.map, 'map')
     await forEachLine(task.input, store, (line) => {
       tick()
       return fn(line, params, emit, ctx)
-    })
+    }, lines)
   }
   hooks.progress(records % PROGRESS_EVERY)
   const done: MapDone = { partitions: [], records, pairs }

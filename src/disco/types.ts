@@ -1,6 +1,7 @@
 // The data shapes of a Disco job: the spec a user writes, the plan the planner derives, the task
 // messages an executor runs, and the job record persisted in the store. All plain JSON data, so a
 // task can cross a thread, process or machine boundary unchanged.
+import type { LineOptions } from '../ddfs/index.js'
 
 /**
  * A user function, referenced by module and export name so every worker loads the same code
@@ -28,7 +29,23 @@ export interface TaskContext {
   readonly input?: string
   /** The partition of a reduce task. */
   readonly partition?: number
+  /**
+   * Map tasks: lines of the input skipped as longer than the job's `maxRecordSize`, filled while
+   * the lines are read (each one is also logged with DDFS_RECORD_TOO_LARGE).
+   */
+  readonly oversized?: OversizedLines
+  /**
+   * Map tasks: the line limits a bytes-form map applies when it splits lines itself (too-long
+   * lines then land in `oversized` like the other forms').
+   */
+  readonly lines?: LineOptions
   log(message: string): void
+}
+
+/** Lines a map task skipped as too long: how many, and the first few as `line N (S+ bytes)`. */
+export interface OversizedLines {
+  count: number
+  readonly sample: string[]
 }
 
 /**
@@ -116,6 +133,11 @@ export interface JobSpec {
   retryCapMs?: number
   /** Memory budget per running task for buffering before a sorted run is spilled. Default 256 MB. */
   memoryBudgetBytes?: number
+  /**
+   * Longest input line in bytes (default 64 MiB): a longer line is skipped, counted in the task's
+   * `ctx.oversized` and logged with DDFS_RECORD_TOO_LARGE, and reading goes on.
+   */
+  maxRecordSize?: number
 }
 
 /** A spec with defaults applied and module paths made absolute. */

@@ -1,7 +1,7 @@
 // Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
 import type { Params, Parts, ResultRow, Rule } from './rule.js'
-import { createLineReader, mergeReadStats, newReadStats, noteBadLine, type ReadStats } from './readers.js'
-import { forEachByteLine } from '../util/byte-lines.js'
+import { addOversized, createLineReader, mergeReadStats, newReadStats, noteBadLine, type ReadStats } from './readers.js'
+import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../ddfs/index.js'
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../util/json-fields.js'
 import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, newErrorStats, SumCombiner, type ErrorStats } from './keyset.js'
 import type { BlobRef } from './tags.js'
@@ -111,12 +111,10 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   const m = recordMapper(ctx, emit, stats)
   rule.mapInitFunction?.(ctx.params)
   for await (const line of lines) {
-    const p = reader.push(line)
-    if (p !== undefined) m.one(p)
+    reader.push(line, m.one)
     m.flush(false)
   }
-  const last = reader.end()
-  if (last !== undefined) m.one(last)
+  reader.end(m.one)
   m.flush(true)
   mergeReadStats(stats.read, readStats)
   stats.blobsDone++
@@ -144,16 +142,17 @@ export function ruleFields(rule: Rule): string[] | undefined {
 }
 
 /**
- * Runs the map of one input blob given as decoded bytes. Lines are split on bytes; for a rule with
- * known fields (ruleFields, and no `-D`) a byte scanner validates each JSON line and decodes only
- * those fields, handing the full reader only what it cannot decide. Records, bad-line verdicts and
+ * Runs the map of one input blob given as decoded bytes. Lines are split on bytes (LineSplitter,
+ * with `lines`' limit: a longer line is skipped and reported to its handler); for a rule with known
+ * fields (ruleFields, and no `-D`) a byte scanner validates each JSON line and decodes only those
+ * fields, handing the full reader only what it cannot decide. Records, bad-line verdicts and
  * counters are those of mapBlob.
  *
  * @example
  * await mapBytes({ rule, params: {} }, ddfs.blobStore.get(url), (k, v) => pairs.push([k, v]), stats)
  */
 export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  emit: (keyJson: string, values: unknown[]) => void, stats: JobStats): Promise<void> {
+  emit: (keyJson: string, values: unknown[]) => void, stats: JobStats, lines: LineOptions = {}): Promise<void> {
   const { rule } = ctx
   const readStats = newReadStats()
   const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
@@ -161,8 +160,11 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
   const fields = ctx.debug ? undefined : ruleFields(rule)
   const scanner = fields && fields.length > 0 ? new FieldScanner(fields) : undefined
   const values: unknown[] = []
-  rule.mapInitFunction?.(ctx.params)
-  await forEachByteLine(bytes, (buf, s, e) => {
+  const max = lines.maxLine ?? DEFAULT_MAX_LINE
+  const split = lines.onTooLong ? new LineSplitter(max, lines.onTooLong) : new LineSplitter(max)
+  const sink = (buf: Buffer, s: number, end: number): void => {
+    // One \r before the newline is dropped, as the text readers drop it.
+    const e = end > s && buf[end - 1] === 13 ? end - 1 : end
     const verdict = scanner ? scanner.scan(buf, s, e, values) : -1
     if (verdict === SCAN_OK) {
       readStats.lines++
@@ -175,13 +177,14 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
       noteBadLine(readStats, 'json', buf.toString('utf8', s, e))
       return
     } else {
-      const p = reader.push(buf.toString('utf8', s, e))
-      if (p !== undefined) m.one(p)
+      reader.push(buf.toString('utf8', s, e), m.one)
     }
     m.flush(false)
-  })
-  const last = reader.end()
-  if (last !== undefined) m.one(last)
+  }
+  rule.mapInitFunction?.(ctx.params)
+  for await (const chunk of bytes) split.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
+  split.end(sink)
+  reader.end(m.one)
   m.flush(true)
   mergeReadStats(stats.read, readStats)
   stats.blobsDone++
@@ -225,6 +228,8 @@ export interface InlineOptions extends MapContext {
   readonly partitions: number
   readonly stats: JobStats
   readonly onBlob?: (() => void) | undefined
+  /** Longest input line in bytes (default 64 MiB); longer lines are counted as bad lines. */
+  readonly maxRecordSize?: number | undefined
 }
 
 /**
@@ -243,7 +248,16 @@ export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
     else m.set(k, [v])
   }
   for (const input of o.inputs) {
-    await mapBlob(o, o.store.readLines(input), emit, o.stats)
+    const oversized = { count: 0, sample: [] as string[] }
+    const max = o.maxRecordSize ?? DEFAULT_MAX_LINE
+    const lines: LineOptions = {
+      maxLine: max,
+      onTooLong: (lineNo, seen) => {
+        if (oversized.count++ < 5) oversized.sample.push(`line ${lineNo} (${seen}+ bytes)`)
+      },
+    }
+    await mapBlob(o, o.store.readLines(input, lines), emit, o.stats)
+    addOversized(o.stats.read, oversized)
     o.onBlob?.()
   }
   return parts.map((groups) => {

@@ -4,6 +4,7 @@
 import type { Emit, TaskContext } from '../disco/index.js'
 import { DiscoError } from '../errors.js'
 import { mapBytes, newJobStats, partitionOf, reducePartition } from './engine.js'
+import { addOversized } from './readers.js'
 import { encodeKey } from './keyset.js'
 import { findRuleByName, loadRuleModule } from './lookup.js'
 import { withRule, type Params, type Rule } from './rule.js'
@@ -86,7 +87,9 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
   const rule = await jobRule(p)
   const stats = newJobStats()
   await mapBytes({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined }, bytes,
-    (k, v) => emit(k, mapWire(v)), stats)
+    (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
+  // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
+  if (ctx.oversized) addOversized(stats.read, ctx.oversized)
   ctx.log(STATS_MARK + JSON.stringify({ read: stats.read, mapErrors: stats.mapErrors }))
 }
 

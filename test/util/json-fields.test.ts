@@ -4,7 +4,6 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { FieldScanner, SCAN_BAD, SCAN_OK, SCAN_UNSURE } from '#src/util/json-fields.js'
 import { parseJson } from '#src/util/json.js'
-import { forEachByteLine } from '#src/util/byte-lines.js'
 import { mulberry32 } from '#src/util/random.js'
 import { mutate, objectLine } from './hostile-json.js'
 
@@ -92,17 +91,4 @@ test('parseJson keeps fraction and exponent digits out of the big-integer rule',
   assert.deepStrictEqual(parseJson('[1e12345678901234567, -1E-12345678901234567]'), [Infinity, -0])
   assert.deepStrictEqual(parseJson('[12345678901234567890, -12345678901234567890, 1234567890123456]'),
     [12345678901234567890n, -12345678901234567890n, 1234567890123456])
-})
-
-test('forEachByteLine: ranges across chunks, \\r\\n, a last line without newline', async () => {
-  const text = 'ab\r\n\ncé\r\nlong-line-over-chunks\nlast'
-  const bytes = Buffer.from(text, 'utf8')
-  for (const size of [1, 2, 3, 5, 64]) {
-    const chunks: Buffer[] = []
-    for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size))
-    const got: string[] = []
-    const n = await forEachByteLine(chunks, (b, s, e) => got.push(b.toString('utf8', s, e)))
-    assert.deepStrictEqual(got, ['ab', '', 'cé', 'long-line-over-chunks', 'last'], `chunk size ${size}`)
-    assert.equal(n, 5)
-  }
 })
