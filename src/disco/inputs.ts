@@ -50,8 +50,8 @@ function isGzipFile(path: string): boolean {
   }
 }
 
-/** The decoded bytes of one input. */
-function openInput(url: string, store: InputStore | undefined): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+/** The decoded (gunzipped) bytes of one input: `raw://`, a file or a DDFS blob. */
+export function inputBytes(url: string, store: InputStore | undefined): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
   if (url.startsWith('raw://')) return [Buffer.from(url.slice('raw://'.length))]
   const path = filePath(url)
   if (path !== undefined) {
@@ -70,7 +70,7 @@ async function* lineBatchesOf(url: string, store: InputStore | undefined, opts: 
   const sink: LineSink = (b, s, e) => {
     batch.push(b.toString('utf8', s, e > s && b[e - 1] === 13 ? e - 1 : e))
   }
-  for await (const chunk of openInput(url, store)) {
+  for await (const chunk of inputBytes(url, store)) {
     split.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
     if (batch.length > 0) {
       yield batch

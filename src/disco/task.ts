@@ -8,12 +8,12 @@ import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../errors.js'
-import { forEachLine, inputLines, type InputStore } from './inputs.js'
+import { forEachLine, inputBytes, inputLines, type InputStore } from './inputs.js'
 import type { LineOptions } from '../ddfs/index.js'
 import { loadFn } from './load.js'
 import { AtomicWriter, KvMerger, Sorter, decodePair, encodePair, writeFileAtomic, type Fold } from './runs.js'
 import type {
-  CombineFn, Emit, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskResult,
+  CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskResult,
 } from './types.js'
 
 /** Records between two progress reports. */
@@ -142,6 +142,17 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       }
     }
     await fn(counted(), params, emit, ctx)
+  } else if (spec.mapForm === 'bytes') {
+    const fn = await loadFn<MapBytesFn>(spec.map, 'map')
+    // Records are counted as newlines (a native scan per chunk) for progress and kill checks.
+    const counted = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of inputBytes(task.input, store)) {
+        const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) tick()
+        yield chunk
+      }
+    }
+    await fn(counted(), params, emit, { ...ctx, lines })
   } else {
     const fn = await loadFn<MapFn>(spec.map, 'map')
     await forEachLine(task.input, store, (line) => {

@@ -24,3 +24,5 @@ export type { ReadStats, JobStats, MapCounts, BlobStats, ErrorStats } from './st
 export { keysetMap, keysetReduce, SumCombiner, compareKeys, compareRows, decodeKey, encodeKey, keyLabel } from './keyset.js'
 export { keyText, coerce, add, sumInto, formatValue } from './values.js'
 export type { Num, FloatFormat } from './values.js'
+export { mapBlob, mapBytes, ruleFields } from './engine.js'
+export type { MapContext } from './engine.js'
