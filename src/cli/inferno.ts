@@ -3,7 +3,8 @@
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { openStore } from '../ddfs/index.js'
+import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
+import { openLocalStores } from '../disco/index.js'
 import {
   autorunRules, ddfsStore, findRuleByName, findRules, keysetResult, mergeRows, loadRuleModule, ruleModuleFiles, runRule, resultsTagOf,
   type InfernoStore, type ResultRow, type Rule, type RunOptions, type RunProgress, type RunResult,
@@ -14,6 +15,12 @@ import type { InfernoSettings } from '../inferno/settings.js'
 import { writeExampleRules } from '../inferno/examples/write.js'
 import { Progress, reportError, runCli, usageError } from './common.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
+
+/** The Inferno store over `ddfs_root` (default $DISCO_STORE or ./.disco), with its Disco stores for module rules. */
+function storeOf(settings: InfernoSettings) {
+  const stores = openLocalStores(settings.ddfs_root ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR)
+  return ddfsStore(stores.ddfs, stores)
+}
 
 /** Where the command writes: results to `out` (stdout), everything else to `err` (stderr). */
 export interface InfernoIo {
@@ -129,7 +136,7 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
   if (rules.length === 0) {
     throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected a rule at ${address} in ${settings.rules_directory}, found none${warnings.length ? ` (${warnings.join('; ')})` : ''}`)
   }
-  const store = ddfsStore(openStore(settings.ddfs_root ?? undefined))
+  const store = storeOf(settings)
   let status = 0
   for (const rule of rules) {
     const qname = rule.qualifiedName ?? rule.name
@@ -188,7 +195,7 @@ export function outcomeOf(r: RunResult): DaemonOutcome {
 export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
   const rules = await autorunRules(settings.rules_directory)
   const byName = new Map(rules.map((r) => [r.qualifiedName ?? r.name, r]))
-  const store = ddfsStore(openStore(settings.ddfs_root ?? undefined))
+  const store = storeOf(settings)
   const log = logger(io)
   const daemon = new InfernoDaemon({
     rules: rules.map(daemonRuleOf),
@@ -250,7 +257,7 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   const path = ruleModuleFiles(settings.rules_directory).get(modName)
   const rule = path ? findRuleByName((await loadRuleModule(path, modName)).rules, ruleName) : undefined
   if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${modName}.${ruleName} in ${settings.rules_directory}, found none`)
-  const store = ddfsStore(openStore(settings.ddfs_root ?? undefined))
+  const store = storeOf(settings)
   const tag = resultsTagOf(`${ruleName}@${job}`)
   if ((await store.listTags(tag)).indexOf(tag) < 0) {
     throw new DiscoError('INFERNO_JOB_NOT_FOUND', `expected saved results under ${tag}, found none (the job must save its results and not be purged)`)

@@ -84,6 +84,17 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     await rejectsCode(blobs.get(a.url), 'DDFS_BLOB_NOT_FOUND')
   })
 
+  with_('BlobStore: a stored name is written once, unless replaced', async (_d, { blobs }) => {
+    const a = await blobs.put('job.x.part-0', Buffer.from('first'))
+    await rejectsCode(blobs.put('job.x.part-0', Buffer.from('second')), 'DDFS_BLOB_EXISTS')
+    const b = await blobs.put('job.x.part-0', Buffer.from('third!'), { replace: true })
+    assert.equal(b.url, a.url, 'the same name keeps its URL')
+    assert.equal(b.size, 6)
+    assert.equal((await bytesOf(await blobs.get(a.url))).toString(), 'third!')
+    const c = await blobs.put('job.x.part-1', Buffer.from('new'), { replace: true })
+    assert.equal((await bytesOf(await blobs.get(c.url))).toString(), 'new', 'replace also creates')
+  })
+
   with_('BlobStore: a failing source leaves nothing visible', async (_d, { blobs }) => {
     async function* bad(): AsyncGenerator<Uint8Array> { yield Buffer.from('partial'); throw new Error('source died') }
     await assert.rejects(blobs.put('c$1', bad()), /source died/)
@@ -114,6 +125,9 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     assert.deepEqual(await ddfs.urls('s'), [[o], [d1]])
     await ddfs.tag('s', [d2])
     assert.equal((await ddfs.urls('s')).length, 3, 'plain append keeps duplicates')
+    await ddfs.tag('v', [d1], { update: 'versioned' })
+    await ddfs.tag('v', [d1, d2, d2], { update: 'versioned' })
+    assert.deepEqual(await ddfs.urls('v'), [[d2], [d1]], "'versioned' drops only the very same blob")
   })
 
   with_('put replaces; cp copies; exists; get of missing', async (ddfs) => {

@@ -10,7 +10,7 @@ import { lineBatches, maybeGunzip } from './lines.js'
 import { tarMembers } from './tar.js'
 import { createGzip } from 'node:zlib'
 import { LocalBlobStore, LocalTagStore } from './local.js'
-import { TAG_LINK, blobName, checkTagName, isLink, normalizeEntries, safeName, versioned } from './names.js'
+import { TAG_LINK, blobFileName, blobName, checkTagName, isLink, normalizeEntries, rawText, safeName, versioned } from './names.js'
 import type { BlobInfo, BlobSource, BlobStore, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
 
 /** Default store directory when neither an argument nor `DISCO_STORE` names one. */
@@ -47,8 +47,12 @@ export interface TokenOption {
 
 /** Options of {@link Ddfs.tag}. */
 export interface TagOptions extends TokenOption {
-  /** Set semantics: drop entries whose blob name is already in the tag or repeated (default false). */
-  update?: boolean
+  /**
+   * Set semantics: drop entries whose blob name is already in the tag or repeated (default
+   * false); `'versioned'` compares the versioned name (`name$version`), so only the very same
+   * blob is dropped (Inferno's archive and result appends).
+   */
+  update?: boolean | 'versioned'
 }
 
 /** Options of {@link Ddfs.blobs}. */
@@ -124,6 +128,10 @@ function notFound(name: string): DiscoError {
 
 function firstName(e: TagEntry): string {
   return isLink(e) ? e[0]! : blobName(e[0]!)
+}
+
+function firstVersionedName(e: TagEntry): string {
+  return isLink(e) ? e[0]! : blobFileName(e[0]!)
 }
 
 /**
@@ -338,10 +346,11 @@ export class Ddfs {
     const r = await this.modify(tag, opts.token, (cur) => {
       let items = add
       if (opts.update) {
-        const have = new Set((cur?.urls ?? []).map(firstName))
+        const key = opts.update === 'versioned' ? firstVersionedName : firstName
+        const have = new Set((cur?.urls ?? []).map(key))
         items = []
         for (const e of add) {
-          const n = firstName(e)
+          const n = key(e)
           if (!have.has(n)) { have.add(n); items.push(e) }
         }
       }
@@ -539,7 +548,8 @@ export class Ddfs {
     for (const url of list) {
       try {
         if (this.blobStore.owns(url)) return await this.blobStore.get(url)
-        if (url.startsWith('raw://')) return Readable.from([Buffer.from(decodeURIComponent(url.slice(6)))])
+        const raw = rawText(url)
+        if (raw !== undefined) return Readable.from([Buffer.from(raw)])
         if (url.startsWith('file://') || url.startsWith('/')) {
           const path = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url
           await fsp.access(path)

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { DiscoError } from '../errors.js'
-import type { BlobInfo, BlobSource, BlobStore, TagRecord, TagState, TagStore } from './types.js'
+import type { BlobInfo, BlobSource, BlobStore, PutOptions, TagRecord, TagState, TagStore } from './types.js'
 
 /** URL prefix of the local blob store, shaped like the original's replica URLs. */
 export const LOCAL_BLOB_PREFIX = 'disco://localhost/ddfs/vol0/blob/'
@@ -45,10 +45,15 @@ export class LocalBlobStore implements BlobStore {
   private readonly blobDir: string
   private readonly tmpDir: string
 
-  constructor(dir: string) {
+  /** The URL prefix of this store's blobs. */
+  readonly prefix: string
+
+  /** `urlPrefix`: another URL space (Disco's job data store uses one, so DDFS never claims its URLs). */
+  constructor(dir: string, opts: { urlPrefix?: string } = {}) {
     this.dir = resolve(dir)
     this.blobDir = join(this.dir, 'blobs')
     this.tmpDir = join(this.dir, 'tmp')
+    this.prefix = opts.urlPrefix ?? LOCAL_BLOB_PREFIX
   }
 
   /** The 2-hex hash directory of a versioned name. */
@@ -57,26 +62,26 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /** The URL of a stored name (percent-encoded except the grammar's `$ : @`). */
-  private static urlOf(hh: string, name: string): string {
-    return LOCAL_BLOB_PREFIX + `${hh}/${encodeURIComponent(name).replace(/%24/g, '$').replace(/%3A/gi, ':').replace(/%40/g, '@')}`
+  private urlOf(hh: string, name: string): string {
+    return this.prefix + `${hh}/${encodeURIComponent(name).replace(/%24/g, '$').replace(/%3A/gi, ':').replace(/%40/g, '@')}`
   }
 
   /** File path of a URL this store owns. */
   pathOf(url: string): string {
-    if (!this.owns(url)) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected a URL starting with ${LOCAL_BLOB_PREFIX}, found ${url}`)
-    const rest = url.slice(LOCAL_BLOB_PREFIX.length)
+    if (!this.owns(url)) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected a URL starting with ${this.prefix}, found ${url}`)
+    const rest = url.slice(this.prefix.length)
     const [hh, name, ...extra] = rest.split('/')
     if (!hh || !name || extra.length > 0 || name === '.' || name === '..') {
-      throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected ${LOCAL_BLOB_PREFIX}<hh>/<name>, found ${url}`)
+      throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected ${this.prefix}<hh>/<name>, found ${url}`)
     }
     return join(this.blobDir, hh, decodeURIComponent(name))
   }
 
   owns(url: string): boolean {
-    return url.startsWith(LOCAL_BLOB_PREFIX)
+    return url.startsWith(this.prefix)
   }
 
-  async put(name: string, data: BlobSource): Promise<BlobInfo> {
+  async put(name: string, data: BlobSource, opts: PutOptions = {}): Promise<BlobInfo> {
     if (name.includes('/') || name === '.' || name === '..' || name.length === 0) {
       throw new DiscoError('DDFS_BAD_BLOB_NAME', `expected a blob name without "/", found ${JSON.stringify(name)}`)
     }
@@ -88,8 +93,9 @@ export class LocalBlobStore implements BlobStore {
     try {
       if (data instanceof Uint8Array) await fsp.writeFile(tmp, data, { flag: 'wx' })
       else await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
-      // link() refuses to overwrite: a blob name is written once.
-      await fsp.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
+      // link() refuses to overwrite: a blob name is written once; rename() replaces atomically.
+      if (opts.replace) await fsp.rename(tmp, final)
+      else await fsp.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'EEXIST') throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored`)
         throw e
       })
@@ -97,7 +103,7 @@ export class LocalBlobStore implements BlobStore {
       await fsp.rm(tmp, { force: true })
     }
     const st = await fsp.stat(final)
-    return { url: LocalBlobStore.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
+    return { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
   }
 
   async get(url: string): Promise<AsyncIterable<Uint8Array>> {
@@ -122,7 +128,7 @@ export class LocalBlobStore implements BlobStore {
       for (const name of names.sort()) {
         try {
           const st = await fsp.stat(join(this.blobDir, hh, name))
-          yield { url: LocalBlobStore.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
+          yield { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
         } catch { /* deleted meanwhile */ }
       }
     }

@@ -3,12 +3,12 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
+import { checkTagName } from '../ddfs/index.js'
 import type { FnRef, JobPlan, JobSpec, NormalizedSpec } from './types.js'
 
 /** Default memory budget per running task: 256 MB. */
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024
 const PREFIX_RE = /^[A-Za-z0-9_-]+$/
-const TAG_RE = /^[A-Za-z0-9_\-@:.]+$/
 const MAX_PARTITIONS = 100_000
 
 function bad(message: string): DiscoError {
@@ -89,8 +89,11 @@ export function normalizeSpec(spec: JobSpec, cwd: string): NormalizedSpec {
   let save: string | undefined
   if (spec.save === true) save = ''
   else if (typeof spec.save === 'string') {
-    if (!TAG_RE.test(spec.save)) throw bad(`save must be a tag name [A-Za-z0-9_-@:.], found ${JSON.stringify(spec.save)}`)
-    save = spec.save
+    try {
+      save = checkTagName(spec.save) // DDFS's own rule, so a job never runs only to fail at saving
+    } catch (e) {
+      throw new DiscoError('DISCO_BAD_SPEC', `save: ${(e as Error).message}`, { cause: e })
+    }
   } else if (spec.save !== undefined && spec.save !== false) throw bad(`save must be a boolean or a tag name, found ${JSON.stringify(spec.save)}`)
   const out: NormalizedSpec = {
     prefix,

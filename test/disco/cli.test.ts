@@ -61,7 +61,7 @@ test('disco run with raw:// and --save, chained on the saved tag; failures exit 
   const dead = disco(['run', `${FIXTURES}:alwaysFails`, '-i', 'raw://x', '--attempts', '1', '-w', '1'])
   failsWith(dead, 'DISCO_TASK_FAILED')
   assert.match(dead.out, /^jobs@/)
-  assert.match(ok(disco(['status', '@'])), /error {4}DISCO_TASK_FAILED: map:0 \(raw:\/\/x\) failed 1 times: boom in map/)
+  assert.match(ok(disco(['status', '@'])), /error {4}DISCO_TASK_FAILED: map:0 \(raw:\/\/x\) failed 1 times: line 1: boom in map/)
   failsWith(disco(['wait', '@']), 'DISCO_TASK_FAILED')
   failsWith(disco(['results', '@']), 'DISCO_JOB_NOT_READY')
   failsWith(disco(['run', `${FIXTURES}:wcMap`, '-i', 'raw://x', '--params', '{nope']), 'CLI_USAGE', 2)

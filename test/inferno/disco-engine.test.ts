@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ddfsStore, discoEngine, findRules, inlineEngine, jobInfo, openStore, runRule, toArray, type RunOptions, type RunProgress } from 'disco-inferno'
+import { ddfsStore, discoEngine, findRules, inlineEngine, jobInfo, openLocalStores, runRule, toArray, type RunOptions, type RunProgress } from 'disco-inferno'
 import { crlf, D1_JSON } from './helpers.js'
 
 const RULES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rules')
@@ -13,8 +13,8 @@ const RULES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rules')
 async function withStore(fn: (store: ReturnType<typeof ddfsStore>) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'inferno-disco-'))
   try {
-    const ddfs = openStore(dir)
-    const store = ddfsStore(ddfs)
+    const stores = openLocalStores(dir)
+    const store = ddfsStore(stores.ddfs, stores)
     await store.append('example:chunk:users', [await store.putLines('users-0', D1_JSON.slice(0, 6))])
     await store.append('example:chunk:users', [await store.putLines('users-1', D1_JSON.slice(6))])
     await fn(store)
@@ -102,7 +102,7 @@ test('partitionFunction and progress on Disco (worker pool capped by scheduler.m
     const seen: RunProgress[] = []
     const { res, out } = await run('names.last_partition', { store, onProgress: (p) => seen.push(p), noPurge: true })
     assert.equal(res.status, 'done', res.reason)
-    const info = jobInfo(store.ddfs.dir!, res.jobName)
+    const info = await jobInfo(store.disco!, res.jobName)
     assert.equal(info.results?.length, 1) // one non-empty partition: the last
     assert.match(info.results![0]!, /4/)
     assert.equal(out, crlf('last,count', 'Nahasapeemapetilon,3', 'Powell,3', 'Simpson,5', 'Términos,1'))
