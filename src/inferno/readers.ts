@@ -1,5 +1,8 @@
 // Readers (spec inferno.md 2.2): JSON lines, CSV, dynamic per line. Bad lines are counted, never fatal.
 import type { CsvDialect, Parts } from './rule.js'
+import { parseJson } from '../util/json.js'
+
+export { parseJson }
 
 /** Counters a reader keeps while it decodes one or more blobs. */
 export interface ReadStats {
@@ -34,29 +37,6 @@ export function mergeReadStats(a: ReadStats, b: ReadStats, sampleSize = 5): Read
   a.badLines += b.badLines
   for (const s of b.badSample) if (a.badSample.length < sampleSize) a.badSample.push(s)
   return a
-}
-
-const BIG_MARK = '\u0000bigint:'
-const BIG_TOKENS = /"(?:[^"\\]|\\.)*"|-?\d{16,}(?![.eE\d])/g
-
-/**
- * JSON.parse that keeps integers beyond 2^53 exact as bigints (Q14). Only lines holding a run of
- * 16+ digits take the slower path.
- *
- * @example
- * parseJson('{"n": 12345678901234567890}') // { n: 12345678901234567890n }
- */
-export function parseJson(text: string): unknown {
-  if (!/\d{16}/.test(text)) return JSON.parse(text)
-  let marked = false
-  const src = text.replace(BIG_TOKENS, (tok) => {
-    if (tok.startsWith('"')) return tok
-    if (Number.isSafeInteger(Number(tok))) return tok
-    marked = true
-    return `"\\u0000bigint:${tok}"`
-  })
-  if (!marked) return JSON.parse(text)
-  return JSON.parse(src, (_k, v) => (typeof v === 'string' && v.startsWith(BIG_MARK) ? BigInt(v.slice(BIG_MARK.length)) : v))
 }
 
 /**

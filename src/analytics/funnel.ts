@@ -1,0 +1,292 @@
+// Funnels: Bitdeli's unordered "ever did E1 … Ek" (pure set intersections over the index), and
+// the windowed ordered / strict / any-order funnels over per-user timelines (issue 14 semantics).
+import { K, propText } from './format.js'
+import { intersect, unionAll, type Model, type Shard, type UserEvents } from './model.js'
+import { badParam, dayParam, durationParam, enumParam, mean, median, segmentRef, sides, type SegmentRef } from './params.js'
+import type { Segment } from './segments.js'
+import { DAY_MS, dayName } from './time.js'
+
+export type FunnelMode = 'bitdeli' | 'ordered' | 'strict' | 'any-order'
+export const FUNNEL_MODES: readonly FunnelMode[] = ['ordered', 'strict', 'any-order', 'bitdeli']
+/** Default conversion window: 14 days. */
+export const DEFAULT_WINDOW_MS = 14 * DAY_MS
+
+/** Funnel question. */
+export interface FunnelParams {
+  steps: string[]
+  /** Default `ordered`. */
+  mode?: FunnelMode
+  /** Conversion window: milliseconds, or `14d` / `36h` … (default 14 days). */
+  window?: number | string
+  /** Step 1 must lie in [from, to] (UTC days, inclusive). */
+  from?: string
+  to?: string
+  /** Group attempts by this property of their step-1 event. */
+  breakdown?: string
+  /** One or two saved segment names (or loaded segments). */
+  segments?: (string | Segment)[]
+}
+
+/** One step of a funnel. */
+export interface FunnelStep {
+  event: string
+  users: number
+  /** users / users of step 1 (null when step 1 has none). */
+  conversion: number | null
+  /** users / users of the previous step. */
+  stepConversion: number | null
+  /** Users of the previous step who did not reach this one (0 for step 1). */
+  dropOff: number
+  medianMs: number | null
+  meanMs: number | null
+}
+
+/** A funnel for one side (all users or a segment). */
+export interface FunnelSide {
+  segment: SegmentRef | null
+  steps: FunnelStep[]
+  breakdown?: { property: string; groups: { value: string | null; steps: FunnelStep[] }[] }
+}
+
+export interface FunnelAnswer {
+  question: 'funnel'
+  mode: FunnelMode
+  steps: string[]
+  windowMs: number
+  from: string | null
+  to: string | null
+  results: FunnelSide[]
+}
+
+/** Per-step accumulators. */
+class Acc {
+  readonly users: number[]
+  readonly times: number[][]
+  constructor(n: number) {
+    this.users = new Array(n).fill(0)
+    this.times = Array.from({ length: n }, () => [])
+  }
+  /** Records one user's reached steps (times undefined beyond the last reached). */
+  addTimes(t: (number | undefined)[], withTimes: boolean): void {
+    for (let k = 0; k < t.length; k++) {
+      if (t[k] === undefined) continue
+      this.users[k]!++
+      if (withTimes) this.times[k]!.push(t[k]!)
+    }
+  }
+  steps(names: string[], withTimes: boolean): FunnelStep[] {
+    const u = this.users
+    return names.map((event, k) => ({
+      event,
+      users: u[k]!,
+      conversion: u[0]! > 0 ? u[k]! / u[0]! : null,
+      stepConversion: k === 0 ? (u[0]! > 0 ? 1 : null) : u[k - 1]! > 0 ? u[k]! / u[k - 1]! : null,
+      dropOff: k === 0 ? 0 : u[k - 1]! - u[k]!,
+      medianMs: withTimes ? median(this.times[k]!) : null,
+      meanMs: withTimes ? mean(this.times[k]!) : null,
+    }))
+  }
+}
+
+/** Group of an event for a breakdown: the property as text, or null. */
+function groupOf(ev: UserEvents, i: number, prop: string): string | null {
+  return propText(ev.props(i)?.[prop]) ?? null
+}
+
+/**
+ * Ordered / strict funnel of one user: per group, each step's time to convert from the first
+ * attempt (by t0) that reaches it; undefined when no attempt does.
+ */
+export function userFunnel(ev: UserEvents, steps: string[], strict: boolean, windowMs: number, lo: number, hi: number, prop?: string): Map<string | null, (number | undefined)[]> {
+  const n = steps.length
+  const out = new Map<string | null, (number | undefined)[]>()
+  const done = new Map<string | null, number>()
+  const T = ev.times
+  const E = ev.events
+  const len = ev.n
+  for (let i = 0; i < len; i++) {
+    if (E[i] !== steps[0] || T[i]! < lo || T[i]! >= hi) continue
+    const g = prop === undefined ? null : groupOf(ev, i, prop)
+    let st = out.get(g)
+    if (!st) {
+      out.set(g, (st = new Array(n).fill(undefined)))
+      done.set(g, 0)
+    }
+    if (done.get(g) === n) {
+      if (prop === undefined) break
+      continue
+    }
+    const t0 = T[i]!
+    const lim = t0 + windowMs
+    let reached = done.get(g)!
+    if (st[0] === undefined) {
+      st[0] = 0
+      reached++
+    }
+    let j = i
+    for (let k = 1; k < n; k++) {
+      let nj = j + 1
+      if (strict) {
+        if (nj >= len || E[nj] !== steps[k] || T[nj]! > lim) break
+      } else {
+        while (nj < len && T[nj]! <= lim && E[nj] !== steps[k]) nj++
+        if (nj >= len || T[nj]! > lim) break
+      }
+      j = nj
+      if (st[k] === undefined) {
+        st[k] = T[j]! - t0
+        reached++
+      }
+    }
+    done.set(g, reached)
+  }
+  return out
+}
+
+/**
+ * Any-order funnel of one user: per group, the most distinct steps done inside one window that
+ * starts at a step event in [lo, hi). A repeated step name needs as many events as it repeats.
+ */
+export function userAnyOrder(ev: UserEvents, steps: string[], windowMs: number, lo: number, hi: number, prop?: string): Map<string | null, number> {
+  const need = new Map<string, number>()
+  for (const s of steps) need.set(s, (need.get(s) ?? 0) + 1)
+  const out = new Map<string | null, number>()
+  const T = ev.times
+  const E = ev.events
+  const have = new Map<string, number>()
+  for (let i = 0; i < ev.n; i++) {
+    if (!need.has(E[i]!) || T[i]! < lo || T[i]! >= hi) continue
+    const g = prop === undefined ? null : groupOf(ev, i, prop)
+    let s = i
+    while (s > 0 && T[s - 1] === T[i]) s--
+    have.clear()
+    let matched = 0
+    const lim = T[i]! + windowMs
+    for (let j = s; j < ev.n && T[j]! <= lim; j++) {
+      const m = need.get(E[j]!)
+      if (m === undefined) continue
+      const h = have.get(E[j]!) ?? 0
+      if (h < m) {
+        have.set(E[j]!, h + 1)
+        matched++
+      }
+    }
+    if (matched > (out.get(g) ?? 0)) out.set(g, matched)
+  }
+  return out
+}
+
+/** Checks the question. */
+function check(p: FunnelParams): { steps: string[]; mode: FunnelMode; windowMs: number; lo: number; hi: number; from?: number; to?: number } {
+  if (!p || !Array.isArray(p.steps) || p.steps.length < 1 || p.steps.length > 32) throw badParam('steps: expected 1 to 32 event names')
+  for (const s of p.steps) if (typeof s !== 'string' || s === '') throw badParam(`steps: expected non-empty event names, found ${JSON.stringify(s)}`)
+  const mode = enumParam(p.mode, 'mode', FUNNEL_MODES, 'ordered')
+  const windowMs = durationParam(p.window, 'window') ?? DEFAULT_WINDOW_MS
+  const from = dayParam(p.from, 'from')
+  const to = dayParam(p.to, 'to')
+  if (from !== undefined && to !== undefined && from > to) throw badParam(`from ${p.from} is after to ${p.to}`)
+  if (p.breakdown !== undefined && (typeof p.breakdown !== 'string' || p.breakdown === '')) throw badParam('breakdown: expected a property name')
+  if (p.breakdown !== undefined && mode === 'bitdeli') throw badParam('breakdown: not available in bitdeli mode (it has no events to group)')
+  const r: ReturnType<typeof check> = {
+    steps: p.steps, mode, windowMs,
+    lo: from === undefined ? -Infinity : from * DAY_MS, hi: to === undefined ? Infinity : (to + 1) * DAY_MS,
+  }
+  if (from !== undefined) r.from = from
+  if (to !== undefined) r.to = to
+  return r
+}
+
+/** Users who did `event` with a day in [from, to] (or ever). */
+function didIn(sh: Shard, event: string, from: number | undefined, to: number | undefined, first: number | null, last: number | null): Uint32Array {
+  if (from === undefined && to === undefined) return sh.usersOf(K.event(event))
+  if (first === null || last === null) return new Uint32Array(0)
+  const keys: string[] = []
+  for (let d = Math.max(from ?? first, first); d <= Math.min(to ?? last, last); d++) keys.push(K.period('d', dayName(d), event))
+  return sh.usersOfAny(keys)
+}
+
+/**
+ * Answers a funnel question (issue 14 semantics), for all users or per segment.
+ * @example
+ * const a = await funnel(model, { steps: ['signup', 'purchase'], window: '7d' })
+ * a.results[0].steps[1].conversion // 0.42
+ */
+export async function funnel(model: Model, params: FunnelParams): Promise<FunnelAnswer> {
+  const q = check(params)
+  const info = await model.info()
+  const shards = await model.shards()
+  const { steps, mode } = q
+  const n = steps.length
+  const prop = params.breakdown
+  const results: FunnelSide[] = []
+  const sideList = await sides(model, params.segments)
+  for (const seg of sideList) {
+    const acc = new Acc(n)
+    const groups = new Map<string | null, Acc>()
+    const withTimes = mode === 'ordered' || mode === 'strict'
+    for (const sh of shards) {
+      const within = seg?.users[sh.id]
+      if (mode === 'bitdeli') {
+        let u = sh.usersOf(K.event(steps[0]!))
+        if (within) u = intersect(u, within)
+        acc.users[0]! += u.length
+        for (let k = 1; k < n && u.length > 0; k++) {
+          u = intersect(u, sh.usersOf(K.event(steps[k]!)))
+          acc.users[k]! += u.length
+        }
+        continue
+      }
+      // Candidates: users with a step-1 event (any step event for any-order) in the range.
+      const entry = mode === 'any-order' ? [...new Set(steps)] : [steps[0]!]
+      const lists = entry.map((e) => didIn(sh, e, q.from, q.to, info.firstDay, info.lastDay))
+      let cands = lists.length === 1 ? lists[0]! : unionAll(lists)
+      if (within) cands = intersect(cands, within)
+      let timed = cands
+      if (prop === undefined) {
+        // Without a breakdown every candidate reaches step 1; timelines only for possible step 2.
+        acc.users[0]! += cands.length
+        if (withTimes) for (let i = 0; i < cands.length; i++) acc.times[0]!.push(0)
+        timed = n > 1 && mode !== 'any-order' ? intersect(cands, sh.usersOf(K.event(steps[1]!))) : mode === 'any-order' && n > 1 ? cands : new Uint32Array(0)
+      }
+      for (const g of timed) {
+        const ev = sh.events(g)
+        if (mode === 'any-order') {
+          for (const [grp, m] of userAnyOrder(ev, steps, q.windowMs, q.lo, q.hi, prop)) {
+            const a = prop === undefined ? acc : groupAcc(groups, grp, n)
+            for (let k = prop === undefined ? 1 : 0; k < m; k++) a.users[k]!++
+          }
+        } else {
+          for (const [grp, t] of userFunnel(ev, steps, mode === 'strict', q.windowMs, q.lo, q.hi, prop)) {
+            if (prop === undefined) {
+              t[0] = undefined // step 1 already counted
+              acc.addTimes(t, withTimes)
+            } else groupAcc(groups, grp, n).addTimes(t, withTimes)
+          }
+        }
+      }
+    }
+    const side: FunnelSide = { segment: segmentRef(seg), steps: [] }
+    if (prop === undefined) side.steps = acc.steps(steps, withTimes)
+    else {
+      const vals = [...groups.keys()].sort((a, b) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1))
+      side.breakdown = { property: prop, groups: vals.map((v) => ({ value: v, steps: groups.get(v)!.steps(steps, withTimes) })) }
+    }
+    results.push(side)
+  }
+  if (prop !== undefined) {
+    // Overall rows for a breakdown question: the same question without the breakdown.
+    const { breakdown: _b, ...plain } = params
+    const overall = await funnel(model, { ...plain, segments: sideList.filter((x): x is Segment => x !== null) })
+    for (let i = 0; i < results.length; i++) results[i]!.steps = overall.results[i]!.steps
+  }
+  return {
+    question: 'funnel', mode, steps, windowMs: q.windowMs,
+    from: q.from === undefined ? null : dayName(q.from), to: q.to === undefined ? null : dayName(q.to), results,
+  }
+}
+
+function groupAcc(groups: Map<string | null, Acc>, g: string | null, n: number): Acc {
+  let a = groups.get(g)
+  if (!a) groups.set(g, (a = new Acc(n)))
+  return a
+}

@@ -1,0 +1,10 @@
+// Public surface of the analytics layer: building the model, opening it, and the questions.
+export { buildModel, DEFAULT_FIELDS, DEFAULT_SHARDS, type BuildOptions, type BuildReport, type EventFields, type InvalidCounts } from './build.js'
+export { Model, type ModelInfo, type UserEvents } from './model.js'
+export { FORMAT_VERSION, K as KEYS, shardOf, PROP_VALUE_MAX } from './format.js'
+export { funnel, FUNNEL_MODES, DEFAULT_WINDOW_MS, type FunnelParams, type FunnelAnswer, type FunnelMode, type FunnelSide, type FunnelStep } from './funnel.js'
+export { retention, type RetentionParams, type RetentionAnswer, type RetentionMode, type RetentionRow, type RetentionSide, type CohortKind } from './retention.js'
+export { trends, MEASURES, type TrendsParams, type TrendsAnswer, type Measure, type TrendSeries, type TrendsSide } from './trends.js'
+export { saveSegment, loadSegment, listSegments, segmentUsers, toCnf, type Segment, type SegmentDef, type SegmentInfo, type Cnf } from './segments.js'
+export { durationParam, type SegmentRef } from './params.js'
+export { parseTimestamp, dayName, periodLabel, type PeriodKind } from './time.js'

@@ -1,0 +1,405 @@
+// The query side of the analytics model: a tag of immutable indexes (batch × user shard), opened
+// lazily. Users are numbered per shard (1..G, in batch order of first appearance), so sets of users
+// are ascending Uint32Arrays and combine with the DiscoDB set operations; counts add across shards.
+import { DiscoDB } from '../discodb/index.js'
+import { complement, emptyIds, intersect, union, unionAll } from '../discodb/setops.js'
+import { blobName, type Ddfs } from '../ddfs/index.js'
+import { DiscoError } from '../errors.js'
+import { FORMAT_VERSION, K, decodeTimeline } from './format.js'
+import { dayOf } from './time.js'
+
+export { complement, emptyIds, intersect, union, unionAll }
+
+/** Tag attributes a model keeps. */
+export const ATTR_SHARDS = 'analytics:shards'
+export const ATTR_VERSION = 'analytics:version'
+export const ATTR_BLOB_PREFIX = 'analytics:blob-prefix'
+
+/** The `~meta` record of one index. */
+export interface IndexMeta {
+  version: string
+  batch: number
+  shard: number
+  shards: number
+  users: number
+  events: number
+  minTs: number | null
+  maxTs: number | null
+  eventStats: Record<string, [events: number, users: number]>
+  propNames: string[]
+}
+
+/** a \ b for ascending arrays. */
+export function minus(a: Uint32Array, b: Uint32Array): Uint32Array {
+  if (b.length === 0 || a.length === 0) return a
+  const out = new Uint32Array(a.length)
+  let n = 0
+  let j = 0
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!
+    while (j < b.length && b[j]! < x) j++
+    if (j < b.length && b[j] === x) continue
+    out[n++] = x
+  }
+  return out.subarray(0, n)
+}
+
+/** |a ∩ b| without allocating. */
+export function intersectCount(a: Uint32Array, b: Uint32Array): number {
+  let n = 0
+  let i = 0
+  let j = 0
+  while (i < a.length && j < b.length) {
+    const x = a[i]!
+    const y = b[j]!
+    if (x < y) i++
+    else if (x > y) j++
+    else {
+      n++
+      i++
+      j++
+    }
+  }
+  return n
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** One index (one batch of one shard). */
+class Part {
+  readonly n: number
+  readonly meta: IndexMeta
+  readonly eventNames: string[]
+  /** Local user number → shard user number (undefined: identical). */
+  trans: Uint32Array | undefined
+  /** Shard user number → local (0: absent); only with `trans`. */
+  inv: Uint32Array | undefined
+  #props: (Record<string, unknown> | null)[] | undefined
+
+  constructor(readonly db: DiscoDB, readonly label: string) {
+    const v = db.peek(K.version)
+    if (!v || decoder.decode(v) !== FORMAT_VERSION) {
+      throw new DiscoError('ANALYTICS_BAD_INDEX', `${label}: expected an index of format "${FORMAT_VERSION}", found ${v ? JSON.stringify(decoder.decode(v)) : 'no version key'}`)
+    }
+    this.meta = JSON.parse(decoder.decode(db.peek(K.meta)!)) as IndexMeta
+    this.n = this.meta.users
+    this.eventNames = JSON.parse(decoder.decode(db.peek(K.eventNames)!)) as string[]
+  }
+
+  /** The property object of props-table entry `ref` (1-based; 0 → null). */
+  props(ref: number): Record<string, unknown> | null {
+    if (ref === 0) return null
+    this.#props ??= JSON.parse(decoder.decode(this.db.peek(K.propsTable)!)) as Record<string, unknown>[]
+    return this.#props[ref - 1] ?? null
+  }
+
+  ids(key: Uint8Array): Uint32Array {
+    const ids = this.db.idsOfKey(key)
+    const t = this.trans
+    if (!t || ids.length === 0) return ids
+    const out = new Uint32Array(ids.length)
+    for (let i = 0; i < ids.length; i++) out[i] = t[ids[i]!]!
+    return out.sort()
+  }
+}
+
+/** A merged timeline of one user: events in time order (ties in input order). */
+export interface UserEvents {
+  n: number
+  times: ArrayLike<number>
+  events: string[]
+  /** Properties of event i (null when it has none). */
+  props(i: number): Record<string, unknown> | null
+}
+
+/** All indexes of one user shard. */
+export class Shard {
+  /** Number of users in the shard (user numbers are 1..users). */
+  readonly users: number
+
+  constructor(readonly id: number, readonly parts: readonly Part[]) {
+    if (parts.length <= 1) {
+      this.users = parts[0]?.n ?? 0
+      return
+    }
+    // Several batches: number users by first appearance in batch order.
+    const dict = new Map<string, number>()
+    for (const p of parts) {
+      const t = new Uint32Array(p.n + 1)
+      for (let l = 1; l <= p.n; l++) {
+        const uid = decoder.decode(p.db.valueAt(l))
+        let g = dict.get(uid)
+        if (g === undefined) dict.set(uid, (g = dict.size + 1))
+        t[l] = g
+      }
+      p.trans = t
+    }
+    this.users = dict.size
+    for (const p of parts) {
+      const inv = new Uint32Array(this.users + 1)
+      for (let l = 1; l <= p.n; l++) inv[p.trans![l]!] = l
+      p.inv = inv
+    }
+  }
+
+  /** Users under `key` in any batch. */
+  usersOf(key: string): Uint32Array {
+    const k = encoder.encode(key)
+    if (this.parts.length === 1) return this.parts[0]!.ids(k)
+    const lists: Uint32Array[] = []
+    for (const p of this.parts) {
+      const ids = p.ids(k)
+      if (ids.length > 0) lists.push(ids)
+    }
+    return lists.length === 0 ? emptyIds() : lists.length === 1 ? lists[0]! : unionAll(lists)
+  }
+
+  /** The union of several keys' users. */
+  usersOfAny(keys: Iterable<string>): Uint32Array {
+    const lists: Uint32Array[] = []
+    for (const key of keys) {
+      const u = this.usersOf(key)
+      if (u.length > 0) lists.push(u)
+    }
+    return lists.length === 0 ? emptyIds() : lists.length === 1 ? lists[0]! : unionAll(lists)
+  }
+
+  /** Number of users under `key` (no decoding when one batch holds it). */
+  countOf(key: string): number {
+    const k = encoder.encode(key)
+    let holders = 0
+    let count = 0
+    for (const p of this.parts) {
+      const c = p.db.countOfKey(k)
+      if (c > 0) {
+        holders++
+        count = c
+      }
+    }
+    return holders <= 1 ? count : this.usersOf(key).length
+  }
+
+  /** Every user of the shard, 1..users. */
+  all(): Uint32Array {
+    return complement(emptyIds(), this.users)
+  }
+
+  /** Sum of the decimal totals under `key` over batches. */
+  total(key: string): number {
+    const k = encoder.encode(key)
+    let sum = 0
+    for (const p of this.parts) {
+      const v = p.db.peek(k)
+      if (v) sum += Number(decoder.decode(v))
+    }
+    return sum
+  }
+
+  /** Calls fn(user, count) for each entry of the packed count lists under `key`. */
+  forEachCount(key: string, fn: (user: number, count: number) => void): void {
+    const k = encoder.encode(key)
+    for (const p of this.parts) {
+      const v = p.db.peek(k)
+      if (!v) continue
+      const t = p.trans
+      let u = 0
+      let pos = 1
+      while (pos < v.length) {
+        let x = v[pos++]!
+        let d = x & 0x7f
+        for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+          x = v[pos++]!
+          d += (x & 0x7f) * mul
+        }
+        u += d
+        x = v[pos++]!
+        let c = x & 0x7f
+        for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+          x = v[pos++]!
+          c += (x & 0x7f) * mul
+        }
+        fn(t ? t[u]! : u, c)
+      }
+    }
+  }
+
+  /** The user id of user number `g`. */
+  userId(g: number): string {
+    for (const p of this.parts) {
+      const l = p.inv ? p.inv[g]! : g <= p.n ? g : 0
+      if (l > 0) return decoder.decode(p.db.valueAt(l))
+    }
+    throw new DiscoError('ANALYTICS_BAD_PARAM', `user number ${g} is not in shard ${this.id}`)
+  }
+
+  /** A map user id → user number (built on demand; used to load saved segments). */
+  userNumbers(): Map<string, number> {
+    const m = new Map<string, number>()
+    for (const p of this.parts) {
+      for (let l = 1; l <= p.n; l++) {
+        const g = p.trans ? p.trans[l]! : l
+        if (!m.has(decoder.decode(p.db.valueAt(l)))) m.set(decoder.decode(p.db.valueAt(l)), g)
+      }
+    }
+    return m
+  }
+
+  /** The events of user `g`, merged over batches in time order (ties: earlier batch, then input order). */
+  events(g: number): UserEvents {
+    const pieces: { part: Part; t: ReturnType<typeof decodeTimeline> }[] = []
+    for (const p of this.parts) {
+      const l = p.inv ? p.inv[g]! : g <= p.n ? g : 0
+      if (l > 0) pieces.push({ part: p, t: decodeTimeline(p.db.valueAt(p.n + l)) })
+    }
+    if (pieces.length === 1) {
+      const { part, t } = pieces[0]!
+      const events = new Array<string>(t.n)
+      for (let i = 0; i < t.n; i++) events[i] = part.eventNames[t.codes[i]!]!
+      return { n: t.n, times: t.times, events, props: (i) => part.props(t.props[i]!) }
+    }
+    const n = pieces.reduce((a, p) => a + p.t.n, 0)
+    const times = new Float64Array(n)
+    const events = new Array<string>(n)
+    const refs: [Part, number][] = new Array(n)
+    const pos = pieces.map(() => 0)
+    for (let o = 0; o < n; o++) {
+      let best = -1
+      for (let j = 0; j < pieces.length; j++) {
+        if (pos[j]! >= pieces[j]!.t.n) continue
+        if (best < 0 || pieces[j]!.t.times[pos[j]!]! < pieces[best]!.t.times[pos[best]!]!) best = j
+      }
+      const { part, t } = pieces[best]!
+      const i = pos[best]!++
+      times[o] = t.times[i]!
+      events[o] = part.eventNames[t.codes[i]!]!
+      refs[o] = [part, t.props[i]!]
+    }
+    return { n, times, events, props: (i) => refs[i]![0].props(refs[i]![1]) }
+  }
+}
+
+/** Catalogue of a model: what the UI and the CLI offer. */
+export interface ModelInfo {
+  tag: string
+  shards: number
+  batches: number
+  users: number
+  events: number
+  /** First and last UTC day with data (`YYYY-MM-DD`), null when empty. */
+  firstDay: number | null
+  lastDay: number | null
+  eventNames: Record<string, { events: number; users: number }>
+  propNames: string[]
+}
+
+/** Reads all bytes of a blob. */
+async function readBlob(ddfs: Ddfs, urls: readonly string[]): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  for await (const c of await ddfs.openBlob(urls)) chunks.push(c)
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+}
+
+/**
+ * An analytics model: the indexes under one tag, opened on first use.
+ * @example
+ * const model = await Model.open(openStore('.disco'), 'analytics:model')
+ * (await model.info()).users // 1000
+ */
+export class Model {
+  #shards: Promise<Shard>[] | undefined
+  #info: ModelInfo | undefined
+
+  private constructor(
+    readonly ddfs: Ddfs,
+    readonly tag: string,
+    readonly shardCount: number,
+    /** Per shard, the index blobs in batch order. */
+    readonly blobs: readonly (readonly { batch: number; urls: string[] }[])[],
+  ) {}
+
+  /** Opens the model under `tag` (ANALYTICS_NO_MODEL when there is none). */
+  static async open(ddfs: Ddfs, tag: string): Promise<Model> {
+    if (!(await ddfs.exists(tag))) throw new DiscoError('ANALYTICS_NO_MODEL', `no analytics model under tag ${tag}: run analytics build first`)
+    const attrs = await ddfs.attrs(tag)
+    const shards = Number(attrs[ATTR_SHARDS])
+    if (!Number.isInteger(shards) || shards < 1) throw new DiscoError('ANALYTICS_NO_MODEL', `tag ${tag} is not an analytics model (no ${ATTR_SHARDS} attribute)`)
+    if (attrs[ATTR_VERSION] !== FORMAT_VERSION) {
+      throw new DiscoError('ANALYTICS_BAD_INDEX', `tag ${tag}: expected model format "${FORMAT_VERSION}", found ${JSON.stringify(attrs[ATTR_VERSION])}`)
+    }
+    const blobs: { batch: number; urls: string[] }[][] = Array.from({ length: shards }, () => [])
+    for (const set of await ddfs.urls(tag)) {
+      const m = /-b(\d+)-s(\d+)$/.exec(blobName(set[0] ?? ''))
+      if (!m) continue
+      const s = Number(m[2])
+      if (s < shards) blobs[s]!.push({ batch: Number(m[1]), urls: [...set] })
+    }
+    for (const b of blobs) b.sort((x, y) => x.batch - y.batch)
+    return new Model(ddfs, tag, shards, blobs)
+  }
+
+  /** Shard `s`, loading its indexes on first use. */
+  shard(s: number): Promise<Shard> {
+    this.#shards ??= []
+    let p = this.#shards[s]
+    if (!p) {
+      p = (async () => {
+        const parts: Part[] = []
+        for (const b of this.blobs[s]!) {
+          const db = DiscoDB.loads(await readBlob(this.ddfs, b.urls))
+          parts.push(new Part(db, `${this.tag} batch ${b.batch} shard ${s}`))
+        }
+        return new Shard(s, parts)
+      })()
+      this.#shards[s] = p
+    }
+    return p
+  }
+
+  /** Every shard, loaded. */
+  async shards(): Promise<Shard[]> {
+    const out: Shard[] = []
+    for (let s = 0; s < this.shardCount; s++) out.push(await this.shard(s))
+    return out
+  }
+
+  /** The model's catalogue (loads every shard). */
+  async info(): Promise<ModelInfo> {
+    if (this.#info) return this.#info
+    const info: ModelInfo = { tag: this.tag, shards: this.shardCount, batches: 0, users: 0, events: 0, firstDay: null, lastDay: null, eventNames: {}, propNames: [] }
+    const props = new Set<string>()
+    const batches = new Set<number>()
+    for (const sh of await this.shards()) {
+      info.users += sh.users
+      for (const p of sh.parts) {
+        const m = p.meta
+        batches.add(m.batch)
+        info.events += m.events
+        if (m.minTs !== null) {
+          const a = dayOf(m.minTs)
+          const b = dayOf(m.maxTs!)
+          if (info.firstDay === null || a < info.firstDay) info.firstDay = a
+          if (info.lastDay === null || b > info.lastDay) info.lastDay = b
+        }
+        for (const [e, [ev, us]] of Object.entries(m.eventStats)) {
+          const x = (info.eventNames[e] ??= { events: 0, users: 0 })
+          x.events += ev
+          // users add across shards; across batches this is an upper bound, fixed below.
+          x.users += us
+        }
+        for (const n of m.propNames) props.add(n)
+      }
+    }
+    info.batches = batches.size
+    if (info.batches > 1) {
+      for (const e of Object.keys(info.eventNames)) {
+        let u = 0
+        for (const sh of await this.shards()) u += sh.countOf(K.event(e))
+        info.eventNames[e]!.users = u
+      }
+    }
+    info.propNames = [...props].sort()
+    this.#info = info
+    return info
+  }
+}

@@ -1,0 +1,359 @@
+// A byte-level JSON scanner for one line holding one object: it validates the whole line exactly as
+// JSON.parse would and decodes only the top-level fields it was asked for. What it cannot decide
+// cheaply (nesting deeper than 64, anything after the closing brace, a line not starting with `{`)
+// it leaves to the caller's full parser, so its verdicts never differ from JSON.parse's.
+import { bigIntegerValue, parseJson } from './json.js'
+
+/** The line is one valid JSON object; the wanted fields are in `out` (absent ones `undefined`). */
+export const SCAN_OK = 1
+/** The line is not valid JSON (JSON.parse would throw). */
+export const SCAN_BAD = 0
+/** Undecided: parse the line with the full parser. */
+export const SCAN_UNSURE = -1
+
+const BAD = -1
+const UNSURE = -2
+const MAX_DEPTH = 64
+
+// Value kinds of a wanted field (0: absent).
+const K_STRING = 1
+const K_NUMBER = 2
+const K_TRUE = 3
+const K_FALSE = 4
+const K_NULL = 5
+const K_NESTED = 6
+
+// String flags.
+const F_NON_ASCII = 1
+const F_ESCAPE = 2
+
+const HEX = (() => {
+  const t = new Uint8Array(256)
+  for (const c of '0123456789abcdefABCDEF') t[c.charCodeAt(0)] = 1
+  return t
+})()
+
+/** Bytes after a backslash that form a one-character escape: `" \ / b f n r t`. */
+const SIMPLE_ESCAPE = (() => {
+  const t = new Uint8Array(256)
+  for (const c of '"\\/bfnrt') t[c.charCodeAt(0)] = 1
+  return t
+})()
+
+function isWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10
+}
+
+/**
+ * Validates JSON object lines and extracts chosen top-level fields from their UTF-8 bytes.
+ * Values come out as JSON.parse (with exact big integers, see parseJson) would give them;
+ * a duplicated key keeps its last value, as in JSON.parse.
+ *
+ * @example
+ * const s = new FieldScanner(['a', 'c'])
+ * const out: unknown[] = []
+ * s.scan(Buffer.from('{"a":1,"b":[2],"c":"x"}'), 0, 23, out) // SCAN_OK, out = [1, 'x']
+ */
+export class FieldScanner {
+  readonly fields: readonly string[]
+  private readonly names: Uint8Array[]
+  private readonly index = new Map<string, number>()
+  private readonly starts: Int32Array
+  private readonly ends: Int32Array
+  private readonly kinds: Uint8Array
+  private readonly flags: Uint8Array
+  private readonly stack = new Uint8Array(MAX_DEPTH)
+  /** Flags of the last string scanned. */
+  private strFlags = 0
+  /** True when the last number scanned had neither fraction nor exponent. */
+  private numInt = true
+
+  constructor(fields: readonly string[]) {
+    this.fields = [...fields]
+    this.names = this.fields.map((f) => new TextEncoder().encode(f))
+    this.fields.forEach((f, i) => this.index.set(f, i))
+    const n = this.fields.length
+    this.starts = new Int32Array(n)
+    this.ends = new Int32Array(n)
+    this.kinds = new Uint8Array(n)
+    this.flags = new Uint8Array(n)
+  }
+
+  /**
+   * Scans `buf[start, end)`. Returns SCAN_OK (and sets `out[i]` to field i's value or undefined),
+   * SCAN_BAD or SCAN_UNSURE (`out` then holds garbage).
+   */
+  scan(buf: Buffer, start: number, end: number, out: unknown[]): number {
+    const kinds = this.kinds
+    kinds.fill(0)
+    let p = this.ws(buf, start, end)
+    if (p >= end || buf[p] !== 123) return SCAN_UNSURE
+    p = this.ws(buf, p + 1, end)
+    if (p >= end) return SCAN_BAD
+    if (buf[p] === 125) {
+      p++
+    } else {
+      for (;;) {
+        if (buf[p] !== 34) return SCAN_BAD
+        const ks = p + 1
+        const q = this.string(buf, ks, end)
+        if (q < 0) return q === UNSURE ? SCAN_UNSURE : SCAN_BAD
+        const slot = this.strFlags === 0 ? this.match(buf, ks, q) : this.matchDecoded(buf, ks, q)
+        p = this.ws(buf, q + 1, end)
+        if (p >= end || buf[p] !== 58) return SCAN_BAD
+        p = this.ws(buf, p + 1, end)
+        if (p >= end) return SCAN_BAD
+        const vs = p
+        const c = buf[p]!
+        let kind: number
+        let flags = 0
+        if (c === 34) {
+          p = this.string(buf, p + 1, end)
+          if (p < 0) return SCAN_BAD
+          flags = this.strFlags
+          p++
+          kind = K_STRING
+        } else if (c === 123 || c === 91) {
+          p = this.nested(buf, p, end)
+          if (p < 0) return p === UNSURE ? SCAN_UNSURE : SCAN_BAD
+          kind = K_NESTED
+        } else if (c === 45 || (c >= 48 && c <= 57)) {
+          p = this.number(buf, p, end)
+          if (p < 0) return SCAN_BAD
+          flags = this.numInt ? 1 : 0
+          kind = K_NUMBER
+        } else {
+          p = this.literal(buf, p, end)
+          if (p < 0) return SCAN_BAD
+          kind = c === 116 ? K_TRUE : c === 102 ? K_FALSE : K_NULL
+        }
+        if (slot >= 0) {
+          kinds[slot] = kind
+          this.starts[slot] = vs
+          this.ends[slot] = p
+          this.flags[slot] = flags
+        }
+        p = this.ws(buf, p, end)
+        if (p >= end) return SCAN_BAD
+        const d = buf[p]
+        if (d === 44) {
+          p = this.ws(buf, p + 1, end)
+          if (p >= end) return SCAN_BAD
+          continue
+        }
+        if (d === 125) {
+          p++
+          break
+        }
+        return SCAN_BAD
+      }
+    }
+    // Anything after the object (even what trimEnd would drop) goes to the full parser.
+    if (this.ws(buf, p, end) < end) return SCAN_UNSURE
+    for (let i = 0; i < kinds.length; i++) out[i] = this.value(buf, i)
+    return SCAN_OK
+  }
+
+  /** The decoded value of wanted field `i` after a successful scan. */
+  private value(buf: Buffer, i: number): unknown {
+    const s = this.starts[i]!
+    const e = this.ends[i]!
+    switch (this.kinds[i]) {
+      case K_STRING: {
+        const f = this.flags[i]!
+        if (f === 0) return buf.toString('latin1', s + 1, e - 1)
+        if (f === F_NON_ASCII) return buf.toString('utf8', s + 1, e - 1)
+        return JSON.parse(buf.toString('utf8', s, e)) as string
+      }
+      case K_NUMBER: {
+        if (this.flags[i] === 1) {
+          const neg = buf[s] === 45
+          const d0 = neg ? s + 1 : s
+          if (e - d0 < 16) {
+            let n = 0
+            for (let j = d0; j < e; j++) n = n * 10 + (buf[j]! - 48)
+            return neg ? -n : n
+          }
+          return bigIntegerValue(buf.toString('latin1', s, e))
+        }
+        return Number(buf.toString('latin1', s, e))
+      }
+      case K_TRUE: return true
+      case K_FALSE: return false
+      case K_NULL: return null
+      case K_NESTED: return parseJson(buf.toString('utf8', s, e))
+      default: return undefined
+    }
+  }
+
+  private ws(buf: Buffer, p: number, end: number): number {
+    while (p < end && isWs(buf[p]!)) p++
+    return p
+  }
+
+  /** Index of the wanted field whose name is the ASCII bytes `buf[s, e)`, or -1. */
+  private match(buf: Buffer, s: number, e: number): number {
+    const len = e - s
+    const names = this.names
+    outer: for (let i = 0; i < names.length; i++) {
+      const n = names[i]!
+      if (n.length !== len) continue
+      for (let j = 0; j < len; j++) if (n[j] !== buf[s + j]) continue outer
+      return i
+    }
+    return -1
+  }
+
+  /** Index of the wanted field named by the escaped or non-ASCII key text `buf[s, e)`, or -1. */
+  private matchDecoded(buf: Buffer, s: number, e: number): number {
+    const name = this.strFlags & F_ESCAPE ? (JSON.parse(buf.toString('utf8', s - 1, e + 1)) as string) : buf.toString('utf8', s, e)
+    return this.index.get(name) ?? -1
+  }
+
+  /** Scans string content from `p` (after the opening quote); returns the closing quote's index. */
+  private string(buf: Buffer, p: number, end: number): number {
+    let flags = 0
+    while (p < end) {
+      const c = buf[p]!
+      if (c === 34) {
+        this.strFlags = flags
+        return p
+      }
+      if (c === 92) {
+        flags |= F_ESCAPE
+        const e = buf[p + 1]
+        if (p + 1 >= end) return BAD
+        if (SIMPLE_ESCAPE[e!] === 1) {
+          p += 2
+        } else if (e === 117) {
+          if (p + 5 >= end) return BAD
+          if (!(HEX[buf[p + 2]!] && HEX[buf[p + 3]!] && HEX[buf[p + 4]!] && HEX[buf[p + 5]!])) return BAD
+          p += 6
+        } else {
+          return BAD
+        }
+        continue
+      }
+      if (c < 0x20) return BAD
+      // Any byte >= 0x80 decodes to a character >= U+0080 (U+FFFD when invalid UTF-8): allowed.
+      if (c >= 0x80) flags |= F_NON_ASCII
+      p++
+    }
+    return BAD
+  }
+
+  /** Scans a JSON number from `p`; returns the index after it. Sets numInt. */
+  private number(buf: Buffer, p: number, end: number): number {
+    let int = true
+    if (buf[p] === 45) p++
+    if (p >= end) return BAD
+    let c = buf[p]!
+    if (c === 48) {
+      p++
+    } else if (c >= 49 && c <= 57) {
+      p++
+      while (p < end && (c = buf[p]!) >= 48 && c <= 57) p++
+    } else {
+      return BAD
+    }
+    if (p < end && buf[p] === 46) {
+      int = false
+      p++
+      const d = p
+      while (p < end && (c = buf[p]!) >= 48 && c <= 57) p++
+      if (p === d) return BAD
+    }
+    if (p < end && (buf[p] === 101 || buf[p] === 69)) {
+      int = false
+      p++
+      if (p < end && (buf[p] === 43 || buf[p] === 45)) p++
+      const d = p
+      while (p < end && (c = buf[p]!) >= 48 && c <= 57) p++
+      if (p === d) return BAD
+    }
+    this.numInt = int
+    return p
+  }
+
+  /** Scans `true`, `false` or `null` from `p`; returns the index after it. */
+  private literal(buf: Buffer, p: number, end: number): number {
+    const c = buf[p]
+    if (c === 116) return p + 3 < end && buf[p + 1] === 114 && buf[p + 2] === 117 && buf[p + 3] === 101 ? p + 4 : BAD
+    if (c === 102) {
+      return p + 4 < end && buf[p + 1] === 97 && buf[p + 2] === 108 && buf[p + 3] === 115 && buf[p + 4] === 101 ? p + 5 : BAD
+    }
+    if (c === 110) return p + 3 < end && buf[p + 1] === 117 && buf[p + 2] === 108 && buf[p + 3] === 108 ? p + 4 : BAD
+    return BAD
+  }
+
+  /** Validates an object or array starting at `p`; returns the index after it (iterative). */
+  private nested(buf: Buffer, p: number, end: number): number {
+    const st = this.stack
+    let depth = 0
+    for (;;) {
+      // One value at p.
+      if (p >= end) return BAD
+      let c = buf[p]!
+      let closed = true
+      if (c === 123 || c === 91) {
+        if (depth === MAX_DEPTH) return UNSURE
+        st[depth++] = c
+        p = this.ws(buf, p + 1, end)
+        if (p >= end) return BAD
+        if (buf[p] === c + 2) {
+          depth--
+          p++
+        } else if (c === 123) {
+          p = this.key(buf, p, end)
+          if (p < 0) return p
+          closed = false
+        } else {
+          closed = false
+        }
+      } else if (c === 34) {
+        p = this.string(buf, p + 1, end)
+        if (p < 0) return BAD
+        p++
+      } else if (c === 45 || (c >= 48 && c <= 57)) {
+        p = this.number(buf, p, end)
+        if (p < 0) return BAD
+      } else {
+        p = this.literal(buf, p, end)
+        if (p < 0) return BAD
+      }
+      if (!closed) continue
+      // After a value: a comma (then the next value) or the end of containers.
+      for (;;) {
+        if (depth === 0) return p
+        p = this.ws(buf, p, end)
+        if (p >= end) return BAD
+        c = buf[p]!
+        const top = st[depth - 1]!
+        if (c === 44) {
+          p = this.ws(buf, p + 1, end)
+          if (top === 123) {
+            p = this.key(buf, p, end)
+            if (p < 0) return p
+          }
+          break
+        }
+        if (c === top + 2) {
+          depth--
+          p++
+          continue
+        }
+        return BAD
+      }
+    }
+  }
+
+  /** Scans `"key" :` from `p`; returns the index of the value after it. */
+  private key(buf: Buffer, p: number, end: number): number {
+    if (p >= end || buf[p] !== 34) return BAD
+    p = this.string(buf, p + 1, end)
+    if (p < 0) return BAD
+    p = this.ws(buf, p + 1, end)
+    if (p >= end || buf[p] !== 58) return BAD
+    return this.ws(buf, p + 1, end)
+  }
+}
