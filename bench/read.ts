@@ -1,9 +1,12 @@
 // Read speed of the DiscoDB reader: open, random lookups (all values decoded), the four query
 // shapes of the baseline, and scans. Runs on the shared benchmark dataset when its .ddb files
 // exist in bench/data/ (built by bench/build.ts, or with --build here), else on the compat vectors.
-// Figures are compared with the original C library (../shared/spec/discodb-baseline.md).
+// Figures are compared with the original C library (../shared/spec/discodb-baseline.md). Each
+// figure is the median of --runs runs (default 5) in this process. The headline rows use the
+// allocation-free API (lazy open, visitors, columnar batches); rows marked `(iter)` time the same
+// work through the iterator API (a Uint8Array per value) for comparison.
 //
-//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N]
+//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N]
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DiscoDB, Q } from 'disco-inferno'
@@ -15,6 +18,7 @@ const json = args.includes('--json')
 const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
 const maxLookups = Number(opt('--lookups') ?? 200_000)
 const maxQueries = Number(opt('--max-queries') ?? 20_000)
+const runs = Math.max(1, Number(opt('--runs') ?? 5))
 
 /** The original's figures (C library, median of 5), per mode, in operations per second. */
 const BASELINE: Record<'default' | 'nocompress', Record<string, number>> = {
@@ -38,16 +42,27 @@ interface Figure {
 
 const figures: Figure[] = []
 
-/** Times `f`, which performs `n` operations. */
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+/** Times `f`, which performs `n` operations, `runs` times; keeps the medians. */
 function measure(name: string, data: string, mode: 'default' | 'nocompress' | undefined, n: number, f: () => void): void {
-  const cpu0 = process.cpuUsage()
-  const t0 = performance.now()
-  f()
-  const ms = performance.now() - t0
-  const cpu = process.cpuUsage(cpu0)
+  const wall: number[] = []
+  const cpus: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    f()
+    wall.push(performance.now() - t0)
+    const cpu = process.cpuUsage(cpu0)
+    cpus.push((cpu.user + cpu.system) / 1000)
+  }
+  const ms = median(wall)
+  const cpuMs = median(cpus)
   const opsPerSec = n / (ms / 1000)
-  const cpuMs = (cpu.user + cpu.system) / 1000
-  const base = mode === undefined ? undefined : BASELINE[mode][name]
+  const base = mode === undefined ? undefined : BASELINE[mode][name.replace(/ \(iter\)$/, '')]
   figures.push({
     name,
     data,
@@ -101,22 +116,27 @@ function syntheticWorkload(db: DiscoDB): Workload {
 
 /** All figures for one DB file. */
 function run(file: string, data: string, mode: 'default' | 'nocompress' | undefined, work: (db: DiscoDB) => Workload): void {
-  const bytes = new Uint8Array(readFileSync(file))
   const reps = 2000
   measure('open', data, mode, reps, () => {
-    for (let i = 0; i < reps; i++) DiscoDB.loads(bytes)
+    for (let i = 0; i < reps; i++) DiscoDB.open(file).close()
   })
   measure('load', data, undefined, 20, () => {
     for (let i = 0; i < 20; i++) DiscoDB.load(file)
   })
-  const db = DiscoDB.loads(bytes)
+  const db = DiscoDB.open(file)
   const w = work(db)
   const enc = new TextEncoder()
   const lookupKeys = w.lookups.map((s) => enc.encode(s))
-  // The first lookup decodes the hash tables (lazily, once): keep it out of the timed loop.
+  // The first lookup reads the index and decodes the hash tables (once): keep it out of the timed loop.
   db.has(lookupKeys[0] ?? '')
   let sink = 0
+  const visit = (_b: Uint8Array, s: number, e: number): void => {
+    sink += e - s
+  }
   measure('lookups', data, mode, lookupKeys.length, () => {
+    for (const key of lookupKeys) db.get(key)?.visit(visit)
+  })
+  measure('lookups (iter)', data, mode, lookupKeys.length, () => {
     for (const key of lookupKeys) {
       const vs = db.get(key)
       if (vs) for (const v of vs) sink += v.length
@@ -125,21 +145,47 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
   for (const [kind, texts] of w.queries) {
     const qs = texts.map((t) => Q.parse(t))
     measure(kind, data, mode, qs.length, () => {
+      for (const q of qs) db.query(q).visit(visit)
+    })
+    measure(`${kind} (iter)`, data, mode, qs.length, () => {
       for (const q of qs) for (const v of db.query(q)) sink += v.length
     })
     if (kind === 'and2') {
       measure('and2+parse', data, undefined, texts.length, () => {
-        for (const t of texts) for (const v of db.query(t)) sink += v.length
+        for (const t of texts) db.query(t).visit(visit)
       })
     }
   }
+  // Scans: columnar batches of value IDs over one column of the unique values (built inside the
+  // timed part: for a compressed DB that is where every value is decoded).
   measure('scanItems', data, mode, db.header.numValues, () => {
+    const { offsets } = db.valueColumn()
+    for (const b of db.itemBatches()) {
+      const { ids, idStarts } = b
+      for (let k = 0; k < b.length; k++) {
+        sink += b.keyEnds[k]! - b.keyStarts[k]!
+        for (let j = idStarts[k]!, end = idStarts[k + 1]!; j < end; j++) sink += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
+      }
+    }
+  })
+  measure('scanItems (iter)', data, mode, db.header.numValues, () => {
     for (const [, vs] of db.items()) for (const v of vs) sink += v.length
   })
   measure('scanValues', data, mode, db.header.numValues, () => {
+    const { offsets } = db.valueColumn()
+    for (const b of db.itemBatches()) {
+      const ids = b.ids
+      for (let j = 0, end = b.idStarts[b.length]!; j < end; j++) sink += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
+    }
+  })
+  measure('scanValues (iter)', data, mode, db.header.numValues, () => {
     for (const v of db.values()) sink += v.length
   })
   measure('scanUniqueValues', data, mode, db.header.numUniqueValues, () => {
+    const { offsets } = db.valueColumn()
+    for (let i = 1; i < offsets.length; i++) sink += offsets[i]! - offsets[i - 1]!
+  })
+  measure('scanUniqueValues (iter)', data, mode, db.header.numUniqueValues, () => {
     for (const v of db.uniqueValues()) sink += v.length
   })
   if (sink < 0) console.log(sink)

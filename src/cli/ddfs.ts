@@ -203,7 +203,14 @@ export function buildProgram(): Command {
     .option('-r, --recursive', 'also list each tag\'s blobs')
     .action(async (prefixes: string[], o: { recursive?: boolean }) => {
       const ddfs = store()
-      const names = await expand(ddfs, prefixes.length > 0 ? prefixes : [''], true)
+      // A damaged tag is reported (and the exit status is 1) but does not hide the others.
+      const onCorrupt = (tag: string, e: DiscoError): void => {
+        process.stderr.write(`ddfs: error ${e.code}: ${e.message}\n`)
+        process.exitCode = 1
+      }
+      const seen = new Set<string>()
+      for (const p of prefixes.length > 0 ? prefixes : ['']) for (const t of await ddfs.list(p, { onCorrupt })) seen.add(t)
+      const names = [...seen].sort()
       if (!o.recursive) { if (globals().json) printJson(names); else for (const n of names) out(n); return }
       const rows: { tag: string; blobs: ReplicaSet[] }[] = []
       for (const n of names) rows.push({ tag: n, blobs: await ddfs.blobs(n, tok()) })
@@ -327,14 +334,23 @@ export function buildProgram(): Command {
       for (const t of await expand(ddfs, tags, o.prefixMode)) await ddfs.delete(t, tok())
     })
 
-  program.command('gc').description('delete blobs no live tag references, after a grace period')
+  program.command('gc').description('delete blobs no live tag references, after a grace period (blobs of running writes are always kept)')
     .option('--grace <duration>', 'keep unreferenced blobs younger than this', '5d')
     .option('--tombstone-grace <duration>', 'forget deleted tags older than this', '30d')
+    .option('--leftover-grace <duration>', 'remove partial files, and blobs of failed or interrupted writes, this long after the write ended', '1h')
     .option('-n, --dry-run', 'report only')
-    .action(async (o: { grace: string; tombstoneGrace: string; dryRun?: boolean }) => {
-      const r = await store().gc({ graceMs: parseDuration(o.grace, '--grace'), tombstoneGraceMs: parseDuration(o.tombstoneGrace, '--tombstone-grace'), dryRun: o.dryRun })
+    .action(async (o: { grace: string; tombstoneGrace: string; leftoverGrace: string; dryRun?: boolean }) => {
+      const r = await store().gc({
+        graceMs: parseDuration(o.grace, '--grace'), tombstoneGraceMs: parseDuration(o.tombstoneGrace, '--tombstone-grace'),
+        partialGraceMs: parseDuration(o.leftoverGrace, '--leftover-grace'), dryRun: o.dryRun,
+      })
       if (globals().json) printJson(r)
-      else out(`${o.dryRun ? 'would delete' : 'deleted'} ${r.blobsDeleted.length} blobs (${r.bytesFreed} bytes), kept ${r.blobsKept}, forgot ${r.tombstonesPurged.length} deleted tags, removed ${r.leftoversRemoved} leftovers`)
+      else {
+        const verb = o.dryRun ? 'would delete' : 'deleted'
+        out(`${verb} ${r.blobsDeleted.length} blobs (${r.bytesFreed} bytes), kept ${r.blobsKept} (${r.blobsPending} of running or recent writes), ` +
+          `forgot ${r.tombstonesPurged.length} deleted tags, ${o.dryRun ? 'would remove' : 'removed'} ${r.leftoversRemoved} leftovers`)
+        if (o.dryRun) for (const u of r.blobsDeleted) out(`  ${u}`)
+      }
     })
 
   return program

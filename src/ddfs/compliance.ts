@@ -1,10 +1,12 @@
 // The compliance suite every DDFS adapter pair runs: one call per adapter in its test file.
 // Not part of the package entry (it imports node:test); tests import '#src/ddfs/compliance.js'.
+import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DiscoError } from '../errors.js'
 import { Ddfs } from './ddfs.js'
-import type { BlobStore, TagRecord, TagStore } from './types.js'
+import { PENDING_PREFIX } from './pending.js'
+import type { BlobInfo, BlobSource, BlobStore, TagRecord, TagStore } from './types.js'
 
 /** What an adapter factory returns: fresh, empty stores plus a cleanup. */
 export interface AdapterFixture {
@@ -29,6 +31,78 @@ async function bytesOf(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
 
 function rec(name: string, urls: string[][] = []): TagRecord {
   return { name, id: `${name}$x`, mtime: Date.now(), urls, attrs: {} }
+}
+
+/** A blob store that calls `after` once each put has stored its blob (a fault-injection hook). */
+function hookedBlobs(inner: BlobStore, after: (info: BlobInfo, n: number) => Promise<void>): BlobStore {
+  let n = 0
+  return {
+    owns: (u) => inner.owns(u),
+    get: (u) => inner.get(u),
+    delete: (u) => inner.delete(u),
+    list: () => inner.list(),
+    async put(name: string, data: BlobSource): Promise<BlobInfo> {
+      const info = await inner.put(name, data)
+      await after(info, n++)
+      return info
+    },
+  }
+}
+
+/** A tag store whose lease renewals of pending writes wait until `gate` resolves (a stalled writer). */
+function stalledRenewals(inner: TagStore, gate: Promise<void>): TagStore {
+  return {
+    read: (n) => inner.read(n),
+    list: (p) => inner.list(p),
+    purge: (n, e) => inner.purge(n, e),
+    async write(name, record, expected) {
+      if (name.startsWith(PENDING_PREFIX) && expected !== 0) await gate
+      return inner.write(name, record, expected)
+    },
+  }
+}
+
+/** `n` lines of 40 hex digits that gzip cannot shrink much (so a small chunk size makes many chunks). */
+async function* lines(n: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < n; i++) yield Buffer.from(`${createHash('sha1').update(String(i)).digest('hex')}\n`)
+}
+
+async function urlsOf(blobs: BlobStore): Promise<string[]> {
+  const out: string[] = []
+  for await (const b of blobs.list()) out.push(b.url)
+  return out.sort()
+}
+
+/** The usual traversal forms, built around a real blob URL of the adapter. */
+function hostileUrls(url: string): string[] {
+  const cut = url.lastIndexOf('/') + 1
+  const base = url.slice(0, cut)
+  const last = url.slice(cut)
+  const parent = url.slice(0, url.lastIndexOf('/', cut - 2) + 1)
+  return [
+    `${base}..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd`,
+    `${base}%2E%2E%2F%2E%2E%2F${last}`,
+    `${base}..%252F..%252F${last}`,
+    `${base}%252E%252E%252F${last}`,
+    `${base}..%2F${last}`,
+    `${base}..`,
+    `${base}.`,
+    `${base}%2E%2E`,
+    `${base}`,
+    `${url}/..`,
+    `${url}%00`,
+    `${url}%00.txt`,
+    `${base}${last}%2F..%2F${last}`,
+    `${parent}..%2F${last}`,
+    `${base}%2Fetc%2Fpasswd`,
+    `${base}%5C..%5C${last}`,
+    `${base}%ZZ`,
+    `${url}/../${last}`,
+    '/etc/passwd',
+    'file:///etc/passwd',
+    '../../etc/passwd',
+    '',
+  ]
 }
 
 /**
@@ -99,6 +173,126 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     async function* bad(): AsyncGenerator<Uint8Array> { yield Buffer.from('partial'); throw new Error('source died') }
     await assert.rejects(blobs.put('c$1', bad()), /source died/)
     for await (const x of blobs.list()) assert.fail(`unexpected blob ${x.url}`)
+  })
+
+  with_('TagStore: pending-write records (+pending:…) are stored like tags, hidden from listings', async (ddfs, { tags }) => {
+    const name = `${PENDING_PREFIX}19ab3c5d2e1-0-7f3a9c`
+    const r1 = await tags.write(name, { ...rec(name), expires: 123 }, 0)
+    assert.ok(r1 !== undefined && r1 > 0)
+    assert.equal((await tags.read(name))?.record.expires, 123)
+    assert.deepEqual(await tags.list(PENDING_PREFIX), [name])
+    await ddfs.touch('visible')
+    assert.deepEqual(await ddfs.list(), ['visible'])
+    assert.equal(await tags.purge(name, r1!), true)
+    assert.equal(await tags.write(name, rec(name), r1!), undefined, 'a purged record cannot be renewed')
+  })
+
+  with_('BlobStore: every URL is confined to the store after decoding', async (ddfs, { blobs }) => {
+    const victim = await blobs.put('victim$1', Buffer.from('victim'))
+    const other = await blobs.put('other$1', Buffer.from('other'))
+    for (const bad of [...hostileUrls(victim.url), ...hostileUrls(other.url)]) {
+      const ok = (e: unknown): boolean => e instanceof DiscoError && ['DDFS_BAD_URL', 'DDFS_BLOB_NOT_FOUND'].includes(e.code)
+      await assert.rejects(blobs.get(bad).then(bytesOf), (e) => { assert.ok(ok(e), `get(${bad}): ${String(e)}`); return true })
+      await blobs.delete(bad).catch((e) => assert.ok(ok(e), `delete(${bad}): ${String(e)}`))
+      await assert.rejects(ddfs.openBlob([bad]).then(bytesOf), (e) => { assert.ok(ok(e), `openBlob(${bad}): ${String(e)}`); return true })
+    }
+    await rejectsCode(ddfs.openBlob(['file:///etc/passwd']), 'DDFS_BAD_URL')
+    await rejectsCode(ddfs.openBlob(['/etc/passwd']), 'DDFS_BAD_URL')
+    assert.equal((await bytesOf(await blobs.get(victim.url))).toString(), 'victim')
+    assert.equal((await bytesOf(await blobs.get(other.url))).toString(), 'other')
+    // A tag naming them is read through the same checks.
+    await ddfs.tag('evil', hostileUrls(victim.url).filter((u) => u !== '' && !/\s/.test(u)).map((u) => [u]))
+    for (const set of await ddfs.blobs('evil')) await assert.rejects(ddfs.openBlob(set).then(bytesOf), DiscoError)
+  })
+
+  with_('GC during a chunk (between blob writes and the tag update) deletes none of its blobs, whatever the grace', async (_d, fx) => {
+    const plain = new Ddfs({ tags: fx.tags, blobs: fx.blobs })
+    const reports: number[] = []
+    const hooked = new Ddfs({
+      tags: fx.tags,
+      blobs: hookedBlobs(fx.blobs, async () => {
+        const r = await plain.gc({ graceMs: 0, partialGraceMs: 0 })
+        assert.deepEqual(r.blobsDeleted, [])
+        reports.push(r.blobsPending)
+      }),
+    })
+    const sets = await hooked.chunk('in:flight', [{ name: 'lines.txt', source: lines(400) }], { chunkSize: 1024, level: 1 })
+    assert.ok(sets.length > 2, `several chunks: ${sets.length}`)
+    assert.deepEqual(reports, sets.map((_, i) => i + 1), 'GC saw every stored blob as pending')
+    for (const s of sets) await bytesOf(await plain.openBlob(s))
+    assert.equal((await plain.blobs('in:flight')).length, sets.length)
+    // The same for push, and the pending record is gone afterwards.
+    await hooked.push('in:push', [{ name: 'a', data: Buffer.from('a\n') }, { name: 'b', data: Buffer.from('b\n') }])
+    assert.equal((await plain.gc({ graceMs: 0, partialGraceMs: 0 })).blobsDeleted.length, 0)
+    assert.deepEqual(await fx.tags.list(PENDING_PREFIX), [])
+  })
+
+  with_('a stalled write whose lease ended is reaped by GC and then fails DDFS_WRITE_EXPIRED, tagging nothing', async (_d, fx) => {
+    let release!: () => void
+    const gate = new Promise<void>((res) => { release = res })
+    const plain = new Ddfs({ tags: fx.tags, blobs: fx.blobs })
+    let deleted: string[] = []
+    const stalled = new Ddfs({
+      tags: stalledRenewals(fx.tags, gate),
+      writeLeaseMs: 30,
+      blobs: hookedBlobs(fx.blobs, async (_info, n) => {
+        if (n !== 1) return
+        // The writer is stalled (its renewals wait on the gate) until its lease has ended.
+        for (let i = 0; i < 200 && (await fx.tags.list(PENDING_PREFIX)).length > 0; i++) {
+          const pending = await plain.gc({ graceMs: 0, partialGraceMs: 0 })
+          deleted = deleted.concat(pending.blobsDeleted)
+          if (deleted.length > 0) break
+          await new Promise((r) => setTimeout(r, 10))
+        }
+        release()
+      }),
+    })
+    await rejectsCode(stalled.chunk('late', [{ name: 'lines.txt', source: lines(400) }], { chunkSize: 1024, level: 1 }), 'DDFS_WRITE_EXPIRED')
+    assert.equal(deleted.length, 2, 'GC removed the blobs of the expired write')
+    assert.equal(await plain.exists('late'), false, 'nothing was tagged')
+    assert.deepEqual(await urlsOf(fx.blobs), [])
+  })
+
+  with_('chunk checks what it tags: a blob lost before the tag update fails the write', async (_d, fx) => {
+    const plain = new Ddfs({ tags: fx.tags, blobs: fx.blobs })
+    const lossy = new Ddfs({ tags: fx.tags, blobs: hookedBlobs(fx.blobs, async (info, n) => { if (n === 0) await fx.blobs.delete(info.url) }) })
+    await rejectsCode(lossy.chunk('lossy', [{ name: 'lines.txt', source: lines(400) }], { chunkSize: 1024, level: 1 }), 'DDFS_BLOB_NOT_FOUND')
+    assert.equal(await plain.exists('lossy'), false)
+    assert.deepEqual(await urlsOf(fx.blobs), [], 'the other blobs of the failed write were removed')
+  })
+
+  with_('token-rejected and failed writes leave no blob GC cannot see', async (ddfs, fx) => {
+    await ddfs.tag('locked', [], { token: 'k' })
+    await rejectsCode(ddfs.chunk('locked', [{ name: 'x', source: lines(50) }], { chunkSize: 1024 }), 'DDFS_UNAUTHORIZED')
+    assert.deepEqual(await urlsOf(fx.blobs), [], 'rejected before anything was stored')
+    // The token changes while the write runs: the tag update is refused, GC finds the blobs.
+    await ddfs.touch('open')
+    const racing = new Ddfs({ tags: fx.tags, blobs: hookedBlobs(fx.blobs, async (_i, n) => { if (n === 0) await ddfs.setToken('open', 'late', { write: true }) }) })
+    await rejectsCode(racing.chunk('open', [{ name: 'x', source: lines(200) }], { chunkSize: 1024 }), 'DDFS_UNAUTHORIZED')
+    const stored = await urlsOf(fx.blobs)
+    assert.ok(stored.length > 0)
+    assert.deepEqual((await ddfs.gc({ partialGraceMs: 3600_000, dryRun: true })).blobsPending, stored.length, 'within the leftover grace')
+    assert.deepEqual((await ddfs.gc({ partialGraceMs: 0, dryRun: true })).blobsDeleted.sort(), stored, 'gc -n reports them')
+    assert.deepEqual((await ddfs.gc({ partialGraceMs: 0 })).blobsDeleted.sort(), stored)
+    assert.deepEqual(await urlsOf(fx.blobs), [])
+    assert.deepEqual(await fx.tags.list(PENDING_PREFIX), [])
+    // A source that fails midway: what was stored is removed at once.
+    async function* dies(): AsyncGenerator<Uint8Array> { yield* lines(200); throw new DiscoError('DDFS_BAD_GZIP', 'input died') }
+    await rejectsCode(ddfs.chunk('open', [{ name: 'y', source: dies() }], { chunkSize: 1024, token: 'late' }), 'DDFS_BAD_GZIP')
+    assert.deepEqual(await urlsOf(fx.blobs), [])
+  })
+
+  with_('a crashed write: its blobs are kept while its lease lasts, then reported and removed', async (ddfs, fx) => {
+    const id = '19ab3c5d2e1-0-0c0ffe'
+    const now = Date.now()
+    const r = await fx.tags.write(PENDING_PREFIX + id, { ...rec(PENDING_PREFIX + id), expires: now + 3600_000 }, 0)
+    const b = await fx.blobs.put(`crashed-0$${id}.0`, Buffer.from('x\n'))
+    assert.deepEqual((await ddfs.gc({ graceMs: 0, partialGraceMs: 0 })).blobsPending, 1)
+    await fx.tags.write(PENDING_PREFIX + id, { ...rec(PENDING_PREFIX + id), expires: now - 1000 }, r!)
+    assert.deepEqual((await ddfs.gc({ partialGraceMs: 60_000, dryRun: true })).blobsPending, 1, 'expired less than the grace ago')
+    assert.deepEqual((await ddfs.gc({ partialGraceMs: 0, dryRun: true })).blobsDeleted, [b.url])
+    assert.deepEqual((await ddfs.gc({ partialGraceMs: 0 })).blobsDeleted, [b.url])
+    assert.deepEqual(await fx.tags.list(PENDING_PREFIX), [])
   })
 
   with_('append is newest first; empty append creates, then makes no version', async (ddfs) => {

@@ -11,6 +11,7 @@ import { tarMembers } from './tar.js'
 import { createGzip } from 'node:zlib'
 import { LocalBlobStore, LocalTagStore } from './local.js'
 import { TAG_LINK, blobFileName, blobName, checkTagName, isLink, normalizeEntries, rawText, safeName, versioned } from './names.js'
+import { DEFAULT_WRITE_LEASE_MS, PendingWrite, isBookkeeping, scanPending, writeIdOf } from './pending.js'
 import type { BlobInfo, BlobSource, BlobStore, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
 
 /** Default store directory when neither an argument nor `DISCO_STORE` names one. */
@@ -19,8 +20,11 @@ export const DEFAULT_STORE_DIR = './.disco'
 export const DEFAULT_BLOB_GRACE_MS = 5 * 24 * 3600_000
 /** Default age after which GC forgets a tombstone: 30 days, as in the original. */
 export const DEFAULT_TOMBSTONE_GRACE_MS = 30 * 24 * 3600_000
-/** Default age after which GC removes abandoned partial uploads: 1 day. */
-export const DEFAULT_PARTIAL_GRACE_MS = 24 * 3600_000
+/**
+ * Default grace for leftovers: partial uploads, and the untagged blobs of a failed or interrupted
+ * write (counted from the end of its lease). 1 hour.
+ */
+export const DEFAULT_PARTIAL_GRACE_MS = 3600_000
 
 /** Attribute limits of the original. */
 export const MAX_ATTRS = 1000
@@ -55,6 +59,13 @@ export interface TagOptions extends TokenOption {
   update?: boolean | 'versioned'
 }
 
+/** Options of {@link Ddfs.list}. */
+export interface ListOptions {
+  /** Called for each tag whose stored version is damaged (`DDFS_CORRUPT_TAG`); the tag is left
+   * out and listing goes on. Without it the first damaged tag fails the listing. */
+  onCorrupt?: (tag: string, error: DiscoError) => void
+}
+
 /** Options of {@link Ddfs.blobs}. */
 export interface BlobsOptions extends TokenOption {
   /** Skip missing linked/named tags (default true); false raises `DDFS_TAG_NOT_FOUND`. */
@@ -86,7 +97,8 @@ export interface GcOptions {
   graceMs?: number
   /** Tombstones older than this are forgotten (default 30 days). */
   tombstoneGraceMs?: number
-  /** Partial uploads older than this are removed (default 1 day). */
+  /** Leftovers older than this are removed: partial uploads, and untagged blobs of writes whose
+   * lease ended this long ago (default 1 hour). */
   partialGraceMs?: number
   /** Report only. */
   dryRun?: boolean
@@ -98,7 +110,10 @@ export interface GcReport {
   bytesFreed: number
   blobsKept: number
   tombstonesPurged: string[]
+  /** Partial files and superseded tag versions removed (or, with `dryRun`, that would be). */
   leftoversRemoved: number
+  /** Unreferenced blobs kept because an in-flight write will tag them (or its lease ended less than the leftover grace ago). */
+  blobsPending: number
 }
 
 /** One node of {@link Ddfs.findTags}: a tag reached through the graph and the path to it. */
@@ -151,11 +166,14 @@ export class Ddfs {
   readonly blobStore: BlobStore
   /** The store directory for the local adapters, else undefined. */
   readonly dir: string | undefined
+  /** Lease of a pending write (see pending.ts). */
+  private readonly writeLeaseMs: number
 
-  constructor(backends: { tags: TagStore; blobs: BlobStore; dir?: string }) {
+  constructor(backends: { tags: TagStore; blobs: BlobStore; dir?: string; writeLeaseMs?: number }) {
     this.tags = backends.tags
     this.blobStore = backends.blobs
     this.dir = backends.dir
+    this.writeLeaseMs = backends.writeLeaseMs ?? DEFAULT_WRITE_LEASE_MS
   }
 
   // ---------------------------------------------------------------- tag reads
@@ -220,15 +238,22 @@ export class Ddfs {
    * Live tag names starting with the raw string `prefix` (not colon-aware), sorted ascending.
    * @example await ddfs.list('incoming:data') // ['incoming:data:2026-11-21', 'incoming:database:x']
    */
-  async list(prefix = ''): Promise<string[]> {
+  async list(prefix = '', opts: ListOptions = {}): Promise<string[]> {
     if (typeof prefix !== 'string') throw new DiscoError('DDFS_BAD_TAG_NAME', `expected a string prefix, found ${typeof prefix}`)
     if (prefix.startsWith(TAG_LINK)) prefix = prefix.slice(TAG_LINK.length)
-    const names = await this.tags.list(prefix)
+    const names = (await this.tags.list(prefix)).filter((n) => !isBookkeeping(n))
     const live: string[] = []
-    // Tombstones are filtered by reading each tag, 64 at a time (bounded open files).
-    for (let i = 0; i < names.length; i += 64) {
-      await Promise.all(names.slice(i, i + 64).map(async (n) => { if (Ddfs.live(await this.tags.read(n))) live.push(n) }))
+    const one = async (n: string): Promise<void> => {
+      try {
+        if (Ddfs.live(await this.tags.read(n))) live.push(n)
+      } catch (e) {
+        // One damaged tag does not hide the others: it is reported and left out.
+        if (!(e instanceof DiscoError && e.code === 'DDFS_CORRUPT_TAG') || !opts.onCorrupt) throw e
+        opts.onCorrupt(n, e)
+      }
     }
+    // Tombstones are filtered by reading each tag, 64 at a time (bounded open files).
+    for (let i = 0; i < names.length; i += 64) await Promise.all(names.slice(i, i + 64).map(one))
     return live.sort()
   }
 
@@ -479,21 +504,73 @@ export class Ddfs {
    * @example await ddfs.push('raw:logs', ['./a.log.gz']) // [['disco://…/a_log_gz$…']]
    */
   async push(tag: string, items: PushItem[], opts: TagOptions = {}): Promise<ReplicaSet[]> {
-    checkTagName(tag)
-    const sets: ReplicaSet[] = []
-    for (const item of items) {
-      if (typeof item === 'string' || 'path' in item) {
-        const path = typeof item === 'string' ? item : item.path
-        const st = await fsp.stat(path)
-        if (!st.isFile()) throw new DiscoError('DDFS_NOT_A_FILE', `expected a regular file, found ${path} (a ${st.isDirectory() ? 'directory' : 'special file'})`)
-        const name = typeof item === 'string' || item.name === undefined ? basename(path) : item.name
-        sets.push(await this.pushBlob(name, createReadStream(path, { highWaterMark: 1 << 20 })))
-      } else {
-        sets.push(await this.pushBlob(item.name, item.data))
+    return this.writeAndTag(tag, opts, async (put) => {
+      for (const item of items) {
+        if (typeof item === 'string' || 'path' in item) {
+          const path = typeof item === 'string' ? item : item.path
+          const st = await fsp.stat(path)
+          if (!st.isFile()) throw new DiscoError('DDFS_NOT_A_FILE', `expected a regular file, found ${path} (a ${st.isDirectory() ? 'directory' : 'special file'})`)
+          const name = typeof item === 'string' || item.name === undefined ? basename(path) : item.name
+          await put(safeName(name), createReadStream(path, { highWaterMark: 1 << 20 }))
+        } else {
+          await put(safeName(item.name), item.data)
+        }
       }
+    })
+  }
+
+  /**
+   * One write that ends in a tag update, safe against a concurrent GC: a pending record (with a
+   * renewed lease) makes its blobs visible to GC before the first one is stored; the lease is
+   * renewed and every blob checked just before the tag update, so the tag never names a blob
+   * that is gone. On failure the blobs stored so far are deleted (or, when the failure came from
+   * the tag update itself, left to GC, which checks references first).
+   */
+  private async writeAndTag(
+    tag: string,
+    opts: TagOptions,
+    produce: (put: (base: string, data: BlobSource) => Promise<BlobInfo>) => Promise<void>,
+  ): Promise<ReplicaSet[]> {
+    const name = checkTagName(tag)
+    // A write the token cannot tag fails before anything is uploaded.
+    const cur = Ddfs.live(await this.tags.read(name))
+    if (cur) Ddfs.checkWrite(cur, opts.token)
+    const w = await PendingWrite.begin(this.tags, this.writeLeaseMs)
+    const sets: ReplicaSet[] = []
+    let tagging = false
+    try {
+      await produce(async (base, data) => {
+        w.check()
+        const info = await this.blobStore.put(w.blobName(base), data)
+        sets.push([info.url])
+        return info
+      })
+      await w.renew()
+      for (const s of sets) await this.mustExist(s[0]!)
+      tagging = true
+      await this.tag(name, sets, opts)
+    } catch (e) {
+      if (!tagging) {
+        let clean = true
+        for (const s of sets) await this.blobStore.delete(s[0]!).catch(() => { clean = false })
+        if (clean) { await w.finish(); throw e }
+      }
+      await w.abandon()
+      throw e
     }
-    await this.tag(tag, sets, opts)
+    await w.finish()
     return sets
+  }
+
+  /** Throws `DDFS_BLOB_NOT_FOUND` unless the blob can be opened (then closes it unread). */
+  private async mustExist(url: string): Promise<void> {
+    const src = await this.blobStore.get(url)
+    const destroy = (src as { destroy?: unknown }).destroy
+    if (typeof destroy === 'function') { destroy.call(src); return }
+    // A generator only runs its cleanup once started.
+    const it = src[Symbol.asyncIterator]()
+    await it.next()
+    await it.return?.()
   }
 
   /**
@@ -505,16 +582,15 @@ export class Ddfs {
   async pushTarball(tag: string, archive: string | AsyncIterable<Uint8Array>, opts: TarPushOptions = {}): Promise<ReplicaSet[]> {
     checkTagName(tag)
     const label = typeof archive === 'string' ? archive : 'archive'
-    const source = typeof archive === 'string' ? createReadStream(archive, { highWaterMark: 1 << 20 }) : archive
-    const sets: ReplicaSet[] = []
-    for await (const m of tarMembers(maybeGunzip(source, label), label)) {
-      if (opts.include !== undefined && !m.name.includes(opts.include)) continue
-      if (opts.exclude !== undefined && m.name.includes(opts.exclude)) continue
-      const body = opts.gzip ? Readable.from(m.body).pipe(createGzip()) : m.body
-      sets.push(await this.pushBlob(m.name, body))
-    }
-    await this.tag(tag, sets, opts)
-    return sets
+    return this.writeAndTag(tag, opts, async (put) => {
+      const source = typeof archive === 'string' ? createReadStream(archive, { highWaterMark: 1 << 20 }) : archive
+      for await (const m of tarMembers(maybeGunzip(source, label), label)) {
+        if (opts.include !== undefined && !m.name.includes(opts.include)) continue
+        if (opts.exclude !== undefined && m.name.includes(opts.exclude)) continue
+        const body = opts.gzip ? Readable.from(m.body).pipe(createGzip()) : m.body
+        await put(safeName(m.name), body)
+      }
+    })
   }
 
   /**
@@ -524,22 +600,30 @@ export class Ddfs {
    * @example await ddfs.chunk('incoming:clicks:2026-11-22', ['./clicks.ndjson']) // [[url0], [url1], …]
    */
   async chunk(tag: string, inputs: ChunkInput[], opts: ChunkTagOptions = {}): Promise<ReplicaSet[]> {
-    checkTagName(tag)
-    const sets: ReplicaSet[] = []
-    for (const input of inputs) {
-      const name = safeName(typeof input === 'string' ? basename(input) : input.name)
-      const source = typeof input === 'string' ? createReadStream(input, { highWaterMark: 1 << 20 }) : input.source
-      const label = typeof input === 'string' ? input : input.name
-      const infos = await chunkLines(source, (i, bytes) => this.blobStore.put(versioned(`${name}-${i}`), bytes), opts, label)
-      for (const info of infos) sets.push([info.url])
-    }
-    await this.tag(tag, sets, opts)
-    return sets
+    return this.writeAndTag(tag, opts, async (put) => {
+      for (const input of inputs) {
+        const name = safeName(typeof input === 'string' ? basename(input) : input.name)
+        const source = typeof input === 'string' ? createReadStream(input, { highWaterMark: 1 << 20 }) : input.source
+        const label = typeof input === 'string' ? input : input.name
+        await chunkLines(source, (i, bytes) => put(`${name}-${i}`, bytes), opts, label)
+      }
+    })
   }
 
   /**
-   * The raw bytes of a blob, trying each replica in turn. Accepts store URLs, `file://` URLs,
-   * absolute paths and `raw://<text>`.
+   * Checks a URL read through the store: the blob store's own URLs (confined to the store by the
+   * adapter) and `raw://<text>` pass; anything else (`file://`, absolute paths, other schemes)
+   * is `DDFS_BAD_URL`, so a tag cannot point a reader at files outside the store.
+   * @example ddfs.checkUrl('file:///etc/passwd') // throws DDFS_BAD_URL
+   */
+  checkUrl(url: string): string {
+    if (typeof url === 'string' && (url.startsWith('raw://') || this.blobStore.owns(url))) return url
+    throw new DiscoError('DDFS_BAD_URL', `expected a blob URL of this store or raw://, found ${JSON.stringify(String(url).slice(0, 200))}`)
+  }
+
+  /**
+   * The raw bytes of a blob, trying each replica in turn. Accepts this store's URLs and
+   * `raw://<text>` only (see {@link Ddfs.checkUrl}).
    * @example for await (const b of await ddfs.openBlob(set)) process.stdout.write(b)
    */
   async openBlob(urls: string | readonly string[]): Promise<AsyncIterable<Uint8Array>> {
@@ -547,17 +631,12 @@ export class Ddfs {
     let last: unknown
     for (const url of list) {
       try {
-        if (this.blobStore.owns(url)) return await this.blobStore.get(url)
+        this.checkUrl(url)
         const raw = rawText(url)
         if (raw !== undefined) return Readable.from([Buffer.from(raw)])
-        if (url.startsWith('file://') || url.startsWith('/')) {
-          const path = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url
-          await fsp.access(path)
-          return createReadStream(path, { highWaterMark: 1 << 20 })
-        }
-        last = new DiscoError('DDFS_BAD_URL', `expected a store, file:// or raw:// URL, found ${url}`)
+        return await this.blobStore.get(url)
       } catch (e) {
-        last = (e as NodeJS.ErrnoException).code === 'ENOENT' ? new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} does not exist`) : e
+        last = e
       }
     }
     throw last ?? new DiscoError('DDFS_BAD_URL', 'expected at least one replica URL, found an empty list')
@@ -586,6 +665,7 @@ export class Ddfs {
   private async referenced(): Promise<Set<string>> {
     const refs = new Set<string>()
     for (const name of await this.tags.list('')) {
+      if (isBookkeeping(name)) continue
       const r = Ddfs.live(await this.tags.read(name))
       for (const e of r?.urls ?? []) if (!isLink(e)) for (const u of e) refs.add(u)
     }
@@ -594,40 +674,46 @@ export class Ddfs {
 
   /**
    * Mark and sweep: deletes blobs that no live tag references and that are older than the grace
-   * period (so a fresh upload not yet tagged survives), forgets old tombstones, and removes
-   * abandoned partial writes and superseded tag versions.
+   * period, forgets old tombstones, and removes leftovers. Blobs of in-flight writes (push,
+   * chunk, tarball: see pending.ts) are never deleted, whatever the grace; the untagged blobs of
+   * a write whose lease ended more than `partialGraceMs` ago (a crashed or failed write) are.
    * @example await ddfs.gc({ graceMs: 0 }) // { blobsDeleted: [...], bytesFreed: 123, … }
    */
   async gc(opts: GcOptions = {}): Promise<GcReport> {
     const graceMs = opts.graceMs ?? DEFAULT_BLOB_GRACE_MS
     const tombMs = opts.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS
     const partialMs = opts.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS
-    const report: GcReport = { blobsDeleted: [], bytesFreed: 0, blobsKept: 0, tombstonesPurged: [], leftoversRemoved: 0 }
+    const report: GcReport = { blobsDeleted: [], bytesFreed: 0, blobsKept: 0, tombstonesPurged: [], leftoversRemoved: 0, blobsPending: 0 }
     const now = Date.now()
     const refs = await this.referenced()
-    const candidates: BlobInfo[] = []
+    const unreferenced: BlobInfo[] = []
     for await (const b of this.blobStore.list()) {
-      if (!refs.has(b.url) && now - b.mtime >= graceMs) candidates.push(b)
+      if (!refs.has(b.url)) unreferenced.push(b)
       else report.blobsKept++
     }
-    // Double-check against a fresh snapshot: a blob tagged meanwhile is kept.
-    const again = candidates.length > 0 ? await this.referenced() : refs
-    for (const b of candidates) {
+    // Order matters: every blob listed above was put after its write's pending record was stored,
+    // and a record is removed only after its tag update. So a write is either still pending here,
+    // or its tags are in the second reference snapshot below.
+    const pending = await scanPending(this.tags, partialMs, Boolean(opts.dryRun))
+    const again = unreferenced.length > 0 ? await this.referenced() : refs
+    for (const b of unreferenced) {
+      const w = writeIdOf(b.url)
       if (again.has(b.url)) { report.blobsKept++; continue }
+      if (w !== undefined && pending.protect.has(w)) { report.blobsKept++; report.blobsPending++; continue }
+      if (!(w !== undefined && pending.reaped.has(w)) && now - b.mtime < graceMs) { report.blobsKept++; continue }
       if (!opts.dryRun) await this.blobStore.delete(b.url)
       report.blobsDeleted.push(b.url)
       report.bytesFreed += b.size
     }
     for (const name of await this.tags.list('')) {
+      if (isBookkeeping(name)) continue
       const s = await this.tags.read(name)
       if (s?.record.deleted !== undefined && now - s.record.deleted >= tombMs) {
         if (opts.dryRun || (await this.tags.purge(name, s.revision))) report.tombstonesPurged.push(name)
       }
     }
-    if (!opts.dryRun) {
-      report.leftoversRemoved += (await this.blobStore.sweep?.(partialMs)) ?? 0
-      report.leftoversRemoved += (await this.tags.sweep?.(partialMs)) ?? 0
-    }
+    report.leftoversRemoved += (await this.blobStore.sweep?.(partialMs, opts.dryRun)) ?? 0
+    report.leftoversRemoved += (await this.tags.sweep?.(partialMs, opts.dryRun)) ?? 0
     return report
   }
 }

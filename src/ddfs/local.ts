@@ -3,8 +3,8 @@
 //   <dir>/tags/<tag>/<revision>.json     one file per tag version; the highest revision is current
 //   <dir>/tmp/                           partial writes, renamed/linked into place when complete
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { constants as fsc, createWriteStream, promises as fsp } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { DiscoError } from '../errors.js'
@@ -17,7 +17,7 @@ function tmpName(dir: string, what: string): string {
   return join(dir, `${what}.${process.pid}.${randomBytes(6).toString('hex')}.partial`)
 }
 
-async function removeOlder(dir: string, olderThanMs: number, keep: (name: string) => boolean = () => false): Promise<number> {
+async function removeOlder(dir: string, olderThanMs: number, keep: (name: string) => boolean = () => false, dryRun = false): Promise<number> {
   let n = 0
   const now = Date.now()
   let names: string[]
@@ -25,11 +25,66 @@ async function removeOlder(dir: string, olderThanMs: number, keep: (name: string
   for (const name of names) {
     if (keep(name)) continue
     try {
-      const st = await fsp.stat(join(dir, name))
-      if (now - st.mtimeMs >= olderThanMs) { await fsp.rm(join(dir, name), { recursive: true, force: true }); n++ }
+      const st = await fsp.lstat(join(dir, name))
+      if (now - st.mtimeMs >= olderThanMs) {
+        if (!dryRun) await fsp.rm(join(dir, name), { recursive: true, force: true })
+        n++
+      }
     } catch { /* raced with another sweeper */ }
   }
   return n
+}
+
+/**
+ * Creates a directory and its missing parents, one level at a time (Node's recursive mkdir spins
+ * forever under paths such as /proc/x). A path that cannot be a directory is `DDFS_STORE_UNAVAILABLE`.
+ */
+export async function ensureDir(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fsp.mkdir(path)
+      return
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') {
+        const st = await fsp.stat(path).catch(() => undefined)
+        if (st?.isDirectory()) return
+        throw new DiscoError('DDFS_STORE_UNAVAILABLE', `expected ${path} to be a directory, found ${st ? 'a file' : 'a dangling link'}`)
+      }
+      if (code === 'ENOENT' && attempt === 0 && dirname(path) !== path) { await ensureDir(dirname(path)); continue }
+      throw new DiscoError('DDFS_STORE_UNAVAILABLE', `cannot create the store directory ${path}: ${code ?? String(e)}`, { cause: e })
+    }
+  }
+}
+
+/** Flushes a file or directory to stable storage (directories: the entries in them). */
+async function syncPath(path: string): Promise<void> {
+  const fh = await fsp.open(path, 'r')
+  try { await fh.sync() } finally { await fh.close() }
+}
+
+/** Writes a small file and flushes it before returning (when `durable`). */
+async function writeDurable(path: string, data: string | Uint8Array, durable: boolean): Promise<void> {
+  const fh = await fsp.open(path, 'wx')
+  try {
+    await fh.writeFile(data)
+    if (durable) await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Options of the local adapters. */
+export interface LocalStoreOptions {
+  /** fsync blobs, tag versions and their directories before they become visible (default true). */
+  durable?: boolean
+  /** Blobs: the URL prefix (default LOCAL_BLOB_PREFIX); Disco's job data store has its own, so DDFS never claims its URLs. */
+  urlPrefix?: string
+}
+
+/** True when a decoded blob name could be a file name here: not empty, no `/`, `\\` or NUL, not `.`/`..`. */
+function fileNameOk(name: string): boolean {
+  return name.length > 0 && name !== '.' && name !== '..' && !/[/\\\0]/.test(name) && Buffer.byteLength(name) <= 255
 }
 
 /**
@@ -44,15 +99,15 @@ export class LocalBlobStore implements BlobStore {
   readonly dir: string
   private readonly blobDir: string
   private readonly tmpDir: string
-
+  private readonly durable: boolean
   /** The URL prefix of this store's blobs. */
   readonly prefix: string
 
-  /** `urlPrefix`: another URL space (Disco's job data store uses one, so DDFS never claims its URLs). */
-  constructor(dir: string, opts: { urlPrefix?: string } = {}) {
+  constructor(dir: string, opts: LocalStoreOptions = {}) {
     this.dir = resolve(dir)
     this.blobDir = join(this.dir, 'blobs')
     this.tmpDir = join(this.dir, 'tmp')
+    this.durable = opts.durable ?? true
     this.prefix = opts.urlPrefix ?? LOCAL_BLOB_PREFIX
   }
 
@@ -66,15 +121,39 @@ export class LocalBlobStore implements BlobStore {
     return this.prefix + `${hh}/${encodeURIComponent(name).replace(/%24/g, '$').replace(/%3A/gi, ':').replace(/%40/g, '@')}`
   }
 
-  /** File path of a URL this store owns. */
+  /**
+   * File path of a URL this store owns. The URL is decoded once and must be exactly the URL this
+   * store would give that name (hash directory and encoding included), so `..`, encoded or
+   * double-encoded separators, NUL and absolute paths never reach the file system:
+   * `DDFS_BAD_URL`. The path is always `<dir>/blobs/<2 hex>/<one file name>`.
+   */
   pathOf(url: string): string {
-    if (!this.owns(url)) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected a URL starting with ${this.prefix}, found ${url}`)
+    const { hh, name } = this.parse(url)
+    return join(this.blobDir, hh, name)
+  }
+
+  private parse(url: string): { hh: string; name: string } {
+    const bad = (why: string): DiscoError =>
+      new DiscoError('DDFS_BAD_URL', `expected a blob URL ${this.prefix}<hh>/<name> of this store, found ${JSON.stringify(String(url).slice(0, 200))} (${why})`)
+    if (typeof url !== 'string' || !this.owns(url)) throw bad('another scheme or store')
     const rest = url.slice(this.prefix.length)
-    const [hh, name, ...extra] = rest.split('/')
-    if (!hh || !name || extra.length > 0 || name === '.' || name === '..') {
-      throw new DiscoError('DDFS_BLOB_NOT_FOUND', `expected ${this.prefix}<hh>/<name>, found ${url}`)
+    const slash = rest.indexOf('/')
+    const hh = rest.slice(0, slash)
+    let name: string
+    try { name = decodeURIComponent(rest.slice(slash + 1)) } catch { throw bad('bad percent-encoding') }
+    if (slash !== 2 || !fileNameOk(name)) throw bad('not a blob file name')
+    if (this.urlOf(LocalBlobStore.hashDir(name), name) !== url) throw bad('not in canonical form')
+    return { hh, name }
+  }
+
+  /** Refuses hash directories (and a blobs directory) that are symlinks: they could point outside the store. */
+  private async checkDirs(hh: string): Promise<boolean> {
+    for (const d of [this.blobDir, join(this.blobDir, hh)]) {
+      const st = await fsp.lstat(d).catch(() => undefined)
+      if (!st) return false
+      if (!st.isDirectory()) throw new DiscoError('DDFS_BAD_URL', `store directory ${d} is a symlink or file, not a directory: refusing to follow it`)
     }
-    return join(this.blobDir, hh, decodeURIComponent(name))
+    return true
   }
 
   owns(url: string): boolean {
@@ -82,23 +161,29 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async put(name: string, data: BlobSource, opts: PutOptions = {}): Promise<BlobInfo> {
-    if (name.includes('/') || name === '.' || name === '..' || name.length === 0) {
-      throw new DiscoError('DDFS_BAD_BLOB_NAME', `expected a blob name without "/", found ${JSON.stringify(name)}`)
+    if (typeof name !== 'string' || !fileNameOk(name)) {
+      throw new DiscoError('DDFS_BAD_BLOB_NAME', `expected a blob name of 1-255 bytes without "/", "\\" or NUL, found ${JSON.stringify(String(name).slice(0, 120))}`)
     }
     const hh = LocalBlobStore.hashDir(name)
-    const final = join(this.blobDir, hh, name)
-    await fsp.mkdir(this.tmpDir, { recursive: true })
-    await fsp.mkdir(join(this.blobDir, hh), { recursive: true })
+    const dir = join(this.blobDir, hh)
+    const final = join(dir, name)
+    await ensureDir(this.tmpDir)
+    await ensureDir(dir)
     const tmp = tmpName(this.tmpDir, 'blob')
     try {
-      if (data instanceof Uint8Array) await fsp.writeFile(tmp, data, { flag: 'wx' })
-      else await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
+      if (data instanceof Uint8Array) await writeDurable(tmp, data, this.durable)
+      else {
+        await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
+        if (this.durable) await syncPath(tmp)
+      }
       // link() refuses to overwrite: a blob name is written once; rename() replaces atomically.
       if (opts.replace) await fsp.rename(tmp, final)
       else await fsp.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'EEXIST') throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored`)
         throw e
       })
+      // The new entry survives power loss before anyone is told its URL.
+      if (this.durable) await syncPath(dir)
     } finally {
       await fsp.rm(tmp, { force: true })
     }
@@ -107,35 +192,50 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async get(url: string): Promise<AsyncIterable<Uint8Array>> {
-    const path = this.pathOf(url)
-    const fh = await fsp.open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') throw new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)
+    const { hh, name } = this.parse(url)
+    const missing = (): DiscoError => new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)
+    if (!(await this.checkDirs(hh))) throw missing()
+    // O_NOFOLLOW: a symlink planted in the store is refused, never followed.
+    const fh = await fsp.open(join(this.blobDir, hh, name), fsc.O_RDONLY | fsc.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') throw missing()
+      if (e.code === 'ELOOP') throw new DiscoError('DDFS_BAD_URL', `blob ${url} is a symlink in ${this.dir}: refusing to follow it`)
       throw e
     })
-    return createReadStream('', { fd: fh, highWaterMark: 1 << 20 })
+    if (!(await fh.stat()).isFile()) {
+      await fh.close()
+      throw new DiscoError('DDFS_BAD_URL', `blob ${url} is not a regular file in ${this.dir}`)
+    }
+    return fh.createReadStream({ highWaterMark: 1 << 20 })
   }
 
   async delete(url: string): Promise<void> {
-    await fsp.rm(this.pathOf(url), { force: true })
+    const { hh, name } = this.parse(url)
+    if (!(await this.checkDirs(hh))) return
+    // unlink removes a symlink itself, never its target.
+    await fsp.unlink(join(this.blobDir, hh, name)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e
+    })
   }
 
   async *list(): AsyncIterable<BlobInfo> {
     let dirs: string[]
-    try { dirs = await fsp.readdir(this.blobDir) } catch { return }
+    try { dirs = (await fsp.readdir(this.blobDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name) } catch { return }
     for (const hh of dirs.sort()) {
       let names: string[]
-      try { names = await fsp.readdir(join(this.blobDir, hh)) } catch { continue }
+      try { names = (await fsp.readdir(join(this.blobDir, hh), { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name) } catch { continue }
       for (const name of names.sort()) {
+        // Only files this store could have written (right hash directory): never symlinks or strays.
+        if (LocalBlobStore.hashDir(name) !== hh || !fileNameOk(name)) continue
         try {
-          const st = await fsp.stat(join(this.blobDir, hh, name))
+          const st = await fsp.lstat(join(this.blobDir, hh, name))
           yield { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
         } catch { /* deleted meanwhile */ }
       }
     }
   }
 
-  async sweep(olderThanMs: number): Promise<number> {
-    return removeOlder(this.tmpDir, olderThanMs, (n) => !n.startsWith('blob.'))
+  async sweep(olderThanMs: number, dryRun = false): Promise<number> {
+    return removeOlder(this.tmpDir, olderThanMs, (n) => !n.startsWith('blob.'), dryRun)
   }
 }
 
@@ -154,16 +254,19 @@ export class LocalTagStore implements TagStore {
   readonly dir: string
   private readonly tagDir: string
   private readonly tmpDir: string
+  private readonly durable: boolean
   /** Every this many revisions a writer prunes superseded versions... */
   private static readonly PRUNE_EVERY = 64
   /** ...that are older than this. The age guards compare-and-set: a revision number is only
-   * reusable after its file is gone, and a writer never stalls this long between check and link. */
+   * reusable after its file is gone, and a writer never stalls this long between check and link.
+   * Superseded versions are emptied at once (see write), so what waits is a 0-byte marker. */
   private static readonly PRUNE_AGE_MS = 10 * 60_000
 
-  constructor(dir: string) {
+  constructor(dir: string, opts: LocalStoreOptions = {}) {
     this.dir = resolve(dir)
     this.tagDir = join(this.dir, 'tags')
     this.tmpDir = join(this.dir, 'tmp')
+    this.durable = opts.durable ?? true
   }
 
   /** Longest tag name kept verbatim as a directory name (file names stop at 255 bytes). */
@@ -183,7 +286,8 @@ export class LocalTagStore implements TagStore {
   private async revisionsIn(dir: string): Promise<number[]> {
     let files: string[]
     try { files = await fsp.readdir(dir) } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return []
       throw e
     }
     const revs: number[] = []
@@ -195,17 +299,24 @@ export class LocalTagStore implements TagStore {
   }
 
   async read(name: string): Promise<TagState | undefined> {
+    return this.readIn(this.dirOf(name), name)
+  }
+
+  /** The newest version in a tag directory, looking again when it was superseded meanwhile. */
+  private async readIn(dir: string, name: string): Promise<TagState | undefined> {
     for (let attempt = 0; ; attempt++) {
-      const revs = await this.revisions(name)
+      const revs = await this.revisionsIn(dir)
       if (revs.length === 0) return undefined
       const revision = revs[revs.length - 1]!
-      const file = join(this.dirOf(name), `${revision}.json`)
+      const file = join(dir, `${revision}.json`)
       let text: string
       try { text = await fsp.readFile(file, 'utf8') } catch (e) {
         // Pruned between readdir and read: a newer version exists, look again.
         if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 100) continue
         throw e
       }
+      // Empty: superseded (emptied) between readdir and read; a newer version exists.
+      if (text.length === 0 && attempt < 100) continue
       try {
         return { revision, record: JSON.parse(text) as TagRecord }
       } catch (e) {
@@ -217,12 +328,14 @@ export class LocalTagStore implements TagStore {
   async write(name: string, record: TagRecord, expected: number): Promise<number | undefined> {
     const dir = this.dirOf(name)
     const next = expected + 1
-    await fsp.mkdir(this.tmpDir, { recursive: true })
+    await ensureDir(this.tmpDir)
     const tmp = tmpName(this.tmpDir, 'tag')
-    await fsp.writeFile(tmp, JSON.stringify(record), { flag: 'wx' })
+    await writeDurable(tmp, JSON.stringify(record), this.durable)
     try {
-      if (expected === 0) await fsp.mkdir(dir, { recursive: true })
-      else if ((await this.revisions(name)).at(-1) !== expected) return undefined
+      if (expected === 0) {
+        await ensureDir(dir)
+        if (this.durable) await syncPath(this.tagDir)
+      } else if ((await this.revisions(name)).at(-1) !== expected) return undefined
       try {
         await fsp.link(tmp, join(dir, `${next}.json`))
       } catch (e) {
@@ -230,11 +343,27 @@ export class LocalTagStore implements TagStore {
         if (code === 'EEXIST' || code === 'ENOENT') return undefined
         throw e
       }
+      if (this.durable) await syncPath(dir)
     } finally {
       await fsp.rm(tmp, { force: true })
     }
+    // The superseded version becomes an empty marker at once: its revision number stays taken
+    // (link() above keeps failing on it, so compare-and-set stays exact) but its bytes are freed,
+    // so a tag uses the space of one copy however often it is appended to.
+    if (expected > 0) await this.empty(join(dir, `${expected}.json`))
     if (next % LocalTagStore.PRUNE_EVERY === 0) await this.prune(name, LocalTagStore.PRUNE_AGE_MS)
     return next
+  }
+
+  /** Atomically replaces a superseded version file by an empty one (readers holding it open keep its content). */
+  private async empty(file: string): Promise<void> {
+    const tmp = tmpName(this.tmpDir, 'tag')
+    try {
+      await fsp.writeFile(tmp, '', { flag: 'wx' })
+      await fsp.rename(tmp, file)
+    } catch { /* best effort: the version is pruned later anyway */ } finally {
+      await fsp.rm(tmp, { force: true })
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -245,19 +374,17 @@ export class LocalTagStore implements TagStore {
       if (!n.startsWith('#')) { if (n.startsWith(prefix)) out.push(n); continue }
       if (!n.slice(1).startsWith(prefix.slice(0, 120)) && !prefix.startsWith(n.slice(1, 121))) continue
       // A long name: the full name is in its records.
-      const rev = (await this.revisionsIn(join(this.tagDir, n))).at(-1)
-      if (rev === undefined) continue
       try {
-        const r = JSON.parse(await fsp.readFile(join(this.tagDir, n, `${rev}.json`), 'utf8')) as TagRecord
-        if (r.name.startsWith(prefix)) out.push(r.name)
-      } catch { /* pruned or purged meanwhile */ }
+        const s = await this.readIn(join(this.tagDir, n), n)
+        if (s?.record.name.startsWith(prefix)) out.push(s.record.name)
+      } catch { /* purged meanwhile, or corrupt (read reports it) */ }
     }
     return out
   }
 
   async purge(name: string, expected: number): Promise<boolean> {
     const dir = this.dirOf(name)
-    await fsp.mkdir(this.tmpDir, { recursive: true })
+    await ensureDir(this.tmpDir)
     const trash = tmpName(this.tmpDir, 'purge')
     try { await fsp.rename(dir, trash) } catch { return false }
     if ((await this.revisionsIn(trash)).at(-1) !== expected) {
@@ -271,14 +398,14 @@ export class LocalTagStore implements TagStore {
   }
 
   /** Removes superseded versions of one tag older than `olderThanMs` (never the newest). */
-  private async prune(name: string, olderThanMs: number): Promise<number> {
+  private async prune(name: string, olderThanMs: number, dryRun = false): Promise<number> {
     const revs = await this.revisions(name)
-    return removeOlder(this.dirOf(name), Math.max(olderThanMs, LocalTagStore.PRUNE_AGE_MS), (f) => f === `${revs.at(-1)}.json` || !f.endsWith('.json'))
+    return removeOlder(this.dirOf(name), Math.max(olderThanMs, LocalTagStore.PRUNE_AGE_MS), (f) => f === `${revs.at(-1)}.json` || !f.endsWith('.json'), dryRun)
   }
 
-  async sweep(olderThanMs: number): Promise<number> {
-    let n = await removeOlder(this.tmpDir, olderThanMs, (f) => !f.startsWith('tag.') && !f.startsWith('purge.'))
-    for (const name of await this.list('')) n += await this.prune(name, olderThanMs)
+  async sweep(olderThanMs: number, dryRun = false): Promise<number> {
+    let n = await removeOlder(this.tmpDir, olderThanMs, (f) => !f.startsWith('tag.') && !f.startsWith('purge.'), dryRun)
+    for (const name of await this.list('')) n += await this.prune(name, olderThanMs, dryRun)
     return n
   }
 }

@@ -1,5 +1,5 @@
 // Tag and blob naming rules of DDFS: the `[A-Za-z0-9_\-@:]` grammar, versioned blob names, links.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { DiscoError } from '../errors.js'
 
 const TAG_RE = /^[A-Za-z0-9_\-@:]+$/
@@ -28,14 +28,21 @@ export function checkTagName(tag: string): string {
   return name
 }
 
+/** Longest blob base name kept as it is (a file name stops at 255 bytes; versions add ~40). */
+export const MAX_BLOB_BASE = 160
+
 /**
- * Makes a string safe as a blob name: characters outside `[A-Za-z0-9_\-@:]` become `_`.
+ * Makes a string safe as a blob name: characters outside `[A-Za-z0-9_\-@:]` become `_`, and a
+ * name longer than {@link MAX_BLOB_BASE} keeps its head plus a hash of the whole (still unique,
+ * never `ENAMETOOLONG`).
  *
  * @example
- * safeName('data.txt') // 'data_txt'
+ * safeName('data.txt')       // 'data_txt'
+ * safeName('x'.repeat(300))  // 'xxx…x-3f9a…' (160 characters)
  */
 export function safeName(s: string): string {
   const out = s.replace(/[^A-Za-z0-9_\-@:]/g, '_')
+  if (out.length > MAX_BLOB_BASE) return `${out.slice(0, MAX_BLOB_BASE - 17)}-${createHash('sha256').update(s).digest('hex').slice(0, 16)}`
   return out.length > 0 ? out : '_'
 }
 

@@ -36,6 +36,8 @@ export interface TagRecord {
   writeToken?: string | null
   /** Set on a tombstone: when the tag was deleted (ms). */
   deleted?: number
+  /** Set on a pending-write record (`+pending:<id>`, see pending.ts): when its lease ends (ms). */
+  expires?: number
 }
 
 /** A tag record with the store revision it was read at (the compare-and-set handle). */
@@ -54,6 +56,8 @@ export interface TagState {
  * await tags.write('a', record, s?.revision ?? 0)      // new revision, or undefined on conflict
  */
 export interface TagStore {
+  // Names are tag names, plus `+pending:<id>` records of in-flight writes: adapters store any
+  // name of `[A-Za-z0-9_\-@:+.]` characters alike (the compliance suite checks both kinds).
   /** The newest version of a tag (tombstones included), or `undefined` if none is stored. */
   read(name: string): Promise<TagState | undefined>
   /**
@@ -65,8 +69,9 @@ export interface TagStore {
   list(prefix: string): Promise<string[]>
   /** Removes every stored version of a tag iff its revision is still `expected`; true when removed. */
   purge(name: string, expected: number): Promise<boolean>
-  /** Optional housekeeping: drops superseded versions / leftovers older than `olderThanMs`. */
-  sweep?(olderThanMs: number): Promise<number>
+  /** Optional housekeeping: drops superseded versions / leftovers older than `olderThanMs`
+   * (with `dryRun`, only counts them); resolves to how many. */
+  sweep?(olderThanMs: number, dryRun?: boolean): Promise<number>
 }
 
 /** A stored blob as listed by a blob store. */
@@ -93,8 +98,7 @@ export interface PutOptions {
 }
 
 /**
- * Immutable blob storage. `name` is the full versioned name (`data_txt-0$19b2…`), unique per put
- * (or a deterministic name written with `replace`).
+ * Immutable blob storage. `name` is the full versioned name (`data_txt-0$19b2…`), unique per put.
  * A put is atomic: until it resolves, nothing is visible; a crash leaves no partial blob.
  *
  * @example
@@ -104,14 +108,20 @@ export interface PutOptions {
 export interface BlobStore {
   /** Stores the bytes under `name` and returns where they live. */
   put(name: string, data: BlobSource, opts?: PutOptions): Promise<BlobInfo>
-  /** Streams a blob's bytes; throws `DDFS_BLOB_NOT_FOUND` when the URL is not stored here. */
+  /**
+   * Streams a blob's bytes; throws `DDFS_BLOB_NOT_FOUND` when the URL is not stored here.
+   * Every URL is decoded and confined to the store: one that is not exactly a URL this store
+   * hands out (`..`, encoded or double-encoded separators, NUL, absolute paths, another store)
+   * is `DDFS_BAD_URL`, never read.
+   */
   get(url: string): Promise<AsyncIterable<Uint8Array>>
-  /** Deletes a blob; deleting a missing blob is not an error. */
+  /** Deletes a blob; deleting a missing blob is not an error; a URL `get` would refuse is refused (`DDFS_BAD_URL`). */
   delete(url: string): Promise<void>
   /** Every stored blob. */
   list(): AsyncIterable<BlobInfo>
   /** True when `url` is one of this store's URLs (so the facade can route reads). */
   owns(url: string): boolean
-  /** Optional housekeeping: removes abandoned partial uploads older than `olderThanMs`. */
-  sweep?(olderThanMs: number): Promise<number>
+  /** Optional housekeeping: removes abandoned partial uploads older than `olderThanMs` (with
+   * `dryRun`, only counts them); resolves to how many. */
+  sweep?(olderThanMs: number, dryRun?: boolean): Promise<number>
 }

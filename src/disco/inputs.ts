@@ -1,7 +1,10 @@
 // Job inputs: expanding tags into blob URLs (at planning time) and reading the lines of one input
-// (inside a task). Every input is read through DDFS (`Ddfs.readLineBatches`), so `raw://` URLs,
-// files, gzip and line splitting follow one set of rules: lines end at `\n`, and a `\r` before
-// it stays part of the line, as everywhere in DDFS and Inferno.
+// (inside a task). Store blobs and `raw://` URLs are read through DDFS, files given by the user
+// directly; all through DDFS's line splitter (`lineBatches`), so gzip, `raw://` decoding and line
+// splitting follow one set of rules: lines end at `\n`, and a `\r` before it stays part of the
+// line, as everywhere in DDFS and Inferno.
+import { createReadStream } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { lineBatches, type Ddfs } from '../ddfs/index.js'
 import type { DiscoStores } from './stores.js'
@@ -14,7 +17,8 @@ export async function expandInputs(inputs: readonly string[], ddfs: Ddfs): Promi
   const out: string[] = []
   for (const input of inputs) {
     if (input.startsWith('tag://')) {
-      for (const set of await ddfs.blobs(input.slice('tag://'.length), { ignoreMissing: false })) if (set[0] !== undefined) out.push(set[0])
+      // A tag's URLs resolve through the store only: a tag naming file:// or a path is refused (DDFS_BAD_URL).
+      for (const set of await ddfs.blobs(input.slice('tag://'.length), { ignoreMissing: false })) if (set[0] !== undefined) out.push(ddfs.checkUrl(set[0]))
     } else {
       out.push(input)
     }
@@ -35,5 +39,16 @@ export function checkInput(url: string, stores: DiscoStores): void {
 export async function* inputLineBatches(url: string, stores: DiscoStores): AsyncGenerator<string[]> {
   checkInput(url, stores)
   if (stores.data.owns(url)) yield* lineBatches(await stores.data.get(url), url)
-  else yield* stores.ddfs.readLineBatches(url)
+  else if (url.startsWith('file://') || url.startsWith('/')) {
+    const path = url.startsWith('file://') ? fileURLToPath(url) : url
+    const file = createReadStream(path, { highWaterMark: 1 << 20 })
+    try {
+      yield* lineBatches(file, url)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DiscoError('DISCO_INPUT_NOT_FOUND', `input ${url} does not exist`)
+      throw e
+    } finally {
+      file.destroy()
+    }
+  } else yield* stores.ddfs.readLineBatches(url)
 }

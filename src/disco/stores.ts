@@ -39,7 +39,8 @@ export function openLocalStores(dir?: string, opts: RegistryOptions = {}): Disco
     ref: root,
     ddfs: openStore(root),
     jobs: new JobRegistry(new LocalJobStore(join(root, 'jobs')), opts),
-    data: new LocalBlobStore(join(root, 'jobs', 'data'), { urlPrefix: LOCAL_DATA_PREFIX }),
+    // Job data is rebuilt by re-running the job, so it is not fsynced.
+    data: new LocalBlobStore(join(root, 'jobs', 'data'), { urlPrefix: LOCAL_DATA_PREFIX, durable: false }),
   }
 }
 

@@ -4,10 +4,18 @@ import { type Bytes, corrupt, readBits, u32 } from './bytes.js'
 
 /** Jenkins lookup2 as CMPH uses it (spec 4.6): returns [a, b, c] as unsigned 32-bit numbers. */
 export function jenkins(seed: number, key: Uint8Array): [number, number, number] {
+  jenkinsInto(seed, key, key.length)
+  return [hashOut[0]!, hashOut[1]!, hashOut[2]!]
+}
+
+/** Where jenkinsInto leaves a, b, c (no array per lookup). */
+const hashOut = new Uint32Array(3)
+
+/** Jenkins lookup2 of `key[0, len)` into `hashOut`. */
+function jenkinsInto(seed: number, key: Uint8Array, len: number): void {
   let a = 0x9e3779b9 | 0
   let b = 0x9e3779b9 | 0
   let c = seed | 0
-  const len = key.length
   let i = 0
   for (; len - i >= 12; i += 12) {
     a = (a + (key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24))) | 0
@@ -29,7 +37,9 @@ export function jenkins(seed: number, key: Uint8Array): [number, number, number]
   a = (a - b - c) ^ (c >>> 13); b = (b - c - a) ^ (a << 8); c = (c - a - b) ^ (b >>> 13)
   a = (a - b - c) ^ (c >>> 12); b = (b - c - a) ^ (a << 16); c = (c - a - b) ^ (b >>> 5)
   a = (a - b - c) ^ (c >>> 3); b = (b - c - a) ^ (a << 10); c = (c - a - b) ^ (b >>> 15)
-  return [a >>> 0, b >>> 0, c >>> 0]
+  hashOut[0] = a
+  hashOut[1] = b
+  hashOut[2] = c
 }
 
 /** A parsed select structure (spec 4.3): where its bit vector is and how many ones/zeros. */
@@ -205,7 +215,10 @@ function mulmod(a: number, b: number, n: number): number {
  * @example chdIndex(chd, utf8('pets')) // 17
  */
 export function chdIndex(chd: Chd, key: Uint8Array): number {
-  const [h0, h1, h2] = jenkins(chd.seed, key)
+  jenkinsInto(chd.seed, key, key.length)
+  const h0 = hashOut[0]!
+  const h1 = hashOut[1]!
+  const h2 = hashOut[2]!
   const n = chd.bins
   const g = mod(h0, chd.displacements.length)
   const f = mod(h1, n)

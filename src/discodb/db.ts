@@ -1,28 +1,45 @@
-// The DiscoDB reader: opens bytes (no copy), picks per-file behaviour once (hashed → CHD lookup,
-// else scan; compressed → Huffman, else raw sub-views), and answers lookups and queries.
+// The DiscoDB reader: opens bytes (no copy) or a file (lazily: the header at open, the index and
+// the values on first use), validates arguments, and answers lookups, queries and scans through
+// the allocation-free paths of reader.ts.
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
-import { type Bytes, bytesOf, corrupt, latin1, toBytes } from './bytes.js'
-import { type Chd, chdIndex, readChd } from './chd.js'
-import { type IdList, IdListIterator, decodeIds, openIdList } from './deltas.js'
-import { type QuerySource, evaluate, metaquery, resolve } from './engine.js'
+import { bytesOf, latin1, toBytes } from './bytes.js'
+import { evaluate, metaquery, resolve } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
-import { type Codebook, decodeHuffman, readCodebook } from './huffman.js'
-import { Inquiry, idInquiry } from './inquiry.js'
+import { FnInquiry, IdsInquiry, type Inquiry, ListInquiry } from './inquiry.js'
 import { Q } from './q.js'
+import { type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError } from './reader.js'
 import { dedupe } from './setops.js'
 import { type BytesLike, type FinalizeOptions, type Values, buildDiscoDB } from './writer.js'
+
+export type { Offsets, ValueVisitor } from './reader.js'
+
+/**
+ * A batch of a columnar scan (`DiscoDB.itemBatches`): `length` keys with their value IDs, as
+ * offsets into arrays. The arrays are reused: a batch is valid until the next one is requested.
+ */
+export interface ItemBatch {
+  /** Number of keys in the batch. */
+  readonly length: number
+  /** The DB's bytes: key `k` is `bytes[keyStarts[k], keyEnds[k])`. */
+  readonly bytes: Uint8Array
+  readonly keyStarts: Offsets
+  readonly keyEnds: Offsets
+  /** Key `k`'s value IDs are `ids[idStarts[k], idStarts[k + 1])` (length + 1 entries used). */
+  readonly idStarts: Uint32Array
+  readonly ids: Uint32Array
+}
+
+/** All unique values as one column: value `id` is `bytes[offsets[id - 1], offsets[id])`. */
+export interface ValueColumn {
+  readonly bytes: Uint8Array
+  readonly offsets: Offsets
+}
 
 /** Options of `DiscoDB.query`. */
 export interface QueryOptions {
   /** Restrict results to these values (values not in the DB are ignored). */
   readonly view?: Iterable<string | Uint8Array>
-}
-
-/** Wraps a file-system error as `IO_<errno>`. */
-function ioError(e: unknown, path: string): DiscoError {
-  const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
-  return new DiscoError(`IO_${code}`, `${path}: ${(e as Error).message}`, { cause: e })
 }
 
 /**
@@ -31,38 +48,22 @@ function ioError(e: unknown, path: string): DiscoError {
  * const db = DiscoDB.load('animals.ddb')
  * db.query('pets & ~aquatic').toStrings() // ['dog', 'cat', 'hamster', 'parrot']
  */
-export class DiscoDB implements QuerySource {
+export class DiscoDB {
   /** The header fields exactly as stored. */
   readonly header: DiscoDBHeader
-  readonly #b: Bytes
-  readonly #keyTocEnd: number
-  readonly #valueTocEnd: number
-  readonly #valuesEnd: number
-  /** Key → key index or -1 (CHD for hashed DBs, scan otherwise). */
-  readonly #findKey: (key: Uint8Array) => number
-  /** Value ID → bytes (Huffman or raw sub-view). */
-  readonly #value: (start: number, end: number) => Uint8Array
-  #chd: Chd | undefined
-  #codebook: Codebook | undefined
+  readonly #r: Reader
   #valueIndex: Map<string, number> | undefined
-  #recEnd = 0
-  /** valueAt bound once (handed to iterators). */
-  readonly #valueAt = (id: number): Uint8Array => this.valueAt(id)
 
-  /** Opens the DB at the start of `bytes` (no copy). Prefer `DiscoDB.loads`. */
-  protected constructor(bytes: Uint8Array) {
-    const header = readHeader(bytesOf(bytes))
-    this.header = header
-    // A plain Uint8Array view (Buffer sub-views are slower to create); no copy.
-    this.#b = bytesOf(new Uint8Array(bytes.buffer, bytes.byteOffset, header.size))
-    this.#keyTocEnd = header.key2valuesOffs + (header.numKeys + 1) * 8
-    this.#valueTocEnd = header.id2valueOffs + (header.numUniqueValues + 1) * 8
-    this.#valuesEnd = header.compressed ? header.codebookOffs : header.size
-    this.#findKey = header.hashed ? (k) => this.#hashFind(k) : (k) => this.#scanFind(k)
-    const buf = this.#b.buf
-    this.#value = header.compressed
-      ? (s, e) => decodeHuffman((this.#codebook ??= readCodebook(this.#b, header.codebookOffs)), buf, s, e)
-      : (s, e) => new Uint8Array(buf.buffer, buf.byteOffset + s, e - s)
+  /** Opens the DB at the start of `bytes` (no copy), or wraps a reader. Prefer `DiscoDB.loads` / `open`. */
+  protected constructor(bytes: Uint8Array | Reader) {
+    if (bytes instanceof Reader) {
+      this.#r = bytes
+    } else {
+      const header = readHeader(bytesOf(bytes))
+      // A plain Uint8Array view (Buffer sub-views are slower to create); no copy.
+      this.#r = new Reader(header, new Uint8Array(bytes.buffer, bytes.byteOffset, header.size))
+    }
+    this.header = this.#r.h
   }
 
   /**
@@ -84,10 +85,14 @@ export class DiscoDB implements QuerySource {
   }
 
   /**
-   * Reads a file (from byte `offset`, where an embedded DB starts) and opens it.
-   * @example DiscoDB.load('bundle.bin', 4096).header.numKeys // 5
+   * Opens a file lazily (from byte `offset`, where an embedded DB starts): reads and checks only
+   * the header now; the index (hash, key TOC, key records) and the values are each read by one
+   * positional read when first needed, and the file is closed once both are in memory. `close()`
+   * releases it earlier. Damage is reported with the same codes as `load`, when the damaged part
+   * is first read.
+   * @example const db = DiscoDB.open('animals.ddb'); db.get('pets')!.count() // 5
    */
-  static load(path: string, offset = 0): DiscoDB {
+  static open(path: string, offset = 0): DiscoDB {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new DiscoError('DDB_BAD_ARGUMENT', `offset: expected a non-negative integer, found ${offset}`)
     }
@@ -98,22 +103,39 @@ export class DiscoDB implements QuerySource {
       throw ioError(e, path)
     }
     try {
-      const size = fstatSync(fd).size
-      const len = Math.max(0, size - offset)
-      const buf = Buffer.allocUnsafe(len)
+      const avail = Math.max(0, fstatSync(fd).size - offset)
+      const head = new Uint8Array(Math.min(HEADER_SIZE, avail))
       let got = 0
-      while (got < len) {
-        const n = readSync(fd, buf, got, len - got, offset + got)
+      while (got < head.length) {
+        const n = readSync(fd, head, got, head.length - got, offset + got)
         if (n === 0) break
         got += n
       }
-      return new this(buf.subarray(0, got))
+      const header = readHeader(bytesOf(head.subarray(0, got)), got < head.length ? got : avail)
+      return new this(new Reader(header, head, { fd, path, offset }))
     } catch (e) {
-      if (e instanceof DiscoError) throw e
-      throw ioError(e, path)
-    } finally {
       closeSync(fd)
+      throw ioError(e, path)
     }
+  }
+
+  /**
+   * Reads a file (from byte `offset`, where an embedded DB starts) into memory and opens it.
+   * @example DiscoDB.load('bundle.bin', 4096).header.numKeys // 5
+   */
+  static load(path: string, offset = 0): DiscoDB {
+    const db = this.open(path, offset)
+    try {
+      db.#r.ensure(S_ALL)
+    } finally {
+      db.#r.close()
+    }
+    return db
+  }
+
+  /** Releases the file of a DB from `open` (a no-op otherwise); reading parts not yet read then fails with DDB_CLOSED. */
+  close(): void {
+    this.#r.close()
   }
 
   /** Number of keys. */
@@ -128,14 +150,16 @@ export class DiscoDB implements QuerySource {
 
   /** The DB's bytes: exactly `header.size` bytes, a sub-view (no copy). */
   dumps(): Uint8Array {
-    return this.#b.buf
+    this.#r.ensure(S_ALL)
+    return this.#r.buf
   }
 
   /** Writes the DB to `path` atomically (temporary file, then rename). */
   dump(path: string): void {
+    const bytes = this.dumps()
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
     try {
-      writeFileSync(tmp, this.#b.buf)
+      writeFileSync(tmp, bytes)
       renameSync(tmp, path)
     } catch (e) {
       try {
@@ -149,7 +173,9 @@ export class DiscoDB implements QuerySource {
 
   /** True when the DB holds `key` (exact bytes; strings mean UTF-8). */
   has(key: string | Uint8Array): boolean {
-    return this.#findKey(toBytes(key)) >= 0
+    const r = this.#r
+    r.ensure(S_INDEX)
+    return r.find(toBytes(key)) >= 0
   }
 
   /**
@@ -157,62 +183,175 @@ export class DiscoDB implements QuerySource {
    * @example db.get('aquatic')?.toStrings() // ['whale', 'goldfish']
    */
   get(key: string | Uint8Array): Inquiry | undefined {
-    const i = this.#findKey(toBytes(key))
-    return i < 0 ? undefined : this.#listInquiry(i)
+    const r = this.#r
+    r.ensure(S_ALL)
+    const i = r.find(toBytes(key))
+    if (i < 0) return undefined
+    r.locate(i)
+    return new ListInquiry(r, r.count, r.w, r.base)
   }
 
   /** First value of `key`; undefined when the key is absent or has no values. */
   peek(key: string | Uint8Array): Uint8Array | undefined {
-    const i = this.#findKey(toBytes(key))
+    const r = this.#r
+    r.ensure(S_ALL)
+    const i = r.find(toBytes(key))
     if (i < 0) return undefined
-    const first = new IdListIterator(this.#b, this.#listAt(i), this.header.numUniqueValues, this.#valueAt).next()
-    return first.done ? undefined : first.value
+    r.locate(i)
+    return r.count === 0 ? undefined : r.valueAt(r.nextId(r.w, r.base, 0, 0))
   }
 
   /** All keys in stored order (insertion order, or hash order for hashed DBs). */
   keys(): Inquiry {
+    const r = this.#r
+    r.ensure(S_INDEX)
     const n = this.header.numKeys
-    return new Inquiry(
-      function* (this: DiscoDB) {
-        for (let i = 0; i < n; i++) yield this.#keyAt(i)
-      }.bind(this),
+    return new FnInquiry(
+      function* () {
+        for (let i = 0; i < n; i++) yield r.keyAt(i)
+      },
       () => n,
     )
   }
 
   /** Every value of every key, keys in stored order (duplicates kept); count = numValues. */
   values(): Inquiry {
+    const r = this.#r
+    r.ensure(S_ALL)
     const n = this.header.numKeys
-    return new Inquiry(
-      function* (this: DiscoDB) {
-        for (let i = 0; i < n; i++) yield* new IdListIterator(this.#b, this.#listAt(i), this.header.numUniqueValues, this.#valueAt)
-      }.bind(this),
+    return new FnInquiry(
+      function* () {
+        for (let i = 0; i < n; i++) {
+          r.locate(i)
+          const { count, w, base } = r
+          for (let k = 0, id = 0; k < count; k++) {
+            id = r.nextId(w, base, k, id)
+            yield r.valueAt(id)
+          }
+        }
+      },
       () => this.header.numValues,
+      () => {
+        let total = 0
+        for (let i = 0; i < n; i++) {
+          r.locate(i)
+          total += r.count
+        }
+        const out = new Uint32Array(total)
+        for (let i = 0, at = 0; i < n; i++) {
+          r.locate(i)
+          r.decodeInto(r.count, r.w, r.base, out, at)
+          at += r.count
+        }
+        return out
+      },
+      (fn) => {
+        for (let i = 0; i < n; i++) {
+          r.locate(i)
+          r.visitList(r.count, r.w, r.base, fn)
+        }
+      },
     )
   }
 
   /** Unique values in value-ID order; count = numUniqueValues. */
   uniqueValues(): Inquiry {
+    const r = this.#r
+    r.ensure(S_VALUES)
     const n = this.header.numUniqueValues
-    return new Inquiry(
-      function* (this: DiscoDB) {
-        for (let id = 1; id <= n; id++) yield this.valueAt(id)
-      }.bind(this),
+    return new FnInquiry(
+      function* () {
+        for (let id = 1; id <= n; id++) yield r.valueAt(id)
+      },
       () => n,
+      () => {
+        const out = new Uint32Array(n)
+        for (let i = 0; i < n; i++) out[i] = i + 1
+        return out
+      },
+      (fn) => {
+        for (let id = 1; id <= n; id++) r.visitId(id, fn)
+      },
     )
   }
 
   /** `[key, values]` for every key in stored order. */
   items(): Iterable<[Uint8Array, Inquiry]> {
+    const r = this.#r
+    r.ensure(S_ALL)
     const n = this.header.numKeys
-    const self = this
     return {
       *[Symbol.iterator]() {
         for (let i = 0; i < n; i++) {
-          yield [self.#keyAt(i), self.#listInquiry(i)]
+          const key = r.keyAt(i)
+          r.locate(i)
+          yield [key, new ListInquiry(r, r.count, r.w, r.base)]
         }
       },
     }
+  }
+
+  /**
+   * Columnar scan of the items: batches of up to `batchKeys` keys, each key a byte range of the
+   * DB's bytes and its value IDs a range of one `Uint32Array` (no object per key or value). With
+   * `valueColumn()` a value is two typed-array reads. A batch is valid until the next one.
+   * @example
+   * const col = db.valueColumn()
+   * for (const b of db.itemBatches()) for (let k = 0; k < b.length; k++)
+   *   for (let j = b.idStarts[k]!; j < b.idStarts[k + 1]!; j++) total += col.offsets[b.ids[j]!]! - col.offsets[b.ids[j]! - 1]!
+   */
+  itemBatches(batchKeys = 4096): Iterable<ItemBatch> {
+    if (!Number.isSafeInteger(batchKeys) || batchKeys < 1) {
+      throw new DiscoError('DDB_BAD_ARGUMENT', `batchKeys: expected a positive integer, found ${batchKeys}`)
+    }
+    const r = this.#r
+    r.ensure(S_INDEX)
+    const n = this.header.numKeys
+    const size = Math.min(batchKeys, Math.max(1, n))
+    return {
+      *[Symbol.iterator]() {
+        const big = r.h.size >= 0x100000000
+        const keyStarts: Offsets = big ? new Float64Array(size) : new Uint32Array(size)
+        const keyEnds: Offsets = big ? new Float64Array(size) : new Uint32Array(size)
+        const idStarts = new Uint32Array(size + 1)
+        let ids = new Uint32Array(16 * size)
+        for (let from = 0; from < n; from += size) {
+          const to = Math.min(n, from + size)
+          let at = 0
+          for (let i = from; i < to; i++) {
+            const k = i - from
+            const s = r.recStart(i)
+            const len = r.keyLength(i, s, r.recEnd)
+            keyStarts[k] = s + 4
+            keyEnds[k] = s + 4 + len
+            idStarts[k] = at
+            r.locate(i)
+            const count = r.count
+            if (at + count > ids.length) {
+              const grown = new Uint32Array(Math.max(at + count, ids.length * 2))
+              grown.set(ids.subarray(0, at))
+              ids = grown
+            }
+            r.decodeInto(count, r.w, r.base, ids, at)
+            at += count
+          }
+          idStarts[to - from] = at
+          yield { length: to - from, bytes: r.buf, keyStarts, keyEnds, idStarts, ids }
+        }
+      },
+    }
+  }
+
+  /**
+   * All unique values as one column (Arrow-style offsets): value `id` is
+   * `bytes[offsets[id - 1], offsets[id])`. Uncompressed DBs: the DB's own bytes and value TOC;
+   * compressed DBs: every value decoded once into one buffer.
+   * @example const c = db.valueColumn(); utf8(c.bytes.subarray(c.offsets[0], c.offsets[1])) // first value
+   */
+  valueColumn(): ValueColumn {
+    const r = this.#r
+    r.ensure(S_VALUES)
+    return r.valueColumn()
   }
 
   /**
@@ -221,23 +360,25 @@ export class DiscoDB implements QuerySource {
    * @example db.query('mammals | pets', { view: ['whale', 'cat'] }).toStrings() // ['cat', 'whale']
    */
   query(q: string | Uint8Array | Q, options?: QueryOptions): Inquiry {
-    const ids = this.queryIds(q, options)
-    return idInquiry(ids, (id) => this.valueAt(id))
+    return new IdsInquiry(this.#r, this.queryIds(q, options))
   }
 
   /** Like `query`, but the ascending value IDs of the result. */
   queryIds(q: string | Uint8Array | Q, options?: QueryOptions): Uint32Array {
     const parsed = q instanceof Q ? q : Q.parse(q)
     this.#checkQueryable()
+    const r = this.#r
+    r.ensure(S_ALL)
     const view = options?.view === undefined ? undefined : this.#viewIds(options.view)
-    return evaluate(this, resolve(this, parsed), view)
+    return evaluate(r, parsed.hasDeref ? resolve(r, parsed) : parsed, view)
   }
 
   /** The query with its dereferences replaced by this DB's values (spec 8.3). */
   resolve(q: string | Uint8Array | Q): Q {
     const parsed = q instanceof Q ? q : Q.parse(q)
     this.#checkQueryable()
-    return resolve(this, parsed)
+    this.#r.ensure(S_ALL)
+    return resolve(this.#r, parsed)
   }
 
   /**
@@ -247,38 +388,40 @@ export class DiscoDB implements QuerySource {
   metaquery(q: string | Uint8Array | Q): Iterable<[Q, Inquiry]> {
     const parsed = q instanceof Q ? q : Q.parse(q)
     this.#checkQueryable()
-    const self = this
+    const r = this.#r
+    r.ensure(S_ALL)
     return {
       *[Symbol.iterator]() {
-        for (const [mq, ids] of metaquery(self, parsed)) yield [mq, idInquiry(ids, (id) => self.valueAt(id))]
+        for (const [mq, ids] of metaquery(r, parsed)) yield [mq, new IdsInquiry(r, ids)]
       },
     }
   }
 
-  /** Ascending IDs of `key`'s values (empty when absent). Part of QuerySource. */
+  /** Ascending IDs of `key`'s values (empty when absent). */
   idsOfKey(key: Uint8Array): Uint32Array {
-    const i = this.#findKey(key)
-    return i < 0 ? new Uint32Array(0) : this.#idsAt(i)
+    this.#r.ensure(S_INDEX)
+    return this.#r.idsOfKey(key)
   }
 
-  /** Stored list length of `key` (0 when absent). Part of QuerySource. */
+  /** Stored list length of `key` (0 when absent), without decoding it. */
   countOfKey(key: Uint8Array): number {
-    const i = this.#findKey(key)
-    return i < 0 ? 0 : this.#listAt(i).count
+    this.#r.ensure(S_INDEX)
+    return this.#r.countOfKey(key)
   }
 
   /** The bytes of value `id` (1..U). */
   valueAt(id: number): Uint8Array {
-    const U = this.header.numUniqueValues
-    if (!(id >= 1 && id <= U)) throw new DiscoError('DDB_BAD_ARGUMENT', `value ID: expected 1..${U}, found ${id}`)
-    const v = this.#b.view
-    const p = this.header.id2valueOffs + (id - 1) * 8
-    const s = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
-    const e = v.getUint32(p + 12, true) * 0x100000000 + v.getUint32(p + 8, true)
-    if (s < this.#valueTocEnd || s > e || e > this.#valuesEnd) {
-      corrupt(`value ${id} extent`, `${this.#valueTocEnd} <= start <= end <= ${this.#valuesEnd}`, `[${s}, ${e})`)
-    }
-    return this.#value(s, e)
+    this.#r.ensure(S_VALUES)
+    return this.#r.valueAt(id)
+  }
+
+  /**
+   * Calls `fn(bytes, start, end)` with value `id` (1..U) as a byte range, valid during the call.
+   * @example db.visitValue(1, (b, s, e) => console.log(e - s)) // length of the first value
+   */
+  visitValue(id: number, fn: ValueVisitor): void {
+    this.#r.ensure(S_VALUES)
+    this.#r.visitId(id, fn)
   }
 
   #checkQueryable(): void {
@@ -300,84 +443,7 @@ export class DiscoDB implements QuerySource {
 
   #buildValueIndex(): Map<string, number> {
     const m = new Map<string, number>()
-    for (let id = 1; id <= this.header.numUniqueValues; id++) m.set(latin1(this.valueAt(id)), id)
+    for (let id = 1; id <= this.header.numUniqueValues; id++) m.set(latin1(this.#r.valueAt(id)), id)
     return m
-  }
-
-  /**
-   * Start of key record `i`, bounds-checked; its end is left in #recEnd (saves allocating a pair
-   * on every lookup).
-   */
-  #recStart(i: number): number {
-    const v = this.#b.view
-    const p = this.header.key2valuesOffs + i * 8
-    const s = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
-    const e = v.getUint32(p + 12, true) * 0x100000000 + v.getUint32(p + 8, true)
-    if (s < this.#keyTocEnd || s > e || e > this.header.id2valueOffs) {
-      corrupt(`key record ${i} extent`, `${this.#keyTocEnd} <= start <= end <= ${this.header.id2valueOffs}`, `[${s}, ${e})`)
-    }
-    this.#recEnd = e
-    return s
-  }
-
-  /** Length of the key of record `i` at [s, e), checked to leave room for the list count. */
-  #keyLength(i: number, s: number, e: number): number {
-    const len = s + 4 <= e ? this.#b.view.getUint32(s, true) : -1
-    if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
-    return len
-  }
-
-  /** Key bytes of record `i` (a sub-view). */
-  #keyAt(i: number): Uint8Array {
-    const s = this.#recStart(i)
-    return this.#view(s + 4, s + 4 + this.#keyLength(i, s, this.#recEnd))
-  }
-
-  /** True when record `i` holds exactly `key` (compared in place). */
-  #keyEquals(i: number, key: Uint8Array): boolean {
-    const s = this.#recStart(i)
-    const len = this.#keyLength(i, s, this.#recEnd)
-    if (len !== key.length) return false
-    const buf = this.#b.buf
-    for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
-    return true
-  }
-
-  /** A sub-view of the DB's bytes (cheaper than subarray). */
-  #view(s: number, e: number): Uint8Array {
-    const buf = this.#b.buf
-    return new Uint8Array(buf.buffer, buf.byteOffset + s, e - s)
-  }
-
-  /** The located value-ID list of record `i`. */
-  #listAt(i: number): IdList {
-    const s = this.#recStart(i)
-    const e = this.#recEnd
-    return openIdList(this.#b, s + 4 + this.#keyLength(i, s, e), e)
-  }
-
-  /** Value IDs of key record `i`. */
-  #idsAt(i: number): Uint32Array {
-    return decodeIds(this.#b, this.#listAt(i), this.header.numUniqueValues)
-  }
-
-  /** The values of record `i`, streamed from its delta list on each iteration. */
-  #listInquiry(i: number): Inquiry {
-    const list = this.#listAt(i)
-    return new Inquiry(
-      () => new IdListIterator(this.#b, list, this.header.numUniqueValues, this.#valueAt),
-      () => list.count,
-    )
-  }
-
-  #scanFind(key: Uint8Array): number {
-    for (let i = this.header.numKeys - 1; i >= 0; i--) if (this.#keyEquals(i, key)) return i
-    return -1
-  }
-
-  #hashFind(key: Uint8Array): number {
-    const chd = (this.#chd ??= readChd(this.#b, HEADER_SIZE, this.header.key2valuesOffs, this.header.numKeys))
-    const i = chdIndex(chd, key)
-    return i >= 0 && i < this.header.numKeys && this.#keyEquals(i, key) ? i : -1
   }
 }

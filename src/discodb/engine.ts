@@ -15,85 +15,163 @@ export interface QuerySource {
   countOfKey(key: Uint8Array): number
   /** Bytes of the value with this ID. */
   valueAt(id: number): Uint8Array
+  /** Locates a key's list: returns its count (0 when absent) and leaves its width and start in `w` and `base`. */
+  locateKey(key: Uint8Array): number
+  readonly w: number
+  readonly base: number
+  /** Decodes list (count, w, base) into `out[at, at + count)`. */
+  decodeInto(count: number, w: number, base: number, out: Uint32Array, at: number): void
+  /** Adds 1 to `hits[j]` for each `a[j]` (j < n, `a` ascending) that list (count, w, base) holds; stops early. */
+  markList(count: number, w: number, base: number, a: Uint32Array, n: number, hits: Uint32Array): void
 }
 
-/** Per-evaluation cache of decoded key lists (a short list: queries name few keys). */
-class Lists {
-  private readonly keys: string[] = []
-  private readonly lists: Uint32Array[] = []
-  constructor(readonly src: QuerySource) {}
-  ids(l: TermLiteral): Uint32Array {
-    const i = this.keys.indexOf(l.key)
-    if (i >= 0) return this.lists[i]!
-    const ids = this.src.idsOfKey(l.term)
-    this.keys.push(l.key)
-    this.lists.push(ids)
-    return ids
+// Scratch space reused by every evaluation (evaluation is synchronous and never re-entered):
+// per-literal list locations, the candidate set, hit counters.
+let litCount = new Float64Array(64)
+let litW = new Uint8Array(64)
+let litBase = new Float64Array(64)
+let cand = new Uint32Array(1024)
+let posHits = new Uint32Array(1024)
+let negHits = new Uint32Array(1024)
+
+/** Grows the per-literal scratch to hold `n` literals. */
+function literalRoom(n: number): void {
+  if (litCount.length >= n) return
+  const m = Math.max(n, litCount.length * 2)
+  litCount = new Float64Array(m)
+  litW = new Uint8Array(m)
+  litBase = new Float64Array(m)
+}
+
+/** Grows the candidate scratch to hold `n` IDs (keeping the first `keep` candidates). */
+function candidateRoom(n: number, keep: number): void {
+  if (cand.length >= n) return
+  const m = Math.max(n, cand.length * 2)
+  const c = new Uint32Array(m)
+  c.set(cand.subarray(0, keep))
+  cand = c
+  posHits = new Uint32Array(m)
+  negHits = new Uint32Array(m)
+}
+
+/** Removes repeats from the ascending cand[0, n) in place; returns the new length. */
+function dedupeCand(n: number): number {
+  let k = 0
+  for (let i = 0; i < n; i++) if (k === 0 || cand[k - 1] !== cand[i]) cand[k++] = cand[i]!
+  return k
+}
+
+/** Fills cand with the union of the positive lists of literals [from, to); returns its length. */
+function loadUnion(src: QuerySource, from: number, to: number, negated: readonly boolean[]): number {
+  let total = 0
+  for (let l = from; l < to; l++) if (!negated[l]) total += litCount[l]!
+  candidateRoom(total, 0)
+  let n = 0
+  let lists = 0
+  for (let l = from; l < to; l++) {
+    if (negated[l] || litCount[l] === 0) continue
+    src.decodeInto(litCount[l]!, litW[l]!, litBase[l]!, cand, n)
+    n += litCount[l]!
+    lists++
   }
+  if (lists > 1) cand.subarray(0, n).sort()
+  return dedupeCand(n)
 }
 
-/** A clause after looking up its keys: positive lists and negated lists. */
-interface Prepared {
-  readonly pos: Uint32Array[]
-  readonly neg: Uint32Array[]
-  estimate: number
-}
-
-/** Looks up the keys of one clause. */
-function prepare(lists: Lists, c: Clause): Prepared {
-  const p: Prepared = { pos: [], neg: [], estimate: 0 }
-  for (const l of c.literals) {
-    if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
-    const ids = lists.ids(l)
-    if (l.negated) p.neg.push(ids)
-    else {
-      p.pos.push(ids)
-      p.estimate += ids.length
-    }
-  }
-  return p
-}
 
 /**
  * Evaluates a resolved query (no dereferences) to ascending value IDs. `view`, if given, is an
- * extra clause of allowed IDs (ascending, unique).
+ * extra clause of allowed IDs (ascending, unique). Candidates start from the smallest positive
+ * clause; every other clause walks its delta lists against them and stops as soon as a list
+ * passes the last candidate. Nothing is allocated per ID; the result is one exact-size array.
  * @example evaluate(db, Q.parse('a & ~b')) // Uint32Array [3, 7]
  */
 export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Array {
   const clauses = q.clauses
   if (clauses.length === 0 || (view !== undefined && view.length === 0)) return emptyIds()
-  for (const c of clauses) if (c.literals.length === 0) return emptyIds()
-  const lists = new Lists(src)
-  const positive: Prepared[] = []
-  const mixed: Prepared[] = []
+  let total = 0
   for (const c of clauses) {
-    const p = prepare(lists, c)
-    // A positive clause whose keys hold nothing empties the whole result.
-    if (p.neg.length === 0 && p.estimate === 0) return emptyIds()
-    ;(p.neg.length === 0 ? positive : mixed).push(p)
+    if (c.literals.length === 0) return emptyIds()
+    total += c.literals.length
   }
-  if (positive.length > 1) positive.sort((a, b) => a.estimate - b.estimate)
-  // Positive clauses first, smallest first; each narrows the candidate set.
-  let current: Uint32Array | undefined = view
-  for (const p of positive) {
-    const set = unionAll(p.pos)
-    current = current === undefined ? set : intersect(current, set)
-    if (current.length === 0) return current
-  }
-  if (current !== undefined) {
-    // A clause with negations keeps r unless r is in every negated list and in no positive one.
-    for (const p of mixed) {
-      current = filterIds(current, (r) => !p.neg.every((l) => hasId(l, r)) || p.pos.some((l) => hasId(l, r)))
-      if (current.length === 0) return current
+  literalRoom(total)
+  // Locate every literal's list; a positive clause whose keys hold nothing empties the result.
+  const negated: boolean[] = []
+  const starts: number[] = []
+  const estimates: number[] = []
+  const positive: number[] = []
+  const mixed: number[] = []
+  let at = 0
+  for (let ci = 0; ci < clauses.length; ci++) {
+    const c = clauses[ci]!
+    starts.push(at)
+    let estimate = 0
+    let negs = 0
+    for (const l of c.literals) {
+      if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
+      const count = src.locateKey(l.term)
+      litCount[at] = count
+      litW[at] = src.w
+      litBase[at] = src.base
+      negated.push(l.negated)
+      if (l.negated) negs++
+      else estimate += count
+      at++
     }
-    return current
+    estimates.push(estimate)
+    if (negs === 0 && estimate === 0) return emptyIds()
+    ;(negs === 0 ? positive : mixed).push(ci)
   }
-  // Only clauses with negations: the result is {1..U} minus the union of their exclusions.
-  const excluded = mixed.map((p) => {
-    const sorted = [...p.neg].sort((a, b) => a.length - b.length)
-    let e = sorted[0]!
-    for (let i = 1; i < sorted.length && e.length > 0; i++) e = intersect(e, sorted[i]!)
-    return p.pos.length === 0 ? e : filterIds(e, (r) => !p.pos.some((l) => hasId(l, r)))
+  starts.push(at)
+  if (positive.length > 1) positive.sort((a, b) => estimates[a]! - estimates[b]!)
+  if (positive.length === 0 && view === undefined) return complementOf(src, clauses, mixed)
+  // Candidates: the view, or the smallest positive clause.
+  let n: number
+  let next = 0
+  if (view !== undefined) {
+    candidateRoom(view.length, 0)
+    cand.set(view)
+    n = view.length
+  } else {
+    const ci = positive[next++]!
+    n = loadUnion(src, starts[ci]!, starts[ci + 1]!, negated)
+  }
+  // Each further positive clause keeps the candidates one of its lists holds.
+  for (; next < positive.length && n > 0; next++) {
+    const ci = positive[next]!
+    posHits.fill(0, 0, n)
+    for (let l = starts[ci]!; l < starts[ci + 1]!; l++) src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, posHits)
+    let k = 0
+    for (let i = 0; i < n; i++) if (posHits[i]! > 0) cand[k++] = cand[i]!
+    n = k
+  }
+  // A clause with negations keeps r unless r is in every negated list and in no positive one.
+  for (let m = 0; m < mixed.length && n > 0; m++) {
+    const ci = mixed[m]!
+    posHits.fill(0, 0, n)
+    negHits.fill(0, 0, n)
+    let negs = 0
+    for (let l = starts[ci]!; l < starts[ci + 1]!; l++) {
+      if (negated[l]) negs++
+      src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, negated[l] ? negHits : posHits)
+    }
+    let k = 0
+    for (let i = 0; i < n; i++) if (posHits[i]! > 0 || negHits[i]! < negs) cand[k++] = cand[i]!
+    n = k
+  }
+  return n === 0 ? emptyIds() : cand.slice(0, n)
+}
+
+/** Only clauses with negations: {1..U} minus the union of their exclusions. */
+function complementOf(src: QuerySource, clauses: readonly Clause[], mixed: readonly number[]): Uint32Array {
+  const excluded = mixed.map((ci) => {
+    const pos: Uint32Array[] = []
+    const neg: Uint32Array[] = []
+    for (const l of clauses[ci]!.literals) (l.negated ? neg : pos).push(src.idsOfKey((l as TermLiteral).term))
+    neg.sort((a, b) => a.length - b.length)
+    let e = neg[0]!
+    for (let i = 1; i < neg.length && e.length > 0; i++) e = intersect(e, neg[i]!)
+    return pos.length === 0 ? e : filterIds(e, (r) => !pos.some((l) => hasId(l, r)))
   })
   return complement(unionAll(excluded), src.numUniqueValues)
 }

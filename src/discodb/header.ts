@@ -32,11 +32,12 @@ export interface DiscoDBHeader {
 
 /**
  * Reads and validates the header of the DB at the start of `b`: buffer length, magic, size, then
- * that every section lies inside `size` in the order of spec 2.
+ * that every section lies inside `size` in the order of spec 2. `avail` is how many bytes the DB
+ * may span (the buffer's length, or the file's size past the DB's offset when `b` holds only the
+ * header).
  * @example readHeader(bytesOf(fs.readFileSync('animals.ddb'))).numKeys // 5
  */
-export function readHeader(b: Bytes): DiscoDBHeader {
-  const avail = b.buf.length
+export function readHeader(b: Bytes, avail = b.buf.length): DiscoDBHeader {
   if (avail < HEADER_SIZE) {
     throw new DiscoError('DDB_TOO_SMALL', `buffer too small: expected at least ${HEADER_SIZE} bytes, found ${avail}`)
   }

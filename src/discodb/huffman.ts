@@ -31,28 +31,37 @@ export function readCodebook(b: Bytes, off: number): Codebook {
   return { symbols, lengths }
 }
 
+/** Most bytes a compressed value stored in `nbytes` bytes can decode to (tokens are >= 2 bits, emit <= 4 bytes). */
+export function decodedCap(nbytes: number): number {
+  if (nbytes >= 0x10000000) corrupt('compressed value', 'less than 256 MiB', `${nbytes} bytes`)
+  return Math.max(0, nbytes * 8 - 3) * 2 + 4
+}
+
 let scratch = new Uint8Array(4096)
 
+/** A scratch buffer of at least `cap` bytes (shared; valid until the next call). */
+export function huffmanScratch(cap: number): Uint8Array {
+  if (scratch.length < cap) scratch = new Uint8Array(Math.max(cap, scratch.length * 2))
+  return scratch
+}
+
 /**
- * Decodes the compressed value stored in `buf[start, end)`. Reads of the 17-bit window may pass
- * `end` (into the next value or past the buffer, where bytes read as zero), as in the original.
- * Returns a fresh copy.
- * @example decodeHuffman(cb, buf, 100, 101) // Uint8Array [] (the empty value is the byte 0x05)
+ * Decodes the compressed value stored in `buf[start, end)` into `out` from `at` (which must have
+ * room for `decodedCap(end - start)` bytes); returns the decoded length. Reads of the 17-bit window
+ * may pass `end` (into the next value or past the buffer, where bytes read as zero), as in the
+ * original.
+ * @example decodeHuffmanInto(cb, buf, 100, 101, out, 0) // 0 (the empty value is the byte 0x05)
  */
-export function decodeHuffman(cb: Codebook, buf: Uint8Array, start: number, end: number): Uint8Array {
+export function decodeHuffmanInto(cb: Codebook, buf: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number {
   const nbytes = end - start
-  if (nbytes <= 0) return new Uint8Array(0)
+  if (nbytes <= 0) return 0
   if (nbytes >= 0x10000000) corrupt('compressed value', 'less than 256 MiB', `${nbytes} bytes at ${start}`)
   const endBit = nbytes * 8 - (buf[start]! & 7)
-  // Each token is at least 2 bits long and emits at most 4 bytes.
-  const cap = Math.max(0, endBit - 3) * 2 + 4
-  if (scratch.length < cap) scratch = new Uint8Array(Math.max(cap, scratch.length * 2))
-  const out = scratch
   const symbols = cb.symbols
   const lengths = cb.lengths
   // The fast loop needs 3 window bytes inside the buffer; the tail pads with zeros.
   const safeBits = (buf.length - 2 - start) * 8
-  let n = 0
+  let n = at
   let pos = 3
   while (pos < endBit) {
     const p = start + (pos >>> 3)
@@ -74,6 +83,18 @@ export function decodeHuffman(cb: Codebook, buf: Uint8Array, start: number, end:
       pos += 9
     }
   }
+  return n - at
+}
+
+/**
+ * Decodes the compressed value stored in `buf[start, end)` (see decodeHuffmanInto); returns a
+ * fresh copy.
+ * @example decodeHuffman(cb, buf, 100, 101) // Uint8Array [] (the empty value is the byte 0x05)
+ */
+export function decodeHuffman(cb: Codebook, buf: Uint8Array, start: number, end: number): Uint8Array {
+  if (end - start <= 0) return new Uint8Array(0)
+  const out = huffmanScratch(decodedCap(end - start))
+  const n = decodeHuffmanInto(cb, buf, start, end, out, 0)
   // `new Uint8Array(n)` of a small n lives on the JS heap; slice() would allocate an
   // ArrayBuffer off-heap, which costs about a microsecond.
   const res = new Uint8Array(n)

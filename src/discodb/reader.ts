@@ -1,0 +1,448 @@
+// The hot read paths of a DiscoDB over one byte buffer: key lookup, located value-ID lists
+// (decoded into caller arrays, streamed against candidates, visited), value extents, and the
+// columnar views for scans. Nothing here allocates per value. A DB opened from a file is read in
+// two sections on demand (the index: hash, key TOC and key records; the values: value TOC,
+// values and codebook), each by one positional read into one buffer of the DB's size.
+import { closeSync, readSync } from 'node:fs'
+import { DiscoError } from '../errors.js'
+import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
+import { type Chd, chdIndex, readChd } from './chd.js'
+import type { QuerySource } from './engine.js'
+import { type DiscoDBHeader, HEADER_SIZE } from './header.js'
+import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
+
+/**
+ * Receives one value as a byte range: `bytes[start, end)`. The bytes are the DB's own (or, for a
+ * compressed DB, a shared decoding buffer): valid only during the call; copy what you keep.
+ */
+export type ValueVisitor = (bytes: Uint8Array, start: number, end: number) => void
+
+/** Byte positions in a DB's bytes: Uint32Array below 4 GiB, else Float64Array. */
+export type Offsets = Uint32Array | Float64Array
+
+/** Sections of a lazily opened DB. */
+export const S_INDEX = 1
+export const S_VALUES = 2
+export const S_ALL = 3
+
+/** Where the unread sections of a DB opened from a file come from. */
+export interface LazyFile {
+  fd: number
+  readonly path: string
+  /** Byte offset of the DB in the file. */
+  readonly offset: number
+}
+
+/** Closes the descriptor of a DB dropped before all of it was read. */
+const closer = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd)
+  } catch {
+    // already closed
+  }
+})
+
+/** Wraps a file-system error as `IO_<errno>`. */
+export function ioError(e: unknown, path: string): DiscoError {
+  if (e instanceof DiscoError) return e
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
+  return new DiscoError(`IO_${code}`, `${path}: ${(e as Error).message}`, { cause: e })
+}
+
+function badId(id: number, maxId: number): never {
+  return corrupt('value ID', `1..${maxId}`, id)
+}
+
+const EMPTY = new Uint32Array(0)
+
+/** The read side of one DB. Callers `ensure` the sections they touch once per public call. */
+export class Reader implements QuerySource {
+  readonly h: DiscoDBHeader
+  /** U: value IDs are 1..U. */
+  readonly U: number
+  readonly keyTocEnd: number
+  readonly valueTocEnd: number
+  readonly valuesEnd: number
+  buf: Uint8Array
+  b: Bytes
+  /** Sections present in `buf` (S_* bits). */
+  have: number
+  /** The located list (set by `locate`): count, delta width, stream start. */
+  count = 0
+  w = 1
+  base = 0
+  /** The checked extent of the last `extent` call. */
+  vs = 0
+  ve = 0
+  /** End of the key record of the last `recStart` call. */
+  recEnd = 0
+  /** Key → key index or -1 (CHD for hashed DBs, scan otherwise). */
+  readonly find: (key: Uint8Array) => number
+  /** Visits value `id` (checked) as a byte range. */
+  readonly visitId: (id: number, fn: ValueVisitor) => void
+  /** Bytes of value `id` (checked): a sub-view, or a fresh decoded copy. */
+  readonly valueAt: (id: number) => Uint8Array
+  #file: LazyFile | undefined
+  #chd: Chd | undefined
+  #codebook: Codebook | undefined
+
+  /** `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest). */
+  constructor(h: DiscoDBHeader, bytes: Uint8Array, file?: LazyFile) {
+    this.h = h
+    this.U = h.numUniqueValues
+    this.buf = bytes
+    this.b = bytesOf(bytes)
+    this.have = file === undefined ? S_ALL : 0
+    this.#file = file
+    if (file !== undefined) closer.register(this, file.fd, this)
+    this.keyTocEnd = h.key2valuesOffs + (h.numKeys + 1) * 8
+    this.valueTocEnd = h.id2valueOffs + (h.numUniqueValues + 1) * 8
+    this.valuesEnd = h.compressed ? h.codebookOffs : h.size
+    this.find = h.hashed ? (k) => this.#hashFind(k) : (k) => this.#scanFind(k)
+    if (h.compressed) {
+      this.visitId = (id, fn) => this.#visitHuffman(id, fn)
+      this.valueAt = (id) => {
+        this.extent(id)
+        return decodeHuffman(this.codebook(), this.buf, this.vs, this.ve)
+      }
+    } else {
+      this.visitId = (id, fn) => {
+        this.extent(id)
+        fn(this.buf, this.vs, this.ve)
+      }
+      this.valueAt = (id) => {
+        this.extent(id)
+        const buf = this.buf
+        return new Uint8Array(buf.buffer, buf.byteOffset + this.vs, this.ve - this.vs)
+      }
+    }
+  }
+
+  /** Makes sure the sections in `mask` are in memory (reads them on first use). */
+  ensure(mask: number): void {
+    if ((this.have & mask) !== mask) this.#load(mask)
+  }
+
+  /** Releases the file of a lazily opened DB; later reads of unread sections fail (DDB_CLOSED). */
+  close(): void {
+    const f = this.#file
+    if (f === undefined) return
+    this.#file = undefined
+    closer.unregister(this)
+    try {
+      closeSync(f.fd)
+    } catch (e) {
+      throw ioError(e, f.path)
+    }
+  }
+
+  #load(mask: number): void {
+    const f = this.#file
+    if (f === undefined) {
+      throw new DiscoError('DDB_CLOSED', 'the DB was closed: expected an open DB to read its unread sections, found it closed')
+    }
+    const h = this.h
+    if (this.buf.length < h.size) {
+      // One buffer of the DB's size; the header is copied, the sections are read into place.
+      const full = Buffer.allocUnsafe(h.size)
+      const buf = new Uint8Array(full.buffer, full.byteOffset, h.size)
+      buf.set(this.buf.subarray(0, HEADER_SIZE))
+      this.buf = buf
+      this.b = bytesOf(buf)
+    }
+    const want = mask & ~this.have
+    try {
+      if (want & S_INDEX) this.#read(f, HEADER_SIZE, h.id2valueOffs)
+      if (want & S_VALUES) this.#read(f, h.id2valueOffs, h.size)
+    } catch (e) {
+      throw ioError(e, f.path)
+    }
+    this.have |= want
+    if (this.have === S_ALL) this.close()
+  }
+
+  /** Reads the DB's bytes [from, to) from the file into place. */
+  #read(f: LazyFile, from: number, to: number): void {
+    let at = from
+    while (at < to) {
+      const n = readSync(f.fd, this.buf, at, to - at, f.offset + at)
+      if (n === 0) {
+        throw new DiscoError('DDB_BAD_SIZE', `${f.path}: file shrank: expected ${this.h.size} bytes of DB at offset ${f.offset}, found ${at}`)
+      }
+      at += n
+    }
+  }
+
+  /** The codebook of a compressed DB (parsed on first use). */
+  codebook(): Codebook {
+    return (this.#codebook ??= readCodebook(this.b, this.h.codebookOffs))
+  }
+
+  /**
+   * Start of key record `i`, bounds-checked; its end is left in `recEnd`.
+   */
+  recStart(i: number): number {
+    const v = this.b.view
+    const p = this.h.key2valuesOffs + i * 8
+    const s = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
+    const e = v.getUint32(p + 12, true) * 0x100000000 + v.getUint32(p + 8, true)
+    if (s < this.keyTocEnd || s > e || e > this.h.id2valueOffs) {
+      corrupt(`key record ${i} extent`, `${this.keyTocEnd} <= start <= end <= ${this.h.id2valueOffs}`, `[${s}, ${e})`)
+    }
+    this.recEnd = e
+    return s
+  }
+
+  /** Length of the key of record `i` at [s, e), checked to leave room for the list count. */
+  keyLength(i: number, s: number, e: number): number {
+    const len = s + 4 <= e ? this.b.view.getUint32(s, true) : -1
+    if (len < 0 || s + 8 + len > e) corrupt(`key record ${i}`, `a key and a count within ${e - s} bytes`, len)
+    return len
+  }
+
+  /** Key bytes of record `i` (a sub-view). */
+  keyAt(i: number): Uint8Array {
+    const s = this.recStart(i)
+    const len = this.keyLength(i, s, this.recEnd)
+    const buf = this.buf
+    return new Uint8Array(buf.buffer, buf.byteOffset + s + 4, len)
+  }
+
+  /** True when record `i` holds exactly `key` (compared in place). */
+  keyEquals(i: number, key: Uint8Array): boolean {
+    const s = this.recStart(i)
+    const len = this.keyLength(i, s, this.recEnd)
+    if (len !== key.length) return false
+    const buf = this.buf
+    for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
+    return true
+  }
+
+  #scanFind(key: Uint8Array): number {
+    for (let i = this.h.numKeys - 1; i >= 0; i--) if (this.keyEquals(i, key)) return i
+    return -1
+  }
+
+  #hashFind(key: Uint8Array): number {
+    const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
+    const i = chdIndex(chd, key)
+    return i >= 0 && i < this.h.numKeys && this.keyEquals(i, key) ? i : -1
+  }
+
+  /** Locates the value-ID list of key record `i` into count / w / base (bounds-checked). */
+  locate(i: number): void {
+    const s = this.recStart(i)
+    const e = this.recEnd
+    const off = s + 4 + this.keyLength(i, s, e)
+    const count = this.b.view.getUint32(off, true)
+    this.count = count
+    if (count === 0) return
+    const base = off + 4
+    if (base >= e) corrupt('value-ID list', `a bit stream before ${e}`, `count ${count} at ${off}`)
+    const w = (this.buf[base]! & 31) + 1
+    const nbytes = Math.ceil((5 + count * w) / 8)
+    if (base + nbytes > e) corrupt('value-ID list', `${nbytes} stream bytes before ${e}`, `${e - base}`)
+    this.w = w
+    this.base = base
+  }
+
+  /** Decodes list (count, w, base) into `out[at, at + count)`; IDs are checked to lie in 1..U. */
+  decodeInto(count: number, w: number, base: number, out: Uint32Array, at: number): void {
+    if (count === 0) return
+    const buf = this.buf
+    let id = 0
+    if (w <= 24) {
+      // A 32-bit window always holds the field; window bytes past the buffer read as 0.
+      const mask = (1 << w) - 1
+      for (let i = 0, bit = 5; i < count; i++, bit += w) {
+        const p = base + (bit >>> 3)
+        const word = buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)
+        id += (word >>> (bit & 7)) & mask
+        out[at + i] = id
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        id += readBits(buf, base, 5 + i * w, w)
+        out[at + i] = id
+      }
+    }
+    const first = out[at]!
+    if (first === 0 || id > this.U) badId(first === 0 ? 0 : id, this.U)
+  }
+
+  /** U (QuerySource). */
+  get numUniqueValues(): number {
+    return this.U
+  }
+
+  /** Locates `key`'s list (QuerySource): its count (0 when absent), width and start in w / base. */
+  locateKey(key: Uint8Array): number {
+    const i = this.find(key)
+    if (i < 0) return (this.count = 0)
+    this.locate(i)
+    return this.count
+  }
+
+  /** Ascending value IDs of `key` (QuerySource); empty when absent. */
+  idsOfKey(key: Uint8Array): Uint32Array {
+    const n = this.locateKey(key)
+    return this.ids(n, this.w, this.base)
+  }
+
+  /** Stored count of `key`'s list (QuerySource); 0 when absent. */
+  countOfKey(key: Uint8Array): number {
+    return this.locateKey(key)
+  }
+
+  /** The IDs of list (count, w, base) in a fresh array. */
+  ids(count: number, w: number, base: number): Uint32Array {
+    if (count === 0) return EMPTY
+    const out = new Uint32Array(count)
+    this.decodeInto(count, w, base, out, 0)
+    return out
+  }
+
+  /**
+   * Adds 1 to `hits[j]` for each element `a[j]` of the ascending `a[0, n)` that the list
+   * (count, w, base) holds, walking the list only as far as `a` reaches (stops early).
+   */
+  markList(count: number, w: number, base: number, a: Uint32Array, n: number, hits: Uint32Array): void {
+    if (count === 0 || n === 0) return
+    const buf = this.buf
+    const last = a[n - 1]!
+    const mask = (1 << w) - 1
+    let id = 0
+    let j = 0
+    let marked = 0
+    for (let i = 0, b = 5; i < count; i++, b += w) {
+      if (w <= 24) {
+        const p = base + (b >>> 3)
+        id += ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> (b & 7)) & mask
+      } else id += readBits(buf, base, b, w)
+      if (id > last) return
+      if (a[j]! < id) {
+        // Gallop to the first candidate >= id (candidates may be far denser than the list).
+        let lo = j + 1
+        let hi = lo
+        let step = 1
+        while (hi < n && a[hi]! < id) {
+          lo = hi + 1
+          hi += step
+          step *= 2
+        }
+        if (hi > n) hi = n
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1
+          if (a[mid]! < id) lo = mid + 1
+          else hi = mid
+        }
+        j = lo
+        if (j >= n) return
+      }
+      if (a[j] === id && id !== marked) {
+        hits[j]!++
+        marked = id
+      }
+    }
+  }
+
+  /** Visits the values of list (count, w, base) in order. */
+  visitList(count: number, w: number, base: number, fn: ValueVisitor): void {
+    if (count === 0) return
+    const U = this.U
+    const buf = this.buf
+    let id = 0
+    for (let i = 0, bit = 5; i < count; i++, bit += w) {
+      if (w <= 24) {
+        const p = base + (bit >>> 3)
+        id += ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> (bit & 7)) & ((1 << w) - 1)
+      } else id += readBits(buf, base, bit, w)
+      if (id === 0 || id > U) badId(id, U)
+      this.visitId(id, fn)
+    }
+  }
+
+  /** ID number `i` (0-based) of list (count, w, base), given the ID before it. */
+  nextId(w: number, base: number, i: number, prev: number): number {
+    const bit = 5 + i * w
+    let id: number
+    if (w <= 24 && bit < 0x7fffffff) {
+      const buf = this.buf
+      const p = base + (bit >>> 3)
+      id = prev + ((((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> (bit & 7)) & ((1 << w) - 1)))
+    } else id = prev + readBits(this.buf, base, bit, w)
+    if (id === 0 || id > this.U) badId(id, this.U)
+    return id
+  }
+
+  /** Checks value `id`'s extent into vs / ve (an out-of-range ID is DDB_BAD_ARGUMENT). */
+  extent(id: number): void {
+    const U = this.U
+    if (!(id >= 1 && id <= U)) throw new DiscoError('DDB_BAD_ARGUMENT', `value ID: expected 1..${U}, found ${id}`)
+    const v = this.b.view
+    const p = this.h.id2valueOffs + (id - 1) * 8
+    const s = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
+    const e = v.getUint32(p + 12, true) * 0x100000000 + v.getUint32(p + 8, true)
+    if (s < this.valueTocEnd || s > e || e > this.valuesEnd) {
+      corrupt(`value ${id} extent`, `${this.valueTocEnd} <= start <= end <= ${this.valuesEnd}`, `[${s}, ${e})`)
+    }
+    this.vs = s
+    this.ve = e
+  }
+
+  #visitHuffman(id: number, fn: ValueVisitor): void {
+    this.extent(id)
+    const s = this.vs
+    const e = this.ve
+    const out = huffmanScratch(decodedCap(e - s))
+    const n = decodeHuffmanInto(this.codebook(), this.buf, s, e, out, 0)
+    fn(out, 0, n)
+  }
+
+  /**
+   * All unique values as one column: value `id` is `bytes[offsets[id - 1], offsets[id])`.
+   * Uncompressed: the DB's bytes and its value TOC (checked once); compressed: every value
+   * decoded once into one buffer.
+   */
+  valueColumn(): { bytes: Uint8Array; offsets: Offsets } {
+    const U = this.U
+    const big = this.h.size >= 0x100000000
+    const offsets: Offsets = big ? new Float64Array(U + 1) : new Uint32Array(U + 1)
+    const v = this.b.view
+    const toc = this.h.id2valueOffs
+    const lo = this.valueTocEnd
+    const hi = this.valuesEnd
+    let prev = lo
+    for (let k = 0; k <= U; k++) {
+      const p = toc + k * 8
+      const x = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
+      if (x < prev || x > hi) {
+        const id = k === 0 ? 1 : k
+        corrupt(`value ${id} extent`, `${lo} <= start <= end <= ${hi}`, k === 0 ? `start ${x}` : `[${prev}, ${x})`)
+      }
+      offsets[k] = x
+      prev = x
+    }
+    if (!this.h.compressed) return { bytes: this.buf, offsets }
+    // Decode every value once, in ID order, into one growing buffer.
+    const cb = this.codebook()
+    const buf = this.buf
+    let out = new Uint8Array(Math.max(1024, (hi - lo) * 2))
+    let n = 0
+    let s = offsets[0]!
+    offsets[0] = 0
+    for (let k = 1; k <= U; k++) {
+      const e = offsets[k]!
+      const cap = e > s ? decodedCap(e - s) : 0
+      if (n + cap > out.length) {
+        const grown = new Uint8Array(Math.max(n + cap, out.length * 2))
+        grown.set(out.subarray(0, n))
+        out = grown
+      }
+      n += decodeHuffmanInto(cb, buf, s, e, out, n)
+      offsets[k] = n
+      s = e
+    }
+    return { bytes: out.subarray(0, n), offsets }
+  }
+}
