@@ -155,6 +155,24 @@ async function detach(argv: string[]): Promise<void> {
   child.unref()
 }
 
+/**
+ * Spells `--detach=VALUE` the way the parser knows: `--detach` for true/1/yes/on, nothing for
+ * false/0/no/off (a boolean flag takes no value; `-d` and `--detach` pass unchanged).
+ *
+ * @example
+ * detachSpelling(['node', 'disco', 'run', '--detach=true', 'm.js']) // ['node', 'disco', 'run', '--detach', 'm.js']
+ */
+export function detachSpelling(argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (const [i, a] of argv.entries()) {
+    const m = i >= 2 && a !== '--' && argv.slice(2, i).indexOf('--') === -1 ? /^--detach=(.*)$/i.exec(a) : null
+    if (!m) out.push(a)
+    else if (/^(true|1|yes|on)$/i.test(m[1]!)) out.push('--detach')
+    else if (!/^(false|0|no|off)$/i.test(m[1]!)) throw usageError(`--detach: expected true or false, found ${JSON.stringify(m[1])}`)
+  }
+  return out
+}
+
 /** Builds the `disco` program (exported for tests). */
 export function buildProgram(argv: string[] = process.argv): Command {
   const program = new Command('disco')
@@ -271,4 +289,13 @@ function isMain(): boolean {
   try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href } catch { return false }
 }
 
-if (isMain()) await runCli('disco', buildProgram())
+if (isMain()) {
+  let argv: string[] | undefined
+  try {
+    argv = detachSpelling(process.argv)
+  } catch (e) {
+    process.stderr.write(`disco: error CLI_USAGE: ${(e as Error).message}\n`)
+    process.exitCode = 2
+  }
+  if (argv) await runCli('disco', buildProgram(argv), argv)
+}

@@ -167,6 +167,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     }
   }
   hooks.progress(records % PROGRESS_EVERY)
+  checkAborted(signal) // a killed job stores nothing more
   const blobs: TaskOutput[] = []
   for (let p = 0; p < P; p++) {
     const s = sorters[p]
