@@ -5,6 +5,7 @@ import { basename, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DiscoError } from '../errors.js'
+import { backoffDelay } from '../util/backoff.js'
 import { chunkLines, type ChunkOptions } from './chunk.js'
 import { lineBatches, maybeGunzip } from './lines.js'
 import { tarMembers } from './tar.js'
@@ -348,7 +349,7 @@ export class Ddfs {
       if (Date.now() - started > 120_000) {
         throw new DiscoError('DDFS_CONFLICT', `tag ${name}: gave up after ${attempt + 1} conflicting concurrent updates in 120 s`)
       }
-      await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)))
+      await sleep(backoffDelay(attempt + 1, 1, 50, { spread: true, floorMs: 0 }))
     }
   }
 

@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { checkTagName } from '../ddfs/index.js'
+import { backoffDelay } from '../util/backoff.js'
 import type { FnRef, JobPlan, JobSpec, NormalizedSpec } from './types.js'
 
 /** Default memory budget per running task: 256 MB. */
@@ -150,8 +151,7 @@ export function jobName(prefix: string, micros: number, bump = 0): string {
   return `${prefix}@${Math.floor(secs / 1e6).toString(16)}:${(secs % 1e6).toString(16)}:${us.toString(16)}`
 }
 
-/** Back-off before retry number `failures` (1-based): min(base·2^(n-1), cap) + jitter in [0, base). */
+/** Back-off before retry number `failures` (1-based): min(base·2^(n-1), cap) + jitter in [0, base) (util/backoff.ts). */
 export function retryDelay(failures: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  const exp = Math.min(baseMs * 2 ** Math.max(0, failures - 1), capMs)
-  return exp + Math.floor(random() * baseMs)
+  return backoffDelay(failures, baseMs, capMs, { random })
 }
