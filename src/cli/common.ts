@@ -42,10 +42,12 @@ export async function runCli(tool: string, program: Command, argv: string[] = pr
     for (const sub of cmd.commands) configure(sub)
   }
   configure(program)
-  // A closed stdout (e.g. `| head`) ends the process quietly instead of throwing EPIPE.
+  // A closed stdout (e.g. `| head`) ends the process quietly instead of throwing EPIPE; any other
+  // write failure (`> /dev/full`: ENOSPC, EIO, EBADF) is one coded line and exit status 1.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0)
-    throw e
+    process.stderr.write(`${tool}: error IO_${e.code ?? 'EIO'}: cannot write to standard output: ${e.message}\n`)
+    process.exit(1)
   })
   try {
     await program.parseAsync(argv)

@@ -7,6 +7,8 @@ import { DiscoError } from '../errors.js'
 import { DiscoDB, DiscoDBConstructor, type Inquiry, type Q } from '../discodb/index.js'
 import { addTsvLines } from '../discodb/tsv.js'
 import { Progress, runCli, usageError } from './common.js'
+import { DEFAULT_MAX_LINE, LineSplitter, throwTooLong, type LineSink } from '../ddfs/index.js'
+import { parseSize } from './ddfs.js'
 
 type Encoding = 'utf8' | 'base64' | 'hex'
 
@@ -116,6 +118,7 @@ interface CreateOptions {
   compress: boolean
   encoding: Encoding
   progress?: boolean
+  maxRecord: number
 }
 
 /** Adds one JSON line `[key, [values]]` (or `[key, value]`) to the constructor. */
@@ -146,27 +149,18 @@ async function readInput(c: DiscoDBConstructor, input: string | undefined, o: Cr
   }
   const progress = new Progress('ddb create', o.progress !== false && Boolean(process.stderr.isTTY))
   const stream = fromStdin ? process.stdin : createReadStream(input, { highWaterMark: 1 << 20 })
-  let carry: Buffer = Buffer.alloc(0)
+  // One splitter for every line reader: linear however long a line is, and bounded by --max-record.
+  const split = new LineSplitter(o.maxRecord, throwTooLong(fromStdin ? 'stdin' : input, o.maxRecord))
+  const sink: LineSink = o.json
+    ? (b, s, e) => addJsonLine(c, b.toString('utf8', s, e), split.lines, o.encoding)
+    : (b, s, e) => { addTsvLines(c, b, s, e, true) }
   let done = 0
-  let lineNo = 0
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     done += chunk.length
-    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk
-    let used: number
-    if (o.json) {
-      used = 0
-      for (let nl = buf.indexOf(10, used); nl >= 0; nl = buf.indexOf(10, used)) {
-        addJsonLine(c, buf.toString('utf8', used, nl), ++lineNo, o.encoding)
-        used = nl + 1
-      }
-    } else used = addTsvLines(c, buf, 0, buf.length, false)
-    carry = Buffer.from(buf.subarray(used))
+    split.push(chunk, sink)
     progress.update(done, total, `${c.pairCount.toLocaleString('en')} pairs`)
   }
-  if (carry.length) {
-    if (o.json) addJsonLine(c, carry.toString('utf8'), ++lineNo, o.encoding)
-    else addTsvLines(c, carry, 0, carry.length, true)
-  }
+  split.end(sink)
   progress.done()
 }
 
@@ -200,6 +194,7 @@ export function buildProgram(): Command {
     .option('--unique-items', 'drop repeated (key, value) pairs instead of making a multiset')
     .option('--no-compress', 'never compress values (the original compresses at ≥ 5 MiB of unique values)')
     .option('--no-progress', 'no progress line (it is shown only on a terminal anyway)')
+    .option('--max-record <size>', 'longest input line (MB unless a unit is given); a longer one is DDFS_RECORD_TOO_LARGE', (v) => parseSize(v, '--max-record'), DEFAULT_MAX_LINE)
     .addOption(encodingOption())
     .addHelpText('after', `
 A TSV line is key<TAB>value (the value may contain tabs); a line without a tab adds the key

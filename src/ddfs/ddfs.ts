@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DiscoError } from '../errors.js'
 import { backoffDelay } from '../util/backoff.js'
 import { chunkLines, type ChunkOptions } from './chunk.js'
-import { lineBatches, maybeGunzip } from './lines.js'
+import { lineBatches, maybeGunzip, type LineOptions } from './lines.js'
 import { tarMembers } from './tar.js'
 import { createGzip } from 'node:zlib'
 import { LocalBlobStore, LocalTagStore } from './local.js'
@@ -647,8 +647,8 @@ export class Ddfs {
    * The lines of a blob as strings (newline removed), transparently gunzipped.
    * @example for await (const line of ddfs.readLines(set)) JSON.parse(line)
    */
-  async *readLines(urls: string | readonly string[]): AsyncGenerator<string> {
-    for await (const batch of this.readLineBatches(urls)) for (let i = 0; i < batch.length; i++) yield batch[i]!
+  async *readLines(urls: string | readonly string[], opts?: LineOptions): AsyncGenerator<string> {
+    for await (const batch of this.readLineBatches(urls, opts)) for (let i = 0; i < batch.length; i++) yield batch[i]!
   }
 
   /**
@@ -656,9 +656,9 @@ export class Ddfs {
    * readers such as map tasks.
    * @example for await (const lines of ddfs.readLineBatches(set)) n += lines.length
    */
-  async *readLineBatches(urls: string | readonly string[]): AsyncGenerator<string[]> {
+  async *readLineBatches(urls: string | readonly string[], opts?: LineOptions): AsyncGenerator<string[]> {
     const label = typeof urls === 'string' ? urls : urls[0] ?? 'blob'
-    yield* lineBatches(await this.openBlob(urls), label)
+    yield* lineBatches(await this.openBlob(urls), label, opts)
   }
 
   // ---------------------------------------------------------------- garbage collection

@@ -57,67 +57,168 @@ export async function* maybeGunzip(source: AsyncIterable<Uint8Array>, label = 'i
   }
 }
 
-/** Carry-over state of {@link splitStrings} between chunks. */
-interface StringSplit {
-  carry: Buffer[]
-  carryLen: number
+/** Longest line the line readers accept by default (bytes, newline excluded). */
+export const DEFAULT_MAX_LINE = 64 * 1024 * 1024
+
+/** Receives one line as `bytes[start, end)`, newline excluded (a `\r` before it is kept). */
+export type LineSink = (bytes: Buffer, start: number, end: number) => void
+
+/**
+ * Called once for a line longer than the maximum, as soon as it is known to be too long:
+ * `lineNo` counts from 1, `seen` is how many of its bytes were read so far (the line is at least
+ * that long). The line is then skipped up to its newline and reading goes on. Throwing stops it.
+ */
+export type TooLongHandler = (lineNo: number, seen: number) => void
+
+/** Options of the line readers. */
+export interface LineOptions {
+  /** Longest line accepted, in bytes without the newline (default {@link DEFAULT_MAX_LINE}). */
+  readonly maxLine?: number
+  /** What to do with a longer line (default: throw DDFS_RECORD_TOO_LARGE). */
+  readonly onTooLong?: TooLongHandler
 }
 
-/** Appends the complete lines of `buf` (as strings, newline removed) to `out`; keeps the tail. */
-function splitStrings(buf: Buffer, st: StringSplit, out: string[]): void {
-  let pos = 0
-  let nl = buf.indexOf(10)
-  if (nl >= 0 && st.carryLen > 0) {
-    st.carry.push(buf.subarray(0, nl))
-    out.push(Buffer.concat(st.carry, st.carryLen + nl).toString('utf8'))
-    st.carry = []
-    st.carryLen = 0
-    pos = nl + 1
-    nl = buf.indexOf(10, pos)
+/** The default {@link TooLongHandler}: one coded error naming the input and the line. */
+export function throwTooLong(label: string, maxLine: number): TooLongHandler {
+  return (lineNo, seen) => {
+    throw new DiscoError('DDFS_RECORD_TOO_LARGE', `${label}: line ${lineNo} is longer than the maximum record size of ${maxLine} bytes (${seen}+ bytes)`)
   }
-  while (nl >= 0) {
-    out.push(buf.toString('utf8', pos, nl))
-    pos = nl + 1
-    nl = buf.indexOf(10, pos)
+}
+
+/**
+ * The one newline splitter over bytes: feed it buffers, it hands complete lines to a sink as
+ * `(bytes, start, end)`. Linear in the input whatever the line lengths: a line split over many
+ * buffers is kept as a list of pieces and joined once, and a line past `maxLine` is reported once
+ * and skipped without being kept.
+ *
+ * @example
+ * const s = new LineSplitter(1024, throwTooLong('x', 1024))
+ * const out: string[] = []
+ * const sink = (b: Buffer, i: number, j: number) => out.push(b.toString('utf8', i, j))
+ * s.push(Buffer.from('a\nb'), sink); s.push(Buffer.from('c\n'), sink); s.end(sink) // out: ['a', 'bc']
+ */
+export class LineSplitter {
+  /** Lines completed so far (skipped ones included). */
+  lines = 0
+  /** Lines skipped as too long. */
+  tooLong = 0
+  /** Bytes copied to join lines split over buffers (each such byte once: the instrument of linearity). */
+  copied = 0
+  #parts: Buffer[] = []
+  #held = 0
+  #skipping = false
+
+  constructor(readonly maxLine: number = DEFAULT_MAX_LINE, readonly onTooLong: TooLongHandler = throwTooLong('input', maxLine)) {
+    if (!Number.isSafeInteger(maxLine) || maxLine < 1) {
+      throw new DiscoError('DDFS_BAD_OPTION', `expected a positive maximum line size, found ${maxLine}`)
+    }
   }
-  if (pos < buf.length) {
-    st.carry.push(buf.subarray(pos))
-    st.carryLen += buf.length - pos
+
+  /** Hands every line completed by `buf` to `sink`; keeps the unfinished tail. */
+  push(buf: Buffer, sink: LineSink): void {
+    let pos = 0
+    let nl = buf.indexOf(10)
+    if (this.#held > 0 || this.#skipping) {
+      if (nl < 0) {
+        this.#hold(buf, 0, buf.length)
+        return
+      }
+      this.#hold(buf, 0, nl)
+      this.#flush(sink)
+      pos = nl + 1
+      nl = buf.indexOf(10, pos)
+    }
+    const max = this.maxLine
+    while (nl >= 0) {
+      this.lines++
+      if (nl - pos > max) this.#reject(nl - pos)
+      else sink(buf, pos, nl)
+      pos = nl + 1
+      nl = buf.indexOf(10, pos)
+    }
+    if (pos < buf.length) this.#hold(buf, pos, buf.length)
   }
+
+  /** Hands the last line (one without a newline) to `sink`, if any. */
+  end(sink: LineSink): void {
+    if (this.#held > 0 || this.#skipping) this.#flush(sink)
+  }
+
+  /** Keeps `buf[start, end)` as part of the unfinished line (or counts it while skipping). */
+  #hold(buf: Buffer, start: number, end: number): void {
+    if (this.#skipping || end === start) return
+    this.#held += end - start
+    if (this.#held > this.maxLine) {
+      this.#skipping = true
+      const seen = this.#held
+      this.#parts = []
+      this.#held = 0
+      this.#reject(seen, 1)
+      return
+    }
+    this.#parts.push(buf.subarray(start, end))
+  }
+
+  /** Completes the held line. */
+  #flush(sink: LineSink): void {
+    if (this.#skipping) {
+      this.#skipping = false
+      this.lines++
+      return
+    }
+    this.lines++
+    const line = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#held)
+    if (this.#parts.length > 1) this.copied += this.#held
+    this.#parts = []
+    this.#held = 0
+    sink(line, 0, line.length)
+  }
+
+  /** Reports a too-long line (`ahead` = 1 when the line is not complete yet). */
+  #reject(seen: number, ahead = 0): void {
+    this.tooLong++
+    this.onTooLong(this.lines + ahead, seen)
+  }
+}
+
+/** A splitter for one input from the readers' options. */
+function splitter(opts: LineOptions, label: string): LineSplitter {
+  const max = opts.maxLine ?? DEFAULT_MAX_LINE
+  return new LineSplitter(max, opts.onTooLong ?? throwTooLong(label, max))
 }
 
 /**
  * Lines of a byte stream in batches (one array per decompressed piece), gunzipped when the stream
- * is gzip: the fast path for consumers that handle many lines at a time.
+ * is gzip: the fast path for consumers that handle many lines at a time. Linear in the input; a
+ * line longer than `opts.maxLine` goes to `opts.onTooLong` (default: DDFS_RECORD_TOO_LARGE).
  *
  * @example
  * for await (const batch of lineBatches(stream)) for (const line of batch) count++
  */
-export async function* lineBatches(source: AsyncIterable<Uint8Array>, label = 'input'): AsyncGenerator<string[]> {
-  const st: StringSplit = { carry: [], carryLen: 0 }
+export async function* lineBatches(source: AsyncIterable<Uint8Array>, label = 'input', opts: LineOptions = {}): AsyncGenerator<string[]> {
+  const split = splitter(opts, label)
+  let out: string[] = []
+  const sink: LineSink = (b, s, e) => { out.push(b.toString('utf8', s, e)) }
   for await (const buf of maybeGunzip(source, label)) {
-    const out: string[] = []
-    splitStrings(buf, st, out)
-    if (out.length > 0) yield out
+    split.push(buf, sink)
+    if (out.length > 0) {
+      yield out
+      out = []
+    }
   }
-  if (st.carryLen > 0) yield [Buffer.concat(st.carry, st.carryLen).toString('utf8')]
+  split.end(sink)
+  if (out.length > 0) yield out
 }
 
 /**
- * Lines of a byte stream as strings (no newline), gunzipped when the stream is gzip.
+ * Lines of a byte stream as strings (no newline), gunzipped when the stream is gzip. Options as
+ * {@link lineBatches}.
  *
  * @example
  * for await (const line of textLines(fs.createReadStream('a.ndjson.gz'))) JSON.parse(line)
  */
-export async function* textLines(source: AsyncIterable<Uint8Array>, label = 'input'): AsyncGenerator<string> {
-  const st: StringSplit = { carry: [], carryLen: 0 }
-  const out: string[] = []
-  for await (const buf of maybeGunzip(source, label)) {
-    splitStrings(buf, st, out)
-    for (let i = 0; i < out.length; i++) yield out[i]!
-    out.length = 0
-  }
-  if (st.carryLen > 0) yield Buffer.concat(st.carry, st.carryLen).toString('utf8')
+export async function* textLines(source: AsyncIterable<Uint8Array>, label = 'input', opts: LineOptions = {}): AsyncGenerator<string> {
+  for await (const batch of lineBatches(source, label, opts)) for (let i = 0; i < batch.length; i++) yield batch[i]!
 }
 
 /** A run of whole lines (newlines included) ready to compress, with its first line number. */

@@ -1,6 +1,6 @@
 // Public surface of the disco layer: job specs, the planner, executors, job control and the job store seam.
 export type {
-  FnRef, Emit, TaskContext, MapFn, MapStreamFn, ReduceFn, CombineFn, PartitionFn, JobSpec, NormalizedSpec,
+  FnRef, Emit, TaskContext, OversizedLines, MapFn, MapStreamFn, ReduceFn, CombineFn, PartitionFn, JobSpec, NormalizedSpec,
   MapTaskPlan, ReduceTaskPlan, JobPlan, TaskMessage, TaskResult, TaskOutput, TaskRecord, TaskHooks, JobStatus, JobInfo, JobProgress,
 } from './types.js'
 export { normalizeSpec, planJob, jobName, retryDelay, DEFAULT_MEMORY_BUDGET } from './plan.js'

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { lineBatches, type Ddfs } from '../ddfs/index.js'
+import { lineBatches, type Ddfs, type LineOptions } from '../ddfs/index.js'
 import type { DiscoStores } from './stores.js'
 
 /**
@@ -35,20 +35,23 @@ export function checkInput(url: string, stores: DiscoStores): void {
   throw new DiscoError('DISCO_INPUT_UNSUPPORTED', `expected an input URL tag://, raw://, file://, a DDFS blob or job results, found ${JSON.stringify(url.slice(0, 120))}`)
 }
 
-/** The lines of one input in batches (gunzipped; see the module comment for the line rules). */
-export async function* inputLineBatches(url: string, stores: DiscoStores): AsyncGenerator<string[]> {
+/**
+ * The lines of one input in batches (gunzipped; see the module comment for the line rules). A
+ * line longer than `opts.maxLine` goes to `opts.onTooLong` (default: DDFS_RECORD_TOO_LARGE).
+ */
+export async function* inputLineBatches(url: string, stores: DiscoStores, opts: LineOptions = {}): AsyncGenerator<string[]> {
   checkInput(url, stores)
-  if (stores.data.owns(url)) yield* lineBatches(await stores.data.get(url), url)
+  if (stores.data.owns(url)) yield* lineBatches(await stores.data.get(url), url, opts)
   else if (url.startsWith('file://') || url.startsWith('/')) {
     const path = url.startsWith('file://') ? fileURLToPath(url) : url
     const file = createReadStream(path, { highWaterMark: 1 << 20 })
     try {
-      yield* lineBatches(file, url)
+      yield* lineBatches(file, url, opts)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DiscoError('DISCO_INPUT_NOT_FOUND', `input ${url} does not exist`)
       throw e
     } finally {
       file.destroy()
     }
-  } else yield* stores.ddfs.readLineBatches(url)
+  } else yield* stores.ddfs.readLineBatches(url, opts)
 }

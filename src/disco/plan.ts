@@ -3,7 +3,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { checkTagName } from '../ddfs/index.js'
+import { DEFAULT_MAX_LINE, checkTagName } from '../ddfs/index.js'
 import { backoffDelay } from '../util/backoff.js'
 import type { FnRef, JobPlan, JobSpec, NormalizedSpec } from './types.js'
 
@@ -107,6 +107,7 @@ export function normalizeSpec(spec: JobSpec, cwd: string): NormalizedSpec {
     retryBaseMs: nonNegative(spec.retryBaseMs, 'retryBaseMs', 1000),
     retryCapMs: nonNegative(spec.retryCapMs, 'retryCapMs', 60_000),
     memoryBudgetBytes: positiveInt(spec.memoryBudgetBytes, 'memoryBudgetBytes', DEFAULT_MEMORY_BUDGET),
+    maxRecordSize: positiveInt(spec.maxRecordSize, 'maxRecordSize', DEFAULT_MAX_LINE),
   }
   if (typeof out.sort !== 'boolean') throw bad(`sort must be a boolean, found ${JSON.stringify(out.sort)}`)
   if (map) out.map = map

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DiscoError } from '../errors.js'
+import type { LineOptions } from '../ddfs/index.js'
 import { crc32 } from '../util/crc32.js'
 import { inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
@@ -36,7 +37,23 @@ function context(msg: TaskMessage, hooks: TaskHooks, stats: Reported): TaskConte
     log: (m: string) => hooks.log(`${msg.task.id}: ${m}`),
     report: (s: unknown) => { stats.stats = structuredClone(s) },
   }
-  return msg.kind === 'map' ? { ...base, input: msg.task.input } : { ...base, partition: msg.task.partition }
+  return msg.kind === 'map' ? { ...base, input: msg.task.input, oversized: { count: 0, sample: [] } } : { ...base, partition: msg.task.partition }
+}
+
+/** Line options of a map task: too-long lines are skipped, counted in `ctx.oversized` and logged. */
+function lineOptions(spec: NormalizedSpec, ctx: TaskContext): LineOptions {
+  const max = spec.maxRecordSize
+  return {
+    maxLine: max,
+    onTooLong: (lineNo, seen) => {
+      const o = ctx.oversized!
+      o.count++
+      if (o.sample.length < 5) {
+        o.sample.push(`line ${lineNo} (${seen}+ bytes)`)
+        ctx.log(`DDFS_RECORD_TOO_LARGE: input ${ctx.input} line ${lineNo} is longer than the maximum record size of ${max} bytes (${seen}+ bytes); skipped`)
+      }
+    },
+  }
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -118,8 +135,9 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       checkAborted(signal)
     }
   }
+  // `line` counts the lines handed on (a skipped too-long line is reported with its own number).
   let line = 0
-  const batches = inputLineBatches(task.input, stores)
+  const batches = inputLineBatches(task.input, stores, lineOptions(spec, ctx))
   if (!spec.map) {
     const where = `input ${task.input}`
     for await (const batch of batches) {

@@ -28,6 +28,11 @@ export interface TaskContext {
   readonly input?: string
   /** The partition of a reduce task. */
   readonly partition?: number
+  /**
+   * Map tasks: lines of the input skipped as longer than the job's `maxRecordSize`, filled while
+   * the lines are read (each one is also logged with DDFS_RECORD_TOO_LARGE).
+   */
+  readonly oversized?: OversizedLines
   log(message: string): void
   /**
    * Sets the task's statistics (JSON data; the last value reported wins): they travel with the
@@ -35,6 +40,12 @@ export interface TaskContext {
    * parsed back out of the event log.
    */
   report(stats: unknown): void
+}
+
+/** Lines a map task skipped as too long: how many, and the first few as `line N (S+ bytes)`. */
+export interface OversizedLines {
+  count: number
+  readonly sample: string[]
 }
 
 /**
@@ -116,6 +127,11 @@ export interface JobSpec {
   retryCapMs?: number
   /** Memory budget per running task for buffering before a sorted run is spilled. Default 256 MB. */
   memoryBudgetBytes?: number
+  /**
+   * Longest input line in bytes (default 64 MiB): a longer line is skipped, counted in the task's
+   * `ctx.oversized` and logged with DDFS_RECORD_TOO_LARGE, and reading goes on.
+   */
+  maxRecordSize?: number
 }
 
 /** A spec with defaults applied and module paths made absolute. */

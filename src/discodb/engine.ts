@@ -2,7 +2,7 @@
 // resolution, metaquery expansion. Negated literals are never materialised against 1..U unless
 // the whole result is a complement (then the output itself has that size).
 import { DiscoError } from '../errors.js'
-import { type Clause, type Literal, type LiteralKind, MAX_CLAUSES, type MetaLiteral, Q, type TermLiteral, clause, termLiteral } from './q.js'
+import { Budget, type Clause, type Literal, type LiteralKind, MAX_CLAUSES, type MetaLiteral, Q, type TermLiteral, clause, combine, termLiteral } from './q.js'
 import { complement, emptyIds, filterIds, hasId, intersect, unionAll } from './setops.js'
 
 /** What the engine needs from a DB. */
@@ -199,19 +199,18 @@ const resolveLiteral: Record<LiteralKind, (src: QuerySource, l: never) => Q> = {
  * Replaces every dereference by the values of its inner query, inside-out (spec 8.3).
  * @example String(resolve(db, Q.parse('*A'))) // 'B | C'
  */
-export function resolve(src: QuerySource, q: Q): Q {
+export function resolve(src: QuerySource, q: Q, budget: Budget = new Budget()): Q {
   if (!q.hasDeref) return q
-  let acc: Q | undefined
+  const parts: Q[] = []
   for (const c of q.clauses) {
-    let cq: Q | undefined
-    for (const l of c.literals) {
-      const r = (resolveLiteral[l.kind] as (s: QuerySource, l: Literal) => Q)(src, l)
-      cq = cq === undefined ? r : cq.or(r)
+    if (!c.literals.some((l) => l.kind === 'meta')) {
+      parts.push(Q.of([c]))
+      continue
     }
-    cq ??= Q.of([clause([])])
-    acc = acc === undefined ? cq : acc.and(cq)
+    const lits = c.literals.map((l) => (resolveLiteral[l.kind] as (s: QuerySource, l: Literal) => Q)(src, l))
+    parts.push(combine.or(lits, budget))
   }
-  return acc ?? q
+  return parts.length === 0 ? q : combine.and(parts, budget)
 }
 
 /** Expansions of one literal for metaquery: one plain literal per value of a dereference. */
@@ -240,6 +239,12 @@ function* product<T>(lists: readonly (readonly T[])[]): Generator<T[]> {
 export function* metaquery(src: QuerySource, q: Q): Generator<[Q, Uint32Array]> {
   const perClause = q.clauses.map((c) => {
     const perLiteral = c.literals.map((l) => (expandLiteral[l.kind] as (s: QuerySource, l: Literal) => Literal[])(src, l))
+    // The size is known before expanding: refuse at once rather than after building MAX_CLAUSES.
+    let size = 1
+    for (const l of perLiteral) size *= l.length
+    if (size > MAX_CLAUSES) {
+      throw new DiscoError('DDB_QUERY_TOO_LARGE', `metaquery expansion too large: expected at most ${MAX_CLAUSES} clauses per clause, found ${size}`)
+    }
     const out: Clause[] = []
     for (const lits of product(perLiteral)) {
       if (out.push(clause(lits)) > MAX_CLAUSES) {

@@ -2,5 +2,5 @@
 export { DiscoDB, type ItemBatch, type Offsets, type QueryOptions, type ValueColumn, type ValueVisitor } from './db.js'
 export { type DiscoDBHeader } from './header.js'
 export { Inquiry } from './inquiry.js'
-export { Q, type Clause, type Literal, type MetaLiteral, type TermLiteral } from './q.js'
+export { Q, MAX_CLAUSES, MAX_EXPANSION_WORK, type Clause, type Literal, type MetaLiteral, type NormalizeStats, type ParseOptions, type TermLiteral } from './q.js'
 export { DiscoDBConstructor, type BytesLike, type FinalizeOptions, type Values } from './writer.js'

@@ -30,10 +30,57 @@ export type LiteralKind = Literal['kind']
 export interface Clause {
   readonly literals: readonly Literal[]
   readonly id: string
+  /** Size of the clause for work limits: the length of its identity text. */
+  readonly weight: number
 }
 
 /** Largest number of clauses a normal form may have (distribution can explode). */
 export const MAX_CLAUSES = 100_000
+/**
+ * Most expansion work one normalisation may do, in characters of clause identity text produced by
+ * distribution (`|` over `&`) and De Morgan (`~`). Checked before each expansion is built, so an
+ * exploding query fails at once with DDB_QUERY_TOO_LARGE instead of filling memory.
+ */
+export const MAX_EXPANSION_WORK = 4_000_000
+
+/** Counters of one normalisation (an instrument for tests and tools). */
+export interface NormalizeStats {
+  /** Characters of clause identity text built (linear steps and expansions). */
+  work: number
+  /** Clauses built by expansions. */
+  expandedClauses: number
+}
+
+/** Options of {@link Q.parse}. */
+export interface ParseOptions {
+  /** Filled with the work done (added to what it already holds). */
+  readonly stats?: NormalizeStats
+}
+
+/**
+ * The work account of one normalisation: linear steps are counted, expansions are checked against
+ * MAX_CLAUSES and MAX_EXPANSION_WORK before they are built.
+ */
+export class Budget {
+  #expanded = 0
+  constructor(readonly stats: NormalizeStats = { work: 0, expandedClauses: 0 }) {}
+  /** Counts linear work (bounded by the size of the input). */
+  note(work: number): void {
+    this.stats.work += work
+  }
+  /** Checks, then counts, an expansion into `clauses` clauses of `work` characters in total. */
+  expand(clauses: number, work: number): void {
+    if (clauses > MAX_CLAUSES) {
+      throw new DiscoError('DDB_QUERY_TOO_LARGE', `query normal form too large: expected at most ${MAX_CLAUSES.toLocaleString('en')} clauses, found ${clauses.toLocaleString('en')}`)
+    }
+    this.#expanded += work
+    if (this.#expanded > MAX_EXPANSION_WORK) {
+      throw new DiscoError('DDB_QUERY_TOO_LARGE', `query normal form too large: expected at most ${MAX_EXPANSION_WORK.toLocaleString('en')} characters of expansion, found more`)
+    }
+    this.stats.work += work
+    this.stats.expandedClauses += clauses
+  }
+}
 /** Deepest parenthesis / unary-operator nesting the parser accepts. */
 export const MAX_NESTING = 1000
 
@@ -75,7 +122,85 @@ export function clause(literals: Iterable<Literal>): Clause {
   const byId = new Map<string, Literal>()
   for (const l of literals) byId.set(`${l.kind}:${l.id}`, l)
   const sorted = Object.freeze([...byId.values()].sort(compareLiterals))
-  return Object.freeze({ literals: sorted, id: sorted.map((l) => `${l.kind}:${l.id}`).join('\u0001') })
+  const id = sorted.map((l) => `${l.kind}:${l.id}`).join('\u0001')
+  return Object.freeze({ literals: sorted, id, weight: id.length + 1 })
+}
+
+/** The literals of several clauses as one clause (their disjunction). */
+function joinClauses(cs: readonly Clause[]): Clause {
+  if (cs.length === 1) return cs[0]!
+  const lits: Literal[] = []
+  for (const c of cs) for (const l of c.literals) lits.push(l)
+  return clause(lits)
+}
+
+/** Total weight of a Q's clauses. */
+function weightOf(q: Q): number {
+  let w = 0
+  for (const c of q.clauses) w += c.weight
+  return w
+}
+
+/** `a | b` by distribution (the caller has checked the size). */
+function orPair(a: Q, b: Q): Q {
+  const out: Clause[] = []
+  for (const c of a.clauses) for (const d of b.clauses) out.push(joinClauses([c, d]))
+  return Q.of(out)
+}
+
+/**
+ * The disjunction of several queries. Single-clause operands merge into one clause first (linear:
+ * an OR of n terms costs O(n), not O(n²)); the rest distribute pairwise, each step checked first.
+ */
+function orMany(qs: readonly Q[], budget: Budget): Q {
+  if (qs.length === 1) return qs[0]!
+  if (qs.some((q) => q.clauses.length === 0)) return Q.of([])
+  const singles: Clause[] = []
+  const multi: Q[] = []
+  for (const q of qs) {
+    if (q.clauses.length === 1) singles.push(q.clauses[0]!)
+    else multi.push(q)
+  }
+  let acc: Q | undefined
+  if (singles.length > 0) {
+    const c = joinClauses(singles)
+    budget.note(c.weight)
+    acc = Q.of([c])
+  }
+  if (multi.length === 0) return acc!
+  // The size of the whole product, before duplicates collapse, is known before building any of
+  // it: clauses Π nᵢ, text Σ wᵢ·Π_{j≠i} nⱼ (the merged single clause has n = 1).
+  let clauses = 1
+  for (const q of multi) clauses *= q.clauses.length
+  let work = acc === undefined ? 0 : acc.clauses[0]!.weight * clauses
+  for (const q of multi) work += (weightOf(q) * clauses) / q.clauses.length
+  budget.expand(clauses, work)
+  // Smallest first keeps the intermediate products small.
+  multi.sort((x, y) => x.clauses.length - y.clauses.length)
+  for (const q of multi) acc = acc === undefined ? q : orPair(acc, q)
+  return acc!
+}
+
+/** The conjunction of several queries (the union of their clause sets; linear). */
+function andMany(qs: readonly Q[], budget: Budget): Q {
+  if (qs.length === 1) return qs[0]!
+  const all: Clause[] = []
+  for (const q of qs) for (const c of q.clauses) all.push(c)
+  budget.note(all.length)
+  return Q.of(all)
+}
+
+/**
+ * `~q` by De Morgan: the OR over q's clauses of the AND of their negated literals. Unit clauses
+ * negate into one clause at once; longer clauses distribute through {@link orMany}'s checks.
+ */
+function notQ(q: Q, budget: Budget): Q {
+  if (q.clauses.length === 0) return q
+  const parts = q.clauses.map((c) => {
+    budget.expand(c.literals.length, c.weight)
+    return Q.of(c.literals.map((l) => clause([dispatch(negateLiteral, l)])))
+  })
+  return orMany(parts, budget)
 }
 
 /** Negation of one literal (`~~l` = `l`). */
@@ -135,8 +260,8 @@ export class Q {
    * inner spaces). Bytes are query text that need not be UTF-8. Errors: DDB_QUERY_SYNTAX.
    * @example Q.parse('  new york  |  aquatic ').toCnf().length // 1
    */
-  static parse(text: string | Uint8Array): Q {
-    return toQ(parseExpr(toBytes(text)))
+  static parse(text: string | Uint8Array, options?: ParseOptions): Q {
+    return toQ(parseExpr(toBytes(text)), new Budget(options?.stats))
   }
 
   /**
@@ -149,28 +274,17 @@ export class Q {
 
   /** `this & other`: the union of the clause sets. */
   and(other: Q): Q {
-    return Q.of([...this.clauses, ...other.clauses])
+    return andMany([this, other], new Budget())
   }
 
-  /** `this | other`: distribution (`Q([]) | X` = `Q([])`). */
+  /** `this | other`: distribution (`Q([]) | X` = `Q([])`). Errors: DDB_QUERY_TOO_LARGE. */
   or(other: Q): Q {
-    const out: Clause[] = []
-    if (this.clauses.length * other.clauses.length > MAX_CLAUSES) {
-      throw new DiscoError('DDB_QUERY_TOO_LARGE', `query normal form too large: expected at most ${MAX_CLAUSES} clauses, found ${this.clauses.length * other.clauses.length}`)
-    }
-    for (const c of this.clauses) for (const d of other.clauses) out.push(clause([...c.literals, ...d.literals]))
-    return Q.of(out)
+    return orMany([this, other], new Budget())
   }
 
-  /** `~this` by De Morgan, for clauses of any length (`~Q([])` = `Q([])`). */
+  /** `~this` by De Morgan, for clauses of any length (`~Q([])` = `Q([])`). Errors: DDB_QUERY_TOO_LARGE. */
   not(): Q {
-    if (this.clauses.length === 0) return this
-    let acc: Q | undefined
-    for (const c of this.clauses) {
-      const neg = Q.of(c.literals.map((l) => clause([dispatch(negateLiteral, l)])))
-      acc = acc === undefined ? neg : acc.or(neg)
-    }
-    return acc!
+    return notQ(this, new Budget())
   }
 
   /** `+this`: one clause holding one dereference literal. */
@@ -264,19 +378,26 @@ export function parseExpr(src: Uint8Array): Expr | undefined {
   const enter = (): void => {
     if (++depth > MAX_NESTING) syntax(`at most ${MAX_NESTING} nested operators`, toks[p]!)
   }
+  /** Adds `e` to the operands of a `kind` node, flattening a parenthesised node of the same kind. */
+  const push = (args: Expr[], e: Expr, kind: 'and' | 'or'): void => {
+    if (e.kind === kind) for (const a of e.args) args.push(a)
+    else args.push(e)
+  }
   const orExpr = (): Expr => {
-    const args = [andExpr()]
+    const args: Expr[] = []
+    push(args, andExpr(), 'or')
     while (toks[p]!.op === '|') {
       p++
-      args.push(andExpr())
+      push(args, andExpr(), 'or')
     }
     return args.length === 1 ? args[0]! : { kind: 'or', args }
   }
   const andExpr = (): Expr => {
-    const args = [unary()]
+    const args: Expr[] = []
+    push(args, unary(), 'and')
     while (toks[p]!.op === '&') {
       p++
-      args.push(unary())
+      push(args, unary(), 'and')
     }
     return args.length === 1 ? args[0]! : { kind: 'and', args }
   }
@@ -311,19 +432,25 @@ export function parseExpr(src: Uint8Array): Expr | undefined {
 }
 
 /** Normal-form pass over the expression tree. */
-const toQPass: { [K in ExprKind]: (e: Extract<Expr, { kind: K }>) => Q } = {
+const toQPass: { [K in ExprKind]: (e: Extract<Expr, { kind: K }>, b: Budget) => Q } = {
   term: (e) => Q.literal(termLiteral(e.term, false)),
-  not: (e) => toQ(e.arg).not(),
-  deref: (e) => toQ(e.arg).deref(),
-  and: (e) => Q.of(e.args.flatMap((a) => toQ(a).clauses)),
-  or: (e) => e.args.map((a) => toQ(a)).reduce((x, y) => x.or(y)),
+  not: (e, b) => notQ(toQ(e.arg, b), b),
+  deref: (e, b) => toQ(e.arg, b).deref(),
+  and: (e, b) => andMany(e.args.map((a) => toQ(a, b)), b),
+  or: (e, b) => orMany(e.args.map((a) => toQ(a, b)), b),
 }
 
-/** The normal form of an expression (`undefined` → the empty query). */
-export function toQ(e: Expr | undefined): Q {
+/**
+ * The normal form of an expression (`undefined` → the empty query), within one work budget.
+ * Errors: DDB_QUERY_TOO_LARGE, before an oversized expansion is built.
+ */
+export function toQ(e: Expr | undefined, budget: Budget = new Budget()): Q {
   if (e === undefined) return Q.of([])
-  return (toQPass[e.kind] as (e: Expr) => Q)(e)
+  return (toQPass[e.kind] as (e: Expr, b: Budget) => Q)(e, budget)
 }
+
+/** Internal combinators for passes in this layer (resolution) that share one budget. */
+export const combine = { or: orMany, and: andMany, not: notQ }
 
 /** Canonical text of a plain CNF (for tests and tools): JSON of [latin1 term, negated] clauses. */
 export function cnfKey(cnf: Array<Array<[Uint8Array, boolean]>>): string {

@@ -17,7 +17,7 @@ export { resolveTagPrefixes, dayWindow, collectBlobs, archiveBlobs, archiveTagNa
 export type { BlobRef, InfernoTags, TagOverrides, CollectOptions, TagBlobs } from './tags.js'
 export { MemoryStore, ddfsStore, rawLines } from './store.js'
 export type { InfernoStore } from './store.js'
-export { createLineReader, readLines, splitCsv, parseJson, newReadStats } from './readers.js'
+export { createLineReader, readLines, splitCsv, csvQuoteOpen, parseJson, newReadStats, DEFAULT_CSV_RECORD_LINES, DEFAULT_CSV_RECORD_CHARS } from './readers.js'
 export type { ReadStats, ReaderOptions, LineReader } from './readers.js'
 export { keysetMap, keysetReduce, SumCombiner, compareKeys, compareRows, decodeKey, encodeKey } from './keyset.js'
 export { keyText, coerce, add, sumInto, formatValue } from './values.js'

@@ -66,6 +66,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         params,
         sort: rule.sort,
         ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+        ...(job.maxRecordSize ? { maxRecordSize: job.maxRecordSize } : {}),
       }
       let blobsDone = 0
       // The rule's scheduler.maxCores caps the worker pool (default: one worker per core).

@@ -1,6 +1,7 @@
 // Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
 import type { Params, ResultRow, Rule } from './rule.js'
-import { createLineReader, mergeReadStats, newReadStats, type ReadStats } from './readers.js'
+import { addOversized, createLineReader, mergeReadStats, newReadStats, type ReadStats } from './readers.js'
+import { DEFAULT_MAX_LINE, type LineOptions } from '../ddfs/index.js'
 import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, newErrorStats, SumCombiner, type ErrorStats } from './keyset.js'
 import type { BlobRef } from './tags.js'
 import type { InfernoStore } from './store.js'
@@ -70,12 +71,10 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   }
   rule.mapInitFunction?.(params)
   for await (const line of lines) {
-    const p = reader.push(line)
-    if (p !== undefined) one(p)
+    reader.push(line, one)
     if (combiner && combiner.size > 100_000) for (const [k, v] of combiner.drain()) emit(k, v)
   }
-  const last = reader.end()
-  if (last !== undefined) one(last)
+  reader.end(one)
   if (combiner) for (const [k, v] of combiner.drain()) emit(k, v)
   mergeReadStats(stats.read, readStats)
   stats.blobsDone++
@@ -119,6 +118,8 @@ export interface InlineOptions extends MapContext {
   readonly partitions: number
   readonly stats: JobStats
   readonly onBlob?: (() => void) | undefined
+  /** Longest input line in bytes (default 64 MiB); longer lines are counted as bad lines. */
+  readonly maxRecordSize?: number | undefined
 }
 
 /**
@@ -137,7 +138,16 @@ export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
     else m.set(k, [v])
   }
   for (const input of o.inputs) {
-    await mapBlob(o, o.store.readLines(input), emit, o.stats)
+    const oversized = { count: 0, sample: [] as string[] }
+    const max = o.maxRecordSize ?? DEFAULT_MAX_LINE
+    const lines: LineOptions = {
+      maxLine: max,
+      onTooLong: (lineNo, seen) => {
+        if (oversized.count++ < 5) oversized.sample.push(`line ${lineNo} (${seen}+ bytes)`)
+      },
+    }
+    await mapBlob(o, o.store.readLines(input, lines), emit, o.stats)
+    addOversized(o.stats.read, oversized)
     o.onBlob?.()
   }
   return parts.map((groups) => {

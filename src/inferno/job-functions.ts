@@ -4,6 +4,7 @@
 import type { Emit, TaskContext } from '../disco/index.js'
 import { DiscoError } from '../errors.js'
 import { mapBlob, newJobStats, partitionOf, reducePartition } from './engine.js'
+import { addOversized } from './readers.js'
 import { encodeKey, type ErrorStats } from './keyset.js'
 import { findRuleByName, loadRuleModule } from './lookup.js'
 import { withRule, type Params, type Rule } from './rule.js'
@@ -88,6 +89,8 @@ export async function map(lines: AsyncIterable<string>, p: InfernoJobParams, emi
   const stats = newJobStats()
   await mapBlob({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined }, lines,
     (k, v) => emit(k, mapWire(v)), stats)
+  // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
+  if (ctx.oversized) addOversized(stats.read, ctx.oversized)
   ctx.report({ read: stats.read, mapErrors: stats.mapErrors } satisfies InfernoTaskStats)
 }
 

@@ -39,6 +39,8 @@ export interface EngineJob {
   readonly onBlob?: (() => void) | undefined
   /** Lines read so far (engines that count elsewhere report it here). */
   readonly onRecords?: ((lines: number) => void) | undefined
+  /** Longest input line in bytes (default 64 MiB); a longer line is a counted bad line. */
+  readonly maxRecordSize?: number | undefined
 }
 
 /** What an engine gives back. */
@@ -56,6 +58,8 @@ export interface EngineResult {
 /** Options of runRule. */
 export interface RunOptions {
   readonly store: InfernoStore
+  /** Longest input line in bytes (default 64 MiB); a longer line is a counted bad line. */
+  readonly maxRecordSize?: number | undefined
   /** Date/tag overrides (`-S -R -O -t`). */
   readonly overrides?: TagOverrides
   /** `-u`: input URLs instead of the rule's sourceUrls. */
@@ -278,6 +282,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       debug: opts.discoDebug ? (m) => log(`${jobName}: ${m}`) : undefined,
       onBlob: () => { liveBlobs++; progress('map') },
       onRecords: (n) => { liveLines = n; progress('map') },
+      maxRecordSize: opts.maxRecordSize,
     })
     jobName = res.jobName
     base.jobName = jobName

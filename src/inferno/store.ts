@@ -1,13 +1,16 @@
 // The store Inferno runs over: tags (tags.ts) plus reading and writing blob lines.
 import { DiscoError } from '../errors.js'
-import { rawText, type Ddfs } from '../ddfs/index.js'
+import { rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
 import type { DiscoStores } from '../disco/index.js'
 import { blobRefName, type BlobRef, type InfernoTags } from './tags.js'
 
 /** Tags plus blob lines: everything a rule run needs from storage. */
 export interface InfernoStore extends InfernoTags {
-  /** The lines of a blob (gunzipped), without line ends. `raw://text` URLs yield their text. */
-  readLines(blob: BlobRef): AsyncIterable<string>
+  /**
+   * The lines of a blob (gunzipped), without line ends. `raw://text` URLs yield their text. A line
+   * longer than `opts.maxLine` goes to `opts.onTooLong` (default: DDFS_RECORD_TOO_LARGE).
+   */
+  readLines(blob: BlobRef, opts?: LineOptions): AsyncIterable<string>
   /** Stores lines as a new blob named `name` (plus a unique suffix) and returns it (not tagged). */
   putLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<BlobRef>
   /** Deletes a tag (missing tags are ignored). */
@@ -103,9 +106,9 @@ export function ddfsStore(ddfs: Ddfs, disco?: DiscoStores): InfernoStore & { rea
       // DDFS prepends in the order given; the newest (last given) goes first, as repeated appends would.
       await ddfs.tag(tag, [...blobs].reverse(), { update: 'versioned' })
     },
-    readLines: (blob) => {
+    readLines: (blob, opts) => {
       const raw = blob.length > 0 ? rawLines(blob[0]!) : undefined
-      return raw ? (async function* () { yield* raw })() : ddfs.readLines(blob)
+      return raw ? (async function* () { yield* raw })() : ddfs.readLines(blob, opts)
     },
     async putLines(name, lines) {
       const bytes = (async function* () {

@@ -66,3 +66,14 @@ export function writeEvents(dir: string, name: string, opts: { seed: number; use
 }
 
 export { DAY }
+
+/** A one-batch model of seeded events in a fresh store; returns the store dir and the files. */
+export async function seededModel(t: { after(fn: () => void): void }, opts: { users?: number; perFile?: number } = {}): Promise<{ dir: string; files: string[] }> {
+  const { openStore, buildModel } = await import('#src/index.js')
+  const dir = tempDir(t)
+  const files = writeEvents(dir, 'ev', { seed: 11, users: opts.users ?? 80, files: 2, perFile: opts.perFile ?? 1500, start: T0, days: 50, gap: [30, 34] })
+  const ddfs = openStore(join(dir, 'store'))
+  await ddfs.push('events:seed', files)
+  await buildModel(ddfs, { inputs: ['events:seed'], model: 'analytics:model', executor: 'in-process' })
+  return { dir, files }
+}

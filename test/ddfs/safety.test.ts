@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DiscoError, LOCAL_BLOB_PREFIX, openLocalStores, openStore, runJob } from 'disco-inferno'
@@ -147,4 +147,30 @@ test('names too long for the file system are shortened safely', async (t) => {
   const pushed = await ddfs.push('long', [{ name: 'p'.repeat(400), data: Buffer.from('c\n') }])
   assert.equal(await bytes(await ddfs.openBlob(pushed[0]!)), 'c\n')
   assert.equal((await ddfs.blobs('long')).length, 3)
+})
+
+test('a full stdout is one coded line, never a stack trace (every tool)', (t) => {
+  const root = tempDir(t, 'full')
+  const store = join(root, 'store')
+  assert.equal(ddfsCli(store, ['touch', 'a', 'b']).code, 0)
+  const full = openSync('/dev/full', 'w')
+  t.after(() => closeSync(full))
+  const tools = { ddfs: bin, ddb: fileURLToPath(import.meta.resolve('#src/cli/ddb.js')) }
+  for (const [tool, args] of [['ddfs', ['--store', store, 'ls']], ['ddfs', ['--store', store, '--json', 'get', 'a']], ['ddb', ['--help']]] as const) {
+    const r = spawnSync(process.execPath, [tools[tool], ...args], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60_000 })
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, new RegExp(`^${tool}: error IO_ENOSPC: [^\\n]+\\n$`))
+  }
+})
+
+test('one corrupt tag does not stop `ddfs ls`: it is reported, the others are listed', (t) => {
+  const root = tempDir(t, 'corrupt')
+  const store = join(root, 'store')
+  assert.equal(ddfsCli(store, ['touch', 'a', 'b', 'c']).code, 0)
+  const vdir = join(store, 'tags', 'b')
+  writeFileSync(join(vdir, readdirSync(vdir)[0]!), '{"name":')
+  const r = ddfsCli(store, ['ls'])
+  assert.equal(r.out, 'a\nc\n')
+  assert.equal(r.code, 1)
+  assert.match(r.err, /^ddfs: error DDFS_CORRUPT_TAG: tag b [^\n]+\n$/)
 })

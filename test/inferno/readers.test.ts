@@ -95,8 +95,11 @@ test('IN-20 dynamic reader decides per line (Q4, the intended behaviour)', () =>
 
 test('line reader strips line ends and counts lines', () => {
   const r = createLineReader({ kind: 'csv' })
-  assert.deepEqual(r.push('a,b\r\n'), { 0: 'a', 1: 'b' })
-  assert.equal(r.push('\n'), undefined)
+  const out: unknown[] = []
+  r.push('a,b\r\n', (p) => out.push(p))
+  assert.deepEqual(out, [{ 0: 'a', 1: 'b' }] as unknown[])
+  r.push('\n', (p) => out.push(p))
+  assert.equal(out.length, 1)
   assert.equal(r.stats.lines, 2)
   assert.equal(r.stats.records, 1)
 })
