@@ -8,6 +8,7 @@
 //
 //   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N]
 import { existsSync, readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { DiscoDB, Q } from 'disco-inferno'
 import { rng } from '../test/discodb/random.js'
@@ -38,6 +39,10 @@ interface Figure {
   peakRssMB: number
   baselineOpsPerSec?: number
   ratio?: number
+  /** The same ratio on CPU time (a loaded machine stretches wall time, not CPU time as much). */
+  cpuRatio?: number
+  /** 1-minute load average of the machine during the figure (2 cores). */
+  load1: number
 }
 
 const figures: Figure[] = []
@@ -72,7 +77,10 @@ function measure(name: string, data: string, mode: 'default' | 'nocompress' | un
     opsPerSec: Math.round(opsPerSec),
     cpuOpsPerSec: Math.round(n / (Math.max(cpuMs, 0.001) / 1000)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-    ...(base === undefined ? {} : { baselineOpsPerSec: Math.round(base), ratio: Math.round((opsPerSec / base) * 100) / 100 }),
+    ...(base === undefined
+      ? {}
+      : { baselineOpsPerSec: Math.round(base), ratio: Math.round((opsPerSec / base) * 100) / 100, cpuRatio: Math.round((n / (Math.max(cpuMs, 0.001) / 1000) / base) * 100) / 100 }),
+    load1: Math.round(loadavg()[0]! * 10) / 10,
   })
 }
 
@@ -209,6 +217,6 @@ if (file !== undefined) {
 
 if (json) for (const f of figures) console.log(JSON.stringify(f))
 else {
-  const show = (f: Figure): string => `${f.name} ${f.opsPerSec.toLocaleString('en-US')}/s${f.ratio === undefined ? '' : ` (${f.ratio}x C)`}`
-  console.log(`read [${[...new Set(figures.map((f) => f.data))].join(', ')}]: ${figures.map(show).join(' · ')}`)
+  const show = (f: Figure): string => `${f.name} ${f.opsPerSec.toLocaleString('en-US')}/s${f.ratio === undefined ? '' : ` (${f.ratio}x C, CPU ${f.cpuRatio}x)`}`
+  console.log(`read [${[...new Set(figures.map((f) => f.data))].join(', ')}; load ${loadavg()[0]!.toFixed(1)}]: ${figures.map(show).join(' · ')}`)
 }

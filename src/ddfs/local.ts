@@ -38,23 +38,25 @@ async function removeOlder(dir: string, olderThanMs: number, keep: (name: string
 /**
  * Creates a directory and its missing parents, one level at a time (Node's recursive mkdir spins
  * forever under paths such as /proc/x). A path that cannot be a directory is `DDFS_STORE_UNAVAILABLE`.
+ * Resolves to true when `path` itself was created.
  */
-export async function ensureDir(path: string): Promise<void> {
+export async function ensureDir(path: string): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fsp.mkdir(path)
-      return
+      return true
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'EEXIST') {
         const st = await fsp.stat(path).catch(() => undefined)
-        if (st?.isDirectory()) return
+        if (st?.isDirectory()) return false
         throw new DiscoError('DDFS_STORE_UNAVAILABLE', `expected ${path} to be a directory, found ${st ? 'a file' : 'a dangling link'}`)
       }
       if (code === 'ENOENT' && attempt === 0 && dirname(path) !== path) { await ensureDir(dirname(path)); continue }
       throw new DiscoError('DDFS_STORE_UNAVAILABLE', `cannot create the store directory ${path}: ${code ?? String(e)}`, { cause: e })
     }
   }
+  return false
 }
 
 /** Flushes a file or directory to stable storage (directories: the entries in them). */
@@ -168,7 +170,8 @@ export class LocalBlobStore implements BlobStore {
     const dir = join(this.blobDir, hh)
     const final = join(dir, name)
     await ensureDir(this.tmpDir)
-    await ensureDir(dir)
+    // A new hash directory's own entry must survive power loss too.
+    if ((await ensureDir(dir)) && this.durable) await syncPath(this.blobDir)
     const tmp = tmpName(this.tmpDir, 'blob')
     try {
       if (data instanceof Uint8Array) await writeDurable(tmp, data, this.durable)
@@ -328,13 +331,15 @@ export class LocalTagStore implements TagStore {
   async write(name: string, record: TagRecord, expected: number): Promise<number | undefined> {
     const dir = this.dirOf(name)
     const next = expected + 1
+    // Pending-write records (`+pending:…`) are not flushed: after a power loss no write is in
+    // flight, and their blobs fall back to the ordinary grace period.
+    const durable = this.durable && !name.startsWith('+')
     await ensureDir(this.tmpDir)
     const tmp = tmpName(this.tmpDir, 'tag')
-    await writeDurable(tmp, JSON.stringify(record), this.durable)
+    await writeDurable(tmp, JSON.stringify(record), durable)
     try {
       if (expected === 0) {
-        await ensureDir(dir)
-        if (this.durable) await syncPath(this.tagDir)
+        if ((await ensureDir(dir)) && durable) await syncPath(dirname(dir))
       } else if ((await this.revisions(name)).at(-1) !== expected) return undefined
       try {
         await fsp.link(tmp, join(dir, `${next}.json`))
@@ -343,7 +348,7 @@ export class LocalTagStore implements TagStore {
         if (code === 'EEXIST' || code === 'ENOENT') return undefined
         throw e
       }
-      if (this.durable) await syncPath(dir)
+      if (durable) await syncPath(dir)
     } finally {
       await fsp.rm(tmp, { force: true })
     }

@@ -185,9 +185,8 @@ export class DiscoDB {
   get(key: string | Uint8Array): Inquiry | undefined {
     const r = this.#r
     r.ensure(S_ALL)
-    const i = r.find(toBytes(key))
-    if (i < 0) return undefined
-    r.locate(i)
+    if (r.find(toBytes(key)) < 0) return undefined
+    r.locateFound()
     return new ListInquiry(r, r.count, r.w, r.base)
   }
 
@@ -195,9 +194,8 @@ export class DiscoDB {
   peek(key: string | Uint8Array): Uint8Array | undefined {
     const r = this.#r
     r.ensure(S_ALL)
-    const i = r.find(toBytes(key))
-    if (i < 0) return undefined
-    r.locate(i)
+    if (r.find(toBytes(key)) < 0) return undefined
+    r.locateFound()
     return r.count === 0 ? undefined : r.valueAt(r.nextId(r.w, r.base, 0, 0))
   }
 
@@ -320,12 +318,10 @@ export class DiscoDB {
           let at = 0
           for (let i = from; i < to; i++) {
             const k = i - from
-            const s = r.recStart(i)
-            const len = r.keyLength(i, s, r.recEnd)
-            keyStarts[k] = s + 4
-            keyEnds[k] = s + 4 + len
-            idStarts[k] = at
             r.locate(i)
+            keyStarts[k] = r.keyStart
+            keyEnds[k] = r.keyEnd
+            idStarts[k] = at
             const count = r.count
             if (at + count > ids.length) {
               const grown = new Uint32Array(Math.max(at + count, ids.length * 2))

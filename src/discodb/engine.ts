@@ -30,6 +30,10 @@ export interface QuerySource {
 let litCount = new Float64Array(64)
 let litW = new Uint8Array(64)
 let litBase = new Float64Array(64)
+let litNeg = new Uint8Array(64)
+let clStart = new Int32Array(64)
+let clPositive = new Int32Array(64)
+let clMixed = new Int32Array(64)
 let cand = new Uint32Array(1024)
 let posHits = new Uint32Array(1024)
 let negHits = new Uint32Array(1024)
@@ -41,6 +45,16 @@ function literalRoom(n: number): void {
   litCount = new Float64Array(m)
   litW = new Uint8Array(m)
   litBase = new Float64Array(m)
+  litNeg = new Uint8Array(m)
+}
+
+/** Grows the per-clause scratch to hold `n` clauses. */
+function clauseRoom(n: number): void {
+  if (clStart.length > n) return
+  const m = Math.max(n + 1, clStart.length * 2)
+  clStart = new Int32Array(m)
+  clPositive = new Int32Array(m)
+  clMixed = new Int32Array(m)
 }
 
 /** Grows the candidate scratch to hold `n` IDs (keeping the first `keep` candidates). */
@@ -62,22 +76,45 @@ function dedupeCand(n: number): number {
 }
 
 /** Fills cand with the union of the positive lists of literals [from, to); returns its length. */
-function loadUnion(src: QuerySource, from: number, to: number, negated: readonly boolean[]): number {
+function loadUnion(src: QuerySource, from: number, to: number): number {
   let total = 0
-  for (let l = from; l < to; l++) if (!negated[l]) total += litCount[l]!
-  candidateRoom(total, 0)
-  let n = 0
   let lists = 0
   for (let l = from; l < to; l++) {
-    if (negated[l] || litCount[l] === 0) continue
+    if (litNeg[l] === 0 && litCount[l]! > 0) {
+      total += litCount[l]!
+      lists++
+    }
+  }
+  candidateRoom(total, 0)
+  if (lists === 2) {
+    // Two lists (the common `a | b`): decode both into the spare array and merge.
+    const spare = posHits
+    let split = 0
+    for (let l = from, n = 0; l < to; l++) {
+      if (litNeg[l] === 1 || litCount[l] === 0) continue
+      src.decodeInto(litCount[l]!, litW[l]!, litBase[l]!, spare, n)
+      n += litCount[l]!
+      if (split === 0) split = n
+    }
+    let i = 0
+    let j = split
+    let k = 0
+    let last = 0
+    while (i < split || j < total) {
+      const x = j >= total || (i < split && spare[i]! <= spare[j]!) ? spare[i++]! : spare[j++]!
+      if (x !== last) cand[k++] = last = x
+    }
+    return k
+  }
+  let n = 0
+  for (let l = from; l < to; l++) {
+    if (litNeg[l] === 1 || litCount[l] === 0) continue
     src.decodeInto(litCount[l]!, litW[l]!, litBase[l]!, cand, n)
     n += litCount[l]!
-    lists++
   }
   if (lists > 1) cand.subarray(0, n).sort()
   return dedupeCand(n)
 }
-
 
 /**
  * Evaluates a resolved query (no dereferences) to ascending value IDs. `view`, if given, is an
@@ -88,44 +125,37 @@ function loadUnion(src: QuerySource, from: number, to: number, negated: readonly
  */
 export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Array {
   const clauses = q.clauses
-  if (clauses.length === 0 || (view !== undefined && view.length === 0)) return emptyIds()
+  const nc = clauses.length
+  if (nc === 0 || (view !== undefined && view.length === 0)) return emptyIds()
+  // Lay out the literals (no lookups yet): clause ci owns literal slots [clStart[ci], clStart[ci + 1]).
   let total = 0
-  for (const c of clauses) {
-    if (c.literals.length === 0) return emptyIds()
-    total += c.literals.length
+  for (let ci = 0; ci < nc; ci++) {
+    const len = clauses[ci]!.literals.length
+    if (len === 0) return emptyIds()
+    total += len
   }
   literalRoom(total)
-  // Locate every literal's list; a positive clause whose keys hold nothing empties the result.
-  const negated: boolean[] = []
-  const starts: number[] = []
-  const estimates: number[] = []
-  const positive: number[] = []
-  const mixed: number[] = []
+  clauseRoom(nc)
+  let npos = 0
+  let nmixed = 0
   let at = 0
-  for (let ci = 0; ci < clauses.length; ci++) {
-    const c = clauses[ci]!
-    starts.push(at)
-    let estimate = 0
+  for (let ci = 0; ci < nc; ci++) {
+    const lits = clauses[ci]!.literals
+    clStart[ci] = at
     let negs = 0
-    for (const l of c.literals) {
+    for (let li = 0; li < lits.length; li++) {
+      const l = lits[li]!
       if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
-      const count = src.locateKey(l.term)
-      litCount[at] = count
-      litW[at] = src.w
-      litBase[at] = src.base
-      negated.push(l.negated)
+      litNeg[at++] = l.negated ? 1 : 0
       if (l.negated) negs++
-      else estimate += count
-      at++
     }
-    estimates.push(estimate)
-    if (negs === 0 && estimate === 0) return emptyIds()
-    ;(negs === 0 ? positive : mixed).push(ci)
+    if (negs === 0) clPositive[npos++] = ci
+    else clMixed[nmixed++] = ci
   }
-  starts.push(at)
-  if (positive.length > 1) positive.sort((a, b) => estimates[a]! - estimates[b]!)
-  if (positive.length === 0 && view === undefined) return complementOf(src, clauses, mixed)
-  // Candidates: the view, or the smallest positive clause.
+  clStart[nc] = at
+  if (npos === 0 && view === undefined) return complementOf(src, clauses, Array.from(clMixed.subarray(0, nmixed)))
+  // Candidates: the view, or the smaller of the first two positive clauses. Keys are looked up
+  // clause by clause, so once no candidate is left the remaining clauses cost nothing.
   let n: number
   let next = 0
   if (view !== undefined) {
@@ -133,33 +163,64 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     cand.set(view)
     n = view.length
   } else {
-    const ci = positive[next++]!
-    n = loadUnion(src, starts[ci]!, starts[ci + 1]!, negated)
+    const a = clPositive[0]!
+    const ea = locateClause(src, clauses, a)
+    if (ea === 0) return emptyIds()
+    next = 1
+    if (npos > 1) {
+      const b = clPositive[1]!
+      const eb = locateClause(src, clauses, b)
+      if (eb === 0) return emptyIds()
+      if (eb < ea) {
+        // Start from the smaller clause; the other one is marked next (already located).
+        clPositive[0] = b
+        clPositive[1] = a
+      }
+    }
+    const ci = clPositive[0]!
+    n = loadUnion(src, clStart[ci]!, clStart[ci + 1]!)
   }
   // Each further positive clause keeps the candidates one of its lists holds.
-  for (; next < positive.length && n > 0; next++) {
-    const ci = positive[next]!
+  for (; next < npos && n > 0; next++) {
+    const ci = clPositive[next]!
+    if (next > 1 || view !== undefined) locateClause(src, clauses, ci)
     posHits.fill(0, 0, n)
-    for (let l = starts[ci]!; l < starts[ci + 1]!; l++) src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, posHits)
+    for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, posHits)
     let k = 0
     for (let i = 0; i < n; i++) if (posHits[i]! > 0) cand[k++] = cand[i]!
     n = k
   }
   // A clause with negations keeps r unless r is in every negated list and in no positive one.
-  for (let m = 0; m < mixed.length && n > 0; m++) {
-    const ci = mixed[m]!
+  for (let m = 0; m < nmixed && n > 0; m++) {
+    const ci = clMixed[m]!
+    locateClause(src, clauses, ci)
     posHits.fill(0, 0, n)
     negHits.fill(0, 0, n)
     let negs = 0
-    for (let l = starts[ci]!; l < starts[ci + 1]!; l++) {
-      if (negated[l]) negs++
-      src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, negated[l] ? negHits : posHits)
+    for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) {
+      const neg = litNeg[l] === 1
+      if (neg) negs++
+      src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, neg ? negHits : posHits)
     }
     let k = 0
     for (let i = 0; i < n; i++) if (posHits[i]! > 0 || negHits[i]! < negs) cand[k++] = cand[i]!
     n = k
   }
   return n === 0 ? emptyIds() : cand.slice(0, n)
+}
+
+/** Looks up the keys of clause `ci` into its literal slots; returns its positive estimate. */
+function locateClause(src: QuerySource, clauses: readonly Clause[], ci: number): number {
+  const lits = clauses[ci]!.literals
+  let estimate = 0
+  for (let li = 0, at = clStart[ci]!; li < lits.length; li++, at++) {
+    const count = src.locateKey((lits[li] as TermLiteral).term)
+    litCount[at] = count
+    litW[at] = src.w
+    litBase[at] = src.base
+    if (litNeg[at] === 0) estimate += count
+  }
+  return estimate
 }
 
 /** Only clauses with negations: {1..U} minus the union of their exclusions. */

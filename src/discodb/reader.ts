@@ -3,6 +3,8 @@
 // columnar views for scans. Nothing here allocates per value. A DB opened from a file is read in
 // two sections on demand (the index: hash, key TOC and key records; the values: value TOC,
 // values and codebook), each by one positional read into one buffer of the DB's size.
+// A value-ID list (spec 2.3) is a u32 count, then an LSB-first bit stream holding `w - 1` in 5 bits
+// and `count` deltas of `w` bits each.
 import { closeSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
@@ -55,6 +57,12 @@ function badId(id: number, maxId: number): never {
 
 const EMPTY = new Uint32Array(0)
 
+/** A plain Uint8Array over uninitialised memory (callers write before reading). */
+function unsafeBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n)
+  return new Uint8Array(b.buffer, b.byteOffset, n)
+}
+
 /** The read side of one DB. Callers `ensure` the sections they touch once per public call. */
 export class Reader implements QuerySource {
   readonly h: DiscoDBHeader
@@ -74,6 +82,9 @@ export class Reader implements QuerySource {
   /** The checked extent of the last `extent` call. */
   vs = 0
   ve = 0
+  /** The key of the last `locate` call: bytes [keyStart, keyEnd). */
+  keyStart = 0
+  keyEnd = 0
   /** End of the key record of the last `recStart` call. */
   recEnd = 0
   /** Key → key index or -1 (CHD for hashed DBs, scan otherwise). */
@@ -83,6 +94,10 @@ export class Reader implements QuerySource {
   /** Bytes of value `id` (checked): a sub-view, or a fresh decoded copy. */
   readonly valueAt: (id: number) => Uint8Array
   #file: LazyFile | undefined
+  /** Key record starts (numKeys + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
+  #keyOffs: Uint32Array | null | undefined
+  /** Value starts (U + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
+  #valueOffs: Uint32Array | null | undefined
   #chd: Chd | undefined
   #codebook: Codebook | undefined
 
@@ -182,6 +197,12 @@ export class Reader implements QuerySource {
    * Start of key record `i`, bounds-checked; its end is left in `recEnd`.
    */
   recStart(i: number): number {
+    let t = this.#keyOffs
+    if (t === undefined) t = this.#keyOffs = this.#tocTable(this.h.key2valuesOffs, this.h.numKeys, this.keyTocEnd, this.h.id2valueOffs)
+    if (t !== null && i >= 0 && i < this.h.numKeys) {
+      this.recEnd = t[i + 1]!
+      return t[i]!
+    }
     const v = this.b.view
     const p = this.h.key2valuesOffs + i * 8
     const s = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
@@ -215,6 +236,8 @@ export class Reader implements QuerySource {
     if (len !== key.length) return false
     const buf = this.buf
     for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
+    this.keyStart = s + 4
+    this.keyEnd = s + 4 + len
     return true
   }
 
@@ -232,8 +255,16 @@ export class Reader implements QuerySource {
   /** Locates the value-ID list of key record `i` into count / w / base (bounds-checked). */
   locate(i: number): void {
     const s = this.recStart(i)
+    const len = this.keyLength(i, s, this.recEnd)
+    this.keyStart = s + 4
+    this.keyEnd = s + 4 + len
+    this.locateFound()
+  }
+
+  /** Locates the list of the record `find` (or `locate`) matched last: its keyEnd / recEnd are current. */
+  locateFound(): void {
     const e = this.recEnd
-    const off = s + 4 + this.keyLength(i, s, e)
+    const off = this.keyEnd
     const count = this.b.view.getUint32(off, true)
     this.count = count
     if (count === 0) return
@@ -279,7 +310,8 @@ export class Reader implements QuerySource {
   locateKey(key: Uint8Array): number {
     const i = this.find(key)
     if (i < 0) return (this.count = 0)
-    this.locate(i)
+    // find() compared the key in place: its record is still current.
+    this.locateFound()
     return this.count
   }
 
@@ -375,9 +407,35 @@ export class Reader implements QuerySource {
     return id
   }
 
+  /**
+   * The `n + 1` entries of the TOC at `toc` as a Uint32Array when they ascend within [lo, hi] and
+   * the DB is below 4 GiB; else null (then every access checks its own entry, as the format allows
+   * a damaged entry to spoil only its own record).
+   */
+  #tocTable(toc: number, n: number, lo: number, hi: number): Uint32Array | null {
+    if (this.h.size >= 0x100000000) return null
+    const t = new Uint32Array(n + 1)
+    const v = this.b.view
+    let prev = lo
+    for (let k = 0, p = toc; k <= n; k++, p += 8) {
+      const x = v.getUint32(p, true)
+      if (v.getUint32(p + 4, true) !== 0 || x < prev || x > hi) return null
+      t[k] = x
+      prev = x
+    }
+    return t
+  }
+
   /** Checks value `id`'s extent into vs / ve (an out-of-range ID is DDB_BAD_ARGUMENT). */
   extent(id: number): void {
     const U = this.U
+    let t = this.#valueOffs
+    if (t === undefined) t = this.#valueOffs = this.#tocTable(this.h.id2valueOffs, U, this.valueTocEnd, this.valuesEnd)
+    if (t !== null && id >= 1 && id <= U) {
+      this.vs = t[id - 1]!
+      this.ve = t[id]!
+      return
+    }
     if (!(id >= 1 && id <= U)) throw new DiscoError('DDB_BAD_ARGUMENT', `value ID: expected 1..${U}, found ${id}`)
     const v = this.b.view
     const p = this.h.id2valueOffs + (id - 1) * 8
@@ -406,28 +464,35 @@ export class Reader implements QuerySource {
    */
   valueColumn(): { bytes: Uint8Array; offsets: Offsets } {
     const U = this.U
-    const big = this.h.size >= 0x100000000
-    const offsets: Offsets = big ? new Float64Array(U + 1) : new Uint32Array(U + 1)
-    const v = this.b.view
-    const toc = this.h.id2valueOffs
-    const lo = this.valueTocEnd
+    if (this.#valueOffs === undefined && U > 0) this.extent(1)
+    const table = this.#valueOffs
     const hi = this.valuesEnd
-    let prev = lo
-    for (let k = 0; k <= U; k++) {
-      const p = toc + k * 8
-      const x = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
-      if (x < prev || x > hi) {
-        const id = k === 0 ? 1 : k
-        corrupt(`value ${id} extent`, `${lo} <= start <= end <= ${hi}`, k === 0 ? `start ${x}` : `[${prev}, ${x})`)
+    let offsets: Offsets
+    if (table) {
+      if (!this.h.compressed) return { bytes: this.buf, offsets: table }
+      offsets = table.slice()
+    } else {
+      // A damaged TOC (or a DB of 4 GiB or more): every entry checked, the first bad one reported.
+      offsets = this.h.size >= 0x100000000 ? new Float64Array(U + 1) : new Uint32Array(U + 1)
+      const v = this.b.view
+      let prev = this.valueTocEnd
+      for (let k = 0; k <= U; k++) {
+        const p = this.h.id2valueOffs + k * 8
+        const x = v.getUint32(p + 4, true) * 0x100000000 + v.getUint32(p, true)
+        if (x < prev || x > hi) {
+          corrupt(`value ${k === 0 ? 1 : k} extent`, `${this.valueTocEnd} <= start <= end <= ${hi}`, k === 0 ? `start ${x}` : `[${prev}, ${x})`)
+        }
+        offsets[k] = x
+        prev = x
       }
-      offsets[k] = x
-      prev = x
     }
     if (!this.h.compressed) return { bytes: this.buf, offsets }
+    const lo = this.valueTocEnd
     // Decode every value once, in ID order, into one growing buffer.
     const cb = this.codebook()
     const buf = this.buf
-    let out = new Uint8Array(Math.max(1024, (hi - lo) * 2))
+    // allocUnsafe: the buffer is written before it is read (no zeroing pass over megabytes).
+    let out = unsafeBytes(Math.max(1024, (hi - lo) * 2))
     let n = 0
     let s = offsets[0]!
     offsets[0] = 0
@@ -435,7 +500,7 @@ export class Reader implements QuerySource {
       const e = offsets[k]!
       const cap = e > s ? decodedCap(e - s) : 0
       if (n + cap > out.length) {
-        const grown = new Uint8Array(Math.max(n + cap, out.length * 2))
+        const grown = unsafeBytes(Math.max(n + cap, out.length * 2))
         grown.set(out.subarray(0, n))
         out = grown
       }
