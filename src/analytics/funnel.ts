@@ -1,7 +1,7 @@
 // Funnels: Bitdeli's unordered "ever did E1 … Ek" (pure set intersections over the index), and
 // the windowed ordered / strict / any-order funnels over per-user timelines (issue 14 semantics).
 import { K, propText } from './format.js'
-import { intersect, unionAll, type Model, type Shard, type UserEvents } from './model.js'
+import { StepScratch, intersect, unionAll, type Model, type Shard, type UserEvents } from './model.js'
 import { badParam, dayParam, durationParam, enumParam, mean, median, segmentRef, sides, type SegmentRef } from './params.js'
 import type { Segment } from './segments.js'
 import { DAY_MS, dayName } from './time.js'
@@ -88,32 +88,46 @@ class Acc {
   }
 }
 
-/** Group of an event for a breakdown: the property as text, or null. */
-function groupOf(ev: UserEvents, i: number, prop: string): string | null {
-  return propText(ev.props(i)?.[prop]) ?? null
+/** One user's events as funnels see them: times, step-name ids (-1: other events), groups. */
+export interface StepEvents {
+  n: number
+  times: ArrayLike<number>
+  ids: ArrayLike<number>
+  /** The breakdown group of event i (only asked for when grouping). */
+  group(i: number): string | null
 }
+
+/** A user's merged events as StepEvents (the general path: several batches, breakdowns). */
+function stepEventsOf(ev: UserEvents, names: Map<string, number>, prop: string | undefined): StepEvents {
+  const ids = new Int32Array(ev.n)
+  for (let i = 0; i < ev.n; i++) ids[i] = names.get(ev.events[i]!) ?? -1
+  return { n: ev.n, times: ev.times, ids, group: (i) => (prop === undefined ? null : propText(ev.props(i)?.[prop]) ?? null) }
+}
+
+const NO_GROUP = (): null => null
 
 /**
  * Ordered / strict funnel of one user: per group, each step's time to convert from the first
- * attempt (by t0) that reaches it; undefined when no attempt does.
+ * attempt (by t0) that reaches it; undefined when no attempt does. `steps` are name ids.
  */
-export function userFunnel(ev: UserEvents, steps: string[], strict: boolean, windowMs: number, lo: number, hi: number, prop?: string): Map<string | null, (number | undefined)[]> {
+export function userFunnel(ev: StepEvents, steps: number[], strict: boolean, windowMs: number, lo: number, hi: number, grouped: boolean): Map<string | null, (number | undefined)[]> {
   const n = steps.length
   const out = new Map<string | null, (number | undefined)[]>()
   const done = new Map<string | null, number>()
   const T = ev.times
-  const E = ev.events
+  const E = ev.ids
   const len = ev.n
+  const first = steps[0]!
   for (let i = 0; i < len; i++) {
-    if (E[i] !== steps[0] || T[i]! < lo || T[i]! >= hi) continue
-    const g = prop === undefined ? null : groupOf(ev, i, prop)
+    if (E[i] !== first || T[i]! < lo || T[i]! >= hi) continue
+    const g = grouped ? ev.group(i) : null
     let st = out.get(g)
     if (!st) {
       out.set(g, (st = new Array(n).fill(undefined)))
       done.set(g, 0)
     }
     if (done.get(g) === n) {
-      if (prop === undefined) break
+      if (!grouped) break
       continue
     }
     const t0 = T[i]!
@@ -125,11 +139,12 @@ export function userFunnel(ev: UserEvents, steps: string[], strict: boolean, win
     }
     let j = i
     for (let k = 1; k < n; k++) {
+      const want = steps[k]!
       let nj = j + 1
       if (strict) {
-        if (nj >= len || E[nj] !== steps[k] || T[nj]! > lim) break
+        if (nj >= len || E[nj] !== want || T[nj]! > lim) break
       } else {
-        while (nj < len && T[nj]! <= lim && E[nj] !== steps[k]) nj++
+        while (nj < len && T[nj]! <= lim && E[nj] !== want) nj++
         if (nj >= len || T[nj]! > lim) break
       }
       j = nj
@@ -145,33 +160,36 @@ export function userFunnel(ev: UserEvents, steps: string[], strict: boolean, win
 
 /**
  * Any-order funnel of one user: per group, the most distinct steps done inside one window that
- * starts at a step event in [lo, hi). A repeated step name needs as many events as it repeats.
+ * starts at a step event in [lo, hi). `need[id]` is how often step name `id` appears in the steps
+ * (a repeated step name needs as many events).
  */
-export function userAnyOrder(ev: UserEvents, steps: string[], windowMs: number, lo: number, hi: number, prop?: string): Map<string | null, number> {
-  const need = new Map<string, number>()
-  for (const s of steps) need.set(s, (need.get(s) ?? 0) + 1)
-  const out = new Map<string | null, number>()
+export function userAnyOrder(ev: StepEvents, need: number[], total: number, windowMs: number, lo: number, hi: number, grouped: boolean): Map<string | null, number> {
   const T = ev.times
-  const E = ev.events
-  const have = new Map<string, number>()
-  for (let i = 0; i < ev.n; i++) {
-    if (!need.has(E[i]!) || T[i]! < lo || T[i]! >= hi) continue
-    const g = prop === undefined ? null : groupOf(ev, i, prop)
+  const ids = ev.ids
+  const len = ev.n
+  const have = new Int32Array(need.length)
+  const out = new Map<string | null, number>()
+  for (let i = 0; i < len; i++) {
+    if (ids[i]! < 0 || T[i]! < lo || T[i]! >= hi) continue
+    const g = grouped ? ev.group(i) : null
+    const best = out.get(g) ?? 0
+    if (best === total) {
+      if (!grouped) break
+      continue
+    }
     let s = i
     while (s > 0 && T[s - 1] === T[i]) s--
-    have.clear()
+    have.fill(0)
     let matched = 0
     const lim = T[i]! + windowMs
-    for (let j = s; j < ev.n && T[j]! <= lim; j++) {
-      const m = need.get(E[j]!)
-      if (m === undefined) continue
-      const h = have.get(E[j]!) ?? 0
-      if (h < m) {
-        have.set(E[j]!, h + 1)
+    for (let j = s; j < len && T[j]! <= lim; j++) {
+      const c = ids[j]!
+      if (c >= 0 && have[c]! < need[c]!) {
+        have[c]!++
         matched++
       }
     }
-    if (matched > (out.get(g) ?? 0)) out.set(g, matched)
+    if (matched > best) out.set(g, matched)
   }
   return out
 }
@@ -218,6 +236,20 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
   const { steps, mode } = q
   const n = steps.length
   const prop = params.breakdown
+  // Step names as ids: each distinct name once; `need` counts repeats (any-order).
+  const names = new Map<string, number>()
+  const need: number[] = []
+  const stepIds = steps.map((s) => {
+    let id = names.get(s)
+    if (id === undefined) {
+      names.set(s, (id = need.length))
+      need.push(0)
+    }
+    need[id]!++
+    return id
+  })
+  const scratch = new StepScratch()
+  const fastView: StepEvents = { n: 0, times: scratch.times, ids: scratch.ids, group: NO_GROUP }
   const results: FunnelSide[] = []
   const sideList = await sides(model, params.segments)
   for (const seg of sideList) {
@@ -248,15 +280,23 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
         if (withTimes) for (let i = 0; i < cands.length; i++) acc.times[0]!.push(0)
         timed = n > 1 && mode !== 'any-order' ? intersect(cands, sh.usersOf(K.event(steps[1]!))) : mode === 'any-order' && n > 1 ? cands : new Uint32Array(0)
       }
-      for (const g of timed) {
-        const ev = sh.events(g)
+      for (let x = 0; x < timed.length; x++) {
+        const g = timed[x]!
+        let ev: StepEvents
+        const fast = prop === undefined ? sh.stepEvents(g, names, scratch) : -1
+        if (fast >= 0) {
+          fastView.n = fast
+          fastView.times = scratch.times
+          fastView.ids = scratch.ids
+          ev = fastView
+        } else ev = stepEventsOf(sh.events(g), names, prop)
         if (mode === 'any-order') {
-          for (const [grp, m] of userAnyOrder(ev, steps, q.windowMs, q.lo, q.hi, prop)) {
+          for (const [grp, m] of userAnyOrder(ev, need, n, q.windowMs, q.lo, q.hi, prop !== undefined)) {
             const a = prop === undefined ? acc : groupAcc(groups, grp, n)
             for (let k = prop === undefined ? 1 : 0; k < m; k++) a.users[k]!++
           }
         } else {
-          for (const [grp, t] of userFunnel(ev, steps, mode === 'strict', q.windowMs, q.lo, q.hi, prop)) {
+          for (const [grp, t] of userFunnel(ev, stepIds, mode === 'strict', q.windowMs, q.lo, q.hi, prop !== undefined)) {
             if (prop === undefined) {
               t[0] = undefined // step 1 already counted
               acc.addTimes(t, withTimes)

@@ -14,6 +14,7 @@ export interface EventFields {
   user: string
   event: string
   time: string
+  /** The properties object; `*` takes every other top-level field. */
   props: string
 }
 
@@ -95,8 +96,14 @@ export function parseEvent(line: string, p: BuildParams): [string, number, strin
     } catch {
       return 'json'
     }
-    const pv = field(rec, f.props)
-    if (pv !== null && typeof pv === 'object' && !Array.isArray(pv)) props = pv as Record<string, unknown>
+    if (f.props === '*') {
+      // Every other top-level field is a property (flat records such as click logs).
+      props = {}
+      for (const k in rec) if (k !== f.user && k !== f.event && k !== f.time) props[k] = rec[k]
+    } else {
+      const pv = field(rec, f.props)
+      if (pv !== null && typeof pv === 'object' && !Array.isArray(pv)) props = pv as Record<string, unknown>
+    }
   }
   const user = userText(field(rec, f.user))
   if (user === undefined) return 'user'

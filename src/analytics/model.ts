@@ -66,8 +66,23 @@ export function intersectCount(a: Uint32Array, b: Uint32Array): number {
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
+/** Reusable arrays for {@link Shard.stepEvents}: times and name ids of one user's events. */
+export class StepScratch {
+  times = new Float64Array(64)
+  ids = new Int32Array(64)
+  fit(n: number): void {
+    if (n <= this.times.length) return
+    let size = this.times.length
+    while (size < n) size *= 2
+    this.times = new Float64Array(size)
+    this.ids = new Int32Array(size)
+  }
+}
+
 /** One index (one batch of one shard). */
 class Part {
+  /** Event code → id in a caller's name map (-1: not in it), per map. */
+  readonly idCache = new WeakMap<Map<string, number>, Int32Array>()
   readonly n: number
   readonly meta: IndexMeta
   readonly eventNames: string[]
@@ -238,11 +253,55 @@ export class Shard {
     const m = new Map<string, number>()
     for (const p of this.parts) {
       for (let l = 1; l <= p.n; l++) {
-        const g = p.trans ? p.trans[l]! : l
-        if (!m.has(decoder.decode(p.db.valueAt(l)))) m.set(decoder.decode(p.db.valueAt(l)), g)
+        const uid = decoder.decode(p.db.valueAt(l))
+        if (!m.has(uid)) m.set(uid, p.trans ? p.trans[l]! : l)
       }
     }
     return m
+  }
+
+  /**
+   * The fast path of funnels: user `g`'s event times and name ids (`names`, -1 for other events)
+   * into `sc`, decoded straight from the timeline without allocating. Returns the number of
+   * events, or -1 when the shard has several batches (then use {@link Shard.events}).
+   */
+  stepEvents(g: number, names: Map<string, number>, sc: StepScratch): number {
+    if (this.parts.length !== 1) return -1
+    const p = this.parts[0]!
+    if (g < 1 || g > p.n) return 0
+    let ids = p.idCache.get(names)
+    if (!ids) {
+      ids = Int32Array.from(p.eventNames, (e) => names.get(e) ?? -1)
+      p.idCache.set(names, ids)
+    }
+    const v = p.db.valueAt(p.n + g)
+    let pos = 1
+    const varint = (): number => {
+      let x = v[pos++]!
+      let r = x & 0x7f
+      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+        x = v[pos++]!
+        r += (x & 0x7f) * mul
+      }
+      return r
+    }
+    varint()
+    const n = varint()
+    sc.fit(n)
+    const T = sc.times
+    const I = sc.ids
+    let t = 0
+    for (let i = 0; i < n; i++) {
+      I[i] = ids[varint()]!
+      if (i === 0) {
+        const neg = v[pos++] === 1
+        t = varint()
+        if (neg) t = -t
+      } else t += varint()
+      T[i] = t
+      varint()
+    }
+    return n
   }
 
   /** The events of user `g`, merged over batches in time order (ties: earlier batch, then input order). */
@@ -286,7 +345,7 @@ export interface ModelInfo {
   batches: number
   users: number
   events: number
-  /** First and last UTC day with data (`YYYY-MM-DD`), null when empty. */
+  /** First and last UTC day number with data (days since 1970-01-01), null when empty. */
   firstDay: number | null
   lastDay: number | null
   eventNames: Record<string, { events: number; users: number }>

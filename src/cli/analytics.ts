@@ -94,7 +94,7 @@ function main(): Command {
     .option('--user-field <name>', 'user id field', 'user')
     .option('--event-field <name>', 'event name field', 'event')
     .option('--time-field <name>', 'timestamp field (epoch ms or YYYY-MM-DDTHH:MM:SS[.sss]Z)', 'time')
-    .option('--props-field <name>', 'properties field (an object)', 'props')
+    .option('--props-field <name>', 'properties field (an object); * takes every other top-level field', 'props')
     .addOption(new Option('--format <format>', 'input format').choices(['ndjson', 'csv']).default('ndjson'))
     .option('--csv-columns <names>', 'CSV column names, comma-separated (default: the first line)')
     .option('--in-process', 'run the job in this process (no worker threads)')

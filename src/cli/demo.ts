@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // `npm run demo`: generates seeded JSON click logs, chunks them into an embedded DDFS store under
 // dated tags, runs the example rule `clicks.traffic` through the `inferno -i` code path, prints the
-// CSV results and the timings. No server needed.
+// CSV results and the timings, then builds the analytics model of the same clicks and offers the
+// dashboard (`--serve`). No server needed.
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Command, InvalidArgumentError } from 'commander'
 import { openStore } from '../ddfs/index.js'
+import { buildModel } from '../analytics/index.js'
+import { createServer } from '../server/app.js'
 import { clickLogLines, daysEndingAt } from '../inferno/examples/clicks-data.js'
 import { EXAMPLE_RULES_DIR } from '../inferno/examples/write.js'
 import { Progress, runCli } from './common.js'
@@ -28,6 +31,12 @@ function positive(v: string): number {
   return n
 }
 
+function portOf(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError(`expected a port 0..65535, found "${v}"`)
+  return n
+}
+
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
   size: number
@@ -37,6 +46,8 @@ export interface DemoOptions {
   store?: string
   keep: boolean
   chunkMB: number
+  /** Serve the analytics dashboard on the demo data at the end (until Ctrl-C) on this port. */
+  serve?: number
   out?: (t: string) => void
   err?: (t: string) => void
   tty?: boolean
@@ -87,7 +98,32 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const ruleMs = Date.now() - t1
     const rss = process.resourceUsage().maxRSS / 1024
     err(`demo: rule clicks.traffic over ${mb(bytesIn)} in ${(ruleMs / 1000).toFixed(1)}s = ${Math.round((lines * 1000) / ruleMs).toLocaleString('en-US')} records/s, ${((bytesIn / 1e6) / (ruleMs / 1000)).toFixed(1)} MB/s; peak RSS ${rss.toFixed(0)} MB; total ${((Date.now() - t0) / 1000).toFixed(1)}s\n`)
+    // The same events as an analytics model: funnels, retention and trends over the clicks.
+    const t2 = Date.now()
+    const abar = new Progress('analytics build', tty)
+    const report = await buildModel(ddfs, {
+      inputs: days.map((d) => `incoming:clicks:${d}`), model: 'analytics:model',
+      fields: { user: 'user', event: 'event', time: 'ts', props: '*' },
+      onProgress: (p) => abar.update(p.done, p.total, `${p.phase} ${p.records} records`),
+    })
+    abar.done()
+    err(`demo: analytics model of ${report.events.toLocaleString('en-US')} events, ${report.users.toLocaleString('en-US')} users in ${((Date.now() - t2) / 1000).toFixed(1)}s (${mb(report.bytes)} of indexes)\n`)
     if (o.store || o.keep) err(`demo: store kept at ${dir} (try: npx ddfs --store ${dir} ls incoming:clicks)\n`)
+    if (o.serve === undefined) {
+      err(o.store || o.keep
+        ? `demo: open the dashboard on this data: npx analytics --store ${dir} serve   (then http://127.0.0.1:8080/)\n`
+        : `demo: open the dashboard on this data: npm run demo -- --serve   (serves http://127.0.0.1:8080/ until Ctrl-C)\n`)
+      return status
+    }
+    const app = await createServer({ ddfs })
+    await app.listen({ host: '127.0.0.1', port: o.serve })
+    const addr = app.server.address()
+    err(`demo: dashboard on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : o.serve}/ (Ctrl-C to stop)\n`)
+    await new Promise<void>((res) => {
+      process.once('SIGINT', res)
+      process.once('SIGTERM', res)
+    })
+    await app.close()
     return status
   } finally {
     if (!o.store && !o.keep) rmSync(dir, { recursive: true, force: true })
@@ -105,9 +141,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option('--store <dir>', 'store directory (kept); default a temporary one, removed afterwards')
     .option('--keep', 'keep the temporary store')
     .option('--chunk-mb <n>', 'chunk size in MB (compressed)', positive, 16)
+    .option('--serve [port]', 'then serve the analytics dashboard on the demo data (default port 8080) until Ctrl-C')
     .action(async () => {
       const o = p.opts()
-      process.exitCode = await runDemo({ size: o.size, days: o.days, lastDay: o.lastDay, seed: o.seed, store: o.store, keep: o.keep === true, chunkMB: o.chunkMb })
+      process.exitCode = await runDemo({ size: o.size, days: o.days, lastDay: o.lastDay, seed: o.seed, store: o.store, keep: o.keep === true, chunkMB: o.chunkMb, ...(o.serve !== undefined ? { serve: o.serve === true ? 8080 : portOf(String(o.serve)) } : {}) })
     })
   await runCli('demo', p, argv)
 }

@@ -2,11 +2,11 @@
 // chunk through the real CLI, leftovers, bounded tag space, unusable store paths, long names.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DiscoError, LOCAL_BLOB_PREFIX, openLocalStores, openStore, runJob } from 'disco-inferno'
+import { DiscoError, LOCAL_BLOB_PREFIX, LocalTagStore, PENDING_PREFIX, openLocalStores, openStore, runJob } from 'disco-inferno'
 import { FIXTURES } from '../disco/helpers.js'
 import { collect, tempDir } from './helpers.js'
 
@@ -96,7 +96,7 @@ test('ddfs chunk and a concurrent `ddfs gc --grace 0`: the chunk survives (real 
   // the child's blob store runs `ddfs gc --grace 0` after each put.
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
     import * as D from ${JSON.stringify(import.meta.resolve('disco-inferno'))}
-    import { spawnSync } from 'node:child_process'
+    import { spawn, spawnSync } from 'node:child_process'
     const store = process.env.STORE
     const inner = new D.LocalBlobStore(store)
     const blobs = { owns: (u) => inner.owns(u), get: (u) => inner.get(u), delete: (u) => inner.delete(u), list: () => inner.list(),
@@ -218,4 +218,36 @@ test('blobs and tag versions are fsynced (file, then directory) before they beco
   assert.ok(blobDirSync > blobLink && blobDirSync < tagLink, 'blob directory flushed before the tag names it')
   assert.ok(syncOf(join(store, 'tmp', tmpTag)) >= 0 && syncOf(join(store, 'tmp', tmpTag)) < tagLink, 'tag version flushed before it is linked')
   assert.ok(calls.findIndex((l, i) => i > tagLink && l.includes(`<${join(store, 'tags', 'data:t')}>`) && l.startsWith('fsync(')) > tagLink, 'tag directory flushed after the link')
+})
+
+test('a killed `ddfs chunk` leaves blobs gc -n sees: kept while the lease lasts, removed after it', async (t) => {
+  const root = tempDir(t, 'killed')
+  const store = join(root, 'store')
+  const child = spawn(process.execPath, [bin, '--store', store, 'chunk', '-S', '1KB', 'incoming:killed', '-'], { stdio: ['pipe', 'ignore', 'pipe'] })
+  const exited = new Promise<void>((res) => child.on('close', () => res()))
+  child.stdin.on('error', () => { /* the child is killed below */ })
+  // Feed incompressible lines until at least two blobs are stored, then kill -9 mid-write.
+  const blobCount = (): number => { try { return readdirSync(join(store, 'blobs')).reduce((n, d) => n + readdirSync(join(store, 'blobs', d)).length, 0) } catch { return 0 } }
+  for (let i = 0; i < 4000 && blobCount() < 2; i++) {
+    child.stdin.write(Array.from({ length: 20 }, (_, j) => `${i}-${j}-${Math.random().toString(36)}\n`).join(''))
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  assert.ok(blobCount() >= 2, 'the chunk stored blobs')
+  child.kill('SIGKILL')
+  await exited
+  const gc = (...args: string[]): { blobsDeleted: string[]; blobsPending: number } => JSON.parse(ddfsCli(store, ['--json', 'gc', ...args]).out)
+  const held = gc('-n', '--grace', '0', '--leftover-grace', '0')
+  assert.deepEqual(held.blobsDeleted, [], 'the lease of the killed write still runs')
+  assert.ok(held.blobsPending >= 2)
+  // Let the lease end (as 2 minutes would): rewrite the pending record's expiry in the store.
+  const tags = new LocalTagStore(store)
+  const [name] = await tags.list(PENDING_PREFIX)
+  const s = (await tags.read(name!))!
+  assert.ok(await tags.write(name!, { ...s.record, expires: Date.now() - 1000 }, s.revision))
+  assert.equal(gc('-n', '--grace', '0').blobsPending, held.blobsPending, 'kept within the leftover grace (1 hour)')
+  const reported = gc('-n', '--leftover-grace', '0')
+  assert.equal(reported.blobsDeleted.length, held.blobsPending, 'gc -n reports them')
+  assert.equal(gc('--leftover-grace', '0').blobsDeleted.length, held.blobsPending)
+  assert.equal(blobCount(), 0)
+  assert.equal(ddfsCli(store, ['exists', 'incoming:killed']).out, 'False\n')
 })

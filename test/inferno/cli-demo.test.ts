@@ -35,6 +35,9 @@ test('demo: seeded logs, three keysets whose totals agree, timings on stderr', a
   const bad = Number(/(\d+) bad lines/.exec(err)![1])
   assert.equal(events + bad, Number(m[1]!.replace(/,/g, '')), 'every line is an event or a counted bad line')
   assert.match(err, /demo: rule clicks\.traffic over [\d.]+ MB in [\d.]+s = [\d,]+ records\/s/)
+  const a = /demo: analytics model of ([\d,]+) events/.exec(err)
+  assert.equal(Number(a?.[1]?.replace(/,/g, '')), events, 'the analytics model holds every valid click')
+  assert.match(err, /demo: open the dashboard on this data: .*serve/)
 })
 
 test('click logs are deterministic per seed and day; sizes parse', async () => {
