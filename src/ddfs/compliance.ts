@@ -158,17 +158,6 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     await rejectsCode(blobs.get(a.url), 'DDFS_BLOB_NOT_FOUND')
   })
 
-  with_('BlobStore: a stored name is written once, unless replaced', async (_d, { blobs }) => {
-    const a = await blobs.put('job.x.part-0', Buffer.from('first'))
-    await rejectsCode(blobs.put('job.x.part-0', Buffer.from('second')), 'DDFS_BLOB_EXISTS')
-    const b = await blobs.put('job.x.part-0', Buffer.from('third!'), { replace: true })
-    assert.equal(b.url, a.url, 'the same name keeps its URL')
-    assert.equal(b.size, 6)
-    assert.equal((await bytesOf(await blobs.get(a.url))).toString(), 'third!')
-    const c = await blobs.put('job.x.part-1', Buffer.from('new'), { replace: true })
-    assert.equal((await bytesOf(await blobs.get(c.url))).toString(), 'new', 'replace also creates')
-  })
-
   with_('BlobStore: a failing source leaves nothing visible', async (_d, { blobs }) => {
     async function* bad(): AsyncGenerator<Uint8Array> { yield Buffer.from('partial'); throw new Error('source died') }
     await assert.rejects(blobs.put('c$1', bad()), /source died/)
