@@ -136,7 +136,7 @@ async function buildBatch(ddfs: Ddfs, opts: BuildOptions, write: DdfsWrite, para
   const job = await runJob({
     prefix: 'analytics', inputs: urls, partitions: shards, mapForm: 'stream', params,
     map: { module: mod, export: 'map' }, reduce: { module: mod, export: 'reduce' }, partitioner: { module: mod, export: 'partition' },
-  }, { store: ddfs, ...(opts.executor ? { executor: opts.executor } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+  }, { store: ddfs.dir ?? '', ...(opts.executor ? { executor: opts.executor } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
   opts.onJob?.(job.name)
   await job.wait()
   const report: BuildReport = {

@@ -9,8 +9,8 @@ import { pathToFileURL, fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { DEFAULT_STORE_DIR, openStore } from '../ddfs/index.js'
 import {
-  jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, runJob, waitJob, WorkerPoolExecutor,
-  type FnRef, type JobInfo, type JobSpec,
+  jobEvents, jobInfo, jobResults, killJob, listJobs, openLocalStores, purgeJob, resolveJob, runJob, waitJob, WorkerPoolExecutor,
+  type DiscoStores, type FnRef, type JobHandle, type JobInfo, type JobSpec,
 } from '../disco/index.js'
 import { importModule } from '../util/modules.js'
 import { checkBareName, parseSize, productProgram, Progress, runCli, usageError, writeOut } from './common.js'
@@ -111,11 +111,19 @@ function summary(j: JobInfo): string {
   return lines.join('\n')
 }
 
-/** Re-runs this command in a detached child and prints the job name it reports. */
+/** Set in the environment of a detached child: it runs the job itself, whatever its arguments say. */
+const DETACHED_ENV = 'DISCO_DETACHED'
+
+/**
+ * Re-runs this command in a detached child and prints the job name it reports. The child gets
+ * the same arguments and DISCO_DETACHED=1, so it never detaches again however the flag was
+ * spelled (`-d`, `--detach`, `--detach=true`, combined short flags).
+ */
 async function detach(argv: string[]): Promise<void> {
-  // The child runs the same command in the foreground (both spellings of the flag removed, or it would detach again).
-  const args = argv.slice(2).filter((a) => a !== '--detach' && a !== '-d')
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  const args = argv.slice(2)
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+    detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [DETACHED_ENV]: '1' },
+  })
   let buf = ''
   let err = ''
   child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
@@ -138,13 +146,31 @@ async function detach(argv: string[]): Promise<void> {
   child.unref()
 }
 
+/**
+ * Spells `--detach=VALUE` the way the parser knows: `--detach` for true/1/yes/on, nothing for
+ * false/0/no/off (a boolean flag takes no value; `-d` and `--detach` pass unchanged).
+ *
+ * @example
+ * detachSpelling(['node', 'disco', 'run', '--detach=true', 'm.js']) // ['node', 'disco', 'run', '--detach', 'm.js']
+ */
+export function detachSpelling(argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (const [i, a] of argv.entries()) {
+    const m = i >= 2 && a !== '--' && argv.slice(2, i).indexOf('--') === -1 ? /^--detach=(.*)$/i.exec(a) : null
+    if (!m) out.push(a)
+    else if (/^(true|1|yes|on)$/i.test(m[1]!)) out.push('--detach')
+    else if (!/^(false|0|no|off)$/i.test(m[1]!)) throw usageError(`--detach: expected true or false, found ${JSON.stringify(m[1])}`)
+  }
+  return out
+}
+
 /** Builds the `disco` program (exported for tests). */
 export function buildProgram(argv: string[] = process.argv): Command {
   const program = productProgram(new Command('disco'))
     .description('Disco: map/reduce jobs on the embedded worker pool')
     .addOption(new Option('--store <dir>', 'store directory (default $DISCO_STORE or ./.disco)'))
-  const storeDir = (): string => resolve(program.opts<Globals>().store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR)
-  const job = (ref: string): string => resolveJob(storeDir(), ref)
+  const stores = (): DiscoStores => openLocalStores(resolve(program.opts<Globals>().store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR))
+  const job = (ref: string): Promise<string> => resolveJob(stores(), ref)
 
   program.command('run').argument('<module>', 'MODULE[:EXPORT] holding map/reduce/combiner/partitioner')
     .description('run a job, print its name, wait for it (exit 1 when it dies)')
@@ -159,10 +185,10 @@ export function buildProgram(argv: string[] = process.argv): Command {
     .option('-a, --attempts <n>', 'tries per task (default 3)')
     .option('-d, --detach', 'run in the background; print the job name and return')
     .action(async (target: string, o: RunOpts) => {
-      if (o.detach) return detach(argv)
+      if (o.detach && process.env[DETACHED_ENV] !== '1') return detach(argv)
       const fromModule = await jobFromModule(target)
       const base = target.replace(/:[^/\\]*$/, '').split(/[/\\]/).pop()!.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '_') || 'job'
-      for (const i of o.input) await checkBareName(i, (t) => openStore(storeDir()).exists(t))
+      for (const i of o.input) await checkBareName(i, (t) => openStore(resolve(program.opts<Globals>().store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR)).exists(t))
       const spec: JobSpec = { ...fromModule, prefix: o.prefix ?? base, inputs: o.input.map(inputUrl), sort: o.sort }
       const partitions = int(o.partitions, '--partitions')
       if (partitions !== undefined) spec.partitions = partitions
@@ -176,9 +202,17 @@ export function buildProgram(argv: string[] = process.argv): Command {
       const workers = int(o.workers, '--workers')
       const executor = new WorkerPoolExecutor(workers ? { size: workers } : {})
       const progress = new Progress('disco')
+      // Ctrl-C kills the job (recorded dead, DISCO_JOB_KILLED); a second one exits at once.
+      let handle: JobHandle | undefined
+      let interrupts = 0
+      const onInterrupt = (): void => {
+        if (++interrupts > 1 || !handle) process.exit(130)
+        void handle.kill()
+      }
+      process.on('SIGINT', onInterrupt)
       try {
-        const handle = await runJob(spec, {
-          store: storeDir(), executor,
+        handle = await runJob(spec, {
+          store: stores(), executor,
           onProgress: (p) => {
             const secs = Math.max(p.elapsedMs / 1000, 0.001)
             progress.update(p.done, p.total, `${p.phase} ${p.done}/${p.total} tasks, ${p.records} records, ${Math.round(p.records / secs)} rec/s`)
@@ -187,6 +221,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
         out(handle.name)
         await handle.wait()
       } finally {
+        process.off('SIGINT', onInterrupt)
         progress.done()
         await executor.close()
       }
@@ -194,30 +229,33 @@ export function buildProgram(argv: string[] = process.argv): Command {
 
   program.command('jobs').description('list jobs, newest first: created, status, name')
     .option('--json', 'one JSON object per job (NDJSON)')
-    .action((o: { json?: boolean }) => {
-      for (const j of listJobs(storeDir())) out(o.json ? JSON.stringify(j) : `${j.created} ${j.status} ${j.name}`)
+    .action(async (o: { json?: boolean }) => {
+      for (const j of await listJobs(stores())) out(o.json ? JSON.stringify(j) : `${j.created} ${j.status} ${j.name}`)
     })
 
   program.command('status').argument('<job>', 'job name, @ (the newest) or @?text').option('--json', 'the whole job record as JSON')
     .description('status, task counts and error of a job')
-    .action((ref: string, o: { json?: boolean }) => {
-      const j = jobInfo(storeDir(), job(ref))
+    .action(async (ref: string, o: { json?: boolean }) => {
+      const j = await jobInfo(stores(), await job(ref))
       out(o.json ? JSON.stringify(j, null, 2) : summary(j))
     })
 
-  program.command('events').argument('<job>').option('-o, --offset <bytes>', 'start at this byte offset of the log')
+  program.command('events').argument('<job>').option('--after <position>', 'only events after this log position (see --positions)')
+    .option('--positions', 'start each line with the event\'s log position')
     .option('-f, --follow', 'keep printing new events until the job is ready or dead')
-    .option('--json', 'one JSON array [timestamp, host, message] per event (NDJSON)')
+    .option('--json', 'one JSON object per event (NDJSON)')
     .description('the job\'s event log: timestamp host message')
-    .action(async (ref: string, o: { offset?: string; follow?: boolean; json?: boolean }) => {
-      const name = job(ref)
-      let offset = int(o.offset, '--offset') ?? 0
+    .action(async (ref: string, o: { after?: string; positions?: boolean; follow?: boolean; json?: boolean }) => {
+      const name = await job(ref)
+      let after = int(o.after, '--after') ?? 0
       for (;;) {
         // The status is read before the events, so the last read after the end sees every event.
-        const finished = !o.follow || jobInfo(storeDir(), name).status !== 'active'
-        const r = jobEvents(storeDir(), name, offset)
-        offset = r.offset
-        for (const e of r.events) out(o.json ? JSON.stringify(e) : `${e[0]} ${e[1]} ${e[2]}`)
+        const finished = !o.follow || (await jobInfo(stores(), name)).status !== 'active'
+        const { events } = await jobEvents(stores(), name, after)
+        for (const e of events) {
+          out(o.json ? JSON.stringify(e) : `${o.positions ? `${e.seq} ` : ''}${e.ts} ${e.host} ${e.message}`)
+          after = e.seq
+        }
         if (finished) return
         await new Promise((res) => setTimeout(res, 200))
       }
@@ -226,7 +264,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
   program.command('results').argument('<job>')
     .description('the results as NDJSON [key, value] lines, in key order')
     .action(async (ref: string) => {
-      for await (const pair of jobResults(storeDir(), job(ref))) {
+      for await (const pair of jobResults(stores(), await job(ref))) {
         const w = write(JSON.stringify(pair) + '\n')
         if (w) await w
       }
@@ -236,18 +274,20 @@ export function buildProgram(argv: string[] = process.argv): Command {
     .description('wait until the job is ready (exit 0) or dead (exit 1)')
     .action(async (ref: string, o: { timeout?: string }) => {
       const t = int(o.timeout, '--timeout')
-      const j = await waitJob(storeDir(), job(ref), t === undefined ? {} : { timeoutMs: t * 1000 })
+      const j = await waitJob(stores(), await job(ref), t === undefined ? {} : { timeoutMs: t * 1000 })
       out(`${j.name} ${j.status}`)
     })
 
-  program.command('kill').argument('<job>').description('stop a running job (status dead)')
-    .action(async (ref: string) => {
-      const j = await killJob(storeDir(), job(ref))
+  program.command('kill').argument('<job>').option('-t, --timeout <seconds>', 'how long to wait for the job to stop (default 10)')
+    .description('stop a running job (status dead); exit 1 with DISCO_KILL_TIMEOUT if its live runner does not stop it')
+    .action(async (ref: string, o: { timeout?: string }) => {
+      const t = int(o.timeout, '--timeout')
+      const j = await killJob(stores(), await job(ref), t === undefined ? {} : { timeoutMs: t * 1000 })
       out(`${j.name} ${j.status}`)
     })
 
   program.command('purge').argument('<job...>').description('delete all data and records of jobs')
-    .action(async (refs: string[]) => { for (const r of refs) await purgeJob(storeDir(), job(r)) })
+    .action(async (refs: string[]) => { for (const r of refs) await purgeJob(stores(), await job(r)) })
 
   return program
 }
@@ -257,4 +297,13 @@ function isMain(): boolean {
   try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href } catch { return false }
 }
 
-if (isMain()) await runCli('disco', buildProgram())
+if (isMain()) {
+  let argv: string[] | undefined
+  try {
+    argv = detachSpelling(process.argv)
+  } catch (e) {
+    process.stderr.write(`disco: error CLI_USAGE: ${(e as Error).message}\n`)
+    process.exitCode = 2
+  }
+  if (argv) await runCli('disco', buildProgram(argv), argv)
+}

@@ -3,6 +3,9 @@
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
+import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
+import { openLocalStores } from '../disco/index.js'
+import { isClusterUrl } from '../cluster/index.js'
 import {
   autorunRules, ddfsStore, findRuleByName, findRules, keysetResult, mergeRows, loadRuleModule, ruleModuleFiles, runRule, resultsTagOf,
   type InfernoStore, type ResultRow, type Rule, type RunOptions, type RunProgress, type RunResult,
@@ -16,6 +19,17 @@ import { createLogger, type LogLevel } from '../util/log.js'
 import { Progress, reportError, runCli, usageError, writeOut } from './common.js'
 import { cliStore, closeCliStores } from './store.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
+
+/**
+ * The Inferno store over `ddfs_root` (default $DISCO_STORE or ./.disco): a directory comes with its
+ * Disco stores (module rules run as Disco jobs); a cluster URL opens the cluster's DDFS.
+ */
+async function storeOf(settings: InfernoSettings): Promise<InfernoStore> {
+  const spec = settings.ddfs_root ?? process.env.DISCO_STORE
+  if (spec !== undefined && isClusterUrl(spec)) return ddfsStore(await cliStore({ store: spec }))
+  const stores = openLocalStores(spec ?? DEFAULT_STORE_DIR)
+  return ddfsStore(stores.ddfs, stores)
+}
 
 /** Where the command writes: results to `out` (stdout), everything else to `err` (stderr). */
 export interface InfernoIo {
@@ -163,7 +177,7 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
   if (rules.length === 0) {
     throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected a rule at ${address} in ${settings.rules_directory}, found none${warnings.length ? ` (${warnings.join('; ')})` : ''}`)
   }
-  const store = ddfsStore(await cliStore({ store: settings.ddfs_root ?? undefined }))
+  const store = await storeOf(settings)
   let status = 0
   for (const rule of rules) {
     const qname = rule.qualifiedName ?? rule.name
@@ -225,7 +239,7 @@ export function outcomeOf(r: RunResult): DaemonOutcome {
 export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
   const rules = await autorunRules(settings.rules_directory)
   const byName = new Map(rules.map((r) => [r.qualifiedName ?? r.name, r]))
-  const store = ddfsStore(await cliStore({ store: settings.ddfs_root ?? undefined }))
+  const store = await storeOf(settings)
   const log = logger(io, opts.log_level)
   const daemon = new InfernoDaemon({
     rules: rules.map(daemonRuleOf),
@@ -287,7 +301,7 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   const path = ruleModuleFiles(settings.rules_directory).get(modName)
   const rule = path ? findRuleByName((await loadRuleModule(path, modName)).rules, ruleName) : undefined
   if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${modName}.${ruleName} in ${settings.rules_directory}, found none`)
-  const store = ddfsStore(await cliStore({ store: settings.ddfs_root ?? undefined }))
+  const store = await storeOf(settings)
   const tag = resultsTagOf(`${ruleName}@${job}`)
   if ((await store.listTags(tag)).indexOf(tag) < 0) {
     throw new DiscoError('INFERNO_JOB_NOT_FOUND', `expected saved results under ${tag}, found none (the job must save its results and not be purged)`)

@@ -337,6 +337,9 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     assert.deepEqual(await ddfs.urls('s'), [[o], [d1]])
     await ddfs.tag('s', [d2])
     assert.equal((await ddfs.urls('s')).length, 3, 'plain append keeps duplicates')
+    await ddfs.tag('v', [d1], { update: 'versioned' })
+    await ddfs.tag('v', [d1, d2, d2], { update: 'versioned' })
+    assert.deepEqual(await ddfs.urls('v'), [[d2], [d1]], "'versioned' drops only the very same blob")
   })
 
   with_('put replaces; cp copies; exists; get of missing', async (ddfs) => {

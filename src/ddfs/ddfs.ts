@@ -5,12 +5,13 @@ import { basename, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DiscoError } from '../errors.js'
+import { backoffDelay } from '../util/backoff.js'
 import { chunkLines, type ChunkOptions } from './chunk.js'
 import { lineBatches, maybeGunzip, type LineOptions } from './lines.js'
 import { tarMembers } from './tar.js'
 import { createGzip } from 'node:zlib'
 import { LocalBlobStore, LocalTagStore } from './local.js'
-import { TAG_LINK, blobName, checkTagName, isLink, normalizeEntries, safeName, versioned } from './names.js'
+import { TAG_LINK, blobFileName, blobName, checkTagName, isLink, normalizeEntries, rawText, safeName, versioned } from './names.js'
 import { DEFAULT_WRITE_LEASE_MS, PENDING_PREFIX, PendingWrite, isBookkeeping, scanPending, writeIdOf } from './pending.js'
 import type { BlobInfo, BlobSource, BlobStore, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
 
@@ -69,8 +70,12 @@ export interface DdfsWrite {
 }
 
 export interface TagOptions extends TokenOption {
-  /** Set semantics: drop entries whose blob name is already in the tag or repeated (default false). */
-  update?: boolean
+  /**
+   * Set semantics: drop entries whose blob name is already in the tag or repeated (default
+   * false); `'versioned'` compares the versioned name (`name$version`), so only the very same
+   * blob is dropped (Inferno's archive and result appends).
+   */
+  update?: boolean | 'versioned'
 }
 
 /** Options of {@link Ddfs.list}. */
@@ -157,6 +162,10 @@ function notFound(name: string): DiscoError {
 
 function firstName(e: TagEntry): string {
   return isLink(e) ? e[0]! : blobName(e[0]!)
+}
+
+function firstVersionedName(e: TagEntry): string {
+  return isLink(e) ? e[0]! : blobFileName(e[0]!)
 }
 
 /**
@@ -358,7 +367,7 @@ export class Ddfs {
       if (Date.now() - started > 120_000) {
         throw new DiscoError('DDFS_CONFLICT', `tag ${name}: gave up after ${attempt + 1} conflicting concurrent updates in 120 s`)
       }
-      await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)))
+      await sleep(backoffDelay(attempt + 1, 1, 50, { spread: true, floorMs: 0 }))
     }
   }
 
@@ -381,10 +390,11 @@ export class Ddfs {
     const r = await this.modify(tag, opts.token, (cur) => {
       let items = add
       if (opts.update) {
-        const have = new Set((cur?.urls ?? []).map(firstName))
+        const key = opts.update === 'versioned' ? firstVersionedName : firstName
+        const have = new Set((cur?.urls ?? []).map(key))
         items = []
         for (const e of add) {
-          const n = firstName(e)
+          const n = key(e)
           if (!have.has(n)) { have.add(n); items.push(e) }
         }
       }
@@ -696,7 +706,8 @@ export class Ddfs {
     for (const url of list) {
       try {
         this.checkUrl(url)
-        if (url.startsWith('raw://')) return Readable.from([Buffer.from(decodeURIComponent(url.slice(6)))])
+        const raw = rawText(url)
+        if (raw !== undefined) return Readable.from([Buffer.from(raw)])
         return await this.blobStore.get(url)
       } catch (e) {
         last = e

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { DiscoError } from '../errors.js'
-import type { BlobInfo, BlobSource, BlobStore, TagRecord, TagState, TagStore } from './types.js'
+import type { BlobInfo, BlobSource, BlobStore, PutOptions, TagRecord, TagState, TagStore } from './types.js'
 
 /** URL prefix of the local blob store, shaped like the original's replica URLs. */
 export const LOCAL_BLOB_PREFIX = 'disco://localhost/ddfs/vol0/blob/'
@@ -80,6 +80,8 @@ async function writeDurable(path: string, data: string | Uint8Array, durable: bo
 export interface LocalStoreOptions {
   /** fsync blobs, tag versions and their directories before they become visible (default true). */
   durable?: boolean
+  /** Blobs: the URL prefix (default LOCAL_BLOB_PREFIX); Disco's job data store has its own, so DDFS never claims its URLs. */
+  urlPrefix?: string
 }
 
 /** True when a decoded blob name could be a file name here: not empty, no `/`, `\\` or NUL, not `.`/`..`. */
@@ -100,12 +102,15 @@ export class LocalBlobStore implements BlobStore {
   private readonly blobDir: string
   private readonly tmpDir: string
   private readonly durable: boolean
+  /** The URL prefix of this store's blobs. */
+  readonly prefix: string
 
   constructor(dir: string, opts: LocalStoreOptions = {}) {
     this.dir = resolve(dir)
     this.blobDir = join(this.dir, 'blobs')
     this.tmpDir = join(this.dir, 'tmp')
     this.durable = opts.durable ?? true
+    this.prefix = opts.urlPrefix ?? LOCAL_BLOB_PREFIX
   }
 
   /** The 2-hex hash directory of a versioned name. */
@@ -114,8 +119,8 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /** The URL of a stored name (percent-encoded except the grammar's `$ : @`). */
-  private static urlOf(hh: string, name: string): string {
-    return LOCAL_BLOB_PREFIX + `${hh}/${encodeURIComponent(name).replace(/%24/g, '$').replace(/%3A/gi, ':').replace(/%40/g, '@')}`
+  private urlOf(hh: string, name: string): string {
+    return this.prefix + `${hh}/${encodeURIComponent(name).replace(/%24/g, '$').replace(/%3A/gi, ':').replace(/%40/g, '@')}`
   }
 
   /**
@@ -131,15 +136,15 @@ export class LocalBlobStore implements BlobStore {
 
   private parse(url: string): { hh: string; name: string } {
     const bad = (why: string): DiscoError =>
-      new DiscoError('DDFS_BAD_URL', `expected a blob URL ${LOCAL_BLOB_PREFIX}<hh>/<name> of this store, found ${JSON.stringify(String(url).slice(0, 200))} (${why})`)
+      new DiscoError('DDFS_BAD_URL', `expected a blob URL ${this.prefix}<hh>/<name> of this store, found ${JSON.stringify(String(url).slice(0, 200))} (${why})`)
     if (typeof url !== 'string' || !this.owns(url)) throw bad('another scheme or store')
-    const rest = url.slice(LOCAL_BLOB_PREFIX.length)
+    const rest = url.slice(this.prefix.length)
     const slash = rest.indexOf('/')
     const hh = rest.slice(0, slash)
     let name: string
     try { name = decodeURIComponent(rest.slice(slash + 1)) } catch { throw bad('bad percent-encoding') }
     if (slash !== 2 || !fileNameOk(name)) throw bad('not a blob file name')
-    if (LocalBlobStore.urlOf(LocalBlobStore.hashDir(name), name) !== url) throw bad('not in canonical form')
+    if (this.urlOf(LocalBlobStore.hashDir(name), name) !== url) throw bad('not in canonical form')
     return { hh, name }
   }
 
@@ -154,10 +159,10 @@ export class LocalBlobStore implements BlobStore {
   }
 
   owns(url: string): boolean {
-    return url.startsWith(LOCAL_BLOB_PREFIX)
+    return url.startsWith(this.prefix)
   }
 
-  async put(name: string, data: BlobSource): Promise<BlobInfo> {
+  async put(name: string, data: BlobSource, opts: PutOptions = {}): Promise<BlobInfo> {
     if (typeof name !== 'string' || !fileNameOk(name)) {
       throw new DiscoError('DDFS_BAD_BLOB_NAME', `expected a blob name of 1-255 bytes without "/", "\\" or NUL, found ${JSON.stringify(String(name).slice(0, 120))}`)
     }
@@ -174,8 +179,9 @@ export class LocalBlobStore implements BlobStore {
         await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
         if (this.durable) await syncPath(tmp)
       }
-      // link() refuses to overwrite: a blob name is written once.
-      await fsp.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
+      // link() refuses to overwrite: a blob name is written once; rename() replaces atomically.
+      if (opts.replace) await fsp.rename(tmp, final)
+      else await fsp.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'EEXIST') throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored`)
         throw e
       })
@@ -185,7 +191,7 @@ export class LocalBlobStore implements BlobStore {
       await fsp.rm(tmp, { force: true })
     }
     const st = await fsp.stat(final)
-    return { url: LocalBlobStore.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
+    return { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
   }
 
   async get(url: string): Promise<AsyncIterable<Uint8Array>> {
@@ -225,7 +231,7 @@ export class LocalBlobStore implements BlobStore {
         if (LocalBlobStore.hashDir(name) !== hh || !fileNameOk(name)) continue
         try {
           const st = await fsp.lstat(join(this.blobDir, hh, name))
-          yield { url: LocalBlobStore.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
+          yield { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
         } catch { /* deleted meanwhile */ }
       }
     }

@@ -119,3 +119,19 @@ export function normalizeEntries(entries: ReadonlyArray<string | readonly string
     return set
   })
 }
+
+/**
+ * The text of a `raw://TEXT` URL, percent-decoded (the one decoder: DDFS reads, Disco inputs and
+ * Inferno sources all use it), or undefined for other URLs. A malformed escape is DDFS_BAD_URL.
+ *
+ * @example
+ * rawText('raw://a%20b') // 'a b'
+ */
+export function rawText(url: string): string | undefined {
+  if (!url.startsWith('raw://')) return undefined
+  try {
+    return decodeURIComponent(url.slice('raw://'.length))
+  } catch {
+    throw new DiscoError('DDFS_BAD_URL', `expected a raw:// URL with valid percent escapes, found ${JSON.stringify(url.slice(0, 80))}`)
+  }
+}

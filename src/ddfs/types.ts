@@ -87,6 +87,16 @@ export interface BlobInfo {
 /** Bytes for a blob: a whole buffer, or a stream of chunks (Node Readable streams qualify). */
 export type BlobSource = Uint8Array | AsyncIterable<Uint8Array>
 
+/** Options of {@link BlobStore.put}. */
+export interface PutOptions {
+  /**
+   * Replace a blob already stored under the same name (atomically: readers see the old or the new
+   * bytes). Disco's job data uses it: a task re-run writes the same deterministic names. Without
+   * it, a name already stored is DDFS_BLOB_EXISTS. (NATS object store and S3 puts replace anyway.)
+   */
+  replace?: boolean
+}
+
 /**
  * Immutable blob storage. `name` is the full versioned name (`data_txt-0$19b2…`), unique per put.
  * A put is atomic: until it resolves, nothing is visible; a crash leaves no partial blob.
@@ -97,7 +107,7 @@ export type BlobSource = Uint8Array | AsyncIterable<Uint8Array>
  */
 export interface BlobStore {
   /** Stores the bytes under `name` and returns where they live. */
-  put(name: string, data: BlobSource): Promise<BlobInfo>
+  put(name: string, data: BlobSource, opts?: PutOptions): Promise<BlobInfo>
   /**
    * Streams a blob's bytes; throws `DDFS_BLOB_NOT_FOUND` when the URL is not stored here.
    * Every URL is decoded and confined to the store: one that is not exactly a URL this store

@@ -59,7 +59,7 @@ async function watchUntil(store: JobStore, prefix: string, done: (m: Map<string,
 }
 
 function job(name: string, extra: Partial<JobInfo> = {}): JobInfo {
-  return { name, status: 'active', created: '', updated: '', host: 'h', pid: 1, records: 0, tasks: { map: 0, reduce: 0, done: 0, failed: 0 }, spec: {} as JobInfo['spec'], ...extra }
+  return { name, status: 'active', created: '', updated: '', host: 'h', pid: 1, heartbeatMs: 1000, records: 0, tasks: { map: 0, reduce: 0, done: 0, failed: 0 }, spec: {} as JobInfo['spec'], ...extra }
 }
 
 /** A clock tests move by hand. */

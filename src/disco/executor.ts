@@ -1,11 +1,13 @@
 // Executors run one attempt of one task. The engine schedules, retries and records; an executor
 // only runs. In-process (tests, debugging) and a worker_threads pool (the embedded default); a
-// queue-backed distributed executor fits the same interface.
+// queue-backed distributed executor fits the same interface. Each executor is given the store
+// factory that turns a task's store reference into stores (default: the embedded directory one).
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { DiscoError } from '../errors.js'
 import { runTask } from './task.js'
-import type { TaskHooks, TaskMessage, TaskResult } from './types.js'
+import { LOCAL_STORE_FACTORY, localStoreFactory, type DiscoStores, type StoreFactory } from './stores.js'
+import type { FnRef, TaskHooks, TaskMessage, TaskResult } from './types.js'
 
 /**
  * Runs task attempts. `run` resolves with the task's result or rejects with its error; an
@@ -70,10 +72,21 @@ export function errorFromData(d: ErrorData): Error {
  * debugging; a task cannot be interrupted mid-record.
  */
 export class InProcessExecutor implements Executor {
-  constructor(readonly concurrency = 1) {}
+  private readonly factory: StoreFactory
+  private readonly opened = new Map<string, Promise<DiscoStores>>()
 
-  run(task: TaskMessage, hooks: TaskHooks, signal: AbortSignal): Promise<TaskResult> {
-    return runTask(task, hooks, signal)
+  /** `stores`: resolves task store references (default: store directories). */
+  constructor(readonly concurrency = 1, opts: { stores?: StoreFactory } = {}) {
+    this.factory = opts.stores ?? localStoreFactory
+  }
+
+  async run(task: TaskMessage, hooks: TaskHooks, signal: AbortSignal): Promise<TaskResult> {
+    let stores = this.opened.get(task.store)
+    if (!stores) {
+      stores = Promise.resolve(this.factory(task.store))
+      this.opened.set(task.store, stores)
+    }
+    return runTask(task, hooks, await stores, signal)
   }
 
   async close(): Promise<void> {}
@@ -96,12 +109,20 @@ export class WorkerPoolExecutor implements Executor {
   private idle: Worker[] = []
   private all = new Set<Worker>()
 
-  constructor(opts: { size?: number } = {}) {
+  private readonly stores: FnRef
+
+  /**
+   * `size`: threads (default: the cores); `stores`: the module and export of a
+   * {@link StoreFactory} every thread imports to resolve task store references (default: the
+   * embedded directory factory).
+   */
+  constructor(opts: { size?: number; stores?: FnRef } = {}) {
     this.concurrency = opts.size ?? Math.max(1, availableParallelism())
+    this.stores = opts.stores ?? LOCAL_STORE_FACTORY
   }
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./worker.js', import.meta.url))
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { stores: this.stores } })
     this.all.add(w)
     w.on('error', () => {}) // reported to the running task by its own listener
     w.on('exit', () => {

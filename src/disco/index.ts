@@ -1,15 +1,17 @@
-// Public surface of the disco layer: job specs, the planner, executors and job control.
+// Public surface of the disco layer: job specs, the planner, executors, job control and the job store seam.
 export type {
   FnRef, Emit, TaskContext, OversizedLines, MapFn, MapStreamFn, ReduceFn, CombineFn, PartitionFn, JobSpec, NormalizedSpec,
-  MapTaskPlan, ReduceTaskPlan, JobPlan, TaskMessage, TaskResult, TaskHooks, JobStatus, JobInfo, JobProgress,
+  MapTaskPlan, ReduceTaskPlan, JobPlan, TaskMessage, TaskResult, TaskOutput, TaskRecord, TaskHooks, JobStatus, JobInfo, JobProgress,
 } from './types.js'
 export { normalizeSpec, planJob, jobName, retryDelay, DEFAULT_MEMORY_BUDGET } from './plan.js'
 export { type Executor, InProcessExecutor, WorkerPoolExecutor, FatalTaskError, isFatal } from './executor.js'
 export {
-  runJob, listJobs, jobInfo, resolveJob, waitJob, killJob, purgeJob, jobEvents, jobResults,
+  runJob, listJobs, jobInfo, resolveJob, waitJob, killJob, purgeJob, jobEvents, jobResults, jobTasks, storesOf, DEFAULT_HEARTBEAT_MS,
   type JobRunOptions, type JobHandle, type StoreRef,
 } from './job.js'
 export { defaultPartition } from './task.js'
+export { encodePair, decodePair } from './records.js'
+export { openLocalStores, localStoreFactory, LOCAL_STORE_FACTORY, dataBlobName, type DiscoStores, type StoreFactory } from './stores.js'
 export type { JobStore, KvEntry, KvChange, LogEntry } from './jobstore.js'
 export { LocalJobStore } from './local-jobstore.js'
 export { JobRegistry, keyToken, type JobEvent, type Heartbeat, type Lease, type JobRecordState, type RegistryOptions } from './registry.js'

@@ -1,32 +1,24 @@
 // Job inputs: expanding tags into blob URLs (at planning time) and reading the lines of one input
-// (inside a task). `raw://TEXT` and files are read here; DDFS tags and blobs go through the store.
-import { createReadStream, openSync, readSync, closeSync } from 'node:fs'
-import { createGunzip } from 'node:zlib'
+// (inside a task). Store blobs and `raw://` URLs are read through DDFS, files given by the user
+// directly; all through DDFS's line splitter (`lineBatches`), so gzip, `raw://` decoding and line
+// splitting follow one set of rules: lines end at `\n`, and a `\r` before it stays part of the
+// line, as everywhere in DDFS and Inferno.
+import { createReadStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { isAbsolute } from 'node:path'
 import { DiscoError } from '../errors.js'
-import { DEFAULT_MAX_LINE, LineSplitter, throwTooLong, type LineOptions, type LineSink } from '../ddfs/index.js'
-
-/** What Disco needs from DDFS: expand a tag to blob URLs, stream a blob's bytes (gunzipped). */
-export interface InputStore {
-  /** The blob URLs of a tag, newest first, following tag links. */
-  tagBlobs(tag: string): Promise<string[]>
-  /** True when `url` is one of this store's blob URLs. */
-  ownsUrl(url: string): boolean
-  /** The decoded (gunzipped) bytes of a blob. */
-  readBlob(url: string): AsyncIterable<Uint8Array>
-}
+import { lineBatches, maybeGunzip, rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
+import type { DiscoStores } from './stores.js'
 
 /**
  * Expands job inputs into one URL per map task: `tag://NAME` becomes the tag's blobs (newest
- * first); everything else stays as it is.
+ * first, first replica); everything else stays as it is.
  */
-export async function expandInputs(inputs: readonly string[], store: InputStore | undefined): Promise<string[]> {
+export async function expandInputs(inputs: readonly string[], ddfs: Ddfs): Promise<string[]> {
   const out: string[] = []
   for (const input of inputs) {
     if (input.startsWith('tag://')) {
-      if (!store) throw new DiscoError('DISCO_INPUT_UNSUPPORTED', `input ${input} needs a DDFS store, none given`)
-      out.push(...(await store.tagBlobs(input.slice('tag://'.length))))
+      // A tag's URLs resolve through the store only: a tag naming file:// or a path is refused (DDFS_BAD_URL).
+      for (const set of await ddfs.blobs(input.slice('tag://'.length), { ignoreMissing: false })) if (set[0] !== undefined) out.push(ddfs.checkUrl(set[0]))
     } else {
       out.push(input)
     }
@@ -34,71 +26,53 @@ export async function expandInputs(inputs: readonly string[], store: InputStore 
   return out
 }
 
-function filePath(url: string): string | undefined {
-  if (url.startsWith('file://')) return fileURLToPath(url)
-  if (isAbsolute(url)) return url
-  return undefined
-}
-
-function isGzipFile(path: string): boolean {
-  const fd = openSync(path, 'r')
-  try {
-    const head = Buffer.alloc(2)
-    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b
-  } finally {
-    closeSync(fd)
-  }
-}
-
-/** The decoded (gunzipped) bytes of one input: `raw://`, a file or a DDFS blob. */
-export function inputBytes(url: string, store: InputStore | undefined): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
-  if (url.startsWith('raw://')) return [Buffer.from(url.slice('raw://'.length))]
-  const path = filePath(url)
-  if (path !== undefined) {
-    const raw = createReadStream(path, { highWaterMark: 1 << 20 })
-    return isGzipFile(path) ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw
-  }
-  if (store && store.ownsUrl(url)) return store.readBlob(url)
-  throw new DiscoError('DISCO_INPUT_UNSUPPORTED', `expected an input URL tag://, raw://, file:// or a DDFS blob, found ${JSON.stringify(url.slice(0, 120))}`)
-}
-
-/** Splits an input into lines (newline and a `\r` before it stripped), one batch per chunk read. */
-async function* lineBatchesOf(url: string, store: InputStore | undefined, opts: LineOptions): AsyncGenerator<string[]> {
-  const max = opts.maxLine ?? DEFAULT_MAX_LINE
-  const split = new LineSplitter(max, opts.onTooLong ?? throwTooLong(`input ${url}`, max))
-  let batch: string[] = []
-  const sink: LineSink = (b, s, e) => {
-    batch.push(b.toString('utf8', s, e > s && b[e - 1] === 13 ? e - 1 : e))
-  }
-  for await (const chunk of inputBytes(url, store)) {
-    split.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
-    if (batch.length > 0) {
-      yield batch
-      batch = []
-    }
-  }
-  split.end(sink)
-  if (batch.length > 0) yield batch
+/**
+ * DISCO_INPUT_UNSUPPORTED unless the input can be read: raw://, file://, an absolute path, a
+ * DDFS blob, or a job data blob (the results of an earlier job).
+ */
+export function checkInput(url: string, stores: DiscoStores): void {
+  if (url.startsWith('raw://') || url.startsWith('file://') || url.startsWith('/') || stores.ddfs.blobStore.owns(url) || stores.data.owns(url)) return
+  throw new DiscoError('DISCO_INPUT_UNSUPPORTED', `expected an input URL tag://, raw://, file://, a DDFS blob or job results, found ${JSON.stringify(url.slice(0, 120))}`)
 }
 
 /**
- * Calls `fn` for every line of an input (UTF-8, newline stripped, `\r\n` tolerated), awaiting
- * it only when it returns a promise. Returns the number of lines. Linear in the input; a line
- * longer than `opts.maxLine` goes to `opts.onTooLong` (default: DDFS_RECORD_TOO_LARGE).
+ * The lines of one input in batches (gunzipped; see the module comment for the line rules). A
+ * line longer than `opts.maxLine` goes to `opts.onTooLong` (default: DDFS_RECORD_TOO_LARGE).
  */
-export async function forEachLine(url: string, store: InputStore | undefined, fn: (line: string) => unknown, opts: LineOptions = {}): Promise<number> {
-  let n = 0
-  for await (const batch of lineBatchesOf(url, store, opts)) {
-    for (const line of batch) {
-      n++
-      const r = fn(line)
-      if (r && typeof (r as Promise<unknown>).then === 'function') await r
+export async function* inputLineBatches(url: string, stores: DiscoStores, opts: LineOptions = {}): AsyncGenerator<string[]> {
+  checkInput(url, stores)
+  if (stores.data.owns(url)) yield* lineBatches(await stores.data.get(url), url, opts)
+  else if (url.startsWith('file://') || url.startsWith('/')) {
+    const path = url.startsWith('file://') ? fileURLToPath(url) : url
+    const file = createReadStream(path, { highWaterMark: 1 << 20 })
+    try {
+      yield* lineBatches(file, url, opts)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DiscoError('DISCO_INPUT_NOT_FOUND', `input ${url} does not exist`)
+      throw e
+    } finally {
+      file.destroy()
     }
-  }
-  return n
+  } else yield* stores.ddfs.readLineBatches(url, opts)
 }
 
-/** The lines of an input as an async iterable (for stream-form map functions); options as forEachLine. */
-export async function* inputLines(url: string, store: InputStore | undefined, opts: LineOptions = {}): AsyncGenerator<string> {
-  for await (const batch of lineBatchesOf(url, store, opts)) yield* batch
+/** The decoded (gunzipped) bytes of one input (for bytes-form map functions). */
+export async function* inputBytes(url: string, stores: DiscoStores): AsyncGenerator<Uint8Array> {
+  checkInput(url, stores)
+  const raw = rawText(url)
+  if (raw !== undefined) { yield Buffer.from(raw); return }
+  if (stores.data.owns(url)) { yield* maybeGunzip(await stores.data.get(url), url); return }
+  if (url.startsWith('file://') || url.startsWith('/')) {
+    const file = createReadStream(url.startsWith('file://') ? fileURLToPath(url) : url, { highWaterMark: 1 << 20 })
+    try {
+      yield* maybeGunzip(file, url)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DiscoError('DISCO_INPUT_NOT_FOUND', `input ${url} does not exist`)
+      throw e
+    } finally {
+      file.destroy()
+    }
+    return
+  }
+  yield* maybeGunzip(await stores.ddfs.openBlob(url), url)
 }

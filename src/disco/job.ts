@@ -1,33 +1,61 @@
 // The engine: runs a job's plan on an executor, phase by phase (all map tasks, then one reduce
-// task per partition), retrying failed attempts with capped exponential back-off and jitter,
-// persisting the job record and event log in the store, and watching for kill requests.
-import { existsSync, rmSync, writeFileSync } from 'node:fs'
+// task per partition), retrying failed attempts with capped exponential back-off and jitter. All
+// state lives behind the job's stores: the record and event log in the job registry (written by
+// compare-and-set), map outputs and results in the job data store, a runner heartbeat with an
+// expiry that tells everyone else whether the job is still alive, and kill requests the runner
+// watches for.
 import { hostname } from 'node:os'
-import { join } from 'node:path'
 import { DiscoError } from '../errors.js'
+import { blobFileName, lineBatches } from '../ddfs/index.js'
+import { MinHeap } from '../util/heap.js'
 import { InProcessExecutor, WorkerPoolExecutor, isFatal, type Executor } from './executor.js'
 import { expandInputs } from './inputs.js'
-import { normalizeSpec, planJob, retryDelay } from './plan.js'
-import { KvMerger, LineReader, decodePair } from './runs.js'
-import { appendEvent, createJob, jobDir, killMarker, listJobNames, readEvents, readInfo, removeJob, writeInfo } from './state.js'
-import { resultFile } from './task.js'
-import { ddfsInputStore, saveResults, storeDirOf, useDdfsInputs, type StoreRef } from './ddfs-inputs.js'
-import type { JobInfo, JobPlan, JobProgress, JobSpec, MapTaskPlan, NormalizedSpec, ReduceTaskPlan, TaskMessage } from './types.js'
+import { jobName, normalizeSpec, planJob, retryDelay } from './plan.js'
+import { decodePair } from './records.js'
+import { dataBlobPrefix, openLocalStores, type DiscoStores } from './stores.js'
+import type { JobEvent } from './registry.js'
+import type {
+  JobInfo, JobPlan, JobProgress, JobSpec, MapTaskPlan, NormalizedSpec, ReduceTaskPlan, TaskMessage, TaskRecord, TaskResult,
+} from './types.js'
 
-export type { StoreRef }
+/** A store: its directory (the embedded stores of `openLocalStores`) or opened stores. */
+export type StoreRef = string | DiscoStores
 
-useDdfsInputs() // in-process tasks read DDFS blobs too
+/** The stores of a reference: a directory opens the embedded stores there. */
+export function storesOf(store: StoreRef): DiscoStores {
+  if (typeof store === 'string') {
+    if (store === '') throw new DiscoError('DISCO_BAD_SPEC', 'expected a store directory or opened stores, found an empty string')
+    return openLocalStores(store)
+  }
+  return store
+}
+
+/** Default lifetime of the runner's heartbeat; it beats every third of it. */
+export const DEFAULT_HEARTBEAT_MS = 15_000
+
+function heartbeatDefault(): number {
+  const env = Number(process.env.DISCO_HEARTBEAT_MS)
+  return Number.isInteger(env) && env > 0 ? env : DEFAULT_HEARTBEAT_MS
+}
 
 /** Options of {@link runJob}. */
 export interface JobRunOptions {
-  /** The store directory (default layout of DDFS, e.g. `./.disco`) or an opened DDFS store. */
+  /** The store directory (e.g. `./.disco`) or opened stores (`openLocalStores`, a cluster's). */
   store: StoreRef
-  /** Default: a new {@link WorkerPoolExecutor} sized to the cores, closed when the job ends. */
+  /**
+   * Default: a new {@link WorkerPoolExecutor} sized to the cores (embedded store factory),
+   * closed when the job ends; `in-process` runs tasks in this thread on the given stores.
+   */
   executor?: Executor | 'in-process'
   /** Called as tasks finish and as records are processed (at most every ~100 ms per task). */
   onProgress?: (p: JobProgress) => void
   /** Directory that relative module paths are resolved against (default `process.cwd()`). */
   cwd?: string
+  /**
+   * Lifetime of the runner's heartbeat in ms (default `$DISCO_HEARTBEAT_MS` or 15000): a job
+   * whose runner has not beaten for that long is reported dead (DISCO_RUNNER_LOST).
+   */
+  heartbeatMs?: number
 }
 
 /** A started job. */
@@ -35,16 +63,16 @@ export interface JobHandle {
   readonly name: string
   /** Resolves with the final record when ready; rejects with the job's error when dead. */
   wait(): Promise<JobInfo>
-  /** Stops the job (its status becomes dead, code DISCO_JOB_KILLED). */
+  /** Stops the job (its status becomes dead, code DISCO_JOB_KILLED); resolves when it stopped. */
   kill(): Promise<void>
   /** The current record. */
-  info(): JobInfo
+  info(): Promise<JobInfo>
   /** The results as (key, value) pairs, merged in key order (see {@link jobResults}). */
   results(): AsyncGenerator<[string, unknown]>
 }
 
 /** Jobs running in this process, so kill() reaches them directly. */
-const running = new Map<string, AbortController>()
+const running = new Map<string, { abort: AbortController; done: Promise<unknown> }>()
 
 /**
  * Starts a job: checks the spec, expands `tag://` inputs, creates the job record (status
@@ -58,93 +86,138 @@ const running = new Map<string, AbortController>()
  * for await (const [word, n] of job.results()) console.log(word, n) // a 2, b 1
  */
 export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHandle> {
-  const storeDir = storeDirOf(opts.store)
+  const stores = storesOf(opts.store)
   const nspec = normalizeSpec(spec, opts.cwd ?? process.cwd())
-  const inputStore = ddfsInputStore(opts.store)
-  const inputs = await expandInputs(nspec.inputs, inputStore)
-  const name = createJob(storeDir, nspec.prefix)
+  const inputs = await expandInputs(nspec.inputs, stores.ddfs)
+  const ttl = opts.heartbeatMs ?? heartbeatDefault()
+  const micros = stores.jobs.now() * 1000 + Number(process.hrtime.bigint() % 1000n)
+  const now = new Date(stores.jobs.now()).toISOString()
+  const host = hostname()
+  const name = await stores.jobs.create((bump) => jobName(nspec.prefix, micros, bump), (name) => ({
+    name, status: 'active', spec: nspec, created: now, updated: now, host, pid: process.pid, heartbeatMs: ttl,
+    tasks: { map: inputs.length, reduce: nspec.partitions, done: 0, failed: 0 }, records: 0,
+  }))
+  await stores.jobs.beat('runner', name, ttl, { host, pid: process.pid })
   const plan = planJob(name, nspec.partitions, inputs)
-  const now = new Date().toISOString()
-  const info: JobInfo = {
-    name, status: 'active', spec: nspec, created: now, updated: now, host: hostname(), pid: process.pid,
-    tasks: { map: plan.mapTasks.length, reduce: plan.reduceTasks.length, done: 0, failed: 0 }, records: 0,
-  }
-  writeInfo(storeDir, info)
-  appendEvent(storeDir, name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`)
+  await stores.jobs.log(name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`)
   const abort = new AbortController()
-  running.set(name, abort)
   let executor: Executor
   let owned = false
-  if (opts.executor === 'in-process') executor = new InProcessExecutor()
+  if (opts.executor === 'in-process') executor = new InProcessExecutor(1, { stores: () => stores })
   else if (opts.executor) executor = opts.executor
   else {
     executor = new WorkerPoolExecutor()
     owned = true
   }
-  const done = execute({ storeDir, store: opts.store, plan, spec: nspec, info, executor, abort, onProgress: opts.onProgress })
+  const info = await stores.jobs.info(name)
+  const done = execute({ stores, plan, spec: nspec, info, executor, abort, ttl, onProgress: opts.onProgress })
     .finally(async () => {
       running.delete(name)
       if (owned) await executor.close()
     })
   done.catch(() => {}) // surfaced through wait()
+  running.set(name, { abort, done })
   return {
     name,
     wait: () => done,
-    kill: async () => abort.abort(),
-    info: () => readInfo(storeDir, name),
-    results: () => jobResults(storeDir, name),
+    kill: async () => {
+      abort.abort()
+      await done.catch(() => {})
+    },
+    info: () => jobInfo(stores, name),
+    results: () => jobResults(stores, name),
   }
 }
 
 interface Run {
-  storeDir: string
-  store: StoreRef
+  stores: DiscoStores
   plan: JobPlan
   spec: NormalizedSpec
   info: JobInfo
   executor: Executor
   abort: AbortController
+  ttl: number
   onProgress?: ((p: JobProgress) => void) | undefined
+  /** Attempts still running (awaited before the job's data is cleaned up). */
+  inflight?: Set<Promise<unknown>>
 }
 
+/** How long cleanup waits for attempts that ignore the abort (in-process tasks mid-record). */
+const SETTLE_MS = 10_000
+
 async function execute(run: Run): Promise<JobInfo> {
-  const { storeDir, plan, spec, info } = run
-  const dir = jobDir(storeDir, info.name)
+  const { stores, plan, spec, info } = run
+  const name = info.name
   const started = Date.now()
-  const watch = setInterval(() => {
-    if (existsSync(killMarker(storeDir, info.name))) run.abort.abort()
-  }, 200)
-  watch.unref()
+  run.inflight = new Set()
+  const beat = setInterval(() => { stores.jobs.beat('runner', name, run.ttl, { host: info.host, pid: info.pid }).catch(() => {}) }, Math.max(10, run.ttl / 3))
+  beat.unref()
+  const watching = new AbortController()
+  stores.jobs.whenKilled(name, watching.signal).then((killed) => { if (killed) run.abort.abort() }, () => {})
+  const made: string[] = [] // data blobs written (map outputs and results)
   try {
-    await runPhase(run, 'map', plan.mapTasks, (t, attempt) => ({
-      kind: 'map', job: info.name, jobDir: dir, storeDir, spec, task: t as MapTaskPlan, attempt,
-    }), started)
-    await runPhase(run, 'reduce', plan.reduceTasks, (t, attempt) => ({
-      kind: 'reduce', job: info.name, jobDir: dir, storeDir, spec, task: t as ReduceTaskPlan, mapTasks: plan.mapTasks.length, attempt,
-    }), started)
-    info.results = plan.reduceTasks.map((t) => resultFile(t.partition)).filter((f) => existsSync(join(dir, f)))
+    const maps = await runPhase(run, 'map', plan.mapTasks, (t, attempt) => ({
+      kind: 'map', job: name, store: stores.ref, spec, task: t as MapTaskPlan, attempt,
+    }), started, made)
+    const inputsOf = (p: number): string[] => plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.filter((b) => b.partition === p).map((b) => b.url))
+    const reduces = await runPhase(run, 'reduce', plan.reduceTasks, (t, attempt) => ({
+      kind: 'reduce', job: name, store: stores.ref, spec, task: t as ReduceTaskPlan, inputs: inputsOf((t as ReduceTaskPlan).partition), attempt,
+    }), started, made)
+    const results = plan.reduceTasks.flatMap((t) => reduces.get(t.id)!.blobs.map((b) => b.url))
+    info.results = results
+    info.outputs = plan.reduceTasks.reduce((n, t) => n + reduces.get(t.id)!.outputs, 0)
+    await deleteData(stores, plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.map((b) => b.url)))
     if (spec.save !== undefined) {
-      run.onProgress?.({ job: info.name, phase: 'save', done: 0, total: info.results.length, records: info.records, elapsedMs: Date.now() - started })
-      info.savedTag = await saveResults(run.store, spec.save || `disco:results:${info.name}`, info.results.map((f) => join(dir, f)), info.name)
-      appendEvent(storeDir, info.name, `results saved under tag ${info.savedTag}`)
+      run.onProgress?.({ job: name, phase: 'save', done: 0, total: results.length, records: info.records, elapsedMs: Date.now() - started })
+      info.savedTag = await saveResults(stores, spec.save || `disco:results:${name}`, results, name)
+      await stores.jobs.log(name, `results saved under tag ${info.savedTag}`)
     }
     info.status = 'ready'
-    writeInfo(storeDir, info)
-    appendEvent(storeDir, info.name, `READY: Job done in ${((Date.now() - started) / 1000).toFixed(3)} s`)
+    await saveInfo(stores, info)
+    await stores.jobs.log(name, `READY: Job done in ${((Date.now() - started) / 1000).toFixed(3)} s`)
     return info
   } catch (e) {
     const err = jobError(e)
+    await settle(run.inflight)
+    await deleteData(stores, made).catch(() => {})
+    delete info.results
     info.status = 'dead'
     info.error = { code: err.code, message: err.message }
     if (err.stack) info.error.stack = err.stack
-    writeInfo(storeDir, info)
-    appendEvent(storeDir, info.name, `DEAD: ${err.code}: ${err.message}`)
+    await saveInfo(stores, info)
+    await stores.jobs.log(name, `DEAD: ${err.code}: ${err.message}`)
     throw err
   } finally {
-    clearInterval(watch)
-    rmSync(join(dir, 'tmp'), { recursive: true, force: true })
-    rmSync(killMarker(storeDir, info.name), { force: true })
+    clearInterval(beat)
+    watching.abort()
+    await stores.jobs.stopBeat('runner', name).catch(() => {})
   }
+}
+
+/** Waits (bounded) for attempts still running, so nothing they store outlives the cleanup. */
+async function settle(inflight: Set<Promise<unknown>> | undefined): Promise<void> {
+  if (!inflight || inflight.size === 0) return
+  let t: NodeJS.Timeout | undefined
+  await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => { t = setTimeout(r, SETTLE_MS) })])
+  clearTimeout(t)
+}
+
+/** Writes the engine's view of the record (the runner is its only writer while it is active). */
+async function saveInfo(stores: DiscoStores, info: JobInfo): Promise<void> {
+  info.updated = new Date(stores.jobs.now()).toISOString()
+  await stores.jobs.update(info.name, () => ({ ...info }))
+}
+
+async function deleteData(stores: DiscoStores, urls: readonly string[]): Promise<void> {
+  for (const u of urls) await stores.data.delete(u)
+}
+
+/** Copies the result blobs into DDFS (named `<job>-<partition>.ndjson`) and appends them to `tag`. */
+async function saveResults(stores: DiscoStores, tag: string, results: readonly string[], job: string): Promise<string> {
+  const items = []
+  for (const [i, url] of results.entries()) items.push({ name: `${job}-${i}.ndjson`, data: await stores.data.get(url) })
+  await stores.ddfs.push(tag, items)
+  return tag
 }
 
 function jobError(e: unknown): DiscoError {
@@ -154,17 +227,32 @@ function jobError(e: unknown): DiscoError {
 
 type TaskPlan = MapTaskPlan | ReduceTaskPlan
 
-/** Runs every task of a phase, at most `executor.concurrency` at once, retrying failures. */
-function runPhase(run: Run, phase: 'map' | 'reduce', tasks: readonly TaskPlan[], message: (t: TaskPlan, attempt: number) => TaskMessage, started: number): Promise<void> {
-  const { executor, spec, info, storeDir, abort } = run
+/**
+ * Runs every task of a phase, at most `executor.concurrency` at once, retrying failures; resolves
+ * with each task's result by task id. Input records are counted once per map task, from its
+ * successful attempt (a failed attempt's progress is dropped).
+ */
+function runPhase(
+  run: Run, phase: 'map' | 'reduce', tasks: readonly TaskPlan[], message: (t: TaskPlan, attempt: number) => TaskMessage,
+  started: number, made: string[],
+): Promise<Map<string, TaskResult>> {
+  const { executor, spec, info, stores, abort } = run
+  const name = info.name
   const queue: { task: TaskPlan; attempt: number }[] = tasks.map((task) => ({ task, attempt: 1 }))
+  const results = new Map<string, TaskResult>()
+  const live = new Map<string, number>() // records seen by running map attempts
   let outstanding = tasks.length
   let active = 0
   let done = 0
   let lastSave = 0
+  const records = (): number => {
+    let n = info.records
+    for (const v of live.values()) n += v
+    return n
+  }
   const report = (): void =>
-    run.onProgress?.({ job: info.name, phase, done, total: tasks.length, records: info.records, elapsedMs: Date.now() - started })
-  return new Promise<void>((resolve, reject) => {
+    run.onProgress?.({ job: name, phase, done, total: tasks.length, records: records(), elapsedMs: Date.now() - started })
+  return new Promise<Map<string, TaskResult>>((resolve, reject) => {
     let failed = false
     const fail = (e: unknown): void => {
       if (failed) return
@@ -180,43 +268,60 @@ function runPhase(run: Run, phase: 'map' | 'reduce', tasks: readonly TaskPlan[],
       if (outstanding === 0) {
         abort.signal.removeEventListener('abort', onAbort)
         report()
-        resolve()
+        resolve(results)
         return
       }
       while (active < executor.concurrency && queue.length > 0) start(queue.shift()!)
     }
     const start = ({ task, attempt }: { task: TaskPlan; attempt: number }): void => {
       active++
+      const key = `${task.id}#${attempt}`
       const hooks = {
-        log: (m: string) => appendEvent(storeDir, info.name, m),
+        log: (m: string) => { stores.jobs.log(name, m).catch(() => {}) },
         progress: (n: number) => {
-          info.records += n
+          if (phase !== 'map') return
+          live.set(key, (live.get(key) ?? 0) + n)
           report()
         },
       }
       const attemptStart = Date.now()
-      executor.run(message(task, attempt), hooks, abort.signal).then(
-        (res) => {
+      const p = executor.run(message(task, attempt), hooks, abort.signal)
+      run.inflight!.add(p)
+      p.finally(() => run.inflight!.delete(p)).catch(() => {})
+      p.then(
+        async (res) => {
           active--
+          live.delete(key)
+          for (const b of res.blobs) made.push(b.url)
           if (failed) return
-          outstanding--
-          done++
+          const ms = Date.now() - attemptStart
+          results.set(task.id, res)
+          if (phase === 'map') info.records += res.records
           info.tasks.done++
-          appendEvent(storeDir, info.name, `${task.id} done: ${res.records} records in, ${res.outputs} out, ${Date.now() - attemptStart} ms${attempt > 1 ? ` (attempt ${attempt})` : ''}`)
-          if (Date.now() - lastSave > 500) {
-            lastSave = Date.now()
-            writeInfo(storeDir, info)
+          done++
+          try {
+            const rec: TaskRecord = { task: task.id, attempt, ms, ...res }
+            await stores.jobs.putTask(name, rec)
+            await stores.jobs.log(name, `${task.id} done: ${res.records} records in, ${res.outputs} out, ${ms} ms${attempt > 1 ? ` (attempt ${attempt})` : ''}`)
+            if (Date.now() - lastSave > 500) {
+              lastSave = Date.now()
+              await saveInfo(stores, info)
+            }
+          } catch (e) {
+            return fail(e)
           }
+          outstanding--
           report()
           pump()
         },
         (e: unknown) => {
           active--
+          live.delete(key)
           if (failed) return
           info.tasks.failed++
           const err = e as Error & { code?: string }
           const what = `${task.id}${'input' in task ? ` (${task.input.slice(0, 100)})` : ''}`
-          appendEvent(storeDir, info.name, `${what} failed (attempt ${attempt}): ${err.code ? err.code + ': ' : ''}${err.message}`)
+          stores.jobs.log(name, `${what} failed (attempt ${attempt}): ${err.code ? err.code + ': ' : ''}${err.message}`).catch(() => {})
           if (abort.signal.aborted) return fail(new DiscoError('DISCO_JOB_KILLED', 'the job was killed'))
           if (isFatal(e) || attempt >= spec.maxAttempts) {
             const code = isFatal(e) && typeof err.code === 'string' && err.code.startsWith('DISCO_') ? err.code : 'DISCO_TASK_FAILED'
@@ -238,101 +343,176 @@ function runPhase(run: Run, phase: 'map' | 'reduce', tasks: readonly TaskPlan[],
   })
 }
 
-/** The records of a job in this store, newest first; an active job whose process is gone shows as dead. */
-export function listJobs(store: StoreRef): JobInfo[] {
-  const dir = storeDirOf(store)
-  return listJobNames(dir).map((n) => jobInfo(dir, n)).sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.name < b.name ? 1 : -1))
+/** The records of the jobs in a store, newest first (liveness as in {@link jobInfo}). */
+export async function listJobs(store: StoreRef): Promise<JobInfo[]> {
+  const stores = storesOf(store)
+  const out: JobInfo[] = []
+  for (const n of await stores.jobs.names()) out.push(await jobInfo(stores, n))
+  return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.name < b.name ? 1 : -1))
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
+/** True while the job's runner beats (a runner that never beat yet counts from the record's creation). */
+async function runnerAlive(stores: DiscoStores, info: JobInfo): Promise<boolean> {
+  const hb = await stores.jobs.heartbeat('runner', info.name)
+  if (hb) return hb.alive
+  return Date.parse(info.created) + (info.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) > stores.jobs.now()
 }
 
 /**
- * The record of a job (DISCO_JOB_NOT_FOUND when there is none). An `active` job whose runner
- * process on this host has exited is reported `dead` with DISCO_RUNNER_LOST.
+ * The record of a job (DISCO_JOB_NOT_FOUND when there is none). An `active` job whose runner's
+ * heartbeat has expired (the runner died, on any host) is reported `dead` with DISCO_RUNNER_LOST.
  */
-export function jobInfo(store: StoreRef, name: string): JobInfo {
-  const dir = storeDirOf(store)
-  const info = readInfo(dir, name)
-  if (info.status === 'active' && info.host === hostname() && !running.has(name) && !processAlive(info.pid)) {
+export async function jobInfo(store: StoreRef, name: string): Promise<JobInfo> {
+  const stores = storesOf(store)
+  const info = await stores.jobs.info(name)
+  if (info.status === 'active' && !running.has(name) && !(await runnerAlive(stores, info))) {
     info.status = 'dead'
-    info.error = { code: 'DISCO_RUNNER_LOST', message: `the process running the job (pid ${info.pid}) exited before it finished` }
+    info.error = { code: 'DISCO_RUNNER_LOST', message: `the runner of the job (${info.host}, pid ${info.pid}) stopped sending heartbeats before the job finished` }
   }
   return info
 }
 
 /** Resolves `@` (the newest job), `@?text` (the newest job whose name contains text) or a name. */
-export function resolveJob(store: StoreRef, ref: string): string {
+export async function resolveJob(store: StoreRef, ref: string): Promise<string> {
   if (ref !== '@' && !ref.startsWith('@?')) return ref
-  const jobs = listJobs(store).filter((j) => ref === '@' || j.name.includes(ref.slice(2)))
+  const jobs = (await listJobs(store)).filter((j) => ref === '@' || j.name.includes(ref.slice(2)))
   if (jobs.length === 0) throw new DiscoError('DISCO_JOB_NOT_FOUND', `no job matches ${ref}`)
   return jobs[0]!.name
 }
 
 /**
- * Waits until a job is no longer active (polling the store), then returns its record, or
- * rejects with its error code when dead, or DISCO_WAIT_TIMEOUT.
+ * Waits until the record changes (watching the store) or `ms` pass, whichever comes first. A
+ * change made before the watch started counts too (`seen` is the record last looked at).
  */
-export async function waitJob(store: StoreRef, name: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<JobInfo> {
+async function nextChange(stores: DiscoStores, seen: JobInfo, ms: number): Promise<void> {
+  const ac = new AbortController()
+  const t = setTimeout(() => ac.abort(), Math.max(0, ms))
+  try {
+    for await (const cur of stores.jobs.watch(seen.name, ac.signal)) {
+      if (!cur || cur.status !== seen.status || cur.updated !== seen.updated) return
+    }
+  } finally {
+    clearTimeout(t)
+    ac.abort()
+  }
+}
+
+function deadError(info: JobInfo): DiscoError {
+  const e = new DiscoError(info.error?.code ?? 'DISCO_TASK_FAILED', `job ${info.name} is dead: ${info.error?.message ?? 'unknown error'}`)
+  if (info.error?.stack) e.stack = info.error.stack
+  return e
+}
+
+/**
+ * Waits until a job is no longer active (watching its record; a runner that stops beating makes
+ * it dead), then returns its record, or rejects with its error code when dead, or
+ * DISCO_WAIT_TIMEOUT.
+ */
+export async function waitJob(store: StoreRef, name: string, opts: { timeoutMs?: number } = {}): Promise<JobInfo> {
+  const stores = storesOf(store)
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs
   for (;;) {
-    const info = jobInfo(store, name)
+    const info = await jobInfo(stores, name)
     if (info.status === 'ready') return info
-    if (info.status === 'dead') {
-      const e = new DiscoError(info.error?.code ?? 'DISCO_TASK_FAILED', `job ${name} is dead: ${info.error?.message ?? 'unknown error'}`)
-      if (info.error?.stack) e.stack = info.error.stack
-      throw e
-    }
+    if (info.status === 'dead') throw deadError(info)
     if (Date.now() >= deadline) throw new DiscoError('DISCO_WAIT_TIMEOUT', `job ${name} still active after ${opts.timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 200))
+    // Look again when the record changes, or when the runner's heartbeat would expire.
+    const hb = await stores.jobs.heartbeat('runner', name)
+    const expiresIn = hb ? hb.expires - stores.jobs.now() : info.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
+    await nextChange(stores, info, Math.min(deadline - Date.now(), expiresIn + 20))
   }
 }
 
 /**
- * Kills a job: directly when it runs in this process, otherwise by leaving a kill request its
- * process picks up (an orphaned active job is marked dead at once). Killing a finished job is a no-op.
+ * Kills a job: directly when it runs in this process, otherwise by a kill request in the job
+ * store that its runner watches for. Resolves with the final record once the job is no longer
+ * active; a job whose runner is lost is recorded dead at once; DISCO_KILL_TIMEOUT when the runner
+ * is alive but has not stopped the job within `timeoutMs` (default 10 s). Killing a finished job
+ * is a no-op.
  */
 export async function killJob(store: StoreRef, name: string, opts: { timeoutMs?: number } = {}): Promise<JobInfo> {
-  const dir = storeDirOf(store)
-  let info = jobInfo(dir, name)
+  const stores = storesOf(store)
+  const info = await jobInfo(stores, name)
   if (info.status !== 'active') {
-    const raw = readInfo(dir, name)
-    if (raw.status === 'active') { // runner lost: record it
-      raw.status = 'dead'
-      raw.error = info.error!
-      writeInfo(dir, raw)
-      appendEvent(dir, name, `DEAD: ${raw.error.code}: ${raw.error.message}`)
-    }
+    if (info.error?.code === 'DISCO_RUNNER_LOST') await recordLost(stores, info)
     return info
   }
   const local = running.get(name)
-  if (local) local.abort()
-  else {
-    writeFileSync(killMarker(dir, name), String(Date.now()))
+  if (local) {
+    local.abort.abort()
+    await local.done.catch(() => {})
+    return jobInfo(stores, name)
   }
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000)
-  while ((info = jobInfo(dir, name)).status === 'active' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-  return info
+  await stores.jobs.requestKill(name)
+  try {
+    return await waitJob(stores, name, { timeoutMs: opts.timeoutMs ?? 10_000 })
+  } catch (e) {
+    if (e instanceof DiscoError && e.code === 'DISCO_WAIT_TIMEOUT') {
+      throw new DiscoError('DISCO_KILL_TIMEOUT', `job ${name} is still active ${opts.timeoutMs ?? 10_000} ms after the kill request: its runner (${info.host}, pid ${info.pid}) is alive but has not stopped it`)
+    }
+    if (e instanceof DiscoError) {
+      const after = await jobInfo(stores, name)
+      if (after.error?.code === 'DISCO_RUNNER_LOST') await recordLost(stores, after)
+      return after
+    }
+    throw e
+  }
+}
+
+/** Records a lost runner's job as dead and removes the data it left. */
+async function recordLost(stores: DiscoStores, info: JobInfo): Promise<void> {
+  await stores.jobs.update(info.name, (cur) => (cur.status === 'active' ? { ...cur, status: 'dead', error: info.error!, updated: new Date(stores.jobs.now()).toISOString() } : undefined))
+  await stores.jobs.log(info.name, `DEAD: ${info.error!.code}: ${info.error!.message}`)
+  await sweepData(stores, info.name, true)
+}
+
+/** Deletes a job's data blobs (all, or only map outputs when its results are to stay). */
+async function sweepData(stores: DiscoStores, name: string, all: boolean): Promise<number> {
+  const prefix = dataBlobPrefix(name)
+  const doomed: string[] = []
+  for await (const b of stores.data.list()) {
+    const n = blobFileName(b.url)
+    if (n.startsWith(prefix) && (all || n.includes('.map-'))) doomed.push(b.url)
+  }
+  await deleteData(stores, doomed)
+  return doomed.length
 }
 
 /** Deletes all data and the record of a job (killing it first when active). */
 export async function purgeJob(store: StoreRef, name: string): Promise<void> {
-  const dir = storeDirOf(store)
-  const info = jobInfo(dir, name)
-  if (info.status === 'active') await killJob(dir, name)
-  removeJob(dir, name)
+  const stores = storesOf(store)
+  const info = await jobInfo(stores, name)
+  if (info.status === 'active') await killJob(stores, name)
+  await sweepData(stores, name, true)
+  await stores.jobs.remove(name)
 }
 
-/** A job's event log from byte `offset`: `[timestamp, host, message]` entries and the next offset. */
-export function jobEvents(store: StoreRef, name: string, offset = 0): { events: [string, string, string][]; offset: number } {
-  return readEvents(storeDirOf(store), name, offset)
+/** A job's event log after position `after` (0: all), and the position to continue from. */
+export async function jobEvents(store: StoreRef, name: string, after = 0): Promise<{ events: JobEvent[]; next: number }> {
+  const stores = storesOf(store)
+  await stores.jobs.info(name)
+  return stores.jobs.events(name, after)
 }
+
+/** The job store's records of a job's finished tasks, in plan order (map tasks, then reduce). */
+export async function jobTasks(store: StoreRef, name: string): Promise<TaskRecord[]> {
+  const stores = storesOf(store)
+  const order = (id: string): number => (id.startsWith('map:') ? 0 : 1e9) + Number(id.slice(id.indexOf(':') + 1))
+  return (await stores.jobs.tasks(name)).sort((a, b) => order(a.task) - order(b.task))
+}
+
+/** The pairs of one stored result file, in file order. */
+async function* resultPairs(stores: DiscoStores, url: string): AsyncGenerator<[string, unknown]> {
+  let line = 0
+  for await (const batch of lineBatches(await stores.data.get(url), url)) {
+    for (const l of batch) {
+      line++
+      if (l !== '') yield decodePair(l, `${url} line ${line}`)
+    }
+  }
+}
+
+interface Head { key: string; value: unknown; src: number; it: AsyncIterator<[string, unknown]> }
 
 /**
  * Iterates the (key, value) results of a ready job: merged across partitions in key order (ties
@@ -343,26 +523,29 @@ export function jobEvents(store: StoreRef, name: string, offset = 0): { events: 
  * for await (const [key, value] of jobResults('.disco', '@')) console.log(key, value)
  */
 export async function* jobResults(store: StoreRef, name: string): AsyncGenerator<[string, unknown]> {
-  const dir = storeDirOf(store)
-  const resolved = resolveJob(dir, name)
-  const info = jobInfo(dir, resolved)
+  const stores = storesOf(store)
+  const resolved = await resolveJob(stores, name)
+  const info = await jobInfo(stores, resolved)
   if (info.status !== 'ready') throw new DiscoError('DISCO_JOB_NOT_READY', `expected job ${resolved} to be ready, found ${info.status}`)
-  const files = (info.results ?? []).map((f) => join(jobDir(dir, resolved), f))
-  if (info.spec.sort) {
-    const m = new KvMerger(files)
-    try {
-      for (let c = m.next(); c; c = m.next()) yield [c.key, c.value]
-    } finally {
-      m.close()
-    }
+  const urls = info.results ?? []
+  if (!info.spec.sort) {
+    for (const u of urls) yield* resultPairs(stores, u)
     return
   }
-  for (const f of files) {
-    const r = new LineReader(f)
-    try {
-      for (let l = r.next(); l !== undefined; l = r.next()) if (l !== '') yield decodePair(l, `${f}:${r.lineNo}`)
-    } finally {
-      r.close()
+  const heap = new MinHeap<Head>((a, b) => a.key < b.key || (a.key === b.key && a.src < b.src))
+  const its = urls.map((u) => resultPairs(stores, u)[Symbol.asyncIterator]())
+  try {
+    for (const [src, it] of its.entries()) {
+      const r = await it.next()
+      if (!r.done) heap.push({ key: r.value[0], value: r.value[1], src, it })
     }
+    for (let top = heap.peek(); top; top = heap.peek()) {
+      yield [top.key, top.value]
+      const r = await top.it.next()
+      if (r.done) heap.pop()
+      else heap.replaceTop({ key: r.value[0], value: r.value[1], src: top.src, it: top.it })
+    }
+  } finally {
+    for (const it of its) await it.return?.(undefined)
   }
 }

@@ -3,13 +3,13 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { DEFAULT_MAX_LINE } from '../ddfs/index.js'
+import { DEFAULT_MAX_LINE, checkTagName } from '../ddfs/index.js'
+import { backoffDelay } from '../util/backoff.js'
 import type { FnRef, JobPlan, JobSpec, NormalizedSpec } from './types.js'
 
 /** Default memory budget per running task: 256 MB. */
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024
 const PREFIX_RE = /^[A-Za-z0-9_-]+$/
-const TAG_RE = /^[A-Za-z0-9_\-@:.]+$/
 const MAX_PARTITIONS = 100_000
 
 function bad(message: string): DiscoError {
@@ -90,8 +90,11 @@ export function normalizeSpec(spec: JobSpec, cwd: string): NormalizedSpec {
   let save: string | undefined
   if (spec.save === true) save = ''
   else if (typeof spec.save === 'string') {
-    if (!TAG_RE.test(spec.save)) throw bad(`save must be a tag name [A-Za-z0-9_-@:.], found ${JSON.stringify(spec.save)}`)
-    save = spec.save
+    try {
+      save = checkTagName(spec.save) // DDFS's own rule, so a job never runs only to fail at saving
+    } catch (e) {
+      throw new DiscoError('DISCO_BAD_SPEC', `save: ${(e as Error).message}`, { cause: e })
+    }
   } else if (spec.save !== undefined && spec.save !== false) throw bad(`save must be a boolean or a tag name, found ${JSON.stringify(spec.save)}`)
   const out: NormalizedSpec = {
     prefix,
@@ -149,8 +152,7 @@ export function jobName(prefix: string, micros: number, bump = 0): string {
   return `${prefix}@${Math.floor(secs / 1e6).toString(16)}:${(secs % 1e6).toString(16)}:${us.toString(16)}`
 }
 
-/** Back-off before retry number `failures` (1-based): min(base·2^(n-1), cap) + jitter in [0, base). */
+/** Back-off before retry number `failures` (1-based): min(base·2^(n-1), cap) + jitter in [0, base) (util/backoff.ts). */
 export function retryDelay(failures: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  const exp = Math.min(baseMs * 2 ** Math.max(0, failures - 1), capMs)
-  return exp + Math.floor(random() * baseMs)
+  return backoffDelay(failures, baseMs, capMs, { random })
 }

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import { hostname } from 'node:os'
 import { DiscoError } from '../errors.js'
 import type { JobStore } from './jobstore.js'
-import type { JobInfo } from './types.js'
+import type { JobInfo, TaskRecord } from './types.js'
 
 const PLAIN = /^[A-Za-z0-9_-]$/
 const MAX_TOKEN = 200
@@ -183,6 +183,23 @@ export class JobRegistry {
   async remove(name: string): Promise<void> {
     await this.store.purge(`job.${keyToken(name)}`)
     await this.store.put(`hb.runner.${keyToken(name)}`, null)
+  }
+
+  // ---- task records ----
+
+  /** Records a finished task (replacing an earlier record of the same task). */
+  async putTask(name: string, rec: TaskRecord): Promise<void> {
+    await this.store.put(`job.${keyToken(name)}.task.${keyToken(rec.task)}`, JSON.stringify(rec))
+  }
+
+  /** The records of a job's finished tasks (any order). */
+  async tasks(name: string): Promise<TaskRecord[]> {
+    const out: TaskRecord[] = []
+    for (const key of await this.store.keys(`job.${keyToken(name)}.task`)) {
+      const e = await this.store.get(key)
+      if (e) out.push(JSON.parse(e.value) as TaskRecord)
+    }
+    return out
   }
 
   // ---- events ----

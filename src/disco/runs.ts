@@ -1,37 +1,17 @@
-// Sorted runs on disk: every intermediate and result file is NDJSON, one `[key, value]` pair per
-// line, sorted by key (UTF-16 code unit order, JS `<`). A Sorter buffers pairs within a memory
-// budget and spills sorted runs; a k-way heap merge streams runs back in key order.
+// Sorted runs on disk: every intermediate and result file holds one encoded pair per line (the
+// encoding lives in records.ts), sorted by key (UTF-16 code unit order, JS `<`). A Sorter buffers
+// pairs within a memory budget and spills sorted runs; a k-way heap merge streams runs back in
+// key order.
 import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { DiscoError } from '../errors.js'
 import { MinHeap } from '../util/heap.js'
+import { decodePair, encodePair } from './records.js'
 
 /** Runs merged in one pass at most; more are merged in rounds. */
 export const MERGE_FAN_IN = 64
 const READ_CHUNK = 1 << 16
 const WRITE_CHUNK = 1 << 20
-
-/** One `[key, value]` NDJSON line (without newline). Throws DISCO_BAD_KEY for a non-string key. */
-export function encodePair(key: string, value: unknown): string {
-  if (typeof key !== 'string') throw new DiscoError('DISCO_BAD_KEY', `keys must be strings, found ${typeof key} ${String(key).slice(0, 40)}`)
-  const v = JSON.stringify(value)
-  return `[${JSON.stringify(key)},${v === undefined ? 'null' : v}]`
-}
-
-/** Decodes one `[key, value]` line; `where` names the file for the error. */
-export function decodePair(line: string, where: string): [string, unknown] {
-  let pair: unknown
-  try {
-    pair = JSON.parse(line)
-  } catch {
-    throw new DiscoError('DISCO_BAD_RECORD', `expected a [key, value] JSON line in ${where}, found ${JSON.stringify(line.slice(0, 80))}`)
-  }
-  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
-    throw new DiscoError('DISCO_BAD_RECORD', `expected a [key, value] JSON line in ${where}, found ${JSON.stringify(line.slice(0, 80))}`)
-  }
-  return pair as [string, unknown]
-}
 
 /** Reads a file line by line with synchronous 1 MB reads (worker threads may block). */
 export class LineReader {

@@ -1,51 +1,42 @@
 // One attempt of one task, the same code in every executor. A map task reads one input, calls the
-// map function per line, partitions (and combines) the pairs and writes one sorted file per
-// non-empty partition plus a `done.json` marker, all atomically under deterministic names, so a
-// re-run simply replaces them. A reduce task merges its partition's files from every map task,
-// groups equal keys and writes one result file.
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+// map function per line, partitions (and combines) the pairs, sorts them in its own spill
+// directory and stores one file per non-empty partition in the job data store under a
+// deterministic name, so a re-run replaces them. A reduce task fetches its partition's files from
+// every map task, merges them, groups equal keys and stores one result file.
+import { createWriteStream, createReadStream, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
-import { randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { DiscoError } from '../errors.js'
-import { forEachLine, inputBytes, inputLines, type InputStore } from './inputs.js'
 import type { LineOptions } from '../ddfs/index.js'
+import { crc32 } from '../util/crc32.js'
+import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
-import { AtomicWriter, KvMerger, Sorter, decodePair, encodePair, writeFileAtomic, type Fold } from './runs.js'
+import { decodePair, encodePair } from './records.js'
+import { AtomicWriter, KvMerger, Sorter, type Fold } from './runs.js'
+import { dataBlobName, type DiscoStores } from './stores.js'
 import type {
-  CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskResult,
+  CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskOutput, TaskResult,
 } from './types.js'
 
 /** Records between two progress reports. */
 const PROGRESS_EVERY = 10_000
-
-/** The marker a map task writes last: which partitions it produced. */
-interface MapDone { partitions: number[]; records: number; pairs: number }
-
-/** The file of partition `p` written by map task `index`. */
-export function mapOutputPath(jobDir: string, index: number, p: number): string {
-  return join(jobDir, 'map', String(index), `${p}.ndjson`)
-}
-
-/** The result file of partition `p`, relative to the job directory. */
-export function resultFile(p: number): string {
-  return `results/${p}.ndjson`
-}
 
 /** Default partitioner: crc32 of the key's UTF-8 bytes mod n (Inferno's choice). */
 export function defaultPartition(key: string, partitions: number): number {
   return crc32(key) % partitions
 }
 
-/** Opens the DDFS store a task reads inputs from (set by the engine once, per thread). */
-export type InputStoreFactory = (storeDir: string) => InputStore | undefined
-let inputStoreFactory: InputStoreFactory = () => undefined
-export function setInputStoreFactory(f: InputStoreFactory): void {
-  inputStoreFactory = f
-}
+/** Holds what a task reported last. */
+interface Reported { stats?: unknown }
 
-function context(msg: TaskMessage, hooks: TaskHooks): TaskContext {
-  const base = { job: msg.job, task: msg.task.id, attempt: msg.attempt, log: (m: string) => hooks.log(`${msg.task.id}: ${m}`) }
+function context(msg: TaskMessage, hooks: TaskHooks, stats: Reported): TaskContext {
+  const base = {
+    job: msg.job, task: msg.task.id, attempt: msg.attempt,
+    log: (m: string) => hooks.log(`${msg.task.id}: ${m}`),
+    report: (s: unknown) => { stats.stats = structuredClone(s) },
+  }
   return msg.kind === 'map' ? { ...base, input: msg.task.input, oversized: { count: 0, sample: [] } } : { ...base, partition: msg.task.partition }
 }
 
@@ -69,14 +60,34 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new DiscoError('DISCO_JOB_KILLED', 'the job was killed')
 }
 
-/** Runs one task attempt; throws the task's error. */
-export async function runTask(msg: TaskMessage, hooks: TaskHooks, signal?: AbortSignal): Promise<TaskResult> {
-  const tmp = join(msg.jobDir, 'tmp', `${msg.task.id.replace(':', '-')}-${msg.attempt}-${randomBytes(4).toString('hex')}`)
+const located = new WeakSet<object>()
+
+/** Names the input line an error came from (once; the engine adds the task and input). */
+function atLine(e: unknown, line: number): unknown {
+  if (e instanceof Error && !located.has(e) && (e as { code?: unknown }).code !== 'DISCO_JOB_KILLED') {
+    located.add(e)
+    e.message = `line ${line}: ${e.message}`
+  }
+  return e
+}
+
+/**
+ * Runs one task attempt against the job's stores; throws the task's error. Spill files live in a
+ * fresh directory under the OS temp directory and are removed when the attempt ends.
+ */
+export async function runTask(msg: TaskMessage, hooks: TaskHooks, stores: DiscoStores, signal?: AbortSignal): Promise<TaskResult> {
+  const tmp = mkdtempSync(join(tmpdir(), `disco-${msg.task.id.replace(':', '-')}-`))
   try {
-    return msg.kind === 'map' ? await runMap(msg, hooks, tmp, signal) : await runReduce(msg, hooks, tmp, signal)
+    return msg.kind === 'map' ? await runMap(msg, hooks, stores, tmp, signal) : await runReduce(msg, hooks, stores, tmp, signal)
   } finally {
     rmSync(tmp, { recursive: true, force: true })
   }
+}
+
+/** Stores a finished local file as job data under `name` (replacing an earlier attempt's). */
+async function storeFile(stores: DiscoStores, name: string, path: string, partition: number, pairs: number): Promise<TaskOutput> {
+  const { url } = await stores.data.put(name, createReadStream(path, { highWaterMark: 1 << 20 }), { replace: true })
+  return { partition, url, pairs }
 }
 
 async function loadFold(spec: NormalizedSpec, params: unknown): Promise<Fold | undefined> {
@@ -85,10 +96,11 @@ async function loadFold(spec: NormalizedSpec, params: unknown): Promise<Fold | u
   return (k, a, b) => combine(k, a, b, params)
 }
 
-async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHooks, tmp: string, signal?: AbortSignal): Promise<TaskResult> {
+async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHooks, stores: DiscoStores, tmp: string, signal?: AbortSignal): Promise<TaskResult> {
   const { spec, task } = msg
   const params = structuredClone(spec.params)
-  const ctx = context(msg, hooks)
+  const stats: Reported = {}
+  const ctx = context(msg, hooks, stats)
   const P = spec.partitions
   const fold = await loadFold(spec, params)
   let part: (key: string) => number = P === 1 ? () => 0 : (key) => defaultPartition(key, P)
@@ -123,76 +135,98 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       checkAborted(signal)
     }
   }
-  const store = inputStoreFactory(msg.storeDir)
-  const lines = lineOptions(spec, ctx)
+  // `line` counts the lines handed on (a skipped too-long line is reported with its own number).
+  let line = 0
+  const batches = inputLineBatches(task.input, stores, lineOptions(spec, ctx))
   if (!spec.map) {
     const where = `input ${task.input}`
-    await forEachLine(task.input, store, (line) => {
-      tick()
-      if (line.trim() === '') return
-      const [k, v] = decodePair(line, where)
-      emit(k, v)
-    }, lines)
+    for await (const batch of batches) {
+      for (const l of batch) {
+        line++
+        tick()
+        if (l.trim() === '') continue
+        try {
+          const [k, v] = decodePair(l, `${where} line ${line}`)
+          emit(k, v)
+        } catch (e) {
+          throw atLine(e, line)
+        }
+      }
+    }
   } else if (spec.mapForm === 'stream') {
     const fn = await loadFn<MapStreamFn>(spec.map, 'map')
     const counted = async function* (): AsyncGenerator<string> {
-      for await (const l of inputLines(task.input, store, lines)) {
-        tick()
-        yield l
+      for await (const batch of batches) {
+        for (const l of batch) {
+          line++
+          tick()
+          yield l
+        }
       }
     }
-    await fn(counted(), params, emit, ctx)
+    try {
+      await fn(counted(), params, emit, ctx)
+    } catch (e) {
+      throw line > 0 ? atLine(e, line) : e
+    }
   } else if (spec.mapForm === 'bytes') {
     const fn = await loadFn<MapBytesFn>(spec.map, 'map')
     // Records are counted as newlines (a native scan per chunk) for progress and kill checks.
     const counted = async function* (): AsyncGenerator<Uint8Array> {
-      for await (const chunk of inputBytes(task.input, store)) {
+      for await (const chunk of inputBytes(task.input, stores)) {
         const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
         for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) tick()
         yield chunk
       }
     }
-    await fn(counted(), params, emit, { ...ctx, lines })
+    await fn(counted(), params, emit, { ...ctx, lines: lineOptions(spec, ctx) })
   } else {
     const fn = await loadFn<MapFn>(spec.map, 'map')
-    await forEachLine(task.input, store, (line) => {
-      tick()
-      return fn(line, params, emit, ctx)
-    }, lines)
+    for await (const batch of batches) {
+      for (const l of batch) {
+        line++
+        tick()
+        try {
+          const r = fn(l, params, emit, ctx)
+          if (r && typeof (r as Promise<void>).then === 'function') await r
+        } catch (e) {
+          throw atLine(e, line)
+        }
+      }
+    }
   }
   hooks.progress(records % PROGRESS_EVERY)
-  const done: MapDone = { partitions: [], records, pairs }
+  checkAborted(signal) // a killed job stores nothing more
+  const blobs: TaskOutput[] = []
   for (let p = 0; p < P; p++) {
     const s = sorters[p]
     if (!s || s.empty) continue
-    const w = new AtomicWriter(mapOutputPath(msg.jobDir, task.index, p))
-    s.finish(w)
+    const w = new AtomicWriter(join(tmp, `part-${p}`))
+    const n = s.finish(w)
     w.commit()
-    done.partitions.push(p)
+    blobs.push(await storeFile(stores, dataBlobName(msg.job, { map: task.index, partition: p }), w.path, p, n))
   }
-  writeFileAtomic(join(msg.jobDir, 'map', String(task.index), 'done.json'), JSON.stringify(done))
-  return { records, outputs: pairs }
+  return { records, outputs: pairs, blobs, ...stats }
 }
 
-/** The map outputs of partition `p`, in map-task order (deterministic ties in the merge). */
-function partitionInputs(jobDir: string, mapTasks: number, p: number): string[] {
-  const files: string[] = []
-  for (let i = 0; i < mapTasks; i++) {
-    const marker = join(jobDir, 'map', String(i), 'done.json')
-    if (!existsSync(marker)) throw new DiscoError('DISCO_MISSING_OUTPUT', `map task map:${i} has no output marker ${marker}`)
-    const done = JSON.parse(readFileSync(marker, 'utf8')) as MapDone
-    if (done.partitions.includes(p)) files.push(mapOutputPath(jobDir, i, p))
-  }
-  return files
+/** Copies a stored map output into the task's own directory (the merge reads local files). */
+async function fetchInput(stores: DiscoStores, url: string, path: string): Promise<string> {
+  await pipeline(Readable.from(await stores.data.get(url)), createWriteStream(path))
+  return path
 }
 
-async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: TaskHooks, tmp: string, signal?: AbortSignal): Promise<TaskResult> {
+async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: TaskHooks, stores: DiscoStores, tmp: string, signal?: AbortSignal): Promise<TaskResult> {
   const { spec, task } = msg
   const params = structuredClone(spec.params)
-  const ctx = context(msg, hooks)
+  const stats: Reported = {}
+  const ctx = context(msg, hooks, stats)
   const reduce = spec.reduce ? await loadFn<ReduceFn>(spec.reduce, 'reduce') : undefined
-  const files = partitionInputs(msg.jobDir, msg.mapTasks, task.partition)
-  const out = new AtomicWriter(join(msg.jobDir, resultFile(task.partition)))
+  const files: string[] = []
+  for (const [i, url] of msg.inputs.entries()) {
+    checkAborted(signal)
+    files.push(await fetchInput(stores, url, join(tmp, `in-${i}`)))
+  }
+  const out = new AtomicWriter(join(tmp, 'result'))
   const merger = new KvMerger(files)
   let records = 0
   const tick = (): void => {
@@ -208,7 +242,7 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
         out.write(c.line)
       }
     } else {
-      const sorter = spec.sort ? new Sorter(tmp) : undefined
+      const sorter = spec.sort ? new Sorter(join(tmp, 'runs')) : undefined
       let held = 0
       const emit: Emit = sorter
         ? (key, value) => {
@@ -248,7 +282,11 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   }
   hooks.progress(records % PROGRESS_EVERY)
   const outputs = out.lines
-  if (outputs > 0) out.commit()
-  else out.abort()
-  return { records, outputs }
+  if (outputs === 0) {
+    out.abort()
+    return { records, outputs, blobs: [], ...stats }
+  }
+  out.commit()
+  const blob = await storeFile(stores, dataBlobName(msg.job, { result: task.partition }), out.path, task.partition, outputs)
+  return { records, outputs, blobs: [blob], ...stats }
 }

@@ -40,6 +40,12 @@ export interface TaskContext {
    */
   readonly lines?: LineOptions
   log(message: string): void
+  /**
+   * Sets the task's statistics (JSON data; the last value reported wins): they travel with the
+   * task's result and are kept in the job store's record of the task (see `jobTasks`), never
+   * parsed back out of the event log.
+   */
+  report(stats: unknown): void
 }
 
 /** Lines a map task skipped as too long: how many, and the first few as `line N (S+ bytes)`. */
@@ -170,15 +176,41 @@ export interface JobPlan {
   readonly reduceTasks: readonly ReduceTaskPlan[]
 }
 
-/** What an executor runs: one attempt of one task, all plain data. */
+/**
+ * What an executor runs: one attempt of one task, all plain data. `store` is an opaque reference
+ * (a directory or a URL) that the executor's store factory resolves to the job's stores; a reduce
+ * task carries the map outputs of its partition (blob URLs, in map-task order).
+ */
 export type TaskMessage =
-  | { kind: 'map'; job: string; jobDir: string; storeDir: string; spec: NormalizedSpec; task: MapTaskPlan; attempt: number }
-  | { kind: 'reduce'; job: string; jobDir: string; storeDir: string; spec: NormalizedSpec; task: ReduceTaskPlan; mapTasks: number; attempt: number }
+  | { kind: 'map'; job: string; store: string; spec: NormalizedSpec; task: MapTaskPlan; attempt: number }
+  | { kind: 'reduce'; job: string; store: string; spec: NormalizedSpec; task: ReduceTaskPlan; inputs: string[]; attempt: number }
+
+/** One stored output of a task: a map partition file or a reduce result. */
+export interface TaskOutput {
+  partition: number
+  /** Where the job data store keeps it (a deterministic name per task and partition). */
+  url: string
+  /** Pairs in it. */
+  pairs: number
+}
 
 /** What a finished task reports. */
 export interface TaskResult {
+  /** Input records read (lines of a map input; pairs merged by a reduce). */
   records: number
+  /** Pairs written. */
   outputs: number
+  /** The stored outputs, one per non-empty partition. */
+  blobs: TaskOutput[]
+  /** What the task last handed to `ctx.report`, if anything. */
+  stats?: unknown
+}
+
+/** The job store's record of a finished task (see `jobTasks`). */
+export interface TaskRecord extends TaskResult {
+  task: string
+  attempt: number
+  ms: number
 }
 
 /** Callbacks a task uses while it runs. */
@@ -199,11 +231,16 @@ export interface JobInfo {
   updated: string
   host: string
   pid: number
+  /** How long the runner's heartbeat lasts (ms): the job is alive while its last beat is younger. */
+  heartbeatMs: number
   tasks: { map: number; reduce: number; done: number; failed: number }
+  /** Input records of the job: every line of every input, counted once (not again for retries). */
   records: number
+  /** Result pairs written by the reduce phase. */
+  outputs?: number
   /** The error that killed the job (code, message and the task's stack). */
   error?: { code: string; message: string; stack?: string }
-  /** Result files (relative to the job directory) once ready, one per non-empty partition. */
+  /** Result blobs in the job data store once ready, one per non-empty partition, in partition order. */
   results?: string[]
   /** The tag the results were saved under, when `save` was set. */
   savedTag?: string

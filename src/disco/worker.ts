@@ -1,16 +1,29 @@
 // Entry point of a pool worker thread: runs the task messages it is sent, one at a time, and
-// forwards what the task prints (console.*) as log lines for the job's event log.
-import { parentPort } from 'node:worker_threads'
+// forwards what the task prints (console.*) as log lines for the job's event log. The store
+// factory to use comes in `workerData.stores` (a module and export), imported once.
+import { parentPort, workerData } from 'node:worker_threads'
 import { format } from 'node:util'
 import { runTask } from './task.js'
 import { errorToData, type WorkerReply } from './executor.js'
-import { useDdfsInputs } from './ddfs-inputs.js'
-import type { TaskMessage } from './types.js'
+import { loadFn } from './load.js'
+import type { DiscoStores, StoreFactory } from './stores.js'
+import type { FnRef, TaskMessage } from './types.js'
 
 const port = parentPort
 if (!port) throw new Error('disco worker.js must run as a worker thread')
 const post = (m: WorkerReply): void => port.postMessage(m)
-useDdfsInputs()
+const factoryRef = (workerData as { stores: FnRef }).stores
+const opened = new Map<string, Promise<DiscoStores>>()
+
+function storesOf(ref: string): Promise<DiscoStores> {
+  let s = opened.get(ref)
+  if (!s) {
+    s = loadFn<StoreFactory>(factoryRef, 'store factory').then((f) => f(ref))
+    s.catch(() => opened.delete(ref))
+    opened.set(ref, s)
+  }
+  return s
+}
 
 let current = ''
 for (const name of ['log', 'info', 'warn', 'error', 'debug'] as const) {
@@ -23,7 +36,7 @@ port.on('message', (msg: TaskMessage) => {
     log: (message: string) => post({ type: 'log', message }),
     progress: (records: number) => post({ type: 'progress', records }),
   }
-  runTask(msg, hooks).then(
+  storesOf(msg.store).then((stores) => runTask(msg, hooks, stores)).then(
     (result) => post({ type: 'done', result }),
     (e: unknown) => post({ type: 'error', error: errorToData(e) }),
   )

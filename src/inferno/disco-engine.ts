@@ -1,22 +1,17 @@
-// The Disco engine: a rule's map/reduce as a Disco job on the DDFS store. Workers load
+// The Disco engine: a rule's map/reduce as a Disco job on the Disco stores of the rule's store
+// (any DDFS, with the job registry and job data store that go with it). Workers load
 // job-functions.js by path, which imports the rule module by path (no closures shipped).
 import { availableParallelism } from 'node:os'
-import { jobEvents, purgeJob, runJob, WorkerPoolExecutor, type Executor, type JobSpec } from '../disco/index.js'
-import type { Ddfs } from '../ddfs/index.js'
+import { jobEvents, jobTasks, purgeJob, runJob, WorkerPoolExecutor, type DiscoStores, type Executor, type FnRef, type JobSpec } from '../disco/index.js'
 import { DiscoError, isDiscoError } from '../errors.js'
+import { mergeReadStats, type ReadStats } from './readers.js'
 import { decodeKey } from './keyset.js'
-import { addErrors, mergeJobStats, type JobStats } from './stats.js'
-import { fromReduceWire, REDUCE_ERROR_MARK, STATS_MARK, type InfernoJobParams } from './job-functions.js'
+import { addErrors, mergeJobStats, type ErrorStats, type MapCounts, type BlobStats } from './stats.js'
+import { fromReduceWire, type InfernoTaskStats, type InfernoJobParams } from './job-functions.js'
 import type { ResultRow, Rule } from './rule.js'
 import type { EngineJob, EngineResult, RuleEngine } from './runner.js'
-import type { InfernoStore } from './store.js'
 
 const FUNCTIONS = new URL('./job-functions.js', import.meta.url).pathname
-
-/** The Ddfs behind a store made by ddfsStore, if any. */
-export function ddfsOfStore(store: InfernoStore): Ddfs | undefined {
-  return (store as { ddfs?: Ddfs }).ddfs
-}
 
 /** True when a rule (and its sub-rules) can run on Disco: loaded from a module file. */
 export function runsOnDisco(rule: Rule): boolean {
@@ -29,22 +24,26 @@ export interface DiscoEngineOptions {
   readonly executor?: Executor | 'in-process'
   /** Tries per task (default Disco's). */
   readonly maxAttempts?: number
+  /** The stores jobs run on (default: the `disco` stores of the rule's store, see ddfsStore). */
+  readonly stores?: DiscoStores
+  /** For the default worker pool: the store factory module its threads resolve the stores with. */
+  readonly storeFactory?: FnRef
 }
 
 /**
- * Creates the Disco engine. The store must come from ddfsStore (the job reads its blobs) and the
- * rule from a rule module (workers import it).
+ * Creates the Disco engine. The job runs on `opts.stores`, else on the Disco stores the rule's
+ * store was made with (`ddfsStore(stores.ddfs, stores)`); the rule must come from a rule module
+ * (workers import it).
  *
  * @example
- * await runRule(rule, { store: ddfsStore(openStore()), engine: discoEngine() })
+ * const stores = openLocalStores('.disco')
+ * await runRule(rule, { store: ddfsStore(stores.ddfs, stores), engine: discoEngine() })
  */
 export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
   return {
     async run(job: EngineJob): Promise<EngineResult> {
-      const ddfs = ddfsOfStore(job.store)
-      if (!ddfs) throw new DiscoError('INFERNO_ENGINE', 'expected a DDFS store (ddfsStore) for the Disco engine, found another store')
-      const dir = ddfs.dir
-      if (!dir) throw new DiscoError('INFERNO_ENGINE', 'expected a DDFS store on a directory for the Disco engine, found one without a directory')
+      const stores = opts.stores ?? job.store.disco
+      if (!stores) throw new DiscoError('INFERNO_ENGINE', 'expected Disco stores for the Disco engine (ddfsStore(ddfs, stores) or discoEngine({ stores })), found a store without them')
       const { rule } = job
       if (!rule.modulePath) {
         throw new DiscoError('INFERNO_ENGINE', `expected rule ${rule.name} to come from a rule module (workers import it by path), found a rule defined in memory`)
@@ -68,10 +67,11 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
       let blobsDone = 0
       // The rule's scheduler.maxCores caps the worker pool (default: one worker per core).
       const own = !opts.executor && job.rule.scheduler.maxCores < availableParallelism()
-        ? new WorkerPoolExecutor({ size: Math.max(1, job.rule.scheduler.maxCores) }) : undefined
+        ? new WorkerPoolExecutor({ size: Math.max(1, job.rule.scheduler.maxCores), ...(opts.storeFactory ? { stores: opts.storeFactory } : {}) })
+        : !opts.executor && opts.storeFactory ? new WorkerPoolExecutor({ stores: opts.storeFactory }) : undefined
       const executor = opts.executor ?? own
       const handle = await runJob(spec, {
-        store: dir,
+        store: stores,
         ...(executor ? { executor } : {}),
         onProgress: (p) => {
           if (p.phase === 'map') job.onRecords?.(p.records)
@@ -87,37 +87,43 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         throw new DiscoError('INFERNO_JOB_FAILED', `the Disco job ${handle.name} of rule ${rule.name} failed: ${msg}`, { cause: e })
       } finally {
         await own?.close()
-        collectStats(dir, handle.name, job)
+        await collectStats(stores, handle.name, job)
       }
       const rows: AsyncIterable<ResultRow> = {
         async *[Symbol.asyncIterator]() {
           for await (const [k, v] of handle.results()) yield [decodeKey(k), fromReduceWire(v)]
         },
       }
-      return { jobName: handle.name, partitions: [rows], purge: () => purgeJob(dir, handle.name), purgeDropsResults: true }
+      return { jobName: handle.name, partitions: [rows], purge: () => purgeJob(stores, handle.name), purgeDropsResults: true }
     },
   }
 }
 
-/** Sums the per-task statistics lines of the job's event log into the job's counters; forwards the rest to `-D`. */
-function collectStats(dir: string, name: string, job: EngineJob): void {
-  let events: [string, string, string][]
+/**
+ * Sums the statistics the tasks reported as data (kept with their task records) into the job's
+ * counters, and forwards the event log to `-D` after the job.
+ */
+async function collectStats(stores: DiscoStores, name: string, job: EngineJob): Promise<void> {
+  let tasks
   try {
-    events = jobEvents(dir, name).events
+    tasks = await jobTasks(stores, name)
   } catch {
     return
   }
-  for (const [, , msg] of events) {
-    const i = msg.indexOf(STATS_MARK)
-    if (i >= 0) {
-      try {
-        mergeJobStats(job.stats, { ...(JSON.parse(msg.slice(i + STATS_MARK.length)) as Partial<JobStats>), blobsDone: 1 })
-      } catch { /* a malformed line is ignored */ }
-      continue
+  for (const t of tasks) {
+    if (t.stats) {
+      const s = t.stats as InfernoTaskStats
+      if (s.read) {
+        mergeReadStats(job.stats.read, s.read as ReadStats)
+        job.stats.blobsDone++
+      }
+      if (s.map || s.blobs) mergeJobStats(job.stats, { map: s.map as MapCounts, blobs: (s.blobs ?? []) as BlobStats[] })
+      if (s.mapErrors) addErrors(job.stats.mapErrors, s.mapErrors as ErrorStats)
+      if (s.reduceErrors) addErrors(job.stats.reduceErrors, s.reduceErrors as ErrorStats)
     }
-    const j = msg.indexOf(REDUCE_ERROR_MARK)
-    if (j >= 0) addErrors(job.stats.reduceErrors, { errors: 1, errorSample: [msg.slice(j + REDUCE_ERROR_MARK.length)] })
-    // `-D`: the tasks' debug lines (and the engine's own events) are handed on after the job.
-    else job.debug?.(msg)
   }
+  if (!job.debug) return
+  try {
+    for (const e of (await jobEvents(stores, name)).events) job.debug(e.message)
+  } catch { /* the job's log is gone */ }
 }

@@ -8,30 +8,10 @@ import { FieldScanner, SCAN_BAD, SCAN_OK } from '../util/json-fields.js'
 import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, SumCombiner } from './keyset.js'
 import type { BlobRef } from './tags.js'
 import type { InfernoStore } from './store.js'
+import { crc32 } from '../util/crc32.js'
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    t[n] = c >>> 0
-  }
-  return t
-})()
-
-const enc = new TextEncoder()
-
-/**
- * CRC-32 (zlib) of the UTF-8 bytes of a text.
- *
- * @example
- * crc32('hello') // 907060870
- */
-export function crc32(text: string): number {
-  let c = 0xffffffff
-  for (const b of enc.encode(text)) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
+/** CRC-32 of a text's UTF-8 bytes (the one implementation, in util). */
+export { crc32 }
 
 /**
  * The partition of an encoded key (section 2.4): the rule's function (given the key as JSON text),

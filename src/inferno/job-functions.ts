@@ -5,7 +5,7 @@ import type { Emit, TaskContext } from '../disco/index.js'
 import { DiscoError } from '../errors.js'
 import { mapBytes, newJobStats, partitionOf, reducePartition } from './engine.js'
 import { addOversized } from './readers.js'
-import { encodeKey } from './keyset.js'
+import { encodeKey, type ErrorStats } from './keyset.js'
 import { findRuleByName, loadRuleModule } from './lookup.js'
 import { withRule, type Params, type Rule } from './rule.js'
 
@@ -23,10 +23,14 @@ export interface InfernoJobParams {
   readonly debug: boolean
 }
 
-/** Prefix of the per-task statistics line in the job's event log. */
-export const STATS_MARK = 'inferno-stats '
-/** Prefix of a reduce error line in the job's event log. */
-export const REDUCE_ERROR_MARK = 'inferno-reduce-error '
+/** What an Inferno task reports to its Disco job (`ctx.report`): counters as data. */
+export interface InfernoTaskStats {
+  read?: unknown
+  map?: unknown
+  blobs?: unknown
+  mapErrors?: unknown
+  reduceErrors?: unknown
+}
 
 const rules = new Map<string, Promise<Rule>>()
 /** Rules already loaded, for the synchronous partitioner. */
@@ -80,8 +84,7 @@ export function fromReduceWire(values: unknown): unknown[] {
 
 /**
  * Disco map (bytes form): one input blob's bytes → lines → reader (or the field scanner) → keyset
- * map → combiner → emit. Reader and map statistics go to the event log as one `inferno-stats {…}`
- * line per task.
+ * map → combiner → emit. Reader and map statistics are reported as data, once per task.
  */
 export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
   const rule = await jobRule(p)
@@ -90,10 +93,12 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
     (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
   // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
   if (ctx.oversized) addOversized(stats.read, ctx.oversized)
-  ctx.log(STATS_MARK + JSON.stringify({ read: stats.read, map: stats.map, mapErrors: stats.mapErrors, blobs: stats.blobs }))
+  ctx.report({ read: stats.read, map: stats.map, mapErrors: stats.mapErrors, blobs: stats.blobs } satisfies InfernoTaskStats)
 }
 
 const initialised = new Set<string>()
+/** Reduce errors so far of each reduce task attempt in this worker (reported cumulatively). */
+const reduceErrors = new Map<string, ErrorStats>()
 
 /** Disco reduce: one key's values → sum → keyset post-processors → emit (encoded key, values). */
 export async function reduce(key: string, values: Iterable<unknown>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
@@ -109,7 +114,13 @@ export async function reduce(key: string, values: Iterable<unknown>, p: InfernoJ
   for (const [k, v] of reducePartition(rule, p.params, pairs, stats, p.debug ? (m) => ctx.log(m) : undefined, init)) {
     emit(encodeKey(k), reduceWire(v))
   }
-  for (const e of stats.reduceErrors.errorSample) ctx.log(REDUCE_ERROR_MARK + e)
+  if (stats.reduceErrors.errors > 0) {
+    const acc = reduceErrors.get(task) ?? { errors: 0, errorSample: [] }
+    reduceErrors.set(task, acc)
+    acc.errors += stats.reduceErrors.errors
+    for (const e of stats.reduceErrors.errorSample) if (acc.errorSample.length < 5) acc.errorSample.push(e)
+    ctx.report({ reduceErrors: acc } satisfies InfernoTaskStats)
+  }
 }
 
 /**

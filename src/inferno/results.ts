@@ -4,6 +4,7 @@ import { MinHeap } from '../util/heap.js'
 import type { CsvDialect, ResultContext, ResultRow, Rule } from './rule.js'
 import { compareRows } from './keyset.js'
 import { formatValue, type FloatFormat } from './values.js'
+import { backoffDelay } from '../util/backoff.js'
 
 type AnyIterable<T> = Iterable<T> | AsyncIterable<T>
 
@@ -217,7 +218,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T> | T, poli
       last = e
       if (i === attempts) break
       const max = Math.max(1000, maxDelay(i + 1))
-      const delay = Math.round(1000 + random() * (max - 1000))
+      const delay = Math.round(backoffDelay(1, max, max, { spread: true, floorMs: 1000, random }))
       policy.onRetry?.(i, e, delay)
       await sleep(delay)
     }

@@ -479,13 +479,14 @@ export function setDefaultEngine(factory: () => Promise<RuleEngine>): void {
 }
 
 /**
- * The engine when none is given: the registered factory; else Disco when the store is a DDFS store
- * and the rule comes from a rule module (workers import it); else the in-process engine.
+ * The engine when none is given: the registered factory; else Disco when the store comes with
+ * Disco stores (ddfsStore(ddfs, stores)) and the rule from a rule module (workers import it); else
+ * the in-process engine.
  */
 async function defaultEngine(rule: Rule, store: InfernoStore): Promise<RuleEngine> {
   if (engineFactory) return engineFactory()
-  const { ddfsOfStore, discoEngine, runsOnDisco } = await import('./disco-engine.js')
-  if (ddfsOfStore(store)?.dir && runsOnDisco(rule)) return discoEngine()
+  const { discoEngine, runsOnDisco } = await import('./disco-engine.js')
+  if (store.disco && runsOnDisco(rule)) return discoEngine({ stores: store.disco })
   const { inlineEngine } = await import('./inline.js')
   return inlineEngine
 }

@@ -1,6 +1,7 @@
 // The store Inferno runs over: tags (tags.ts) plus reading and writing blob lines.
 import { DiscoError } from '../errors.js'
-import type { Ddfs, LineOptions } from '../ddfs/index.js'
+import { rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
+import type { DiscoStores } from '../disco/index.js'
 import { blobRefName, type BlobRef, type InfernoTags } from './tags.js'
 
 /** Tags plus blob lines: everything a rule run needs from storage. */
@@ -20,12 +21,13 @@ export interface InfernoStore extends InfernoTags {
   saveLines(tag: string, name: string, lines: Iterable<string> | AsyncIterable<string>, beforeTag?: (blob: BlobRef) => Promise<void>): Promise<BlobRef>
   /** Deletes a tag (missing tags are ignored). */
   deleteTag(tag: string): Promise<void>
+  /** The Disco stores behind this store, when its rules may run as Disco jobs (see ddfsStore). */
+  readonly disco?: DiscoStores
 }
 
-/** Lines of a `raw://TEXT` URL (Disco's inline input; the text is literal), or undefined for other URLs. */
+/** Lines of a `raw://TEXT` URL (percent-decoded, as DDFS reads it), or undefined for other URLs. */
 export function rawLines(url: string): string[] | undefined {
-  if (!url.startsWith('raw://')) return undefined
-  return url.slice('raw://'.length).split('\n')
+  return rawText(url)?.split('\n')
 }
 
 /**
@@ -98,22 +100,24 @@ export class MemoryStore implements InfernoStore {
 
 /**
  * The DDFS store as an Inferno store: prefix listing, newest-first blobs, appends that skip blobs
- * already listed (by versioned name), gunzipped lines, result blobs written and tagged as one
- * GC-safe write.
+ * already listed (by versioned name, inside DDFS's compare-and-set update), gunzipped lines,
+ * result blobs written and tagged as one GC-safe write. Given Disco stores (whose `ddfs` is this
+ * one), module rules run as Disco jobs on them by default.
  *
  * @example
- * const store = ddfsStore(openStore('.disco'))
+ * const stores = openLocalStores('.disco')
+ * const store = ddfsStore(stores.ddfs, stores)
  */
-export function ddfsStore(ddfs: Ddfs): InfernoStore & { readonly ddfs: Ddfs } {
+export function ddfsStore(ddfs: Ddfs, disco?: DiscoStores): InfernoStore & { readonly ddfs: Ddfs } {
+  if (disco && disco.ddfs !== ddfs) throw new DiscoError('INFERNO_ENGINE', 'expected Disco stores over the same DDFS store, found stores of another one')
   return {
     ddfs,
+    ...(disco ? { disco } : {}),
     listTags: (prefix) => ddfs.list(prefix),
     blobs: (tag) => ddfs.blobs(tag),
     async append(tag, blobs) {
-      const have = new Set((await ddfs.blobs(tag)).map(blobRefName))
-      const fresh = blobs.filter((b) => !have.has(blobRefName(b)))
       // DDFS prepends in the order given; the newest (last given) goes first, as repeated appends would.
-      await ddfs.tag(tag, [...fresh].reverse())
+      await ddfs.tag(tag, [...blobs].reverse(), { update: 'versioned' })
     },
     readLines: (blob, opts) => {
       const raw = blob.length > 0 ? rawLines(blob[0]!) : undefined

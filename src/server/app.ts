@@ -139,19 +139,20 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     return saveSegment(await model(), p.name as string, def, p.label as string | undefined)
   })
 
+  // Disco's job state: the embedded stores of the DDFS directory.
+  const jobStore = (): string => ddfs.dir ?? ''
   app.get('/api/jobs', async () => ({
-    jobs: listJobs(ddfs).map((j) => ({ name: j.name, status: j.status, created: j.created, updated: j.updated, tasks: j.tasks, records: j.records, error: j.error?.code ?? null })),
+    jobs: (await listJobs(jobStore())).map((j) => ({ name: j.name, status: j.status, created: j.created, updated: j.updated, tasks: j.tasks, records: j.records, error: j.error?.code ?? null })),
   }))
   const jobName = (name: string): string => {
     if (!/^[A-Za-z0-9_-]+@[0-9a-f:]+$/.test(name)) throw new DiscoError('ANALYTICS_BAD_PARAM', `job: expected a job name like prefix@…, found ${JSON.stringify(name)}`)
     return name
   }
-  app.get<{ Params: { name: string } }>('/api/jobs/:name', async (req) => jobInfo(ddfs, jobName(req.params.name)))
+  app.get<{ Params: { name: string } }>('/api/jobs/:name', async (req) => jobInfo(jobStore(), jobName(req.params.name)))
   app.get<{ Params: { name: string }; Querystring: { offset?: string } }>('/api/jobs/:name/events', async (req) => {
     const off = req.query.offset === undefined ? 0 : Number(req.query.offset)
     if (!Number.isInteger(off) || off < 0) throw new DiscoError('ANALYTICS_BAD_PARAM', `offset: expected a non-negative integer, found ${JSON.stringify(req.query.offset)}`)
-    jobInfo(ddfs, jobName(req.params.name))
-    return jobEvents(ddfs, req.params.name, off)
+    return jobEvents(jobStore(), jobName(req.params.name), off)
   })
   app.get<{ Querystring: { prefix?: string } }>('/api/tags', async (req) => ({ tags: await ddfs.list(req.query.prefix ?? '') }))
   app.get<{ Params: { tag: string } }>('/api/tags/:tag', async (req) => ddfs.get(req.params.tag))

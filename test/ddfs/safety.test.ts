@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DiscoError, LOCAL_BLOB_PREFIX, LocalTagStore, PENDING_PREFIX, openStore, runJob } from 'disco-inferno'
+import { DiscoError, LOCAL_BLOB_PREFIX, LocalTagStore, PENDING_PREFIX, openLocalStores, openStore, runJob } from 'disco-inferno'
 import { FIXTURES } from '../disco/helpers.js'
 import { collect, tempDir } from './helpers.js'
 
@@ -78,11 +78,12 @@ test('a tag fed to a Disco job resolves through the store only', async (t) => {
   const root = tempDir(t, 'escape')
   const secret = join(root, 'secret.txt')
   writeFileSync(secret, 'top secret\n')
-  const ddfs = openStore(join(root, 'store'))
+  const stores = openLocalStores(join(root, 'store'))
+  const ddfs = stores.ddfs
   await ddfs.tag('evil:file', [`file://${secret}`])
   await ddfs.tag('evil:path', [secret])
   for (const tag of ['evil:file', 'evil:path']) {
-    await assert.rejects(runJob({ inputs: [`tag://${tag}`], map: { module: FIXTURES, export: 'wcMap' } }, { store: ddfs }), isCode('DDFS_BAD_URL'))
+    await assert.rejects(runJob({ inputs: [`tag://${tag}`], map: { module: FIXTURES, export: 'wcMap' } }, { store: stores }), isCode('DDFS_BAD_URL'))
   }
 })
 

@@ -1,15 +1,21 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import {
-  runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, killJob, resolveJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openStore,
-  type JobSpec, type JobProgress,
+  runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, killJob, resolveJob, waitJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openLocalStores,
+  type JobSpec, type JobProgress, type DiscoStores,
 } from 'disco-inferno'
 import { FIXTURES, collect, kvFiles, sorted, tempDir, wordFiles } from './helpers.js'
 
 const fn = (name: string) => ({ module: FIXTURES, export: name })
+
+async function dataUrls(stores: DiscoStores): Promise<string[]> {
+  const out: string[] = []
+  for await (const b of stores.data.list()) out.push(b.url)
+  return out
+}
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261122)
 
 test('word count and sum-by-key equal an in-memory reference (1, 7, 200 partitions, ± combiner)', async (t) => {
@@ -82,11 +88,11 @@ test('a worker killed mid-task: the task re-runs and the job ends ready with ide
   assert.deepEqual([last.phase, last.done, last.total], ['reduce', 5, 5])
   assert.ok(seen.some((p) => p.phase === 'map' && p.done === 3 && p.total === 3))
   assert.equal(info.tasks.failed, 1)
-  const events = jobEvents(store, job.name).events.map((e) => e[2])
+  const events = (await jobEvents(store, job.name)).events.map((e) => e.message)
   assert.ok(events.some((m) => m.includes('map:0') && m.includes('DISCO_WORKER_LOST')), events.join('\n'))
   assert.deepEqual(await collect(job.results()), sorted(words.ref))
-  // No stale partial or temporary files are visible as outputs.
-  assert.ok(!existsSync(join(store, 'jobs', job.name, 'tmp')))
+  // Only the results stay in the job data store: the map outputs are gone, nothing partial is visible.
+  assert.deepEqual((await dataUrls(openLocalStores(store))).sort(), [...info.results!].sort())
 })
 
 test('flaky tasks are retried with back-off; a task failing every attempt kills the job with its error', async (t) => {
@@ -103,7 +109,7 @@ test('flaky tasks are retried with back-off; a task failing every attempt kills 
 
   const bad = await runJob({ inputs: words.paths, map: fn('alwaysFails'), maxAttempts: 2, retryBaseMs: 1 }, { store, executor: ex })
   await assert.rejects(bad.wait(), (e) => isDiscoError(e, 'DISCO_TASK_FAILED') && /boom in map/.test((e as Error).message) && /failed 2 times/.test((e as Error).message))
-  const dead = jobInfo(store, bad.name)
+  const dead = await jobInfo(store, bad.name)
   assert.equal(dead.status, 'dead')
   assert.equal(dead.error!.code, 'DISCO_TASK_FAILED')
   assert.match(dead.error!.stack!, /alwaysFails/)
@@ -116,7 +122,7 @@ test('a fatal error stops retries at once; engine errors are coded', async (t) =
   const ex = new InProcessExecutor()
   const fatal = await runJob({ inputs: ['raw://x'], map: fn('fatalMap'), maxAttempts: 5, retryBaseMs: 1 }, { store, executor: ex })
   await assert.rejects(fatal.wait(), (e) => isDiscoError(e, 'DISCO_TASK_FATAL'))
-  assert.equal(jobInfo(store, fatal.name).tasks.failed, 1)
+  assert.equal((await jobInfo(store, fatal.name)).tasks.failed, 1)
   const missing = await runJob({ inputs: ['raw://x'], map: fn('noSuchExport') }, { store, executor: ex })
   await assert.rejects(missing.wait(), (e) => isDiscoError(e, 'DISCO_FN_NOT_FOUND'))
   const badKey = await runJob({ inputs: ['raw://x'], map: fn('badKeyMap') }, { store, executor: ex })
@@ -133,7 +139,7 @@ test('events record task prints; raw:// inputs, stream form, map-only and chaine
   t.after(() => pool.close())
   const printing = await runJob({ prefix: 'print', inputs: ['raw://hello'], map: fn('printingMap') }, { store, executor: pool })
   await printing.wait()
-  const msgs = jobEvents(store, printing.name).events.map((e) => e[2])
+  const msgs = (await jobEvents(store, printing.name)).events.map((e) => e.message)
   assert.ok(msgs.includes('map:0: saw hello'), msgs.join('\n'))
   assert.ok(msgs.includes('map:0: ctx says hi'))
   assert.match(msgs.at(-1)!, /^READY: Job done in/)
@@ -148,9 +154,9 @@ test('events record task prints; raw:// inputs, stream form, map-only and chaine
   await mapOnly.wait()
   assert.deepEqual(await collect(mapOnly.results()), [['a', 1], ['a', 1], ['b', 1]])
 
-  // Chaining: a reduce-only job over the result files of another job.
-  const files = jobInfo(store, mapOnly.name).results!.map((f) => join(store, 'jobs', mapOnly.name, f))
-  const chained = await runJob({ inputs: files, reduce: fn('sumReduce') }, { store, executor: pool })
+  // Chaining: a reduce-only job over the results of another job.
+  const results = (await jobInfo(store, mapOnly.name)).results!
+  const chained = await runJob({ inputs: results, reduce: fn('sumReduce') }, { store, executor: pool })
   await chained.wait()
   assert.deepEqual(await collect(chained.results()), [['a', 2], ['b', 1]])
 
@@ -169,34 +175,59 @@ test('job control: list, @ shorthand, purge, runner-lost detection', async (t) =
   const b = await runJob({ prefix: 'second', inputs: ['raw://y'], map: fn('wcMap') }, { store, executor: ex })
   await b.wait()
   assert.match(a.name, /^first@[0-9a-f]+:[0-9a-f]+:[0-9a-f]+$/)
-  assert.deepEqual(listJobs(store).map((j) => j.name), [b.name, a.name])
-  assert.equal(resolveJob(store, '@'), b.name)
-  assert.equal(resolveJob(store, '@?first'), a.name)
-  assert.throws(() => resolveJob(store, '@?nothing'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
-  assert.throws(() => jobInfo(store, 'nope@1:2:3'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
-  assert.throws(() => jobInfo(store, '../../etc'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
+  assert.deepEqual((await listJobs(store)).map((j) => j.name), [b.name, a.name])
+  assert.equal(await resolveJob(store, '@'), b.name)
+  assert.equal(await resolveJob(store, '@?first'), a.name)
+  await assert.rejects(resolveJob(store, '@?nothing'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
+  await assert.rejects(jobInfo(store, 'nope@1:2:3'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
+  await assert.rejects(jobInfo(store, '../../etc'), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
+  const aResults = (await jobInfo(store, a.name)).results!
   await purgeJob(store, a.name)
-  assert.deepEqual(readdirSync(join(store, 'jobs')), [b.name])
-  // A job recorded active whose process has exited shows as dead; kill records it.
-  const gone = spawnSync(process.execPath, ['-e', '0']).pid
-  const file = join(store, 'jobs', b.name, 'job.json')
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'active', pid: gone }))
-  assert.equal(jobInfo(store, b.name).error!.code, 'DISCO_RUNNER_LOST')
-  assert.equal((await killJob(store, b.name)).status, 'dead')
-  assert.equal(JSON.parse(readFileSync(file, 'utf8')).status, 'dead')
+  assert.deepEqual((await listJobs(store)).map((j) => j.name), [b.name])
+  const left = await dataUrls(openLocalStores(store))
+  assert.ok(aResults.length > 0 && aResults.every((u) => !left.includes(u)), 'purge removes the results')
+})
+
+test('liveness is a heartbeat with an expiry, never a PID: a job whose runner stopped beating is dead', async (t) => {
+  const dir = tempDir(t)
+  let now = Date.parse('2026-11-27T10:00:00Z')
+  const stores = openLocalStores(join(dir, 'store'), { now: () => now })
+  const job = await runJob({ prefix: 'lost', inputs: ['raw://y'], map: fn('wcMap') }, { store: stores, executor: 'in-process' })
+  await job.wait()
+  // Make it look like a runner in this very process (its PID is alive, as a reused PID would be)
+  // that died mid-job: the record says active, its last heartbeat has a 1 s lifetime.
+  await stores.jobs.update(job.name, (i) => ({ ...i, status: 'active', host: hostname(), pid: process.pid, heartbeatMs: 1000 }))
+  await stores.jobs.beat('runner', job.name, 1000)
+  assert.equal((await jobInfo(stores, job.name)).status, 'active', 'alive while the heartbeat lasts')
+  await assert.rejects(waitJob(stores, job.name, { timeoutMs: 0 }), (e) => isDiscoError(e, 'DISCO_WAIT_TIMEOUT'))
+  now += 1000
+  const lost = await jobInfo(stores, job.name)
+  assert.equal(lost.status, 'dead', 'dead once the heartbeat expired, although the PID is alive')
+  assert.equal(lost.error!.code, 'DISCO_RUNNER_LOST')
+  assert.equal((await listJobs(stores))[0]!.status, 'dead')
+  await assert.rejects(waitJob(stores, job.name), (e) => isDiscoError(e, 'DISCO_RUNNER_LOST'), 'wait returns')
+  assert.equal((await killJob(stores, job.name)).status, 'dead')
+  assert.equal((await stores.jobs.info(job.name)).status, 'dead', 'kill recorded it')
+  assert.match((await jobEvents(stores, job.name)).events.at(-1)!.message, /^DEAD: DISCO_RUNNER_LOST/)
+  // A live runner that does not act on the kill request: kill reports it instead of claiming success.
+  await stores.jobs.update(job.name, (i) => ({ ...i, status: 'active' }))
+  await stores.jobs.beat('runner', job.name, 60_000)
+  await assert.rejects(killJob(stores, job.name, { timeoutMs: 50 }), (e) => isDiscoError(e, 'DISCO_KILL_TIMEOUT'))
+  assert.equal(await stores.jobs.killRequested(job.name), true)
 })
 
 test('DDFS: tag:// inputs (gzip chunks), save under a tag, chain a job on the saved tag', async (t) => {
   const dir = tempDir(t)
   const store = join(dir, 'store')
   const words = wordFiles(dir, SEED + 5, 2, 300)
-  const ddfs = openStore(store)
+  const stores = openLocalStores(store)
+  const ddfs = stores.ddfs
   await ddfs.chunk('data:words', words.paths, { chunkSize: 2048 })
   const blobs = await ddfs.blobs('data:words')
   assert.ok(blobs.length > 2, 'several chunks, one map task each')
   const pool = new WorkerPoolExecutor({ size: 2 })
   t.after(() => pool.close())
-  const job = await runJob({ inputs: ['tag://data:words'], map: fn('wcMap'), reduce: fn('sumReduce'), combiner: fn('add'), partitions: 4, save: true }, { store: ddfs, executor: pool })
+  const job = await runJob({ inputs: ['tag://data:words'], map: fn('wcMap'), reduce: fn('sumReduce'), combiner: fn('add'), partitions: 4, save: true }, { store: stores, executor: pool })
   const info = await job.wait()
   assert.equal(info.tasks.map, blobs.length)
   assert.equal(info.savedTag, `disco:results:${job.name}`)

@@ -31,6 +31,8 @@ test('normalizeSpec rejects bad specs with coded errors', () => {
     [{ ...base, prefix: 'bad name' }, 'DISCO_BAD_SPEC'],
     [{ ...base, map: { module: '' } }, 'DISCO_BAD_SPEC'],
     [{ ...base, save: 'bad tag!' }, 'DISCO_BAD_SPEC'],
+    [{ ...base, save: 'has.dot' }, 'DISCO_BAD_SPEC'], // DDFS's rule: a '.' is not in the tag grammar
+    [{ ...base, save: 'x'.repeat(512) }, 'DISCO_BAD_SPEC'],
     [{ ...base, params: { f: () => 1 } }, 'DISCO_BAD_PARAMS'],
     [{ ...base, params: { n: 10n } }, 'DISCO_BAD_PARAMS'],
   ]

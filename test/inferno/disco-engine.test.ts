@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ddfsStore, discoEngine, findRules, inlineEngine, jobInfo, openStore, runRule, toArray, type RunOptions, type RunProgress } from 'disco-inferno'
+import { Ddfs, JobRegistry, LocalBlobStore, LocalJobStore, LocalTagStore, ddfsStore, discoEngine, findRules, inlineEngine, jobInfo, openLocalStores, runRule, type DiscoStores, toArray, type RunOptions, type RunProgress } from 'disco-inferno'
 import { crlf, D1_JSON } from './helpers.js'
 
 const RULES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rules')
@@ -13,8 +13,8 @@ const RULES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rules')
 async function withStore(fn: (store: ReturnType<typeof ddfsStore>) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'inferno-disco-'))
   try {
-    const ddfs = openStore(dir)
-    const store = ddfsStore(ddfs)
+    const stores = openLocalStores(dir)
+    const store = ddfsStore(stores.ddfs, stores)
     await store.append('example:chunk:users', [await store.putLines('users-0', D1_JSON.slice(0, 6))])
     await store.append('example:chunk:users', [await store.putLines('users-1', D1_JSON.slice(6))])
     await fn(store)
@@ -102,7 +102,7 @@ test('partitionFunction and progress on Disco (worker pool capped by scheduler.m
     const seen: RunProgress[] = []
     const { res, out } = await run('names.last_partition', { store, onProgress: (p) => seen.push(p), noPurge: true })
     assert.equal(res.status, 'done', res.reason)
-    const info = jobInfo(store.ddfs.dir!, res.jobName)
+    const info = await jobInfo(store.disco!, res.jobName)
     assert.equal(info.results?.length, 1) // one non-empty partition: the last
     assert.match(info.results![0]!, /4/)
     assert.equal(out, crlf('last,count', 'Nahasapeemapetilon,3', 'Powell,3', 'Simpson,5', 'Términos,1'))
@@ -146,4 +146,27 @@ test('the in-process engine over the same DDFS store gives the same results', as
       assert.equal(r2.out.split('\r\n')[0], 'first_name_keyset,Apu,1') // debug rows: whole key, no header
     }
   })
+})
+
+test('the Disco engine runs on any DDFS: adapters without a directory, stores given as objects', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'inferno-any-'))
+  try {
+    const ddfs = new Ddfs({ tags: new LocalTagStore(join(root, 'tags-here')), blobs: new LocalBlobStore(join(root, 'blobs-there')) })
+    assert.equal(ddfs.dir, undefined)
+    const stores: DiscoStores = {
+      ref: 'memory-of-this-test', ddfs,
+      jobs: new JobRegistry(new LocalJobStore(join(root, 'state'))),
+      data: new LocalBlobStore(join(root, 'data'), { urlPrefix: 'test://data/', durable: false }),
+    }
+    const store = ddfsStore(ddfs, stores)
+    await store.append('example:chunk:users', [await store.putLines('users-0', D1_JSON.slice(0, 6))])
+    await store.append('example:chunk:users', [await store.putLines('users-1', D1_JSON.slice(6))])
+    const { res, out } = await run('names.last_names_json', { store, engine: discoEngine({ executor: 'in-process' }), noPurge: true })
+    assert.equal(res.status, 'done', res.reason)
+    assert.equal(out, crlf('last,count', 'Nahasapeemapetilon,3', 'Powell,3', 'Simpson,5', 'Términos,1'))
+    assert.equal(res.records, 12)
+    assert.equal((await jobInfo(stores, res.jobName)).status, 'ready')
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
 })

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { csvQuoteOpen, ddfsStore, discoEngine, findRules, inlineEngine, newReadStats, openStore, readLines, runRule, splitCsv, type Parts } from 'disco-inferno'
+import { csvQuoteOpen, ddfsStore, discoEngine, findRules, inlineEngine, newReadStats, openLocalStores, readLines, runRule, splitCsv, type Parts } from 'disco-inferno'
 import { D1_JSON } from './helpers.js'
 
 const RULES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rules')
@@ -58,7 +58,8 @@ test('csvQuoteOpen agrees with splitCsv on whether a quote is left open', () => 
 async function withStore(fn: (store: ReturnType<typeof ddfsStore>) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'inferno-lines-'))
   try {
-    const store = ddfsStore(openStore(dir))
+    const stores = openLocalStores(dir)
+    const store = ddfsStore(stores.ddfs, stores)
     const long = JSON.stringify({ first: 'X'.repeat(5000), last: 'Long' })
     const lines = [...D1_JSON.slice(0, 6), long, ...D1_JSON.slice(6)]
     await store.append('example:chunk:users', [await store.putLines('users-0', lines)])
