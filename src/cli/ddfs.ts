@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // `ddfs`: the original's command line over the embedded store (./.disco, $DISCO_STORE or --store).
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { createReadStream, promises as fsp, realpathSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { Ddfs, openStore, safeName, type ChunkInput, type ReplicaSet } from '../ddfs/index.js'
+import { Ddfs, safeName, type ChunkInput, type ReplicaSet } from '../ddfs/index.js'
 import { Progress, runCli, usageError } from './common.js'
+import { addStoreOptions, cliStore, closeCliStores } from './store.js'
 
 interface Globals {
   store?: string
+  creds?: string
+  tlsCa?: string
   token?: string
   json?: boolean
 }
@@ -96,13 +99,14 @@ async function filesUnder(path: string, recurse: boolean, skipped: string[]): Pr
 /** Builds the `ddfs` program (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('ddfs')
-    .description('DDFS: tag-addressed blob store (embedded: a local directory)')
-    .addOption(new Option('--store <dir>', 'store directory (default $DISCO_STORE or ./.disco)'))
+    .description('DDFS: tag-addressed blob store (a local directory, or a NATS JetStream cluster)')
+  addStoreOptions(program)
+  program
     .option('-t, --token <token>', 'read and write token for protected tags')
     .option('--json', 'print lists as JSON')
     .showHelpAfterError('(run ddfs --help for the verbs and options)')
   const globals = (): Globals => program.opts<Globals>()
-  const store = (): Ddfs => openStore(globals().store)
+  const store = (): Promise<Ddfs> => cliStore(globals())
   const tok = (): { token?: string } => (globals().token !== undefined ? { token: globals().token } : {})
 
   program.command('push').argument('<tag>').argument('<file...>')
@@ -115,7 +119,7 @@ export function buildProgram(): Command {
     .option('-I, --include <substr>', 'with -x: only members whose path contains this')
     .option('-E, --exclude <substr>', 'with -x: skip members whose path contains this')
     .action(async (tag: string, files: string[], o: { recursive?: boolean; update?: boolean; tarball?: boolean; gzip?: boolean; include?: string; exclude?: string }) => {
-      const ddfs = store()
+      const ddfs = await store()
       const skipped: string[] = []
       const all: string[] = []
       for (const f of files) all.push(...(await filesUnder(f, Boolean(o.recursive), skipped)))
@@ -139,7 +143,7 @@ export function buildProgram(): Command {
     .option('--level <n>', 'gzip level 1-9', '6')
     .option('-n, --replicas <n>', 'accepted for compatibility; the local store keeps one copy')
     .action(async (tag: string, inputs: string[], o: { size: string; maxRecord: string; update?: boolean; level: string }) => {
-      const ddfs = store()
+      const ddfs = await store()
       const chunkSize = parseSize(o.size, '-S')
       const maxRecordSize = parseSize(o.maxRecord, '-Z')
       const level = Number(o.level)
@@ -185,7 +189,7 @@ export function buildProgram(): Command {
       .description(verb === 'tag' ? 'append replica sets or tag:// links (from stdin when none given)' : 'replace the tag content')
       .option('-u, --update', 'set semantics (tag only)')
       .action(async (tag: string, urls: string[], o: { update?: boolean }) => {
-        const ddfs = store()
+        const ddfs = await store()
         const entries = await urlArgs(urls)
         if (verb === 'tag') await ddfs.tag(tag, entries, { update: o.update, ...tok() })
         else await ddfs.put(tag, entries, tok())
@@ -194,15 +198,15 @@ export function buildProgram(): Command {
   }
 
   program.command('touch').argument('<tag...>').description('create empty tags if missing')
-    .action(async (tags: string[]) => { const d = store(); for (const t of tags) await d.touch(t, tok()) })
+    .action(async (tags: string[]) => { const d = await store(); for (const t of tags) await d.touch(t, tok()) })
 
   program.command('cp').argument('<src>').argument('<dst>').description('copy the entries of SRC to DST, overwriting it')
-    .action(async (src: string, dst: string) => { await store().cp(src, dst, tok()) })
+    .action(async (src: string, dst: string) => { await (await store()).cp(src, dst, tok()) })
 
   program.command('ls').argument('[prefix...]').description('list tag names by prefix (all if none)')
     .option('-r, --recursive', 'also list each tag\'s blobs')
     .action(async (prefixes: string[], o: { recursive?: boolean }) => {
-      const ddfs = store()
+      const ddfs = await store()
       // A damaged tag is reported (and the exit status is 1) but does not hide the others.
       const onCorrupt = (tag: string, e: DiscoError): void => {
         process.stderr.write(`ddfs: error ${e.code}: ${e.message}\n`)
@@ -222,7 +226,7 @@ export function buildProgram(): Command {
     .option('-i, --ignore-missing', 'skip missing tags')
     .option('-p, --prefix-mode', 'arguments are tag prefixes')
     .action(async (tags: string[], o: { ignoreMissing?: boolean; prefixMode?: boolean }) => {
-      const ddfs = store()
+      const ddfs = await store()
       const sets: ReplicaSet[] = []
       for (const t of await expand(ddfs, tags, o.prefixMode)) sets.push(...(await ddfs.blobs(t, { ignoreMissing: Boolean(o.ignoreMissing), ...tok() })))
       if (globals().json) printJson(sets)
@@ -233,7 +237,7 @@ export function buildProgram(): Command {
     .option('-i, --ignore-missing', 'skip missing tags')
     .option('-p, --prefix-mode', 'arguments are tag prefixes')
     .action(async (tags: string[], o: { ignoreMissing?: boolean; prefixMode?: boolean }) => {
-      const ddfs = store()
+      const ddfs = await store()
       const sets: string[][] = []
       for (const t of await expand(ddfs, tags, o.prefixMode)) {
         if (o.ignoreMissing && !(await ddfs.exists(t, tok()))) continue
@@ -246,7 +250,7 @@ export function buildProgram(): Command {
   program.command('find').argument('<tag...>').description('walk the tag graph and print the tag paths reached')
     .option('-w, --warn', 'warn about missing tags')
     .action(async (tags: string[], o: { warn?: boolean }) => {
-      const found = await store().findTags(tags, tok())
+      const found = await (await store()).findTags(tags, tok())
       if (o.warn) for (const f of found) if (f.missing) process.stderr.write(`ddfs: warning: missing tag ${f.tag} (via ${f.path.join(' -> ')})\n`)
       const live = found.filter((f) => !f.missing)
       if (globals().json) printJson(live.map((f) => ({ tag: f.tag, path: f.path })))
@@ -254,12 +258,12 @@ export function buildProgram(): Command {
     })
 
   program.command('get').argument('<tag>').description('print the tag object')
-    .action(async (tag: string) => printJson(await store().get(tag, tok())))
+    .action(async (tag: string) => printJson(await (await store()).get(tag, tok())))
 
   program.command('stat').argument('<tag...>').description('print the tag objects without their entries')
     .option('-p, --prefix-mode', 'arguments are tag prefixes')
     .action(async (tags: string[], o: { prefixMode?: boolean }) => {
-      const ddfs = store()
+      const ddfs = await store()
       for (const t of await expand(ddfs, tags, o.prefixMode)) {
         const { urls, ...rest } = await ddfs.get(t, tok())
         const row = { tag: t.replace(/^tag:\/\//, ''), ...rest, entries: urls.length }
@@ -270,34 +274,34 @@ export function buildProgram(): Command {
 
   program.command('exists').argument('<tag>').description('print True (exit 0) or False (exit 1)')
     .action(async (tag: string) => {
-      const yes = await store().exists(tag, tok())
+      const yes = await (await store()).exists(tag, tok())
       out(yes ? 'True' : 'False')
       if (!yes) process.exitCode = 1
     })
 
   program.command('attrs').argument('<tag>').description('print name<TAB>value lines')
     .action(async (tag: string) => {
-      const a = await store().attrs(tag, tok())
+      const a = await (await store()).attrs(tag, tok())
       if (globals().json) printJson(a)
       else for (const [k, v] of Object.entries(a)) out(`${k}\t${v}`)
     })
   program.command('getattr').argument('<tag>').argument('<attr>').description('print one attribute')
     .action(async (tag: string, attr: string) => {
-      const v = await store().getattr(tag, attr, tok())
+      const v = await (await store()).getattr(tag, attr, tok())
       if (v === undefined) throw new DiscoError('DDFS_ATTR_NOT_FOUND', `tag ${tag} has no attribute ${attr}`)
       out(v)
     })
   program.command('setattr').argument('<tag>').argument('<attr>').argument('<value>').description('set an attribute')
-    .action(async (tag: string, attr: string, value: string) => store().setattr(tag, attr, value, tok()))
+    .action(async (tag: string, attr: string, value: string) => (await store()).setattr(tag, attr, value, tok()))
   program.command('delattr').argument('<tag>').argument('<attr>').description('delete an attribute')
-    .action(async (tag: string, attr: string) => store().delattr(tag, attr, tok()))
+    .action(async (tag: string, attr: string) => (await store()).delattr(tag, attr, tok()))
 
   program.command('chtok').argument('<tag>').argument('<token>').description('set the read and/or write token (both if neither flag)')
     .option('-r, --read', 'set the read token')
     .option('-w, --write', 'set the write token')
     .action(async (tag: string, token: string, o: { read?: boolean; write?: boolean }) => {
       const both = !o.read && !o.write
-      await store().setToken(tag, token, { read: both || o.read, write: both || o.write }, tok())
+      await (await store()).setToken(tag, token, { read: both || o.read, write: both || o.write }, tok())
     })
 
   for (const verb of ['cat', 'xcat'] as const) {
@@ -306,7 +310,7 @@ export function buildProgram(): Command {
       .option('-i, --ignore-missing', 'skip missing tags and unreadable blobs')
       .option('-p, --prefix-mode', 'arguments are tag prefixes')
       .action(async (args: string[], o: { ignoreMissing?: boolean; prefixMode?: boolean }) => {
-        const ddfs = store()
+        const ddfs = await store()
         for (const set of await blobsOf(ddfs, args, o, globals())) {
           try {
             if (verb === 'cat') {
@@ -330,7 +334,7 @@ export function buildProgram(): Command {
   program.command('rm').alias('delete').argument('<tag...>').description('delete tags (missing tags are fine)')
     .option('-p, --prefix-mode', 'arguments are tag prefixes')
     .action(async (tags: string[], o: { prefixMode?: boolean }) => {
-      const ddfs = store()
+      const ddfs = await store()
       for (const t of await expand(ddfs, tags, o.prefixMode)) await ddfs.delete(t, tok())
     })
 
@@ -340,7 +344,7 @@ export function buildProgram(): Command {
     .option('--leftover-grace <duration>', 'remove partial files, and blobs of failed or interrupted writes, this long after the write ended', '1h')
     .option('-n, --dry-run', 'report only')
     .action(async (o: { grace: string; tombstoneGrace: string; leftoverGrace: string; dryRun?: boolean }) => {
-      const r = await store().gc({
+      const r = await (await store()).gc({
         graceMs: parseDuration(o.grace, '--grace'), tombstoneGraceMs: parseDuration(o.tombstoneGrace, '--tombstone-grace'),
         partialGraceMs: parseDuration(o.leftoverGrace, '--leftover-grace'), dryRun: o.dryRun,
       })
@@ -367,4 +371,7 @@ function isMain(): boolean {
   try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href } catch { return false }
 }
 
-if (isMain()) await runCli('ddfs', buildProgram())
+if (isMain()) {
+  await runCli('ddfs', buildProgram())
+  await closeCliStores()
+}

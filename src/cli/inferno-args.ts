@@ -84,7 +84,7 @@ export function buildInfernoProgram(): Command {
     .helpOption('-h, --help', 'show this help')
     .version(INFERNO_VERSION, '-v, --version', 'print the version')
     .option('-s, --server <server>', 'Disco master ("localhost" = embedded engine)')
-    .option('--store <dir>', 'directory of the embedded DDFS store (default $DISCO_STORE, else ./.disco)')
+    .option('--store <dir|url>', 'embedded store directory, or nats://host:port[,…][?creds=FILE&tls-ca=FILE] for a cluster (default $DISCO_STORE, else ./.disco)')
     .option('-e, --settings <file>', 'settings YAML file (default ~/.inferno, then /etc/inferno/settings.yaml)')
     .option('-i, --immediate-rule <module.rule[.keyset]>', 'run this rule now and exit')
     .option('-y, --rules-directory <dir>', 'directory of rule modules')

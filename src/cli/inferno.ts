@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
 import { openLocalStores } from '../disco/index.js'
+import { isClusterUrl } from '../cluster/index.js'
 import {
   autorunRules, ddfsStore, findRuleByName, findRules, keysetResult, mergeRows, loadRuleModule, ruleModuleFiles, runRule, resultsTagOf,
   type InfernoStore, type ResultRow, type Rule, type RunOptions, type RunProgress, type RunResult,
@@ -14,11 +15,14 @@ import { StandardNotifier } from '../inferno/notify/index.js'
 import type { InfernoSettings } from '../inferno/settings.js'
 import { writeExampleRules } from '../inferno/examples/write.js'
 import { Progress, reportError, runCli, usageError } from './common.js'
+import { cliStore, closeCliStores } from './store.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
 
 /** The Inferno store over `ddfs_root` (default $DISCO_STORE or ./.disco), with its Disco stores for module rules. */
-function storeOf(settings: InfernoSettings) {
-  const stores = openLocalStores(settings.ddfs_root ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR)
+async function storeOf(settings: InfernoSettings) {
+  const where = settings.ddfs_root ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR
+  if (isClusterUrl(where)) return ddfsStore(await cliStore({ store: where }))
+  const stores = openLocalStores(where)
   return ddfsStore(stores.ddfs, stores)
 }
 
@@ -97,7 +101,9 @@ export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, s
     debug: s.debug === true,
     discoDebug: s.disco_debug === true,
     justQuery: s.just_query === true,
-    noPurge: s.no_purge === true || opts.immediate_rule !== null,
+    // -i keeps only the saved results (for --process-results); the Disco job itself is purged.
+    noPurge: s.no_purge === true,
+    keepSavedResults: opts.immediate_rule !== null,
     ...(num('partitions') !== undefined ? { partitions: num('partitions')! } : {}),
     params: settings,
     out: io.out,
@@ -136,7 +142,7 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
   if (rules.length === 0) {
     throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected a rule at ${address} in ${settings.rules_directory}, found none${warnings.length ? ` (${warnings.join('; ')})` : ''}`)
   }
-  const store = storeOf(settings)
+  const store = await storeOf(settings)
   let status = 0
   for (const rule of rules) {
     const qname = rule.qualifiedName ?? rule.name
@@ -195,7 +201,7 @@ export function outcomeOf(r: RunResult): DaemonOutcome {
 export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
   const rules = await autorunRules(settings.rules_directory)
   const byName = new Map(rules.map((r) => [r.qualifiedName ?? r.name, r]))
-  const store = storeOf(settings)
+  const store = await storeOf(settings)
   const log = logger(io)
   const daemon = new InfernoDaemon({
     rules: rules.map(daemonRuleOf),
@@ -203,7 +209,7 @@ export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOpti
     notifier: new StandardNotifier({ ...settings, pagerduty_api_key: (settings.pagerduty_api_key as string | undefined) ?? null, log }),
     startPaused: opts.start_paused,
     log: (l) => log(`daemon: ${l}`),
-    execute: async (dr) => outcomeOf(await runRule(byName.get(dr.name)!, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true })),
+    execute: async (dr, journal) => outcomeOf(await runRule(byName.get(dr.name)!, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true, journal })),
   })
   log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${[...byName.keys()].join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
   daemon.start()
@@ -257,7 +263,7 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   const path = ruleModuleFiles(settings.rules_directory).get(modName)
   const rule = path ? findRuleByName((await loadRuleModule(path, modName)).rules, ruleName) : undefined
   if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${modName}.${ruleName} in ${settings.rules_directory}, found none`)
-  const store = storeOf(settings)
+  const store = await storeOf(settings)
   const tag = resultsTagOf(`${ruleName}@${job}`)
   if ((await store.listTags(tag)).indexOf(tag) < 0) {
     throw new DiscoError('INFERNO_JOB_NOT_FOUND', `expected saved results under ${tag}, found none (the job must save its results and not be purged)`)
@@ -299,6 +305,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     process.exitCode = await inferno(toInfernoOptions(program.opts()), defaultIo(), () => program.helpInformation())
   })
   await runCli('inferno', program, argv)
+  await closeCliStores()
 }
 
 const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : ''

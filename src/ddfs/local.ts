@@ -85,7 +85,7 @@ export interface LocalStoreOptions {
 }
 
 /** True when a decoded blob name could be a file name here: not empty, no `/`, `\\` or NUL, not `.`/`..`. */
-function fileNameOk(name: string): boolean {
+export function fileNameOk(name: string): boolean {
   return name.length > 0 && name !== '.' && name !== '..' && !/[/\\\0]/.test(name) && Buffer.byteLength(name) <= 255
 }
 

@@ -215,6 +215,14 @@ function mulmod(a: number, b: number, n: number): number {
  * @example chdIndex(chd, utf8('pets')) // 17
  */
 export function chdIndex(chd: Chd, key: Uint8Array): number {
+  return chd.binIndex[chdBin(chd, key)]!
+}
+
+/**
+ * The bin of `key` (0..bins - 1); `chd.binIndex` maps it to a key index.
+ * @example chdBin(chd, utf8('pets')) // 18
+ */
+export function chdBin(chd: Chd, key: Uint8Array): number {
   jenkinsInto(chd.seed, key, key.length)
   const h0 = hashOut[0]!
   const h1 = hashOut[1]!
@@ -226,6 +234,5 @@ export function chdIndex(chd: Chd, key: Uint8Array): number {
   const d = chd.displacements[g]!
   const p1 = Math.floor(d / n)
   const p0 = d - p1 * n
-  const bin = mod(f + mulmod(h, p0, n) + p1, n)
-  return chd.binIndex[bin]!
+  return mod(f + mulmod(h, p0, n) + p1, n)
 }

@@ -36,6 +36,9 @@ export interface ValueColumn {
   readonly offsets: Offsets
 }
 
+/** One byte for probing a file's length. */
+const probe = new Uint8Array(1)
+
 /** Options of `DiscoDB.query`. */
 export interface QueryOptions {
   /** Restrict results to these values (values not in the DB are ignored). */
@@ -103,15 +106,25 @@ export class DiscoDB {
       throw ioError(e, path)
     }
     try {
-      const avail = Math.max(0, fstatSync(fd).size - offset)
-      const head = new Uint8Array(Math.min(HEADER_SIZE, avail))
+      const head = new Uint8Array(HEADER_SIZE)
       let got = 0
-      while (got < head.length) {
-        const n = readSync(fd, head, got, head.length - got, offset + got)
+      while (got < HEADER_SIZE) {
+        const n = readSync(fd, head, got, HEADER_SIZE - got, offset + got)
         if (n === 0) break
         got += n
       }
-      const header = readHeader(bytesOf(head.subarray(0, got)), got < head.length ? got : avail)
+      if (got < HEADER_SIZE) readHeader(bytesOf(head.subarray(0, got))) // DDB_TOO_SMALL or DDB_BAD_MAGIC
+      // Is the file long enough? One byte read at the DB's end is cheaper than fstat. On any
+      // failure the header is checked again against the real length (fstat), so that the error
+      // is the one `loads` gives (a size beyond the file is reported before the layout).
+      let header: DiscoDBHeader | undefined
+      try {
+        header = readHeader(bytesOf(head), Number.MAX_SAFE_INTEGER)
+        if (readSync(fd, probe, 0, 1, offset + header.size - 1) === 0) header = undefined
+      } catch (e) {
+        if (!(e instanceof DiscoError)) throw e
+      }
+      header ??= readHeader(bytesOf(head), Math.max(0, fstatSync(fd).size - offset))
       return new this(new Reader(header, head, { fd, path, offset }))
     } catch (e) {
       closeSync(fd)
@@ -175,7 +188,7 @@ export class DiscoDB {
   has(key: string | Uint8Array): boolean {
     const r = this.#r
     r.ensure(S_INDEX)
-    return r.find(toBytes(key)) >= 0
+    return r.seek(toBytes(key))
   }
 
   /**
@@ -185,7 +198,7 @@ export class DiscoDB {
   get(key: string | Uint8Array): Inquiry | undefined {
     const r = this.#r
     r.ensure(S_ALL)
-    if (r.find(toBytes(key)) < 0) return undefined
+    if (!r.seek(toBytes(key))) return undefined
     r.locateFound()
     return new ListInquiry(r, r.count, r.w, r.base)
   }
@@ -194,7 +207,7 @@ export class DiscoDB {
   peek(key: string | Uint8Array): Uint8Array | undefined {
     const r = this.#r
     r.ensure(S_ALL)
-    if (r.find(toBytes(key)) < 0) return undefined
+    if (!r.seek(toBytes(key))) return undefined
     r.locateFound()
     return r.count === 0 ? undefined : r.valueAt(r.nextId(r.w, r.base, 0, 0))
   }

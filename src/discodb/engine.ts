@@ -2,7 +2,7 @@
 // resolution, metaquery expansion. Negated literals are never materialised against 1..U unless
 // the whole result is a complement (then the output itself has that size).
 import { DiscoError } from '../errors.js'
-import { Budget, type Clause, type Literal, type LiteralKind, MAX_CLAUSES, type MetaLiteral, Q, type TermLiteral, clause, combine, termLiteral } from './q.js'
+import { Budget, type Clause, type Literal, MAX_CLAUSES, Q, type TermLiteral, clause, combine, termLiteral } from './q.js'
 import { complement, emptyIds, filterIds, hasId, intersect, unionAll } from './setops.js'
 
 /** What the engine needs from a DB. */
@@ -243,41 +243,46 @@ function valueLiterals(src: QuerySource, q: Q, negated: boolean): TermLiteral[] 
   return Array.from(ids, (id) => termLiteral(src.valueAt(id), negated))
 }
 
-/** Resolution of one literal to a plain query (spec 8.3). */
-const resolveLiteral: Record<LiteralKind, (src: QuerySource, l: never) => Q> = {
-  term: (_src, l: TermLiteral) => Q.literal(l),
-  meta: (src, l: MetaLiteral) => {
-    const lits = valueLiterals(src, l.query, l.negated)
-    if (!l.negated) return Q.of([clause(lits)])
-    if (lits.length === 0) {
-      throw new DiscoError('DDB_QUERY_RESOLVE', `~*(${l.query.toString()}) is ambiguous: expected the dereferenced query to have results, found none`)
-    }
-    return Q.of(lits.map((x) => clause([x])))
-  },
+/** Resolution of one literal to a plain query (spec 8.3); `memo` keeps each distinct literal's. */
+function resolveLiteral(src: QuerySource, l: Literal, memo: Map<string, Q>): Q {
+  if (l.kind === 'term') return Q.literal(l)
+  const known = memo.get(l.id)
+  if (known !== undefined) return known
+  const lits = valueLiterals(src, l.query, l.negated)
+  let out: Q
+  if (!l.negated) out = Q.of([clause(lits)])
+  else if (lits.length === 0) {
+    throw new DiscoError('DDB_QUERY_RESOLVE', `~*(${l.query.toString()}) is ambiguous: expected the dereferenced query to have results, found none`)
+  } else out = Q.of(lits.map((x) => clause([x])))
+  memo.set(l.id, out)
+  return out
 }
 
 /**
- * Replaces every dereference by the values of its inner query, inside-out (spec 8.3).
+ * Replaces every dereference by the values of its inner query, inside-out (spec 8.3). A
+ * dereference that appears in many clauses is evaluated once.
  * @example String(resolve(db, Q.parse('*A'))) // 'B | C'
  */
 export function resolve(src: QuerySource, q: Q, budget: Budget = new Budget()): Q {
   if (!q.hasDeref) return q
   const parts: Q[] = []
+  const memo = new Map<string, Q>()
   for (const c of q.clauses) {
     if (!c.literals.some((l) => l.kind === 'meta')) {
       parts.push(Q.of([c]))
       continue
     }
-    const lits = c.literals.map((l) => (resolveLiteral[l.kind] as (s: QuerySource, l: Literal) => Q)(src, l))
-    parts.push(combine.or(lits, budget))
+    parts.push(combine.or(c.literals.map((l) => resolveLiteral(src, l, memo)), budget))
   }
   return parts.length === 0 ? q : combine.and(parts, budget)
 }
 
-/** Expansions of one literal for metaquery: one plain literal per value of a dereference. */
-const expandLiteral: Record<LiteralKind, (src: QuerySource, l: never) => Literal[]> = {
-  term: (_src, l: TermLiteral) => [l],
-  meta: (src, l: MetaLiteral) => valueLiterals(src, l.query, l.negated),
+/** Expansions of one literal for metaquery: one plain literal per value of a dereference (memoised). */
+function expandLiteral(src: QuerySource, l: Literal, memo: Map<string, Literal[]>): Literal[] {
+  if (l.kind === 'term') return [l]
+  let out = memo.get(l.id)
+  if (out === undefined) memo.set(l.id, (out = valueLiterals(src, l.query, l.negated)))
+  return out
 }
 
 /** All combinations picking one element from each list (lazy). */
@@ -298,8 +303,9 @@ function* product<T>(lists: readonly (readonly T[])[]): Generator<T[]> {
  * @example [...metaquery(db, Q.parse('*A | B'))].map(([q]) => String(q)) // ['B', 'B | C']
  */
 export function* metaquery(src: QuerySource, q: Q): Generator<[Q, Uint32Array]> {
+  const memo = new Map<string, Literal[]>()
   const perClause = q.clauses.map((c) => {
-    const perLiteral = c.literals.map((l) => (expandLiteral[l.kind] as (s: QuerySource, l: Literal) => Literal[])(src, l))
+    const perLiteral = c.literals.map((l) => expandLiteral(src, l, memo))
     // The size is known before expanding: refuse at once rather than after building MAX_CLAUSES.
     let size = 1
     for (const l of perLiteral) size *= l.length

@@ -8,7 +8,7 @@
 import { closeSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
-import { type Chd, chdIndex, readChd } from './chd.js'
+import { type Chd, chdBin, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
@@ -87,8 +87,11 @@ export class Reader implements QuerySource {
   keyEnd = 0
   /** End of the key record of the last `recStart` call. */
   recEnd = 0
-  /** Key → key index or -1 (CHD for hashed DBs, scan otherwise). */
-  readonly find: (key: Uint8Array) => number
+  /**
+   * Finds `key` (CHD for hashed DBs, scan otherwise): true when present, and then its record is
+   * current (keyStart, keyEnd, recEnd) for `locateFound`.
+   */
+  readonly seek: (key: Uint8Array) => boolean
   /** Visits value `id` (checked) as a byte range. */
   readonly visitId: (id: number, fn: ValueVisitor) => void
   /** Bytes of value `id` (checked): a sub-view, or a fresh decoded copy. */
@@ -96,6 +99,8 @@ export class Reader implements QuerySource {
   #file: LazyFile | undefined
   /** Key record starts (numKeys + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
   #keyOffs: Uint32Array | null | undefined
+  /** Per CHD bin: its key record's [start, end) (0, 0 for an empty bin); null when the key TOC is damaged. */
+  #binRec: Uint32Array | null | undefined
   /** Value starts (U + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
   #valueOffs: Uint32Array | null | undefined
   #chd: Chd | undefined
@@ -113,7 +118,7 @@ export class Reader implements QuerySource {
     this.keyTocEnd = h.key2valuesOffs + (h.numKeys + 1) * 8
     this.valueTocEnd = h.id2valueOffs + (h.numUniqueValues + 1) * 8
     this.valuesEnd = h.compressed ? h.codebookOffs : h.size
-    this.find = h.hashed ? (k) => this.#hashFind(k) : (k) => this.#scanFind(k)
+    this.seek = h.hashed ? (k) => this.#hashSeek(k) : (k) => this.#scanSeek(k)
     if (h.compressed) {
       this.visitId = (id, fn) => this.#visitHuffman(id, fn)
       this.valueAt = (id) => {
@@ -241,15 +246,51 @@ export class Reader implements QuerySource {
     return true
   }
 
-  #scanFind(key: Uint8Array): number {
-    for (let i = this.h.numKeys - 1; i >= 0; i--) if (this.keyEquals(i, key)) return i
-    return -1
+  #scanSeek(key: Uint8Array): boolean {
+    for (let i = this.h.numKeys - 1; i >= 0; i--) if (this.keyEquals(i, key)) return true
+    return false
   }
 
-  #hashFind(key: Uint8Array): number {
+  #hashSeek(key: Uint8Array): boolean {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
-    const i = chdIndex(chd, key)
-    return i >= 0 && i < this.h.numKeys && this.keyEquals(i, key) ? i : -1
+    let br = this.#binRec
+    if (br === undefined) br = this.#binRec = this.#binRecords(chd)
+    const bin = chdBin(chd, key)
+    if (br === null) {
+      const i = chd.binIndex[bin]!
+      return i >= 0 && i < this.h.numKeys && this.keyEquals(i, key)
+    }
+    // One table read gives the record: no separate bin → index → TOC steps.
+    const e = br[2 * bin + 1]!
+    if (e === 0) return false
+    const s = br[2 * bin]!
+    const len = s + 4 <= e ? this.b.view.getUint32(s, true) : -1
+    if (len < 0 || s + 8 + len > e) this.keyLength(chd.binIndex[bin]!, s, e) // throws, naming the record
+    if (len !== key.length) return false
+    const buf = this.buf
+    for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
+    this.recEnd = e
+    this.keyStart = s + 4
+    this.keyEnd = s + 4 + len
+    return true
+  }
+
+  /** [start, end) of the key record of every bin, from the checked key TOC table (or null). */
+  #binRecords(chd: Chd): Uint32Array | null {
+    if (this.h.numKeys > 0) this.recStart(0)
+    const t = this.#keyOffs
+    if (!t) return null
+    const n = this.h.numKeys
+    const br = new Uint32Array(chd.bins * 2)
+    const bi = chd.binIndex
+    for (let bin = 0; bin < chd.bins; bin++) {
+      const i = bi[bin]!
+      if (i >= 0 && i < n) {
+        br[2 * bin] = t[i]!
+        br[2 * bin + 1] = t[i + 1]!
+      }
+    }
+    return br
   }
 
   /** Locates the value-ID list of key record `i` into count / w / base (bounds-checked). */
@@ -308,8 +349,7 @@ export class Reader implements QuerySource {
 
   /** Locates `key`'s list (QuerySource): its count (0 when absent), width and start in w / base. */
   locateKey(key: Uint8Array): number {
-    const i = this.find(key)
-    if (i < 0) return (this.count = 0)
+    if (!this.seek(key)) return (this.count = 0)
     // find() compared the key in place: its record is still current.
     this.locateFound()
     return this.count

@@ -7,7 +7,7 @@ import type { ReadStats } from './readers.js'
 import type { ErrorStats } from './keyset.js'
 import { newJobStats, type JobStats } from './engine.js'
 import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type RetryPolicy } from './results.js'
-import { archiveBlobs, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './tags.js'
+import { archiveBlobs, blobRefName, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './tags.js'
 import type { InfernoStore } from './store.js'
 import type { FloatFormat } from './values.js'
 
@@ -58,6 +58,19 @@ export interface EngineResult {
 /** Options of runRule. */
 export interface RunOptions {
   readonly store: InfernoStore
+  /**
+   * Where a run records what it committed to (its inputs, its result blob and tag) until it has
+   * archived them, so a run killed at any point is resumed over the same inputs and publishes its
+   * results once (the daemon passes one kept in its state directory).
+   */
+  readonly journal?: RunJournal | undefined
+  /**
+   * Purge the job's data but keep its saved results tag (`disco:results:<job>`), so
+   * `--process-results` can run the processor again (what `inferno -i` does).
+   */
+  readonly keepSavedResults?: boolean | undefined
+  /** Test hook: called after each stage's effects (`selected`, `job`, `saved`, `tagged`, `processed`, `archived`). */
+  readonly onStage?: ((stage: RunStage) => void | Promise<void>) | undefined
   /** Longest input line in bytes (default 64 MiB); a longer line is a counted bad line. */
   readonly maxRecordSize?: number | undefined
   /** Date/tag overrides (`-S -R -O -t`). */
@@ -130,6 +143,42 @@ export interface RunResult {
   /** Archive tags written. */
   readonly archived: readonly string[]
   readonly ms: number
+}
+
+/** Points after which {@link RunOptions.onStage} is called. */
+export type RunStage = 'selected' | 'job' | 'saved' | 'tagged' | 'processed' | 'archived'
+
+/** What a run committed to, kept until its inputs are archived. */
+export interface JournalEntry {
+  /** The run that wrote it (its first job name). */
+  readonly run: string
+  /** Source tag → the blobs it contributed, in walk order. */
+  readonly tags: ReadonlyArray<readonly [string, readonly BlobRef[]]>
+  /** The result blob, once stored. */
+  readonly resultBlob?: BlobRef
+  /** The result tag it goes under, once named. */
+  readonly resultTag?: string
+}
+
+/** A small store of one pending run per rule (see {@link RunOptions.journal}). */
+export interface RunJournal {
+  read(rule: string): Promise<JournalEntry | undefined>
+  write(rule: string, entry: JournalEntry): Promise<void>
+  clear(rule: string): Promise<void>
+}
+
+/**
+ * A journal in memory (tests, single-process use).
+ * @example await runRule(rule, { store, journal: memoryJournal() })
+ */
+export function memoryJournal(): RunJournal & { readonly entries: Map<string, JournalEntry> } {
+  const entries = new Map<string, JournalEntry>()
+  return {
+    entries,
+    read: async (rule) => entries.get(rule),
+    write: async (rule, e) => { entries.set(rule, JSON.parse(JSON.stringify(e)) as JournalEntry) },
+    clear: async (rule) => { entries.delete(rule) },
+  }
 }
 
 let jobSeq = 0
@@ -250,11 +299,19 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     stage = 'select'
     const prefixes = rule.sourceTags.length > 0 || (opts.overrides?.sourceTags?.length ?? 0) > 0
       ? resolveTagPrefixes(rule, opts.overrides, today) : []
-    const { tags, count } = prefixes.length > 0
-      ? await collectBlobs(opts.store, prefixes, {
-        archive: rule.archive, archivePrefix: rule.archiveTagPrefix, newestFirst: rule.newestFirst, maxBlobs: rule.maxBlobs, warn: log,
-      })
-      : { tags: new Map<string, BlobRef[]>(), count: 0 }
+    // A run that was killed before archiving its inputs is resumed over exactly those inputs.
+    const journal = isSub || opts.debug || opts.justQuery ? undefined : opts.journal
+    let entry = journal ? await journal.read(rule.name) : undefined
+    if (entry) {
+      log(`${rule.name}: resuming run ${entry.run} over the ${entry.tags.reduce((n, [, b]) => n + b.length, 0)} blob(s) it had selected (it ended before archiving them)`)
+    }
+    const { tags, count } = entry
+      ? { tags: new Map(entry.tags.map(([t, b]) => [t, [...b]])), count: entry.tags.reduce((n, [, b]) => n + b.length, 0) }
+      : prefixes.length > 0
+        ? await collectBlobs(opts.store, prefixes, {
+          archive: rule.archive, archivePrefix: rule.archiveTagPrefix, newestFirst: rule.newestFirst, maxBlobs: rule.maxBlobs, warn: log,
+        })
+        : { tags: new Map<string, BlobRef[]>(), count: 0 }
     const urls: string[] = []
     const given = opts.sourceUrls ?? (typeof rule.sourceUrls === 'function' ? rule.sourceUrls({ rule, params }) : rule.sourceUrls) ?? []
     urls.push(...given)
@@ -269,6 +326,11 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       log(`Skipping job ${rule.name}: ${reason}`)
       return finish({ ...base, status: 'skipped', reason })
     }
+    if (journal && !entry && count > 0) {
+      entry = { run: jobName, tags: [...tags] }
+      await journal.write(rule.name, entry)
+    }
+    await opts.onStage?.('selected')
     // 2.1 step 8: client-side init may change params.
     stage = 'init'
     await rule.ruleInitFunction?.(params)
@@ -286,6 +348,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     })
     jobName = res.jobName
     base.jobName = jobName
+    await opts.onStage?.('job')
     let purged = false
     purges.push(() => { purged = res.purgeDropsResults; return res.purge() })
     const merged = mergedResults(rule, res.partitions, params)
@@ -299,12 +362,23 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     }
     base.results = results
     // Saved results (Q15: an effective result tag always saves): one JSON-record blob.
-    if (isSub || resultTagBase !== undefined || rule.save) {
+    // A resumed run whose result blob is already under its result tag does not publish another.
+    const published = entry?.resultBlob !== undefined && entry.resultTag !== undefined
+      && (await opts.store.blobs(entry.resultTag)).some((b) => blobRefName(b) === blobRefName(entry!.resultBlob!))
+    if (published) {
+      log(`${rule.name}: the results of run ${entry!.run} are already under ${entry!.resultTag}; not published again`)
+      base.resultBlobs = [entry!.resultBlob!]
+    } else if (isSub || resultTagBase !== undefined || rule.save) {
       const tag = resultsTagOf(jobName)
       const blob = await opts.store.putLines(`${rule.name}-results`, resultLinesAsync(rule, results))
+      if (journal && entry) {
+        entry = { ...entry, resultBlob: blob }
+        await journal.write(rule.name, entry)
+      }
       await opts.store.append(tag, [blob])
       base.resultBlobs = [blob]
-      purges.push(() => opts.store.deleteTag(tag))
+      if (!opts.keepSavedResults) purges.push(() => opts.store.deleteTag(tag))
+      await opts.onStage?.('saved')
     }
     if (isSub) {
       // Sub-rules only run their job (section 7, Q9): their results feed the parent.
@@ -315,9 +389,15 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     let resultTag: string | undefined
     if (resultTagBase !== undefined) {
       stage = 'tag'
-      resultTag = resultTagName(resultTagBase, rule.resultTagSuffix, prefixes, jobName, today)
+      // A resumed run keeps the tag it named first (the name may hold the first job's name).
+      resultTag = entry?.resultTag ?? resultTagName(resultTagBase, rule.resultTagSuffix, prefixes, jobName, today)
       const tagName = resultTag
-      await withRetry(() => opts.store.append(tagName, base.resultBlobs), opts.retry, `tagging results under ${tagName}`)
+      if (journal && entry && entry.resultTag === undefined) {
+        entry = { ...entry, resultTag: tagName }
+        await journal.write(rule.name, entry)
+      }
+      if (!published) await withRetry(() => opts.store.append(tagName, base.resultBlobs), opts.retry, `tagging results under ${tagName}`)
+      await opts.onStage?.('tagged')
     }
     // 2.8 step 4: result processing, retried (processors must be idempotent).
     progress('process')
@@ -329,16 +409,23 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       }
       await withRetry(() => processor(results, ctx), opts.retry, `result processing of ${rule.name}`)
     }
+    await opts.onStage?.('processed')
     // 2.8 step 6: archive (not in debug mode); errors are logged, not raised.
     let archived: string[] = []
+    let archiveFailed = false
     if (rule.archive && !opts.debug) {
       progress('archive')
       try {
         archived = await withRetry(() => archiveBlobs(opts.store, tags, rule.archiveTagPrefix), opts.retry, `archiving for ${rule.name}`)
       } catch (e) {
+        archiveFailed = true
         log(`archiving failed for ${rule.name}: ${(e as Error).message}`)
       }
     }
+    await opts.onStage?.('archived')
+    // Inputs archived (or nothing to archive): the run is complete and is not resumed again. A
+    // failed archive keeps the entry, so the next run finishes this one instead of counting again.
+    if (journal && entry && !archiveFailed) await journal.clear(rule.name)
     stage = 'cleanup'
     await rule.ruleCleanup?.(finish({ ...base, status: 'done', archived, ...(resultTag ? { resultTag } : {}) }))
     progress('done')

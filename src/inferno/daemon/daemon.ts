@@ -4,6 +4,7 @@ import { DiscoError } from '../../errors.js'
 import type { JobReport, Notifier, NotifyConfig } from '../notify/index.js'
 import { isDue, parseTimeDelta, type TimeDelta } from './schedule.js'
 import { formatStamp, type StateDir } from './state.js'
+import type { RunJournal } from '../runner.js'
 
 /** The outcome of one run. `skipped` (not enough blobs) is not a failure (Q13). */
 export interface DaemonOutcome {
@@ -30,8 +31,11 @@ export interface DaemonRule extends NotifyConfig {
 export interface DaemonOptions {
   rules: DaemonRule[]
   state: StateDir
-  /** Runs one rule to its outcome; a throw counts as `failed`. */
-  execute: (rule: DaemonRule) => Promise<DaemonOutcome>
+  /**
+   * Runs one rule to its outcome; a throw counts as `failed`. `journal` is the rule's run journal
+   * in the state directory: hand it to runRule (RunOptions.journal) so a killed run is resumed.
+   */
+  execute: (rule: DaemonRule, journal: RunJournal) => Promise<DaemonOutcome>
   notifier?: Notifier
   now?: () => Date
   /** Pause between sweeps (default 1000 ms). */
@@ -93,6 +97,8 @@ export class InfernoDaemon {
   shouldRun(rule: DaemonRule): boolean {
     const s = this.opts.state
     if (s.isLeased(rule.name)) return false
+    // A lease left behind expired: its run was killed. Run again now, not at the next slot.
+    if (s.readLease(rule.name) !== null) return true
     const now = this.now()
     const retryAt = s.readDate(rule.name, 'next_retry')
     if (retryAt && retryAt.getTime() <= now.getTime()) return true
@@ -142,7 +148,11 @@ export class InfernoDaemon {
    */
   async runOnce(rule: DaemonRule): Promise<DaemonOutcome | null> {
     const s = this.opts.state
+    const stale = s.readLease(rule.name)
     if (!s.acquire(rule.name, this.leaseMs)) return null
+    if (stale !== null && stale.owner !== s.owner) {
+      this.log(`${rule.name}: restarting: the run started ${stale.started} by ${stale.owner} ended without finishing (its lease expired ${stale.expires})`)
+    }
     const heartbeat = setInterval(() => s.renew(rule.name, this.leaseMs), Math.max(10, this.leaseMs / 3))
     heartbeat.unref()
     const started = this.now()
@@ -150,7 +160,7 @@ export class InfernoDaemon {
     this.log(`${rule.name}: started`)
     let out: DaemonOutcome
     try {
-      out = await this.opts.execute(rule)
+      out = await this.opts.execute(rule, s.journal(rule.name))
     } catch (e) {
       out = { status: 'failed', message: e instanceof DiscoError ? `${e.code}: ${e.message}` : ((e as Error)?.stack ?? String(e)) }
     } finally {

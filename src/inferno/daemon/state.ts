@@ -5,6 +5,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../../errors.js'
+import type { JournalEntry, RunJournal } from '../runner.js'
 
 /** Formats a date the way the original's date files do: `YYYY-MM-DD HH:MM:SS` (UTC). */
 export function formatStamp(d: Date): string {
@@ -182,6 +183,25 @@ export class StateDir {
       if (l && Date.parse(l.expires) > this.now().getTime()) out.push(l)
     }
     return out.sort((a, b) => a.rule.localeCompare(b.rule))
+  }
+
+  /**
+   * The run journal of one rule (see RunOptions.journal): a `<rule>.run` JSON file, written
+   * atomically, so a run killed before archiving is resumed over the same inputs.
+   */
+  journal(rule: string): RunJournal {
+    const path = this.file(rule, 'run')
+    return {
+      read: async () => {
+        try {
+          return JSON.parse(readFileSync(path, 'utf8')) as JournalEntry
+        } catch {
+          return undefined
+        }
+      },
+      write: async (_name, entry) => { this.atomicWrite(path, JSON.stringify(entry) + '\n') },
+      clear: async () => { rmSync(path, { force: true }) },
+    }
   }
 
   /** The daemon-wide pause switch: a `paused` file in the directory. */

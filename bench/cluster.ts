@@ -1,0 +1,127 @@
+// The cluster store on loopback: object-store and S3 (s3rver) put/get MB/s, tag appends per second
+// on a 3-server R3 cluster (one writer and 4 concurrent writers), the time a tag write takes to get
+// through a kill -9 of the tag bucket's leader, and one Inferno rule over the embedded store versus
+// over the cluster store (the rule runs in the `inferno` process in both cases).
+// Usage: node build/bench/cluster.js [--size 64MB] [--rule-size 30MB] [--json]
+// Needs nats-server (Debian) on the PATH; servers bind 127.0.0.1 and are stopped by PID.
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { openAnyStore, type OpenedStore } from '../src/index.js'
+import { mulberry32 } from '../src/util/random.js'
+import { hasNatsServer, startNats, startNatsCluster, startS3rver } from '../test/cluster/servers.js'
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def
+}
+function mb(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(MB|GB)?$/i.exec(s)
+  if (!m) throw new Error(`bad size ${s}`)
+  return Number(m[1]) * ((m[2] ?? 'MB').toUpperCase() === 'GB' ? 1024 : 1)
+}
+
+const json = process.argv.includes('--json')
+const sizeMB = mb(arg('size', '64MB'))
+const ruleMB = mb(arg('rule-size', '30MB'))
+
+function report(f: { name: string, n: number, ms: number, opsPerSec: number, unit: string, [k: string]: unknown }): void {
+  if (json) process.stdout.write(JSON.stringify(f) + '\n')
+  else process.stdout.write(`${f.name}: ${f.opsPerSec.toFixed(1)} ${f.unit} (${f.n} in ${Math.round(f.ms)} ms)\n`)
+}
+
+async function putGet(label: string, s: OpenedStore, bytes: Buffer): Promise<void> {
+  const t0 = performance.now()
+  const [url] = await s.ddfs.pushBlob('bench.bin', bytes)
+  const t1 = performance.now()
+  let got = 0
+  for await (const c of await s.ddfs.openBlob([url!])) got += c.length
+  const t2 = performance.now()
+  if (got !== bytes.length) throw new Error(`${label}: read ${got} of ${bytes.length} bytes`)
+  report({ name: `${label} put`, n: sizeMB, ms: t1 - t0, opsPerSec: sizeMB / ((t1 - t0) / 1000), unit: 'MB/s' })
+  report({ name: `${label} get`, n: sizeMB, ms: t2 - t1, opsPerSec: sizeMB / ((t2 - t1) / 1000), unit: 'MB/s' })
+}
+
+async function appends(label: string, s: OpenedStore, writers: number, each: number): Promise<void> {
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: writers }, async (_, w) => {
+    for (let i = 0; i < each; i++) await s.ddfs.tag(`bench:${label}`, [`raw://w${w}-${i}`])
+  }))
+  const ms = performance.now() - t0
+  const n = (await s.ddfs.urls(`bench:${label}`)).length
+  if (n !== writers * each) throw new Error(`${label}: ${n} entries, expected ${writers * each}`)
+  report({ name: `tag appends R3, ${writers} writer${writers > 1 ? 's' : ''}`, n, ms, opsPerSec: n / (ms / 1000), unit: 'appends/s' })
+}
+
+/** Seeded click events like the example rule expects, `mbytes` MB of NDJSON. */
+function clicks(path: string, mbytes: number): void {
+  const rand = mulberry32(20261127)
+  const events = ['view', 'signup', 'purchase', 'view', 'view']
+  const parts: string[] = []
+  let size = 0
+  while (size < mbytes * 1048576) {
+    const line = JSON.stringify({ ts: Date.UTC(2026, 10, 20) + Math.floor(rand() * 86_400_000), event: events[Math.floor(rand() * 5)], country: ['fi', 'se', 'us', 'de'][Math.floor(rand() * 4)], device: rand() < 0.5 ? 'mobile' : 'desktop', referrer: `r${Math.floor(rand() * 50)}`, amount: Math.floor(rand() * 100) })
+    parts.push(line)
+    size += line.length + 1
+  }
+  writeFileSync(path, parts.join('\n') + '\n')
+}
+
+async function main(): Promise<void> {
+  if (!hasNatsServer()) throw new Error('nats-server is not on the PATH (apt-get install nats-server)')
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER'
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER'
+  const bytes = randomBytes(sizeMB * 1048576)
+  const tmp = mkdtempSync(join(tmpdir(), 'bench-cluster-'))
+  const [single, s3, cluster] = await Promise.all([startNats(), startS3rver(), startNatsCluster(3)])
+  try {
+    const one = await openAnyStore(single.url)
+    await putGet('object store, 1 server', one, bytes)
+    await one.close()
+    const viaS3 = await openAnyStore(`${single.url}?prefix=s3&blobs=s3://${s3.bucket}/bench&s3-endpoint=${encodeURIComponent(s3.url)}`)
+    await putGet('S3 (s3rver)', viaS3, bytes)
+    await viaS3.close()
+    const r3 = await openAnyStore(cluster.url)
+    await putGet('object store, R3 cluster', r3, bytes)
+    await appends('one', r3, 1, 200)
+    await appends('four', r3, 4, 50)
+
+    // Failover: kill the tag bucket's leader, then time one tag write.
+    const leader = (await r3.cluster!.jsm.streams.info(`KV_${r3.cluster!.name('tags')}`)).cluster?.leader ?? 'n1'
+    const victim = cluster.servers[Number(leader.slice(1)) - 1]!
+    await victim.kill9()
+    const t0 = performance.now()
+    await r3.ddfs.tag('bench:failover', ['raw://after-kill'])
+    const failMs = performance.now() - t0
+    report({ name: 'tag write through kill -9 of the leader', n: 1, ms: failMs, opsPerSec: 1000 / failMs, unit: 'writes/s' })
+    await r3.close()
+
+    // One Inferno rule, embedded vs over the (single-server) cluster store.
+    const infernoBin = fileURLToPath(import.meta.resolve('#src/cli/inferno.js'))
+    const ddfsBin = fileURLToPath(import.meta.resolve('#src/cli/ddfs.js'))
+    const run = (bin: string, args: string[]): string => {
+      const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, DISCO_STORE: '' } })
+      if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: ${r.stderr}`)
+      return r.stdout
+    }
+    run(infernoBin, ['--example-rules', join(tmp, 'rules')])
+    clicks(join(tmp, 'clicks.json'), ruleMB)
+    const outs: string[] = []
+    for (const [label, store] of [['embedded', join(tmp, 'store')], ['cluster store', single.url]] as const) {
+      run(ddfsBin, ['--store', store, 'chunk', 'incoming:clicks:2026-11-20', './clicks.json'])
+      const t = performance.now()
+      outs.push(run(infernoBin, ['--store', store, '-y', join(tmp, 'rules'), '-i', 'clicks.traffic', '-S', '2026-11-20', '-R', '1', '--no-progress']))
+      const ms = performance.now() - t
+      report({ name: `inferno clicks.traffic, ${label}`, n: ruleMB, ms, opsPerSec: ruleMB / (ms / 1000), unit: 'MB/s' })
+    }
+    if (outs[0] !== outs[1]) throw new Error('the rule gave different CSV on the two stores')
+  } finally {
+    await Promise.all([single.stop(), s3.stop(), cluster.stop()])
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+await main()
