@@ -6,7 +6,7 @@ import { listJobs } from '../disco/index.js'
 import type { OpenedDiscoStores } from '../cluster/index.js'
 import { usageError } from './common.js'
 
-/** Test hook: a worker with this set dies (SIGKILL) when it starts that task id on a first delivery. */
+/** Test hook: a worker with this set dies (SIGKILL) when it starts that task id on a first delivery (`<id>*`: any delivery). */
 export const DIE_AT_ENV = 'DISCO_WORKER_DIE_AT'
 
 function posInt(s: string | undefined, what: string): number | undefined {

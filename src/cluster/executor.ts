@@ -213,7 +213,7 @@ export interface WorkerOptions {
   maxDeliver?: number
   /** Where the worker reports (one line each). */
   log?: (line: string) => void
-  /** Test hook: the worker process dies (SIGKILL) when it starts this task id on a first delivery. */
+  /** Test hook: the worker process dies (SIGKILL) when it starts this task id on a first delivery (`<id>*`: on any delivery). */
   dieAt?: string
 }
 
@@ -313,7 +313,7 @@ export class ClusterWorker {
       return
     }
     await jobs.store.put(key, JSON.stringify({ state: 'running', worker: this.id, delivery, at: new Date().toISOString() } satisfies RunRecord))
-    if (this.opts.dieAt === task.task.id && delivery === 1) process.kill(process.pid, 'SIGKILL')
+    if (this.opts.dieAt === task.task.id && delivery === 1 || this.opts.dieAt === `${task.task.id}*`) process.kill(process.pid, 'SIGKILL')
     const keepAlive = setInterval(() => m.working(), Math.max(1_000, Math.floor((this.opts.ackWaitMs ?? ACK_WAIT_MS) / 3)))
     const logs: string[] = []
     if (delivery > 1) {

@@ -118,3 +118,23 @@ test('kill -9 of a worker in the middle of a map task: redelivered, identical re
     assert.deepEqual(await stopWorker(rescuer), { code: 0, signal: null })
   }
 })
+
+test('a task whose every delivery kills its worker ends the job with DISCO_TASK_LOST after max_deliver', async () => {
+  const store = `${nats!.url}?prefix=lost`
+  ok(cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
+  const opts = ['--ack-wait', '2', '--max-deliver', '2']
+  const first = await worker(store, opts, { DISCO_WORKER_DIE_AT: 'map:0*' })
+  const name = ok(cli(DISCO, ['--store', store, 'run', '-d', `${FIXTURES}:jobs.wordcount`, '-i', 'data:wc', '-p', '3'])).trim()
+  assert.equal((await first.exited).signal, 'SIGKILL')
+  const second = await worker(store, opts, { DISCO_WORKER_DIE_AT: 'map:0*' })
+  assert.equal((await second.exited).signal, 'SIGKILL')
+  // The server gives up on a message (and says so) when a worker next asks for work.
+  const healthy = await worker(store, opts)
+  const waited = cli(DISCO, ['--store', store, 'wait', name, '--timeout', '90'])
+  assert.deepEqual(await stopWorker(healthy), { code: 0, signal: null })
+  assert.equal(waited.code, 1, waited.err)
+  const info = JSON.parse(ok(cli(DISCO, ['--store', store, 'status', name, '--json']))) as { status: string, error: { code: string, message: string } }
+  assert.equal(info.status, 'dead')
+  assert.equal(info.error.code, 'DISCO_TASK_LOST')
+  assert.match(info.error.message, /task map:0 of job \S+ was delivered 2 times \(max_deliver\) without finishing; last error: worker \S+ stopped during delivery 2/)
+})
