@@ -18,11 +18,14 @@ import { Progress, reportError, runCli, usageError } from './common.js'
 import { cliStore, closeCliStores } from './store.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
 
-/** The Inferno store over `ddfs_root` (default $DISCO_STORE or ./.disco), with its Disco stores for module rules. */
-async function storeOf(settings: InfernoSettings) {
-  const where = settings.ddfs_root ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR
-  if (isClusterUrl(where)) return ddfsStore(await cliStore({ store: where }))
-  const stores = openLocalStores(where)
+/**
+ * The Inferno store over `ddfs_root` (default $DISCO_STORE or ./.disco): a directory comes with its
+ * Disco stores (module rules run as Disco jobs); a cluster URL opens the cluster's DDFS.
+ */
+async function storeOf(settings: InfernoSettings): Promise<InfernoStore> {
+  const spec = settings.ddfs_root ?? process.env.DISCO_STORE
+  if (spec !== undefined && isClusterUrl(spec)) return ddfsStore(await cliStore({ store: spec }))
+  const stores = openLocalStores(spec ?? DEFAULT_STORE_DIR)
   return ddfsStore(stores.ddfs, stores)
 }
 

@@ -73,12 +73,13 @@ test('IN-03 CSV input and IN-05 result tag give the IN-01 counts', async () => {
   assert.equal(inferno(['--process-results', 'nonsense']).status, 2)
 })
 
-test('IN-04 two keysets in one scan, blocks ordered by keyset name', () => {
-  const jobsBefore = listJobs(store).length
+test('IN-04 two keysets in one scan, blocks ordered by keyset name', async () => {
+  const jobsBefore = (await listJobs(store)).length
   const r = inferno(['-i', 'names.first_and_last_names'])
   assert.equal(r.status, 0, r.err)
   // -i purges its Disco job (issue 10: each kept job was ~1 MB); only saved results are kept.
-  assert.equal(listJobs(store).length, jobsBefore, listJobs(store).map((j) => j.name).join(', '))
+  const after = await listJobs(store)
+  assert.equal(after.length, jobsBefore, after.map((j) => j.name).join(', '))
   assert.equal(r.out, crlf([
     'first,count', 'Apu,1', 'Bart,1', 'Herbert,1', 'Homer,1', 'Janey,1', 'Lisa,1', 'Maggie,2', 'Manjula,1', 'Marge,1', 'Ruth,1', 'Sanjay,1',
     'last,count', 'Nahasapeemapetilon,3', 'Powell,3', 'Simpson,5', 'Términos,1',
