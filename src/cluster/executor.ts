@@ -19,6 +19,7 @@ import { runTask } from '../disco/task.js'
 import type { ClusterConnection } from './connect.js'
 import { transient } from './retry.js'
 import { ensureStream } from './streams.js'
+import { packSpec, unpackSpec, type storePack } from './pack.js'
 
 /** Default time a worker has to ack or say `working()` before the server redelivers (ms). */
 export const ACK_WAIT_MS = 30_000
@@ -65,6 +66,19 @@ export async function ensureWorkerConsumer(conn: ClusterConnection, opts: { ackW
   }, { what: `open consumer ${q.consumer}` })
 }
 
+/** A task queue message: the attempt, and the job packs its module references name (id → manifest URL). */
+export interface TaskEnvelope {
+  task: TaskMessage
+  packs: Record<string, string>
+}
+
+/** Says where a bare import must be installed when a packed module cannot find one. */
+function missingPackageHint(e: unknown): unknown {
+  const m = e instanceof Error ? /Cannot find (?:package|module) '([^'.\/][^']*)'/.exec(e.message) : null
+  if (m && e instanceof Error) e.message += ` (a job module's bare imports are not packed: install ${m[1]} on every worker, e.g. npm install ${m[1]} where disco worker runs)`
+  return e
+}
+
 /** The job store key of one task attempt's outcome. */
 export function runKey(job: string, task: string, attempt: number): string {
   return `job.${keyToken(job)}.run.${keyToken(task)}.${attempt}`
@@ -100,6 +114,7 @@ export class ClusterExecutor implements Executor {
   private readonly pending = new Map<string, Pending>()
   private readonly watching = new Set<string>()
   private readonly stop = new AbortController()
+  private readonly packs = new Map<string, ReturnType<typeof storePack>>()
   private advisory?: { unsubscribe(): void }
 
   private constructor(private readonly conn: ClusterConnection, private readonly stores: DiscoStores, concurrency: number) {
@@ -188,7 +203,11 @@ export class ClusterExecutor implements Executor {
       this.watch(task.job)
       const q = queueNames(this.conn)
       const msgID = `${task.job}|${task.task.id}|${task.attempt}`
-      transient(() => this.conn.js.publish(`${q.subject}.${keyToken(task.job)}`, JSON.stringify(task), { msgID }), { what: `queue task ${task.task.id}` })
+      packSpec(this.stores.data, task.spec, this.packs)
+        .then(({ spec, packs }) => {
+          const body = JSON.stringify({ task: { ...task, spec }, packs } satisfies TaskEnvelope)
+          return transient(() => this.conn.js.publish(`${q.subject}.${keyToken(task.job)}`, body, { msgID }), { what: `queue task ${task.task.id}` })
+        })
         .then((ack) => { p.seq = ack.seq }, (e: unknown) => {
           if (!this.pending.has(key)) return
           this.pending.delete(key)
@@ -281,15 +300,17 @@ export class ClusterWorker {
 
   private begin(m: JsMsg): void {
     let task: TaskMessage
+    let packs: Record<string, string>
     try {
-      task = m.json<TaskMessage>()
+      ({ task, packs } = m.json<TaskEnvelope>())
+      if (!task?.task?.id) throw new Error('not a task')
     } catch {
       m.term()
       return
     }
     const key = runKey(task.job, task.task.id, task.attempt)
     const ctl = new AbortController()
-    const done = this.runOne(m, task, key, ctl.signal).catch((e: unknown) => {
+    const done = this.runOne(m, task, packs ?? {}, key, ctl.signal).catch((e: unknown) => {
       this.say(`worker ${this.id}: ${task.task.id} of ${task.job}: ${(e as Error).message} (left for redelivery)`)
     }).finally(() => {
       this.running.delete(key)
@@ -298,7 +319,7 @@ export class ClusterWorker {
     this.running.set(key, { msg: m, ctl, done })
   }
 
-  private async runOne(m: JsMsg, task: TaskMessage, key: string, signal: AbortSignal): Promise<void> {
+  private async runOne(m: JsMsg, task: TaskMessage, packs: Record<string, string>, key: string, signal: AbortSignal): Promise<void> {
     const jobs = this.stores.jobs
     const delivery = m.info.deliveryCount
     // A job that is gone or over (killed, failed) is not worth running.
@@ -326,14 +347,15 @@ export class ClusterWorker {
     }
     let rec: RunRecord
     try {
-      const result = await runTask(task, hooks, this.stores, signal)
+      const spec = await unpackSpec(this.stores.data, task.spec, packs)
+      const result = await runTask({ ...task, spec }, hooks, this.stores, signal)
       rec = { state: 'done', worker: this.id, delivery, result, logs }
     } catch (e) {
       if (signal.aborted) {
         m.nak()
         return
       }
-      rec = { state: 'failed', worker: this.id, delivery, error: errorToData(e), logs }
+      rec = { state: 'failed', worker: this.id, delivery, error: errorToData(missingPackageHint(e)), logs }
     } finally {
       clearInterval(keepAlive)
     }

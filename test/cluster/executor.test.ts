@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,8 +18,9 @@ const dir = mkdtempSync(join(tmpdir(), 'cluster-exec-'))
 const children = new Set<ChildProcess>()
 
 interface Run { code: number | null, out: string, err: string }
+const CACHE = join(dir, 'packs')
 function cli(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, DISCO_STORE: '', ...env }, cwd: dir, timeout: 120_000 })
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, DISCO_STORE: '', DISCO_PACK_CACHE: CACHE, ...env }, cwd: dir, timeout: 120_000 })
   return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString() }
 }
 function ok(r: Run): string {
@@ -29,7 +30,7 @@ function ok(r: Run): string {
 
 /** Starts `disco worker` and waits (bounded) for its ready line. */
 async function worker(store: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ChildProcess & { exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }> }> {
-  const child = spawn(process.execPath, [DISCO, '--store', store, 'worker', ...args], { env: { ...process.env, DISCO_STORE: '', ...env }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [DISCO, '--store', store, 'worker', ...args], { env: { ...process.env, DISCO_STORE: '', DISCO_PACK_CACHE: CACHE, ...env }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => { children.delete(child); res({ code, signal }) }))
   let err = ''
@@ -137,4 +138,38 @@ test('a task whose every delivery kills its worker ends the job with DISCO_TASK_
   assert.equal(info.status, 'dead')
   assert.equal(info.error.code, 'DISCO_TASK_LOST')
   assert.match(info.error.message, /task map:0 of job \S+ was delivered 2 times \(max_deliver\) without finishing; last error: worker \S+ stopped during delivery 2/)
+})
+
+test('job pack: the module and its relative imports reach the worker through the store, not its path', async () => {
+  const store = `${nats!.url}?prefix=pack`
+  ok(cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
+  const src = join(dir, 'userjob')
+  mkdirSync(join(src, 'lib'), { recursive: true })
+  writeFileSync(join(src, 'package.json'), '{"type":"module"}')
+  writeFileSync(join(src, 'lib', 'split.js'), "export const words = (line) => line.split(/\\s+/).filter(Boolean)\n")
+  writeFileSync(join(src, 'wc.js'), [
+    "import { words } from './lib/split.js'",
+    'export function map(line, _p, emit) { for (const w of words(line)) emit(w, 1) }',
+    'export function reduce(key, values, _p, emit) { let n = 0; for (const v of values) n += v; emit(key, n) }',
+    'export const combiner = (_k, a, b) => a + b',
+  ].join('\n'))
+  const cache = join(dir, 'pack-cache')
+  const name = ok(cli(DISCO, ['--store', store, 'run', '-d', join(src, 'wc.js'), '-i', 'data:wc', '-p', '3'])).trim()
+  // Once the first task is queued its pack is stored: move the sources away before any worker runs.
+  for (let i = 0; i < 300; i++) {
+    const s = JSON.parse(ok(cli(DISCO, ['--store', store, 'cluster', '--json']))) as { stream: { messages?: number } }
+    if ((s.stream.messages ?? 0) > 0) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  renameSync(src, join(dir, 'userjob-moved'))
+  const w = await worker(store, ['--concurrency', '2'], { DISCO_PACK_CACHE: cache })
+  try {
+    assert.equal(ok(cli(DISCO, ['--store', store, 'wait', name, '--timeout', '90'])).trim(), `${name} ready`)
+    assert.equal(ok(cli(DISCO, ['--store', store, 'results', name])), embedded)
+    const packs = readdirSync(cache).filter((d) => /^[0-9a-f]{32}$/.test(d))
+    assert.equal(packs.length, 1)
+    assert.ok(existsSync(join(cache, packs[0]!, 'wc.js')) && existsSync(join(cache, packs[0]!, 'lib', 'split.js')))
+  } finally {
+    assert.deepEqual(await stopWorker(w), { code: 0, signal: null })
+  }
 })
