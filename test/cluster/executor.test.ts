@@ -4,79 +4,28 @@
 // loses nothing: the task is redelivered to another worker and the results are identical.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { startNats, type ServerProcess } from './servers.js'
+import { Bench, DDFS, DISCO, FIXTURES, embeddedWordCount, ok, stopWorker, wordInputs, type Run } from './workers.js'
 
-const DISCO = fileURLToPath(import.meta.resolve('#src/cli/disco.js'))
-const DDFS = fileURLToPath(import.meta.resolve('#src/cli/ddfs.js'))
-const FIXTURES = fileURLToPath(new URL('../disco/fixtures/jobs.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'cluster-exec-'))
-const children = new Set<ChildProcess>()
-
-interface Run { code: number | null, out: string, err: string }
-const CACHE = join(dir, 'packs')
-function cli(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, DISCO_STORE: '', DISCO_PACK_CACHE: CACHE, ...env }, cwd: dir, timeout: 120_000 })
-  return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString() }
-}
-function ok(r: Run): string {
-  assert.equal(r.code, 0, `exit ${r.code}: ${r.err}`)
-  return r.out
-}
-
-/** Starts `disco worker` and waits (bounded) for its ready line. */
-async function worker(store: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ChildProcess & { exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }> }> {
-  const child = spawn(process.execPath, [DISCO, '--store', store, 'worker', ...args], { env: { ...process.env, DISCO_STORE: '', DISCO_PACK_CACHE: CACHE, ...env }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => { children.delete(child); res({ code, signal }) }))
-  let err = ''
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
-  await new Promise<void>((res, rej) => {
-    let out = ''
-    const t = setTimeout(() => rej(new Error(`worker not ready after 30 s: ${err}`)), 30_000)
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (/ ready\n/.test(out)) { clearTimeout(t); res() }
-    })
-    void exited.then(() => { clearTimeout(t); rej(new Error(`worker exited before ready: ${err}`)) })
-  })
-  return Object.assign(child, { exited })
-}
-
-/** SIGTERM, then (bounded) SIGKILL. */
-async function stopWorker(w: ChildProcess & { exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }> }): Promise<{ code: number | null, signal: NodeJS.Signals | null }> {
-  w.kill('SIGTERM')
-  const t = setTimeout(() => w.kill('SIGKILL'), 30_000)
-  const r = await w.exited
-  clearTimeout(t)
-  return r
-}
+const b = new Bench(dir)
+const cli = (bin: string, args: string[], env?: NodeJS.ProcessEnv): Run => b.cli(bin, args, env)
+const worker = b.worker.bind(b)
 
 let nats: ServerProcess | undefined
-const inputs: string[] = []
+let inputs: string[] = []
 let embedded = ''
 before(async () => {
   nats = await startNats()
-  const words = ['alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta', 'eta']
-  for (let f = 0; f < 5; f++) {
-    const lines: string[] = []
-    for (let i = 0; i < 300; i++) lines.push(`${words[(i * (f + 1)) % 7]} ${words[(i + f) % 7]} w${i % 13}`)
-    const p = join(dir, `in${f}.txt`)
-    writeFileSync(p, lines.join('\n') + '\n')
-    inputs.push(p)
-  }
-  const local = join(dir, 'embedded')
-  ok(cli(DDFS, ['--store', local, 'push', 'data:wc', ...inputs]))
-  ok(cli(DISCO, ['--store', local, 'run', `${FIXTURES}:jobs.wordcount`, '-i', 'data:wc', '-p', '3', '-w', '2']))
-  embedded = ok(cli(DISCO, ['--store', local, 'results', '@']))
+  inputs = wordInputs(dir)
+  embedded = embeddedWordCount(b, inputs)
   assert.ok(embedded.split('\n').length > 15)
 })
 after(async () => {
-  for (const c of children) c.kill('SIGKILL')
+  b.killAll()
   await nats?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
