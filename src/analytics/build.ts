@@ -1,7 +1,7 @@
 // `analytics build`: one Disco job over the events under some tags, adding one batch of indexes
 // (one per user shard) to the model tag. Earlier batches are never rewritten.
 import { fileURLToPath } from 'node:url'
-import { blobFileName, blobName, type Ddfs } from '../ddfs/index.js'
+import { blobFileName, blobName, type Ddfs, type DdfsWrite } from '../ddfs/index.js'
 import { runJob, type Executor, type JobProgress } from '../disco/index.js'
 import { DiscoError } from '../errors.js'
 import { FORMAT_VERSION } from './format.js'
@@ -105,10 +105,23 @@ export async function buildModel(ddfs: Ddfs, opts: BuildOptions): Promise<BuildR
     return x[0] - y[0] || x[1] - y[1]
   })
   if (urls.length === 0) throw new DiscoError('ANALYTICS_NO_INPUT', `no blobs under ${opts.inputs.join(', ')}`)
-  const params: BuildParams = {
-    fields, format, rank: Object.fromEntries(urls.map((u, i) => [u, i])), shards, storeDir: ddfs.dir, batch,
-    blobPrefix: attrs[ATTR_BLOB_PREFIX] ?? `analytics-${Date.now().toString(36)}`,
+  // The index blobs are written by the job's reducers under this write and tagged at its commit,
+  // so a concurrent `ddfs gc` cannot delete them in between.
+  const write = await ddfs.beginWrite(opts.model)
+  try {
+    return await buildBatch(ddfs, opts, write, {
+      fields, format, rank: Object.fromEntries(urls.map((u, i) => [u, i])), shards, storeDir: ddfs.dir, batch,
+      blobPrefix: attrs[ATTR_BLOB_PREFIX] ?? `analytics-${Date.now().toString(36)}`, writeId: write.id,
+    }, urls, attrs, before.length)
+  } catch (e) {
+    await write.abort()
+    throw e
   }
+}
+
+async function buildBatch(ddfs: Ddfs, opts: BuildOptions, write: DdfsWrite, params: BuildParams, urls: string[],
+  attrs: Record<string, string>, before: number): Promise<BuildReport> {
+  const { format, shards, batch } = params
   if (format === 'csv') {
     if (opts.csvDelimiter !== undefined) params.csvDelimiter = opts.csvDelimiter
     if (opts.csvColumns) params.csvColumns = opts.csvColumns
@@ -143,10 +156,10 @@ export async function buildModel(ddfs: Ddfs, opts: BuildOptions): Promise<BuildR
   report.indexes.sort((a, b) => a.shard - b.shard)
   // Commit: one tag update adds the whole batch, unless another build committed meanwhile.
   const now = (await ddfs.exists(opts.model)) ? await ddfs.urls(opts.model) : []
-  if (now.length !== before.length) {
+  if (now.length !== before) {
     throw new DiscoError('ANALYTICS_BUILD_CONFLICT', `model ${opts.model} changed while building (another build committed); run the build again`)
   }
-  await ddfs.tag(opts.model, report.indexes.map((r) => r.url))
+  await write.commit({ extra: report.indexes.map((r) => r.url) })
   if (attrs[ATTR_SHARDS] === undefined) {
     await ddfs.setattr(opts.model, ATTR_SHARDS, String(shards))
     await ddfs.setattr(opts.model, ATTR_VERSION, FORMAT_VERSION)

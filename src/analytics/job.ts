@@ -33,6 +33,8 @@ export interface BuildParams {
   batch: number
   /** Blob name prefix of this model's indexes. */
   blobPrefix: string
+  /** The build's pending DDFS write (`Ddfs.beginWrite`): index blobs are stored under it, safe from GC until tagged. */
+  writeId: string
 }
 
 /** Why events were skipped. */
@@ -306,7 +308,7 @@ export async function reduce(key: string, values: Iterable<unknown>, p: BuildPar
     const shard = ctx.partition ?? Number(key.slice(END.length))
     const bytes = b.finish(p, shard)
     const ddfs = openStore(p.storeDir)
-    const url = await ddfs.pushBlob(`${p.blobPrefix}-b${p.batch}-s${shard}`, bytes)
+    const url = await ddfs.putInWrite(p.writeId, `${p.blobPrefix}-b${p.batch}-s${shard}`, bytes)
     const report: ShardReport = { shard, url: [...url], users: b.users.length, events: b.events, bytes: bytes.length }
     emit(`index:${shard}`, report)
   }

@@ -124,8 +124,15 @@ export async function saveSegment(model: Model, name: string, def: SegmentDef, l
   const shards = await model.shards()
   for (let s = 0; s < shards.length; s++) for (const g of users[s]!) keys.push([shards[s]!.userId(g), []])
   const bytes = DiscoDB.build(keys).dumps()
-  const set = await model.ddfs.pushBlob(`segment-${name}`, bytes)
-  await model.ddfs.put(tag, [set])
+  // Stored and tagged as one write, so a concurrent `ddfs gc` cannot delete the blob in between.
+  const write = await model.ddfs.beginWrite(tag)
+  try {
+    await write.put(`segment-${name}`, bytes)
+    await write.commit({ replace: true })
+  } catch (e) {
+    await write.abort()
+    throw e
+  }
   const info: SegmentInfo = { name, label: label ?? describe(def), size, definition: def }
   await model.ddfs.setattr(tag, 'label', info.label.slice(0, 4000))
   await model.ddfs.setattr(tag, 'size', String(size))

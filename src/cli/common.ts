@@ -7,6 +7,17 @@ export function exitStatusFor(code: string): number {
   return code === 'CLI_USAGE' ? 2 : 1
 }
 
+/**
+ * Standard output cannot be written (its reader went away, or the device is full): one coded
+ * line on stderr and exit status 1, at once (nothing more can reach the reader).
+ */
+function stdoutFailed(tool: string, e: NodeJS.ErrnoException): never {
+  const code = e.code ?? 'EIO'
+  const why = code === 'EPIPE' ? 'output closed (the reading end of the pipe exited)' : `cannot write to standard output: ${e.message}`
+  process.stderr.write(`${tool}: error IO_${code}: ${why}\n`)
+  process.exit(1)
+}
+
 /** Prints `error CODE: message` to stderr (the stack only with DISCO_DEBUG=1) and returns the exit status. */
 export function reportError(tool: string, e: unknown): number {
   if (e instanceof DiscoError) {
@@ -15,6 +26,7 @@ export function reportError(tool: string, e: unknown): number {
     return exitStatusFor(e.code)
   }
   const err = e as NodeJS.ErrnoException
+  if (err && typeof err === 'object' && err.code === 'EPIPE') stdoutFailed(tool, err)
   if (err && typeof err === 'object' && typeof err.code === 'string' && 'syscall' in err) {
     // File-system mistakes (missing file, permission) are user errors, not crashes.
     process.stderr.write(`${tool}: error IO_${err.code}: ${err.message}\n`)
@@ -42,13 +54,9 @@ export async function runCli(tool: string, program: Command, argv: string[] = pr
     for (const sub of cmd.commands) configure(sub)
   }
   configure(program)
-  // A closed stdout (e.g. `| head`) ends the process quietly instead of throwing EPIPE; any other
-  // write failure (`> /dev/full`: ENOSPC, EIO, EBADF) is one coded line and exit status 1.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0)
-    process.stderr.write(`${tool}: error IO_${e.code ?? 'EIO'}: cannot write to standard output: ${e.message}\n`)
-    process.exit(1)
-  })
+  // Any failure to write standard output is one coded line and exit status 1, never a stack
+  // trace: a closed pipe (`| head` that exits early) is IO_EPIPE, `> /dev/full` is IO_ENOSPC.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { stdoutFailed(tool, e) })
   try {
     await program.parseAsync(argv)
   } catch (e) {

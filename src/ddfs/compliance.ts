@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DiscoError } from '../errors.js'
-import { Ddfs } from './ddfs.js'
+import { Ddfs, type GcReport } from './ddfs.js'
 import { PENDING_PREFIX } from './pending.js'
 import type { BlobInfo, BlobSource, BlobStore, TagRecord, TagStore } from './types.js'
 
@@ -158,17 +158,6 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     await rejectsCode(blobs.get(a.url), 'DDFS_BLOB_NOT_FOUND')
   })
 
-  with_('BlobStore: a stored name is written once, unless replaced', async (_d, { blobs }) => {
-    const a = await blobs.put('job.x.part-0', Buffer.from('first'))
-    await rejectsCode(blobs.put('job.x.part-0', Buffer.from('second')), 'DDFS_BLOB_EXISTS')
-    const b = await blobs.put('job.x.part-0', Buffer.from('third!'), { replace: true })
-    assert.equal(b.url, a.url, 'the same name keeps its URL')
-    assert.equal(b.size, 6)
-    assert.equal((await bytesOf(await blobs.get(a.url))).toString(), 'third!')
-    const c = await blobs.put('job.x.part-1', Buffer.from('new'), { replace: true })
-    assert.equal((await bytesOf(await blobs.get(c.url))).toString(), 'new', 'replace also creates')
-  })
-
   with_('BlobStore: a failing source leaves nothing visible', async (_d, { blobs }) => {
     async function* bad(): AsyncGenerator<Uint8Array> { yield Buffer.from('partial'); throw new Error('source died') }
     await assert.rejects(blobs.put('c$1', bad()), /source died/)
@@ -224,6 +213,35 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     // The same for push, and the pending record is gone afterwards.
     await hooked.push('in:push', [{ name: 'a', data: Buffer.from('a\n') }, { name: 'b', data: Buffer.from('b\n') }])
     assert.equal((await plain.gc({ graceMs: 0, partialGraceMs: 0 })).blobsDeleted.length, 0)
+    assert.deepEqual(await fx.tags.list(PENDING_PREFIX), [])
+  })
+
+  with_('beginWrite/commit: blobs put in this process or another (putInWrite) survive GC until tagged; a closed write refuses more', async (ddfs, fx) => {
+    const plain = new Ddfs({ tags: fx.tags, blobs: fx.blobs })
+    const gc = (): Promise<GcReport> => plain.gc({ graceMs: 0, partialGraceMs: 0 })
+    const w = await ddfs.beginWrite('w:tag')
+    const own = await w.put('own', Buffer.from('own\n'))
+    const other = await ddfs.putInWrite(w.id, 'other', Buffer.from('other\n'))
+    const r = await gc()
+    assert.deepEqual(r.blobsDeleted, [])
+    assert.equal(r.blobsPending, 2)
+    assert.deepEqual(await w.commit({ extra: [other] }), [own, other])
+    assert.deepEqual((await plain.blobs('w:tag')).map((s) => s[0]), [own[0], other[0]])
+    assert.deepEqual((await gc()).blobsDeleted, [])
+    assert.deepEqual(await fx.tags.list(PENDING_PREFIX), [], 'the pending record is gone after the commit')
+    await rejectsCode(w.put('late', Buffer.from('x')), 'DDFS_WRITE_CLOSED')
+    await rejectsCode(w.commit(), 'DDFS_WRITE_CLOSED')
+    await rejectsCode(ddfs.putInWrite(w.id, 'late', Buffer.from('x')), 'DDFS_WRITE_EXPIRED')
+    // replace makes the blobs the tag's whole content; abort deletes what was put.
+    const w2 = await ddfs.beginWrite('w:tag')
+    const only = await w2.put('only', Buffer.from('only\n'))
+    await w2.commit({ replace: true })
+    assert.deepEqual(await plain.blobs('w:tag'), [only])
+    const w3 = await ddfs.beginWrite('w:gone')
+    await w3.put('gone', Buffer.from('gone\n'))
+    await w3.abort()
+    assert.equal(await plain.exists('w:gone'), false)
+    assert.equal((await urlsOf(fx.blobs)).length, 3)
     assert.deepEqual(await fx.tags.list(PENDING_PREFIX), [])
   })
 

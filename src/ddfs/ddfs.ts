@@ -12,7 +12,7 @@ import { tarMembers } from './tar.js'
 import { createGzip } from 'node:zlib'
 import { LocalBlobStore, LocalTagStore } from './local.js'
 import { TAG_LINK, blobFileName, blobName, checkTagName, isLink, normalizeEntries, rawText, safeName, versioned } from './names.js'
-import { DEFAULT_WRITE_LEASE_MS, PendingWrite, isBookkeeping, scanPending, writeIdOf } from './pending.js'
+import { DEFAULT_WRITE_LEASE_MS, PENDING_PREFIX, PendingWrite, isBookkeeping, scanPending, writeIdOf } from './pending.js'
 import type { BlobInfo, BlobSource, BlobStore, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
 
 /** Default store directory when neither an argument nor `DISCO_STORE` names one. */
@@ -51,6 +51,24 @@ export interface TokenOption {
 }
 
 /** Options of {@link Ddfs.tag}. */
+/** A write opened by {@link Ddfs.beginWrite}: blobs put now, tagged together at `commit`. */
+export interface DdfsWrite {
+  /** The write id: its blobs are named `<name>$<id>.<n>`, GC keeps them while the write is pending. */
+  readonly id: string
+  /** The tag `commit` updates. */
+  readonly tag: string
+  /** Stores a blob (named after `name`, made safe) under this write; returns its replica set. */
+  put(name: string, data: BlobSource): Promise<ReplicaSet>
+  /**
+   * Checks the lease and that every blob exists, then adds the blobs put (and `extra` sets stored
+   * under this write by {@link Ddfs.putInWrite}) to the tag in one update, or with `replace`
+   * makes them the tag's whole content. Returns the sets tagged. On failure the write is aborted.
+   */
+  commit(opts?: { extra?: ReplicaSet[]; replace?: boolean }): Promise<ReplicaSet[]>
+  /** Gives up: deletes the blobs put so far and ends the pending record (no-op once committed). */
+  abort(): Promise<void>
+}
+
 export interface TagOptions extends TokenOption {
   /**
    * Set semantics: drop entries whose blob name is already in the tag or repeated (default
@@ -521,46 +539,101 @@ export class Ddfs {
   }
 
   /**
-   * One write that ends in a tag update, safe against a concurrent GC: a pending record (with a
-   * renewed lease) makes its blobs visible to GC before the first one is stored; the lease is
-   * renewed and every blob checked just before the tag update, so the tag never names a blob
-   * that is gone. On failure the blobs stored so far are deleted (or, when the failure came from
-   * the tag update itself, left to GC, which checks references first).
+   * Opens a write that ends in an update of `tag`, safe against a concurrent GC whatever its grace:
+   * a pending record (with a renewed lease, see pending.ts) makes the write's blobs visible to GC
+   * before the first one is stored. `put` stores blobs under it, `commit` renews the lease, checks
+   * every blob still exists and tags them in one update (so a tag never names a blob that is
+   * gone), `abort` deletes what was put. push, chunk and tarballs are writes of this kind; use it
+   * wherever blobs are stored first and tagged later (Inferno results, analytics indexes).
+   * A token that cannot write the tag fails here, before anything is uploaded.
+   *
+   * @example
+   * const w = await ddfs.beginWrite('results:daily')
+   * await w.put('counts', Buffer.from('{"a":1}\n'))
+   * await w.commit() // [['disco://localhost/ddfs/vol0/blob/…/counts$<id>.0']]
    */
-  private async writeAndTag(
-    tag: string,
-    opts: TagOptions,
-    produce: (put: (base: string, data: BlobSource) => Promise<BlobInfo>) => Promise<void>,
-  ): Promise<ReplicaSet[]> {
+  async beginWrite(tag: string, opts: TagOptions = {}): Promise<DdfsWrite> {
     const name = checkTagName(tag)
-    // A write the token cannot tag fails before anything is uploaded.
     const cur = Ddfs.live(await this.tags.read(name))
     if (cur) Ddfs.checkWrite(cur, opts.token)
     const w = await PendingWrite.begin(this.tags, this.writeLeaseMs)
     const sets: ReplicaSet[] = []
-    let tagging = false
-    try {
-      await produce(async (base, data) => {
-        w.check()
-        const info = await this.blobStore.put(w.blobName(base), data)
-        sets.push([info.url])
-        return info
-      })
-      await w.renew()
-      for (const s of sets) await this.mustExist(s[0]!)
-      tagging = true
-      await this.tag(name, sets, opts)
-    } catch (e) {
+    let state: 'open' | 'tagging' | 'done' = 'open'
+    const closed = (): DiscoError => new DiscoError('DDFS_WRITE_CLOSED', `write ${w.id} to tag ${name} is already committed or aborted`)
+    const abort = async (): Promise<void> => {
+      if (state === 'done') return
+      const tagging = state === 'tagging'
+      state = 'done'
+      // Blobs of a failed tag update may be listed by now: GC (which checks references) removes them.
       if (!tagging) {
         let clean = true
         for (const s of sets) await this.blobStore.delete(s[0]!).catch(() => { clean = false })
-        if (clean) { await w.finish(); throw e }
+        if (clean) { await w.finish(); return }
       }
       await w.abandon()
+    }
+    return {
+      id: w.id,
+      tag: name,
+      put: async (base, data) => {
+        if (state !== 'open') throw closed()
+        w.check()
+        const info = await this.blobStore.put(w.blobName(safeName(base)), data)
+        sets.push([info.url])
+        return [info.url]
+      },
+      commit: async (copts = {}) => {
+        if (state !== 'open') throw closed()
+        const all = [...sets, ...(copts.extra ?? [])]
+        try {
+          await w.renew()
+          for (const s of all) await this.mustExist(s[0]!)
+          state = 'tagging'
+          if (copts.replace) await this.put(name, all, opts)
+          else await this.tag(name, all, opts)
+        } catch (e) {
+          await abort()
+          throw e
+        }
+        state = 'done'
+        await w.finish()
+        return all
+      },
+      abort,
+    }
+  }
+
+  /**
+   * Stores a blob under a write opened elsewhere (another process of the same job, given the
+   * write's id): the write's lease protects it from GC, and the opener commits its replica set
+   * (as `extra`). Fails with `DDFS_WRITE_EXPIRED` when the write is no longer pending.
+   * @example const set = await ddfs.putInWrite(writeId, 'index-s3', bytes) // tag it via w.commit({ extra: [set] })
+   */
+  async putInWrite(id: string, name: string, data: BlobSource): Promise<ReplicaSet> {
+    if (typeof id !== 'string' || !/^[A-Za-z0-9-]+$/.test(id)) throw new DiscoError('DDFS_BAD_OPTION', `expected a write id, found ${JSON.stringify(id)}`)
+    const s = await this.tags.read(PENDING_PREFIX + id)
+    const expires = s && typeof s.record.expires === 'number' ? s.record.expires : 0
+    if (expires <= Date.now()) throw new DiscoError('DDFS_WRITE_EXPIRED', `write ${id} is not pending (committed, aborted or its lease expired); nothing was stored`)
+    // Unique across processes: a time and random digits (the `.<n>` suffix is numeric).
+    const n = `${Date.now()}${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`
+    const info = await this.blobStore.put(`${safeName(name)}$${id}.${n}`, data)
+    return [info.url]
+  }
+
+  /** push, chunk, tarballs: one write through {@link beginWrite}, aborted when `produce` fails. */
+  private async writeAndTag(
+    tag: string,
+    opts: TagOptions,
+    produce: (put: (base: string, data: BlobSource) => Promise<ReplicaSet>) => Promise<void>,
+  ): Promise<ReplicaSet[]> {
+    const w = await this.beginWrite(tag, opts)
+    try {
+      await produce(w.put)
+    } catch (e) {
+      await w.abort()
       throw e
     }
-    await w.finish()
-    return sets
+    return w.commit()
   }
 
   /** Throws `DDFS_BLOB_NOT_FOUND` unless the blob can be opened (then closes it unread). */

@@ -5,7 +5,7 @@ export {
   DEFAULT_STORE_DIR, DEFAULT_BLOB_GRACE_MS, DEFAULT_TOMBSTONE_GRACE_MS, DEFAULT_PARTIAL_GRACE_MS,
   MAX_ATTRS, MAX_ATTR_NAME, MAX_ATTR_VALUE,
 } from './ddfs.js'
-export type { ListOptions, TagObject, TokenOption, TagOptions, BlobsOptions, PushItem, ChunkInput, ChunkTagOptions, GcOptions, GcReport, FoundTag, TarPushOptions } from './ddfs.js'
+export type { DdfsWrite, ListOptions, TagObject, TokenOption, TagOptions, BlobsOptions, PushItem, ChunkInput, ChunkTagOptions, GcOptions, GcReport, FoundTag, TarPushOptions } from './ddfs.js'
 export { LocalBlobStore, LocalTagStore, LOCAL_BLOB_PREFIX } from './local.js'
 export type { LocalStoreOptions } from './local.js'
 export { PENDING_PREFIX, DEFAULT_WRITE_LEASE_MS, writeIdOf } from './pending.js'

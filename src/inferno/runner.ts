@@ -370,12 +370,13 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       base.resultBlobs = [entry!.resultBlob!]
     } else if (isSub || resultTagBase !== undefined || rule.save) {
       const tag = resultsTagOf(jobName)
-      const blob = await opts.store.putLines(`${rule.name}-results`, resultLinesAsync(rule, results))
-      if (journal && entry) {
-        entry = { ...entry, resultBlob: blob }
-        await journal.write(rule.name, entry)
-      }
-      await opts.store.append(tag, [blob])
+      // Stored and tagged as one GC-safe write; the journal learns the blob in between.
+      const blob = await opts.store.saveLines(tag, `${rule.name}-results`, resultLinesAsync(rule, results), async (stored) => {
+        if (journal && entry) {
+          entry = { ...entry, resultBlob: stored }
+          await journal.write(rule.name, entry)
+        }
+      })
       base.resultBlobs = [blob]
       if (!opts.keepSavedResults) purges.push(() => opts.store.deleteTag(tag))
       await opts.onStage?.('saved')

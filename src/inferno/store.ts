@@ -11,8 +11,14 @@ export interface InfernoStore extends InfernoTags {
    * longer than `opts.maxLine` goes to `opts.onTooLong` (default: DDFS_RECORD_TOO_LARGE).
    */
   readLines(blob: BlobRef, opts?: LineOptions): AsyncIterable<string>
-  /** Stores lines as a new blob named `name` (plus a unique suffix) and returns it (not tagged). */
+  /** Stores lines as a new blob named `name` (plus a unique suffix) and returns it, untagged (fixtures; a run uses `saveLines`). */
   putLines(name: string, lines: Iterable<string> | AsyncIterable<string>): Promise<BlobRef>
+  /**
+   * Stores lines as a new blob and adds it to `tag`, as one write that a concurrent GC cannot
+   * break (on DDFS: `Ddfs.beginWrite`); `beforeTag` runs once the blob is stored, before the tag
+   * update (a failure there aborts the write). Returns the blob.
+   */
+  saveLines(tag: string, name: string, lines: Iterable<string> | AsyncIterable<string>, beforeTag?: (blob: BlobRef) => Promise<void>): Promise<BlobRef>
   /** Deletes a tag (missing tags are ignored). */
   deleteTag(tag: string): Promise<void>
   /** The Disco stores behind this store, when its rules may run as Disco jobs (see ddfsStore). */
@@ -78,6 +84,13 @@ export class MemoryStore implements InfernoStore {
     return [url]
   }
 
+  async saveLines(tag: string, name: string, lines: Iterable<string> | AsyncIterable<string>, beforeTag?: (blob: BlobRef) => Promise<void>): Promise<BlobRef> {
+    const blob = await this.putLines(name, lines)
+    await beforeTag?.(blob)
+    await this.append(tag, [blob])
+    return blob
+  }
+
   /** Stores lines under a fixed URL (test fixtures with given blob names). */
   putAt(url: string, lines: readonly string[]): BlobRef {
     this.data.set(url, [...lines])
@@ -88,8 +101,8 @@ export class MemoryStore implements InfernoStore {
 /**
  * The DDFS store as an Inferno store: prefix listing, newest-first blobs, appends that skip blobs
  * already listed (by versioned name, inside DDFS's compare-and-set update), gunzipped lines,
- * result blobs pushed untagged. Given Disco stores (whose `ddfs` is this one), module rules run as
- * Disco jobs on them by default.
+ * result blobs written and tagged as one GC-safe write. Given Disco stores (whose `ddfs` is this
+ * one), module rules run as Disco jobs on them by default.
  *
  * @example
  * const stores = openLocalStores('.disco')
@@ -110,15 +123,26 @@ export function ddfsStore(ddfs: Ddfs, disco?: DiscoStores): InfernoStore & { rea
       const raw = blob.length > 0 ? rawLines(blob[0]!) : undefined
       return raw ? (async function* () { yield* raw })() : ddfs.readLines(blob, opts)
     },
-    async putLines(name, lines) {
-      const bytes = (async function* () {
-        const enc = new TextEncoder()
-        for await (const l of lines) yield enc.encode(`${l}\n`)
-      })()
-      return ddfs.pushBlob(name, bytes)
+    putLines: (name, lines) => ddfs.pushBlob(name, lineBytes(lines)),
+    async saveLines(tag, name, lines, beforeTag) {
+      const w = await ddfs.beginWrite(tag)
+      try {
+        const blob = await w.put(name, lineBytes(lines))
+        await beforeTag?.(blob)
+        await w.commit()
+        return blob
+      } catch (e) {
+        await w.abort()
+        throw e
+      }
     },
     async deleteTag(tag) {
       if (await ddfs.exists(tag)) await ddfs.delete(tag)
     },
   }
+}
+
+async function* lineBytes(lines: Iterable<string> | AsyncIterable<string>): AsyncGenerator<Uint8Array> {
+  const enc = new TextEncoder()
+  for await (const l of lines) yield enc.encode(`${l}\n`)
 }
