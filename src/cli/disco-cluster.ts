@@ -27,10 +27,12 @@ export function addClusterCommands(program: Command, open: () => Promise<OpenedD
     .option('-c, --concurrency <n>', 'tasks run at once (default 1)')
     .option('--ack-wait <seconds>', 'how long a silent worker keeps a task before it is redelivered (default 30)')
     .option('--max-deliver <n>', 'deliveries of a task before it fails with DISCO_TASK_LOST (default 5)')
-    .action(async (o: { concurrency?: string; ackWait?: string; maxDeliver?: string }) => {
+    .option('--grace <seconds>', 'on SIGTERM, how long running tasks may finish before they are handed back (default 20)')
+    .action(async (o: { concurrency?: string; ackWait?: string; maxDeliver?: string; grace?: string }) => {
       const concurrency = posInt(o.concurrency, '--concurrency') ?? 1
       const ackWait = posInt(o.ackWait, '--ack-wait')
       const maxDeliver = posInt(o.maxDeliver, '--max-deliver')
+      const grace = posInt(o.grace, '--grace') ?? 20
       const { cluster, stores } = await clusterOf(open, 'worker')
       const { ClusterWorker } = await import('../cluster/executor.js')
       const dieAt = process.env[DIE_AT_ENV]
@@ -48,7 +50,11 @@ export function addClusterCommands(program: Command, open: () => Promise<OpenedD
       await worker.start()
       process.stdout.write(`${worker.id} ready\n`)
       await stop
-      await worker.stop()
+      if ((await worker.stop(grace * 1000)) > 0) {
+        // Handed-back tasks may still be running user code here: end the process now.
+        await (await open()).close()
+        process.exit(0)
+      }
     })
 
   program.command('cluster').description('cluster status: workers alive, tasks queued/running, active jobs, stream health')

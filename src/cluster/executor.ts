@@ -367,24 +367,25 @@ export class ClusterWorker {
 
   /**
    * Stops pulling; lets running tasks finish for up to `graceMs`, then hands the rest back to the
-   * queue (nak) for other workers.
+   * queue (nak) for other workers. Resolves to the number of tasks handed back (their code may
+   * still be running in this process: exit it).
    */
-  async stop(graceMs = 20_000): Promise<void> {
+  async stop(graceMs = 20_000): Promise<number> {
     this.stopping = true
     this.wake?.()
     const all = Promise.all([...this.running.values()].map((r) => r.done))
     let timer: NodeJS.Timeout | undefined
     const late = await Promise.race([all.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), graceMs) })])
     clearTimeout(timer)
-    if (late) {
-      for (const r of this.running.values()) {
-        r.ctl.abort()
-        r.msg.nak()
-      }
+    const handed = late ? [...this.running.values()] : []
+    for (const r of handed) {
+      r.ctl.abort()
+      r.msg.nak()
     }
     await this.loop?.catch(() => {})
     clearInterval(this.beat)
     await this.stores.jobs.stopBeat('worker', this.id).catch(() => {})
-    this.say(`worker ${this.id} stopped`)
+    this.say(`worker ${this.id} stopped${handed.length ? `, handed back ${handed.length} task(s): ${[...this.running.keys()].join(', ')}` : ''}`)
+    return handed.length
   }
 }

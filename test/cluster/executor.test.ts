@@ -122,3 +122,26 @@ test('job pack: the module and its relative imports reach the worker through the
     assert.deepEqual(await stopWorker(w), { code: 0, signal: null })
   }
 })
+
+test('SIGTERM to a worker holding a task past --grace hands it back; another worker finishes the job', async () => {
+  const store = `${nats!.url}?prefix=term`
+  const release = join(dir, 'release-term')
+  const first = await worker(store, ['--grace', '1'])
+  const name = ok(cli(DISCO, ['--store', store, 'run', '-d', `${FIXTURES}:blockMap`, '-i', 'raw://block', '-P', JSON.stringify({ release })])).trim()
+  // Wait (bounded) until the task is delivered to the only worker, which blocks on it.
+  for (let i = 0; i < 300; i++) {
+    const s = JSON.parse(ok(cli(DISCO, ['--store', store, 'cluster', '--json']))) as { tasks: { running: number } }
+    if (s.tasks.running > 0) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.deepEqual(await stopWorker(first), { code: 0, signal: null })
+  writeFileSync(release, '')
+  const second = await worker(store)
+  try {
+    assert.equal(ok(cli(DISCO, ['--store', store, 'wait', name, '--timeout', '90'])).trim(), `${name} ready`)
+    assert.equal(ok(cli(DISCO, ['--store', store, 'results', name])), '["block",1]\n')
+    assert.match(ok(cli(DISCO, ['--store', store, 'events', name])), /map:0: delivery 2 to worker \S+ \(worker \S+ did not finish delivery 1\)/)
+  } finally {
+    assert.deepEqual(await stopWorker(second), { code: 0, signal: null })
+  }
+})
