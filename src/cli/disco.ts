@@ -233,6 +233,9 @@ export function buildProgram(argv: string[] = process.argv): Command {
       const executor: Executor = where.cluster
         ? await (await import('../cluster/executor.js')).ClusterExecutor.open(where.cluster, where.stores)
         : new WorkerPoolExecutor(workers ? { size: workers } : {})
+      if (where.cluster && !(await where.stores.jobs.heartbeats('worker')).some((h) => h.alive)) {
+        process.stderr.write('disco: no live workers: the tasks wait in the queue until a `disco worker` starts\n')
+      }
       const progress = new Progress('disco')
       // Ctrl-C kills the job (recorded dead, DISCO_JOB_KILLED); a second one exits at once.
       let handle: JobHandle | undefined
