@@ -1,16 +1,23 @@
-// Inferno log-rule benchmark: the demo rule `clicks.traffic` (3 keysets, one scan) over generated
-// JSON click logs, side by side with DuckDB read_ndjson + GROUP BY GROUPING SETS, jq (streaming
-// `reduce inputs`) and a plain Node loop (readline + JSON.parse + Map). Each tool runs in its own
-// child process under /usr/bin/time, so peak RSS is the tool's own.
+// Inferno log-rule benchmark: a rule with 3 keysets, a field transform, a pre-processor and a
+// post-processor (bench/data/inferno/rules/bench.js, written by this script) over generated JSON
+// click logs chunked into the embedded store with `ddfs chunk`'s defaults (and once more with
+// `--compress none`), side by side with DuckDB read_ndjson + GROUP BY GROUPING SETS over the plain
+// files (same semantics), jq (streaming `reduce inputs`) and a plain Node loop. Each tool runs in its
+// own child process under /usr/bin/time, so peak RSS is the tool's own. Tools run back to back,
+// `--repeat` times in turn; figures are medians, ratios are against DuckDB's median.
 //
 //   node build/bench/inferno.js                 # 50 MB (well under a minute)
-//   node build/bench/inferno.js --size 1GB      # the headline figure
+//   node build/bench/inferno.js --size 300MB    # the headline figure
 //   node build/bench/inferno.js --json          # one JSON object per figure
-//   node build/bench/inferno.js --only inferno,duckdb   # a subset of the tools
+//   node build/bench/inferno.js --only inferno,inferno-plain,duckdb --repeat 5
+//   node build/bench/inferno.js --codecs gzip,gzip:1,none   # chunk codecs to store and run
+//   node build/bench/inferno.js --slow          # also the full-parse path (CSV must be identical)
+//   node build/bench/inferno.js --cpu-prof DIR  # V8 CPU profiles of the inferno children (workers too)
 //
 // DuckDB (@duckdb/node-api, pinned) is installed by this script into bench/data/peers on first use;
 // jq comes from the system (`apt-get install jq`); both are skipped with a note when unavailable.
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { ensureDuckdb, hasJq, runTimedChild } from './peers.js'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -18,9 +25,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { openStore } from 'disco-inferno'
+import { openStore, parseCompress } from 'disco-inferno'
 import { clickLogLines, daysEndingAt } from '#src/inferno/examples/clicks-data.js'
-import { EXAMPLE_RULES_DIR } from '#src/inferno/examples/write.js'
 import { runImmediate } from '#src/cli/inferno.js'
 import { parseInfernoArgs, settingsFromOptions } from '#src/cli/inferno-args.js'
 import { parseSize } from '#src/cli/demo.js'
@@ -39,16 +45,23 @@ const { values: opt } = parseArgs({
     'no-duckdb': { type: 'boolean', default: false },
     'no-jq': { type: 'boolean', default: false },
     only: { type: 'string' },
+    repeat: { type: 'string', default: '3' },
+    codecs: { type: 'string', default: 'default,none' },
+    slow: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    rule: { type: 'string' },
+    store: { type: 'string' },
     child: { type: 'string' },
     dir: { type: 'string' },
   },
 })
 
-/** What every child prints: records read, wall ms of the work, and the by_day_event counts. */
+/** What every child prints: records read, wall ms of the work, the by_day_event counts, the CSV's digest. */
 interface ChildResult {
   records: number
   ms: number
   byDay: Record<string, number>
+  csv?: string
 }
 
 const days = daysEndingAt(LAST_DAY, Number(opt.days))
@@ -56,8 +69,46 @@ const ndjson = (dir: string) => days.map((d) => join(dir, `events-${d}.ndjson`))
 
 // ------------------------------------------------------------------------------------ children
 
+/** The bench rule module: clicks.traffic plus a field transform and a post-processor; `traffic_slow` lacks `preprocessReads`. */
+const RULES = `import { defineKeyset, defineRule } from 'disco-inferno'
+
+/** Adds the counters and the UTC day of the event; drops records without a timestamp. */
+export function enrich(parts) {
+  const ts = parts.ts
+  if (typeof ts !== 'number') return undefined
+  parts.count = 1
+  parts.day = new Date(ts).toISOString().slice(0, 10)
+  parts.purchases = parts.event === 'purchase' ? 1 : 0
+  parts.signups = parts.event === 'signup' ? 1 : 0
+  return parts
+}
+
+/** Revenue rounded to cents. */
+export function cents(key, values) {
+  return [key, [values[0], Math.round(Number(values[1]) * 100) / 100]]
+}
+
+const options = (name, reads) => ({
+  name,
+  sourceTags: ['incoming:clicks'],
+  mapInputStream: 'json',
+  partsPreprocess: [enrich],
+  ...(reads ? { preprocessReads: ['ts', 'event'] } : {}),
+  fieldTransforms: { country: (v) => String(v).toLowerCase() },
+  partitions: 8,
+  keysets: {
+    by_day_event: defineKeyset({ keyParts: ['day', 'event'], valueParts: ['count', 'amount'], columnMappings: { count: 'events', amount: 'revenue' }, partsPostprocess: [cents] }),
+    by_country_device: defineKeyset({ keyParts: ['country', 'device'], valueParts: ['count', 'purchases', 'amount'], columnMappings: { count: 'events', amount: 'revenue' } }),
+    by_referrer: defineKeyset({ keyParts: ['referrer'], valueParts: ['count', 'signups', 'purchases'], columnMappings: { count: 'events' } }),
+  },
+})
+
+export const rules = [defineRule(options('traffic', true)), defineRule(options('traffic_slow', false))]
+`
+
 async function childInferno(dir: string): Promise<ChildResult> {
-  const o = parseInfernoArgs(['-y', EXAMPLE_RULES_DIR, '--store', join(dir, 'store'), '-i', 'clicks.traffic', '-S', LAST_DAY, '-R', String(days.length), '--no-progress'])
+  const o = parseInfernoArgs(['-y', join(DATA, 'inferno', 'rules'), '--store', join(dir, opt.store!), '-i', `bench.${opt.rule}`, '-S', LAST_DAY,
+    '-R', String(days.length), '--no-progress'])
   const { settings } = settingsFromOptions(o, {}, [])
   let out = ''
   let err = ''
@@ -75,7 +126,7 @@ async function childInferno(dir: string): Promise<ChildResult> {
       byDay[`${d}|${e}`] = Number(n)
     } else inBlock = false
   }
-  return { records, ms, byDay }
+  return { records, ms, byDay, csv: createHash('sha256').update(out).digest('hex').slice(0, 16) }
 }
 
 async function childDuckdb(dir: string): Promise<ChildResult> {
@@ -87,11 +138,12 @@ async function childDuckdb(dir: string): Promise<ChildResult> {
   const t0 = performance.now()
   const sql = `
     WITH e AS (
-      SELECT strftime(make_timestamp(ts * 1000), '%Y-%m-%d') AS day, event, country, device, referrer, amount
+      SELECT strftime(make_timestamp(ts * 1000), '%Y-%m-%d') AS day, event, lower(country) AS country, device, referrer, amount
       FROM read_ndjson([${files}], ignore_errors = true,
         columns = {ts: 'BIGINT', event: 'VARCHAR', country: 'VARCHAR', device: 'VARCHAR', referrer: 'VARCHAR', amount: 'DOUBLE'})
       WHERE ts IS NOT NULL)
-    SELECT day, event, country, device, referrer, count(*) AS n, sum(amount) AS revenue,
+    SELECT day, event, country, device, referrer, count(*) AS n,
+           CASE WHEN GROUPING(day) = 0 THEN round(coalesce(sum(amount), 0), 2) ELSE sum(amount) END AS revenue,
            count(*) FILTER (WHERE event = 'purchase') AS purchases, count(*) FILTER (WHERE event = 'signup') AS signups
     FROM e GROUP BY GROUPING SETS ((day, event), (country, device), (referrer))`
   const rows = (await con.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[]
@@ -149,33 +201,60 @@ async function childNode(dir: string): Promise<ChildResult> {
 
 // ------------------------------------------------------------------------------------ parent
 
-/** Generates the NDJSON files and the chunked store once per (size, days, seed). */
-async function ensureData(size: number, seed: number): Promise<{ dir: string; lines: number; bytes: number }> {
+/** The store directory of a chunk codec (`default`: `ddfs chunk`'s defaults). */
+const storeOf = (codec: string) => `store-${codec.replace(':', '')}`
+
+/** Generates the NDJSON files once per (size, days, seed), and a chunked store per codec. */
+async function ensureData(size: number, seed: number, codecs: string[]): Promise<{ dir: string; lines: number; bytes: number }> {
   const dir = join(DATA, 'inferno', `clicks-${Math.round(size / 1e6)}mb-${days.length}d-s${seed}`)
+  mkdirSync(join(DATA, 'inferno', 'rules'), { recursive: true })
+  writeFileSync(join(DATA, 'inferno', 'rules', 'bench.js'), RULES)
   const marker = join(dir, 'done.json')
-  if (existsSync(marker)) return { dir, ...(JSON.parse(readFileSync(marker, 'utf8')) as { lines: number; bytes: number }) }
-  mkdirSync(dir, { recursive: true })
-  let lines = 0
-  let bytes = 0
-  for (const [i, day] of days.entries()) {
-    const file = ndjson(dir)[i]!
-    const ws = createWriteStream(file)
-    for await (const buf of clickLogLines({ seed, day, bytes: Math.floor(size / days.length) })) {
-      bytes += buf.length
-      for (let j = 0; j < buf.length; j++) if (buf[j] === 10) lines++
-      if (!ws.write(buf)) await new Promise<void>((r) => ws.once('drain', () => r()))
+  let data: { lines: number; bytes: number }
+  if (existsSync(marker)) {
+    data = JSON.parse(readFileSync(marker, 'utf8')) as { lines: number; bytes: number }
+  } else {
+    mkdirSync(dir, { recursive: true })
+    let lines = 0
+    let bytes = 0
+    for (const [i, day] of days.entries()) {
+      const ws = createWriteStream(ndjson(dir)[i]!)
+      for await (const buf of clickLogLines({ seed, day, bytes: Math.floor(size / days.length) })) {
+        bytes += buf.length
+        for (let j = 0; j < buf.length; j++) if (buf[j] === 10) lines++
+        if (!ws.write(buf)) await new Promise<void>((r) => ws.once('drain', () => r()))
+      }
+      await new Promise<void>((r) => ws.end(() => r()))
     }
-    await new Promise<void>((r) => ws.end(() => r()))
-    await openStore(join(dir, 'store')).chunk(`incoming:clicks:${day}`, [file], { chunkSize: 16e6, level: 1 })
+    data = { lines, bytes }
+    writeFileSync(marker, JSON.stringify(data))
   }
-  writeFileSync(marker, JSON.stringify({ lines, bytes }))
-  return { dir, lines, bytes }
+  for (const codec of codecs) {
+    const done = join(dir, `${storeOf(codec)}.json`)
+    if (existsSync(done)) continue
+    const opts = codec === 'default' ? {} : parseCompress(codec)
+    const store = openStore(join(dir, storeOf(codec)))
+    const t0 = performance.now()
+    let stored = 0
+    for (const [i, day] of days.entries()) {
+      const sets = await store.chunk(`incoming:clicks:${day}`, [ndjson(dir)[i]!], opts)
+      for (const [url] of sets) for await (const b of await store.openBlob(url!)) stored += b.length
+    }
+    const ms = performance.now() - t0
+    // What the codec costs to write: chunking time and stored size (the default is chosen on these).
+    writeFileSync(done, JSON.stringify({ codec, chunkMs: Math.round(ms), storedMB: Math.round(stored / 1e6) }))
+  }
+  return { dir, ...data }
 }
 
+function runChild(kind: string, dir: string, extra: string[] = []): ChildResult & { peakRssMB: number | null } {
+  const prof = opt['cpu-prof'] && kind === 'inferno' ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : []
+  return runTimedChild<ChildResult>(kind, [...prof, HERE, '--child', kind, '--dir', dir, '--days', opt.days!, ...extra])
+}
 
-
-function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number | null } {
-  return runTimedChild<ChildResult>(kind, [HERE, '--child', kind, '--dir', dir, '--days', opt.days!])
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
 async function main(): Promise<void> {
@@ -187,29 +266,57 @@ async function main(): Promise<void> {
   }
   const size = parseSize(opt.size!)
   const seed = Number(opt.seed)
-  const data = await ensureData(size, seed)
-  const tools: [string, string][] = [['inferno', 'inferno clicks.traffic'], ['node', 'node readline+JSON.parse+Map']]
-  if (!opt['no-duckdb'] && ensureDuckdb(DATA)) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY GROUPING SETS'])
-  if (!opt['no-jq'] && hasJq()) tools.push(['jq', 'jq -R fromjson? reduce inputs'])
+  const codecs = opt.codecs!.split(',').filter(Boolean)
+  const data = await ensureData(size, seed, codecs)
+  // [id, child kind, label, extra child args, chunk codec]
+  const tools: [string, string, string, string[], string?][] = codecs.map((c) => [c === 'default' ? 'inferno' : `inferno-${c === 'none' ? 'plain' : c}`,
+    'inferno', `inferno -i (chunks: ${c === 'default' ? 'ddfs chunk defaults' : `--compress ${c}`})`, ['--rule', 'traffic', '--store', storeOf(c)], c])
+  if (opt.slow) tools.push(['inferno-slow', 'inferno', `inferno -i full-parse path (chunks: ${codecs[0]})`, ['--rule', 'traffic_slow', '--store', storeOf(codecs[0]!)]])
+  tools.push(['node', 'node', 'node readline+JSON.parse+Map', []])
+  if (!opt['no-duckdb'] && ensureDuckdb(DATA)) tools.push(['duckdb', 'duckdb', 'duckdb read_ndjson GROUP BY GROUPING SETS (plain files)', []])
+  if (!opt['no-jq'] && hasJq()) tools.push(['jq', 'jq', 'jq -R fromjson? reduce inputs', []])
+  const only = opt.only?.split(',')
+  const chosen = tools.filter(([id]) => !only || only.includes(id))
+  const runs = new Map<string, (ChildResult & { peakRssMB: number | null })[]>()
+  for (let i = 0; i < Math.max(1, Number(opt.repeat)); i++) {
+    for (const [id, kind, , extra] of chosen) {
+      const r = runChild(kind, data.dir, extra)
+      runs.set(id, [...(runs.get(id) ?? []), r])
+    }
+  }
+  const duck = runs.get('duckdb')
+  const duckMs = duck ? median(duck.map((r) => r.ms)) : undefined
+  const duckRss = duck ? median(duck.map((r) => r.peakRssMB ?? 0)) : undefined
   let reference: string | undefined
-  for (const [kind, name] of tools) {
-    if (opt.only && !opt.only.split(',').includes(kind)) continue
-    const r = runChild(kind, data.dir)
+  let refCsv: string | undefined
+  for (const [id, , name, , codec] of chosen) {
+    const rs = runs.get(id)!
+    const r = rs[0]!
     const agree = JSON.stringify(Object.entries(r.byDay).sort())
     reference ??= agree
+    if (r.csv !== undefined) refCsv ??= r.csv
+    const ms = median(rs.map((x) => x.ms))
+    const rss = rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null
     const fig = {
       name: `inferno-bench ${name}`,
       n: r.records,
-      ms: Math.round(r.ms),
-      opsPerSec: Math.round((r.records * 1000) / r.ms),
-      mbPerSec: Number(((data.bytes / 1e6) / (r.ms / 1000)).toFixed(1)),
-      peakRssMB: r.peakRssMB === null ? null : Math.round(r.peakRssMB),
+      ms: Math.round(ms),
+      opsPerSec: Math.round((r.records * 1000) / ms),
+      mbPerSec: Number(((data.bytes / 1e6) / (ms / 1000)).toFixed(1)),
+      peakRssMB: rss === null ? null : Math.round(rss),
       inputMB: Math.round(data.bytes / 1e6),
-      agreesWithInferno: agree === reference,
+      runs: rs.length,
+      msEach: rs.map((x) => Math.round(x.ms)),
+      vsDuckdb: duckMs === undefined ? null : Number((duckMs / ms).toFixed(2)),
+      rssVsDuckdb: duckRss === undefined || rss === null ? null : Number((rss / duckRss).toFixed(2)),
+      agreesWithFirst: rs.every((x) => JSON.stringify(Object.entries(x.byDay).sort()) === reference),
+      ...(r.csv !== undefined ? { csv: r.csv, sameCsv: rs.every((x) => x.csv === refCsv) } : {}),
+      ...(codec !== undefined ? { chunks: JSON.parse(readFileSync(join(data.dir, `${storeOf(codec)}.json`), 'utf8')) as unknown } : {}),
     }
     if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
     else {
-      process.stdout.write(`${name}: ${fig.n.toLocaleString('en-US')} records of ${fig.inputMB} MB in ${(fig.ms / 1000).toFixed(1)}s = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${fig.mbPerSec} MB/s), peak RSS ${fig.peakRssMB ?? '?'} MB${fig.agreesWithInferno ? '' : ' — RESULTS DIFFER'}\n`)
+      process.stdout.write(`${name}: ${fig.n.toLocaleString('en-US')} records of ${fig.inputMB} MB in ${(fig.ms / 1000).toFixed(1)}s (median of ${fig.runs}) = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${fig.mbPerSec} MB/s), peak RSS ${fig.peakRssMB ?? '?'} MB` +
+        `${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.agreesWithFirst ? '' : ' — RESULTS DIFFER'}${'sameCsv' in fig && !fig.sameCsv ? ' — CSV DIFFERS' : ''}\n`)
     }
   }
 }

@@ -8,6 +8,7 @@
 //   node build/bench/mr.js --size 1GB       # headline figure
 //   node build/bench/mr.js --size 10GB --no-jq
 //   node build/bench/mr.js --json           # one JSON object per figure
+//   node build/bench/mr.js --repeat 3       # tools back to back 3 times in turn; medians, ratio vs DuckDB
 //
 // DuckDB (@duckdb/node-api, pinned; its native part comes from the npm registry) is installed by
 // this script into bench/data/peers on first use; jq from Debian (`apt-get install -y jq` is tried
@@ -41,6 +42,7 @@ const { values: opt } = parseArgs({
     'no-jq': { type: 'boolean', default: false },
     'no-node': { type: 'boolean', default: false },
     'jq-lines': { type: 'string', default: '200000' },
+    repeat: { type: 'string', default: '1' },
     child: { type: 'string' },
     dir: { type: 'string' },
   },
@@ -198,19 +200,32 @@ async function main(): Promise<void> {
   if (!opt['no-node']) tools.push(['node', 'node readline+JSON.parse+Map'])
   if (!opt['no-duckdb'] && ensureDuckdb(DATA)) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY'])
   if (!opt['no-jq'] && ensureJq()) tools.push(['jq', `jq -s group_by (first ${opt['jq-lines']} lines only)`])
+  const runs = new Map<string, (ChildResult & { peakRssMB: number | null })[]>()
+  for (let i = 0; i < Math.max(1, Number(opt.repeat)); i++) {
+    for (const [kind] of tools) runs.set(kind, [...(runs.get(kind) ?? []), runChild(kind, data.dir)])
+  }
+  const median = (xs: number[]): number => {
+    const v = [...xs].sort((a, b) => a - b)
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2
+  }
+  const duck = runs.get('duckdb')
+  const duckMs = duck ? median(duck.map((x) => x.ms)) : undefined
   let reference: string | undefined
   for (const [kind, label] of tools) {
-    const r = runChild(kind, data.dir)
+    const rs = runs.get(kind)!
+    const r = { ...rs[0]!, ms: median(rs.map((x) => x.ms)), peakRssMB: rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null }
     reference ??= r.digest
     const sample = kind === 'jq'
     const fig = {
       name: `mr ${label}`, n: r.records, ms: Math.round(r.ms), opsPerSec: Math.round((r.records * 1000) / r.ms),
       mbPerSec: sample ? null : Number(((data.bytes / 1048576) / (r.ms / 1000)).toFixed(1)),
       peakRssMB: r.peakRssMB === null ? null : Math.round(r.peakRssMB), inputMB: sample ? null : Math.round(data.bytes / 1048576),
-      groups: r.groups, agreesWithDisco: sample ? null : r.digest === reference,
+      groups: r.groups, agreesWithDisco: sample ? null : rs.every((x) => x.digest === reference),
+      runs: rs.length, msEach: rs.map((x) => Math.round(x.ms)),
+      vsDuckdb: sample || duckMs === undefined ? null : Number((duckMs / r.ms).toFixed(2)),
     }
     if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
-    else process.stdout.write(`${label}: ${fig.n.toLocaleString('en-US')} records${sample ? '' : ` of ${fig.inputMB} MB`} in ${(fig.ms / 1000).toFixed(1)}s = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${sample ? 'sample' : `${fig.mbPerSec} MB/s`}), peak RSS ${fig.peakRssMB ?? '?'} MB, ${fig.groups} groups${fig.agreesWithDisco === false ? ' — RESULTS DIFFER' : ''}\n`)
+    else process.stdout.write(`${label}: ${fig.n.toLocaleString('en-US')} records${sample ? '' : ` of ${fig.inputMB} MB`} in ${(fig.ms / 1000).toFixed(1)}s = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${sample ? 'sample' : `${fig.mbPerSec} MB/s`}), peak RSS ${fig.peakRssMB ?? '?'} MB, ${fig.groups} groups${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.agreesWithDisco === false ? ' — RESULTS DIFFER' : ''}\n`)
   }
 }
 

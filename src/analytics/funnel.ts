@@ -71,7 +71,8 @@ class Acc {
     for (let k = 0; k < t.length; k++) {
       if (t[k] === undefined) continue
       this.users[k]!++
-      if (withTimes) this.times[k]!.push(t[k]!)
+      // Step 1's time to convert is 0 by definition: not stored.
+      if (withTimes && k > 0) this.times[k]!.push(t[k]!)
     }
   }
   steps(names: string[], withTimes: boolean): FunnelStep[] {
@@ -82,8 +83,8 @@ class Acc {
       conversion: u[0]! > 0 ? u[k]! / u[0]! : null,
       stepConversion: k === 0 ? (u[0]! > 0 ? 1 : null) : u[k - 1]! > 0 ? u[k]! / u[k - 1]! : null,
       dropOff: k === 0 ? 0 : u[k - 1]! - u[k]!,
-      medianMs: withTimes ? median(this.times[k]!) : null,
-      meanMs: withTimes ? mean(this.times[k]!) : null,
+      medianMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : median(this.times[k]!),
+      meanMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : mean(this.times[k]!),
     }))
   }
 }
@@ -259,12 +260,18 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
     for (const sh of shards) {
       const within = seg?.users[sh.id]
       if (mode === 'bitdeli') {
-        let u = sh.usersOf(K.event(steps[0]!))
-        if (within) u = intersect(u, within)
-        acc.users[0]! += u.length
-        for (let k = 1; k < n && u.length > 0; k++) {
-          u = intersect(u, sh.usersOf(K.event(steps[k]!)))
+        // Prefix intersections; a step every user of the shard did is skipped, not decoded.
+        let u: Uint32Array | undefined = within
+        for (let k = 0; k < n; k++) {
+          const key = K.event(steps[k]!)
+          if (sh.countOf(key) === sh.users && sh.users > 0) {
+            acc.users[k]! += u ? u.length : sh.users
+            continue
+          }
+          const e = sh.usersOf(key)
+          u = u ? intersect(u, e) : e
           acc.users[k]! += u.length
+          if (u.length === 0) break
         }
         continue
       }
@@ -277,7 +284,6 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
       if (prop === undefined) {
         // Without a breakdown every candidate reaches step 1; timelines only for possible step 2.
         acc.users[0]! += cands.length
-        if (withTimes) for (let i = 0; i < cands.length; i++) acc.times[0]!.push(0)
         timed = n > 1 && mode !== 'any-order' ? intersect(cands, sh.usersOf(K.event(steps[1]!))) : mode === 'any-order' && n > 1 ? cands : new Uint32Array(0)
       }
       for (let x = 0; x < timed.length; x++) {

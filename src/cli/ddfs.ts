@@ -5,7 +5,7 @@ import { createReadStream, promises as fsp, realpathSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { Ddfs, safeName, type ChunkInput, type ReplicaSet } from '../ddfs/index.js'
+import { Ddfs, parseCompress, safeName, type ChunkInput, type ReplicaSet } from '../ddfs/index.js'
 import { Progress, runCli, usageError } from './common.js'
 import { addStoreOptions, cliStore, closeCliStores } from './store.js'
 
@@ -136,17 +136,22 @@ export function buildProgram(): Command {
     })
 
   program.command('chunk').argument('<tag>').argument('<input...>')
-    .description('split line input (./file, ./file.gz, - for stdin, or a tag) into gzip blobs and append them to TAG')
+    .description('split line input (./file, ./file.gz, - for stdin, or a tag) into blobs (gzip or plain) and append them to TAG')
     .option('-S, --size <MB>', 'chunk size (MB unless a unit is given)', '64')
     .option('-Z, --max-record <MB>', 'largest record (MB unless a unit is given)', '1')
     .option('-u, --update', 'set semantics when tagging')
     .option('--level <n>', 'gzip level 1-9', '6')
+    .option('--compress <codec>', 'none, gzip or gzip:LEVEL (default gzip, --level)')
+    .option('--input-size <MB>', 'most line bytes per chunk before compression (MB unless a unit is given)', '16')
     .option('-n, --replicas <n>', 'accepted for compatibility; the local store keeps one copy')
-    .action(async (tag: string, inputs: string[], o: { size: string; maxRecord: string; update?: boolean; level: string }) => {
+    .action(async (tag: string, inputs: string[], o: { size: string; maxRecord: string; update?: boolean; level: string; compress?: string; inputSize: string }) => {
       const ddfs = await store()
       const chunkSize = parseSize(o.size, '-S')
       const maxRecordSize = parseSize(o.maxRecord, '-Z')
-      const level = Number(o.level)
+      const inputSize = parseSize(o.inputSize, '--input-size')
+      const codec = o.compress === undefined ? undefined : parseCompress(o.compress)
+      const compress = codec?.compress
+      const level = codec?.level ?? Number(o.level)
       let total = 0
       let read = 0
       let unknown = false
@@ -172,11 +177,11 @@ export function buildProgram(): Command {
       const progress = new Progress('chunk')
       let lastOut = 0
       const sets = await ddfs.chunk(tag, sources, {
-        chunkSize, maxRecordSize, level, update: o.update, ...tok(),
+        chunkSize, inputSize, maxRecordSize, level, ...(compress ? { compress } : {}), update: o.update, ...tok(),
         onProgress: (p) => {
           lastOut = p.bytesOut
           progress.update(unknown ? Math.round(p.bytesIn / 1e6) : read, unknown ? undefined : total,
-            `${(p.bytesIn / 1e6).toFixed(0)} MB in, ${(lastOut / 1e6).toFixed(0)} MB gz, ${p.chunks} chunks`)
+            `${(p.bytesIn / 1e6).toFixed(0)} MB in, ${(lastOut / 1e6).toFixed(0)} MB ${compress === 'none' ? 'stored' : 'gz'}, ${p.chunks} chunks`)
         },
       })
       progress.done()

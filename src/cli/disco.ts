@@ -95,7 +95,7 @@ async function jobFromModule(target: string): Promise<Partial<JobSpec>> {
   if (!spec.map && !spec.reduce) throw new DiscoError('DISCO_FN_NOT_FOUND', `expected a map or reduce function in ${target}, found exports ${Object.keys(o).join(', ') || 'none'}`)
   if (typeof o.partitions === 'number') spec.partitions = o.partitions
   if (o.params !== undefined) spec.params = o.params
-  if (o.mapForm === 'stream' || o.mapForm === 'record') spec.mapForm = o.mapForm
+  if (o.mapForm === 'stream' || o.mapForm === 'record' || o.mapForm === 'bytes') spec.mapForm = o.mapForm
   return spec
 }
 

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { lineBatches, type Ddfs, type LineOptions } from '../ddfs/index.js'
+import { lineBatches, maybeGunzip, rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
 import type { DiscoStores } from './stores.js'
 
 /**
@@ -54,4 +54,25 @@ export async function* inputLineBatches(url: string, stores: DiscoStores, opts: 
       file.destroy()
     }
   } else yield* stores.ddfs.readLineBatches(url, opts)
+}
+
+/** The decoded (gunzipped) bytes of one input (for bytes-form map functions). */
+export async function* inputBytes(url: string, stores: DiscoStores): AsyncGenerator<Uint8Array> {
+  checkInput(url, stores)
+  const raw = rawText(url)
+  if (raw !== undefined) { yield Buffer.from(raw); return }
+  if (stores.data.owns(url)) { yield* maybeGunzip(await stores.data.get(url), url); return }
+  if (url.startsWith('file://') || url.startsWith('/')) {
+    const file = createReadStream(url.startsWith('file://') ? fileURLToPath(url) : url, { highWaterMark: 1 << 20 })
+    try {
+      yield* maybeGunzip(file, url)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DiscoError('DISCO_INPUT_NOT_FOUND', `input ${url} does not exist`)
+      throw e
+    } finally {
+      file.destroy()
+    }
+    return
+  }
+  yield* maybeGunzip(await stores.ddfs.openBlob(url), url)
 }

@@ -86,7 +86,7 @@ export function normalizeSpec(spec: JobSpec, cwd: string): NormalizedSpec {
   const reduce = fnRef(spec.reduce, 'reduce', cwd)
   if (!map && !reduce) throw bad('a job needs a map or a reduce function')
   const mapForm = spec.mapForm ?? 'record'
-  if (mapForm !== 'record' && mapForm !== 'stream') throw bad(`mapForm must be record or stream, found ${JSON.stringify(mapForm)}`)
+  if (mapForm !== 'record' && mapForm !== 'stream' && mapForm !== 'bytes') throw bad(`mapForm must be record, stream or bytes, found ${JSON.stringify(mapForm)}`)
   let save: string | undefined
   if (spec.save === true) save = ''
   else if (typeof spec.save === 'string') {

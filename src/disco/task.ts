@@ -11,13 +11,13 @@ import { pipeline } from 'node:stream/promises'
 import { DiscoError } from '../errors.js'
 import type { LineOptions } from '../ddfs/index.js'
 import { crc32 } from '../util/crc32.js'
-import { inputLineBatches } from './inputs.js'
+import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
 import { decodePair, encodePair } from './records.js'
 import { AtomicWriter, KvMerger, Sorter, type Fold } from './runs.js'
 import { dataBlobName, type DiscoStores } from './stores.js'
 import type {
-  CombineFn, Emit, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskOutput, TaskResult,
+  CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskOutput, TaskResult,
 } from './types.js'
 
 /** Records between two progress reports. */
@@ -169,6 +169,17 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     } catch (e) {
       throw line > 0 ? atLine(e, line) : e
     }
+  } else if (spec.mapForm === 'bytes') {
+    const fn = await loadFn<MapBytesFn>(spec.map, 'map')
+    // Records are counted as newlines (a native scan per chunk) for progress and kill checks.
+    const counted = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of inputBytes(task.input, stores)) {
+        const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) tick()
+        yield chunk
+      }
+    }
+    await fn(counted(), params, emit, { ...ctx, lines: lineOptions(spec, ctx) })
   } else {
     const fn = await loadFn<MapFn>(spec.map, 'map')
     for await (const batch of batches) {

@@ -1,6 +1,7 @@
 // The data shapes of a Disco job: the spec a user writes, the plan the planner derives, the task
 // messages an executor runs, and the job record persisted in the store. All plain JSON data, so a
 // task can cross a thread, process or machine boundary unchanged.
+import type { LineOptions } from '../ddfs/index.js'
 
 /**
  * A user function, referenced by module and export name so every worker loads the same code
@@ -33,6 +34,11 @@ export interface TaskContext {
    * the lines are read (each one is also logged with DDFS_RECORD_TOO_LARGE).
    */
   readonly oversized?: OversizedLines
+  /**
+   * Map tasks: the line limits a bytes-form map applies when it splits lines itself (too-long
+   * lines then land in `oversized` like the other forms').
+   */
+  readonly lines?: LineOptions
   log(message: string): void
   /**
    * Sets the task's statistics (JSON data; the last value reported wins): they travel with the
@@ -60,6 +66,12 @@ export type MapFn = (record: string, params: any, emit: Emit, ctx: TaskContext) 
 
 /** A map function in stream form (`mapForm: 'stream'`): gets all lines of one input at once. */
 export type MapStreamFn = (records: AsyncIterable<string>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
+
+/**
+ * A map function in bytes form (`mapForm: 'bytes'`): gets the decoded (gunzipped) bytes of one
+ * input and splits them itself (the fast form: no string per line unless the map makes one).
+ */
+export type MapBytesFn = (bytes: AsyncIterable<Uint8Array>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
 
 /**
  * A reduce function: called once per distinct key of a partition, in key order, with all that
@@ -104,8 +116,8 @@ export interface JobSpec {
   inputs: string[]
   /** Map function; without it the input lines must be `[key, value]` JSON (e.g. another job's results). */
   map?: FnRef
-  /** `record` (default): map is called per line; `stream`: map gets an async iterable of lines. */
-  mapForm?: 'record' | 'stream'
+  /** `record` (default): map is called per line; `stream`: map gets an async iterable of lines; `bytes`: the input's bytes. */
+  mapForm?: 'record' | 'stream' | 'bytes'
   /** Reduce function; without it every (key, value) pair is kept, grouped and ordered by key. */
   reduce?: FnRef
   /** Map-side combiner (see {@link CombineFn}). */

@@ -59,7 +59,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         prefix: rule.name.replace(/[^A-Za-z0-9_-]/g, '_'),
         inputs: job.inputs.map((b) => b[0]!),
         map: { module: FUNCTIONS, export: 'map' },
-        mapForm: 'stream',
+        mapForm: 'bytes',
         reduce: { module: FUNCTIONS, export: 'reduce' },
         ...(rule.partitionFunction ? { partitioner: { module: FUNCTIONS, export: 'partition' } } : {}),
         partitions: job.partitions,

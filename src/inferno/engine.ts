@@ -1,7 +1,8 @@
 // Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
-import type { Params, ResultRow, Rule } from './rule.js'
-import { addOversized, createLineReader, mergeReadStats, newReadStats, type ReadStats } from './readers.js'
-import { DEFAULT_MAX_LINE, type LineOptions } from '../ddfs/index.js'
+import type { Params, Parts, ResultRow, Rule } from './rule.js'
+import { addOversized, createLineReader, mergeReadStats, newReadStats, noteBadLine, type ReadStats } from './readers.js'
+import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../ddfs/index.js'
+import { FieldScanner, SCAN_BAD, SCAN_OK } from '../util/json-fields.js'
 import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, newErrorStats, SumCombiner, type ErrorStats } from './keyset.js'
 import type { BlobRef } from './tags.js'
 import type { InfernoStore } from './store.js'
@@ -42,6 +43,39 @@ export interface MapContext {
   readonly debug?: ((msg: string) => void) | undefined
 }
 
+/** Keys buffered by the map-side combiner before it hands its sums on. */
+const COMBINE_KEYS = 100_000
+
+/** One map task's record handling: keyset map (or the rule's map function) → combiner → emit. */
+interface RecordMapper {
+  one(parts: Parts): void
+  /** Hands the combiner's sums on (all of them with `all`, else only when it holds too many keys). */
+  flush(all: boolean): void
+}
+
+function recordMapper(ctx: MapContext, emit: (keyJson: string, values: unknown[]) => void, stats: JobStats): RecordMapper {
+  const { rule, params } = ctx
+  const combiner = rule.combiner && !rule.reduceFunction && !rule.mapFunction ? new SumCombiner() : undefined
+  const out = combiner ? (k: string, v: unknown[]) => combiner.add(k, v) : emit
+  const hooks = { errors: stats.mapErrors, debug: ctx.debug }
+  const mapFunction = rule.mapFunction
+  return {
+    one: mapFunction
+      ? (parts) => {
+          try {
+            for (const [key, values] of mapFunction(parts, params)) out(encodeKey(key), values)
+          } catch (e) {
+            stats.mapErrors.errors++
+            if (stats.mapErrors.errorSample.length < 5) stats.mapErrors.errorSample.push(`map error: ${(e as Error).message}`)
+          }
+        }
+      : (parts) => keysetMap(rule, parts, params, out, hooks),
+    flush(all) {
+      if (combiner && (all || combiner.size > COMBINE_KEYS)) for (const [k, v] of combiner.drain()) emit(k, v)
+    },
+  }
+}
+
 /**
  * Runs the map of one input blob: reader → keyset map (or the rule's map function) → combiner when
  * the default reduce is used. Calls `emit` with (encoded key, values).
@@ -51,31 +85,87 @@ export interface MapContext {
  */
 export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | Iterable<string>,
   emit: (keyJson: string, values: unknown[]) => void, stats: JobStats): Promise<void> {
-  const { rule, params } = ctx
+  const { rule } = ctx
   const readStats = newReadStats()
   const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
-  const combiner = rule.combiner && !rule.reduceFunction && !rule.mapFunction ? new SumCombiner() : undefined
-  const out = combiner ? (k: string, v: unknown[]) => combiner.add(k, v) : emit
-  const hooks = { errors: stats.mapErrors, debug: ctx.debug }
-  const one = (parts: Record<string, unknown>) => {
-    if (rule.mapFunction) {
-      try {
-        for (const [key, values] of rule.mapFunction(parts, params)) out(encodeKey(key), values)
-      } catch (e) {
-        stats.mapErrors.errors++
-        if (stats.mapErrors.errorSample.length < 5) stats.mapErrors.errorSample.push(`map error: ${(e as Error).message}`)
-      }
-    } else {
-      keysetMap(rule, parts, params, out, hooks)
-    }
-  }
-  rule.mapInitFunction?.(params)
+  const m = recordMapper(ctx, emit, stats)
+  rule.mapInitFunction?.(ctx.params)
   for await (const line of lines) {
-    reader.push(line, one)
-    if (combiner && combiner.size > 100_000) for (const [k, v] of combiner.drain()) emit(k, v)
+    reader.push(line, m.one)
+    m.flush(false)
   }
-  reader.end(one)
-  if (combiner) for (const [k, v] of combiner.drain()) emit(k, v)
+  reader.end(m.one)
+  m.flush(true)
+  mergeReadStats(stats.read, readStats)
+  stats.blobsDone++
+}
+
+/**
+ * The top-level input fields a rule's map reads, when its records may be decoded partially (the
+ * fast path): a JSON rule without a map function whose pre-processors, if any, declare the fields
+ * they read (`preprocessReads`). Undefined otherwise (every record is parsed whole).
+ *
+ * @example
+ * ruleFields(defineRule({ mapInputStream: 'json', keyParts: ['a'], valueParts: ['n'] })) // ['a', 'n']
+ */
+export function ruleFields(rule: Rule): string[] | undefined {
+  if (rule.mapInputStream !== 'json' || rule.mapFunction) return undefined
+  const keysets = Object.values(rule.keysets)
+  const pre = rule.partsPreprocess.length > 0 || keysets.some((k) => k.partsPreprocess.length > 0)
+  if (pre && rule.preprocessReads === undefined) return undefined
+  const fields = new Set<string>(rule.preprocessReads ?? [])
+  for (const f of Object.keys(rule.fieldTransforms)) fields.add(f)
+  for (const k of keysets) for (const f of [...k.keyParts, ...k.valueParts]) fields.add(f)
+  // `_keyset` is always the keyset's name, never an input field.
+  fields.delete('_keyset')
+  return fields.has('__proto__') ? undefined : [...fields]
+}
+
+/**
+ * Runs the map of one input blob given as decoded bytes. Lines are split on bytes (LineSplitter,
+ * with `lines`' limit: a longer line is skipped and reported to its handler); for a rule with known
+ * fields (ruleFields, and no `-D`) a byte scanner validates each JSON line and decodes only those
+ * fields, handing the full reader only what it cannot decide. Records, bad-line verdicts and
+ * counters are those of mapBlob.
+ *
+ * @example
+ * await mapBytes({ rule, params: {} }, ddfs.blobStore.get(url), (k, v) => pairs.push([k, v]), stats)
+ */
+export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  emit: (keyJson: string, values: unknown[]) => void, stats: JobStats, lines: LineOptions = {}): Promise<void> {
+  const { rule } = ctx
+  const readStats = newReadStats()
+  const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
+  const m = recordMapper(ctx, emit, stats)
+  const fields = ctx.debug ? undefined : ruleFields(rule)
+  const scanner = fields && fields.length > 0 ? new FieldScanner(fields) : undefined
+  const values: unknown[] = []
+  const max = lines.maxLine ?? DEFAULT_MAX_LINE
+  const split = lines.onTooLong ? new LineSplitter(max, lines.onTooLong) : new LineSplitter(max)
+  const sink = (buf: Buffer, s: number, end: number): void => {
+    // One \r before the newline is dropped, as the text readers drop it.
+    const e = end > s && buf[end - 1] === 13 ? end - 1 : end
+    const verdict = scanner ? scanner.scan(buf, s, e, values) : -1
+    if (verdict === SCAN_OK) {
+      readStats.lines++
+      readStats.records++
+      const parts: Parts = {}
+      for (let i = 0; i < values.length; i++) if (values[i] !== undefined) parts[fields![i]!] = values[i]
+      m.one(parts)
+    } else if (verdict === SCAN_BAD) {
+      readStats.lines++
+      noteBadLine(readStats, 'json', buf.toString('utf8', s, e))
+      return
+    } else {
+      reader.push(buf.toString('utf8', s, e), m.one)
+    }
+    m.flush(false)
+  }
+  rule.mapInitFunction?.(ctx.params)
+  for await (const chunk of bytes) split.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
+  split.end(sink)
+  reader.end(m.one)
+  m.flush(true)
   mergeReadStats(stats.read, readStats)
   stats.blobsDone++
 }

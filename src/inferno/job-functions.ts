@@ -3,7 +3,7 @@
 // keyset map / reduce of engine.ts.
 import type { Emit, TaskContext } from '../disco/index.js'
 import { DiscoError } from '../errors.js'
-import { mapBlob, newJobStats, partitionOf, reducePartition } from './engine.js'
+import { mapBytes, newJobStats, partitionOf, reducePartition } from './engine.js'
 import { addOversized } from './readers.js'
 import { encodeKey, type ErrorStats } from './keyset.js'
 import { findRuleByName, loadRuleModule } from './lookup.js'
@@ -81,14 +81,14 @@ export function fromReduceWire(values: unknown): unknown[] {
 }
 
 /**
- * Disco map (stream form): one input blob's lines → reader → keyset map → combiner → emit.
- * Reader and map statistics are reported as data, once per task.
+ * Disco map (bytes form): one input blob's bytes → lines → reader (or the field scanner) → keyset
+ * map → combiner → emit. Reader and map statistics are reported as data, once per task.
  */
-export async function map(lines: AsyncIterable<string>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
+export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
   const rule = await jobRule(p)
   const stats = newJobStats()
-  await mapBlob({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined }, lines,
-    (k, v) => emit(k, mapWire(v)), stats)
+  await mapBytes({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined }, bytes,
+    (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
   // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
   if (ctx.oversized) addOversized(stats.read, ctx.oversized)
   ctx.report({ read: stats.read, mapErrors: stats.mapErrors } satisfies InfernoTaskStats)

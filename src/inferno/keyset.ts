@@ -88,16 +88,21 @@ function decodeEncoded(s: string): Key | undefined {
   return parts
 }
 
+/** One keyset's map work, precomputed once per rule. */
+interface KeysetPlan {
+  readonly name: string
+  readonly prefix: string
+  readonly keyParts: readonly string[]
+  /** Encoded keys met lately, by their parts' texts (see internKey). */
+  readonly keys: KeyCache
+  readonly valueParts: readonly string[]
+  readonly pre: readonly Preprocessor[]
+}
+
 /** A rule's map work, precomputed once per rule. */
 interface MapPlan {
   readonly transforms: readonly [string, (v: unknown) => unknown][]
-  readonly keysets: readonly {
-    readonly name: string
-    readonly prefix: string
-    readonly keyParts: readonly string[]
-    readonly valueParts: readonly string[]
-    readonly pre: readonly Preprocessor[]
-  }[]
+  readonly keysets: readonly KeysetPlan[]
 }
 
 const plans = new WeakMap<Rule, MapPlan>()
@@ -109,11 +114,96 @@ function mapPlan(rule: Rule): MapPlan {
       transforms: Object.entries(rule.fieldTransforms),
       keysets: Object.entries(rule.keysets).map(([name, ks]) => ({
         name, prefix: encodePart(name), keyParts: ks.keyParts.filter((k) => k !== '_keyset'), valueParts: ks.valueParts, pre: ks.partsPreprocess,
+        keys: { root: new Map(), size: 0, texts: [] },
       })),
     }
     plans.set(rule, plan)
   }
   return plan
+}
+
+/** A trie from key-part texts to the encoded key, so a repeated key is one string (hashed once). */
+interface KeyCache {
+  root: Map<string, unknown>
+  size: number
+  texts: string[]
+}
+
+/** Keys a cache holds before it starts afresh (bounds memory for high-cardinality keys). */
+const KEY_CACHE_LIMIT = 50_000
+
+/**
+ * The encoded key of a keyset's part texts (`ks.keys.texts`), the same string object each time
+ * the same texts come again: the combiner's lookups then skip building, flattening and hashing
+ * a new key string per record.
+ */
+function internKey(ks: KeysetPlan, n: number): string {
+  const c = ks.keys
+  const texts = c.texts
+  let node = c.root
+  for (let i = 0; i < n - 1; i++) {
+    let next = node.get(texts[i]!) as Map<string, unknown> | undefined
+    if (next === undefined) {
+      next = new Map()
+      node.set(texts[i]!, next)
+    }
+    node = next
+  }
+  const last = texts[n - 1]!
+  let key = node.get(last) as string | undefined
+  if (key === undefined) {
+    key = ks.prefix
+    for (let i = 0; i < n; i++) key += encodePart(texts[i]!)
+    if (++c.size > KEY_CACHE_LIMIT) {
+      c.root = new Map()
+      c.size = 0
+    } else {
+      node.set(last, key)
+    }
+  }
+  return key
+}
+
+/** Key construction (a missing part drops the record for this keyset), values (absent → 0), emit. */
+function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string) => void) | undefined): void {
+  const keyParts = ks.keyParts
+  const texts = ks.keys.texts
+  for (let i = 0; i < keyParts.length; i++) {
+    const t = keyText(out[keyParts[i]!])
+    if (t === undefined) return
+    texts[i] = t
+  }
+  const key = keyParts.length === 0 ? ks.prefix : internKey(ks, keyParts.length)
+  const valueParts = ks.valueParts
+  const values = new Array<unknown>(valueParts.length)
+  for (let i = 0; i < values.length; i++) {
+    const v = valueParts[i]!
+    if (v === '_keyset') {
+      values[i] = ks.name
+      continue
+    }
+    const x = out[v]
+    values[i] = x !== undefined || v in out ? x : 0
+  }
+  debug?.(`emit: ${JSON.stringify(decodeEncoded(key))} ${JSON.stringify(values, jsonReplacer)}`)
+  emit(key, values)
+}
+
+/** Field transforms, then every keyset (with its own pre-processors) for one pre-processed record. */
+function mapRecord(plan: MapPlan, pre: Parts, params: Params, emit: Emit, debug: ((msg: string) => void) | undefined): void {
+  const transforms = plan.transforms
+  for (let i = 0; i < transforms.length; i++) {
+    const t = transforms[i]!
+    const field = t[0]
+    if (field in pre) pre[field] = t[1](pre[field])
+  }
+  if (transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
+  const keysets = plan.keysets
+  for (let i = 0; i < keysets.length; i++) {
+    const ks = keysets[i]!
+    if (ks.pre.length === 0) emitKeyset(ks, pre, emit, debug)
+    else applyChain({ ...pre, _keyset: ks.name }, ks.pre, params, (out) => { out._keyset = ks.name; emitKeyset(ks, out, emit, debug) })
+  }
 }
 
 /**
@@ -131,29 +221,14 @@ export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, 
   const plan = mapPlan(rule)
   try {
     debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
+    if (rule.partsPreprocess.length === 0) {
+      debug?.(`preprocessed: ${JSON.stringify(parts, jsonReplacer)}`)
+      mapRecord(plan, parts, params, emit, debug)
+      return
+    }
     applyChain(parts, rule.partsPreprocess, params, (pre) => {
       debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
-      for (const [field, fn] of plan.transforms) if (field in pre) pre[field] = fn(pre[field])
-      if (plan.transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
-      for (const ks of plan.keysets) {
-        const one = (out: Parts) => {
-          let key = ks.prefix
-          for (const k of ks.keyParts) {
-            const t = keyText(out[k])
-            if (t === undefined) return
-            key += encodePart(t)
-          }
-          const values = new Array<unknown>(ks.valueParts.length)
-          for (let i = 0; i < values.length; i++) {
-            const v = ks.valueParts[i]!
-            values[i] = v === '_keyset' ? ks.name : v in out ? out[v] : 0
-          }
-          debug?.(`emit: ${JSON.stringify(decodeEncoded(key))} ${JSON.stringify(values, jsonReplacer)}`)
-          emit(key, values)
-        }
-        if (ks.pre.length === 0) one(pre)
-        else applyChain({ ...pre, _keyset: ks.name }, ks.pre, params, (out) => { out._keyset = ks.name; one(out) })
-      }
+      mapRecord(plan, pre, params, emit, debug)
     })
   } catch (e) {
     noteError(hooks, `map error in rule ${rule.name}`, e)

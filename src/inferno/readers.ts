@@ -44,6 +44,18 @@ export function mergeReadStats(a: ReadStats, b: ReadStats, sampleSize = 5): Read
 }
 
 /**
+ * Counts one bad line and keeps it in the sample (`json line error: "…"`, cut at 200 characters)
+ * while there is room.
+ *
+ * @example
+ * noteBadLine(stats, 'json', '{bad') // stats.badLines === 1
+ */
+export function noteBadLine(stats: ReadStats, kind: string, line: string, sampleSize = 5): void {
+  stats.badLines++
+  if (stats.badSample.length < sampleSize) stats.badSample.push(`${kind} line error: ${JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line)}`)
+}
+
+/**
  * Counts lines skipped as longer than the maximum record size as bad lines (`sample`: the first
  * few as `line N (S+ bytes)`).
  *
@@ -170,8 +182,7 @@ export function createLineReader(opts: ReaderOptions, stats: ReadStats = newRead
   let pendingChars = 0
 
   const bad = (kind: string, line: string): void => {
-    stats.badLines++
-    if (stats.badSample.length < sampleSize) stats.badSample.push(`${kind} line error: ${JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line)}`)
+    noteBadLine(stats, kind, line, sampleSize)
   }
   const json = (line: string, emit: (p: Parts) => void): void => {
     let v: unknown

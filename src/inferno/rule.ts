@@ -184,6 +184,12 @@ export interface RuleOptions {
   readonly partsPreprocess?: readonly Preprocessor[]
   /** Field → transform, applied to present fields after the rule-level pre-processors. */
   readonly fieldTransforms?: Readonly<Record<string, FieldTransform>>
+  /**
+   * The input fields the pre-processors (rule and keyset level) read. Declaring them lets a JSON
+   * rule's map decode only the fields the rule uses (the fast path); without it every record is
+   * parsed whole whenever the rule has pre-processors.
+   */
+  readonly preprocessReads?: readonly string[]
   /** Daemon retry after failure (section 11.3). */
   readonly retry?: boolean
   readonly retryLimit?: number
@@ -250,6 +256,8 @@ export interface Rule {
   readonly ruleCleanup: RuleOptions['ruleCleanup']
   readonly partsPreprocess: readonly Preprocessor[]
   readonly fieldTransforms: Readonly<Record<string, FieldTransform>>
+  /** The input fields the pre-processors read, when the rule declares them. */
+  readonly preprocessReads: readonly string[] | undefined
   readonly retry: boolean
   readonly retryLimit: number
   readonly retryDelay: number
@@ -289,7 +297,7 @@ const RULE_KEYS = new Set<string>([
   'resultIteratorOverride', 'resultProcessor', 'resultTag', 'resultTagSuffix', 'save', 'sort', 'sortedResults',
   'keysets', 'keyParts', 'valueParts', 'columnMappings', 'table', 'keysetPartsPreprocess', 'partsPostprocess',
   'dayRange', 'dayOffset', 'dayStart', 'sourceTags', 'sourceUrls', 'ruleInitFunction', 'ruleCleanup',
-  'partsPreprocess', 'fieldTransforms', 'retry', 'retryLimit', 'retryDelay', 'notifyOnFail', 'notifyOnSuccess',
+  'partsPreprocess', 'fieldTransforms', 'preprocessReads', 'retry', 'retryLimit', 'retryDelay', 'notifyOnFail', 'notifyOnSuccess',
   'notifyAddresses', 'notifyPagerduty', 'notifyPagerdutyKey', 'csvFields', 'csvDialect', 'delimiter',
   'serialOut', 'params',
 ])
@@ -484,6 +492,7 @@ export function defineRule(opts: RuleOptions): Rule {
     ruleCleanup: o.ruleCleanup,
     partsPreprocess: Object.freeze(fns<Preprocessor>(o.partsPreprocess, 'partsPreprocess')),
     fieldTransforms: Object.freeze({ ...transforms }),
+    preprocessReads: o.preprocessReads === undefined ? undefined : Object.freeze(strings(o.preprocessReads, 'preprocessReads')),
     retry: o.retry ?? false,
     retryLimit: count(o.retryLimit, 'retryLimit', 2),
     retryDelay: o.retryDelay ?? 1,

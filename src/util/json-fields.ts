@@ -11,6 +11,7 @@ export const SCAN_BAD = 0
 /** Undecided: parse the line with the full parser. */
 export const SCAN_UNSURE = -1
 
+const STR_CACHE = 256
 const BAD = -1
 const UNSURE = -2
 const MAX_DEPTH = 64
@@ -33,12 +34,25 @@ const HEX = (() => {
   return t
 })()
 
+/** String bytes that need no attention: printable ASCII except `"` and `\`. */
+const PLAIN = (() => {
+  const t = new Uint8Array(256)
+  for (let c = 0x20; c < 0x80; c++) if (c !== 34 && c !== 92) t[c] = 1
+  return t
+})()
+
 /** Bytes after a backslash that form a one-character escape: `" \ / b f n r t`. */
 const SIMPLE_ESCAPE = (() => {
   const t = new Uint8Array(256)
   for (const c of '"\\/bfnrt') t[c.charCodeAt(0)] = 1
   return t
 })()
+
+type Slicer = (this: Buffer, start: number, end: number) => string
+const proto = Buffer.prototype as unknown as { latin1Slice?: Slicer; utf8Slice?: Slicer }
+/** Buffer's own slicers when present (no argument normalisation per call), else toString. */
+const latin1: Slicer = proto.latin1Slice ?? function (this: Buffer, s: number, e: number) { return this.toString('latin1', s, e) }
+const utf8: Slicer = proto.utf8Slice ?? function (this: Buffer, s: number, e: number) { return this.toString('utf8', s, e) }
 
 function isWs(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10
@@ -63,6 +77,8 @@ export class FieldScanner {
   private readonly kinds: Uint8Array
   private readonly flags: Uint8Array
   private readonly stack = new Uint8Array(MAX_DEPTH)
+  /** Short ASCII strings met lately (direct-mapped): a repeated value is one string, not a new one. */
+  private readonly strCache: (string | undefined)[] = new Array<string | undefined>(STR_CACHE).fill(undefined)
   /** Flags of the last string scanned. */
   private strFlags = 0
   /** True when the last number scanned had neither fraction nor exponent. */
@@ -161,9 +177,9 @@ export class FieldScanner {
     switch (this.kinds[i]) {
       case K_STRING: {
         const f = this.flags[i]!
-        if (f === 0) return buf.toString('latin1', s + 1, e - 1)
-        if (f === F_NON_ASCII) return buf.toString('utf8', s + 1, e - 1)
-        return JSON.parse(buf.toString('utf8', s, e)) as string
+        if (f === 0) return this.ascii(buf, s + 1, e - 1)
+        if (f === F_NON_ASCII) return utf8.call(buf, s + 1, e - 1)
+        return JSON.parse(utf8.call(buf, s, e)) as string
       }
       case K_NUMBER: {
         if (this.flags[i] === 1) {
@@ -174,16 +190,33 @@ export class FieldScanner {
             for (let j = d0; j < e; j++) n = n * 10 + (buf[j]! - 48)
             return neg ? -n : n
           }
-          return bigIntegerValue(buf.toString('latin1', s, e))
+          return bigIntegerValue(latin1.call(buf, s, e))
         }
-        return Number(buf.toString('latin1', s, e))
+        return Number(latin1.call(buf, s, e))
       }
       case K_TRUE: return true
       case K_FALSE: return false
       case K_NULL: return null
-      case K_NESTED: return parseJson(buf.toString('utf8', s, e))
+      case K_NESTED: return parseJson(utf8.call(buf, s, e))
       default: return undefined
     }
+  }
+
+  /** The ASCII text `buf[s, e)`, from the cache when it was met lately. */
+  private ascii(buf: Buffer, s: number, e: number): string {
+    const len = e - s
+    if (len === 0) return ''
+    if (len > 24) return latin1.call(buf, s, e)
+    const slot = (len * 31 + buf[s]! * 7 + buf[e - 1]! * 3 + buf[s + (len >> 1)]!) & (STR_CACHE - 1)
+    const hit = this.strCache[slot]
+    if (hit !== undefined && hit.length === len) {
+      let j = 0
+      while (j < len && hit.charCodeAt(j) === buf[s + j]) j++
+      if (j === len) return hit
+    }
+    const str = latin1.call(buf, s, e)
+    this.strCache[slot] = str
+    return str
   }
 
   private ws(buf: Buffer, p: number, end: number): number {
@@ -206,14 +239,16 @@ export class FieldScanner {
 
   /** Index of the wanted field named by the escaped or non-ASCII key text `buf[s, e)`, or -1. */
   private matchDecoded(buf: Buffer, s: number, e: number): number {
-    const name = this.strFlags & F_ESCAPE ? (JSON.parse(buf.toString('utf8', s - 1, e + 1)) as string) : buf.toString('utf8', s, e)
+    const name = this.strFlags & F_ESCAPE ? (JSON.parse(utf8.call(buf, s - 1, e + 1)) as string) : utf8.call(buf, s, e)
     return this.index.get(name) ?? -1
   }
 
   /** Scans string content from `p` (after the opening quote); returns the closing quote's index. */
   private string(buf: Buffer, p: number, end: number): number {
     let flags = 0
-    while (p < end) {
+    for (;;) {
+      while (p < end && PLAIN[buf[p]!] === 1) p++
+      if (p >= end) return BAD
       const c = buf[p]!
       if (c === 34) {
         this.strFlags = flags
@@ -221,9 +256,9 @@ export class FieldScanner {
       }
       if (c === 92) {
         flags |= F_ESCAPE
-        const e = buf[p + 1]
         if (p + 1 >= end) return BAD
-        if (SIMPLE_ESCAPE[e!] === 1) {
+        const e = buf[p + 1]!
+        if (SIMPLE_ESCAPE[e] === 1) {
           p += 2
         } else if (e === 117) {
           if (p + 5 >= end) return BAD
@@ -236,10 +271,9 @@ export class FieldScanner {
       }
       if (c < 0x20) return BAD
       // Any byte >= 0x80 decodes to a character >= U+0080 (U+FFFD when invalid UTF-8): allowed.
-      if (c >= 0x80) flags |= F_NON_ASCII
+      flags |= F_NON_ASCII
       p++
     }
-    return BAD
   }
 
   /** Scans a JSON number from `p`; returns the index after it. Sets numInt. */

@@ -58,8 +58,11 @@ test('a writer killed mid-blob leaves no visible blob; GC removes its partial fi
   )
   const done = finished(p)
   const tmp = join(dir, 'tmp')
-  for (let i = 0; i < 2400 && !(existsSync(tmp) && readdirSync(tmp).length > 0); i++) await sleep(25)
-  assert.ok(readdirSync(tmp).length > 0, 'the child started writing')
+  // Wait for the blob's own partial file: the write's pending record passes through tmp/ first
+  // (as a short-lived `tag.…` file), so "tmp/ is not empty" alone can be seen before the blob starts.
+  const blobPartial = () => existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith('blob.'))
+  for (let i = 0; i < 2400 && !blobPartial(); i++) await sleep(25)
+  assert.ok(blobPartial(), 'the child started writing the blob')
   p.kill('SIGKILL')
   await done
   const ddfs = openStore(dir)

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  Ddfs, LocalBlobStore, LocalTagStore, PENDING_PREFIX, ddfsStore, discoEngine, findRules, runRule,
+  Ddfs, LocalBlobStore, LocalTagStore, PENDING_PREFIX, ddfsStore, discoEngine, findRules, openLocalStores, runRule,
   type GcReport, type TagStore,
 } from 'disco-inferno'
 import { D1_JSON } from '../inferno/helpers.js'
@@ -52,7 +52,8 @@ test('GC with no grace between an Inferno run writing its result blob and taggin
   })
   const [rule] = await findRules(RULES, 'names.first_and_last')
   let out = ''
-  const res = await runRule(rule!, { store: ddfsStore(hooked), engine: discoEngine({ executor: 'in-process' }), out: (s) => { out += s } })
+  const stores = { ...openLocalStores(dir), ddfs: hooked } // the Disco job runs on the hooked DDFS
+  const res = await runRule(rule!, { store: ddfsStore(hooked, stores), engine: discoEngine({ executor: 'in-process' }), out: (s) => { out += s } })
   assert.equal(res.status, 'done', res.reason)
   assert.equal(reports.length, 1, 'the hook ran')
   assert.deepEqual(reports[0]!.blobsDeleted, [])

@@ -1,0 +1,101 @@
+// The map's fast path (bytes split on newlines, the field scanner) against the full path (text lines,
+// the full reader) over hostile JSON lines: identical pairs, counters and bad-line samples.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { defineKeyset, defineRule, mapBlob, mapBytes, newJobStats, ruleFields, withRule, type Parts, type Postprocessor, type Rule } from 'disco-inferno'
+import { mulberry32 } from '#src/util/random.js'
+import { mutate, objectLine, pick, stringLit, ws, type Rnd } from '../util/hostile-json.js'
+
+const KEYS = ['ts', 'event', 'country', 'device', 'amount', 'user', 'zz', '__proto__']
+
+/** Reads ts and event only (declared in preprocessReads). */
+function enrich(parts: Parts): Parts | undefined {
+  if (typeof parts.ts !== 'number' && typeof parts.ts !== 'bigint') return undefined
+  parts.count = 1
+  parts.day = String(parts.ts).slice(0, 2)
+  parts.purchases = parts.event === 'purchase' ? 1 : 0
+  return parts
+}
+
+const keep: Postprocessor = (key, values) => [key, values]
+
+const rule = defineRule({
+  name: 'fast',
+  mapInputStream: 'json',
+  partsPreprocess: [enrich],
+  preprocessReads: ['ts', 'event'],
+  fieldTransforms: { country: (v) => String(v).toLowerCase() },
+  keysets: {
+    by_day_event: defineKeyset({ keyParts: ['day', 'event'], valueParts: ['count', 'amount'] }),
+    by_country_device: defineKeyset({ keyParts: ['country', 'device'], valueParts: ['count', 'purchases', 'amount', '_keyset'] }),
+    by_user: defineKeyset({ keyParts: ['user'], valueParts: ['count', 'amount'], partsPostprocess: [keep] }),
+  },
+})
+
+/** A record-like line: the rule's fields with hostile values, duplicates, extra keys. */
+function recordLine(r: Rnd): string {
+  if (r() < 0.5) return objectLine(r, KEYS)
+  const members: string[] = []
+  for (const k of KEYS) {
+    if (r() < 0.2) continue
+    const v = k === 'ts' ? pick(r, ['1', '12345678901234567890', '-0', '1.5e3', '"7"', 'null'])
+      : k === 'amount' ? pick(r, ['1', '2.5', '9007199254740993', '-0', '1e400', '"3"', 'true', '[1]'])
+        : pick(r, [stringLit(r, pick(r, ['purchase', 'US', 'Mobile', 'é€😀'])), stringLit(r), '1', '{"a":[1,2]}', 'false'])
+    members.push(`${ws(r)}${stringLit(r, k)}${ws(r)}:${ws(r)}${v}${ws(r)}`)
+  }
+  return '{' + members.join(',') + '}'
+}
+
+function blob(seed: number, n: number): Buffer {
+  const r = mulberry32(seed)
+  const lines: Buffer[] = []
+  for (let i = 0; i < n; i++) {
+    let b: Buffer = Buffer.from(r() < 0.03 ? pick(r, ['', '   ', 'x,y', '[1]', '{"ts":1}\r', '"{"']) : recordLine(r), 'utf8')
+    if (r() < 0.2) b = mutate(r, b)
+    lines.push(Buffer.from(b.toString('latin1').replace(/\n/g, ' '), 'latin1'))
+  }
+  return Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
+}
+
+/** Pairs and counters of one map run. */
+async function run(r: Rule, via: 'text' | 'bytes', bytes: Buffer, chunk: number) {
+  const pairs: [string, unknown[]][] = []
+  const stats = newJobStats()
+  const emit = (k: string, v: unknown[]) => pairs.push([k, v])
+  if (via === 'bytes') {
+    const chunks: Buffer[] = []
+    for (let i = 0; i < bytes.length; i += chunk) chunks.push(bytes.subarray(i, i + chunk))
+    await mapBytes({ rule: r, params: {} }, chunks, emit, stats)
+  } else {
+    // The full path as Disco fed it: the decoded text split on newlines, one \r dropped.
+    const text = bytes.toString('utf8').split('\n')
+    if (text[text.length - 1] === '') text.pop()
+    await mapBlob({ rule: r, params: {} }, text.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), emit, stats)
+  }
+  return { pairs, stats }
+}
+
+test('ruleFields: the fast path applies only when the rule allows it', () => {
+  // Fields the pre-processor sets are read too: a record may carry them when the pre-processor leaves them.
+  assert.deepEqual(ruleFields(rule)?.sort(), ['amount', 'count', 'country', 'day', 'device', 'event', 'purchases', 'ts', 'user'])
+  assert.equal(ruleFields(withRule(rule, { preprocessReads: undefined })), undefined)
+  assert.equal(ruleFields(withRule(rule, { mapInputStream: 'csv' })), undefined)
+  assert.equal(ruleFields(withRule(rule, { mapFunction: () => [] })), undefined)
+  assert.deepEqual(ruleFields(defineRule({ mapInputStream: 'json', keyParts: ['a', '_keyset'], valueParts: ['n'] })), ['a', 'n'])
+  assert.equal(ruleFields(defineRule({ mapInputStream: 'json', keyParts: ['__proto__'] })), undefined)
+})
+
+test('fast path: identical pairs, counters and bad-line samples to the full path (seeded hostile lines)', async () => {
+  const slow = withRule(rule, { preprocessReads: undefined })
+  for (const seed of [1, 2, 3, 4]) {
+    const bytes = blob(seed, 3000)
+    const want = await run(rule, 'text', bytes, 0)
+    assert.ok(want.stats.read.records > 1000 && want.stats.read.badLines > 100, JSON.stringify(want.stats.read))
+    for (const [r, chunk] of [[rule, 7], [rule, 1 << 16], [slow, 4096]] as const) {
+      const got = await run(r, 'bytes', bytes, chunk)
+      const where = `seed ${seed}, chunk ${chunk}, ${r === slow ? 'slow' : 'fast'} rule`
+      assert.deepStrictEqual(got.stats, want.stats, where)
+      assert.deepStrictEqual(got.pairs, want.pairs, where)
+    }
+  }
+})
