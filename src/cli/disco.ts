@@ -1,21 +1,22 @@
 #!/usr/bin/env node
 // `disco`: run map/reduce jobs on the embedded engine and control them (jobs, status, events,
 // results, wait, kill, purge), over the store in --store, $DISCO_STORE or ./.disco.
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { spawn } from 'node:child_process'
 import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { DEFAULT_STORE_DIR, openStore } from '../ddfs/index.js'
+import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
 import {
-  jobEvents, jobInfo, jobResults, killJob, listJobs, openLocalStores, purgeJob, resolveJob, runJob, waitJob, WorkerPoolExecutor,
-  type DiscoStores, type FnRef, type JobHandle, type JobInfo, type JobSpec,
+  jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, runJob, waitJob, WorkerPoolExecutor,
+  type DiscoStores, type Executor, type FnRef, type JobHandle, type JobInfo, type JobSpec,
 } from '../disco/index.js'
 import { importModule } from '../util/modules.js'
+import { isClusterUrl, openDiscoStores, type OpenedDiscoStores } from '../cluster/index.js'
+import { addStoreOptions, type StoreFlags } from './store.js'
+import { addClusterCommands } from './disco-cluster.js'
 import { checkBareName, parseSize, productProgram, Progress, runCli, usageError, writeOut } from './common.js'
-
-interface Globals { store?: string }
 
 interface RunOpts {
   input: string[]
@@ -164,13 +165,33 @@ export function detachSpelling(argv: readonly string[]): string[] {
   return out
 }
 
+/** Stores the commands opened (closed when the command ends, so a cluster connection never keeps it alive). */
+const openedStores: Promise<OpenedDiscoStores>[] = []
+
+/** Closes every store a command opened. */
+export async function closeDiscoStores(): Promise<void> {
+  const all = openedStores.splice(0)
+  await Promise.all(all.map((p) => p.then((s) => s.close(), () => {})))
+}
+
 /** Builds the `disco` program (exported for tests). */
 export function buildProgram(argv: string[] = process.argv): Command {
   const program = productProgram(new Command('disco'))
-    .description('Disco: map/reduce jobs on the embedded worker pool')
-    .addOption(new Option('--store <dir>', 'store directory (default $DISCO_STORE or ./.disco)'))
-  const stores = (): DiscoStores => openLocalStores(resolve(program.opts<Globals>().store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR))
-  const job = (ref: string): Promise<string> => resolveJob(stores(), ref)
+    .description('Disco: map/reduce jobs on the embedded worker pool or a NATS cluster')
+  addStoreOptions(program)
+  let opened: Promise<OpenedDiscoStores> | undefined
+  /** The stores of --store (a directory, or nats://… for a cluster), opened once per command. */
+  const open = (): Promise<OpenedDiscoStores> => {
+    if (!opened) {
+      const g = program.opts<StoreFlags>()
+      const where = g.store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR
+      opened = openDiscoStores(isClusterUrl(where) ? where : resolve(where), { ...(g.creds ? { creds: g.creds } : {}), ...(g.tlsCa ? { tlsCa: g.tlsCa } : {}) })
+      openedStores.push(opened)
+    }
+    return opened
+  }
+  const stores = async (): Promise<DiscoStores> => (await open()).stores
+  const job = async (ref: string): Promise<string> => resolveJob(await stores(), ref)
 
   program.command('run').argument('<module>', 'MODULE[:EXPORT] holding map/reduce/combiner/partitioner')
     .description('run a job, print its name, wait for it (exit 1 when it dies)')
@@ -188,7 +209,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
       if (o.detach && process.env[DETACHED_ENV] !== '1') return detach(argv)
       const fromModule = await jobFromModule(target)
       const base = target.replace(/:[^/\\]*$/, '').split(/[/\\]/).pop()!.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '_') || 'job'
-      for (const i of o.input) await checkBareName(i, (t) => openStore(resolve(program.opts<Globals>().store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR)).exists(t))
+      for (const i of o.input) await checkBareName(i, async (t) => (await stores()).ddfs.exists(t))
       const spec: JobSpec = { ...fromModule, prefix: o.prefix ?? base, inputs: o.input.map(inputUrl), sort: o.sort }
       const partitions = int(o.partitions, '--partitions')
       if (partitions !== undefined) spec.partitions = partitions
@@ -200,7 +221,13 @@ export function buildProgram(argv: string[] = process.argv): Command {
       const attempts = int(o.attempts, '--attempts')
       if (attempts !== undefined) spec.maxAttempts = attempts
       const workers = int(o.workers, '--workers')
-      const executor = new WorkerPoolExecutor(workers ? { size: workers } : {})
+      const where = await open()
+      const executor: Executor = where.cluster
+        ? await (await import('../cluster/executor.js')).ClusterExecutor.open(where.cluster, where.stores)
+        : new WorkerPoolExecutor(workers ? { size: workers } : {})
+      if (where.cluster && !(await where.stores.jobs.heartbeats('worker')).some((h) => h.alive)) {
+        process.stderr.write('disco: no live workers: the tasks wait in the queue until a `disco worker` starts\n')
+      }
       const progress = new Progress('disco')
       // Ctrl-C kills the job (recorded dead, DISCO_JOB_KILLED); a second one exits at once.
       let handle: JobHandle | undefined
@@ -212,7 +239,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
       process.on('SIGINT', onInterrupt)
       try {
         handle = await runJob(spec, {
-          store: stores(), executor,
+          store: await stores(), executor,
           onProgress: (p) => {
             const secs = Math.max(p.elapsedMs / 1000, 0.001)
             progress.update(p.done, p.total, `${p.phase} ${p.done}/${p.total} tasks, ${p.records} records, ${Math.round(p.records / secs)} rec/s`)
@@ -230,13 +257,13 @@ export function buildProgram(argv: string[] = process.argv): Command {
   program.command('jobs').description('list jobs, newest first: created, status, name')
     .option('--json', 'one JSON object per job (NDJSON)')
     .action(async (o: { json?: boolean }) => {
-      for (const j of await listJobs(stores())) out(o.json ? JSON.stringify(j) : `${j.created} ${j.status} ${j.name}`)
+      for (const j of await listJobs(await stores())) out(o.json ? JSON.stringify(j) : `${j.created} ${j.status} ${j.name}`)
     })
 
   program.command('status').argument('<job>', 'job name, @ (the newest) or @?text').option('--json', 'the whole job record as JSON')
     .description('status, task counts and error of a job')
     .action(async (ref: string, o: { json?: boolean }) => {
-      const j = await jobInfo(stores(), await job(ref))
+      const j = await jobInfo(await stores(), await job(ref))
       out(o.json ? JSON.stringify(j, null, 2) : summary(j))
     })
 
@@ -250,8 +277,8 @@ export function buildProgram(argv: string[] = process.argv): Command {
       let after = int(o.after, '--after') ?? 0
       for (;;) {
         // The status is read before the events, so the last read after the end sees every event.
-        const finished = !o.follow || (await jobInfo(stores(), name)).status !== 'active'
-        const { events } = await jobEvents(stores(), name, after)
+        const finished = !o.follow || (await jobInfo(await stores(), name)).status !== 'active'
+        const { events } = await jobEvents(await stores(), name, after)
         for (const e of events) {
           out(o.json ? JSON.stringify(e) : `${o.positions ? `${e.seq} ` : ''}${e.ts} ${e.host} ${e.message}`)
           after = e.seq
@@ -264,7 +291,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
   program.command('results').argument('<job>')
     .description('the results as NDJSON [key, value] lines, in key order')
     .action(async (ref: string) => {
-      for await (const pair of jobResults(stores(), await job(ref))) {
+      for await (const pair of jobResults(await stores(), await job(ref))) {
         const w = write(JSON.stringify(pair) + '\n')
         if (w) await w
       }
@@ -274,7 +301,7 @@ export function buildProgram(argv: string[] = process.argv): Command {
     .description('wait until the job is ready (exit 0) or dead (exit 1)')
     .action(async (ref: string, o: { timeout?: string }) => {
       const t = int(o.timeout, '--timeout')
-      const j = await waitJob(stores(), await job(ref), t === undefined ? {} : { timeoutMs: t * 1000 })
+      const j = await waitJob(await stores(), await job(ref), t === undefined ? {} : { timeoutMs: t * 1000 })
       out(`${j.name} ${j.status}`)
     })
 
@@ -282,13 +309,14 @@ export function buildProgram(argv: string[] = process.argv): Command {
     .description('stop a running job (status dead); exit 1 with DISCO_KILL_TIMEOUT if its live runner does not stop it')
     .action(async (ref: string, o: { timeout?: string }) => {
       const t = int(o.timeout, '--timeout')
-      const j = await killJob(stores(), await job(ref), t === undefined ? {} : { timeoutMs: t * 1000 })
+      const j = await killJob(await stores(), await job(ref), t === undefined ? {} : { timeoutMs: t * 1000 })
       out(`${j.name} ${j.status}`)
     })
 
   program.command('purge').argument('<job...>').description('delete all data and records of jobs')
-    .action(async (refs: string[]) => { for (const r of refs) await purgeJob(stores(), await job(r)) })
+    .action(async (refs: string[]) => { for (const r of refs) await purgeJob(await stores(), await job(r)) })
 
+  addClusterCommands(program, open)
   return program
 }
 
@@ -305,5 +333,8 @@ if (isMain()) {
     process.stderr.write(`disco: error CLI_USAGE: ${(e as Error).message}\n`)
     process.exitCode = 2
   }
-  if (argv) await runCli('disco', buildProgram(argv), argv)
+  if (argv) {
+    await runCli('disco', buildProgram(argv), argv)
+    await closeDiscoStores()
+  }
 }

@@ -3,8 +3,9 @@
 // their classes are exported as types here.
 export { isClusterUrl, parseClusterUrl, CONNECT_TIMEOUT_MS } from './url.js'
 export type { ClusterConfig } from './url.js'
-export { openAnyStore, openCluster } from './store.js'
-export type { OpenedStore, StoreOptions } from './store.js'
+export { openAnyStore, openCluster, openDiscoStores } from './store.js'
+export type { OpenedStore, OpenedDiscoStores, StoreOptions } from './store.js'
+export type { ClusterExecutor, ClusterWorker, WorkerOptions } from './executor.js'
 export type { ClusterConnection } from './connect.js'
 export type { KvTagStore } from './kv-tags.js'
 export type { ObjBlobStore } from './obj-blobs.js'

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj'
 import { DiscoError } from '../errors.js'
-import type { BlobInfo, BlobSource, BlobStore } from '../ddfs/types.js'
+import type { BlobInfo, BlobSource, BlobStore, PutOptions } from '../ddfs/types.js'
 import { fileNameOk } from '../ddfs/local.js'
 import type { ClusterConnection } from './connect.js'
 import { transient } from './retry.js'
@@ -74,9 +74,9 @@ export class ObjBlobStore implements BlobStore {
     this.prefix = `${OBJ_SCHEME}${bucket}/`
   }
 
-  /** The store's object bucket, `<prefix>-blobs`, created on first use. */
-  static async open(conn: ClusterConnection): Promise<ObjBlobStore> {
-    const bucket = conn.name('blobs')
+  /** The store's object bucket, `<prefix>-<what>` (default `blobs`), created on first use. */
+  static async open(conn: ClusterConnection, what = 'blobs'): Promise<ObjBlobStore> {
+    const bucket = conn.name(what)
     const objm = new Objm(conn.js)
     const os = await transient(() => objm.create(bucket, { replicas: conn.replicas }), { what: `open object store ${bucket}` })
     return new ObjBlobStore(conn, bucket, os)
@@ -99,13 +99,13 @@ export class ObjBlobStore implements BlobStore {
     return transient(() => this.os.info(name), { what: `look up blob ${name}` })
   }
 
-  async put(name: string, data: BlobSource): Promise<BlobInfo> {
+  async put(name: string, data: BlobSource, opts: PutOptions = {}): Promise<BlobInfo> {
     checkBlobName(name)
     const sp = await spool(data)
     try {
       const info = await transient(async (attempt) => {
         const old = await this.os.info(name)
-        if (old && !old.deleted) {
+        if (old && !old.deleted && !opts.replace) {
           // Our own earlier attempt may have landed before its answer was lost.
           if (attempt > 0 && old.size === sp.size && sameDigest(old.digest, sp.sha256)) return old
           throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored in ${this.bucket}`)

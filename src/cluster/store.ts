@@ -3,6 +3,7 @@
 // directory of the embedded store. The client libraries load only when a cluster is named.
 import { Ddfs, openStore } from '../ddfs/index.js'
 import type { BlobStore } from '../ddfs/types.js'
+import { JobRegistry, openLocalStores, type DiscoStores } from '../disco/index.js'
 import { isClusterUrl, parseClusterUrl, type ClusterConfig } from './url.js'
 import type { ClusterConnection } from './connect.js'
 
@@ -64,6 +65,39 @@ export async function openAnyStore(store: string | undefined, opts: StoreOptions
     return { ddfs: new Ddfs({ tags, blobs }), cluster: conn, close: async () => { close(); await conn.close() } }
   } catch (e) {
     await conn.close()
+    throw e
+  }
+}
+
+/** Opened Disco stores: DDFS, the job registry and the job data store, plus the cluster connection when it is one. */
+export interface OpenedDiscoStores {
+  stores: DiscoStores
+  /** Set for a cluster store. */
+  cluster?: ClusterConnection
+  close(): Promise<void>
+}
+
+/**
+ * Opens Disco's stores for a store value: the embedded ones of a directory, or on a cluster the
+ * job registry in KV (`<prefix>-jobs`, `<prefix>-events`) and job data in the object store
+ * (`<prefix>-data`), next to the DDFS store of {@link openAnyStore}.
+ *
+ * @example
+ * const s = await openDiscoStores('nats://127.0.0.1:4222'); await listJobs(s.stores); await s.close()
+ */
+export async function openDiscoStores(store: string | undefined, opts: StoreOptions = {}): Promise<OpenedDiscoStores> {
+  const spec = store ?? process.env.DISCO_STORE
+  if (spec === undefined || !isClusterUrl(spec)) return { stores: openLocalStores(spec), close: async () => {} }
+  const any = await openAnyStore(spec, opts)
+  try {
+    const conn = any.cluster!
+    const { KvJobStore } = await import('./kv-jobs.js')
+    const { ObjBlobStore } = await import('./obj-blobs.js')
+    const jobs = new JobRegistry(await KvJobStore.open(conn))
+    const data = await ObjBlobStore.open(conn, 'data')
+    return { stores: { ref: spec, ddfs: any.ddfs, jobs, data }, cluster: conn, close: () => any.close() }
+  } catch (e) {
+    await any.close()
     throw e
   }
 }
