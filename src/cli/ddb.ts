@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `ddb`: build and inspect DiscoDB files from the command line.
 import { Command, Option } from 'commander'
-import { closeSync, createReadStream, fstatSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { DiscoDB, DiscoDBConstructor, type Inquiry, type Q } from '../discodb/index.js'
 import { addTsvLines } from '../discodb/tsv.js'
 import { parseSize, productProgram, Progress, runCli, usageError, writeOut } from './common.js'
 import { DEFAULT_MAX_LINE, LineSplitter, throwTooLong, type LineSink } from '../ddfs/index.js'
+import { writeFileAtomicSync } from '../util/atomic.js'
 
 type Encoding = 'utf8' | 'base64' | 'hex'
 
@@ -95,21 +96,6 @@ async function printGroups(groups: Iterable<[Uint8Array | string, Iterable<Uint8
   await out.flush()
 }
 
-/** Writes bytes to `path` atomically (temporary file in the same folder, then rename). */
-function writeAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`
-  try {
-    writeFileSync(tmp, bytes)
-    renameSync(tmp, path)
-  } catch (e) {
-    try {
-      unlinkSync(tmp)
-    } catch {
-      // never created
-    }
-    throw e
-  }
-}
 
 interface CreateOptions {
   json?: boolean
@@ -206,7 +192,7 @@ Example:
       const c = new DiscoDBConstructor()
       await readInput(c, input, o)
       const bytes = c.finalizeBytes({ disableCompression: !o.compress, uniqueItems: Boolean(o.uniqueItems) })
-      writeAtomic(out, bytes)
+      writeFileAtomicSync(out, bytes)
       if (DiscoDB.loads(bytes).header.multiset) {
         process.stderr.write(`ddb: note: ${out} is a multiset: some key holds the same value more than once. Lookups work, but queries fail with DDB_MULTISET_QUERY; rebuild with --unique-items to drop the repeats\n`)
       }

@@ -2,7 +2,7 @@
 // encoding lives in records.ts), sorted by key (UTF-16 code unit order, JS `<`). A Sorter buffers
 // pairs within a memory budget and spills sorted runs; a k-way heap merge streams runs back in
 // key order.
-import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { MinHeap } from '../util/heap.js'
@@ -122,14 +122,6 @@ export class AtomicWriter {
     try { closeSync(this.fd) } catch { /* already closed */ }
     rmSync(this.tmp, { force: true })
   }
-}
-
-/** Writes a whole file atomically (small metadata such as manifests and job records). */
-export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.partial`
-  writeFileSync(tmp, text)
-  renameSync(tmp, path)
 }
 
 interface Entry { k: string; l: string }

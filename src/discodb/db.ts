@@ -1,7 +1,7 @@
 // The DiscoDB reader: opens bytes (no copy) or a file (lazily: the header at open, the index and
 // the values on first use), validates arguments, and answers lookups, queries and scans through
 // the allocation-free paths of reader.ts.
-import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { bytesOf, latin1, toBytes } from './bytes.js'
 import { evaluate, metaquery, resolve } from './engine.js'
@@ -11,6 +11,7 @@ import { Q } from './q.js'
 import { type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError } from './reader.js'
 import { dedupe } from './setops.js'
 import { type BytesLike, type FinalizeOptions, type Values, buildDiscoDB } from './writer.js'
+import { writeFileAtomicSync } from '../util/atomic.js'
 
 export type { Offsets, ValueVisitor } from './reader.js'
 
@@ -170,16 +171,9 @@ export class DiscoDB {
   /** Writes the DB to `path` atomically (temporary file, then rename). */
   dump(path: string): void {
     const bytes = this.dumps()
-    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
     try {
-      writeFileSync(tmp, bytes)
-      renameSync(tmp, path)
+      writeFileAtomicSync(path, bytes)
     } catch (e) {
-      try {
-        unlinkSync(tmp)
-      } catch {
-        // the temporary file was never created
-      }
       throw ioError(e, path)
     }
   }

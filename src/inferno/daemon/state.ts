@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../../errors.js'
 import type { JournalEntry, RunJournal } from '../runner.js'
+import { writeFileAtomicSync } from '../../util/atomic.js'
 
 /** Formats a date the way the original's date files do: `YYYY-MM-DD HH:MM:SS` (UTC). */
 export function formatStamp(d: Date): string {
@@ -223,8 +224,6 @@ export class StateDir {
 
   private atomicWrite(path: string, text: string): void {
     this.ensure()
-    const tmp = `${path}.tmp-${process.pid}`
-    writeFileSync(tmp, text)
-    renameSync(tmp, path)
+    writeFileAtomicSync(path, text)
   }
 }
