@@ -104,7 +104,7 @@ export function reportError(tool: string, e: unknown): number {
  * @example
  * await runCli('ddb', program) // `ddb: error DDB_BAD_MAGIC: ...` and exit 1 on a bad file
  */
-export async function runCli(tool: string, program: Command, argv: string[] = process.argv): Promise<void> {
+export async function runCli(tool: string, program: Command, argv: string[] = process.argv, opts: { helpWhenEmpty?: boolean } = {}): Promise<void> {
   // Parser mistakes (unknown command or option, missing argument) get the CLI_USAGE code too.
   const output = {
     writeErr: (s: string) => process.stderr.write(s.startsWith('error:') ? `${tool}: error CLI_USAGE:${s.slice('error:'.length)}` : s),
@@ -118,8 +118,9 @@ export async function runCli(tool: string, program: Command, argv: string[] = pr
   // Any failure to write standard output is one coded line and exit status 1, never a stack
   // trace: a closed pipe (`| head` that exits early) is IO_EPIPE, `> /dev/full` is IO_ENOSPC.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { stdoutFailed(tool, e) })
-  // No arguments at all: the help, on stderr, and exit status 2 (a usage mistake).
-  if (argv.length <= 2) {
+  // No arguments at all: the help, on stderr, and exit status 2 (a usage mistake) — except for a
+  // command whose defaults are the whole point (`npm run demo`), which passes helpWhenEmpty: false.
+  if (argv.length <= 2 && opts.helpWhenEmpty !== false) {
     process.stderr.write(program.helpInformation())
     process.exitCode = 2
     return

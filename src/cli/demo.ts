@@ -150,7 +150,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       const o = p.opts()
       process.exitCode = await runDemo({ size: o.size, days: o.days, lastDay: o.lastDay, seed: o.seed, store: o.store, keep: o.keep === true, chunkMB: o.chunkMb, ...(o.serve !== undefined ? { serve: o.serve === true ? 8080 : portOf(String(o.serve)) } : {}) })
     })
-  await runCli('demo', p, argv)
+  // `npm run demo` with no arguments runs the demo on its defaults (the README's first command).
+  await runCli('demo', p, argv, { helpWhenEmpty: false })
 }
 
 const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : ''

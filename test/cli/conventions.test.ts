@@ -140,3 +140,26 @@ test('disco jobs --json and events --follow (waits for a detached job to finish)
   const events = run('disco', ['events', '--json', name], dir).out.trim().split('\n').map((l) => JSON.parse(l) as unknown[])
   assert.ok(events.every((e) => typeof (e as { message?: unknown }).message === 'string'))
 })
+
+test('no arguments: help with exit 2, except where a command runs on its defaults (npm run demo)', async () => {
+  const { Command } = await import('commander')
+  const { runCli } = await import('#src/cli/common.js')
+  const saved = process.exitCode
+  const stderr = process.stderr.write
+  try {
+    let ran = 0
+    const make = () => new Command('t').option('--size <n>', 'size', '1').action(() => { ran++ })
+    process.stderr.write = (() => true) as typeof process.stderr.write
+    process.exitCode = undefined
+    await runCli('t', make(), ['node', 't'])
+    assert.equal(ran, 0, 'the default shows help instead of running')
+    assert.equal(process.exitCode, 2)
+    process.exitCode = undefined
+    await runCli('t', make(), ['node', 't'], { helpWhenEmpty: false })
+    assert.equal(ran, 1, 'helpWhenEmpty: false runs the action on its defaults')
+    assert.notEqual(process.exitCode, 2)
+  } finally {
+    process.stderr.write = stderr
+    process.exitCode = saved
+  }
+})
