@@ -5,17 +5,10 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import {
   runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, killJob, resolveJob, waitJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openLocalStores,
-  type JobSpec, type JobProgress, type DiscoStores,
+  type JobSpec, type JobProgress,
 } from 'disco-inferno'
-import { FIXTURES, collect, kvFiles, sorted, tempDir, wordFiles } from './helpers.js'
+import { collect, dataUrls, fn, kvFiles, sorted, tempDir, wordFiles } from './helpers.js'
 
-const fn = (name: string) => ({ module: FIXTURES, export: name })
-
-async function dataUrls(stores: DiscoStores): Promise<string[]> {
-  const out: string[] = []
-  for await (const b of stores.data.list()) out.push(b.url)
-  return out
-}
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261122)
 
 test('word count and sum-by-key equal an in-memory reference (1, 7, 200 partitions, ± combiner)', async (t) => {

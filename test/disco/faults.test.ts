@@ -7,18 +7,11 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   runJob, jobTasks, jobInfo, isDiscoError, openLocalStores, InProcessExecutor, dataBlobName, normalizeSpec,
-  type DiscoStores, type TaskMessage,
+  type TaskMessage,
 } from 'disco-inferno'
 import { runTask } from '#src/disco/task.js'
-import { FIXTURES, collect, sorted, tempDir, wordFiles } from './helpers.js'
+import { collect, dataUrls, fn, sorted, tempDir, wordFiles } from './helpers.js'
 
-const fn = (name: string) => ({ module: FIXTURES, export: name })
-
-async function dataUrls(stores: DiscoStores): Promise<string[]> {
-  const out: string[] = []
-  for await (const b of stores.data.list()) out.push(b.url)
-  return out
-}
 
 test('records count every input record once: not again for a failed attempt, not map + reduce', async (t) => {
   const dir = tempDir(t)

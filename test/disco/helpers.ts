@@ -1,5 +1,6 @@
 // Shared helpers of the Disco tests: seeded data, temp stores, a reference word count.
 import { mulberry32 } from '#src/util/random.js'
+import type { DiscoStores } from 'disco-inferno'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -75,5 +76,15 @@ export function sorted(ref: Map<string, number>): [string, number][] {
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
   for await (const x of it) out.push(x)
+  return out
+}
+
+/** A user function of the fixtures module by export name. */
+export const fn = (name: string) => ({ module: FIXTURES, export: name })
+
+/** The URLs of every job-data blob (map outputs and results) in a store. */
+export async function dataUrls(stores: DiscoStores): Promise<string[]> {
+  const out: string[] = []
+  for await (const b of stores.data.list()) out.push(b.url)
   return out
 }
