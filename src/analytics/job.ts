@@ -3,7 +3,7 @@
 // index and, at the end-of-partition marker, writes the index as a blob and reports its URL.
 // Workers load this module by path, so everything here is plain functions over JSON params.
 import { DiscoDBConstructor } from '../discodb/index.js'
-import { openStore } from '../ddfs/index.js'
+import { DiscoError } from '../errors.js'
 import { splitCsv } from '../inferno/readers.js'
 import type { Emit, TaskContext } from '../disco/index.js'
 import { ByteWriter, FORMAT_VERSION, K, encodeCounts, encodeTimeline, propText, shardOf } from './format.js'
@@ -29,7 +29,6 @@ export interface BuildParams {
   /** Input URL → its rank in input order (blobs oldest first). */
   rank: Record<string, number>
   shards: number
-  storeDir: string
   batch: number
   /** Blob name prefix of this model's indexes. */
   blobPrefix: string
@@ -307,7 +306,8 @@ export async function reduce(key: string, values: Iterable<unknown>, p: BuildPar
     builders.delete(id)
     const shard = ctx.partition ?? Number(key.slice(END.length))
     const bytes = b.finish(p, shard)
-    const ddfs = openStore(p.storeDir)
+    const ddfs = ctx.ddfs
+    if (!ddfs) throw new DiscoError('ANALYTICS_STORE_UNSUPPORTED', 'expected the task context to carry the job\'s DDFS store, found none')
     const url = await ddfs.putInWrite(p.writeId, `${p.blobPrefix}-b${p.batch}-s${shard}`, bytes)
     const report: ShardReport = { shard, url: [...url], users: b.users.length, events: b.events, bytes: bytes.length }
     emit(`index:${shard}`, report)
