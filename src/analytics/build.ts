@@ -141,7 +141,7 @@ async function buildBatch(ddfs: Ddfs, opts: BuildOptions, write: DdfsWrite, para
   }
   const mod = fileURLToPath(new URL('./job.js', import.meta.url))
   const job = await runJob({
-    prefix: 'analytics', inputs: urls, partitions: shards, mapForm: 'stream', params,
+    prefix: 'analytics', inputs: urls, partitions: shards, mapForm: 'bytes', params,
     map: { module: mod, export: 'map' }, reduce: { module: mod, export: 'reduce' }, partitioner: { module: mod, export: 'partition' },
   }, { store: opts.stores ?? openLocalStores(ddfs.dir!), ...(opts.executor ? { executor: opts.executor } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
   opts.onJob?.(job.name)

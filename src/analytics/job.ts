@@ -4,6 +4,8 @@
 // Workers load this module by path, so everything here is plain functions over JSON params.
 import { DiscoDBConstructor } from '../discodb/index.js'
 import { DiscoError } from '../errors.js'
+import { LineSplitter } from '../ddfs/index.js'
+import { FieldScanner, SCAN_BAD, SCAN_OK } from '../util/json-fields.js'
 import { splitCsv } from '../inferno/readers.js'
 import type { Emit, TaskContext } from '../disco/index.js'
 import { ByteWriter, FORMAT_VERSION, K, encodeCounts, encodeTimeline, propText, shardOf } from './format.js'
@@ -106,12 +108,16 @@ export function parseEvent(line: string, p: BuildParams): [string, number, strin
       if (pv !== null && typeof pv === 'object' && !Array.isArray(pv)) props = pv as Record<string, unknown>
     }
   }
-  const user = userText(field(rec, f.user))
+  return eventOf(field(rec, f.user), field(rec, f.event), field(rec, f.time), props)
+}
+
+/** An event from its field values, or why it is invalid. */
+function eventOf(u: unknown, ev: unknown, time: unknown, props: Record<string, unknown> | undefined): [string, number, string, string] | keyof InvalidCounts {
+  const user = userText(u)
   if (user === undefined) return 'user'
-  const ev = field(rec, f.event)
   const event = typeof ev === 'string' && ev.length > 0 ? ev : typeof ev === 'number' && Number.isFinite(ev) ? String(ev) : undefined
   if (event === undefined) return 'event'
-  const t = parseTimestamp(field(rec, f.time))
+  const t = parseTimestamp(time)
   if (t === undefined) return 'time'
   let pj = ''
   if (props) {
@@ -125,23 +131,64 @@ export function parseEvent(line: string, p: BuildParams): [string, number, strin
   return [user, t, event, pj]
 }
 
-/** Map (stream form): valid events keyed `u<user>`, invalid ones counted, one end marker per shard. */
-export async function map(lines: AsyncIterable<string>, p: BuildParams, emit: Emit, ctx: TaskContext): Promise<void> {
+/** Map (bytes form): NDJSON lines split and scanned on bytes (only the four fields are decoded), CSV lines as text. */
+export async function map(chunks: AsyncIterable<Uint8Array>, p: BuildParams, emit: Emit, ctx: TaskContext): Promise<void> {
   const rank = p.rank[ctx.input ?? ''] ?? 0
   const bad: InvalidCounts = { json: 0, user: 0, event: 0, time: 0 }
+  const f = p.fields
+  // The scanner reads top-level fields; a dotted path that is no top-level field, or `*`
+  // properties, take the full parser for that line.
+  const scanner = p.format === 'ndjson' && f.props !== '*' ? new FieldScanner([f.user, f.event, f.time, f.props]) : undefined
+  const dotted = [f.user, f.event, f.time, f.props].map((x) => x.includes('.'))
+  const vals: unknown[] = []
   let n = 0
-  for await (const line of lines) {
-    n++
-    if (line.trim() === '') continue
-    if (p.format === 'csv' && line === p.csvHeader) continue
-    const e = parseEvent(line, p)
+  const text = (line: string): void => {
+    if (line.trim() === '') return
+    if (p.format === 'csv' && line === p.csvHeader) return
+    put(parseEvent(line, p))
+  }
+  const put = (e: ReturnType<typeof parseEvent>): void => {
     if (typeof e === 'string') {
       bad[e]++
-      continue
+      return
     }
     const v: EventValue = [rank, n, e[1], e[2], e[3]]
     emit(`u${e[0]}`, v)
   }
+  const sink = (buf: Buffer, start: number, end: number): void => {
+    n++
+    if (!scanner) return text(buf.toString('utf8', start, end))
+    const r = scanner.scan(buf, start, end, vals)
+    if (r === SCAN_BAD) {
+      // Blank lines are not events (the scanner calls them malformed).
+      for (let i = start; i < end; i++) {
+        const c = buf[i]!
+        if (c !== 32 && c !== 9 && c !== 13) {
+          bad.json++
+          return
+        }
+      }
+      return
+    }
+    if (r !== SCAN_OK || (dotted[0] && vals[0] === undefined) || (dotted[1] && vals[1] === undefined) || (dotted[2] && vals[2] === undefined) || (dotted[3] && vals[3] === undefined)) {
+      return text(buf.toString('utf8', start, end))
+    }
+    // Integers beyond 2^53 come as bigints: as JSON.parse reads them, the nearest double.
+    for (let i = 0; i < 3; i++) if (typeof vals[i] === 'bigint') vals[i] = Number(vals[i])
+    const pv = vals[3]
+    let e: ReturnType<typeof parseEvent>
+    try {
+      e = eventOf(vals[0], vals[1], vals[2], pv !== null && typeof pv === 'object' && !Array.isArray(pv) ? pv as Record<string, unknown> : undefined)
+    } catch {
+      // Properties holding bigints (JSON.stringify refuses them): the full parser's reading.
+      return text(buf.toString('utf8', start, end))
+    }
+    put(e)
+  }
+  const lines = ctx.lines ?? {}
+  const split = new LineSplitter(lines.maxLine, lines.onTooLong)
+  for await (const chunk of chunks) split.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
+  split.end(sink)
   emit(BAD, bad)
   for (let s = 0; s < p.shards; s++) emit(`${END}${s}`, 0)
 }
