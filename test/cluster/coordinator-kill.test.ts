@@ -9,49 +9,26 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openDiscoStores, waitJob, isDiscoError, type DiscoStores } from 'disco-inferno'
+import { openDiscoStores, waitJob, isDiscoError } from 'disco-inferno'
 import { startNatsCluster, type NatsCluster } from './servers.js'
-import { Bench, DDFS, DISCO, FIXTURES, ok, stopWorker, wordInputs, type WorkerProcess } from './workers.js'
+import { Bench, DDFS, DISCO, embeddedGatedJob, eventsSeen, gatedJob, ok, stopWorker, wordInputs, type WorkerProcess } from './workers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'coord-kill-'))
 const b = new Bench(dir)
 let cluster: NatsCluster | undefined
 let inputs: string[] = []
 let expected = ''
-const job = (release: string): string[] => ['run', '-d', `${FIXTURES}:blockMap`, '-i', 'data:wc', 'raw://block', '-p', '3', '-P', JSON.stringify({ release })]
 
 before(async () => {
   cluster = await startNatsCluster(3)
   inputs = wordInputs(dir)
-  // The uninterrupted run, on the embedded store.
-  const local = join(dir, 'uninterrupted')
-  const open = join(dir, 'open')
-  writeFileSync(open, '')
-  ok(b.cli(DDFS, ['--store', local, 'push', 'data:wc', ...inputs]))
-  const name = ok(b.cli(DISCO, ['--store', local, ...job(open)])).trim()
-  ok(b.cli(DISCO, ['--store', local, 'wait', name, '--timeout', '60']))
-  expected = ok(b.cli(DISCO, ['--store', local, 'results', name]))
-  assert.ok(expected.split('\n').length > 4000)
+  expected = embeddedGatedJob(b, inputs)
 })
 after(async () => {
   b.killAll()
   await cluster?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
-
-/** Resolves once the job's event log holds `n` events matching `re` (bounded). */
-async function events(stores: DiscoStores, name: string, re: RegExp, n: number): Promise<void> {
-  const ac = new AbortController()
-  const t = setTimeout(() => ac.abort(), 60_000)
-  let seen = 0
-  try {
-    for await (const e of stores.jobs.follow(name, 0, ac.signal)) if (re.test(e.message) && ++seen === n) return
-  } finally {
-    clearTimeout(t)
-    ac.abort()
-  }
-  assert.fail(`expected ${n} events matching ${re} of job ${name}, saw ${seen} in 60 s`)
-}
 
 async function scenario(store: string, workers: () => Promise<WorkerProcess[]>): Promise<void> {
   const release = join(dir, `release-${Math.random().toString(36).slice(2)}`)
@@ -60,8 +37,8 @@ async function scenario(store: string, workers: () => Promise<WorkerProcess[]>):
   const opened = await openDiscoStores(store)
   try {
     const stores = opened.stores
-    const name = ok(b.cli(DISCO, ['--store', store, ...job(release)], { DISCO_HEARTBEAT_MS: '1500' })).trim()
-    await events(stores, name, /^map:[0-4] done/, 5)
+    const name = ok(b.cli(DISCO, ['--store', store, ...gatedJob(release)], { DISCO_HEARTBEAT_MS: '1500' })).trim()
+    await eventsSeen(stores, name, /^map:[0-4] done/, 5)
     const runner = (await stores.jobs.info(name)).pid
     process.kill(runner, 'SIGKILL')
     // Reported truthfully once the runner's heartbeat expires.
