@@ -250,9 +250,11 @@ async function execute(run: Run): Promise<JobInfo> {
       info.savedTag = await saveResults(stores, spec.save || `disco:results:${name}`, results, name)
       await stores.jobs.log(name, `results saved under tag ${info.savedTag}`)
     }
+    // The last event is logged before the status changes, so whoever sees the job over (wait,
+    // events --follow) also sees its last event.
+    await stores.jobs.log(name, `READY: Job done in ${((Date.now() - started) / 1000).toFixed(3)} s`)
     info.status = 'ready'
     await saveInfo(stores, info)
-    await stores.jobs.log(name, `READY: Job done in ${((Date.now() - started) / 1000).toFixed(3)} s`)
     return info
   } catch (e) {
     const err = jobError(e)
@@ -262,8 +264,8 @@ async function execute(run: Run): Promise<JobInfo> {
     info.status = 'dead'
     info.error = { code: err.code, message: err.message }
     if (err.stack) info.error.stack = err.stack
-    await saveInfo(stores, info)
     await stores.jobs.log(name, `DEAD: ${err.code}: ${err.message}`)
+    await saveInfo(stores, info)
     throw err
   } finally {
     clearInterval(beat)
@@ -543,8 +545,10 @@ export async function killJob(store: StoreRef, name: string, opts: { timeoutMs?:
 
 /** Records a lost runner's job as dead and removes the data it left. */
 async function recordLost(stores: DiscoStores, info: JobInfo): Promise<void> {
-  await stores.jobs.update(info.name, (cur) => (cur.status === 'active' ? { ...cur, status: 'dead', error: info.error!, updated: new Date(stores.jobs.now()).toISOString() } : undefined))
-  await stores.jobs.log(info.name, `DEAD: ${info.error!.code}: ${info.error!.message}`)
+  if ((await stores.jobs.info(info.name)).status === 'active') {
+    await stores.jobs.log(info.name, `DEAD: ${info.error!.code}: ${info.error!.message}`)
+    await stores.jobs.update(info.name, (cur) => (cur.status === 'active' ? { ...cur, status: 'dead', error: info.error!, updated: new Date(stores.jobs.now()).toISOString() } : undefined))
+  }
   await sweepData(stores, info.name, true)
 }
 
