@@ -31,8 +31,8 @@ const CODE_ROOT = fileURLToPath(new URL('../', import.meta.url))
 /** A pack manifest: the entry and every file with its hash and where it is stored. */
 export interface PackManifest {
   entry: string
-  /** The `type` of the entry's nearest package.json (how `.js` files load). */
-  type: 'module' | 'commonjs'
+  /** The `type` of the entry's nearest package.json (how `.js` files load); absent when none says (Node then detects it). */
+  type?: 'module' | 'commonjs'
   files: { path: string; sha256: string; url: string }[]
 }
 
@@ -46,18 +46,19 @@ export function relativeImports(source: string): string[] {
   return [...out]
 }
 
-/** The `type` of the package.json nearest to `file`. */
-function moduleType(file: string): 'module' | 'commonjs' {
+/** The `type` of the package.json nearest to `file` (undefined when none gives one). */
+function moduleType(file: string): 'module' | 'commonjs' | undefined {
   for (let d = dirname(file); ; d = dirname(d)) {
     const p = join(d, 'package.json')
     if (existsSync(p)) {
       try {
-        return (JSON.parse(readFileSync(p, 'utf8')) as { type?: string }).type === 'module' ? 'module' : 'commonjs'
+        const type = (JSON.parse(readFileSync(p, 'utf8')) as { type?: string }).type
+        return type === 'module' || type === 'commonjs' ? type : undefined
       } catch {
-        return 'commonjs'
+        return undefined
       }
     }
-    if (dirname(d) === d) return 'commonjs'
+    if (dirname(d) === d) return undefined
   }
 }
 
@@ -91,7 +92,8 @@ export async function storePack(data: BlobStore, moduleUrl: string): Promise<{ i
   const entry = fileURLToPath(moduleUrl)
   const files = collect(entry)
   const base = commonDir(files)
-  const manifest: PackManifest = { entry: relative(base, entry).split(sep).join('/'), type: moduleType(entry), files: [] }
+  const type = moduleType(entry)
+  const manifest: PackManifest = { entry: relative(base, entry).split(sep).join('/'), ...(type ? { type } : {}), files: [] }
   for (const f of files.sort()) {
     const bytes = readFileSync(f)
     const hash = sha256(bytes)
@@ -176,7 +178,8 @@ export async function materializePack(data: BlobStore, id: string, manifestUrl: 
       mkdirSync(dirname(target), { recursive: true })
       writeFileSync(target, bytes)
     }
-    writeFileSync(join(tmp, 'package.json'), JSON.stringify({ type: manifest.type }))
+    // The pack's own package.json: the source's `type`, or none (Node then detects ESM as it did there).
+    writeFileSync(join(tmp, 'package.json'), JSON.stringify(manifest.type ? { type: manifest.type } : {}))
     writeFileSync(join(tmp, '.complete'), '')
     try {
       renameSync(tmp, dir)
