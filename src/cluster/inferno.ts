@@ -36,7 +36,7 @@ export interface OpenedInfernoStore {
  * await runRule(rule, { store: s.store, ...(s.engine ? { engine: s.engine } : {}) })
  * await s.close()
  */
-export async function openInfernoStore(spec: string | undefined, opts: StoreOptions = {}): Promise<OpenedInfernoStore> {
+export async function openInfernoStore(spec: string | undefined, opts: StoreOptions & { warn?: (message: string) => void } = {}): Promise<OpenedInfernoStore> {
   const where = spec ?? process.env.DISCO_STORE
   // Loaded here, not at the top: the cluster entry is also what `disco worker` loads.
   const { ddfsStore, discoEngine } = await import('../inferno/index.js')
@@ -48,10 +48,19 @@ export async function openInfernoStore(spec: string | undefined, opts: StoreOpti
   try {
     const { ClusterExecutor } = await import('./executor.js')
     const executor = await ClusterExecutor.open(opened.cluster!, opened.stores)
+    const disco = discoEngine({ stores: opened.stores, executor })
+    const engine: RuleEngine = {
+      async run(job) {
+        if (opts.warn && !(await opened.stores.jobs.heartbeats('worker')).some((h) => h.alive)) {
+          opts.warn(`no live workers: the tasks of rule ${job.rule.name} wait in the queue until a \`disco worker\` starts`)
+        }
+        return disco.run(job)
+      },
+    }
     return {
       store: ddfsStore(opened.stores.ddfs, opened.stores),
       stores: opened.stores,
-      engine: discoEngine({ stores: opened.stores, executor }),
+      engine,
       cluster: opened.cluster!,
       close: async () => {
         await executor.close()
