@@ -106,12 +106,45 @@ class Acc {
   }
 }
 
-/** Median of a typed array (sorted in place; mean of the two middle values for an even count); null when empty. */
+/** Median of a typed array (reordered in place by selection, linear time; mean of the two middle values for an even count); null when empty. */
 function medianOf(a: Float64Array): number | null {
-  if (a.length === 0) return null
-  a.sort()
-  const m = a.length >> 1
-  return a.length % 2 === 1 ? a[m]! : (a[m - 1]! + a[m]!) / 2
+  const len = a.length
+  if (len === 0) return null
+  const m = len >> 1
+  select(a, m)
+  if (len % 2 === 1) return a[m]!
+  // After selecting m, everything before it is ≤ a[m]: the largest of them is the lower middle.
+  let lower = -Infinity
+  for (let i = 0; i < m; i++) if (a[i]! > lower) lower = a[i]!
+  return (lower + a[m]!) / 2
+}
+
+/** Reorders `a` so that a[k] is the k-th smallest, smaller ones before it, larger after (Hoare's selection). */
+function select(a: Float64Array, k: number): void {
+  let lo = 0
+  let hi = a.length - 1
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1
+    // Median of three as the pivot.
+    const x = a[lo]!, y = a[mid]!, z = a[hi]!
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y)
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (a[i]! < pivot) i++
+      while (a[j]! > pivot) j--
+      if (i <= j) {
+        const tmp = a[i]!
+        a[i] = a[j]!
+        a[j] = tmp
+        i++
+        j--
+      }
+    }
+    if (k <= j) hi = j
+    else if (k >= i) lo = i
+    else return
+  }
 }
 
 function meanOf(a: Float64Array): number | null {

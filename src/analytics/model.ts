@@ -325,31 +325,38 @@ export class Shard {
       p.idCache.set(names, ids)
     }
     const v = p.db.valueAt(p.n + g)
+    // Varints decoded inline (no closure per user): user number (skipped), n, then per event
+    // code, time delta (the first as sign + magnitude) and props index (skipped).
     let pos = 1
-    const varint = (): number => {
-      let x = v[pos++]!
-      let r = x & 0x7f
-      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
-        x = v[pos++]!
-        r += (x & 0x7f) * mul
-      }
-      return r
+    while (v[pos++]! >= 0x80);
+    let x = v[pos++]!
+    let n = x & 0x7f
+    for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+      x = v[pos++]!
+      n += (x & 0x7f) * mul
     }
-    varint()
-    const n = varint()
     sc.fit(n)
     const T = sc.times
     const I = sc.ids
     let t = 0
     for (let i = 0; i < n; i++) {
-      I[i] = ids[varint()]!
-      if (i === 0) {
-        const neg = v[pos++] === 1
-        t = varint()
-        if (neg) t = -t
-      } else t += varint()
+      x = v[pos++]!
+      let code = x & 0x7f
+      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+        x = v[pos++]!
+        code += (x & 0x7f) * mul
+      }
+      I[i] = ids[code]!
+      const neg = i === 0 && v[pos++] === 1
+      x = v[pos++]!
+      let d = x & 0x7f
+      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+        x = v[pos++]!
+        d += (x & 0x7f) * mul
+      }
+      t = i === 0 ? (neg ? -d : d) : t + d
       T[i] = t
-      varint()
+      while (v[pos++]! >= 0x80);
     }
     return n
   }
