@@ -392,6 +392,10 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
         acc.users[0]! += cands.length
         timed = n > 1 && mode !== 'any-order' ? intersect(cands, sh.usersOf(K.event(steps[1]!))) : mode === 'any-order' && n > 1 ? cands : new Uint32Array(0)
       }
+      if (prop === undefined && sh.parts.length === 1) {
+        plainShard(sh, timed, names, mode, stepIdArr, need, q.windowMs, q.lo, q.hi, scratch, reachedTimes, acc)
+        continue
+      }
       for (let x = 0; x < timed.length; x++) {
         const g = timed[x]!
         let ev: StepEvents
@@ -444,6 +448,56 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
     question: 'funnel', mode, steps, windowMs: q.windowMs,
     from: q.from === undefined ? null : dayName(q.from), to: q.to === undefined ? null : dayName(q.to), results,
   }
+}
+
+/**
+ * The hot loop without a breakdown on a one-batch shard: each user's timeline decoded into the
+ * scratch arrays, the plain per-user funnel, counts and times into `acc` (step 1 already counted).
+ */
+function plainShard(sh: Shard, timed: Uint32Array, names: Map<string, number>, mode: FunnelMode, steps: Int32Array, need: number[],
+  windowMs: number, lo: number, hi: number, scratch: StepScratch, reached: Float64Array, acc: Acc): void {
+  const n = steps.length
+  const strict = mode === 'strict'
+  const needArr = Int32Array.from(need)
+  const have = new Int32Array(need.length)
+  for (let x = 0; x < timed.length; x++) {
+    const len = sh.stepEvents(timed[x]!, names, scratch)
+    if (mode === 'any-order') {
+      const m = userAnyOrderPlain(scratch.times, scratch.ids, len, needArr, n, windowMs, lo, hi, have)
+      for (let k = 1; k < m; k++) acc.users[k]!++
+      continue
+    }
+    userFunnelPlain(scratch.times, scratch.ids, len, steps, strict, windowMs, lo, hi, reached)
+    for (let k = 1; k < n; k++) {
+      const t = reached[k]!
+      if (t !== t) continue
+      acc.users[k]!++
+      acc.addTime(k, t)
+    }
+  }
+}
+
+/** {@link userAnyOrder} without groups: the most distinct steps done inside one window. */
+export function userAnyOrderPlain(T: Float64Array, ids: Int32Array, len: number, need: Int32Array, total: number, windowMs: number, lo: number, hi: number, have: Int32Array): number {
+  let best = 0
+  for (let i = 0; i < len && best < total; i++) {
+    const ti = T[i]!
+    if (ids[i]! < 0 || ti < lo || ti >= hi) continue
+    let s = i
+    while (s > 0 && T[s - 1] === ti) s--
+    have.fill(0)
+    let matched = 0
+    const lim = ti + windowMs
+    for (let j = s; j < len && T[j]! <= lim; j++) {
+      const c = ids[j]!
+      if (c >= 0 && have[c]! < need[c]!) {
+        have[c]!++
+        matched++
+      }
+    }
+    if (matched > best) best = matched
+  }
+  return best
 }
 
 function groupAcc(groups: Map<string | null, Acc>, g: string | null, n: number): Acc {

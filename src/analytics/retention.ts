@@ -77,6 +77,30 @@ function firstDays(sh: Shard, event: string | undefined, first: number, last: nu
   return out
 }
 
+/** mask[g] |= bit for every user g of `users`. */
+function orBits(mask: Uint32Array, users: Uint32Array, bit: number): void {
+  for (let j = 0; j < users.length; j++) mask[users[j]!]! |= bit
+}
+
+/** Counts the users of `c` by their `w` mask bits from bit `shift` on. */
+function histogramBits(c: Uint32Array, mask: Uint32Array, shift: number, w: number, hist: Int32Array): void {
+  if (shift >= 32) {
+    hist[0]! += c.length
+    return
+  }
+  const wmask = (1 << w) - 1
+  for (let i = 0; i < c.length; i++) hist[(mask[c[i]!]! >>> shift) & wmask]!++
+}
+
+/** Counts the users of `c` by how many periods after `idx` they last returned (capped at `w`; none or earlier: not counted). */
+function histogramTop(c: Uint32Array, mask: Uint32Array, idx: number, w: number, hist: Int32Array): void {
+  for (let i = 0; i < c.length; i++) {
+    const m = mask[c[i]!]!
+    const top = m === 0 ? -1 : 31 - Math.clz32(m)
+    if (top > idx) hist[top - idx > w ? w : top - idx]!++
+  }
+}
+
 /**
  * Answers a retention question (issue 14 semantics).
  * @example
@@ -156,9 +180,7 @@ export async function retention(model: Model, params: RetentionParams): Promise<
           mask = new Uint32Array(sh.users + 1)
           for (let i = 0; i < span.length; i++) {
             spanIndex.set(span[i]!, i)
-            const u = returnSet(span[i]!)
-            const bit = (1 << i) >>> 0
-            for (let j = 0; j < u.length; j++) mask[u[j]!]! |= bit
+            orBits(mask, returnSet(span[i]!), (1 << i) >>> 0)
           }
         }
       }
@@ -188,20 +210,11 @@ export async function retention(model: Model, params: RetentionParams): Promise<
           sums.fill(0)
           if (mode === 'on-or-after') {
             // The newest period each user returned in decides every column.
-            for (let i = 0; i < c.length; i++) {
-              const m = mask[c[i]!]!
-              const top = m === 0 ? -1 : 31 - Math.clz32(m)
-              if (top > idx) hist[Math.min(top - idx, W)]!++
-            }
+            histogramTop(c, mask, idx, W, hist)
             let acc = 0
             for (let n = W; n >= 1; n--) sums[n] = acc += hist[n]!
           } else {
-            const wmask = W >= 32 ? 0xffffffff : (1 << W) - 1
-            const shift = idx + 1
-            for (let i = 0; i < c.length; i++) {
-              const m = mask[c[i]!]!
-              hist[shift >= 32 ? 0 : (m >>> shift) & wmask]!++
-            }
+            histogramBits(c, mask, idx + 1, W, hist)
             for (let pat = 1; pat < hist.length; pat++) {
               const h = hist[pat]!
               if (h === 0) continue
