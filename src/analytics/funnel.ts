@@ -319,13 +319,17 @@ function check(p: FunnelParams): { steps: string[]; mode: FunnelMode; windowMs: 
   return r
 }
 
-/** Users who did `event` with a day in [from, to] (or ever). */
+/** Users who did `event` with a day in [from, to] (or ever); the union of the days is kept in the model's list cache. */
 function didIn(sh: Shard, event: string, from: number | undefined, to: number | undefined, first: number | null, last: number | null): Uint32Array {
   if (from === undefined && to === undefined) return sh.usersOf(K.event(event))
   if (first === null || last === null) return new Uint32Array(0)
-  const keys: string[] = []
-  for (let d = Math.max(from ?? first, first); d <= Math.min(to ?? last, last); d++) keys.push(K.period('d', dayName(d), event))
-  return sh.usersOfAny(keys)
+  const a = Math.max(from ?? first, first)
+  const b = Math.min(to ?? last, last)
+  return sh.derived(`did:${a}:${b}:${event}`, () => {
+    const keys: string[] = []
+    for (let d = a; d <= b; d++) keys.push(K.period('d', dayName(d), event))
+    return sh.usersOfAny(keys)
+  })
 }
 
 /**
