@@ -202,7 +202,7 @@ export class ClusterExecutor implements Executor {
       this.pending.set(key, p)
       this.watch(task.job)
       const q = queueNames(this.conn)
-      const msgID = `${task.job}|${task.task.id}|${task.attempt}`
+      const msgID = `${task.job}|${task.task.id}|${task.attempt}${task.resume ? `|r${task.resume}` : ''}`
       packSpec(this.stores.data, task.spec, this.packs)
         .then(({ spec, packs }) => {
           const body = JSON.stringify({ task: { ...task, spec }, packs } satisfies TaskEnvelope)

@@ -184,11 +184,13 @@ export interface JobPlan {
 /**
  * What an executor runs: one attempt of one task, all plain data. `store` is an opaque reference
  * (a directory or a URL) that the executor's store factory resolves to the job's stores; a reduce
- * task carries the map outputs of its partition (blob URLs, in map-task order).
+ * task carries the map outputs of its partition (blob URLs, in map-task order). `resume` is set
+ * (n) when the n-th `resumeJob` of the job sent it: an attempt number counts again from 1 then, so
+ * an executor that de-duplicates messages by task and attempt keeps runs apart with it.
  */
 export type TaskMessage =
-  | { kind: 'map'; job: string; store: string; spec: NormalizedSpec; task: MapTaskPlan; attempt: number }
-  | { kind: 'reduce'; job: string; store: string; spec: NormalizedSpec; task: ReduceTaskPlan; inputs: string[]; attempt: number }
+  | { kind: 'map'; job: string; store: string; spec: NormalizedSpec; task: MapTaskPlan; attempt: number; resume?: number }
+  | { kind: 'reduce'; job: string; store: string; spec: NormalizedSpec; task: ReduceTaskPlan; inputs: string[]; attempt: number; resume?: number }
 
 /** One stored output of a task: a map partition file or a reduce result. */
 export interface TaskOutput {
@@ -249,6 +251,8 @@ export interface JobInfo {
   results?: string[]
   /** The tag the results were saved under, when `save` was set. */
   savedTag?: string
+  /** How many times the job was resumed after its runner died (see `resumeJob`). */
+  resumes?: number
 }
 
 /** Progress of a running job, for progress lines. */
