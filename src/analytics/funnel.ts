@@ -5,6 +5,7 @@ import { StepScratch, intersect, unionAll, type Model, type Shard, type UserEven
 import { badParam, dayParam, durationParam, enumParam, segmentRef, sides, type SegmentRef } from './params.js'
 import type { Segment } from './segments.js'
 import { DAY_MS, dayName } from './time.js'
+import type { ScanResult, ScanTask } from './pool.js'
 
 export type FunnelMode = 'bitdeli' | 'ordered' | 'strict' | 'any-order'
 export const FUNNEL_MODES: readonly FunnelMode[] = ['ordered', 'strict', 'any-order', 'bitdeli']
@@ -79,6 +80,14 @@ class Acc {
     }
     a[c] = t
     this.counts[k] = c + 1
+  }
+  /** Adds a scan's partial answer (steps 2… only; step 1 is counted from the candidates). */
+  merge(r: ScanResult): void {
+    for (let k = 1; k < this.users.length; k++) {
+      this.users[k]! += r.users[k]!
+      const t = r.times[k]!
+      for (let i = 0; i < r.counts[k]!; i++) this.addTime(k, t[i]!)
+    }
   }
   /** Records one user's reached steps (times undefined beyond the last reached). */
   addTimes(t: (number | undefined)[], withTimes: boolean): void {
@@ -367,6 +376,7 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
     const acc = new Acc(n)
     const groups = new Map<string | null, Acc>()
     const withTimes = mode === 'ordered' || mode === 'strict'
+    const plainJobs: { sh: Shard; timed: Uint32Array }[] = []
     for (const sh of shards) {
       const within = seg?.users[sh.id]
       if (mode === 'bitdeli') {
@@ -397,7 +407,7 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
         timed = n > 1 && mode !== 'any-order' ? intersect(cands, sh.usersOf(K.event(steps[1]!))) : mode === 'any-order' && n > 1 ? cands : new Uint32Array(0)
       }
       if (prop === undefined && sh.parts.length === 1) {
-        plainShard(sh, timed, names, mode, stepIdArr, need, q.windowMs, q.lo, q.hi, scratch, reachedTimes, acc)
+        plainJobs.push({ sh, timed })
         continue
       }
       for (let x = 0; x < timed.length; x++) {
@@ -433,6 +443,27 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
           }
         }
       }
+    }
+    if (plainJobs.length > 0 && mode !== 'bitdeli') {
+      // The per-user scans, shared with the scan workers: shard i goes to worker i mod (threads
+      // + 1), the last slot being this thread; workers' tasks are posted first.
+      const pool = model.pool()
+      const slots = (pool?.size ?? 0) + 1
+      const waits: Promise<ScanResult>[] = []
+      const mine: typeof plainJobs = []
+      plainJobs.forEach((j, i) => {
+        const part = j.sh.parts[0]!
+        const slot = i % slots
+        if (!pool || slot === slots - 1 || !(part.bytes?.buffer instanceof SharedArrayBuffer)) {
+          mine.push(j)
+          return
+        }
+        waits.push(pool.run(slot, {
+          shard: j.sh.id, names: [...names], mode, steps: stepIdArr, need, windowMs: q.windowMs, lo: q.lo, hi: q.hi, timed: j.timed,
+        }, () => ({ bytes: part.bytes!, label: part.label })))
+      })
+      for (const j of mine) plainShard(j.sh, j.timed, names, mode, stepIdArr, need, q.windowMs, q.lo, q.hi, scratch, reachedTimes, acc)
+      for (const r of await Promise.all(waits)) acc.merge(r)
     }
     const side: FunnelSide = { segment: segmentRef(seg), steps: [] }
     if (prop === undefined) side.steps = acc.steps(steps, withTimes)
@@ -479,6 +510,14 @@ function plainShard(sh: Shard, timed: Uint32Array, names: Map<string, number>, m
       acc.addTime(k, t)
     }
   }
+}
+
+/** A scan worker's task: the plain loop over one shard's users, as a partial answer. */
+export function scanPlain(sh: Shard, t: ScanTask): ScanResult {
+  const n = t.steps.length
+  const acc = new Acc(n)
+  plainShard(sh, t.timed, new Map(t.names), t.mode, t.steps, t.need, t.windowMs, t.lo, t.hi, new StepScratch(), new Float64Array(n), acc)
+  return { users: acc.users, times: acc.times.map((a, k) => a.slice(0, acc.counts[k]!)), counts: acc.counts }
 }
 
 /** {@link userAnyOrder} without groups: the most distinct steps done inside one window. */

@@ -3,10 +3,11 @@
 // are ascending Uint32Arrays and combine with the DiscoDB set operations; counts add across shards.
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DiscoDB, type ValueColumn } from '../discodb/index.js'
 import { writeFileAtomicSync } from '../util/atomic.js'
+import { ScanPool } from './pool.js'
 import { complement, emptyIds, intersect, union, unionAll } from '../discodb/setops.js'
 import { blobName, type Ddfs } from '../ddfs/index.js'
 import { DiscoError } from '../errors.js'
@@ -84,8 +85,8 @@ export class StepScratch {
   }
 }
 
-/** One index (one batch of one shard). */
-class Part {
+/** One index (one batch of one shard). Internal: exported for the funnel worker. */
+export class Part {
   /** Event code → id in a caller's name map (-1: not in it), per map. */
   readonly idCache = new WeakMap<Map<string, number>, Int32Array>()
   readonly n: number
@@ -99,7 +100,7 @@ class Part {
   /** The DB's value bytes and offsets (the timelines are read in place). */
   column: ValueColumn | undefined
 
-  constructor(readonly db: DiscoDB, readonly label: string) {
+  constructor(readonly db: DiscoDB, readonly label: string, /** The index bytes (shared memory, so funnel workers read them without a copy). */ readonly bytes?: Uint8Array) {
     const v = db.peek(K.version)
     if (!v || decoder.decode(v) !== FORMAT_VERSION) {
       throw new DiscoError('ANALYTICS_BAD_INDEX', `${label}: expected an index of format "${FORMAT_VERSION}", found ${v ? JSON.stringify(decoder.decode(v)) : 'no version key'}`)
@@ -485,6 +486,8 @@ export class Model {
     readonly blobs: readonly (readonly { batch: number; urls: string[] }[])[],
     cacheBytes: number,
     readonly blobCacheDir: string | undefined,
+    /** Worker threads that share the per-user funnel work across shards (0: none). */
+    readonly threads: number,
   ) {
     this.cache = new IdCache(cacheBytes)
   }
@@ -493,9 +496,10 @@ export class Model {
    * Opens the model under `tag` (ANALYTICS_NO_MODEL when there is none). `cacheBytes` bounds the
    * decoded user lists kept between questions (default 256 MiB; 0 keeps none); `blobCacheDir` is
    * where index blobs of a store without a directory are copied (default
-   * {@link defaultBlobCacheDir}; false: read them from the store every time).
+   * {@link defaultBlobCacheDir}; false: read them from the store every time); `threads` is how
+   * many worker threads share the per-user funnel scans (default: cores − 1, at most shards − 1).
    */
-  static async open(ddfs: Ddfs, tag: string, opts: { cacheBytes?: number; blobCacheDir?: string | false } = {}): Promise<Model> {
+  static async open(ddfs: Ddfs, tag: string, opts: { cacheBytes?: number; blobCacheDir?: string | false; threads?: number } = {}): Promise<Model> {
     if (!(await ddfs.exists(tag))) throw new DiscoError('ANALYTICS_NO_MODEL', `no analytics model under tag ${tag}: run analytics build first`)
     const attrs = await ddfs.attrs(tag)
     const shards = Number(attrs[ATTR_SHARDS])
@@ -513,7 +517,24 @@ export class Model {
     for (const b of blobs) b.sort((x, y) => x.batch - y.batch)
     // Index blobs of a store without a directory (a cluster) are copied to local disk once.
     const blobCache = opts.blobCacheDir === false ? undefined : opts.blobCacheDir ?? (ddfs.dir ? undefined : defaultBlobCacheDir())
-    return new Model(ddfs, tag, shards, blobs, opts.cacheBytes ?? DEFAULT_CACHE_BYTES, blobCache)
+    const threads = opts.threads ?? Math.min(shards, availableParallelism()) - 1
+    if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new DiscoError('ANALYTICS_BAD_PARAM', `threads: expected 0..64, found ${threads}`)
+    return new Model(ddfs, tag, shards, blobs, opts.cacheBytes ?? DEFAULT_CACHE_BYTES, blobCache, threads)
+  }
+
+  #pool: ScanPool | undefined
+
+  /** The scan workers (started on first use; none when `threads` is 0). */
+  pool(): ScanPool | undefined {
+    if (this.threads === 0) return undefined
+    return (this.#pool ??= new ScanPool(this.threads))
+  }
+
+  /** Stops the model's scan workers (they never keep a process alive, but hold memory). */
+  async close(): Promise<void> {
+    const p = this.#pool
+    this.#pool = undefined
+    await p?.close()
   }
 
   /** Shard `s`, loading its indexes on first use. */
@@ -524,8 +545,11 @@ export class Model {
       p = (async () => {
         const parts: Part[] = []
         for (const b of this.blobs[s]!) {
-          const db = DiscoDB.loads(await readIndexBlob(this.ddfs, b.urls, this.blobCacheDir))
-          parts.push(new Part(db, `${this.tag} batch ${b.batch} shard ${s}`))
+          const read = await readIndexBlob(this.ddfs, b.urls, this.blobCacheDir)
+          // In shared memory when worker threads share the funnel work (one copy, at load).
+          const bytes = this.threads > 0 ? new Uint8Array(new SharedArrayBuffer(read.byteLength)) : read
+          if (bytes !== read) bytes.set(read)
+          parts.push(new Part(DiscoDB.loads(bytes), `${this.tag} batch ${b.batch} shard ${s}`, bytes))
         }
         return new Shard(s, parts, this.cache)
       })()
