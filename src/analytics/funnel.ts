@@ -380,19 +380,7 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
     for (const sh of shards) {
       const within = seg?.users[sh.id]
       if (mode === 'bitdeli') {
-        // Prefix intersections; a step every user of the shard did is skipped, not decoded.
-        let u: Uint32Array | undefined = within
-        for (let k = 0; k < n; k++) {
-          const key = K.event(steps[k]!)
-          if (sh.countOf(key) === sh.users && sh.users > 0) {
-            acc.users[k]! += u ? u.length : sh.users
-            continue
-          }
-          const e = sh.usersOf(key)
-          u = u ? intersect(u, e) : e
-          acc.users[k]! += u.length
-          if (u.length === 0) break
-        }
+        bitdeliShard(sh, steps, within, acc.users)
         continue
       }
       // Candidates: users with a step-1 event (any step event for any-order) in the range.
@@ -510,6 +498,45 @@ function plainShard(sh: Shard, timed: Uint32Array, names: Map<string, number>, m
       acc.addTime(k, t)
     }
   }
+}
+
+/**
+ * Bitdeli steps of one shard: step k counts users who did steps 1…k. Each user's level (how many
+ * steps in a row they did so far) is one byte, so step k is one pass over its list — no merge of
+ * two lists and nothing allocated per step; a step every user did is skipped, not decoded.
+ */
+function bitdeliShard(sh: Shard, steps: string[], within: Uint32Array | undefined, users: number[]): void {
+  const level = new Uint8Array(sh.users + 1)
+  let base = 0
+  let prev = sh.users
+  if (within) {
+    for (let i = 0; i < within.length; i++) level[within[i]!] = 1
+    base = 1
+    prev = within.length
+  }
+  for (let k = 0; k < steps.length; k++) {
+    const key = K.event(steps[k]!)
+    if (sh.users > 0 && sh.countOf(key) === sh.users) {
+      users[k]! += prev
+      continue
+    }
+    prev = advance(level, sh.usersOf(key), base++)
+    users[k]! += prev
+    if (prev === 0) return
+  }
+}
+
+/** Moves the users of `list` at level `at` up one level; returns how many moved. */
+function advance(level: Uint8Array, list: Uint32Array, at: number): number {
+  let moved = 0
+  for (let i = 0; i < list.length; i++) {
+    const g = list[i]!
+    if (level[g] === at) {
+      level[g] = at + 1
+      moved++
+    }
+  }
+  return moved
 }
 
 /** A scan worker's task: the plain loop over one shard's users, as a partial answer. */
