@@ -9,6 +9,8 @@
 //   node build/bench/mr.js --size 10GB --no-jq
 //   node build/bench/mr.js --json           # one JSON object per figure
 //   node build/bench/mr.js --repeat 3       # tools back to back 3 times in turn; medians, ratio vs DuckDB
+//   node build/bench/mr.js --form bytes     # Disco's map in bytes form (byte scanner) instead of JSON.parse per line
+//   node build/bench/mr.js --form both      # both forms, side by side
 //
 // DuckDB (@duckdb/node-api, pinned; its native part comes from the npm registry) is installed by
 // this script into bench/data/peers on first use; jq from Debian (`apt-get install -y jq` is tried
@@ -37,6 +39,7 @@ const { values: opt } = parseArgs({
     size: { type: 'string', default: '64MB' },
     seed: { type: 'string', default: '1' },
     partitions: { type: 'string', default: '16' },
+    form: { type: 'string', default: 'record' },
     json: { type: 'boolean', default: false },
     'no-duckdb': { type: 'boolean', default: false },
     'no-jq': { type: 'boolean', default: false },
@@ -73,14 +76,15 @@ const files = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWi
 
 // ------------------------------------------------------------------------------------ children
 
-async function childDisco(dir: string): Promise<ChildResult> {
+async function childDisco(dir: string, form: 'record' | 'bytes' = 'record'): Promise<ChildResult> {
   const store = join(dir, 'store')
   rmSync(store, { recursive: true, force: true })
   const executor = new WorkerPoolExecutor()
   const t0 = performance.now()
   const job = await runJob({
     prefix: 'bench', inputs: files(dir), partitions: Number(opt.partitions),
-    map: { module: JOB, export: 'map' }, combiner: { module: JOB, export: 'combine' }, reduce: { module: JOB, export: 'reduce' },
+    ...(form === 'bytes' ? { map: { module: JOB, export: 'mapBytes' }, mapForm: 'bytes' as const } : { map: { module: JOB, export: 'map' } }),
+    combiner: { module: JOB, export: 'combine' }, reduce: { module: JOB, export: 'reduce' },
   }, { store, executor })
   await job.wait()
   const rows: [string, number, number][] = []
@@ -191,12 +195,15 @@ function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number 
 
 async function main(): Promise<void> {
   if (opt.child) {
-    const run = { disco: childDisco, duckdb: childDuckdb, jq: childJq, node: childNode }[opt.child as 'disco']
+    const run = { disco: childDisco, 'disco-bytes': (d: string) => childDisco(d, 'bytes'), duckdb: childDuckdb, jq: childJq, node: childNode }[opt.child as 'disco']
     process.stdout.write(JSON.stringify(await run(opt.dir!)))
     return
   }
   const data = ensureData(parseSize(opt.size!), Number(opt.seed))
-  const tools: [string, string][] = [['disco', `disco worker pool (${cpus().length} threads, combiner, ${opt.partitions} partitions)`]]
+  const tools: [string, string][] = []
+  const pool = `${cpus().length} threads, combiner, ${opt.partitions} partitions`
+  if (opt.form !== 'bytes') tools.push(['disco', `disco worker pool (${pool})`])
+  if (opt.form === 'bytes' || opt.form === 'both') tools.push(['disco-bytes', `disco worker pool, bytes-form map (${pool})`])
   if (!opt['no-node']) tools.push(['node', 'node readline+JSON.parse+Map'])
   if (!opt['no-duckdb'] && ensureDuckdb(DATA)) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY'])
   if (!opt['no-jq'] && ensureJq()) tools.push(['jq', `jq -s group_by (first ${opt['jq-lines']} lines only)`])
