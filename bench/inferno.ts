@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto'
 import { ensureDuckdb, hasJq, runTimedChild } from './peers.js'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -260,7 +261,7 @@ async function ensureData(size: number, seed: number, codecs: string[]): Promise
   return { dir, ...data }
 }
 
-function runChild(kind: string, dir: string, extra: string[] = []): ChildResult & { peakRssMB: number | null } {
+function runChild(kind: string, dir: string, extra: string[] = []): ChildResult & { peakRssMB: number | null; cpuMs: number | null } {
   const prof = opt['cpu-prof'] && kind === 'inferno' ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : []
   return runTimedChild<ChildResult>(kind, [...prof, HERE, '--child', kind, '--dir', dir, '--days', opt.days!, ...extra])
 }
@@ -293,7 +294,7 @@ async function main(): Promise<void> {
   if (!opt['no-jq'] && hasJq()) tools.push(['jq', 'jq', 'jq -R fromjson? reduce inputs', []])
   const only = opt.only?.split(',')
   const chosen = tools.filter(([id]) => !only || only.includes(id))
-  const runs = new Map<string, (ChildResult & { peakRssMB: number | null })[]>()
+  const runs = new Map<string, (ChildResult & { peakRssMB: number | null; cpuMs: number | null })[]>()
   for (let i = 0; i < Math.max(1, Number(opt.repeat)); i++) {
     for (const [id, kind, , extra] of chosen) {
       const r = runChild(kind, data.dir, extra)
@@ -303,6 +304,7 @@ async function main(): Promise<void> {
   const duck = runs.get('duckdb')
   const duckMs = duck ? median(duck.map((r) => r.ms)) : undefined
   const duckRss = duck ? median(duck.map((r) => r.peakRssMB ?? 0)) : undefined
+  const duckCpu = duck && duck.every((r) => r.cpuMs !== null) ? median(duck.map((r) => r.cpuMs!)) : undefined
   let reference: string | undefined
   let refCsv: string | undefined
   for (const [id, , name, , codec] of chosen) {
@@ -313,6 +315,7 @@ async function main(): Promise<void> {
     if (r.csv !== undefined) refCsv ??= r.csv
     const ms = median(rs.map((x) => x.ms))
     const rss = rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null
+    const cpu = rs.every((x) => x.cpuMs !== null) ? median(rs.map((x) => x.cpuMs!)) : null
     const fig = {
       name: `inferno-bench ${name}`,
       n: r.records,
@@ -325,6 +328,10 @@ async function main(): Promise<void> {
       msEach: rs.map((x) => Math.round(x.ms)),
       vsDuckdb: duckMs === undefined ? null : Number((duckMs / ms).toFixed(2)),
       rssVsDuckdb: duckRss === undefined || rss === null ? null : Number((rss / duckRss).toFixed(2)),
+      // CPU seconds of the whole child (start-up included): the fair figure on a loaded machine
+      cpuMs: cpu === null ? null : Math.round(cpu),
+      vsDuckdbCpu: duckCpu === undefined || cpu === null ? null : Number((duckCpu / cpu).toFixed(2)),
+      load: Number(loadavg()[0]!.toFixed(1)),
       agreesWithFirst: rs.every((x) => JSON.stringify(Object.entries(x.byDay).sort()) === reference),
       ...(r.csv !== undefined ? { csv: r.csv, sameCsv: rs.every((x) => x.csv === refCsv) } : {}),
       ...(codec !== undefined ? { chunks: JSON.parse(readFileSync(join(data.dir, `${storeOf(codec)}.json`), 'utf8')) as unknown } : {}),
@@ -332,7 +339,7 @@ async function main(): Promise<void> {
     if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
     else {
       process.stdout.write(`${name}: ${fig.n.toLocaleString('en-US')} records of ${fig.inputMB} MB in ${(fig.ms / 1000).toFixed(1)}s (median of ${fig.runs}) = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${fig.mbPerSec} MB/s), peak RSS ${fig.peakRssMB ?? '?'} MB` +
-        `${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.agreesWithFirst ? '' : ' — RESULTS DIFFER'}${'sameCsv' in fig && !fig.sameCsv ? ' — CSV DIFFERS' : ''}\n`)
+        `${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.cpuMs === null ? '' : `; CPU ${(fig.cpuMs / 1000).toFixed(1)}s${fig.vsDuckdbCpu === null ? '' : ` = ${fig.vsDuckdbCpu}x DuckDB's`}`} (load ${fig.load})${fig.agreesWithFirst ? '' : ' — RESULTS DIFFER'}${'sameCsv' in fig && !fig.sameCsv ? ' — CSV DIFFERS' : ''}\n`)
     }
   }
 }

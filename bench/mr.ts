@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -189,7 +189,7 @@ function ensureJq(): boolean {
   return ok
 }
 
-function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number | null } {
+function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number | null; cpuMs: number | null } {
   return runTimedChild<ChildResult>(kind, [HERE, '--child', kind, '--dir', dir, '--partitions', opt.partitions!, '--jq-lines', opt['jq-lines']!])
 }
 
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
   if (!opt['no-node']) tools.push(['node', 'node readline+JSON.parse+Map'])
   if (!opt['no-duckdb'] && ensureDuckdb(DATA)) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY'])
   if (!opt['no-jq'] && ensureJq()) tools.push(['jq', `jq -s group_by (first ${opt['jq-lines']} lines only)`])
-  const runs = new Map<string, (ChildResult & { peakRssMB: number | null })[]>()
+  const runs = new Map<string, (ChildResult & { peakRssMB: number | null; cpuMs: number | null })[]>()
   for (let i = 0; i < Math.max(1, Number(opt.repeat)); i++) {
     for (const [kind] of tools) runs.set(kind, [...(runs.get(kind) ?? []), runChild(kind, data.dir)])
   }
@@ -217,10 +217,14 @@ async function main(): Promise<void> {
   }
   const duck = runs.get('duckdb')
   const duckMs = duck ? median(duck.map((x) => x.ms)) : undefined
+  const duckCpu = duck && duck.every((x) => x.cpuMs !== null) ? median(duck.map((x) => x.cpuMs!)) : undefined
   let reference: string | undefined
   for (const [kind, label] of tools) {
     const rs = runs.get(kind)!
-    const r = { ...rs[0]!, ms: median(rs.map((x) => x.ms)), peakRssMB: rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null }
+    const r = {
+      ...rs[0]!, ms: median(rs.map((x) => x.ms)), peakRssMB: rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null,
+      cpuMs: rs.every((x) => x.cpuMs !== null) ? median(rs.map((x) => x.cpuMs!)) : null,
+    }
     reference ??= r.digest
     const sample = kind === 'jq'
     const fig = {
@@ -230,9 +234,13 @@ async function main(): Promise<void> {
       groups: r.groups, agreesWithDisco: sample ? null : rs.every((x) => x.digest === reference),
       runs: rs.length, msEach: rs.map((x) => Math.round(x.ms)),
       vsDuckdb: sample || duckMs === undefined ? null : Number((duckMs / r.ms).toFixed(2)),
+      // CPU seconds of the whole child (start-up included): the fair figure on a loaded machine
+      cpuMs: r.cpuMs === null ? null : Math.round(r.cpuMs),
+      vsDuckdbCpu: sample || duckCpu === undefined || r.cpuMs === null ? null : Number((duckCpu / r.cpuMs).toFixed(2)),
+      load: Number(loadavg()[0]!.toFixed(1)),
     }
     if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
-    else process.stdout.write(`${label}: ${fig.n.toLocaleString('en-US')} records${sample ? '' : ` of ${fig.inputMB} MB`} in ${(fig.ms / 1000).toFixed(1)}s = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${sample ? 'sample' : `${fig.mbPerSec} MB/s`}), peak RSS ${fig.peakRssMB ?? '?'} MB, ${fig.groups} groups${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.agreesWithDisco === false ? ' — RESULTS DIFFER' : ''}\n`)
+    else process.stdout.write(`${label}: ${fig.n.toLocaleString('en-US')} records${sample ? '' : ` of ${fig.inputMB} MB`} in ${(fig.ms / 1000).toFixed(1)}s = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${sample ? 'sample' : `${fig.mbPerSec} MB/s`}), peak RSS ${fig.peakRssMB ?? '?'} MB, ${fig.groups} groups${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.cpuMs === null ? '' : `; CPU ${(fig.cpuMs / 1000).toFixed(1)}s${fig.vsDuckdbCpu === null ? '' : ` = ${fig.vsDuckdbCpu}x DuckDB's`}`} (load ${fig.load})${fig.agreesWithDisco === false ? ' — RESULTS DIFFER' : ''}\n`)
   }
 }
 
