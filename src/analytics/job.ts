@@ -4,7 +4,7 @@
 // Workers load this module by path, so everything here is plain functions over JSON params.
 import { DiscoDBConstructor } from '../discodb/index.js'
 import { openStore } from '../ddfs/index.js'
-import { splitCsv } from '../inferno/readers.js'
+import { splitCsv } from '../inferno/reading/readers.js'
 import type { Emit, TaskContext } from '../disco/index.js'
 import { ByteWriter, FORMAT_VERSION, K, encodeCounts, encodeTimeline, propText, shardOf } from './format.js'
 import { dayName, dayOf, parseTimestamp, periodName, periodStart } from './time.js'

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Command, Option, InvalidArgumentError } from 'commander'
 import { productProgram } from './common.js'
 import { LOG_LEVELS, type LogLevel } from '../util/log.js'
-import { buildSettings, loadSettingsFile, parseYamlMapping, readYamlFile, type InfernoSettings } from '../inferno/settings.js'
+import { buildSettings, loadSettingsFile, parseYamlMapping, readYamlFile, type InfernoSettings } from '../inferno/rules/settings.js'
 
 /** Every option of the command line under its settings key; unset flags are `null` (or `false`). */
 export interface InfernoOptions {

@@ -10,11 +10,11 @@ import {
   autorunRules, ddfsStore, findRuleByName, findRules, keysetResult, mergeRows, loadRuleModule, ruleModuleFiles, runRule, resultsTagOf,
   type InfernoStore, type ResultRow, type Rule, type RunOptions, type RunProgress, type RunResult,
 } from '../inferno/api.js'
-import { InfernoDaemon, StateDir, type DaemonOutcome, type DaemonRule } from '../inferno/daemon/index.js'
+import { InfernoDaemon, StateDir, daemonRuleName, runOutcome } from '../inferno/daemon/index.js'
 import { StandardNotifier } from '../inferno/notify/index.js'
-import type { InfernoSettings } from '../inferno/settings.js'
+import type { InfernoSettings } from '../inferno/rules/settings.js'
 import { writeExampleRules } from '../inferno/examples/write.js'
-import { blobHasProblems } from '../inferno/stats.js'
+import { blobHasProblems } from '../inferno/results/stats.js'
 import { createLogger, type LogLevel } from '../util/log.js'
 import { Progress, reportError, runCli, usageError, writeOut } from './common.js'
 import { cliStore, closeCliStores } from './store.js'
@@ -208,48 +208,23 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
   return status
 }
 
-/** The daemon's view of a rule. */
-export function daemonRuleOf(rule: Rule): DaemonRule {
-  return {
-    name: rule.qualifiedName ?? rule.name,
-    run: rule.run,
-    time_delta: rule.timeDelta,
-    retry: rule.retry,
-    retry_limit: rule.retryLimit,
-    retry_delay: rule.retryDelay,
-    notify_on_fail: rule.notifyOnFail,
-    notify_on_success: rule.notifyOnSuccess,
-    notify_addresses: [...rule.notifyAddresses],
-    notify_pagerduty: rule.notifyPagerduty,
-    notify_pagerduty_key: rule.notifyPagerdutyKey ?? null,
-  }
-}
-
-/** A run result as a daemon outcome. */
-export function outcomeOf(r: RunResult): DaemonOutcome {
-  const message = r.status === 'failed' ? (r.error ? `${r.error.code}: ${r.error.message}` : r.reason) : r.status === 'skipped' ? r.reason : `${r.blobs} blob(s), ${r.records} records in ${(r.ms / 1000).toFixed(1)}s`
-  const warned = r.warnings.length > 0 ? `${message ?? ''}; warnings: ${r.warnings.join('; ')}` : message
-  return { status: r.status, job: r.jobName, ...(warned !== undefined ? { message: warned } : {}) }
-}
-
 /**
  * Daemon mode: every rule of the autorun modules on its schedule until SIGTERM/SIGINT, which stop
  * launching and wait for running jobs (a second signal exits at once).
  */
 export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
   const rules = await autorunRules(settings.rules_directory)
-  const byName = new Map(rules.map((r) => [r.qualifiedName ?? r.name, r]))
   const store = await storeOf(settings)
   const log = logger(io, opts.log_level)
   const daemon = new InfernoDaemon({
-    rules: rules.map(daemonRuleOf),
+    rules,
     state: new StateDir(settings.pid_dir),
     notifier: new StandardNotifier({ ...settings, pagerduty_api_key: (settings.pagerduty_api_key as string | undefined) ?? null, log }),
     startPaused: opts.start_paused,
     log: (l, level) => log(`daemon: ${l}`, level),
-    execute: async (dr, journal) => outcomeOf(await runRule(byName.get(dr.name)!, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true, journal })),
+    execute: async (rule, journal) => runOutcome(await runRule(rule, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true, journal })),
   })
-  log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${[...byName.keys()].join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
+  log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${rules.map(daemonRuleName).join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
   daemon.start()
   await new Promise<void>((resolve) => {
     let stopping = false

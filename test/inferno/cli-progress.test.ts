@@ -1,8 +1,8 @@
 // The TTY progress line of `inferno -i`: blobs, records, records/s, bad lines, stage.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { progressLine, outcomeOf, daemonRuleOf, stageTimer } from '#src/cli/inferno.js'
-import { defineRule, newJobStats } from 'disco-inferno'
+import { progressLine, stageTimer } from '#src/cli/inferno.js'
+import { newJobStats, runOutcome as outcomeOf } from 'disco-inferno'
 
 test('progress line draws blobs, records/s and bad lines only when enabled', () => {
   const writes: string[] = []
@@ -23,13 +23,7 @@ test('progress line draws blobs, records/s and bad lines only when enabled', () 
   assert.equal(writes[1], '\r\x1b[2K')
 })
 
-test('rules map onto daemon rules; run results onto daemon outcomes', () => {
-  const rule = defineRule({ name: 'r', sourceTags: ['t'], keyParts: ['a'], timeDelta: { oclock: 3 }, retry: true, retryLimit: 4, retryDelay: 2, notifyOnFail: true, notifyAddresses: ['ops@x'] })
-  const d = daemonRuleOf(rule)
-  assert.deepEqual(d, {
-    name: 'r', run: true, time_delta: { oclock: 3 }, retry: true, retry_limit: 4, retry_delay: 2,
-    notify_on_fail: true, notify_on_success: false, notify_addresses: ['ops@x'], notify_pagerduty: false, notify_pagerduty_key: null,
-  })
+test('run results map onto daemon outcomes', () => {
   const base = { rule: 'r', jobName: 'r@1:0', prefixes: [], tags: new Map(), urls: [], blobs: 2, records: 10, badLines: 0, badSample: [], mapErrors: { errors: 0, errorSample: [] }, reduceErrors: { errors: 0, errorSample: [] }, stats: newJobStats(), warnings: [], results: (async function* () {})(), resultBlobs: [], archived: [], ms: 1500 }
   assert.deepEqual(outcomeOf({ ...base, status: 'done' }), { status: 'done', job: 'r@1:0', message: '2 blob(s), 10 records in 1.5s' })
   assert.deepEqual(outcomeOf({ ...base, status: 'skipped', reason: 'not enough blobs' }), { status: 'skipped', job: 'r@1:0', message: 'not enough blobs' })

@@ -1,14 +1,14 @@
 // Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
 import { isUtf8 } from 'node:buffer'
-import type { Params, Parts, ResultRow, Rule } from './rule.js'
-import { addOversized, createLineReader, noteBadLine } from './readers.js'
-import { blobStats, mergeReadStats, newReadStats, type JobStats } from './stats.js'
-import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../ddfs/index.js'
-import { FieldScanner, SCAN_BAD, SCAN_OK } from '../util/json-fields.js'
-import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, SumCombiner } from './keyset.js'
-import type { BlobRef } from './tags.js'
-import type { InfernoStore } from './store.js'
-import { crc32 } from '../util/crc32.js'
+import type { Params, Parts, ResultRow, Rule } from '../rules/rule.js'
+import { addOversized, createRecordReader, noteBadLine } from '../reading/readers.js'
+import { blobStats, mergeReadStats, newReadStats, type JobStats } from '../results/stats.js'
+import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
+import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
+import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, SumCombiner } from './map-reduce.js'
+import type { BlobRef } from '../reading/tags.js'
+import type { InfernoStore } from '../reading/store.js'
+import { crc32 } from '../../util/crc32.js'
 
 /** CRC-32 of a text's UTF-8 bytes (the one implementation, in util). */
 export { crc32 }
@@ -22,7 +22,7 @@ export function partitionOf(rule: Rule, key: string, partitions: number): number
   return Number.isInteger(p) && p >= 0 && p < partitions ? p : ((Math.trunc(p) % partitions) + partitions) % partitions
 }
 
-export { newJobStats, type JobStats } from './stats.js'
+export { newJobStats, type JobStats } from '../results/stats.js'
 
 const FFFD = Buffer.from('\uFFFD', 'utf8')
 
@@ -82,7 +82,7 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   emit: (keyJson: string, values: unknown[]) => void, stats: JobStats): Promise<void> {
   const { rule } = ctx
   const readStats = newReadStats()
-  const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
+  const reader = createRecordReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
   const m = recordMapper(ctx, emit, stats)
   const mapBefore = { ...stats.map }
   rule.mapInitFunction?.(ctx.params)
@@ -132,7 +132,7 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
   emit: (keyJson: string, values: unknown[]) => void, stats: JobStats, lines: LineOptions = {}): Promise<void> {
   const { rule } = ctx
   const readStats = newReadStats()
-  const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
+  const reader = createRecordReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
   const m = recordMapper(ctx, emit, stats)
   const mapBefore = { ...stats.map }
   const fields = ctx.debug ? undefined : ruleFields(rule)

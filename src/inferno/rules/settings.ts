@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { DiscoError } from '../errors.js'
+import { DiscoError } from '../../errors.js'
 
 /** A settings mapping: the known keys below plus any user parameter (all of it becomes job params). */
 export interface InfernoSettings {

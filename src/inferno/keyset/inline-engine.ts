@@ -1,6 +1,6 @@
 // The in-process engine: the whole job in this process (tests, small inputs, memory stores).
-import { runInline } from './engine.js'
-import type { EngineJob, EngineResult, RuleEngine } from './runner.js'
+import { runInline } from './blob-tasks.js'
+import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
 
 /**
  * Runs map, partitioning, sort and reduce in this process; nothing to purge.

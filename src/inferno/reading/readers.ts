@@ -1,11 +1,11 @@
 // Readers (spec inferno.md 2.2): JSON lines, CSV, dynamic per line. Bad lines are counted, never fatal.
-import type { CsvDialect, Parts } from './rule.js'
-import { newReadStats, type ReadStats } from './stats.js'
-import { parseJson } from '../util/json.js'
+import type { CsvDialect, Parts } from '../rules/rule.js'
+import { newReadStats, type ReadStats } from '../results/stats.js'
+import { parseJson } from '../../util/json.js'
 
 export { parseJson }
 
-export { newReadStats, mergeReadStats, type ReadStats } from './stats.js'
+export { newReadStats, mergeReadStats, type ReadStats } from '../results/stats.js'
 
 /** Options of a reader. */
 export interface ReaderOptions {
@@ -121,7 +121,7 @@ export function csvQuoteOpen(line: string, dialect: CsvDialect, inQuote: boolean
 }
 
 /** Stateful per-blob line decoder: `push(line, emit)` emits 0..n records; `end(emit)` flushes. */
-export interface LineReader {
+export interface RecordReader {
   push(line: string, emit: (record: Parts) => void): void
   /** Call at the end of a blob (an open quoted CSV field then counts as a bad line). */
   end(emit: (record: Parts) => void): void
@@ -143,12 +143,12 @@ const EXCEL: CsvDialect = { delimiter: ',', quotechar: '"' }
  * the line after it (an unbalanced quote costs one line, never the rest of the blob).
  *
  * @example
- * const r = createLineReader({ kind: 'json' })
+ * const r = createRecordReader({ kind: 'json' })
  * const out: Parts[] = []
  * r.push('{"a":1}', (p) => out.push(p)) // out: [{ a: 1 }]
  * r.push('{bad}', (p) => out.push(p)) // r.stats.badLines === 1
  */
-export function createLineReader(opts: ReaderOptions, stats: ReadStats = newReadStats()): LineReader {
+export function createRecordReader(opts: ReaderOptions, stats: ReadStats = newReadStats()): RecordReader {
   const dialect = opts.dialect ?? EXCEL
   const sampleSize = opts.sampleSize ?? 5
   const maxLines = opts.maxRecordLines ?? DEFAULT_CSV_RECORD_LINES
@@ -250,7 +250,7 @@ export function createLineReader(opts: ReaderOptions, stats: ReadStats = newRead
  * [...readLines(['a,b', '', 'c'], { kind: 'csv' })] // [{0:'a',1:'b'}, {0:'c',1:null}]
  */
 export function* readLines(lines: Iterable<string>, opts: ReaderOptions, stats?: ReadStats): Generator<Parts> {
-  const r = createLineReader(opts, stats)
+  const r = createRecordReader(opts, stats)
   const out: Parts[] = []
   const emit = (p: Parts): void => { out.push(p) }
   for (const line of lines) {

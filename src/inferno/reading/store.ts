@@ -1,7 +1,7 @@
 // The store Inferno runs over: tags (tags.ts) plus reading and writing blob lines.
-import { DiscoError } from '../errors.js'
-import { rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
-import type { DiscoStores } from '../disco/index.js'
+import { DiscoError } from '../../errors.js'
+import { rawText, type Ddfs, type LineOptions } from '../../ddfs/index.js'
+import type { DiscoStores } from '../../disco/index.js'
 import { blobRefName, type BlobRef, type InfernoTags } from './tags.js'
 
 /** Tags plus blob lines: everything a rule run needs from storage. */
