@@ -8,6 +8,7 @@ import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type 
 import { archiveBlobs, blobRefName, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './reading/tags.js'
 import type { InfernoStore } from './reading/store.js'
 import type { FloatFormat } from './rules/values.js'
+import { resultsTagOf } from './results/saved.js'
 import type { EngineResult, RuleEngine } from './keyset/rule-engine.js'
 import { discoEngine, runsOnDisco } from './keyset/disco-engine.js'
 import { inlineEngine } from './keyset/inline-engine.js'
@@ -20,6 +21,10 @@ export interface RunProgress {
   readonly blobsTotal: number
   readonly records: number
   readonly badLines: number
+  /** Stored input bytes read so far (engines that report them; else 0). */
+  readonly bytesDone: number
+  /** Stored size of all inputs, when the store knows every input's size (see InfernoStore.blobSize). */
+  readonly bytesTotal: number | undefined
 }
 
 /** Options of runRule. */
@@ -264,9 +269,11 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
   let rowsOut: number | undefined
   let liveLines = 0
   let liveBlobs = 0
+  let bytesDone = 0
+  let bytesTotal: number | undefined
   const progress = (stage: RunProgress['stage']) => opts.onProgress?.({
     rule: rule.name, stage, blobsDone: Math.max(stats.blobsDone, liveBlobs), blobsTotal: base.blobs,
-    records: Math.max(stats.read.records, liveLines), badLines: stats.read.badLines,
+    records: Math.max(stats.read.records, liveLines), badLines: stats.read.badLines, bytesDone, bytesTotal,
   })
   let stage: NonNullable<RunResult['failedStage']> = 'select'
   const hasPre = rule.partsPreprocess.length > 0 || Object.values(rule.keysets).some((k) => k.partsPreprocess.length > 0)
@@ -318,6 +325,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     stage = 'job'
     const resultTagBase = opts.resultTag ?? rule.resultTag
     const engine = opts.engine ?? defaultEngine(rule, opts.store)
+    if (opts.onProgress) bytesTotal = await inputBytes(opts.store, inputs)
     progress('map')
     const res = await engine.run({
       rule, jobName, store: opts.store, inputs, params, stats,
@@ -325,6 +333,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       debug: opts.discoDebug ? (m) => log(`${jobName}: ${m}`) : undefined,
       onBlob: () => { liveBlobs++; progress('map') },
       onRecords: (n) => { liveLines = n; progress('map') },
+      onBytes: (n) => { bytesDone = n; progress('map') },
       maxRecordSize: opts.maxRecordSize,
     })
     jobName = res.jobName
@@ -435,9 +444,16 @@ async function* resultLinesAsync(rule: Rule, rows: AsyncIterable<ResultRow>): As
   for await (const row of rows) yield jsonRecordLine(rule, row)
 }
 
-/** Tag under which a job's saved results are listed (as Disco 0.5). */
-export function resultsTagOf(jobName: string): string {
-  return `disco:results:${jobName.replace(/[^A-Za-z0-9_\-@:]/g, '_')}`
+/** The stored size of all inputs, or undefined when the store cannot tell one of them. */
+async function inputBytes(store: InfernoStore, inputs: readonly BlobRef[]): Promise<number | undefined> {
+  if (!store.blobSize) return undefined
+  let total = 0
+  for (const b of inputs) {
+    const n = await store.blobSize(b).catch(() => undefined)
+    if (n === undefined) return undefined
+    total += n
+  }
+  return total
 }
 
 /**

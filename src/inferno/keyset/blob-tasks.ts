@@ -218,8 +218,22 @@ export interface InlineOptions extends MapContext {
   readonly partitions: number
   readonly stats: JobStats
   readonly onBlob?: (() => void) | undefined
+  /** Input bytes read so far (the lines' UTF-8 bytes and newlines: the stored size of uncompressed inputs). */
+  readonly onBytes?: ((bytes: number) => void) | undefined
   /** Longest input line in bytes (default 64 MiB); longer lines are counted as bad lines. */
   readonly maxRecordSize?: number | undefined
+}
+
+/** `lines`, telling `onBytes` how many bytes (UTF-8 and newline) passed, every 1000 lines and at the end. */
+async function* countedLines(lines: AsyncIterable<string>, onBytes: (n: number) => void): AsyncGenerator<string> {
+  let n = 0
+  let count = 0
+  for await (const l of lines) {
+    n += Buffer.byteLength(l) + 1
+    if (++count % 1000 === 0) { onBytes(n); n = 0 }
+    yield l
+  }
+  onBytes(n)
 }
 
 /**
@@ -237,6 +251,7 @@ export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
     if (list) list.push(v)
     else m.set(k, [v])
   }
+  let bytes = 0
   for (const input of o.inputs) {
     const oversized = { count: 0, sample: [] as string[] }
     const max = o.maxRecordSize ?? DEFAULT_MAX_LINE
@@ -246,8 +261,9 @@ export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
         if (oversized.count++ < 5) oversized.sample.push(`line ${lineNo} (${seen}+ bytes)`)
       },
     }
-    await mapBlob({ ...o, blob: input[0] }, o.store.readLines(input, lines), emit, o.stats)
-    addOversized(o.stats.read, oversized)
+    const read = o.store.readLines(input, lines)
+    await mapBlob({ ...o, blob: input[0] }, o.onBytes ? countedLines(read, (n) => o.onBytes!((bytes += n))) : read, emit, o.stats)
+    addOversized(o.stats.read, oversized, o.stats.blobs.at(-1))
     o.onBlob?.()
   }
   return parts.map((groups) => {

@@ -75,6 +75,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         ...(executor ? { executor } : {}),
         onProgress: (p) => {
           if (p.phase === 'map') job.onRecords?.(p.records)
+          if (p.phase === 'map' && p.bytes > 0) job.onBytes?.(p.bytes)
           if (p.phase === 'map' && p.done > blobsDone) {
             for (; blobsDone < p.done; blobsDone++) job.onBlob?.()
           }

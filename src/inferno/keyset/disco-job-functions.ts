@@ -92,7 +92,7 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
   await mapBytes({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined, blob: ctx.input }, bytes,
     (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
   // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
-  if (ctx.oversized) addOversized(stats.read, ctx.oversized)
+  if (ctx.oversized) addOversized(stats.read, ctx.oversized, stats.blobs.at(-1))
   ctx.report({ read: stats.read, map: stats.map, mapErrors: stats.mapErrors, blobs: stats.blobs } satisfies InfernoTaskStats)
 }
 

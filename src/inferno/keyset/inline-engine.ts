@@ -12,7 +12,7 @@ export const inlineEngine: RuleEngine = {
   async run(job: EngineJob): Promise<EngineResult> {
     const partitions = await runInline({
       rule: job.rule, params: job.params, debug: job.debug, store: job.store, inputs: job.inputs,
-      partitions: job.partitions, stats: job.stats, onBlob: job.onBlob, maxRecordSize: job.maxRecordSize,
+      partitions: job.partitions, stats: job.stats, onBlob: job.onBlob, onBytes: job.onBytes, maxRecordSize: job.maxRecordSize,
     })
     return { jobName: job.jobName, partitions, purge: async () => {}, purgeDropsResults: false }
   },

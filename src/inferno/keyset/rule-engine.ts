@@ -23,6 +23,8 @@ export interface EngineJob {
   readonly onBlob?: (() => void) | undefined
   /** Lines read so far (engines that count elsewhere report it here). */
   readonly onRecords?: ((lines: number) => void) | undefined
+  /** Stored input bytes read so far (for progress against InfernoStore.blobSize). */
+  readonly onBytes?: ((bytes: number) => void) | undefined
   /** Longest input line in bytes (default 64 MiB); a longer line is a counted bad line. */
   readonly maxRecordSize?: number | undefined
 }

@@ -1,6 +1,6 @@
 // Readers (spec inferno.md 2.2): JSON lines, CSV, dynamic per line. Bad lines are counted, never fatal.
 import type { CsvDialect, Parts } from '../rules/rule.js'
-import { newReadStats, type ReadStats } from '../results/stats.js'
+import { newReadStats, type BlobStats, type ReadStats } from '../results/stats.js'
 import { parseJson } from '../../util/json.js'
 
 export { parseJson }
@@ -33,15 +33,21 @@ export function noteBadLine(stats: ReadStats, kind: string, line: string, sample
 }
 
 /**
- * Counts lines skipped as longer than the maximum record size as bad lines (`sample`: the first
- * few as `line N (S+ bytes)`).
+ * Counts lines skipped as longer than the maximum record size as bad lines and as too-long lines
+ * (`sample`: the first few as `line N (S+ bytes)`), in the totals and in the blob's own entry.
  *
  * @example
  * addOversized(stats, { count: 1, sample: ['line 3 (1048577+ bytes)'] }) // stats.badLines += 1
  */
-export function addOversized(stats: ReadStats, o: { readonly count: number; readonly sample: readonly string[] }, sampleSize = 5): void {
+export function addOversized(stats: ReadStats, o: { readonly count: number; readonly sample: readonly string[] }, blob?: BlobStats, sampleSize = 5): void {
   stats.lines += o.count
   stats.badLines += o.count
+  stats.tooLongLines += o.count
+  if (blob) {
+    blob.lines += o.count
+    blob.badLines += o.count
+    blob.tooLongLines += o.count
+  }
   for (const s of o.sample) if (stats.badSample.length < sampleSize) stats.badSample.push(`record too large line error: ${s}`)
 }
 
