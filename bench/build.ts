@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { DiscoDBConstructor } from '#src/discodb/writer.js'
+import { DiscoDBConstructor } from '#src/discodb/constructor.js'
 import { addTsvLines } from '#src/discodb/tsv.js'
 import { ensureDataset, paths } from './dataset.js'
 

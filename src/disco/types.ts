@@ -1,7 +1,7 @@
 // The data shapes of a Disco job: the spec a user writes, the plan the planner derives, the task
 // messages an executor runs, and the job record persisted in the store. All plain JSON data, so a
 // task can cross a thread, process or machine boundary unchanged.
-import type { LineOptions } from '../ddfs/index.js'
+import type { Ddfs, LineOptions } from '../ddfs/index.js'
 
 /**
  * A user function, referenced by module and export name so every worker loads the same code
@@ -46,6 +46,11 @@ export interface TaskContext {
    * parsed back out of the event log.
    */
   report(stats: unknown): void
+  /**
+   * The job's DDFS store as the worker running the task opened it (embedded or cluster), for
+   * tasks that store blobs of their own (e.g. analytics indexes under a pending write).
+   */
+  readonly ddfs?: Ddfs
 }
 
 /** Lines a map task skipped as too long: how many, and the first few as `line N (S+ bytes)`. */

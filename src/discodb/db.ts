@@ -10,7 +10,7 @@ import { FnInquiry, IdsInquiry, type Inquiry, ListInquiry } from './inquiry.js'
 import { Q } from './q.js'
 import { type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError } from './reader.js'
 import { dedupe } from './setops.js'
-import { type BytesLike, type FinalizeOptions, type Values, buildDiscoDB } from './writer.js'
+import { type BytesLike, type FinalizeOptions, type Values, buildImage } from './writer.js'
 import { writeFileAtomicSync } from '../util/atomic.js'
 
 export type { Offsets, ValueVisitor } from './reader.js'
@@ -85,7 +85,7 @@ export class DiscoDB {
    * @example DiscoDB.build([['pets', ['dog', 'cat']], ['empty', []]]).get('pets')!.toStrings() // ['dog', 'cat']
    */
   static build(items: Iterable<readonly [BytesLike, Values]>, options?: FinalizeOptions): DiscoDB {
-    return buildDiscoDB(items, options)
+    return DiscoDB.loads(buildImage(items, options))
   }
 
   /**

@@ -3,4 +3,5 @@ export { DiscoDB, type ItemBatch, type Offsets, type QueryOptions, type ValueCol
 export { type DiscoDBHeader } from './header.js'
 export { Inquiry } from './inquiry.js'
 export { Q, MAX_CLAUSES, MAX_EXPANSION_WORK, type Clause, type Literal, type MetaLiteral, type NormalizeStats, type ParseOptions, type TermLiteral } from './q.js'
-export { DiscoDBConstructor, type BytesLike, type FinalizeOptions, type Values } from './writer.js'
+export { DiscoDBConstructor } from './constructor.js'
+export { type BytesLike, type FinalizeOptions, type Values } from './writer.js'

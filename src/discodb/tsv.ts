@@ -1,5 +1,5 @@
 // Fast input parsing for the writer: `key<TAB>value` lines straight from bytes into a constructor.
-import type { DiscoDBConstructor } from './writer.js'
+import type { ImageBuilder } from './writer.js'
 
 /**
  * Adds every complete line of `buf[start..end)` to `c` and returns the offset just past the last
@@ -10,7 +10,7 @@ import type { DiscoDBConstructor } from './writer.js'
  * @example
  * addTsvLines(c, Buffer.from('a\t1\nb\t2\n'), 0, 8, true) // 8: adds a→1, b→2
  */
-export function addTsvLines(c: DiscoDBConstructor, buf: Uint8Array, start: number, end: number, final: boolean): number {
+export function addTsvLines(c: ImageBuilder, buf: Uint8Array, start: number, end: number, final: boolean): number {
   let line = start
   while (line < end) {
     let nl = buf.indexOf(10, line)
@@ -26,7 +26,7 @@ export function addTsvLines(c: DiscoDBConstructor, buf: Uint8Array, start: numbe
   return Math.min(line, end)
 }
 
-function addLine(c: DiscoDBConstructor, buf: Uint8Array, start: number, end: number, tab: number): void {
+function addLine(c: ImageBuilder, buf: Uint8Array, start: number, end: number, tab: number): void {
   if (end > start && buf[end - 1] === 13) end--
   if (end === start) return
   if (tab < 0 || tab >= end) c.addRange(buf, start, end, -1, -1)

@@ -3,7 +3,6 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { DiscoError } from '../errors.js'
 import { buildChd } from './chd-build.js'
-import { DiscoDB } from './db.js'
 import { CODEBOOK_BYTES, buildCodebook, encodeValue, makeScratch, writeCodebookTable } from './huffman-build.js'
 import { ByteInterner, LIMITS, U32List } from './interner.js'
 
@@ -39,17 +38,15 @@ export function wouldCompress(uniqueValueBytes: number, uniqueValues: number, di
 }
 
 /**
- * Incremental DiscoDB builder. Keys get their slot and values their ID on first appearance; a
- * repeated key accumulates values. Memory: keys and unique values live once in two byte buffers,
- * pairs in two u32 arrays.
+ * The byte-image half of `DiscoDBConstructor` (which adds `finalize()` returning an open DB): keys
+ * get their slot and values their ID on first appearance; a repeated key accumulates values.
+ * Memory: keys and unique values live once in two byte buffers, pairs in two u32 arrays. Kept apart
+ * from the DB class so that `db.ts` (for `DiscoDB.build`) and this file do not import each other.
  *
  * @example
- * const c = new DiscoDBConstructor()
- * c.add('pets', ['dog', 'cat']).add('empty', []).add('pets', 'fish')
- * const db = c.finalize()
- * db.get('pets')!.toStrings() // ['dog', 'cat', 'fish']
+ * new ImageBuilder().add('a', ['x', 'y']).finalizeBytes().length // 128
  */
-export class DiscoDBConstructor {
+export class ImageBuilder {
   private keys = new ByteInterner(1 << 12, 1 << 8)
   private values = new ByteInterner(1 << 16, 1 << 10)
   private pairKey = new U32List()
@@ -112,21 +109,11 @@ export class DiscoDBConstructor {
   }
 
   /**
-   * Builds the DB and opens it; the constructor cannot be used afterwards (`DDB_FINALIZED`).
-   *
-   * @example
-   * new DiscoDBConstructor().add('a', ['x', 'y']).finalize().header.numValues // 2
-   */
-  finalize(options: FinalizeOptions = {}): DiscoDB {
-    return DiscoDB.loads(this.finalizeBytes(options))
-  }
-
-  /**
    * Builds the DB image only (for writing it to a file without opening it); the constructor
    * cannot be used afterwards (`DDB_FINALIZED`).
    *
    * @example
-   * new DiscoDBConstructor().finalizeBytes().length // 92 (an empty DB)
+   * new ImageBuilder().finalizeBytes().length // 92 (an empty DB)
    */
   finalizeBytes(options: FinalizeOptions = {}): Uint8Array {
     this.checkOpen()
@@ -352,23 +339,23 @@ function layout(keys: ByteInterner, values: ByteInterner, pairKey: U32List, pair
 }
 
 /**
- * Builds a DB from `[key, values]` pairs in one call (`DiscoDB.build` is this function).
+ * The image of a DB built from `[key, values]` pairs in one call (`DiscoDB.build` opens it).
  *
  * @example
- * buildDiscoDB([['a', ['x']], ['b', []]]).size // 2
+ * buildImage([['a', ['x']], ['b', []]]).length // 136
  */
-export function buildDiscoDB(items: Iterable<readonly [BytesLike, Values]>, options?: FinalizeOptions): DiscoDB {
+export function buildImage(items: Iterable<readonly [BytesLike, Values]>, options?: FinalizeOptions): Uint8Array {
   if (items == null || typeof (items as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     throw new DiscoError('DDB_BAD_ARGUMENT', `expected an iterable of [key, values] pairs, found ${describe(items)}`)
   }
-  const c = new DiscoDBConstructor()
+  const c = new ImageBuilder()
   for (const item of items) {
     if (!Array.isArray(item) || item.length !== 2) {
       throw new DiscoError('DDB_BAD_ARGUMENT', `expected a [key, values] pair, found ${describe(item)}${Array.isArray(item) ? ` of length ${item.length}` : ''}`)
     }
     c.add(item[0], item[1])
   }
-  return c.finalize(options)
+  return c.finalizeBytes(options)
 }
 
 export { LIMITS }

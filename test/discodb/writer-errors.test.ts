@@ -2,7 +2,8 @@
 // limits — and that a failed add leaves the constructor exactly as before.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DiscoDBConstructor, LIMITS } from '#src/discodb/writer.js'
+import { DiscoDBConstructor } from '#src/discodb/constructor.js'
+import { LIMITS } from '#src/discodb/writer.js'
 import { isDiscoError } from '#src/errors.js'
 import { keyRecord, parseHeader } from './writer-helpers.js'
 
