@@ -19,8 +19,8 @@ export { writeCsv, csvLine, keysetHeader, keysetResult, reduceResult, jsonRecord
 export type { CsvOptions, RetryPolicy } from './results/processors.js'
 export { resolveTagPrefixes, dayWindow, collectBlobs, archiveBlobs, archiveTagName, blobRefName, resultTagName } from './reading/tags.js'
 export type { BlobRef, InfernoTags, TagOverrides, CollectOptions, TagBlobs } from './reading/tags.js'
-export { MemoryStore, ddfsStore, rawLines } from './reading/store.js'
-export type { InfernoStore } from './reading/store.js'
+export { MemoryStore, ddfsStore, rawLines } from './reading/inferno-store.js'
+export type { InfernoStore } from './reading/inferno-store.js'
 export { createRecordReader, readLines, splitCsv, csvQuoteOpen, parseJson, DEFAULT_CSV_RECORD_LINES, DEFAULT_CSV_RECORD_CHARS } from './reading/readers.js'
 export type { ReaderOptions, RecordReader } from './reading/readers.js'
 /** @deprecated Renamed createRecordReader (it turns lines into records; Disco has its own line reader). */

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/ind
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
 import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, SumCombiner } from './map-reduce.js'
 import type { BlobRef } from '../reading/tags.js'
-import type { InfernoStore } from '../reading/store.js'
+import type { InfernoStore } from '../reading/inferno-store.js'
 import { crc32 } from '../../util/crc32.js'
 
 /** CRC-32 of a text's UTF-8 bytes (the one implementation, in util). */

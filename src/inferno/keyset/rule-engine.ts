@@ -3,7 +3,7 @@
 import type { Params, ResultRow, Rule } from '../rules/rule.js'
 import type { JobStats } from '../results/stats.js'
 import type { BlobRef } from '../reading/tags.js'
-import type { InfernoStore } from '../reading/store.js'
+import type { InfernoStore } from '../reading/inferno-store.js'
 
 /** Executes the map/reduce of one rule over inputs; returns each partition's rows in key order. */
 export interface RuleEngine {

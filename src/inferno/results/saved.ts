@@ -2,7 +2,7 @@
 // as JSON-record blobs under a tag, so `--process-results` can run the result processor again later.
 import { DiscoError } from '../../errors.js'
 import type { Params, ResultRow, Rule } from '../rules/rule.js'
-import type { InfernoStore } from '../reading/store.js'
+import type { InfernoStore } from '../reading/inferno-store.js'
 import { keysetResult, mergeRows } from './processors.js'
 
 /** Tag under which a job's saved results are listed (as Disco 0.5). */
