@@ -11,12 +11,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative, resolve, dirname, sep } from 'node:path'
 
-/**
- * Cycles being broken right now by another change (issue 11 moves DiscoDB's shared part out of
- * db.ts/writer.ts); each entry is removed as soon as that change lands. Keep this list empty.
- */
-const KNOWN_CYCLES = new Set(['discodb/db.ts -> discodb/writer.ts'])
-
 const ORDER = ['errors.ts', 'util', 'discodb', 'ddfs', 'disco', 'inferno', 'cluster', 'analytics', 'server', 'cli']
 
 function parseArgs(argv) {
@@ -91,7 +85,7 @@ function findCycles(g) {
         // The same cycle met from another file: rotate to its smallest member to compare.
         const k = path.indexOf([...path].sort()[0])
         const key = [...path.slice(k), ...path.slice(0, k)].join(' -> ')
-        if (!seen.has(key)) { seen.add(key); cycles.push({ key, path: [...path, t] }) }
+        if (!seen.has(key)) { seen.add(key); cycles.push([...path, t]) }
       } else if (s === undefined) visit(t)
     }
     stack.pop()
@@ -101,10 +95,7 @@ function findCycles(g) {
   return cycles
 }
 const slash = (f) => f.split(sep).join('/')
-for (const c of findCycles(graph)) {
-  if (KNOWN_CYCLES.has(slash(c.key))) continue
-  problems.push(`import cycle: ${c.path.map((f) => `src/${slash(f)}`).join(' -> ')}`)
-}
+for (const c of findCycles(graph)) problems.push(`import cycle: ${c.map((f) => `src/${slash(f)}`).join(' -> ')}`)
 
 if (problems.length) {
   console.error('layer check failed:\n  ' + problems.join('\n  '))
