@@ -35,7 +35,7 @@ interface Reported { stats?: unknown }
 
 function context(msg: TaskMessage, hooks: TaskHooks, stats: Reported, stores: DiscoStores): TaskContext {
   const base = {
-    job: msg.job, task: msg.task.id, attempt: msg.attempt, ddfs: stores.ddfs,
+    job: msg.job, task: msg.task.id, attempt: msg.attempt, modules: msg.spec.modules ?? {}, ddfs: stores.ddfs,
     log: (m: string) => hooks.log(`${msg.task.id}: ${m}`),
     report: (s: unknown) => { stats.stats = structuredClone(s) },
   }
