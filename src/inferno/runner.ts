@@ -325,7 +325,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     stage = 'job'
     const resultTagBase = opts.resultTag ?? rule.resultTag
     const engine = opts.engine ?? defaultEngine(rule, opts.store)
-    if (opts.onProgress) bytesTotal = await inputBytes(opts.store, inputs)
+    if (opts.onProgress) bytesTotal = await storedSize(opts.store, inputs)
     progress('map')
     const res = await engine.run({
       rule, jobName, store: opts.store, inputs, params, stats,
@@ -445,7 +445,7 @@ async function* resultLinesAsync(rule: Rule, rows: AsyncIterable<ResultRow>): As
 }
 
 /** The stored size of all inputs, or undefined when the store cannot tell one of them. */
-async function inputBytes(store: InfernoStore, inputs: readonly BlobRef[]): Promise<number | undefined> {
+async function storedSize(store: InfernoStore, inputs: readonly BlobRef[]): Promise<number | undefined> {
   if (!store.blobSize) return undefined
   let total = 0
   for (const b of inputs) {
