@@ -2,7 +2,7 @@
 // the windowed ordered / strict / any-order funnels over per-user timelines (issue 14 semantics).
 import { K, propText } from './format.js'
 import { StepScratch, intersect, unionAll, type Model, type Shard, type UserEvents } from './model.js'
-import { badParam, dayParam, durationParam, enumParam, mean, median, segmentRef, sides, type SegmentRef } from './params.js'
+import { badParam, dayParam, durationParam, enumParam, segmentRef, sides, type SegmentRef } from './params.js'
 import type { Segment } from './segments.js'
 import { DAY_MS, dayName } from './time.js'
 
@@ -58,13 +58,27 @@ export interface FunnelAnswer {
   results: FunnelSide[]
 }
 
-/** Per-step accumulators. */
+/** Per-step accumulators: users, and times to convert in growable typed arrays. */
 class Acc {
   readonly users: number[]
-  readonly times: number[][]
+  times: Float64Array[]
+  readonly counts: Int32Array
   constructor(n: number) {
     this.users = new Array(n).fill(0)
-    this.times = Array.from({ length: n }, () => [])
+    this.times = Array.from({ length: n }, () => new Float64Array(16))
+    this.counts = new Int32Array(n)
+  }
+  /** Records the time to convert of one user at step k (k > 0). */
+  addTime(k: number, t: number): void {
+    let a = this.times[k]!
+    const c = this.counts[k]!
+    if (c === a.length) {
+      const b = new Float64Array(a.length * 2)
+      b.set(a)
+      this.times[k] = a = b
+    }
+    a[c] = t
+    this.counts[k] = c + 1
   }
   /** Records one user's reached steps (times undefined beyond the last reached). */
   addTimes(t: (number | undefined)[], withTimes: boolean): void {
@@ -72,21 +86,78 @@ class Acc {
       if (t[k] === undefined) continue
       this.users[k]!++
       // Step 1's time to convert is 0 by definition: not stored.
-      if (withTimes && k > 0) this.times[k]!.push(t[k]!)
+      if (withTimes && k > 0) this.addTime(k, t[k]!)
     }
   }
   steps(names: string[], withTimes: boolean): FunnelStep[] {
     const u = this.users
-    return names.map((event, k) => ({
-      event,
-      users: u[k]!,
-      conversion: u[0]! > 0 ? u[k]! / u[0]! : null,
-      stepConversion: k === 0 ? (u[0]! > 0 ? 1 : null) : u[k - 1]! > 0 ? u[k]! / u[k - 1]! : null,
-      dropOff: k === 0 ? 0 : u[k - 1]! - u[k]!,
-      medianMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : median(this.times[k]!),
-      meanMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : mean(this.times[k]!),
-    }))
+    return names.map((event, k) => {
+      const times = this.times[k]!.subarray(0, this.counts[k]!)
+      return {
+        event,
+        users: u[k]!,
+        conversion: u[0]! > 0 ? u[k]! / u[0]! : null,
+        stepConversion: k === 0 ? (u[0]! > 0 ? 1 : null) : u[k - 1]! > 0 ? u[k]! / u[k - 1]! : null,
+        dropOff: k === 0 ? 0 : u[k - 1]! - u[k]!,
+        medianMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : medianOf(times),
+        meanMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : meanOf(times),
+      }
+    })
   }
+}
+
+/** Median of a typed array (sorted in place; mean of the two middle values for an even count); null when empty. */
+function medianOf(a: Float64Array): number | null {
+  if (a.length === 0) return null
+  a.sort()
+  const m = a.length >> 1
+  return a.length % 2 === 1 ? a[m]! : (a[m - 1]! + a[m]!) / 2
+}
+
+function meanOf(a: Float64Array): number | null {
+  if (a.length === 0) return null
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]!
+  return s / a.length
+}
+
+/**
+ * The ordered / strict funnel of one user without groups (the hot path): each step's time to
+ * convert from the first attempt (by t0) that reaches it into `out` (NaN: not reached). Returns
+ * how many steps were reached. Same rules as {@link userFunnel}.
+ */
+export function userFunnelPlain(T: ArrayLike<number>, E: ArrayLike<number>, len: number, steps: ArrayLike<number>, strict: boolean, windowMs: number, lo: number, hi: number, out: Float64Array): number {
+  const n = steps.length
+  out.fill(NaN, 0, n)
+  let reached = 0
+  const first = steps[0]!
+  for (let i = 0; i < len && reached < n; i++) {
+    if (E[i] !== first) continue
+    const t0 = T[i]!
+    if (t0 < lo || t0 >= hi) continue
+    const lim = t0 + windowMs
+    if (reached === 0) {
+      out[0] = 0
+      reached = 1
+    }
+    let j = i
+    for (let k = 1; k < n; k++) {
+      const want = steps[k]!
+      let nj = j + 1
+      if (strict) {
+        if (nj >= len || E[nj] !== want || T[nj]! > lim) break
+      } else {
+        while (nj < len && T[nj]! <= lim && E[nj] !== want) nj++
+        if (nj >= len || T[nj]! > lim) break
+      }
+      j = nj
+      if (out[k] !== out[k]) { // NaN: not reached before
+        out[k] = T[j]! - t0
+        reached++
+      }
+    }
+  }
+  return reached
 }
 
 /** One user's events as funnels see them: times, step-name ids (-1: other events), groups. */
@@ -249,6 +320,8 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
     need[id]!++
     return id
   })
+  const stepIdArr = Int32Array.from(stepIds)
+  const reachedTimes = new Float64Array(n)
   const scratch = new StepScratch()
   const fastView: StepEvents = { n: 0, times: scratch.times, ids: scratch.ids, group: NO_GROUP }
   const results: FunnelSide[] = []
@@ -296,7 +369,16 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
           fastView.ids = scratch.ids
           ev = fastView
         } else ev = stepEventsOf(sh.events(g), names, prop)
-        if (mode === 'any-order') {
+        if (prop === undefined && mode !== 'any-order') {
+          userFunnelPlain(ev.times, ev.ids, ev.n, stepIdArr, mode === 'strict', q.windowMs, q.lo, q.hi, reachedTimes)
+          // Step 1 is already counted; times only for steps 2 and on.
+          for (let k = 1; k < n; k++) {
+            const t = reachedTimes[k]!
+            if (t !== t) continue
+            acc.users[k]!++
+            acc.addTime(k, t)
+          }
+        } else if (mode === 'any-order') {
           for (const [grp, m] of userAnyOrder(ev, need, n, q.windowMs, q.lo, q.hi, prop !== undefined)) {
             const a = prop === undefined ? acc : groupAcc(groups, grp, n)
             for (let k = prop === undefined ? 1 : 0; k < m; k++) a.users[k]!++

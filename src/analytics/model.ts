@@ -128,12 +128,54 @@ export interface UserEvents {
   props(i: number): Record<string, unknown> | null
 }
 
+/**
+ * Decoded user lists of keys, shared by a model's shards and bounded by bytes (least recently used
+ * go first): the indexes are immutable, so a list decoded once stays true.
+ */
+export class IdCache {
+  readonly #map = new Map<string, Uint32Array>()
+  #bytes = 0
+  hits = 0
+  misses = 0
+  constructor(readonly maxBytes: number) {}
+
+  get(key: string): Uint32Array | undefined {
+    const v = this.#map.get(key)
+    if (v === undefined) {
+      this.misses++
+      return undefined
+    }
+    this.hits++
+    // Most recently used last.
+    this.#map.delete(key)
+    this.#map.set(key, v)
+    return v
+  }
+
+  set(key: string, ids: Uint32Array): void {
+    const size = ids.byteLength + 64
+    if (size > this.maxBytes / 4) return
+    this.#map.set(key, ids)
+    this.#bytes += size
+    for (const [k, v] of this.#map) {
+      if (this.#bytes <= this.maxBytes) break
+      this.#map.delete(k)
+      this.#bytes -= v.byteLength + 64
+    }
+  }
+}
+
+/** Default bound of a model's decoded-list cache. */
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+
 /** All indexes of one user shard. */
 export class Shard {
   /** Number of users in the shard (user numbers are 1..users). */
   readonly users: number
+  readonly #cache: IdCache
 
-  constructor(readonly id: number, readonly parts: readonly Part[]) {
+  constructor(readonly id: number, readonly parts: readonly Part[], cache = new IdCache(0)) {
+    this.#cache = cache
     if (parts.length <= 1) {
       this.users = parts[0]?.n ?? 0
       return
@@ -158,16 +200,24 @@ export class Shard {
     }
   }
 
-  /** Users under `key` in any batch. */
+  /** Users under `key` in any batch (ascending; shared: do not modify). */
   usersOf(key: string): Uint32Array {
+    const ck = `${this.id}\u0000${key}`
+    const hit = this.#cache.get(ck)
+    if (hit) return hit
     const k = encoder.encode(key)
-    if (this.parts.length === 1) return this.parts[0]!.ids(k)
-    const lists: Uint32Array[] = []
-    for (const p of this.parts) {
-      const ids = p.ids(k)
-      if (ids.length > 0) lists.push(ids)
+    let out: Uint32Array
+    if (this.parts.length === 1) out = this.parts[0]!.ids(k)
+    else {
+      const lists: Uint32Array[] = []
+      for (const p of this.parts) {
+        const ids = p.ids(k)
+        if (ids.length > 0) lists.push(ids)
+      }
+      out = lists.length === 0 ? emptyIds() : lists.length === 1 ? lists[0]! : unionAll(lists)
     }
-    return lists.length === 0 ? emptyIds() : lists.length === 1 ? lists[0]! : unionAll(lists)
+    this.#cache.set(ck, out)
+    return out
   }
 
   /** The union of several keys' users. */
@@ -368,6 +418,8 @@ async function readBlob(ddfs: Ddfs, urls: readonly string[]): Promise<Uint8Array
 export class Model {
   #shards: Promise<Shard>[] | undefined
   #info: ModelInfo | undefined
+  /** Decoded user lists, shared by the shards. */
+  readonly cache: IdCache
 
   private constructor(
     readonly ddfs: Ddfs,
@@ -375,10 +427,16 @@ export class Model {
     readonly shardCount: number,
     /** Per shard, the index blobs in batch order. */
     readonly blobs: readonly (readonly { batch: number; urls: string[] }[])[],
-  ) {}
+    cacheBytes: number,
+  ) {
+    this.cache = new IdCache(cacheBytes)
+  }
 
-  /** Opens the model under `tag` (ANALYTICS_NO_MODEL when there is none). */
-  static async open(ddfs: Ddfs, tag: string): Promise<Model> {
+  /**
+   * Opens the model under `tag` (ANALYTICS_NO_MODEL when there is none). `cacheBytes` bounds the
+   * decoded user lists kept between questions (default 256 MiB; 0 keeps none).
+   */
+  static async open(ddfs: Ddfs, tag: string, opts: { cacheBytes?: number } = {}): Promise<Model> {
     if (!(await ddfs.exists(tag))) throw new DiscoError('ANALYTICS_NO_MODEL', `no analytics model under tag ${tag}: run analytics build first`)
     const attrs = await ddfs.attrs(tag)
     const shards = Number(attrs[ATTR_SHARDS])
@@ -394,7 +452,7 @@ export class Model {
       if (s < shards) blobs[s]!.push({ batch: Number(m[1]), urls: [...set] })
     }
     for (const b of blobs) b.sort((x, y) => x.batch - y.batch)
-    return new Model(ddfs, tag, shards, blobs)
+    return new Model(ddfs, tag, shards, blobs, opts.cacheBytes ?? DEFAULT_CACHE_BYTES)
   }
 
   /** Shard `s`, loading its indexes on first use. */
@@ -408,7 +466,7 @@ export class Model {
           const db = DiscoDB.loads(await readBlob(this.ddfs, b.urls))
           parts.push(new Part(db, `${this.tag} batch ${b.batch} shard ${s}`))
         }
-        return new Shard(s, parts)
+        return new Shard(s, parts, this.cache)
       })()
       this.#shards[s] = p
     }
