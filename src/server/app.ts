@@ -78,10 +78,16 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   let cached: { key: string; model: Model } | undefined
   const model = async (): Promise<Model> => {
     const key = (await ddfs.exists(tag)) ? JSON.stringify(await ddfs.urls(tag)) : ''
-    if (!cached || cached.key !== key) cached = { key, model: await Model.open(ddfs, tag) }
+    if (!cached || cached.key !== key) {
+      const old = cached?.model
+      cached = { key, model: await Model.open(ddfs, tag) }
+      // Questions still running on the old model keep its scan workers for a while.
+      if (old) setTimeout(() => void old.close(), 60_000).unref()
+    }
     return cached.model
   }
 
+  app.addHook('onClose', async () => { await cached?.model.close() })
   app.setErrorHandler((err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
     if (isDiscoError(err)) {
       void reply.status(statusOf(err.code)).send({ error: { code: err.code, message: err.message } })

@@ -5,7 +5,7 @@
 // over two batches, with a saved segment, and through the HTTP API (jobs included).
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,7 +32,8 @@ after(async () => {
 test('build on cluster workers, questions from the object store: equal to the embedded store', async () => {
   const cluster = `${nats!.url}?prefix=an`
   const local = join(dir, 'embedded')
-  const on = (store: string) => (args: string[]): Run => b.cli(ANALYTICS, ['--store', store, '--no-progress', ...args])
+  const blobCache = join(dir, 'blob-cache')
+  const on = (store: string) => (args: string[]): Run => b.cli(ANALYTICS, ['--store', store, '--no-progress', ...args], { DISCO_ANALYTICS_CACHE: blobCache })
   const [cl, em] = [on(cluster), on(local)]
   const batch1 = writeEvents(dir, 'a', { seed: 11, users: 60, files: 3, perFile: 500, start: T0, days: 40, gap: [20, 24] })
   const batch2 = writeEvents(dir, 'b', { seed: 12, users: 80, files: 2, perFile: 500, start: T0 + 30 * 86_400_000, days: 20 })
@@ -56,11 +57,16 @@ test('build on cluster workers, questions from the object store: equal to the em
     // Questions: the CLI once on each store, then the library over both stores' models.
     const q = ['funnel', 'signup', 'view', 'purchase', '--json']
     assert.deepEqual(JSON.parse(ok(cl(q))), JSON.parse(ok(em(q))))
+    // The cluster's index blobs were copied to local disk once (3 shards × 2 batches); a second
+    // question reads the copies and answers the same.
+    assert.equal(readdirSync(blobCache).filter((f) => f.endsWith('.ddb')).length, 6)
+    assert.deepEqual(JSON.parse(ok(cl(q))), JSON.parse(ok(em(q))))
     for (const run of [cl, em]) ok(run(['segment', '-r', 'signup', '-r', 'NOT purchase', '--save', 'nobuy']))
     const sc = await openAnalyticsStore(cluster)
     const sl = await openAnalyticsStore(local)
     try {
-      const [mc, ml] = [await Model.open(sc.ddfs, 'analytics:model'), await Model.open(sl.ddfs, 'analytics:model')]
+      // Straight from the object store this time (no local copies).
+      const [mc, ml] = [await Model.open(sc.ddfs, 'analytics:model', { blobCacheDir: false }), await Model.open(sl.ddfs, 'analytics:model')]
       const questions: [string, (m: Model) => Promise<unknown>][] = [
         ['ordered', (m) => funnel(m, { steps: ['signup', 'view', 'purchase'], segments: ['nobuy'] })],
         ['strict', (m) => funnel(m, { steps: ['signup', 'view', 'add to cart'], mode: 'strict', window: '3d' })],
@@ -82,6 +88,7 @@ test('build on cluster workers, questions from the object store: equal to the em
     // The HTTP API on the cluster store: the same answers, and the build jobs from the cluster's job store.
     const s = await openAnalyticsStore(cluster)
     try {
+      process.env.DISCO_ANALYTICS_CACHE = blobCache
       const app = await createServer({ ddfs: s.ddfs, stores: s.stores })
       try {
         const res = await app.inject({ method: 'GET', url: '/api/funnel?steps=signup&steps=view&mode=ordered' })
