@@ -216,6 +216,8 @@ interface Run {
   reused: Map<string, TaskResult>
   /** The stored expanded inputs (deleted with the map outputs when the job ends). */
   inputsUrl: string
+  /** Stored input bytes read by finished map tasks (for progress). */
+  bytes?: number
 }
 
 /** How long cleanup waits for attempts that ignore the abort (in-process tasks mid-record). */
@@ -246,7 +248,7 @@ async function execute(run: Run): Promise<JobInfo> {
     info.outputs = plan.reduceTasks.reduce((n, t) => n + reduces.get(t.id)!.outputs, 0)
     await deleteData(stores, [run.inputsUrl, ...plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.map((b) => b.url))])
     if (spec.save !== undefined) {
-      run.onProgress?.({ job: name, phase: 'save', done: 0, total: results.length, records: info.records, elapsedMs: Date.now() - started })
+      run.onProgress?.({ job: name, phase: 'save', done: 0, total: results.length, records: info.records, bytes: run.bytes ?? 0, elapsedMs: Date.now() - started })
       info.savedTag = await saveResults(stores, spec.save || `disco:results:${name}`, results, name)
       await stores.jobs.log(name, `results saved under tag ${info.savedTag}`)
     }
@@ -325,6 +327,7 @@ function runPhase(
   }
   const queue: { task: TaskPlan; attempt: number }[] = tasks.filter((t) => !results.has(t.id)).map((task) => ({ task, attempt: 1 }))
   const live = new Map<string, number>() // records seen by running map attempts
+  const liveBytes = new Map<string, number>() // stored input bytes read by running map attempts
   let outstanding = queue.length
   let active = 0
   let done = results.size
@@ -334,8 +337,13 @@ function runPhase(
     for (const v of live.values()) n += v
     return n
   }
+  const bytes = (): number => {
+    let n = run.bytes ?? 0
+    for (const v of liveBytes.values()) n += v
+    return n
+  }
   const report = (): void =>
-    run.onProgress?.({ job: name, phase, done, total: tasks.length, records: records(), elapsedMs: Date.now() - started })
+    run.onProgress?.({ job: name, phase, done, total: tasks.length, records: records(), bytes: bytes(), elapsedMs: Date.now() - started })
   return new Promise<Map<string, TaskResult>>((resolve, reject) => {
     let failed = false
     const fail = (e: unknown): void => {
@@ -362,9 +370,10 @@ function runPhase(
       const key = `${task.id}#${attempt}`
       const hooks = {
         log: (m: string) => { stores.jobs.log(name, m).catch(() => {}) },
-        progress: (n: number) => {
+        progress: (n: number, b?: number) => {
           if (phase !== 'map') return
           live.set(key, (live.get(key) ?? 0) + n)
+          if (b) liveBytes.set(key, (liveBytes.get(key) ?? 0) + b)
           report()
         },
       }
@@ -376,11 +385,14 @@ function runPhase(
         async (res) => {
           active--
           live.delete(key)
+          const read = liveBytes.get(key) ?? 0
+          liveBytes.delete(key)
           for (const b of res.blobs) made.push(b.url)
           if (failed) return
           const ms = Date.now() - attemptStart
           results.set(task.id, res)
           if (phase === 'map') info.records += res.records
+          if (phase === 'map') run.bytes = (run.bytes ?? 0) + read
           info.tasks.done++
           done++
           try {
@@ -401,6 +413,7 @@ function runPhase(
         (e: unknown) => {
           active--
           live.delete(key)
+          liveBytes.delete(key)
           if (failed) return
           info.tasks.failed++
           const err = e as Error & { code?: string }
