@@ -150,8 +150,13 @@ export interface Chd {
   readonly seed: number
   readonly bins: number
   readonly displacements: Float64Array
-  /** Key index of every bin (`bin - rank(bin)`), -1 for empty bins: rank precomputed once. */
-  readonly binIndex: Int32Array
+  /**
+   * The rank of empty bins in two small tables (about 2 bits per bin, so that they stay in the
+   * cache): bit `bin & 31` of `occupied[bin >>> 5]` is set when the bin holds a key, and
+   * `keysBefore[bin >>> 5]` counts the keys of the bins before that word.
+   */
+  readonly occupied: Uint32Array
+  readonly keysBefore: Uint32Array
 }
 
 /**
@@ -180,16 +185,39 @@ export function readChd(b: Bytes, off: number, end: number, numKeys: number): Ch
   }
   const displacements = readCompressedSeq(b, phf + 20, end)
   if (nbuckets < 1 || displacements.length !== nbuckets) corrupt('number of buckets', String(displacements.length), nbuckets)
-  // bins = keys + empty bins, and both are bounded by the file size: the table is bounded too.
-  const binIndex = new Int32Array(bins)
-  let e = 0
-  for (let bin = 0; bin < bins; bin++) {
-    if (e < emptyBins.length && emptyBins[e] === bin) {
-      binIndex[bin] = -1
-      e++
-    } else binIndex[bin] = bin - e
+  // bins = keys + empty bins, and both are bounded by the file size: the tables are bounded too.
+  const words = (bins + 31) >>> 5
+  const occupied = new Uint32Array(words)
+  const keysBefore = new Uint32Array(words)
+  for (let w = 0; w < words; w++) occupied[w] = w === words - 1 && bins & 31 ? (1 << (bins & 31)) - 1 : 0xffffffff
+  for (let e = 0; e < emptyBins.length; e++) {
+    const bin = emptyBins[e]!
+    if (bin >= bins) corrupt('empty bin', `below ${bins}`, bin)
+    occupied[bin >>> 5]! &= ~(1 << (bin & 31))
   }
-  return { seed, bins, displacements, binIndex }
+  for (let w = 0, k = 0; w < words; w++) {
+    keysBefore[w] = k
+    k += popcount(occupied[w]!)
+  }
+  return { seed, bins, displacements, occupied, keysBefore }
+}
+
+/** Number of set bits of a 32-bit word. */
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333)
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24)
+}
+
+/**
+ * The key index of bin `bin` (its rank among occupied bins), or -1 when the bin is empty.
+ * @example binKey(chd, 18) // 17 (one empty bin before it)
+ */
+export function binKey(chd: Chd, bin: number): number {
+  const word = chd.occupied[bin >>> 5]!
+  const bit = 1 << (bin & 31)
+  if ((word & bit) === 0) return -1
+  return chd.keysBefore[bin >>> 5]! + popcount(word & (bit - 1))
 }
 
 /**
@@ -215,11 +243,11 @@ function mulmod(a: number, b: number, n: number): number {
  * @example chdIndex(chd, utf8('pets')) // 17
  */
 export function chdIndex(chd: Chd, key: Uint8Array): number {
-  return chd.binIndex[chdBin(chd, key)]!
+  return binKey(chd, chdBin(chd, key))
 }
 
 /**
- * The bin of `key` (0..bins - 1); `chd.binIndex` maps it to a key index.
+ * The bin of `key` (0..bins - 1); `binKey` maps it to a key index.
  * @example chdBin(chd, utf8('pets')) // 18
  */
 export function chdBin(chd: Chd, key: Uint8Array): number {

@@ -8,7 +8,7 @@
 import { closeSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
-import { type Chd, chdBin, readChd } from './chd.js'
+import { type Chd, binKey, chdBin, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
@@ -99,12 +99,15 @@ export class Reader implements QuerySource {
   #file: LazyFile | undefined
   /** Key record starts (numKeys + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
   #keyOffs: Uint32Array | null | undefined
-  /** Per CHD bin: its key record's [start, end) (0, 0 for an empty bin); null when the key TOC is damaged. */
-  #binRec: Uint32Array | null | undefined
   /** Value starts (U + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
   #valueOffs: Uint32Array | null | undefined
   #chd: Chd | undefined
   #codebook: Codebook | undefined
+  /** visitList's scratch (IDs, starts, ends) and whether a visit is running (nested visits allocate). */
+  #scratch = new Uint32Array(96)
+  #visiting = false
+  /** Sum of bytes read only to bring them into the cache (kept so the reads are not dropped). */
+  touched = 0
 
   /** `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest). */
   constructor(h: DiscoDBHeader, bytes: Uint8Array, file?: LazyFile) {
@@ -123,7 +126,7 @@ export class Reader implements QuerySource {
       this.visitId = (id, fn) => this.#visitHuffman(id, fn)
       this.valueAt = (id) => {
         this.extent(id)
-        return decodeHuffman(this.codebook(), this.buf, this.vs, this.ve)
+        return decodeHuffman(this.codebook(), this.buf, this.b.view, this.vs, this.ve)
       }
     } else {
       this.visitId = (id, fn) => {
@@ -253,19 +256,16 @@ export class Reader implements QuerySource {
 
   #hashSeek(key: Uint8Array): boolean {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
-    let br = this.#binRec
-    if (br === undefined) br = this.#binRec = this.#binRecords(chd)
-    const bin = chdBin(chd, key)
-    if (br === null) {
-      const i = chd.binIndex[bin]!
-      return i >= 0 && i < this.h.numKeys && this.keyEquals(i, key)
-    }
-    // One table read gives the record: no separate bin → index → TOC steps.
-    const e = br[2 * bin + 1]!
-    if (e === 0) return false
-    const s = br[2 * bin]!
+    const i = binKey(chd, chdBin(chd, key))
+    if (i < 0 || i >= this.h.numKeys) return false
+    let t = this.#keyOffs
+    if (t === undefined) t = this.#keyOffs = this.#tocTable(this.h.key2valuesOffs, this.h.numKeys, this.keyTocEnd, this.h.id2valueOffs)
+    if (t === null) return this.keyEquals(i, key)
+    // The key's record from the checked TOC table, compared in place.
+    const s = t[i]!
+    const e = t[i + 1]!
     const len = s + 4 <= e ? this.b.view.getUint32(s, true) : -1
-    if (len < 0 || s + 8 + len > e) this.keyLength(chd.binIndex[bin]!, s, e) // throws, naming the record
+    if (len < 0 || s + 8 + len > e) this.keyLength(i, s, e) // throws, naming the record
     if (len !== key.length) return false
     const buf = this.buf
     for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
@@ -273,24 +273,6 @@ export class Reader implements QuerySource {
     this.keyStart = s + 4
     this.keyEnd = s + 4 + len
     return true
-  }
-
-  /** [start, end) of the key record of every bin, from the checked key TOC table (or null). */
-  #binRecords(chd: Chd): Uint32Array | null {
-    if (this.h.numKeys > 0) this.recStart(0)
-    const t = this.#keyOffs
-    if (!t) return null
-    const n = this.h.numKeys
-    const br = new Uint32Array(chd.bins * 2)
-    const bi = chd.binIndex
-    for (let bin = 0; bin < chd.bins; bin++) {
-      const i = bi[bin]!
-      if (i >= 0 && i < n) {
-        br[2 * bin] = t[i]!
-        br[2 * bin + 1] = t[i + 1]!
-      }
-    }
-    return br
   }
 
   /** Locates the value-ID list of key record `i` into count / w / base (bounds-checked). */
@@ -418,20 +400,65 @@ export class Reader implements QuerySource {
     }
   }
 
-  /** Visits the values of list (count, w, base) in order. */
+  /**
+   * Visits the values of list (count, w, base) in order. The list is decoded first and the value
+   * extents gathered in one tight loop (so that their cache misses overlap instead of queueing one
+   * behind the other); a compressed value's first bytes are touched before any is decoded, for the
+   * same reason. A visitor may read the DB again (nested visits use their own scratch).
+   */
   visitList(count: number, w: number, base: number, fn: ValueVisitor): void {
     if (count === 0) return
-    const U = this.U
-    const buf = this.buf
-    let id = 0
-    for (let i = 0, bit = 5; i < count; i++, bit += w) {
-      if (w <= 24) {
-        const p = base + (bit >>> 3)
-        id += ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> (bit & 7)) & ((1 << w) - 1)
-      } else id += readBits(buf, base, bit, w)
-      if (id === 0 || id > U) badId(id, U)
-      this.visitId(id, fn)
+    const t = this.#valueTable()
+    if (t === null) {
+      for (let i = 0, id = 0; i < count; i++) this.visitId((id = this.nextId(w, base, i, id)), fn)
+      return
     }
+    const nested = this.#visiting
+    const sc = nested ? new Uint32Array(3 * count) : this.#listScratch(count)
+    this.decodeInto(count, w, base, sc, 0)
+    // IDs ascend from >= 1 to <= U (checked by decodeInto): every table read below is in range.
+    const starts = count
+    const ends = 2 * count
+    for (let i = 0; i < count; i++) {
+      const id = sc[i]!
+      sc[starts + i] = t[id - 1]!
+      sc[ends + i] = t[id]!
+    }
+    const buf = this.buf
+    this.#visiting = true
+    try {
+      if (!this.h.compressed) {
+        for (let i = 0; i < count; i++) fn(buf, sc[starts + i]!, sc[ends + i]!)
+        return
+      }
+      let touch = 0
+      for (let i = 0; i < count; i++) touch += buf[sc[starts + i]!]! + buf[sc[ends + i]!]!
+      this.touched = touch
+      const cb = this.codebook()
+      const view = this.b.view
+      for (let i = 0; i < count; i++) {
+        const s = sc[starts + i]!
+        const e = sc[ends + i]!
+        const cap = decodedCap(e - s)
+        const out = nested ? new Uint8Array(cap) : huffmanScratch(cap)
+        fn(out, 0, decodeHuffmanInto(cb, buf, view, s, e, out, 0))
+      }
+    } finally {
+      this.#visiting = nested
+    }
+  }
+
+  /** The checked value TOC table (or null when it is damaged or the DB is ≥ 4 GiB). */
+  #valueTable(): Uint32Array | null {
+    let t = this.#valueOffs
+    if (t === undefined) t = this.#valueOffs = this.#tocTable(this.h.id2valueOffs, this.U, this.valueTocEnd, this.valuesEnd)
+    return t
+  }
+
+  /** Scratch for visitList: 3 * count u32 (IDs, starts, ends). */
+  #listScratch(count: number): Uint32Array {
+    if (this.#scratch.length < 3 * count) this.#scratch = new Uint32Array(Math.max(3 * count, 2 * this.#scratch.length))
+    return this.#scratch
   }
 
   /** ID number `i` (0-based) of list (count, w, base), given the ID before it. */
@@ -469,8 +496,7 @@ export class Reader implements QuerySource {
   /** Checks value `id`'s extent into vs / ve (an out-of-range ID is DDB_BAD_ARGUMENT). */
   extent(id: number): void {
     const U = this.U
-    let t = this.#valueOffs
-    if (t === undefined) t = this.#valueOffs = this.#tocTable(this.h.id2valueOffs, U, this.valueTocEnd, this.valuesEnd)
+    const t = this.#valueTable()
     if (t !== null && id >= 1 && id <= U) {
       this.vs = t[id - 1]!
       this.ve = t[id]!
@@ -493,7 +519,7 @@ export class Reader implements QuerySource {
     const s = this.vs
     const e = this.ve
     const out = huffmanScratch(decodedCap(e - s))
-    const n = decodeHuffmanInto(this.codebook(), this.buf, s, e, out, 0)
+    const n = decodeHuffmanInto(this.codebook(), this.buf, this.b.view, s, e, out, 0)
     fn(out, 0, n)
   }
 
@@ -531,6 +557,7 @@ export class Reader implements QuerySource {
     // Decode every value once, in ID order, into one growing buffer.
     const cb = this.codebook()
     const buf = this.buf
+    const view = this.b.view
     // allocUnsafe: the buffer is written before it is read (no zeroing pass over megabytes).
     let out = unsafeBytes(Math.max(1024, (hi - lo) * 2))
     let n = 0
@@ -544,7 +571,7 @@ export class Reader implements QuerySource {
         grown.set(out.subarray(0, n))
         out = grown
       }
-      n += decodeHuffmanInto(cb, buf, s, e, out, n)
+      n += decodeHuffmanInto(cb, buf, view, s, e, out, n)
       offsets[k] = n
       s = e
     }
