@@ -17,6 +17,8 @@ export interface QuerySource {
   valueAt(id: number): Uint8Array
   /** Locates a key's list: returns its count (0 when absent) and leaves its width and start in `w` and `base`. */
   locateKey(key: Uint8Array): number
+  /** `locateKey` on each of `keys[from, to)`, into `count[k]`, `w[k]`, `base[k]`. */
+  locateKeys(keys: readonly Uint8Array[], from: number, to: number, count: Float64Array, w: Uint8Array, base: Float64Array): void
   readonly w: number
   readonly base: number
   /** Decodes list (count, w, base) into `out[at, at + count)`. */
@@ -31,6 +33,7 @@ let litCount = new Float64Array(64)
 let litW = new Uint8Array(64)
 let litBase = new Float64Array(64)
 let litNeg = new Uint8Array(64)
+const litKeys: Uint8Array[] = []
 let clStart = new Int32Array(64)
 let clPositive = new Int32Array(64)
 let clMixed = new Int32Array(64)
@@ -146,6 +149,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     for (let li = 0; li < lits.length; li++) {
       const l = lits[li]!
       if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
+      litKeys[at] = l.term
       litNeg[at++] = l.negated ? 1 : 0
       if (l.negated) negs++
     }
@@ -153,9 +157,14 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     else clMixed[nmixed++] = ci
   }
   clStart[nc] = at
-  if (npos === 0 && view === undefined) return complementOf(src, clauses, Array.from(clMixed.subarray(0, nmixed)))
+  if (npos === 0 && view === undefined) {
+    litKeys.length = 0
+    return complementOf(src, clauses, Array.from(clMixed.subarray(0, nmixed)))
+  }
   // Candidates: the view, or the smaller of the first two positive clauses. Keys are looked up
-  // clause by clause, so once no candidate is left the remaining clauses cost nothing.
+  // clause by clause (the keys of one clause, or of the first two when they are neighbours, at
+  // once, so that their cache misses overlap), so once no candidate is left the remaining clauses
+  // cost nothing.
   let n: number
   let next = 0
   if (view !== undefined) {
@@ -164,12 +173,13 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     n = view.length
   } else {
     const a = clPositive[0]!
-    const ea = locateClause(src, clauses, a)
+    const b = npos > 1 ? clPositive[1]! : -1
+    if (b === a + 1) src.locateKeys(litKeys, clStart[a]!, clStart[b + 1]!, litCount, litW, litBase)
+    const ea = b === a + 1 ? clauseEstimate(a) : locateClause(src, a)
     if (ea === 0) return emptyIds()
     next = 1
     if (npos > 1) {
-      const b = clPositive[1]!
-      const eb = locateClause(src, clauses, b)
+      const eb = b === a + 1 ? clauseEstimate(b) : locateClause(src, b)
       if (eb === 0) return emptyIds()
       if (eb < ea) {
         // Start from the smaller clause; the other one is marked next (already located).
@@ -183,7 +193,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   // Each further positive clause keeps the candidates one of its lists holds.
   for (; next < npos && n > 0; next++) {
     const ci = clPositive[next]!
-    if (next > 1 || view !== undefined) locateClause(src, clauses, ci)
+    if (next > 1 || view !== undefined) locateClause(src, ci)
     posHits.fill(0, 0, n)
     for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, posHits)
     let k = 0
@@ -193,7 +203,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   // A clause with negations keeps r unless r is in every negated list and in no positive one.
   for (let m = 0; m < nmixed && n > 0; m++) {
     const ci = clMixed[m]!
-    locateClause(src, clauses, ci)
+    locateClause(src, ci)
     posHits.fill(0, 0, n)
     negHits.fill(0, 0, n)
     let negs = 0
@@ -206,20 +216,20 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     for (let i = 0; i < n; i++) if (posHits[i]! > 0 || negHits[i]! < negs) cand[k++] = cand[i]!
     n = k
   }
+  litKeys.length = 0
   return n === 0 ? emptyIds() : cand.slice(0, n)
 }
 
 /** Looks up the keys of clause `ci` into its literal slots; returns its positive estimate. */
-function locateClause(src: QuerySource, clauses: readonly Clause[], ci: number): number {
-  const lits = clauses[ci]!.literals
+function locateClause(src: QuerySource, ci: number): number {
+  src.locateKeys(litKeys, clStart[ci]!, clStart[ci + 1]!, litCount, litW, litBase)
+  return clauseEstimate(ci)
+}
+
+/** The summed list lengths of clause `ci`'s positive literals (located already). */
+function clauseEstimate(ci: number): number {
   let estimate = 0
-  for (let li = 0, at = clStart[ci]!; li < lits.length; li++, at++) {
-    const count = src.locateKey((lits[li] as TermLiteral).term)
-    litCount[at] = count
-    litW[at] = src.w
-    litBase[at] = src.base
-    if (litNeg[at] === 0) estimate += count
-  }
+  for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) if (litNeg[l] === 0) estimate += litCount[l]!
   return estimate
 }
 

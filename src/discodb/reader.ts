@@ -105,6 +105,8 @@ export class Reader implements QuerySource {
   #codebook: Codebook | undefined
   /** visitList's scratch (IDs, starts, ends) and whether a visit is running (nested visits allocate). */
   #scratch = new Uint32Array(96)
+  /** locateKeys' per-key bins, then candidate key indexes. */
+  #cands = new Int32Array(16)
   #visiting = false
   /** Sum of bytes read only to bring them into the cache (kept so the reads are not dropped). */
   touched = 0
@@ -256,10 +258,20 @@ export class Reader implements QuerySource {
 
   #hashSeek(key: Uint8Array): boolean {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
-    const i = binKey(chd, chdBin(chd, key))
-    if (i < 0 || i >= this.h.numKeys) return false
+    return this.#matchKey(binKey(chd, chdBin(chd, key)), key)
+  }
+
+  /** The checked key TOC table (or null when it is damaged or the DB is ≥ 4 GiB). */
+  #keyTable(): Uint32Array | null {
     let t = this.#keyOffs
     if (t === undefined) t = this.#keyOffs = this.#tocTable(this.h.key2valuesOffs, this.h.numKeys, this.keyTocEnd, this.h.id2valueOffs)
+    return t
+  }
+
+  /** True when key record `i` (the hash's candidate, -1 for none) holds `key`; then it is current. */
+  #matchKey(i: number, key: Uint8Array): boolean {
+    if (i < 0 || i >= this.h.numKeys) return false
+    const t = this.#keyTable()
     if (t === null) return this.keyEquals(i, key)
     // The key's record from the checked TOC table, compared in place.
     const s = t[i]!
@@ -273,6 +285,44 @@ export class Reader implements QuerySource {
     this.keyStart = s + 4
     this.keyEnd = s + 4 + len
     return true
+  }
+
+  /**
+   * Locates the lists of `keys[from, to)` into `count` / `w` / `base` at the same indexes (count 0
+   * for an absent key), like `locateKey` on each. A hashed DB does it in stages (all hashes, then every candidate record
+   * touched, then the compares), so that the cache misses of different keys overlap.
+   */
+  locateKeys(keys: readonly Uint8Array[], from: number, to: number, count: Float64Array, w: Uint8Array, base: Float64Array): void {
+    const t = this.h.hashed && to - from > 1 ? this.#keyTable() : null
+    if (t === null) {
+      for (let k = from; k < to; k++) {
+        count[k] = this.locateKey(keys[k]!)
+        w[k] = this.w
+        base[k] = this.base
+      }
+      return
+    }
+    const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
+    if (this.#cands.length < to) this.#cands = new Int32Array(Math.max(to, 2 * this.#cands.length))
+    const cands = this.#cands
+    for (let k = from; k < to; k++) cands[k] = chdBin(chd, keys[k]!)
+    const buf = this.buf
+    const nk = this.h.numKeys
+    let touch = 0
+    for (let k = from; k < to; k++) {
+      const i = binKey(chd, cands[k]!)
+      cands[k] = i
+      if (i >= 0 && i < nk) touch += buf[t[i]!]!
+    }
+    this.touched = touch
+    for (let k = from; k < to; k++) {
+      if (this.#matchKey(cands[k]!, keys[k]!)) {
+        this.locateFound()
+        count[k] = this.count
+      } else count[k] = this.count = 0
+      w[k] = this.w
+      base[k] = this.base
+    }
   }
 
   /** Locates the value-ID list of key record `i` into count / w / base (bounds-checked). */
