@@ -57,6 +57,13 @@ function badId(id: number, maxId: number): never {
 
 const EMPTY = new Uint32Array(0)
 
+/** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
+function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
+  const b = new Uint32Array(Math.max(need, 2 * a.length))
+  b.set(a.subarray(0, keep))
+  return b
+}
+
 /** A plain Uint8Array over uninitialised memory (callers write before reading). */
 function unsafeBytes(n: number): Uint8Array {
   const b = Buffer.allocUnsafeSlow(n)
@@ -372,6 +379,74 @@ export class Reader implements QuerySource {
     }
     const first = out[at]!
     if (first === 0 || id > this.U) badId(first === 0 ? 0 : id, this.U)
+  }
+
+  /**
+   * Locates and decodes the lists of key records [from, to) for a columnar batch: key `k` (from
+   * 0) is `buf[keyStarts[k], keyEnds[k])`, its IDs `ids[idStarts[k], idStarts[k + 1])`. Returns
+   * the IDs array (grown when needed; the caller keeps it). With a checked key TOC table the walk
+   * is one tight loop; otherwise it goes record by record through `locate`.
+   */
+  fillBatch(from: number, to: number, keyStarts: Offsets, keyEnds: Offsets, idStarts: Uint32Array, ids: Uint32Array): Uint32Array {
+    const t = this.#keyTable()
+    let at = 0
+    if (t === null) {
+      for (let i = from; i < to; i++) {
+        const k = i - from
+        this.locate(i)
+        keyStarts[k] = this.keyStart
+        keyEnds[k] = this.keyEnd
+        idStarts[k] = at
+        const count = this.count
+        if (at + count > ids.length) ids = grow(ids, at, at + count)
+        this.decodeInto(count, this.w, this.base, ids, at)
+        at += count
+      }
+      idStarts[to - from] = at
+      return ids
+    }
+    const buf = this.buf
+    const view = this.b.view
+    const U = this.U
+    for (let i = from; i < to; i++) {
+      const k = i - from
+      const s = t[i]!
+      const e = t[i + 1]!
+      const len = s + 4 <= e ? view.getUint32(s, true) : -1
+      if (len < 0 || s + 8 + len > e) this.keyLength(i, s, e) // throws, naming the record
+      const off = s + 4 + len
+      keyStarts[k] = s + 4
+      keyEnds[k] = off
+      idStarts[k] = at
+      const count = view.getUint32(off, true)
+      if (count === 0) continue
+      const base = off + 4
+      const w = (buf[base]! & 31) + 1
+      if (base + Math.ceil((5 + count * w) / 8) > e) {
+        this.recEnd = e
+        this.keyEnd = off
+        this.locateFound() // throws, naming the list
+      }
+      if (at + count > ids.length) ids = grow(ids, at, at + count)
+      if (w > 24) {
+        this.decodeInto(count, w, base, ids, at)
+        at += count
+        continue
+      }
+      // The 4-byte window may pass the list's end by 3 bytes: still inside the DB, as the value
+      // TOC (at least 8 bytes) follows the key records.
+      const mask = (1 << w) - 1
+      let id = 0
+      for (let j = 0, bit = 5; j < count; j++, bit += w) {
+        id += (view.getUint32(base + (bit >>> 3), true) >>> (bit & 7)) & mask
+        ids[at + j] = id
+      }
+      const first = ids[at]!
+      if (first === 0 || id > U) badId(first === 0 ? 0 : id, U)
+      at += count
+    }
+    idStarts[to - from] = at
+    return ids
   }
 
   /** U (QuerySource). */
