@@ -7,6 +7,7 @@
 // work through the iterator API (a Uint8Array per value) for comparison.
 //
 //   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N]
+//     [--only NAME,NAME] [--data nocompress|default]
 import { existsSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -20,6 +21,9 @@ const opt = (name: string): string | undefined => (args.includes(name) ? args[ar
 const maxLookups = Number(opt('--lookups') ?? 200_000)
 const maxQueries = Number(opt('--max-queries') ?? 20_000)
 const runs = Math.max(1, Number(opt('--runs') ?? 5))
+/** Figures to measure (names without ` (iter)`); all when absent. */
+const only = opt('--only')?.split(',')
+const onlyData = opt('--data')
 
 /** The original's figures (C library, median of 5), per mode, in operations per second. */
 const BASELINE: Record<'default' | 'nocompress', Record<string, number>> = {
@@ -54,6 +58,7 @@ const median = (xs: number[]): number => {
 
 /** Times `f`, which performs `n` operations, `runs` times; keeps the medians. */
 function measure(name: string, data: string, mode: 'default' | 'nocompress' | undefined, n: number, f: () => void): void {
+  if (only !== undefined && !only.includes(name.replace(/ \(iter\)$/, ''))) return
   const wall: number[] = []
   const cpus: number[] = []
   for (let i = 0; i < runs; i++) {
@@ -205,7 +210,7 @@ if (file !== undefined) {
   run(file, file, undefined, (db) => (existsSync(paths.lookups) ? datasetWorkload() : syntheticWorkload(db)))
 } else if (existsSync(paths.ddbDefault) || existsSync(paths.ddbNoCompress)) {
   for (const [mode, f] of [['nocompress', paths.ddbNoCompress], ['default', paths.ddbDefault]] as const) {
-    if (existsSync(f)) run(f, `dataset-${mode}`, mode, () => datasetWorkload())
+    if (existsSync(f) && (onlyData === undefined || onlyData === mode)) run(f, `dataset-${mode}`, mode, () => datasetWorkload())
   }
 } else {
   // No dataset DB yet: the compat vectors (small; figures are not comparable to the baseline).

@@ -107,7 +107,8 @@ export class DiscoDB {
       throw ioError(e, path)
     }
     try {
-      const head = new Uint8Array(HEADER_SIZE)
+      // From Node's buffer pool: no ArrayBuffer of its own for 72 bytes.
+      const head = Buffer.allocUnsafe(HEADER_SIZE)
       let got = 0
       while (got < HEADER_SIZE) {
         const n = readSync(fd, head, got, HEADER_SIZE - got, offset + got)

@@ -56,6 +56,7 @@ function badId(id: number, maxId: number): never {
 }
 
 const EMPTY = new Uint32Array(0)
+const EMPTY_I32 = new Int32Array(0)
 
 /** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
 function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
@@ -111,9 +112,9 @@ export class Reader implements QuerySource {
   #chd: Chd | undefined
   #codebook: Codebook | undefined
   /** visitList's scratch (IDs, starts, ends) and whether a visit is running (nested visits allocate). */
-  #scratch = new Uint32Array(96)
+  #scratch: Uint32Array = EMPTY
   /** locateKeys' per-key bins, then candidate key indexes. */
-  #cands = new Int32Array(16)
+  #cands = EMPTY_I32
   #visiting = false
   /** Sum of bytes read only to bring them into the cache (kept so the reads are not dropped). */
   touched = 0
@@ -310,7 +311,7 @@ export class Reader implements QuerySource {
       return
     }
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
-    if (this.#cands.length < to) this.#cands = new Int32Array(Math.max(to, 2 * this.#cands.length))
+    if (this.#cands.length < to) this.#cands = new Int32Array(Math.max(to, 2 * this.#cands.length, 16))
     const cands = this.#cands
     for (let k = from; k < to; k++) cands[k] = chdBin(chd, keys[k]!)
     const buf = this.buf
@@ -582,7 +583,7 @@ export class Reader implements QuerySource {
 
   /** Scratch for visitList: 3 * count u32 (IDs, starts, ends). */
   #listScratch(count: number): Uint32Array {
-    if (this.#scratch.length < 3 * count) this.#scratch = new Uint32Array(Math.max(3 * count, 2 * this.#scratch.length))
+    if (this.#scratch.length < 3 * count) this.#scratch = new Uint32Array(Math.max(3 * count, 2 * this.#scratch.length, 96))
     return this.#scratch
   }
 
