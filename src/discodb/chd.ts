@@ -4,20 +4,21 @@ import { type Bytes, corrupt, readBits, u32 } from './bytes.js'
 
 /** Jenkins lookup2 as CMPH uses it (spec 4.6): returns [a, b, c] as unsigned 32-bit numbers. */
 export function jenkins(seed: number, key: Uint8Array): [number, number, number] {
-  jenkinsInto(seed, key, key.length)
+  jenkinsInto(seed, key, 0, key.length)
   return [hashOut[0]!, hashOut[1]!, hashOut[2]!]
 }
 
 /** Where jenkinsInto leaves a, b, c (no array per lookup). */
 const hashOut = new Uint32Array(3)
 
-/** Jenkins lookup2 of `key[0, len)` into `hashOut`. */
-function jenkinsInto(seed: number, key: Uint8Array, len: number): void {
+/** Jenkins lookup2 of `key[at, at + len)` into `hashOut`. */
+function jenkinsInto(seed: number, key: Uint8Array, at: number, len: number): void {
   let a = 0x9e3779b9 | 0
   let b = 0x9e3779b9 | 0
   let c = seed | 0
-  let i = 0
-  for (; len - i >= 12; i += 12) {
+  let i = at
+  const end = at + len
+  for (; end - i >= 12; i += 12) {
     a = (a + (key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24))) | 0
     b = (b + (key[i + 4]! | (key[i + 5]! << 8) | (key[i + 6]! << 16) | (key[i + 7]! << 24))) | 0
     c = (c + (key[i + 8]! | (key[i + 9]! << 8) | (key[i + 10]! << 16) | (key[i + 11]! << 24))) | 0
@@ -26,7 +27,7 @@ function jenkinsInto(seed: number, key: Uint8Array, len: number): void {
     a = (a - b - c) ^ (c >>> 3); b = (b - c - a) ^ (a << 10); c = (c - a - b) ^ (b >>> 15)
   }
   c = (c + len) | 0
-  const rest = len - i
+  const rest = end - i
   // Tail bytes: 0..3 into a, 4..7 into b, 8..10 into c at shifts 8, 16, 24.
   for (let k = 0; k < rest; k++) {
     const x = key[i + k]!
@@ -247,11 +248,11 @@ export function chdIndex(chd: Chd, key: Uint8Array): number {
 }
 
 /**
- * The bin of `key` (0..bins - 1); `binKey` maps it to a key index.
+ * The bin of `key[start, end)` (0..bins - 1); `binKey` maps it to a key index.
  * @example chdBin(chd, utf8('pets')) // 18
  */
-export function chdBin(chd: Chd, key: Uint8Array): number {
-  jenkinsInto(chd.seed, key, key.length)
+export function chdBin(chd: Chd, key: Uint8Array, start = 0, end = key.length): number {
+  jenkinsInto(chd.seed, key, start, end - start)
   const h0 = hashOut[0]!
   const h1 = hashOut[1]!
   const h2 = hashOut[2]!

@@ -2,7 +2,7 @@
 // resolution, metaquery expansion. Negated literals are never materialised against 1..U unless
 // the whole result is a complement (then the output itself has that size).
 import { DiscoError } from '../errors.js'
-import { Budget, type Clause, type Literal, MAX_CLAUSES, Q, type TermLiteral, clause, combine, termLiteral } from './q.js'
+import { Budget, type Clause, type Literal, MAX_CLAUSES, PLAN_CLAUSES, Q, type TermLiteral, clause, combine, planOf, termLiteral } from './q.js'
 import { complement, emptyIds, filterIds, hasId, intersect, unionAll } from './setops.js'
 
 /** What the engine needs from a DB. */
@@ -17,8 +17,11 @@ export interface QuerySource {
   valueAt(id: number): Uint8Array
   /** Locates a key's list: returns its count (0 when absent) and leaves its width and start in `w` and `base`. */
   locateKey(key: Uint8Array): number
-  /** `locateKey` on each of `keys[from, to)`, into `count[k]`, `w[k]`, `base[k]`. */
-  locateKeys(keys: readonly Uint8Array[], from: number, to: number, count: Float64Array, w: Uint8Array, base: Float64Array): void
+  /**
+   * `locateKey` on each key k of [from, to), into `count[k]`, `w[k]`, `base[k]`; key k is
+   * `bytes[bounds[at + k], bounds[at + k + 1])`.
+   */
+  locateKeys(bytes: Uint8Array, bounds: Int32Array, at: number, from: number, to: number, count: Float64Array, w: Uint8Array, base: Float64Array): void
   readonly w: number
   readonly base: number
   /** Decodes list (count, w, base) into `out[at, at + count)`. */
@@ -33,7 +36,10 @@ let litCount = new Float64Array(64)
 let litW = new Uint8Array(64)
 let litBase = new Float64Array(64)
 let litNeg = new Uint8Array(64)
-const litKeys: Uint8Array[] = []
+/** The keys of the plan being evaluated: term `l` is keyBytes[keyCode[keyBounds + l], keyCode[keyBounds + l + 1]). */
+let keyBytes: Uint8Array = new Uint8Array(0)
+let keyCode: Int32Array = new Int32Array(1)
+let keyBounds = 0
 let clStart = new Int32Array(64)
 let clPositive = new Int32Array(64)
 let clMixed = new Int32Array(64)
@@ -127,40 +133,27 @@ function loadUnion(src: QuerySource, from: number, to: number): number {
  * @example evaluate(db, Q.parse('a & ~b')) // Uint32Array [3, 7]
  */
 export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Array {
-  const clauses = q.clauses
-  const nc = clauses.length
-  if (nc === 0 || (view !== undefined && view.length === 0)) return emptyIds()
-  // Lay out the literals (no lookups yet): clause ci owns literal slots [clStart[ci], clStart[ci + 1]).
-  let total = 0
-  for (let ci = 0; ci < nc; ci++) {
-    const len = clauses[ci]!.literals.length
-    if (len === 0) return emptyIds()
-    total += len
-  }
+  // The flat plan (built once per Q): clause ci owns literal slots [clStart[ci], clStart[ci + 1]).
+  const plan = planOf(q)
+  const code = plan.code
+  const nc = code[0]!
+  if (nc === 0 || code[4] === 1 || (view !== undefined && view.length === 0)) return emptyIds()
+  const npos = code[1]!
+  const nmixed = code[2]!
+  const total = code[3]!
   literalRoom(total)
   clauseRoom(nc)
-  let npos = 0
-  let nmixed = 0
-  let at = 0
-  for (let ci = 0; ci < nc; ci++) {
-    const lits = clauses[ci]!.literals
-    clStart[ci] = at
-    let negs = 0
-    for (let li = 0; li < lits.length; li++) {
-      const l = lits[li]!
-      if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
-      litKeys[at] = l.term
-      litNeg[at++] = l.negated ? 1 : 0
-      if (l.negated) negs++
-    }
-    if (negs === 0) clPositive[npos++] = ci
-    else clMixed[nmixed++] = ci
-  }
-  clStart[nc] = at
-  if (npos === 0 && view === undefined) {
-    litKeys.length = 0
-    return complementOf(src, clauses, Array.from(clMixed.subarray(0, nmixed)))
-  }
+  const pos = PLAN_CLAUSES + nc + 1
+  const mixed = pos + npos
+  const negs = mixed + nmixed
+  for (let ci = 0; ci <= nc; ci++) clStart[ci] = code[PLAN_CLAUSES + ci]!
+  for (let i = 0; i < npos; i++) clPositive[i] = code[pos + i]!
+  for (let i = 0; i < nmixed; i++) clMixed[i] = code[mixed + i]!
+  for (let l = 0; l < total; l++) litNeg[l] = code[negs + l]!
+  if (npos === 0 && view === undefined) return complementOf(src, q.clauses, Array.from(clMixed.subarray(0, nmixed)))
+  keyBytes = plan.bytes
+  keyCode = code
+  keyBounds = negs + total
   // Candidates: the view, or the smaller of the first two positive clauses. Keys are looked up
   // clause by clause (the keys of one clause, or of the first two when they are neighbours, at
   // once, so that their cache misses overlap), so once no candidate is left the remaining clauses
@@ -174,7 +167,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   } else {
     const a = clPositive[0]!
     const b = npos > 1 ? clPositive[1]! : -1
-    if (b === a + 1) src.locateKeys(litKeys, clStart[a]!, clStart[b + 1]!, litCount, litW, litBase)
+    if (b === a + 1) src.locateKeys(keyBytes, keyCode, keyBounds, clStart[a]!, clStart[b + 1]!, litCount, litW, litBase)
     const ea = b === a + 1 ? clauseEstimate(a) : locateClause(src, a)
     if (ea === 0) return emptyIds()
     next = 1
@@ -216,13 +209,12 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     for (let i = 0; i < n; i++) if (posHits[i]! > 0 || negHits[i]! < negs) cand[k++] = cand[i]!
     n = k
   }
-  litKeys.length = 0
   return n === 0 ? emptyIds() : cand.slice(0, n)
 }
 
 /** Looks up the keys of clause `ci` into its literal slots; returns its positive estimate. */
 function locateClause(src: QuerySource, ci: number): number {
-  src.locateKeys(litKeys, clStart[ci]!, clStart[ci + 1]!, litCount, litW, litBase)
+  src.locateKeys(keyBytes, keyCode, keyBounds, clStart[ci]!, clStart[ci + 1]!, litCount, litW, litBase)
   return clauseEstimate(ci)
 }
 

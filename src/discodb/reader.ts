@@ -266,7 +266,7 @@ export class Reader implements QuerySource {
 
   #hashSeek(key: Uint8Array): boolean {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
-    return this.#matchKey(binKey(chd, chdBin(chd, key)), key)
+    return this.#matchKey(binKey(chd, chdBin(chd, key)), key, 0, key.length)
   }
 
   /** The checked key TOC table (or null when it is damaged or the DB is ≥ 4 GiB). */
@@ -276,19 +276,19 @@ export class Reader implements QuerySource {
     return t
   }
 
-  /** True when key record `i` (the hash's candidate, -1 for none) holds `key`; then it is current. */
-  #matchKey(i: number, key: Uint8Array): boolean {
+  /** True when key record `i` (the hash's candidate, -1 for none) holds `key[ks, ke)`; then it is current. */
+  #matchKey(i: number, key: Uint8Array, ks: number, ke: number): boolean {
     if (i < 0 || i >= this.h.numKeys) return false
     const t = this.#keyTable()
-    if (t === null) return this.keyEquals(i, key)
+    if (t === null) return this.keyEquals(i, ks === 0 && ke === key.length ? key : key.subarray(ks, ke))
     // The key's record from the checked TOC table, compared in place.
     const s = t[i]!
     const e = t[i + 1]!
     const len = s + 4 <= e ? this.b.view.getUint32(s, true) : -1
     if (len < 0 || s + 8 + len > e) this.keyLength(i, s, e) // throws, naming the record
-    if (len !== key.length) return false
+    if (len !== ke - ks) return false
     const buf = this.buf
-    for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
+    for (let j = ks, p = s + 4; j < ke; j++, p++) if (buf[p] !== key[j]) return false
     this.recEnd = e
     this.keyStart = s + 4
     this.keyEnd = s + 4 + len
@@ -296,15 +296,17 @@ export class Reader implements QuerySource {
   }
 
   /**
-   * Locates the lists of `keys[from, to)` into `count` / `w` / `base` at the same indexes (count 0
-   * for an absent key), like `locateKey` on each. A hashed DB does it in stages (all hashes, then every candidate record
-   * touched, then the compares), so that the cache misses of different keys overlap.
+   * Locates the lists of keys k in [from, to) into `count` / `w` / `base` at the same indexes
+   * (count 0 for an absent key), like `locateKey` on each; key k is
+   * `bytes[bounds[at + k], bounds[at + k + 1])`. A hashed DB does it in stages (all hashes, then
+   * every candidate record touched, then the compares), so that the cache misses of different
+   * keys overlap.
    */
-  locateKeys(keys: readonly Uint8Array[], from: number, to: number, count: Float64Array, w: Uint8Array, base: Float64Array): void {
+  locateKeys(bytes: Uint8Array, bounds: Int32Array, at: number, from: number, to: number, count: Float64Array, w: Uint8Array, base: Float64Array): void {
     const t = this.h.hashed && to - from > 1 ? this.#keyTable() : null
     if (t === null) {
       for (let k = from; k < to; k++) {
-        count[k] = this.locateKey(keys[k]!)
+        count[k] = this.locateKey(bytes.subarray(bounds[at + k]!, bounds[at + k + 1]!))
         w[k] = this.w
         base[k] = this.base
       }
@@ -313,7 +315,7 @@ export class Reader implements QuerySource {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
     if (this.#cands.length < to) this.#cands = new Int32Array(Math.max(to, 2 * this.#cands.length, 16))
     const cands = this.#cands
-    for (let k = from; k < to; k++) cands[k] = chdBin(chd, keys[k]!)
+    for (let k = from; k < to; k++) cands[k] = chdBin(chd, bytes, bounds[at + k]!, bounds[at + k + 1]!)
     const buf = this.buf
     const nk = this.h.numKeys
     let touch = 0
@@ -324,7 +326,7 @@ export class Reader implements QuerySource {
     }
     this.touched = touch
     for (let k = from; k < to; k++) {
-      if (this.#matchKey(cands[k]!, keys[k]!)) {
+      if (this.#matchKey(cands[k]!, bytes, bounds[at + k]!, bounds[at + k + 1]!)) {
         this.locateFound()
         count[k] = this.count
       } else count[k] = this.count = 0
