@@ -687,7 +687,8 @@ export class Reader implements QuerySource {
     const buf = this.buf
     const view = this.b.view
     // allocUnsafe: the buffer is written before it is read (no zeroing pass over megabytes).
-    let out = unsafeBytes(Math.max(1024, (hi - lo) * 2))
+    // Sized for text-like values (about one decoded byte per stored byte), grown when needed.
+    let out = unsafeBytes(Math.max(1024, hi - lo + ((hi - lo) >>> 3)))
     let n = 0
     let s = offsets[0]!
     offsets[0] = 0
