@@ -8,9 +8,12 @@
 //
 //   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N]
 //     [--only NAME,NAME] [--data nocompress|default]
+// Without --file or --data, each dataset DB is measured in a child process of its own.
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DiscoDB, Q } from 'disco-inferno'
 import { rng } from '../test/discodb/random.js'
 import { dataDir, ensureDdbs, paths, repoRoot } from './dataset.js'
@@ -215,9 +218,17 @@ if (args.includes('--build')) ensureDdbs()
 const file = opt('--file')
 if (file !== undefined) {
   run(file, file, undefined, (db) => (existsSync(paths.lookups) ? datasetWorkload() : syntheticWorkload(db)))
+} else if (onlyData === 'nocompress' || onlyData === 'default') {
+  const f = onlyData === 'nocompress' ? paths.ddbNoCompress : paths.ddbDefault
+  if (existsSync(f)) run(f, `dataset-${onlyData}`, onlyData, () => datasetWorkload())
 } else if (existsSync(paths.ddbDefault) || existsSync(paths.ddbNoCompress)) {
-  for (const [mode, f] of [['nocompress', paths.ddbNoCompress], ['default', paths.ddbDefault]] as const) {
-    if (existsSync(f) && (onlyData === undefined || onlyData === mode)) run(f, `dataset-${mode}`, mode, () => datasetWorkload())
+  // Each DB in a fresh process (as the original's driver ran): one's heap and JIT state do not
+  // weigh on the other's figures.
+  const pass = args.filter((a, i) => a !== '--json' && a !== '--build' && args[i - 1] !== '--data' && a !== '--data')
+  for (const mode of ['nocompress', 'default'] as const) {
+    if (!existsSync(mode === 'nocompress' ? paths.ddbNoCompress : paths.ddbDefault)) continue
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...pass, '--data', mode, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    for (const line of out.split('\n')) if (line.startsWith('{')) figures.push(JSON.parse(line) as Figure)
   }
 } else {
   // No dataset DB yet: the compat vectors (small; figures are not comparable to the baseline).
