@@ -2,7 +2,7 @@
 // shapes of the baseline, and scans. Runs on the shared benchmark dataset when its .ddb files
 // exist in bench/data/ (built by bench/build.ts, or with --build here), else on the compat vectors.
 // Figures are compared with the original C library (../shared/spec/discodb-baseline.md). Each
-// figure is the median of --runs runs (default 5) in this process. The headline rows use the
+// figure is the median of --runs runs (default 5) in this process, after one untimed warm-up run. The headline rows use the
 // allocation-free API (lazy open, visitors, columnar batches); rows marked `(iter)` time the same
 // work through the iterator API (a Uint8Array per value) for comparison.
 //
@@ -64,6 +64,9 @@ function measure(name: string, data: string, mode: 'default' | 'nocompress' | un
   if (only !== undefined && !only.includes(name.replace(/ \(iter\)$/, ''))) return
   const wall: number[] = []
   const cpus: number[] = []
+  // One untimed run first: process CPU time counts the JIT's background compiler threads, which
+  // are busy right after new code starts running (the original's C has no warm-up to pay).
+  f()
   for (let i = 0; i < runs; i++) {
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
