@@ -253,15 +253,23 @@ export function chdIndex(chd: Chd, key: Uint8Array): number {
  */
 export function chdBin(chd: Chd, key: Uint8Array, start = 0, end = key.length): number {
   jenkinsInto(chd.seed, key, start, end - start)
-  const h0 = hashOut[0]!
-  const h1 = hashOut[1]!
-  const h2 = hashOut[2]!
+  // hashOut holds u32s: `%` on them is an integer remainder, not a float one.
   const n = chd.bins
-  const g = mod(h0, chd.displacements.length)
-  const f = mod(h1, n)
-  const h = mod(h2, n - 1) + 1
-  const d = chd.displacements[g]!
+  const f = hashOut[1]! % n
+  const h = (hashOut[2]! % (n - 1)) + 1
+  const d = chd.displacements[hashOut[0]! % chd.displacements.length]!
   const p1 = Math.floor(d / n)
   const p0 = d - p1 * n
+  if (n < 0x4000000 && p1 < n) {
+    // h * p0 < 2^52 is exact in a double: one division for its remainder, then two corrections.
+    const t = h * p0
+    let r = t - Math.floor(t / n) * n
+    if (r < 0) r += n
+    else if (r >= n) r -= n
+    let bin = f + r + p1
+    if (bin >= n) bin -= n
+    if (bin >= n) bin -= n
+    return bin
+  }
   return mod(f + mulmod(h, p0, n) + p1, n)
 }
