@@ -1,18 +1,24 @@
 // The cluster store on loopback: object-store and S3 (s3rver) put/get MB/s, tag appends per second
 // on a 3-server R3 cluster (one writer and 4 concurrent writers), the time a tag write takes to get
-// through a kill -9 of the tag bucket's leader, and one Inferno rule over the embedded store versus
-// over the cluster store (the rule runs in the `inferno` process in both cases).
-// Usage: node build/bench/cluster.js [--size 64MB] [--rule-size 30MB] [--json]
+// through a kill -9 of the tag bucket's leader, one Inferno rule over the embedded store versus
+// over the cluster store (the rule runs in the `inferno` process in both cases), and one Disco
+// sum-by-key job (bench/mr-job.ts: count and sum of amount per user, combiner, 8 partitions)
+// embedded (worker threads) versus on a fresh 3-server R3 cluster with 1 and then 2 `disco worker`
+// processes (concurrency 1 each), plus the time from kill -9 of one of the 2 workers (just after
+// the first map task is done) to the job's completion. Every cluster result is checked equal to
+// the embedded one (SHA-256 of `disco results`).
+// Usage: node build/bench/cluster.js [--size 64MB] [--rule-size 30MB] [--job-size 1GB] [--skip store|jobs] [--json]
 // Needs nats-server (Debian) on the PATH; servers bind 127.0.0.1 and are stopped by PID.
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openAnyStore, type OpenedStore } from '../src/index.js'
+import { openAnyStore, openDiscoStores, waitJob, type OpenedStore } from 'disco-inferno'
 import { mulberry32 } from '../src/util/random.js'
 import { hasNatsServer, startNats, startNatsCluster, startS3rver } from '../test/cluster/servers.js'
+import { Bench, eventsSeen, stopWorker } from '../test/cluster/workers.js'
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -27,6 +33,8 @@ function mb(s: string): number {
 const json = process.argv.includes('--json')
 const sizeMB = mb(arg('size', '64MB'))
 const ruleMB = mb(arg('rule-size', '30MB'))
+const jobMB = mb(arg('job-size', '1GB'))
+const skip = arg('skip', '')
 
 function report(f: { name: string, n: number, ms: number, opsPerSec: number, unit: string, [k: string]: unknown }): void {
   if (json) process.stdout.write(JSON.stringify(f) + '\n')
@@ -70,8 +78,7 @@ function clicks(path: string, mbytes: number): void {
   writeFileSync(path, parts.join('\n') + '\n')
 }
 
-async function main(): Promise<void> {
-  if (!hasNatsServer()) throw new Error('nats-server is not on the PATH (apt-get install nats-server)')
+async function storeBench(): Promise<void> {
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER'
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER'
   const bytes = randomBytes(sizeMB * 1048576)
@@ -124,4 +131,96 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+const DISCO = fileURLToPath(import.meta.resolve('#src/cli/disco.js'))
+const DDFS = fileURLToPath(import.meta.resolve('#src/cli/ddfs.js'))
+const JOB = fileURLToPath(new URL('./mr-job.js', import.meta.url))
+const FILES = 16
+
+/** `FILES` NDJSON files of seeded events `{user, amount, …}`, `mbytes` MB in all. */
+function events(dir: string, mbytes: number): string[] {
+  const rand = mulberry32(1127)
+  const paths: string[] = []
+  for (let f = 0; f < FILES; f++) {
+    const p = join(dir, `events-${f}.json`)
+    const fd = openSync(p, 'w')
+    let size = 0
+    while (size < (mbytes * 1048576) / FILES) {
+      const lines: string[] = []
+      for (let i = 0; i < 2000; i++) lines.push(JSON.stringify({ user: `u${Math.floor(rand() * 200_000)}`, event: ['view', 'click', 'buy'][Math.floor(rand() * 3)], amount: Math.floor(rand() * 1000), ts: 1_790_000_000_000 + Math.floor(rand() * 86_400_000) }))
+      const text = lines.join('\n') + '\n'
+      writeSync(fd, text)
+      size += text.length
+    }
+    closeSync(fd)
+    paths.push(p)
+  }
+  return paths
+}
+
+/** Runs a CLI to completion (no timeout: a 1 GB job may take minutes); its stdout. */
+function cli(bin: string, args: string[], cwd: string): string {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, DISCO_STORE: '' } })
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: ${r.stderr}`)
+  return r.stdout
+}
+
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
+
+/** The Disco sum-by-key job embedded versus on a 3-server cluster with 1 and 2 workers, and a worker kill. */
+async function jobBench(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'bench-cluster-jobs-'))
+  const b = new Bench(tmp)
+  const cluster = await startNatsCluster(3)
+  try {
+    const files = events(tmp, jobMB)
+    const jobArgs = ['run', JOB, '-i', 'data:events', '-p', '8']
+    const timed = (label: string, store: string): { ms: number, digest: string } => {
+      const t = performance.now()
+      const name = cli(DISCO, ['--store', store, ...jobArgs], tmp).trim()
+      const ms = performance.now() - t
+      report({ name: `disco sum-by-key job, ${label}`, n: jobMB, ms, opsPerSec: jobMB / (ms / 1000), unit: 'MB/s' })
+      return { ms, digest: sha(cli(DISCO, ['--store', store, 'results', name], tmp)) }
+    }
+    const local = join(tmp, 'store')
+    cli(DDFS, ['--store', local, 'push', 'data:events', ...files], tmp)
+    const embedded = timed('embedded (worker threads = cores)', local)
+
+    const store = `${cluster.url}?prefix=bench`
+    let t = performance.now()
+    cli(DDFS, ['--store', store, 'push', 'data:events', ...files], tmp)
+    let ms = performance.now() - t
+    report({ name: 'ddfs push of the job inputs, R3 object store', n: jobMB, ms, opsPerSec: jobMB / (ms / 1000), unit: 'MB/s' })
+    const workerArgs = ['--ack-wait', '10']
+    const w1 = await b.worker(store, workerArgs)
+    const one = timed('R3 cluster, 1 worker process', store)
+    const w2 = await b.worker(store, workerArgs)
+    const two = timed('R3 cluster, 2 worker processes', store)
+    for (const r of [one, two]) if (r.digest !== embedded.digest) throw new Error('the cluster job gave other results than the embedded one')
+    if (!json) process.stdout.write(`  ratios: 1 worker ${(one.ms / embedded.ms).toFixed(2)}x embedded, 2 workers ${(two.ms / embedded.ms).toFixed(2)}x embedded\n`)
+
+    // kill -9 of one worker once the first map task is done; time to the job's completion.
+    const opened = await openDiscoStores(store)
+    try {
+      const name = cli(DISCO, ['--store', store, ...jobArgs.slice(0, 1), '-d', ...jobArgs.slice(1)], tmp).trim()
+      await eventsSeen(opened.stores, name, /^map:\d+ done/, 1)
+      t = performance.now()
+      w1.kill('SIGKILL')
+      await w1.exited
+      await waitJob(opened.stores, name, { timeoutMs: 3_600_000 })
+      ms = performance.now() - t
+      report({ name: 'kill -9 of 1 of 2 workers after the first map task, to job completion (ack wait 10 s)', n: 1, ms, opsPerSec: 1000 / ms, unit: 'jobs/s' })
+      if (sha(cli(DISCO, ['--store', store, 'results', name], tmp)) !== embedded.digest) throw new Error('the job with a killed worker gave other results')
+    } finally {
+      await opened.close()
+    }
+    await stopWorker(w2)
+  } finally {
+    b.killAll()
+    await cluster.stop()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+if (!hasNatsServer()) throw new Error('nats-server is not on the PATH (apt-get install nats-server)')
+if (skip !== 'store') await storeBench()
+if (skip !== 'jobs') await jobBench()

@@ -2,7 +2,7 @@
 // (one per user shard) to the model tag. Earlier batches are never rewritten.
 import { fileURLToPath } from 'node:url'
 import { blobFileName, blobName, type Ddfs, type DdfsWrite } from '../ddfs/index.js'
-import { runJob, type Executor, type JobProgress } from '../disco/index.js'
+import { openLocalStores, runJob, type DiscoStores, type Executor, type JobProgress } from '../disco/index.js'
 import { DiscoError } from '../errors.js'
 import { FORMAT_VERSION } from './format.js'
 import type { BuildParams, EventFields, InvalidCounts, ShardReport } from './job.js'
@@ -28,6 +28,12 @@ export interface BuildOptions {
   /** CSV column names; default: the first line of the oldest blob. */
   csvColumns?: string[]
   csvDelimiter?: string
+  /**
+   * Disco's stores the job runs on (default: the embedded stores of `ddfs.dir`); on a cluster,
+   * `openAnalyticsStore(url).stores`, with `executor` its cluster executor.
+   */
+  stores?: DiscoStores
+  /** Default: worker threads on the embedded store (a cluster store needs its executor). */
   executor?: Executor | 'in-process'
   onProgress?: (p: JobProgress) => void
   /** Called with the Disco job name as soon as it starts. */
@@ -62,14 +68,15 @@ async function firstLine(ddfs: Ddfs, url: string[]): Promise<string | undefined>
 }
 
 /**
- * Builds one batch of the model from the events under `inputs` (a Disco job; the store must be
- * the embedded one, whose directory the workers open).
+ * Builds one batch of the model from the events under `inputs` (a Disco job whose reduce tasks
+ * store the shard indexes as blobs; on a cluster they run on the cluster's workers).
  * @example
  * const r = await buildModel(openStore('.disco'), { inputs: ['incoming:events'], model: 'analytics:model' })
  * r.events // 10000
  */
 export async function buildModel(ddfs: Ddfs, opts: BuildOptions): Promise<BuildReport> {
-  if (!ddfs.dir) throw new DiscoError('ANALYTICS_STORE_UNSUPPORTED', 'analytics build needs the embedded store (a directory), found a store without one')
+  if (!opts.stores && !ddfs.dir) throw new DiscoError('ANALYTICS_STORE_UNSUPPORTED', 'analytics build on a store without a directory needs its Disco stores (openAnalyticsStore) in the stores option')
+  if (!ddfs.dir && opts.executor === undefined) throw new DiscoError('ANALYTICS_STORE_UNSUPPORTED', 'analytics build on a cluster store needs its executor (openAnalyticsStore(url).executor())')
   if (!Array.isArray(opts.inputs) || opts.inputs.length === 0) throw new DiscoError('ANALYTICS_BAD_PARAM', 'inputs: expected at least one tag')
   const fields: EventFields = { ...DEFAULT_FIELDS, ...opts.fields }
   for (const [k, v] of Object.entries(fields)) {
@@ -110,7 +117,7 @@ export async function buildModel(ddfs: Ddfs, opts: BuildOptions): Promise<BuildR
   const write = await ddfs.beginWrite(opts.model)
   try {
     return await buildBatch(ddfs, opts, write, {
-      fields, format, rank: Object.fromEntries(urls.map((u, i) => [u, i])), shards, storeDir: ddfs.dir, batch,
+      fields, format, rank: Object.fromEntries(urls.map((u, i) => [u, i])), shards, batch,
       blobPrefix: attrs[ATTR_BLOB_PREFIX] ?? `analytics-${Date.now().toString(36)}`, writeId: write.id,
     }, urls, attrs, before.length)
   } catch (e) {
@@ -134,9 +141,9 @@ async function buildBatch(ddfs: Ddfs, opts: BuildOptions, write: DdfsWrite, para
   }
   const mod = fileURLToPath(new URL('./job.js', import.meta.url))
   const job = await runJob({
-    prefix: 'analytics', inputs: urls, partitions: shards, mapForm: 'stream', params,
+    prefix: 'analytics', inputs: urls, partitions: shards, mapForm: 'bytes', params,
     map: { module: mod, export: 'map' }, reduce: { module: mod, export: 'reduce' }, partitioner: { module: mod, export: 'partition' },
-  }, { store: ddfs.dir ?? '', ...(opts.executor ? { executor: opts.executor } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+  }, { store: opts.stores ?? openLocalStores(ddfs.dir!), ...(opts.executor ? { executor: opts.executor } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
   opts.onJob?.(job.name)
   await job.wait()
   const report: BuildReport = {

@@ -2,9 +2,10 @@
 // the windowed ordered / strict / any-order funnels over per-user timelines (issue 14 semantics).
 import { K, propText } from './format.js'
 import { StepScratch, intersect, unionAll, type Model, type Shard, type UserEvents } from './model.js'
-import { badParam, dayParam, durationParam, enumParam, mean, median, segmentRef, sides, type SegmentRef } from './params.js'
+import { badParam, dayParam, durationParam, enumParam, segmentRef, sides, type SegmentRef } from './params.js'
 import type { Segment } from './segments.js'
 import { DAY_MS, dayName } from './time.js'
+import type { ScanResult, ScanTask } from './pool.js'
 
 export type FunnelMode = 'bitdeli' | 'ordered' | 'strict' | 'any-order'
 export const FUNNEL_MODES: readonly FunnelMode[] = ['ordered', 'strict', 'any-order', 'bitdeli']
@@ -58,13 +59,35 @@ export interface FunnelAnswer {
   results: FunnelSide[]
 }
 
-/** Per-step accumulators. */
+/** Per-step accumulators: users, and times to convert in growable typed arrays. */
 class Acc {
   readonly users: number[]
-  readonly times: number[][]
+  times: Float64Array[]
+  readonly counts: Int32Array
   constructor(n: number) {
     this.users = new Array(n).fill(0)
-    this.times = Array.from({ length: n }, () => [])
+    this.times = Array.from({ length: n }, () => new Float64Array(16))
+    this.counts = new Int32Array(n)
+  }
+  /** Records the time to convert of one user at step k (k > 0). */
+  addTime(k: number, t: number): void {
+    let a = this.times[k]!
+    const c = this.counts[k]!
+    if (c === a.length) {
+      const b = new Float64Array(a.length * 2)
+      b.set(a)
+      this.times[k] = a = b
+    }
+    a[c] = t
+    this.counts[k] = c + 1
+  }
+  /** Adds a scan's partial answer (steps 2… only; step 1 is counted from the candidates). */
+  merge(r: ScanResult): void {
+    for (let k = 1; k < this.users.length; k++) {
+      this.users[k]! += r.users[k]!
+      const t = r.times[k]!
+      for (let i = 0; i < r.counts[k]!; i++) this.addTime(k, t[i]!)
+    }
   }
   /** Records one user's reached steps (times undefined beyond the last reached). */
   addTimes(t: (number | undefined)[], withTimes: boolean): void {
@@ -72,21 +95,111 @@ class Acc {
       if (t[k] === undefined) continue
       this.users[k]!++
       // Step 1's time to convert is 0 by definition: not stored.
-      if (withTimes && k > 0) this.times[k]!.push(t[k]!)
+      if (withTimes && k > 0) this.addTime(k, t[k]!)
     }
   }
   steps(names: string[], withTimes: boolean): FunnelStep[] {
     const u = this.users
-    return names.map((event, k) => ({
-      event,
-      users: u[k]!,
-      conversion: u[0]! > 0 ? u[k]! / u[0]! : null,
-      stepConversion: k === 0 ? (u[0]! > 0 ? 1 : null) : u[k - 1]! > 0 ? u[k]! / u[k - 1]! : null,
-      dropOff: k === 0 ? 0 : u[k - 1]! - u[k]!,
-      medianMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : median(this.times[k]!),
-      meanMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : mean(this.times[k]!),
-    }))
+    return names.map((event, k) => {
+      const times = this.times[k]!.subarray(0, this.counts[k]!)
+      return {
+        event,
+        users: u[k]!,
+        conversion: u[0]! > 0 ? u[k]! / u[0]! : null,
+        stepConversion: k === 0 ? (u[0]! > 0 ? 1 : null) : u[k - 1]! > 0 ? u[k]! / u[k - 1]! : null,
+        dropOff: k === 0 ? 0 : u[k - 1]! - u[k]!,
+        medianMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : medianOf(times),
+        meanMs: !withTimes ? null : k === 0 ? (u[0]! > 0 ? 0 : null) : meanOf(times),
+      }
+    })
   }
+}
+
+/** Median of a typed array (reordered in place by selection, linear time; mean of the two middle values for an even count); null when empty. */
+function medianOf(a: Float64Array): number | null {
+  const len = a.length
+  if (len === 0) return null
+  const m = len >> 1
+  select(a, m)
+  if (len % 2 === 1) return a[m]!
+  // After selecting m, everything before it is ≤ a[m]: the largest of them is the lower middle.
+  let lower = -Infinity
+  for (let i = 0; i < m; i++) if (a[i]! > lower) lower = a[i]!
+  return (lower + a[m]!) / 2
+}
+
+/** Reorders `a` so that a[k] is the k-th smallest, smaller ones before it, larger after (Hoare's selection). */
+function select(a: Float64Array, k: number): void {
+  let lo = 0
+  let hi = a.length - 1
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1
+    // Median of three as the pivot.
+    const x = a[lo]!, y = a[mid]!, z = a[hi]!
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y)
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (a[i]! < pivot) i++
+      while (a[j]! > pivot) j--
+      if (i <= j) {
+        const tmp = a[i]!
+        a[i] = a[j]!
+        a[j] = tmp
+        i++
+        j--
+      }
+    }
+    if (k <= j) hi = j
+    else if (k >= i) lo = i
+    else return
+  }
+}
+
+function meanOf(a: Float64Array): number | null {
+  if (a.length === 0) return null
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]!
+  return s / a.length
+}
+
+/**
+ * The ordered / strict funnel of one user without groups (the hot path): each step's time to
+ * convert from the first attempt (by t0) that reaches it into `out` (NaN: not reached). Returns
+ * how many steps were reached. Same rules as {@link userFunnel}.
+ */
+export function userFunnelPlain(T: ArrayLike<number>, E: ArrayLike<number>, len: number, steps: ArrayLike<number>, strict: boolean, windowMs: number, lo: number, hi: number, out: Float64Array): number {
+  const n = steps.length
+  out.fill(NaN, 0, n)
+  let reached = 0
+  const first = steps[0]!
+  for (let i = 0; i < len && reached < n; i++) {
+    if (E[i] !== first) continue
+    const t0 = T[i]!
+    if (t0 < lo || t0 >= hi) continue
+    const lim = t0 + windowMs
+    if (reached === 0) {
+      out[0] = 0
+      reached = 1
+    }
+    let j = i
+    for (let k = 1; k < n; k++) {
+      const want = steps[k]!
+      let nj = j + 1
+      if (strict) {
+        if (nj >= len || E[nj] !== want || T[nj]! > lim) break
+      } else {
+        while (nj < len && T[nj]! <= lim && E[nj] !== want) nj++
+        if (nj >= len || T[nj]! > lim) break
+      }
+      j = nj
+      if (out[k] !== out[k]) { // NaN: not reached before
+        out[k] = T[j]! - t0
+        reached++
+      }
+    }
+  }
+  return reached
 }
 
 /** One user's events as funnels see them: times, step-name ids (-1: other events), groups. */
@@ -215,13 +328,17 @@ function check(p: FunnelParams): { steps: string[]; mode: FunnelMode; windowMs: 
   return r
 }
 
-/** Users who did `event` with a day in [from, to] (or ever). */
+/** Users who did `event` with a day in [from, to] (or ever); the union of the days is kept in the model's list cache. */
 function didIn(sh: Shard, event: string, from: number | undefined, to: number | undefined, first: number | null, last: number | null): Uint32Array {
   if (from === undefined && to === undefined) return sh.usersOf(K.event(event))
   if (first === null || last === null) return new Uint32Array(0)
-  const keys: string[] = []
-  for (let d = Math.max(from ?? first, first); d <= Math.min(to ?? last, last); d++) keys.push(K.period('d', dayName(d), event))
-  return sh.usersOfAny(keys)
+  const a = Math.max(from ?? first, first)
+  const b = Math.min(to ?? last, last)
+  return sh.derived(`did:${a}:${b}:${event}`, () => {
+    const keys: string[] = []
+    for (let d = a; d <= b; d++) keys.push(K.period('d', dayName(d), event))
+    return sh.usersOfAny(keys)
+  })
 }
 
 /**
@@ -249,6 +366,8 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
     need[id]!++
     return id
   })
+  const stepIdArr = Int32Array.from(stepIds)
+  const reachedTimes = new Float64Array(n)
   const scratch = new StepScratch()
   const fastView: StepEvents = { n: 0, times: scratch.times, ids: scratch.ids, group: NO_GROUP }
   const results: FunnelSide[] = []
@@ -257,22 +376,11 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
     const acc = new Acc(n)
     const groups = new Map<string | null, Acc>()
     const withTimes = mode === 'ordered' || mode === 'strict'
+    const plainJobs: { sh: Shard; timed: Uint32Array }[] = []
     for (const sh of shards) {
       const within = seg?.users[sh.id]
       if (mode === 'bitdeli') {
-        // Prefix intersections; a step every user of the shard did is skipped, not decoded.
-        let u: Uint32Array | undefined = within
-        for (let k = 0; k < n; k++) {
-          const key = K.event(steps[k]!)
-          if (sh.countOf(key) === sh.users && sh.users > 0) {
-            acc.users[k]! += u ? u.length : sh.users
-            continue
-          }
-          const e = sh.usersOf(key)
-          u = u ? intersect(u, e) : e
-          acc.users[k]! += u.length
-          if (u.length === 0) break
-        }
+        bitdeliShard(sh, steps, within, acc.users)
         continue
       }
       // Candidates: users with a step-1 event (any step event for any-order) in the range.
@@ -286,6 +394,10 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
         acc.users[0]! += cands.length
         timed = n > 1 && mode !== 'any-order' ? intersect(cands, sh.usersOf(K.event(steps[1]!))) : mode === 'any-order' && n > 1 ? cands : new Uint32Array(0)
       }
+      if (prop === undefined && sh.parts.length === 1) {
+        plainJobs.push({ sh, timed })
+        continue
+      }
       for (let x = 0; x < timed.length; x++) {
         const g = timed[x]!
         let ev: StepEvents
@@ -296,7 +408,16 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
           fastView.ids = scratch.ids
           ev = fastView
         } else ev = stepEventsOf(sh.events(g), names, prop)
-        if (mode === 'any-order') {
+        if (prop === undefined && mode !== 'any-order') {
+          userFunnelPlain(ev.times, ev.ids, ev.n, stepIdArr, mode === 'strict', q.windowMs, q.lo, q.hi, reachedTimes)
+          // Step 1 is already counted; times only for steps 2 and on.
+          for (let k = 1; k < n; k++) {
+            const t = reachedTimes[k]!
+            if (t !== t) continue
+            acc.users[k]!++
+            acc.addTime(k, t)
+          }
+        } else if (mode === 'any-order') {
           for (const [grp, m] of userAnyOrder(ev, need, n, q.windowMs, q.lo, q.hi, prop !== undefined)) {
             const a = prop === undefined ? acc : groupAcc(groups, grp, n)
             for (let k = prop === undefined ? 1 : 0; k < m; k++) a.users[k]!++
@@ -310,6 +431,27 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
           }
         }
       }
+    }
+    if (plainJobs.length > 0 && mode !== 'bitdeli') {
+      // The per-user scans, shared with the scan workers: shard i goes to worker i mod (threads
+      // + 1), the last slot being this thread; workers' tasks are posted first.
+      const pool = model.pool()
+      const slots = (pool?.size ?? 0) + 1
+      const waits: Promise<ScanResult>[] = []
+      const mine: typeof plainJobs = []
+      plainJobs.forEach((j, i) => {
+        const part = j.sh.parts[0]!
+        const slot = i % slots
+        if (!pool || slot === slots - 1 || !(part.bytes?.buffer instanceof SharedArrayBuffer)) {
+          mine.push(j)
+          return
+        }
+        waits.push(pool.run(slot, {
+          shard: j.sh.id, names: [...names], mode, steps: stepIdArr, need, windowMs: q.windowMs, lo: q.lo, hi: q.hi, timed: j.timed,
+        }, () => ({ bytes: part.bytes!, label: part.label })))
+      })
+      for (const j of mine) plainShard(j.sh, j.timed, names, mode, stepIdArr, need, q.windowMs, q.lo, q.hi, scratch, reachedTimes, acc)
+      for (const r of await Promise.all(waits)) acc.merge(r)
     }
     const side: FunnelSide = { segment: segmentRef(seg), steps: [] }
     if (prop === undefined) side.steps = acc.steps(steps, withTimes)
@@ -329,6 +471,103 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
     question: 'funnel', mode, steps, windowMs: q.windowMs,
     from: q.from === undefined ? null : dayName(q.from), to: q.to === undefined ? null : dayName(q.to), results,
   }
+}
+
+/**
+ * The hot loop without a breakdown on a one-batch shard: each user's timeline decoded into the
+ * scratch arrays, the plain per-user funnel, counts and times into `acc` (step 1 already counted).
+ */
+function plainShard(sh: Shard, timed: Uint32Array, names: Map<string, number>, mode: FunnelMode, steps: Int32Array, need: number[],
+  windowMs: number, lo: number, hi: number, scratch: StepScratch, reached: Float64Array, acc: Acc): void {
+  const n = steps.length
+  const strict = mode === 'strict'
+  const needArr = Int32Array.from(need)
+  const have = new Int32Array(need.length)
+  for (let x = 0; x < timed.length; x++) {
+    const len = sh.stepEvents(timed[x]!, names, scratch)
+    if (mode === 'any-order') {
+      const m = userAnyOrderPlain(scratch.times, scratch.ids, len, needArr, n, windowMs, lo, hi, have)
+      for (let k = 1; k < m; k++) acc.users[k]!++
+      continue
+    }
+    userFunnelPlain(scratch.times, scratch.ids, len, steps, strict, windowMs, lo, hi, reached)
+    for (let k = 1; k < n; k++) {
+      const t = reached[k]!
+      if (t !== t) continue
+      acc.users[k]!++
+      acc.addTime(k, t)
+    }
+  }
+}
+
+/**
+ * Bitdeli steps of one shard: step k counts users who did steps 1…k. Each user's level (how many
+ * steps in a row they did so far) is one byte, so step k is one pass over its list — no merge of
+ * two lists and nothing allocated per step; a step every user did is skipped, not decoded.
+ */
+function bitdeliShard(sh: Shard, steps: string[], within: Uint32Array | undefined, users: number[]): void {
+  const level = new Uint8Array(sh.users + 1)
+  let base = 0
+  let prev = sh.users
+  if (within) {
+    for (let i = 0; i < within.length; i++) level[within[i]!] = 1
+    base = 1
+    prev = within.length
+  }
+  for (let k = 0; k < steps.length; k++) {
+    const key = K.event(steps[k]!)
+    if (sh.users > 0 && sh.countOf(key) === sh.users) {
+      users[k]! += prev
+      continue
+    }
+    prev = advance(level, sh.usersOf(key), base++)
+    users[k]! += prev
+    if (prev === 0) return
+  }
+}
+
+/** Moves the users of `list` at level `at` up one level; returns how many moved. */
+function advance(level: Uint8Array, list: Uint32Array, at: number): number {
+  let moved = 0
+  for (let i = 0; i < list.length; i++) {
+    const g = list[i]!
+    if (level[g] === at) {
+      level[g] = at + 1
+      moved++
+    }
+  }
+  return moved
+}
+
+/** A scan worker's task: the plain loop over one shard's users, as a partial answer. */
+export function scanPlain(sh: Shard, t: ScanTask): ScanResult {
+  const n = t.steps.length
+  const acc = new Acc(n)
+  plainShard(sh, t.timed, new Map(t.names), t.mode, t.steps, t.need, t.windowMs, t.lo, t.hi, new StepScratch(), new Float64Array(n), acc)
+  return { users: acc.users, times: acc.times.map((a, k) => a.slice(0, acc.counts[k]!)), counts: acc.counts }
+}
+
+/** {@link userAnyOrder} without groups: the most distinct steps done inside one window. */
+export function userAnyOrderPlain(T: Float64Array, ids: Int32Array, len: number, need: Int32Array, total: number, windowMs: number, lo: number, hi: number, have: Int32Array): number {
+  let best = 0
+  for (let i = 0; i < len && best < total; i++) {
+    const ti = T[i]!
+    if (ids[i]! < 0 || ti < lo || ti >= hi) continue
+    let s = i
+    while (s > 0 && T[s - 1] === ti) s--
+    have.fill(0)
+    let matched = 0
+    const lim = ti + windowMs
+    for (let j = s; j < len && T[j]! <= lim; j++) {
+      const c = ids[j]!
+      if (c >= 0 && have[c]! < need[c]!) {
+        have[c]!++
+        matched++
+      }
+    }
+    if (matched > best) best = matched
+  }
+  return best
 }
 
 function groupAcc(groups: Map<string | null, Acc>, g: string | null, n: number): Acc {

@@ -8,3 +8,4 @@ export { trends, MEASURES, type TrendsParams, type TrendsAnswer, type Measure, t
 export { saveSegment, loadSegment, listSegments, segmentUsers, toCnf, type Segment, type SegmentDef, type SegmentInfo, type Cnf } from './segments.js'
 export { durationParam, type SegmentRef } from './params.js'
 export { parseTimestamp, dayName, periodLabel, type PeriodKind } from './time.js'
+export { openAnalyticsStore, type AnalyticsStore } from './store.js'

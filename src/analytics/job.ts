@@ -3,7 +3,9 @@
 // index and, at the end-of-partition marker, writes the index as a blob and reports its URL.
 // Workers load this module by path, so everything here is plain functions over JSON params.
 import { DiscoDBConstructor } from '../discodb/index.js'
-import { openStore } from '../ddfs/index.js'
+import { DiscoError } from '../errors.js'
+import { LineSplitter } from '../ddfs/index.js'
+import { FieldScanner, SCAN_BAD, SCAN_OK } from '../util/json-fields.js'
 import { splitCsv } from '../inferno/readers.js'
 import type { Emit, TaskContext } from '../disco/index.js'
 import { ByteWriter, FORMAT_VERSION, K, encodeCounts, encodeTimeline, propText, shardOf } from './format.js'
@@ -29,7 +31,6 @@ export interface BuildParams {
   /** Input URL → its rank in input order (blobs oldest first). */
   rank: Record<string, number>
   shards: number
-  storeDir: string
   batch: number
   /** Blob name prefix of this model's indexes. */
   blobPrefix: string
@@ -107,12 +108,16 @@ export function parseEvent(line: string, p: BuildParams): [string, number, strin
       if (pv !== null && typeof pv === 'object' && !Array.isArray(pv)) props = pv as Record<string, unknown>
     }
   }
-  const user = userText(field(rec, f.user))
+  return eventOf(field(rec, f.user), field(rec, f.event), field(rec, f.time), props)
+}
+
+/** An event from its field values, or why it is invalid. */
+function eventOf(u: unknown, ev: unknown, time: unknown, props: Record<string, unknown> | undefined): [string, number, string, string] | keyof InvalidCounts {
+  const user = userText(u)
   if (user === undefined) return 'user'
-  const ev = field(rec, f.event)
   const event = typeof ev === 'string' && ev.length > 0 ? ev : typeof ev === 'number' && Number.isFinite(ev) ? String(ev) : undefined
   if (event === undefined) return 'event'
-  const t = parseTimestamp(field(rec, f.time))
+  const t = parseTimestamp(time)
   if (t === undefined) return 'time'
   let pj = ''
   if (props) {
@@ -126,23 +131,64 @@ export function parseEvent(line: string, p: BuildParams): [string, number, strin
   return [user, t, event, pj]
 }
 
-/** Map (stream form): valid events keyed `u<user>`, invalid ones counted, one end marker per shard. */
-export async function map(lines: AsyncIterable<string>, p: BuildParams, emit: Emit, ctx: TaskContext): Promise<void> {
+/** Map (bytes form): NDJSON lines split and scanned on bytes (only the four fields are decoded), CSV lines as text. */
+export async function map(chunks: AsyncIterable<Uint8Array>, p: BuildParams, emit: Emit, ctx: TaskContext): Promise<void> {
   const rank = p.rank[ctx.input ?? ''] ?? 0
   const bad: InvalidCounts = { json: 0, user: 0, event: 0, time: 0 }
+  const f = p.fields
+  // The scanner reads top-level fields; a dotted path that is no top-level field, or `*`
+  // properties, take the full parser for that line.
+  const scanner = p.format === 'ndjson' && f.props !== '*' ? new FieldScanner([f.user, f.event, f.time, f.props]) : undefined
+  const dotted = [f.user, f.event, f.time, f.props].map((x) => x.includes('.'))
+  const vals: unknown[] = []
   let n = 0
-  for await (const line of lines) {
-    n++
-    if (line.trim() === '') continue
-    if (p.format === 'csv' && line === p.csvHeader) continue
-    const e = parseEvent(line, p)
+  const text = (line: string): void => {
+    if (line.trim() === '') return
+    if (p.format === 'csv' && line === p.csvHeader) return
+    put(parseEvent(line, p))
+  }
+  const put = (e: ReturnType<typeof parseEvent>): void => {
     if (typeof e === 'string') {
       bad[e]++
-      continue
+      return
     }
     const v: EventValue = [rank, n, e[1], e[2], e[3]]
     emit(`u${e[0]}`, v)
   }
+  const sink = (buf: Buffer, start: number, end: number): void => {
+    n++
+    if (!scanner) return text(buf.toString('utf8', start, end))
+    const r = scanner.scan(buf, start, end, vals)
+    if (r === SCAN_BAD) {
+      // Blank lines are not events (the scanner calls them malformed).
+      for (let i = start; i < end; i++) {
+        const c = buf[i]!
+        if (c !== 32 && c !== 9 && c !== 13) {
+          bad.json++
+          return
+        }
+      }
+      return
+    }
+    if (r !== SCAN_OK || (dotted[0] && vals[0] === undefined) || (dotted[1] && vals[1] === undefined) || (dotted[2] && vals[2] === undefined) || (dotted[3] && vals[3] === undefined)) {
+      return text(buf.toString('utf8', start, end))
+    }
+    // Integers beyond 2^53 come as bigints: as JSON.parse reads them, the nearest double.
+    for (let i = 0; i < 3; i++) if (typeof vals[i] === 'bigint') vals[i] = Number(vals[i])
+    const pv = vals[3]
+    let e: ReturnType<typeof parseEvent>
+    try {
+      e = eventOf(vals[0], vals[1], vals[2], pv !== null && typeof pv === 'object' && !Array.isArray(pv) ? pv as Record<string, unknown> : undefined)
+    } catch {
+      // Properties holding bigints (JSON.stringify refuses them): the full parser's reading.
+      return text(buf.toString('utf8', start, end))
+    }
+    put(e)
+  }
+  const lines = ctx.lines ?? {}
+  const split = new LineSplitter(lines.maxLine, lines.onTooLong)
+  for await (const chunk of chunks) split.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
+  split.end(sink)
   emit(BAD, bad)
   for (let s = 0; s < p.shards; s++) emit(`${END}${s}`, 0)
 }
@@ -163,34 +209,106 @@ export interface ShardReport {
   bytes: number
 }
 
-/** Builds one shard's index from users arriving one by one. */
+/** Keys of one (day, event) pair, as key ids. */
+interface DayEventKeys {
+  /** d:day:e, d:day, w:week:e, w:week, m:month:e, m:month */
+  period: Int32Array
+  /** fd:day:e, fw:week:e, fm:month:e */
+  firstOfEvent: Int32Array
+  /** c:day:e, c:day */
+  counts: Int32Array
+}
+
+/**
+ * Builds one shard's index from users arriving one by one. Keys are numbered as they are first
+ * met and their users collected as ascending user numbers (a stamp per key skips repeats within a
+ * user), so the per-event work is array lookups; the DiscoDB is filled once, at the end.
+ */
 class ShardBuilder {
-  readonly c = new DiscoDBConstructor()
   readonly users: string[] = []
   readonly timelines: Uint8Array[] = []
   readonly eventCodes = new Map<string, number>()
-  readonly eventStats = new Map<string, [events: number, users: number]>()
+  readonly eventNames: string[] = []
+  /** Per event code: [events, users]. */
+  readonly eventStats: [number, number][] = []
+  /** Per event code: the user number that last did it (first-time keys once per user). */
+  eventStamp = new Int32Array(64)
+  /** Per event code: its `e:` key id. */
+  readonly eventKey: number[] = []
   readonly propNames = new Set<string>()
   readonly propsIndex = new Map<string, number>()
   readonly propsTable: string[] = []
-  /** The `p:` keys of each props table entry (index ref - 1). */
-  readonly propsKeys: string[][] = []
-  /** counts key → [users, counts]. */
-  readonly counts = new Map<string, [number[], number[]]>()
-  readonly totals = new Map<string, number>()
+  /** The `p:` key ids of each props table entry (index ref - 1). */
+  readonly propsKeys: Int32Array[] = []
+  readonly keyIds = new Map<string, number>()
+  readonly keyNames: string[] = []
+  /** Per key id: its users (ascending user numbers), or for a counts key the (user, count) pairs. */
+  readonly keyUsers: number[][] = []
+  keyStamp = new Int32Array(1024)
+  /** Per counts key id: count of the current user, and the total. */
+  keyCount = new Float64Array(1024)
   readonly w = new ByteWriter()
-  readonly dayNames = new Map<number, [string, string, string]>()
+  readonly days = new Map<number, { names: [string, string, string]; any: Int32Array; perEvent: (DayEventKeys | undefined)[] }>()
   events = 0
   minTs = Infinity
   maxTs = -Infinity
 
-  names(day: number): [string, string, string] {
-    let n = this.dayNames.get(day)
-    if (!n) {
-      n = [dayName(day), periodName('week', periodStart('week', day)), periodName('month', periodStart('month', day))]
-      this.dayNames.set(day, n)
+  /** The id of key `name` (new keys get the next id). */
+  key(name: string): number {
+    let id = this.keyIds.get(name)
+    if (id === undefined) {
+      id = this.keyNames.length
+      this.keyIds.set(name, id)
+      this.keyNames.push(name)
+      this.keyUsers.push([])
+      if (id >= this.keyStamp.length) {
+        const st = new Int32Array(this.keyStamp.length * 2)
+        st.set(this.keyStamp)
+        this.keyStamp = st
+        const kc = new Float64Array(this.keyCount.length * 2)
+        kc.set(this.keyCount)
+        this.keyCount = kc
+      }
     }
-    return n
+    return id
+  }
+
+  day(d: number): { names: [string, string, string]; any: Int32Array; perEvent: (DayEventKeys | undefined)[] } {
+    let x = this.days.get(d)
+    if (!x) {
+      const names: [string, string, string] = [dayName(d), periodName('week', periodStart('week', d)), periodName('month', periodStart('month', d))]
+      const [dn, wn, mn] = names
+      const any = Int32Array.of(this.key(K.first('d', dn)), this.key(K.first('w', wn)), this.key(K.first('m', mn)))
+      x = { names, any, perEvent: [] }
+      this.days.set(d, x)
+    }
+    return x
+  }
+
+  dayEvent(d: number, code: number): DayEventKeys {
+    const x = this.day(d)
+    let k = x.perEvent[code]
+    if (!k) {
+      const e = this.eventNames[code]!
+      const [dn, wn, mn] = x.names
+      k = {
+        period: Int32Array.of(
+          this.key(K.period('d', dn, e)), this.key(K.period('d', dn)), this.key(K.period('w', wn, e)),
+          this.key(K.period('w', wn)), this.key(K.period('m', mn, e)), this.key(K.period('m', mn)),
+        ),
+        firstOfEvent: Int32Array.of(this.key(K.first('d', dn, e)), this.key(K.first('w', wn, e)), this.key(K.first('m', mn, e))),
+        counts: Int32Array.of(this.key(K.counts(dn, e)), this.key(K.counts(dn))),
+      }
+      x.perEvent[code] = k
+    }
+    return k
+  }
+
+  /** Adds key `id` for user `l` (once per user). */
+  mark(id: number, l: number): void {
+    if (this.keyStamp[id] === l) return
+    this.keyStamp[id] = l
+    this.keyUsers[id]!.push(l)
   }
 
   add(uid: string, values: Iterable<EventValue>): void {
@@ -202,15 +320,21 @@ class ShardBuilder {
     const codes = new Uint32Array(n)
     const times = new Float64Array(n)
     const props = new Uint32Array(n)
-    const keys = new Set<string>()
-    const dayCounts = new Map<string, number>()
-    const seen = new Set<string>()
+    const touched: number[] = []
     for (let i = 0; i < n; i++) {
       const [, , t, e, pj] = evs[i]!
       let code = this.eventCodes.get(e)
       if (code === undefined) {
-        code = this.eventCodes.size
+        code = this.eventNames.length
         this.eventCodes.set(e, code)
+        this.eventNames.push(e)
+        this.eventStats.push([0, 0])
+        this.eventKey.push(this.key(K.event(e)))
+        if (code >= this.eventStamp.length) {
+          const st = new Int32Array(this.eventStamp.length * 2)
+          st.set(this.eventStamp)
+          this.eventStamp = st
+        }
       }
       codes[i] = code
       times[i] = t
@@ -221,63 +345,82 @@ class ShardBuilder {
           ref = this.propsTable.length
           this.propsIndex.set(pj, ref)
           const obj = JSON.parse(pj) as Record<string, unknown>
-          const pk: string[] = []
+          const pk: number[] = []
           for (const k in obj) {
             const text = propText(obj[k])
             if (text === undefined) continue
             this.propNames.add(k)
-            pk.push(K.prop(k, text))
+            pk.push(this.key(K.prop(k, text)))
           }
-          this.propsKeys.push(pk)
+          this.propsKeys.push(Int32Array.from(pk))
         }
         props[i] = ref
-        for (const k of this.propsKeys[ref - 1]!) keys.add(k)
+        for (const id of this.propsKeys[ref - 1]!) this.mark(id, l)
       }
       if (t < this.minTs) this.minTs = t
       if (t > this.maxTs) this.maxTs = t
-      const [d, w, m] = this.names(dayOf(t))
-      keys.add(K.event(e))
-      keys.add(K.period('d', d, e)).add(K.period('d', d))
-      keys.add(K.period('w', w, e)).add(K.period('w', w))
-      keys.add(K.period('m', m, e)).add(K.period('m', m))
-      if (i === 0) keys.add(K.first('d', d)).add(K.first('w', w)).add(K.first('m', m))
-      if (!seen.has(e)) {
-        seen.add(e)
-        keys.add(K.first('d', d, e)).add(K.first('w', w, e)).add(K.first('m', m, e))
-        const st = this.eventStats.get(e)
-        if (st) st[1]++
-        else this.eventStats.set(e, [0, 1])
+      const d = dayOf(t)
+      const dk = this.dayEvent(d, code)
+      for (const id of dk.period) this.mark(id, l)
+      if (i === 0) for (const id of this.day(d).any) this.mark(id, l)
+      const st = this.eventStats[code]!
+      if (this.eventStamp[code] !== l) {
+        this.eventStamp[code] = l
+        this.mark(this.eventKey[code]!, l)
+        for (const id of dk.firstOfEvent) this.mark(id, l)
+        st[1]++
       }
-      this.eventStats.get(e)![0]++
-      for (const ck of [K.counts(d, e), K.counts(d)]) dayCounts.set(ck, (dayCounts.get(ck) ?? 0) + 1)
+      st[0]++
+      for (const id of dk.counts) {
+        if (this.keyStamp[id] !== l) {
+          this.keyStamp[id] = l
+          this.keyCount[id] = 0
+          touched.push(id)
+        }
+        this.keyCount[id]++
+      }
     }
     this.events += n
-    for (const k of keys) this.c.add(k, uid)
-    for (const [ck, cnt] of dayCounts) {
-      let entry = this.counts.get(ck)
-      if (!entry) this.counts.set(ck, (entry = [[], []]))
-      entry[0].push(l)
-      entry[1].push(cnt)
-      this.totals.set(ck, (this.totals.get(ck) ?? 0) + cnt)
+    for (const id of touched) {
+      const list = this.keyUsers[id]!
+      list.push(l, this.keyCount[id]!)
     }
     this.timelines.push(encodeTimeline(this.w, l, codes, times, props, n))
   }
 
   finish(p: BuildParams, shard: number): Uint8Array {
-    const c = this.c
+    const c = new DiscoDBConstructor()
+    // Users first (value IDs 1..N), their timelines next (N+1..2N): see the format.
     c.add(K.users, this.users)
     c.add(K.timelines, this.timelines)
-    for (const [ck, [users, counts]] of this.counts) {
-      c.add(ck, encodeCounts(this.w, users, counts))
-      c.add(`n:${ck.slice(2)}`, String(this.totals.get(ck)))
+    const users = this.users
+    for (let id = 0; id < this.keyNames.length; id++) {
+      const list = this.keyUsers[id]!
+      const name = this.keyNames[id]!
+      if (name.startsWith('c:')) {
+        const us: number[] = []
+        const cs: number[] = []
+        let total = 0
+        for (let i = 0; i < list.length; i += 2) {
+          us.push(list[i]!)
+          cs.push(list[i + 1]!)
+          total += list[i + 1]!
+        }
+        c.add(name, encodeCounts(this.w, us, cs))
+        c.add(`n:${name.slice(2)}`, String(total))
+        continue
+      }
+      const uids = new Array<string>(list.length)
+      for (let i = 0; i < list.length; i++) uids[i] = users[list[i]! - 1]!
+      c.add(name, uids)
     }
-    c.add(K.eventNames, JSON.stringify([...this.eventCodes.keys()]))
+    c.add(K.eventNames, JSON.stringify(this.eventNames))
     c.add(K.propsTable, `[${this.propsTable.join(',')}]`)
     const n = this.users.length
     const meta = {
       version: FORMAT_VERSION, batch: p.batch, shard, shards: p.shards, users: n, events: this.events,
       minTs: n ? this.minTs : null, maxTs: n ? this.maxTs : null,
-      eventStats: Object.fromEntries(this.eventStats), propNames: [...this.propNames].sort(),
+      eventStats: Object.fromEntries(this.eventNames.map((e, code) => [e, this.eventStats[code]!])), propNames: [...this.propNames].sort(),
     }
     c.add(K.meta, JSON.stringify(meta))
     c.add(K.version, FORMAT_VERSION)
@@ -307,7 +450,8 @@ export async function reduce(key: string, values: Iterable<unknown>, p: BuildPar
     builders.delete(id)
     const shard = ctx.partition ?? Number(key.slice(END.length))
     const bytes = b.finish(p, shard)
-    const ddfs = openStore(p.storeDir)
+    const ddfs = ctx.ddfs
+    if (!ddfs) throw new DiscoError('ANALYTICS_STORE_UNSUPPORTED', 'expected the task context to carry the job\'s DDFS store, found none')
     const url = await ddfs.putInWrite(p.writeId, `${p.blobPrefix}-b${p.batch}-s${shard}`, bytes)
     const report: ShardReport = { shard, url: [...url], users: b.users.length, events: b.events, bytes: bytes.length }
     emit(`index:${shard}`, report)

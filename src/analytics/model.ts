@@ -1,7 +1,13 @@
 // The query side of the analytics model: a tag of immutable indexes (batch × user shard), opened
 // lazily. Users are numbered per shard (1..G, in batch order of first appearance), so sets of users
 // are ascending Uint32Arrays and combine with the DiscoDB set operations; counts add across shards.
-import { DiscoDB } from '../discodb/index.js'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DiscoDB, type ValueColumn } from '../discodb/index.js'
+import { writeFileAtomicSync } from '../util/atomic.js'
+import { ScanPool } from './pool.js'
 import { complement, emptyIds, intersect, union, unionAll } from '../discodb/setops.js'
 import { blobName, type Ddfs } from '../ddfs/index.js'
 import { DiscoError } from '../errors.js'
@@ -79,8 +85,8 @@ export class StepScratch {
   }
 }
 
-/** One index (one batch of one shard). */
-class Part {
+/** One index (one batch of one shard). Internal: exported for the funnel worker. */
+export class Part {
   /** Event code → id in a caller's name map (-1: not in it), per map. */
   readonly idCache = new WeakMap<Map<string, number>, Int32Array>()
   readonly n: number
@@ -91,8 +97,10 @@ class Part {
   /** Shard user number → local (0: absent); only with `trans`. */
   inv: Uint32Array | undefined
   #props: (Record<string, unknown> | null)[] | undefined
+  /** The DB's value bytes and offsets (the timelines are read in place). */
+  column: ValueColumn | undefined
 
-  constructor(readonly db: DiscoDB, readonly label: string) {
+  constructor(readonly db: DiscoDB, readonly label: string, /** The index bytes (shared memory, so funnel workers read them without a copy). */ readonly bytes?: Uint8Array) {
     const v = db.peek(K.version)
     if (!v || decoder.decode(v) !== FORMAT_VERSION) {
       throw new DiscoError('ANALYTICS_BAD_INDEX', `${label}: expected an index of format "${FORMAT_VERSION}", found ${v ? JSON.stringify(decoder.decode(v)) : 'no version key'}`)
@@ -128,12 +136,54 @@ export interface UserEvents {
   props(i: number): Record<string, unknown> | null
 }
 
+/**
+ * Decoded user lists of keys, shared by a model's shards and bounded by bytes (least recently used
+ * go first): the indexes are immutable, so a list decoded once stays true.
+ */
+export class IdCache {
+  readonly #map = new Map<string, Uint32Array>()
+  #bytes = 0
+  hits = 0
+  misses = 0
+  constructor(readonly maxBytes: number) {}
+
+  get(key: string): Uint32Array | undefined {
+    const v = this.#map.get(key)
+    if (v === undefined) {
+      this.misses++
+      return undefined
+    }
+    this.hits++
+    // Most recently used last.
+    this.#map.delete(key)
+    this.#map.set(key, v)
+    return v
+  }
+
+  set(key: string, ids: Uint32Array): void {
+    const size = ids.byteLength + 64
+    if (size > this.maxBytes / 4) return
+    this.#map.set(key, ids)
+    this.#bytes += size
+    for (const [k, v] of this.#map) {
+      if (this.#bytes <= this.maxBytes) break
+      this.#map.delete(k)
+      this.#bytes -= v.byteLength + 64
+    }
+  }
+}
+
+/** Default bound of a model's decoded-list cache. */
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+
 /** All indexes of one user shard. */
 export class Shard {
   /** Number of users in the shard (user numbers are 1..users). */
   readonly users: number
+  readonly #cache: IdCache
 
-  constructor(readonly id: number, readonly parts: readonly Part[]) {
+  constructor(readonly id: number, readonly parts: readonly Part[], cache = new IdCache(0)) {
+    this.#cache = cache
     if (parts.length <= 1) {
       this.users = parts[0]?.n ?? 0
       return
@@ -158,16 +208,34 @@ export class Shard {
     }
   }
 
-  /** Users under `key` in any batch. */
+  /** Users under `key` in any batch (ascending; shared: do not modify). */
   usersOf(key: string): Uint32Array {
+    const ck = `${this.id}\u0000${key}`
+    const hit = this.#cache.get(ck)
+    if (hit) return hit
     const k = encoder.encode(key)
-    if (this.parts.length === 1) return this.parts[0]!.ids(k)
-    const lists: Uint32Array[] = []
-    for (const p of this.parts) {
-      const ids = p.ids(k)
-      if (ids.length > 0) lists.push(ids)
+    let out: Uint32Array
+    if (this.parts.length === 1) out = this.parts[0]!.ids(k)
+    else {
+      const lists: Uint32Array[] = []
+      for (const p of this.parts) {
+        const ids = p.ids(k)
+        if (ids.length > 0) lists.push(ids)
+      }
+      out = lists.length === 0 ? emptyIds() : lists.length === 1 ? lists[0]! : unionAll(lists)
     }
-    return lists.length === 0 ? emptyIds() : lists.length === 1 ? lists[0]! : unionAll(lists)
+    this.#cache.set(ck, out)
+    return out
+  }
+
+  /** A list computed from this shard's keys (e.g. a union over days), kept in the list cache under `name`. */
+  derived(name: string, make: () => Uint32Array): Uint32Array {
+    const ck = `${this.id}\u0001${name}`
+    const hit = this.#cache.get(ck)
+    if (hit) return hit
+    const out = make()
+    this.#cache.set(ck, out)
+    return out
   }
 
   /** The union of several keys' users. */
@@ -274,32 +342,42 @@ export class Shard {
       ids = Int32Array.from(p.eventNames, (e) => names.get(e) ?? -1)
       p.idCache.set(names, ids)
     }
-    const v = p.db.valueAt(p.n + g)
-    let pos = 1
-    const varint = (): number => {
-      let x = v[pos++]!
-      let r = x & 0x7f
-      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
-        x = v[pos++]!
-        r += (x & 0x7f) * mul
-      }
-      return r
+    // The timeline read in place from the DB's value column (no view per user); varints decoded
+    // inline: user number (skipped), n, then per event code, time delta (the first as sign +
+    // magnitude) and props index (skipped).
+    const col = (p.column ??= p.db.valueColumn())
+    const v = col.bytes
+    let pos = col.offsets[p.n + g - 1]! + 1
+    while (v[pos++]! >= 0x80);
+    let x = v[pos++]!
+    let n = x & 0x7f
+    for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+      x = v[pos++]!
+      n += (x & 0x7f) * mul
     }
-    varint()
-    const n = varint()
     sc.fit(n)
     const T = sc.times
     const I = sc.ids
     let t = 0
     for (let i = 0; i < n; i++) {
-      I[i] = ids[varint()]!
-      if (i === 0) {
-        const neg = v[pos++] === 1
-        t = varint()
-        if (neg) t = -t
-      } else t += varint()
+      // Event codes are small: one byte almost always.
+      x = v[pos++]!
+      let code = x & 0x7f
+      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+        x = v[pos++]!
+        code += (x & 0x7f) * mul
+      }
+      I[i] = ids[code]!
+      const neg = i === 0 && v[pos++] === 1
+      x = v[pos++]!
+      let d = x & 0x7f
+      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+        x = v[pos++]!
+        d += (x & 0x7f) * mul
+      }
+      t = i === 0 ? (neg ? -d : d) : t + d
       T[i] = t
-      varint()
+      while (v[pos++]! >= 0x80);
     }
     return n
   }
@@ -360,6 +438,35 @@ async function readBlob(ddfs: Ddfs, urls: readonly string[]): Promise<Uint8Array
 }
 
 /**
+ * The default local copy directory of index blobs read from a store without a directory (a
+ * cluster): `$DISCO_ANALYTICS_CACHE`, else `<tmp>/disco-analytics-cache`. Index blobs never
+ * change, so a copy named by the hash of the blob's URL stays valid; delete the directory to
+ * reclaim the space.
+ */
+export function defaultBlobCacheDir(): string {
+  return process.env.DISCO_ANALYTICS_CACHE || join(tmpdir(), 'disco-analytics-cache')
+}
+
+/** A blob's bytes, from the local copy when there is one (copied on first read). */
+async function readIndexBlob(ddfs: Ddfs, urls: readonly string[], cacheDir: string | undefined): Promise<Uint8Array> {
+  if (cacheDir === undefined) return readBlob(ddfs, urls)
+  const file = join(cacheDir, `${createHash('sha256').update(urls[0] ?? '').digest('hex').slice(0, 40)}.ddb`)
+  try {
+    return readFileSync(file)
+  } catch {
+    // not copied yet
+  }
+  const bytes = await readBlob(ddfs, urls)
+  try {
+    mkdirSync(cacheDir, { recursive: true })
+    writeFileAtomicSync(file, bytes)
+  } catch {
+    // A cache that cannot be written only costs speed.
+  }
+  return bytes
+}
+
+/**
  * An analytics model: the indexes under one tag, opened on first use.
  * @example
  * const model = await Model.open(openStore('.disco'), 'analytics:model')
@@ -368,6 +475,8 @@ async function readBlob(ddfs: Ddfs, urls: readonly string[]): Promise<Uint8Array
 export class Model {
   #shards: Promise<Shard>[] | undefined
   #info: ModelInfo | undefined
+  /** Decoded user lists, shared by the shards. */
+  readonly cache: IdCache
 
   private constructor(
     readonly ddfs: Ddfs,
@@ -375,10 +484,22 @@ export class Model {
     readonly shardCount: number,
     /** Per shard, the index blobs in batch order. */
     readonly blobs: readonly (readonly { batch: number; urls: string[] }[])[],
-  ) {}
+    cacheBytes: number,
+    readonly blobCacheDir: string | undefined,
+    /** Worker threads that share the per-user funnel work across shards (0: none). */
+    readonly threads: number,
+  ) {
+    this.cache = new IdCache(cacheBytes)
+  }
 
-  /** Opens the model under `tag` (ANALYTICS_NO_MODEL when there is none). */
-  static async open(ddfs: Ddfs, tag: string): Promise<Model> {
+  /**
+   * Opens the model under `tag` (ANALYTICS_NO_MODEL when there is none). `cacheBytes` bounds the
+   * decoded user lists kept between questions (default 256 MiB; 0 keeps none); `blobCacheDir` is
+   * where index blobs of a store without a directory are copied (default
+   * {@link defaultBlobCacheDir}; false: read them from the store every time); `threads` is how
+   * many worker threads share the per-user funnel scans (default: cores − 1, at most shards − 1).
+   */
+  static async open(ddfs: Ddfs, tag: string, opts: { cacheBytes?: number; blobCacheDir?: string | false; threads?: number } = {}): Promise<Model> {
     if (!(await ddfs.exists(tag))) throw new DiscoError('ANALYTICS_NO_MODEL', `no analytics model under tag ${tag}: run analytics build first`)
     const attrs = await ddfs.attrs(tag)
     const shards = Number(attrs[ATTR_SHARDS])
@@ -394,7 +515,26 @@ export class Model {
       if (s < shards) blobs[s]!.push({ batch: Number(m[1]), urls: [...set] })
     }
     for (const b of blobs) b.sort((x, y) => x.batch - y.batch)
-    return new Model(ddfs, tag, shards, blobs)
+    // Index blobs of a store without a directory (a cluster) are copied to local disk once.
+    const blobCache = opts.blobCacheDir === false ? undefined : opts.blobCacheDir ?? (ddfs.dir ? undefined : defaultBlobCacheDir())
+    const threads = opts.threads ?? Math.min(shards, availableParallelism()) - 1
+    if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new DiscoError('ANALYTICS_BAD_PARAM', `threads: expected 0..64, found ${threads}`)
+    return new Model(ddfs, tag, shards, blobs, opts.cacheBytes ?? DEFAULT_CACHE_BYTES, blobCache, threads)
+  }
+
+  #pool: ScanPool | undefined
+
+  /** The scan workers (started on first use; none when `threads` is 0). */
+  pool(): ScanPool | undefined {
+    if (this.threads === 0) return undefined
+    return (this.#pool ??= new ScanPool(this.threads))
+  }
+
+  /** Stops the model's scan workers (they never keep a process alive, but hold memory). */
+  async close(): Promise<void> {
+    const p = this.#pool
+    this.#pool = undefined
+    await p?.close()
   }
 
   /** Shard `s`, loading its indexes on first use. */
@@ -405,10 +545,13 @@ export class Model {
       p = (async () => {
         const parts: Part[] = []
         for (const b of this.blobs[s]!) {
-          const db = DiscoDB.loads(await readBlob(this.ddfs, b.urls))
-          parts.push(new Part(db, `${this.tag} batch ${b.batch} shard ${s}`))
+          const read = await readIndexBlob(this.ddfs, b.urls, this.blobCacheDir)
+          // In shared memory when worker threads share the funnel work (one copy, at load).
+          const bytes = this.threads > 0 ? new Uint8Array(new SharedArrayBuffer(read.byteLength)) : read
+          if (bytes !== read) bytes.set(read)
+          parts.push(new Part(DiscoDB.loads(bytes), `${this.tag} batch ${b.batch} shard ${s}`, bytes))
         }
-        return new Shard(s, parts)
+        return new Shard(s, parts, this.cache)
       })()
       this.#shards[s] = p
     }

@@ -77,6 +77,30 @@ function firstDays(sh: Shard, event: string | undefined, first: number, last: nu
   return out
 }
 
+/** mask[g] |= bit for every user g of `users`. */
+function orBits(mask: Uint32Array, users: Uint32Array, bit: number): void {
+  for (let j = 0; j < users.length; j++) mask[users[j]!]! |= bit
+}
+
+/** Counts the users of `c` by their `w` mask bits from bit `shift` on. */
+function histogramBits(c: Uint32Array, mask: Uint32Array, shift: number, w: number, hist: Int32Array): void {
+  if (shift >= 32) {
+    hist[0]! += c.length
+    return
+  }
+  const wmask = (1 << w) - 1
+  for (let i = 0; i < c.length; i++) hist[(mask[c[i]!]! >>> shift) & wmask]!++
+}
+
+/** Counts the users of `c` by how many periods after `idx` they last returned (capped at `w`; none or earlier: not counted). */
+function histogramTop(c: Uint32Array, mask: Uint32Array, idx: number, w: number, hist: Int32Array): void {
+  for (let i = 0; i < c.length; i++) {
+    const m = mask[c[i]!]!
+    const top = m === 0 ? -1 : 31 - Math.clz32(m)
+    if (top > idx) hist[top - idx > w ? w : top - idx]!++
+  }
+}
+
 /**
  * Answers a retention question (issue 14 semantics).
  * @example
@@ -142,6 +166,27 @@ export async function retention(model: Model, params: RetentionParams): Promise<
         }
         return after.get(p)!
       }
+      // Fast path: each user's return periods as bits of one word (periods from the oldest cohort
+      // to the last one a cell can reach), then per cohort a histogram of the users' bit patterns:
+      // the cells come from the histogram, not from one intersection per cell.
+      let mask: Uint32Array | undefined
+      const spanIndex = new Map<number, number>()
+      if (cohorts.length > 0 && columns - 1 <= 16) {
+        const lo = Math.min(...cohorts)
+        const hi = mode === 'on-or-after' ? lastPeriod : Math.min(lastPeriod, periodAdd(kind, Math.max(...cohorts), columns - 1))
+        const span: number[] = []
+        for (let q = lo; q <= hi && span.length <= 32; q = periodAdd(kind, q, 1)) span.push(q)
+        if (span.length <= 32) {
+          mask = new Uint32Array(sh.users + 1)
+          for (let i = 0; i < span.length; i++) {
+            spanIndex.set(span[i]!, i)
+            orBits(mask, returnSet(span[i]!), (1 << i) >>> 0)
+          }
+        }
+      }
+      const W = columns - 1
+      const hist = mask ? new Int32Array(mode === 'on-or-after' ? 33 : 1 << W) : undefined
+      const sums = new Float64Array(columns)
       let firsts: Map<number, Uint32Array> | undefined
       for (let r = 0; r < cohorts.length; r++) {
         const P = cohorts[r]!
@@ -158,6 +203,30 @@ export async function retention(model: Model, params: RetentionParams): Promise<
         sizes[r]! += c.length
         if (c.length === 0) continue
         const row = cells[r]!
+        if (mask && hist) {
+          const idx = spanIndex.get(P)
+          if (idx === undefined) continue // no period after it has data
+          hist.fill(0)
+          sums.fill(0)
+          if (mode === 'on-or-after') {
+            // The newest period each user returned in decides every column.
+            histogramTop(c, mask, idx, W, hist)
+            let acc = 0
+            for (let n = W; n >= 1; n--) sums[n] = acc += hist[n]!
+          } else {
+            histogramBits(c, mask, idx + 1, W, hist)
+            for (let pat = 1; pat < hist.length; pat++) {
+              const h = hist[pat]!
+              if (h === 0) continue
+              for (let b = 0; b < W; b++) if ((pat >>> b) & 1) sums[b + 1]! += h
+            }
+          }
+          for (let n = 1; n < columns; n++) {
+            if (periodAdd(kind, P, n) > lastPeriod) break
+            row[n]! += sums[n]!
+          }
+          continue
+        }
         for (let n = 1; n < columns; n++) {
           const q = periodAdd(kind, P, n)
           if (q > lastPeriod) break

@@ -5,7 +5,7 @@ import { DiscoDB, Q } from '../discodb/index.js'
 import { checkTagName } from '../ddfs/index.js'
 import { DiscoError, isDiscoError } from '../errors.js'
 import { K, shardOf } from './format.js'
-import { complement, emptyIds, intersect, unionAll, type Model, type Shard } from './model.js'
+import { complement, emptyIds, intersect, minus, unionAll, type Model, type Shard } from './model.js'
 
 /** A CNF over model terms: clauses of [term, negated]; a term is an event name or `prop=value`. */
 export type Cnf = Array<Array<[term: string, negated: boolean]>>
@@ -63,8 +63,13 @@ export function termKey(term: string, events: ReadonlySet<string>): string {
 
 /** Users of one shard matching `cnf`; `~X` ranges over the shard's users. An empty CNF is everyone. */
 export function evaluateCnf(shard: Shard, cnf: Cnf, events: ReadonlySet<string>): Uint32Array {
+  // Clauses without negation first (they only narrow), a lone `~X` clause as a difference last:
+  // no complement of a large list is ever built for it.
+  const plain = cnf.filter((c) => c.every(([, neg]) => !neg))
+  const lone = cnf.filter((c) => c.length === 1 && c[0]![1])
+  const rest = cnf.filter((c) => !plain.includes(c) && !lone.includes(c))
   let acc: Uint32Array | undefined
-  for (const clause of cnf) {
+  for (const clause of [...plain, ...rest]) {
     const lists: Uint32Array[] = []
     for (const [term, neg] of clause) {
       const u = shard.usersOf(termKey(term, events))
@@ -72,6 +77,11 @@ export function evaluateCnf(shard: Shard, cnf: Cnf, events: ReadonlySet<string>)
     }
     const c = lists.length === 1 ? lists[0]! : unionAll(lists)
     acc = acc === undefined ? c : intersect(acc, c)
+    if (acc.length === 0) return emptyIds()
+  }
+  for (const [[term]] of lone as [[string, boolean]][]) {
+    const u = shard.usersOf(termKey(term, events))
+    acc = acc === undefined ? complement(u, shard.users) : minus(acc, u)
     if (acc.length === 0) return emptyIds()
   }
   return acc ?? shard.all()

@@ -48,9 +48,17 @@ export function dayOf(ms: number): number {
   return Math.floor(ms / DAY_MS)
 }
 
-/** `YYYY-MM-DD` of a day number. */
+const dayNames = new Map<number, string>()
+
+/** `YYYY-MM-DD` of a day number (remembered: questions name the same days over and over). */
 export function dayName(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10)
+  let s = dayNames.get(day)
+  if (s === undefined) {
+    s = new Date(day * DAY_MS).toISOString().slice(0, 10)
+    if (dayNames.size >= 100_000) dayNames.clear()
+    dayNames.set(day, s)
+  }
+  return s
 }
 
 /** The day number of `YYYY-MM-DD` (a real date), or undefined. */

@@ -3,22 +3,28 @@
 // segment), or serve the JSON API and the dashboard. Tables by default, --json / --csv for pipes.
 import { Command, Option } from 'commander'
 import { resolve } from 'node:path'
-import { DEFAULT_STORE_DIR, openStore, type Ddfs } from '../ddfs/index.js'
+import { DEFAULT_STORE_DIR, type Ddfs } from '../ddfs/index.js'
+import { isClusterUrl } from '../cluster/index.js'
 import {
-  buildModel, Model, funnel, retention, trends, saveSegment, listSegments, segmentUsers,
+  buildModel, Model, openAnalyticsStore, type AnalyticsStore, funnel, retention, trends, saveSegment, listSegments, segmentUsers,
   type FunnelAnswer, type RetentionAnswer, type TrendsAnswer, type SegmentDef, type Measure, type FunnelMode, type PeriodKind,
 } from '../analytics/index.js'
 import { createServer } from '../server/app.js'
-import { Progress, runCli, usageError } from './common.js'
+import { productProgram, Progress, runCli, usageError, writeOut } from './common.js'
+import { addStoreOptions, type StoreFlags } from './store.js'
 
-interface Globals { store?: string; model: string }
+interface Globals extends StoreFlags { model: string }
 interface OutOpts { json?: boolean; csv?: boolean }
 
 const collect = (v: string, acc: string[] = []): string[] => [...acc, v]
 
 function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n')
+  writeOut(text.endsWith('\n') ? text : text + '\n')
 }
+
+/** The store the process opened (once), closed when the command is done unless it serves. */
+let opened: Promise<AnalyticsStore> | undefined
+let serving = false
 
 /** Aligned text columns (numbers right-aligned). */
 export function table(rows: string[][]): string {
@@ -75,15 +81,27 @@ function trendsRows(a: TrendsAnswer): (string | number | null)[][] {
   return rows
 }
 
-function main(): Command {
-  const program = new Command('analytics')
+/** Builds the `analytics` program (exported for tests). */
+export function buildProgram(): Command {
+  const program = productProgram(new Command('analytics'))
     .description('funnels, retention, trends and segments over DiscoDB indexes built from event tags')
-    .addOption(new Option('--store <dir>', 'store directory (default $DISCO_STORE or ./.disco)'))
+  addStoreOptions(program)
+  program
     .option('-m, --model <tag>', 'the model tag', 'analytics:model')
-    .showHelpAfterError()
+    .showHelpAfterError('(run analytics --help for the verbs and options)')
   const g = (): Globals => program.opts<Globals>()
-  const ddfs = (): Ddfs => openStore(resolve(g().store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR))
-  const model = (): Promise<Model> => Model.open(ddfs(), g().model)
+  const store = (): Promise<AnalyticsStore> => {
+    if (!opened) {
+      const f = g()
+      const where = f.store ?? process.env.DISCO_STORE ?? DEFAULT_STORE_DIR
+      opened = openAnalyticsStore(isClusterUrl(where) ? where : resolve(where), {
+        ...(f.creds ? { creds: f.creds } : {}), ...(f.tlsCa ? { tlsCa: f.tlsCa } : {}),
+      })
+    }
+    return opened
+  }
+  const ddfs = async (): Promise<Ddfs> => (await store()).ddfs
+  const model = async (): Promise<Model> => Model.open(await ddfs(), g().model)
   const outputs = (c: Command): Command => c.option('--json', 'the answer as one JSON object').option('--csv', 'CSV rows')
   const segs = (c: Command): Command => c.option('-s, --segment <name>', 'answer for a saved segment too (twice: two segments side by side)', collect)
 
@@ -97,23 +115,33 @@ function main(): Command {
     .option('--props-field <name>', 'properties field (an object); * takes every other top-level field', 'props')
     .addOption(new Option('--format <format>', 'input format').choices(['ndjson', 'csv']).default('ndjson'))
     .option('--csv-columns <names>', 'CSV column names, comma-separated (default: the first line)')
-    .option('--in-process', 'run the job in this process (no worker threads)')
+    .option('--in-process', 'run the job in this process (no worker threads; embedded store only)')
+    .option('-w, --workers <n>', 'worker threads (embedded store; default: number of cores)')
     .option('--json', 'the build report as JSON')
-    .action(async (o: { input: string[]; shards?: string; userField: string; eventField: string; timeField: string; propsField: string; format: 'ndjson' | 'csv'; csvColumns?: string; inProcess?: boolean; json?: boolean }) => {
+    .action(async (o: { input: string[]; shards?: string; userField: string; eventField: string; timeField: string; propsField: string; format: 'ndjson' | 'csv'; csvColumns?: string; inProcess?: boolean; workers?: string; json?: boolean }) => {
       let shards: number | undefined
       if (o.shards !== undefined) {
         if (!/^\d+$/.test(o.shards)) throw usageError(`--shards: expected a positive integer, found ${JSON.stringify(o.shards)}`)
         shards = Number(o.shards)
       }
+      if (o.workers !== undefined && !/^[1-9]\d*$/.test(o.workers)) throw usageError(`--workers: expected a positive integer, found ${JSON.stringify(o.workers)}`)
+      const s = await store()
+      if (o.inProcess && s.cluster) throw usageError('--in-process: the job of a nats:// store runs on the cluster\'s workers')
+      if (s.cluster && !(await s.stores.jobs.heartbeats('worker')).some((h) => h.alive)) {
+        process.stderr.write('analytics: no live workers: the build waits in the queue until a `disco worker` starts\n')
+      }
+      const executor = o.inProcess ? 'in-process' as const : await s.executor(o.workers ? Number(o.workers) : undefined)
       const progress = new Progress('build')
-      const r = await buildModel(ddfs(), {
+      const r = await buildModel(s.ddfs, {
         inputs: o.input, model: g().model, ...(shards !== undefined ? { shards } : {}), format: o.format,
         fields: { user: o.userField, event: o.eventField, time: o.timeField, props: o.propsField },
         ...(o.csvColumns ? { csvColumns: o.csvColumns.split(',') } : {}),
-        ...(o.inProcess ? { executor: 'in-process' as const } : {}),
+        stores: s.stores, executor,
         onProgress: (p) => progress.update(p.done, p.total, `${p.phase} ${p.records} records`),
+      }).finally(async () => {
+        progress.done()
+        if (executor !== 'in-process') await executor.close()
       })
-      progress.done()
       const bad = r.invalid.json + r.invalid.user + r.invalid.event + r.invalid.time
       if (o.json) return out(JSON.stringify(r))
       out(`${r.model}: batch ${r.batch}, ${r.events} events of ${r.users} users in ${r.shards} shard indexes (${(r.bytes / 1048576).toFixed(1)} MiB), ${bad} invalid skipped (not JSON ${r.invalid.json}, no user ${r.invalid.user}, no event ${r.invalid.event}, bad time ${r.invalid.time}); job ${r.job}`)
@@ -205,17 +233,20 @@ function main(): Command {
       if (!/^\d+$/.test(o.port) || Number(o.port) > 65535) throw usageError(`--port: expected 0..65535, found ${JSON.stringify(o.port)}`)
       const loopback = o.host === '127.0.0.1' || o.host === '::1' || o.host === 'localhost'
       if (!loopback && o.token === undefined) throw usageError(`--host ${o.host} is not loopback: give --token too`)
-      const app = await createServer({ ddfs: ddfs(), model: g().model, ...(o.token !== undefined ? { token: o.token } : {}) })
+      const s = await store()
+      serving = true
+      const app = await createServer({ ddfs: s.ddfs, stores: s.stores, model: g().model, ...(o.token !== undefined ? { token: o.token } : {}) })
       await app.listen({ host: o.host, port: Number(o.port) })
       const addr = app.server.address()
       const port = typeof addr === 'object' && addr ? addr.port : Number(o.port)
       const host = o.host.includes(':') ? `[${o.host}]` : o.host
       out(`analytics: serving ${g().model} on http://${host}:${port}/${o.token !== undefined ? '#token=' + encodeURIComponent(o.token) : ''}`)
-      const stop = (): void => { void app.close().then(() => process.exit(0)) }
+      const stop = (): void => { void app.close().then(() => s.close()).then(() => process.exit(0)) }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
     })
   return program
 }
 
-await runCli('analytics', main())
+await runCli('analytics', buildProgram())
+if (!serving) await opened?.then((s) => s.close(), () => {})

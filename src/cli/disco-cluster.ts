@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { DiscoError } from '../errors.js'
 import { listJobs } from '../disco/index.js'
 import type { OpenedDiscoStores } from '../cluster/index.js'
+import { transient } from '../cluster/retry.js'
 import { usageError } from './common.js'
 
 /** Test hook: a worker with this set dies (SIGKILL) when it starts that task id on a first delivery (`<id>*`: any delivery). */
@@ -71,11 +72,12 @@ export function addClusterCommands(program: Command, open: () => Promise<OpenedD
       let stream: { name: string; messages: number; replicas: number; leader?: string } | { name: string; error: string }
       let tasks = { queued: 0, running: 0, redelivered: 0 }
       try {
-        const si = await cluster.jsm.streams.info(q.stream)
+        const si = await transient(() => cluster.jsm.streams.info(q.stream), { what: `read stream ${q.stream}` })
         stream = { name: q.stream, messages: si.state.messages, replicas: si.config.num_replicas, ...(si.cluster?.leader ? { leader: si.cluster.leader } : {}) }
-        const ci = await cluster.jsm.consumers.info(q.stream, q.consumer).catch(() => undefined)
+        const ci = await transient(() => cluster.jsm.consumers.info(q.stream, q.consumer), { what: `read consumer ${q.consumer}` }).catch(() => undefined)
         tasks = { queued: ci?.num_pending ?? si.state.messages, running: ci?.num_ack_pending ?? 0, redelivered: ci?.num_redelivered ?? 0 }
       } catch (e) {
+        if (e instanceof DiscoError) throw e
         if (!/not found/i.test((e as Error).message)) throw new DiscoError('CLUSTER_UNAVAILABLE', `cannot read stream ${q.stream}: ${(e as Error).message}`)
         stream = { name: q.stream, error: 'not created yet (no job has run)' }
       }

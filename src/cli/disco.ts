@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `disco`: run map/reduce jobs on the embedded engine and control them (jobs, status, events,
-// results, wait, kill, purge), over the store in --store, $DISCO_STORE or ./.disco.
+// results, wait, kill, resume, purge), over the store in --store, $DISCO_STORE or ./.disco.
 import { Command } from 'commander'
 import { spawn } from 'node:child_process'
 import { realpathSync } from 'node:fs'
@@ -9,8 +9,8 @@ import { pathToFileURL, fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
 import {
-  jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, runJob, waitJob, WorkerPoolExecutor,
-  type DiscoStores, type Executor, type FnRef, type JobHandle, type JobInfo, type JobSpec,
+  jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, resumeJob, runJob, waitJob, WorkerPoolExecutor,
+  type DiscoStores, type Executor, type FnRef, type JobHandle, type JobInfo, type JobProgress, type JobSpec,
 } from '../disco/index.js'
 import { importModule } from '../util/modules.js'
 import { isClusterUrl, openDiscoStores, type OpenedDiscoStores } from '../cluster/index.js'
@@ -193,6 +193,44 @@ export function buildProgram(argv: string[] = process.argv): Command {
   const stores = async (): Promise<DiscoStores> => (await open()).stores
   const job = async (ref: string): Promise<string> => resolveJob(await stores(), ref)
 
+  /**
+   * Starts a job with the executor of the store (the cluster's workers, or a worker pool of
+   * `workers` threads), prints its name, shows progress and waits; Ctrl-C kills the job.
+   */
+  const runWith = async (
+    workers: number | undefined,
+    begin: (store: DiscoStores, executor: Executor, onProgress: (p: JobProgress) => void) => Promise<JobHandle>,
+  ): Promise<void> => {
+    const where = await open()
+    const executor: Executor = where.cluster
+      ? await (await import('../cluster/executor.js')).ClusterExecutor.open(where.cluster, where.stores)
+      : new WorkerPoolExecutor(workers ? { size: workers } : {})
+    if (where.cluster && !(await where.stores.jobs.heartbeats('worker')).some((h) => h.alive)) {
+      process.stderr.write('disco: no live workers: the tasks wait in the queue until a `disco worker` starts\n')
+    }
+    const progress = new Progress('disco')
+    // Ctrl-C kills the job (recorded dead, DISCO_JOB_KILLED); a second one exits at once.
+    let handle: JobHandle | undefined
+    let interrupts = 0
+    const onInterrupt = (): void => {
+      if (++interrupts > 1 || !handle) process.exit(130)
+      void handle.kill()
+    }
+    process.on('SIGINT', onInterrupt)
+    try {
+      handle = await begin(where.stores, executor, (p) => {
+        const secs = Math.max(p.elapsedMs / 1000, 0.001)
+        progress.update(p.done, p.total, `${p.phase} ${p.done}/${p.total} tasks, ${p.records} records, ${Math.round(p.records / secs)} rec/s`)
+      })
+      out(handle.name)
+      await handle.wait()
+    } finally {
+      process.off('SIGINT', onInterrupt)
+      progress.done()
+      await executor.close()
+    }
+  }
+
   program.command('run').argument('<module>', 'MODULE[:EXPORT] holding map/reduce/combiner/partitioner')
     .description('run a job, print its name, wait for it (exit 1 when it dies)')
     .requiredOption('-i, --input <input...>', 'inputs: tag names, tag://, raw://, file:// URLs or paths')
@@ -220,38 +258,18 @@ export function buildProgram(argv: string[] = process.argv): Command {
       if (memory !== undefined) spec.memoryBudgetBytes = memory
       const attempts = int(o.attempts, '--attempts')
       if (attempts !== undefined) spec.maxAttempts = attempts
+      await runWith(int(o.workers, '--workers'), (store, executor, onProgress) => runJob(spec, { store, executor, onProgress }))
+    })
+
+  program.command('resume').argument('<job>', 'job name, @ (the newest) or @?text')
+    .description('finish a job whose runner died (kill -9, lost host): reuses the finished tasks, runs the rest, waits (exit 1 when it dies)')
+    .option('-w, --workers <n>', 'worker threads (default: number of cores; a cluster store uses its workers)')
+    .option('-d, --detach', 'run in the background; print the job name and return')
+    .action(async (ref: string, o: { workers?: string; detach?: boolean }) => {
+      if (o.detach && process.env[DETACHED_ENV] !== '1') return detach(argv)
       const workers = int(o.workers, '--workers')
-      const where = await open()
-      const executor: Executor = where.cluster
-        ? await (await import('../cluster/executor.js')).ClusterExecutor.open(where.cluster, where.stores)
-        : new WorkerPoolExecutor(workers ? { size: workers } : {})
-      if (where.cluster && !(await where.stores.jobs.heartbeats('worker')).some((h) => h.alive)) {
-        process.stderr.write('disco: no live workers: the tasks wait in the queue until a `disco worker` starts\n')
-      }
-      const progress = new Progress('disco')
-      // Ctrl-C kills the job (recorded dead, DISCO_JOB_KILLED); a second one exits at once.
-      let handle: JobHandle | undefined
-      let interrupts = 0
-      const onInterrupt = (): void => {
-        if (++interrupts > 1 || !handle) process.exit(130)
-        void handle.kill()
-      }
-      process.on('SIGINT', onInterrupt)
-      try {
-        handle = await runJob(spec, {
-          store: await stores(), executor,
-          onProgress: (p) => {
-            const secs = Math.max(p.elapsedMs / 1000, 0.001)
-            progress.update(p.done, p.total, `${p.phase} ${p.done}/${p.total} tasks, ${p.records} records, ${Math.round(p.records / secs)} rec/s`)
-          },
-        })
-        out(handle.name)
-        await handle.wait()
-      } finally {
-        process.off('SIGINT', onInterrupt)
-        progress.done()
-        await executor.close()
-      }
+      const name = await job(ref)
+      await runWith(workers, (store, executor, onProgress) => resumeJob(name, { store, executor, onProgress }))
     })
 
   program.command('jobs').description('list jobs, newest first: created, status, name')

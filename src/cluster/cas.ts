@@ -70,6 +70,25 @@ export class CasBucket {
     return transient(() => this.latest(key), { what })
   }
 
+  /**
+   * The live keys whose subject matches `filter` (`>`, or `<prefix>.>`), listed from the stream
+   * leader (stream info with a subject filter, then each key's newest message), through elections.
+   * Not kv.keys(): that is an R1 ordered consumer which nats-server 2.9 may place on a replica
+   * still behind the leader (keys written a moment ago missing) or on a dead server (a timeout).
+   */
+  keys(filter: string, what: string): Promise<string[]> {
+    return transient(async () => {
+      const base = this.subject('')
+      const info = await this.conn.jsm.streams.info(this.stream, { subjects_filter: this.subject(filter) })
+      const out: string[] = []
+      for (const subject of Object.keys(info.state.subjects ?? {})) {
+        const key = subject.slice(base.length)
+        if (CasBucket.live(await this.latest(key))) out.push(key)
+      }
+      return out
+    }, { what })
+  }
+
   /** Unconditional publish (a value, or a marker with `hdrs`); resolves to the new revision. */
   async put(key: string, body: string, hdrs: MsgHdrs | undefined, what: string): Promise<number> {
     const ack = await transient(() => this.conn.js.publish(this.subject(key), body, hdrs ? { headers: hdrs } : {}), { what })

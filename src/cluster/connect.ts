@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node'
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { DiscoError } from '../errors.js'
-import { transient } from './retry.js'
+import { TRANSIENT_WINDOW_MS, transient } from './retry.js'
 import type { ClusterConfig } from './url.js'
 
 /** The coded error for a failed first connect. */
@@ -72,11 +72,16 @@ export class ClusterConnection {
     try {
       // A lone server says in its INFO whether JetStream is on; in a cluster another server may serve it.
       if (nc.info && !nc.info.jetstream && !nc.info.cluster) throw new DiscoError('CLUSTER_NO_JETSTREAM', `the NATS server at ${cfg.servers.join(',')} has no JetStream (start nats-server with -js or a jetstream {} block)`)
-      const jsm = await transient(() => jetstreamManager(nc, { timeout: 5_000 }), { what: 'JetStream check', windowMs: 10_000 })
+      // A cluster member's JetStream API can be silent while the meta leader is re-elected (a
+      // server just died): wait that out as any call does; a lone server answers at once.
+      const clustered = Boolean(nc.info?.cluster)
+      const jsm = await transient(() => jetstreamManager(nc, { timeout: 5_000 }), { what: 'JetStream check', windowMs: clustered ? TRANSIENT_WINDOW_MS : 10_000 })
       return new ClusterConnection(cfg, nc, jetstream(nc, { timeout: 5_000 }), jsm)
     } catch (e) {
       await nc.close().catch(() => {})
       if (e instanceof DiscoError && e.code !== 'CLUSTER_UNAVAILABLE') throw e
+      // Requests that time out are a cluster without a JetStream leader, not one without JetStream.
+      if (e instanceof DiscoError && nc.info?.cluster && /timeout/i.test(String((e.cause as Error | undefined)?.message))) throw e
       throw new DiscoError('CLUSTER_NO_JETSTREAM', `the NATS server at ${cfg.servers.join(',')} has no JetStream (start nats-server with -js or a jetstream {} block)`, { cause: e })
     }
   }

@@ -72,11 +72,24 @@ export interface TaskEnvelope {
   packs: Record<string, string>
 }
 
-/** Says where a bare import must be installed when a packed module cannot find one. */
-function missingPackageHint(e: unknown): unknown {
+/** The npm package of a bare specifier (`@scope/pkg/sub` → `@scope/pkg`, `pkg/sub` → `pkg`). */
+function packageOf(spec: string): string {
+  const parts = spec.split('/')
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!
+}
+
+/**
+ * A bare import of a job or rule module that this worker cannot resolve becomes the fatal
+ * DISCO_PACKAGE_MISSING naming the package and where to install it (packs carry only the module's
+ * own files).
+ */
+export function missingPackage(e: unknown, worker: string): unknown {
   const m = e instanceof Error ? /Cannot find (?:package|module) '([^'.\/][^']*)'/.exec(e.message) : null
-  if (m && e instanceof Error) e.message += ` (a job module's bare imports are not packed: install ${m[1]} on every worker, e.g. npm install ${m[1]} where disco worker runs)`
-  return e
+  if (!m || m[1]!.startsWith('node:')) return e
+  const pkg = packageOf(m[1]!)
+  const err = new DiscoError('DISCO_PACKAGE_MISSING', `npm package ${pkg} is not installed where disco worker ${worker} runs: a job pack carries only the module's own files, so bare imports must be installed on every worker (npm install ${pkg} there); ${(e as Error).message}`, { cause: e })
+  ;(err as DiscoError & { fatal?: boolean }).fatal = true
+  return err
 }
 
 /** The job store key of one task attempt's outcome. */
@@ -202,7 +215,7 @@ export class ClusterExecutor implements Executor {
       this.pending.set(key, p)
       this.watch(task.job)
       const q = queueNames(this.conn)
-      const msgID = `${task.job}|${task.task.id}|${task.attempt}`
+      const msgID = `${task.job}|${task.task.id}|${task.attempt}${task.resume ? `|r${task.resume}` : ''}`
       packSpec(this.stores.data, task.spec, this.packs)
         .then(({ spec, packs }) => {
           const body = JSON.stringify({ task: { ...task, spec }, packs } satisfies TaskEnvelope)
@@ -355,7 +368,7 @@ export class ClusterWorker {
         m.nak()
         return
       }
-      rec = { state: 'failed', worker: this.id, delivery, error: errorToData(missingPackageHint(e)), logs }
+      rec = { state: 'failed', worker: this.id, delivery, error: errorToData(missingPackage(e, this.id)), logs }
     } finally {
       clearInterval(keepAlive)
     }

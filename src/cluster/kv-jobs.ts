@@ -64,20 +64,8 @@ export class KvJobStore implements JobStore {
     return this.cas.write(key, expected, body, hdrs, ours, `write ${key}`)
   }
 
-  async keys(prefix: string): Promise<string[]> {
-    // Listed from the stream leader (stream info with a subject filter, then each key's newest
-    // message), not through kv.keys(): that uses an R1 ordered consumer which nats-server 2.9 may
-    // place on a replica still behind the leader, so keys written a moment ago could be missing.
-    return transient(async () => {
-      const base = this.cas.subject('')
-      const info = await this.conn.jsm.streams.info(this.cas.stream, { subjects_filter: this.cas.subject(prefix ? `${prefix}.>` : '>') })
-      const out: string[] = []
-      for (const subject of Object.keys(info.state.subjects ?? {})) {
-        const key = subject.slice(base.length)
-        if (CasBucket.live(await this.cas.latest(key))) out.push(key)
-      }
-      return out
-    }, { what: `list keys under ${prefix || '(all)'}` })
+  keys(prefix: string): Promise<string[]> {
+    return this.cas.keys(prefix ? `${prefix}.>` : '>', `list keys under ${prefix || '(all)'}`)
   }
 
   async *watch(prefix: string, signal: AbortSignal): AsyncIterable<KvChange> {

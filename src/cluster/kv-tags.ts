@@ -102,14 +102,7 @@ export class KvTagStore implements TagStore {
   }
 
   async list(prefix: string): Promise<string[]> {
-    return transient(async () => {
-      const out: string[] = []
-      for await (const k of await this.kv.keys()) {
-        const name = decodeKey(k)
-        if (name.startsWith(prefix)) out.push(name)
-      }
-      return out
-    }, { what: 'list tags' })
+    return (await this.cas.keys('>', 'list tags')).map(decodeKey).filter((name) => name.startsWith(prefix))
   }
 
   async purge(name: string, expected: number): Promise<boolean> {

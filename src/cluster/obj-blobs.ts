@@ -166,6 +166,35 @@ export class ObjBlobStore implements BlobStore {
     await transient(() => this.os.delete(name), { what: `delete blob ${url}` })
   }
 
+  /**
+   * Purges orphan chunks: those of puts that died midway (the client purges them when the source
+   * fails, but not when the process dies) and of deletes or replaces whose purge was lost. A
+   * chunk subject `$O.<bucket>.C.<nuid>` is an orphan when no live object names its nuid and its
+   * newest chunk is older than `olderThanMs` (a put still running is younger). Chunk subjects are
+   * listed before the objects, so a put that finishes meanwhile is seen as live. Called by DDFS GC.
+   */
+  async sweep(olderThanMs: number, dryRun = false): Promise<number> {
+    const stream = `OBJ_${this.bucket}`
+    const chunkPrefix = `$O.${this.bucket}.C.`
+    const si = await transient(() => this.conn.jsm.streams.info(stream, { subjects_filter: `${chunkPrefix}>` }), { what: `list chunks of ${this.bucket}` })
+    const subjects = Object.keys(si.state.subjects ?? {})
+    if (subjects.length === 0) return 0
+    const live = new Set<string>()
+    for (const i of await transient(() => this.os.list(), { what: `list blobs of ${this.bucket}` })) if (!i.deleted) live.add(i.nuid)
+    let n = 0
+    for (const subject of subjects) {
+      if (live.has(subject.slice(chunkPrefix.length))) continue
+      const last = await transient(() => this.conn.jsm.direct.getMessage(stream, { last_by_subj: subject }).catch((e: Error) => {
+        if (/not found/i.test(e.message)) return null
+        throw e
+      }), { what: `read chunk ${subject}` })
+      if (!last || Date.now() - last.time.getTime() < olderThanMs) continue
+      if (!dryRun) await transient(() => this.conn.jsm.streams.purge(stream, { filter: subject }), { what: `purge chunks ${subject}` })
+      n++
+    }
+    return n
+  }
+
   async *list(): AsyncIterable<BlobInfo> {
     const all = await transient(() => this.os.list(), { what: `list blobs of ${this.bucket}` })
     for (const i of all) {

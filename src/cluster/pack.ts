@@ -5,7 +5,9 @@
 // the SHA-256 of the manifest. A worker writes a pack once into its cache directory
 // (`$DISCO_PACK_CACHE`, default `<tmp>/disco-packs-<hash of the package path>`), checking every hash, and imports the entry
 // from there. Bare imports resolve from the cache: `disco-inferno` is linked to the worker's own
-// package; any other npm package must be installed where the worker can find it.
+// package; any other npm package must be installed where the worker can find it. Modules inside
+// this package itself (Inferno's job functions, built-in rules) are never packed: they travel as
+// `disco-self:<path>` and each worker imports its own copy.
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,12 +19,20 @@ import type { FnRef, NormalizedSpec } from '../disco/index.js'
 
 /** Module references of a packed function: `disco-pack:<pack id>/<path in the pack>`. */
 export const PACK_SCHEME = 'disco-pack:'
+/**
+ * Module references into this package's own code (`disco-self:<path under its code root>`, e.g.
+ * Inferno's job functions or a built-in rule module): never packed, each worker resolves them to
+ * its own installed copy.
+ */
+export const SELF_SCHEME = 'disco-self:'
+/** The root of this package's compiled code (dist/). */
+const CODE_ROOT = fileURLToPath(new URL('../', import.meta.url))
 
 /** A pack manifest: the entry and every file with its hash and where it is stored. */
 export interface PackManifest {
   entry: string
-  /** The `type` of the entry's nearest package.json (how `.js` files load). */
-  type: 'module' | 'commonjs'
+  /** The `type` of the entry's nearest package.json (how `.js` files load); absent when none says (Node then detects it). */
+  type?: 'module' | 'commonjs'
   files: { path: string; sha256: string; url: string }[]
 }
 
@@ -36,18 +46,19 @@ export function relativeImports(source: string): string[] {
   return [...out]
 }
 
-/** The `type` of the package.json nearest to `file`. */
-function moduleType(file: string): 'module' | 'commonjs' {
+/** The `type` of the package.json nearest to `file` (undefined when none gives one). */
+function moduleType(file: string): 'module' | 'commonjs' | undefined {
   for (let d = dirname(file); ; d = dirname(d)) {
     const p = join(d, 'package.json')
     if (existsSync(p)) {
       try {
-        return (JSON.parse(readFileSync(p, 'utf8')) as { type?: string }).type === 'module' ? 'module' : 'commonjs'
+        const type = (JSON.parse(readFileSync(p, 'utf8')) as { type?: string }).type
+        return type === 'module' || type === 'commonjs' ? type : undefined
       } catch {
-        return 'commonjs'
+        return undefined
       }
     }
-    if (dirname(d) === d) return 'commonjs'
+    if (dirname(d) === d) return undefined
   }
 }
 
@@ -81,7 +92,8 @@ export async function storePack(data: BlobStore, moduleUrl: string): Promise<{ i
   const entry = fileURLToPath(moduleUrl)
   const files = collect(entry)
   const base = commonDir(files)
-  const manifest: PackManifest = { entry: relative(base, entry).split(sep).join('/'), type: moduleType(entry), files: [] }
+  const type = moduleType(entry)
+  const manifest: PackManifest = { entry: relative(base, entry).split(sep).join('/'), ...(type ? { type } : {}), files: [] }
   for (const f of files.sort()) {
     const bytes = readFileSync(f)
     const hash = sha256(bytes)
@@ -94,25 +106,37 @@ export async function storePack(data: BlobStore, moduleUrl: string): Promise<{ i
   return { id, module: `${PACK_SCHEME}${id}/${manifest.entry}`, manifest: url }
 }
 
+/** A module reference as workers see it: this package's own code by `disco-self:`, other files packed. */
+async function shipModule(data: BlobStore, module: string, cache: Map<string, ReturnType<typeof storePack>>, packs: Record<string, string>): Promise<string> {
+  if (!module.startsWith('file:')) return module
+  const file = fileURLToPath(module)
+  if (file.startsWith(CODE_ROOT)) return `${SELF_SCHEME}${relative(CODE_ROOT, file).split(sep).join('/')}`
+  let p = cache.get(module)
+  if (!p) {
+    p = storePack(data, module)
+    cache.set(module, p)
+    p.catch(() => cache.delete(module))
+  }
+  const packed = await p
+  packs[packed.id] = packed.manifest
+  return packed.module
+}
+
 /**
- * Packs every user module of a spec (once per module per `cache`); returns the spec with packed
- * module references and the manifests' URLs by pack id.
+ * Packs every user module of a spec (its functions' modules and its `modules`; once per module per
+ * `cache`); returns the spec with packed module references and the manifests' URLs by pack id.
  */
 export async function packSpec(data: BlobStore, spec: NormalizedSpec, cache: Map<string, ReturnType<typeof storePack>>): Promise<{ spec: NormalizedSpec; packs: Record<string, string> }> {
   const out: NormalizedSpec = { ...spec }
   const packs: Record<string, string> = {}
   for (const role of ['map', 'reduce', 'combiner', 'partitioner'] as const) {
     const ref = spec[role]
-    if (!ref || !ref.module.startsWith('file:')) continue
-    let p = cache.get(ref.module)
-    if (!p) {
-      p = storePack(data, ref.module)
-      cache.set(ref.module, p)
-      p.catch(() => cache.delete(ref.module))
-    }
-    const packed = await p
-    packs[packed.id] = packed.manifest
-    out[role] = { ...ref, module: packed.module } satisfies FnRef
+    if (ref) out[role] = { ...ref, module: await shipModule(data, ref.module, cache, packs) } satisfies FnRef
+  }
+  if (spec.modules) {
+    const modules: Record<string, string> = {}
+    for (const [name, module] of Object.entries(spec.modules)) modules[name] = await shipModule(data, module, cache, packs)
+    out.modules = modules
   }
   return { spec: out, packs }
 }
@@ -154,7 +178,8 @@ export async function materializePack(data: BlobStore, id: string, manifestUrl: 
       mkdirSync(dirname(target), { recursive: true })
       writeFileSync(target, bytes)
     }
-    writeFileSync(join(tmp, 'package.json'), JSON.stringify({ type: manifest.type }))
+    // The pack's own package.json: the source's `type`, or none (Node then detects ESM as it did there).
+    writeFileSync(join(tmp, 'package.json'), JSON.stringify(manifest.type ? { type: manifest.type } : {}))
     writeFileSync(join(tmp, '.complete'), '')
     try {
       renameSync(tmp, dir)
@@ -167,19 +192,34 @@ export async function materializePack(data: BlobStore, id: string, manifestUrl: 
   return dir
 }
 
-/** A spec with packed module references turned into `file:` URLs of the worker's cache. */
+/** A module reference of a task turned into one this worker can import. */
+async function localModule(data: BlobStore, module: string, packs: Record<string, string>, cacheDir: string): Promise<string> {
+  if (module.startsWith(SELF_SCHEME)) {
+    const target = resolve(CODE_ROOT, ...module.slice(SELF_SCHEME.length).split('/'))
+    if (!target.startsWith(CODE_ROOT)) throw new DiscoError('DISCO_FN_NOT_FOUND', `bad module reference ${module}`)
+    return pathToFileURL(target).href
+  }
+  if (!module.startsWith(PACK_SCHEME)) return module
+  const rest = module.slice(PACK_SCHEME.length)
+  const slash = rest.indexOf('/')
+  const id = rest.slice(0, slash)
+  const url = packs[id]
+  if (slash < 0 || !url) throw new DiscoError('DISCO_FN_NOT_FOUND', `expected a job pack for ${module}, found none in the task`)
+  const dir = await materializePack(data, id, url, cacheDir)
+  return pathToFileURL(join(dir, ...rest.slice(slash + 1).split('/'))).href
+}
+
+/** A spec with packed (and `disco-self:`) module references turned into `file:` URLs on this worker. */
 export async function unpackSpec(data: BlobStore, spec: NormalizedSpec, packs: Record<string, string>, cacheDir = packCacheDir()): Promise<NormalizedSpec> {
   const out: NormalizedSpec = { ...spec }
   for (const role of ['map', 'reduce', 'combiner', 'partitioner'] as const) {
     const ref = spec[role]
-    if (!ref || !ref.module.startsWith(PACK_SCHEME)) continue
-    const rest = ref.module.slice(PACK_SCHEME.length)
-    const slash = rest.indexOf('/')
-    const id = rest.slice(0, slash)
-    const url = packs[id]
-    if (slash < 0 || !url) throw new DiscoError('DISCO_FN_NOT_FOUND', `expected a job pack for ${ref.module}, found none in the task`)
-    const dir = await materializePack(data, id, url, cacheDir)
-    out[role] = { ...ref, module: pathToFileURL(join(dir, ...rest.slice(slash + 1).split('/'))).href }
+    if (ref) out[role] = { ...ref, module: await localModule(data, ref.module, packs, cacheDir) }
+  }
+  if (spec.modules) {
+    const modules: Record<string, string> = {}
+    for (const [name, module] of Object.entries(spec.modules)) modules[name] = await localModule(data, module, packs, cacheDir)
+    out.modules = modules
   }
   return out
 }

@@ -7,7 +7,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { DiscoError } from '../errors.js'
-import type { BlobInfo, BlobSource, BlobStore } from '../ddfs/types.js'
+import type { BlobInfo, BlobSource, BlobStore, PutOptions } from '../ddfs/types.js'
 import { blobNameOf, blobUrlSegment, checkBlobName } from './obj-blobs.js'
 
 /** Multipart part size (S3's minimum part is 5 MiB). */
@@ -69,11 +69,19 @@ export class S3BlobStore implements BlobStore {
     return this.keyPrefix + blobNameOf(url, url.slice(this.urlPrefix.length))
   }
 
-  async put(name: string, data: BlobSource): Promise<BlobInfo> {
+  /**
+   * Stores a blob. Without `replace`, a name already stored is DDFS_BLOB_EXISTS (checked with a
+   * HEAD first: S3-compatible servers do not all support conditional writes, so two concurrent
+   * first puts of one name may both succeed; DDFS names are unique per put); with it, S3's PUT
+   * replaces the object atomically.
+   */
+  async put(name: string, data: BlobSource, opts: PutOptions = {}): Promise<BlobInfo> {
     checkBlobName(name)
     const key = this.keyPrefix + name
-    const exists = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })).then(() => true, (e) => { if (isMissing(e)) return false; throw e })
-    if (exists) throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored in s3://${this.bucket}`)
+    if (!opts.replace) {
+      const exists = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })).then(() => true, (e) => { if (isMissing(e)) return false; throw e })
+      if (exists) throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored in s3://${this.bucket}`)
+    }
     let size = 0
     if (data instanceof Uint8Array) {
       await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length }))

@@ -158,6 +158,24 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     await rejectsCode(blobs.get(a.url), 'DDFS_BLOB_NOT_FOUND')
   })
 
+  with_('BlobStore: a stored name is written once unless replaced (bytes and streams)', async (_d, { blobs }) => {
+    async function* gen(...parts: string[]): AsyncGenerator<Uint8Array> { for (const p of parts) yield Buffer.from(p) }
+    const a = await blobs.put('job.x.part-0', Buffer.from('first'))
+    await rejectsCode(blobs.put('job.x.part-0', Buffer.from('second')), 'DDFS_BLOB_EXISTS')
+    await rejectsCode(blobs.put('job.x.part-0', gen('sec', 'ond')), 'DDFS_BLOB_EXISTS')
+    assert.equal((await bytesOf(await blobs.get(a.url))).toString(), 'first', 'a refused put keeps the stored bytes')
+    const b = await blobs.put('job.x.part-0', Buffer.from('third!'), { replace: true })
+    assert.equal(b.url, a.url)
+    assert.equal(b.size, 6)
+    assert.equal((await bytesOf(await blobs.get(a.url))).toString(), 'third!')
+    const c = await blobs.put('job.x.part-0', gen('fou', 'rth'), { replace: true })
+    assert.equal(c.url, a.url)
+    assert.equal((await bytesOf(await blobs.get(a.url))).toString(), 'fourth')
+    const d = await blobs.put('job.x.part-1', Buffer.from('new'), { replace: true })
+    assert.equal((await bytesOf(await blobs.get(d.url))).toString(), 'new', 'replace also creates')
+    assert.deepEqual(await urlsOf(blobs), [a.url, d.url].sort(), 'one blob per name')
+  })
+
   with_('BlobStore: a failing source leaves nothing visible', async (_d, { blobs }) => {
     async function* bad(): AsyncGenerator<Uint8Array> { yield Buffer.from('partial'); throw new Error('source died') }
     await assert.rejects(blobs.put('c$1', bad()), /source died/)

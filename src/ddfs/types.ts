@@ -92,7 +92,8 @@ export interface PutOptions {
   /**
    * Replace a blob already stored under the same name (atomically: readers see the old or the new
    * bytes). Disco's job data uses it: a task re-run writes the same deterministic names. Without
-   * it, a name already stored is DDFS_BLOB_EXISTS. (NATS object store and S3 puts replace anyway.)
+   * it, a name already stored is DDFS_BLOB_EXISTS and its bytes stay (every adapter; the
+   * compliance suite checks it).
    */
   replace?: boolean
 }

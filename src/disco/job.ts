@@ -12,7 +12,7 @@ import { InProcessExecutor, WorkerPoolExecutor, isFatal, type Executor } from '.
 import { expandInputs } from './inputs.js'
 import { jobName, normalizeSpec, planJob, retryDelay } from './plan.js'
 import { decodePair } from './records.js'
-import { dataBlobPrefix, openLocalStores, type DiscoStores } from './stores.js'
+import { dataBlobName, dataBlobPrefix, openLocalStores, type DiscoStores } from './stores.js'
 import type { JobEvent } from './registry.js'
 import type {
   JobInfo, JobPlan, JobProgress, JobSpec, MapTaskPlan, NormalizedSpec, ReduceTaskPlan, TaskMessage, TaskRecord, TaskResult,
@@ -98,8 +98,18 @@ export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHan
     tasks: { map: inputs.length, reduce: nspec.partitions, done: 0, failed: 0 }, records: 0,
   }))
   await stores.jobs.beat('runner', name, ttl, { host, pid: process.pid })
+  // The expanded inputs, so that a resumed job (resumeJob) plans the very same tasks.
+  const saved = await stores.data.put(dataBlobName(name, 'inputs'), Buffer.from(JSON.stringify(inputs)), { replace: true })
   const plan = planJob(name, nspec.partitions, inputs)
   await stores.jobs.log(name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`)
+  return start(stores, plan, await stores.jobs.info(name), opts, ttl, new Map(), saved.url)
+}
+
+/** Runs a job whose record is written and whose runner beats: in the background, as a handle. */
+function start(
+  stores: DiscoStores, plan: JobPlan, info: JobInfo, opts: JobRunOptions, ttl: number, reused: Map<string, TaskResult>, inputsUrl: string,
+): JobHandle {
+  const name = info.name
   const abort = new AbortController()
   let executor: Executor
   let owned = false
@@ -109,8 +119,7 @@ export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHan
     executor = new WorkerPoolExecutor()
     owned = true
   }
-  const info = await stores.jobs.info(name)
-  const done = execute({ stores, plan, spec: nspec, info, executor, abort, ttl, onProgress: opts.onProgress })
+  const done = execute({ stores, plan, spec: info.spec, info, executor, abort, ttl, onProgress: opts.onProgress, reused, inputsUrl })
     .finally(async () => {
       running.delete(name)
       if (owned) await executor.close()
@@ -129,6 +138,69 @@ export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHan
   }
 }
 
+/**
+ * Finishes a job whose runner died (an `active` job reported dead with DISCO_RUNNER_LOST, on any
+ * host): takes the job over by compare-and-set on its record (so two resumers never both run it),
+ * beats as its runner, reuses every finished task whose outputs are still stored (their records in
+ * the job store) and runs the rest; attempts still running or finished on cluster workers are
+ * picked up, not run again. The results are those a run without the failure gives.
+ * DISCO_JOB_NOT_RESUMABLE when the job is ready, dead for another reason (killed or failed:
+ * run it again), or its runner is alive.
+ *
+ * @example
+ * const job = await resumeJob('.disco', 'wc@6a4:0:1') // after the process running it was killed
+ * await job.wait()
+ */
+export async function resumeJob(name: string, opts: JobRunOptions): Promise<JobHandle> {
+  const stores = storesOf(opts.store)
+  const ttl = opts.heartbeatMs ?? heartbeatDefault()
+  const host = hostname()
+  let info: JobInfo | undefined
+  let lost = ''
+  for (let i = 0; i < 100 && !info; i++) {
+    const s = await stores.jobs.get(name)
+    if (!s) throw new DiscoError('DISCO_JOB_NOT_FOUND', `no job ${name} in the job store`)
+    const cur = s.info
+    const not = (why: string): DiscoError => new DiscoError('DISCO_JOB_NOT_RESUMABLE', `job ${name} ${why}`)
+    if (cur.status === 'ready') throw not('is ready: nothing to resume')
+    if (cur.status === 'dead') throw not(`is dead (${cur.error?.code ?? 'unknown'}): only a job whose runner died while it was active can be resumed; run it again`)
+    if (running.has(name) || (await runnerAlive(stores, cur))) throw not(`is running: its runner (${cur.host}, pid ${cur.pid}) is alive`)
+    lost = `${cur.host}, pid ${cur.pid}`
+    const now = new Date(stores.jobs.now()).toISOString()
+    const next: JobInfo = { ...cur, host, pid: process.pid, heartbeatMs: ttl, updated: now, resumes: (cur.resumes ?? 0) + 1 }
+    if ((await stores.jobs.put(name, next, s.revision)) !== undefined) info = next
+  }
+  if (!info) throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: its record kept changing while it was taken over`)
+  await stores.jobs.beat('runner', name, ttl, { host, pid: process.pid })
+  // Finished tasks count when every output they recorded is still stored.
+  const stored = new Set<string>()
+  let inputsUrl: string | undefined
+  for await (const b of stores.data.list()) {
+    stored.add(b.url)
+    if (blobFileName(b.url) === dataBlobName(name, 'inputs')) inputsUrl = b.url
+  }
+  let inputs: string[]
+  try {
+    if (inputsUrl === undefined) throw new Error('not found')
+    const parts: Buffer[] = []
+    for await (const c of await stores.data.get(inputsUrl)) parts.push(Buffer.from(c))
+    inputs = JSON.parse(Buffer.concat(parts).toString()) as string[]
+  } catch (e) {
+    throw new DiscoError('DISCO_JOB_NOT_RESUMABLE', `job ${name}: its expanded inputs are not in the job data store (${(e as Error).message})`, { cause: e })
+  }
+  const plan = planJob(name, info.spec.partitions, inputs)
+  const reused = new Map<string, TaskResult>()
+  for (const r of await stores.jobs.tasks(name)) {
+    if (r.blobs.every((b) => stored.has(b.url))) reused.set(r.task, { records: r.records, outputs: r.outputs, blobs: r.blobs, ...(r.stats === undefined ? {} : { stats: r.stats }) })
+  }
+  const maps = plan.mapTasks.filter((t) => reused.has(t.id)).length
+  const reduces = plan.reduceTasks.filter((t) => reused.has(t.id)).length
+  info.records = plan.mapTasks.reduce((n, t) => n + (reused.get(t.id)?.records ?? 0), 0)
+  info.tasks = { ...info.tasks, done: maps + reduces }
+  await stores.jobs.log(name, `job ${name} resumed (resume ${info.resumes}; runner ${lost} lost): ${maps} of ${plan.mapTasks.length} map tasks and ${reduces} of ${plan.reduceTasks.length} reduce tasks already done`)
+  return start(stores, plan, info, opts, ttl, reused, inputsUrl)
+}
+
 interface Run {
   stores: DiscoStores
   plan: JobPlan
@@ -140,6 +212,10 @@ interface Run {
   onProgress?: ((p: JobProgress) => void) | undefined
   /** Attempts still running (awaited before the job's data is cleaned up). */
   inflight?: Set<Promise<unknown>>
+  /** Results of tasks a resumed job does not run again (by task id). */
+  reused: Map<string, TaskResult>
+  /** The stored expanded inputs (deleted with the map outputs when the job ends). */
+  inputsUrl: string
 }
 
 /** How long cleanup waits for attempts that ignore the abort (in-process tasks mid-record). */
@@ -154,27 +230,31 @@ async function execute(run: Run): Promise<JobInfo> {
   beat.unref()
   const watching = new AbortController()
   stores.jobs.whenKilled(name, watching.signal).then((killed) => { if (killed) run.abort.abort() }, () => {})
-  const made: string[] = [] // data blobs written (map outputs and results)
+  const made: string[] = [run.inputsUrl] // data blobs written (inputs, map outputs and results)
+  for (const r of run.reused.values()) for (const b of r.blobs) made.push(b.url)
+  const resume = info.resumes ? { resume: info.resumes } : {}
   try {
     const maps = await runPhase(run, 'map', plan.mapTasks, (t, attempt) => ({
-      kind: 'map', job: name, store: stores.ref, spec, task: t as MapTaskPlan, attempt,
+      kind: 'map', job: name, store: stores.ref, spec, task: t as MapTaskPlan, attempt, ...resume,
     }), started, made)
     const inputsOf = (p: number): string[] => plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.filter((b) => b.partition === p).map((b) => b.url))
     const reduces = await runPhase(run, 'reduce', plan.reduceTasks, (t, attempt) => ({
-      kind: 'reduce', job: name, store: stores.ref, spec, task: t as ReduceTaskPlan, inputs: inputsOf((t as ReduceTaskPlan).partition), attempt,
+      kind: 'reduce', job: name, store: stores.ref, spec, task: t as ReduceTaskPlan, inputs: inputsOf((t as ReduceTaskPlan).partition), attempt, ...resume,
     }), started, made)
     const results = plan.reduceTasks.flatMap((t) => reduces.get(t.id)!.blobs.map((b) => b.url))
     info.results = results
     info.outputs = plan.reduceTasks.reduce((n, t) => n + reduces.get(t.id)!.outputs, 0)
-    await deleteData(stores, plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.map((b) => b.url)))
+    await deleteData(stores, [run.inputsUrl, ...plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.map((b) => b.url))])
     if (spec.save !== undefined) {
       run.onProgress?.({ job: name, phase: 'save', done: 0, total: results.length, records: info.records, elapsedMs: Date.now() - started })
       info.savedTag = await saveResults(stores, spec.save || `disco:results:${name}`, results, name)
       await stores.jobs.log(name, `results saved under tag ${info.savedTag}`)
     }
+    // The last event is logged before the status changes, so whoever sees the job over (wait,
+    // events --follow) also sees its last event.
+    await stores.jobs.log(name, `READY: Job done in ${((Date.now() - started) / 1000).toFixed(3)} s`)
     info.status = 'ready'
     await saveInfo(stores, info)
-    await stores.jobs.log(name, `READY: Job done in ${((Date.now() - started) / 1000).toFixed(3)} s`)
     return info
   } catch (e) {
     const err = jobError(e)
@@ -184,8 +264,8 @@ async function execute(run: Run): Promise<JobInfo> {
     info.status = 'dead'
     info.error = { code: err.code, message: err.message }
     if (err.stack) info.error.stack = err.stack
-    await saveInfo(stores, info)
     await stores.jobs.log(name, `DEAD: ${err.code}: ${err.message}`)
+    await saveInfo(stores, info)
     throw err
   } finally {
     clearInterval(beat)
@@ -238,12 +318,16 @@ function runPhase(
 ): Promise<Map<string, TaskResult>> {
   const { executor, spec, info, stores, abort } = run
   const name = info.name
-  const queue: { task: TaskPlan; attempt: number }[] = tasks.map((task) => ({ task, attempt: 1 }))
   const results = new Map<string, TaskResult>()
+  for (const t of tasks) {
+    const r = run.reused.get(t.id)
+    if (r) results.set(t.id, r)
+  }
+  const queue: { task: TaskPlan; attempt: number }[] = tasks.filter((t) => !results.has(t.id)).map((task) => ({ task, attempt: 1 }))
   const live = new Map<string, number>() // records seen by running map attempts
-  let outstanding = tasks.length
+  let outstanding = queue.length
   let active = 0
-  let done = 0
+  let done = results.size
   let lastSave = 0
   const records = (): number => {
     let n = info.records
@@ -367,7 +451,7 @@ export async function jobInfo(store: StoreRef, name: string): Promise<JobInfo> {
   const info = await stores.jobs.info(name)
   if (info.status === 'active' && !running.has(name) && !(await runnerAlive(stores, info))) {
     info.status = 'dead'
-    info.error = { code: 'DISCO_RUNNER_LOST', message: `the runner of the job (${info.host}, pid ${info.pid}) stopped sending heartbeats before the job finished` }
+    info.error = { code: 'DISCO_RUNNER_LOST', message: `the runner of the job (${info.host}, pid ${info.pid}) stopped sending heartbeats before the job finished (disco resume ${info.name} finishes it)` }
   }
   return info
 }
@@ -461,8 +545,10 @@ export async function killJob(store: StoreRef, name: string, opts: { timeoutMs?:
 
 /** Records a lost runner's job as dead and removes the data it left. */
 async function recordLost(stores: DiscoStores, info: JobInfo): Promise<void> {
-  await stores.jobs.update(info.name, (cur) => (cur.status === 'active' ? { ...cur, status: 'dead', error: info.error!, updated: new Date(stores.jobs.now()).toISOString() } : undefined))
-  await stores.jobs.log(info.name, `DEAD: ${info.error!.code}: ${info.error!.message}`)
+  if ((await stores.jobs.info(info.name)).status === 'active') {
+    await stores.jobs.log(info.name, `DEAD: ${info.error!.code}: ${info.error!.message}`)
+    await stores.jobs.update(info.name, (cur) => (cur.status === 'active' ? { ...cur, status: 'dead', error: info.error!, updated: new Date(stores.jobs.now()).toISOString() } : undefined))
+  }
   await sweepData(stores, info.name, true)
 }
 

@@ -117,6 +117,19 @@ export function normalizeSpec(spec: JobSpec, cwd: string): NormalizedSpec {
   const partitioner = fnRef(spec.partitioner, 'partitioner', cwd)
   if (partitioner) out.partitioner = partitioner
   if (save !== undefined) out.save = save
+  if (spec.modules !== undefined) out.modules = moduleRefs(spec.modules, cwd)
+  return out
+}
+
+/** The `modules` of a spec: names of `[A-Za-z0-9_-]+` → module references made loadable from any worker. */
+function moduleRefs(modules: unknown, cwd: string): Record<string, string> {
+  if (modules === null || typeof modules !== 'object' || Array.isArray(modules)) throw bad(`modules must be an object of name → module, found ${JSON.stringify(modules)}`)
+  const out: Record<string, string> = {}
+  for (const [name, module] of Object.entries(modules)) {
+    if (!PREFIX_RE.test(name)) throw bad(`modules: a name must match [A-Za-z0-9_-]+, found ${JSON.stringify(name)}`)
+    if (typeof module !== 'string' || module === '') throw bad(`modules.${name} must be a non-empty module path, found ${JSON.stringify(module)}`)
+    out[name] = resolveModule(module, cwd)
+  }
   return out
 }
 

@@ -8,6 +8,7 @@
 //                         job.<name>.events the event log (a log, not a key)
 //                         hb.<group>.<id>   a heartbeat
 //                         lease.<name>      a lease
+//                         inferno.<rule>.…  the Inferno daemon's state of a rule (inferno/daemon)
 import { createHash } from 'node:crypto'
 import { hostname } from 'node:os'
 import { DiscoError } from '../errors.js'
@@ -312,10 +313,13 @@ export class JobRegistry {
     }
   }
 
-  /** The lease on `name` if someone holds it unexpired, else undefined. */
-  async lease(name: string): Promise<Lease | undefined> {
+  /**
+   * The lease on `name` if someone holds it unexpired, else undefined. With `expired`, also a
+   * lease whose holder let it expire without releasing it (it died): who it was and since when.
+   */
+  async lease(name: string, expired = false): Promise<Lease | undefined> {
     const s = await this.readLease(name)
-    return s && s.lease.expires > this.now() ? s.lease : undefined
+    return s && (expired || s.lease.expires > this.now()) ? s.lease : undefined
   }
 
   /**

@@ -52,13 +52,15 @@ export const LOCAL_STORE_FACTORY: FnRef = { module: import.meta.url, export: 'lo
 
 /**
  * The deterministic name of a piece of job data, so a re-run (or a redelivered task) replaces
- * its own outputs instead of adding more: `<job>.map-<task>.part-<p>` or `<job>.result-<p>`.
+ * its own outputs instead of adding more: `<job>.map-<task>.part-<p>` or `<job>.result-<p>`;
+ * `<job>.inputs.json` keeps the job's expanded inputs (for `resumeJob`).
  *
  * @example
  * dataBlobName('wc@1:2:3', { map: 4, partition: 0 }) // 'wc=401=3A2=3A3.map-4.part-0'
  */
-export function dataBlobName(job: string, what: { map: number; partition: number } | { result: number }): string {
+export function dataBlobName(job: string, what: { map: number; partition: number } | { result: number } | 'inputs'): string {
   const j = keyToken(job)
+  if (what === 'inputs') return `${j}.inputs.json`
   return 'map' in what ? `${j}.map-${what.map}.part-${what.partition}` : `${j}.result-${what.result}`
 }
 

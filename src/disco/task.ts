@@ -31,9 +31,9 @@ export function defaultPartition(key: string, partitions: number): number {
 /** Holds what a task reported last. */
 interface Reported { stats?: unknown }
 
-function context(msg: TaskMessage, hooks: TaskHooks, stats: Reported): TaskContext {
+function context(msg: TaskMessage, hooks: TaskHooks, stats: Reported, stores: DiscoStores): TaskContext {
   const base = {
-    job: msg.job, task: msg.task.id, attempt: msg.attempt,
+    job: msg.job, task: msg.task.id, attempt: msg.attempt, modules: msg.spec.modules ?? {}, ddfs: stores.ddfs,
     log: (m: string) => hooks.log(`${msg.task.id}: ${m}`),
     report: (s: unknown) => { stats.stats = structuredClone(s) },
   }
@@ -100,7 +100,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   const { spec, task } = msg
   const params = structuredClone(spec.params)
   const stats: Reported = {}
-  const ctx = context(msg, hooks, stats)
+  const ctx = context(msg, hooks, stats, stores)
   const P = spec.partitions
   const fold = await loadFold(spec, params)
   let part: (key: string) => number = P === 1 ? () => 0 : (key) => defaultPartition(key, P)
@@ -219,7 +219,7 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   const { spec, task } = msg
   const params = structuredClone(spec.params)
   const stats: Reported = {}
-  const ctx = context(msg, hooks, stats)
+  const ctx = context(msg, hooks, stats, stores)
   const reduce = spec.reduce ? await loadFn<ReduceFn>(spec.reduce, 'reduce') : undefined
   const files: string[] = []
   for (const [i, url] of msg.inputs.entries()) {

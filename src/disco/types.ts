@@ -1,7 +1,7 @@
 // The data shapes of a Disco job: the spec a user writes, the plan the planner derives, the task
 // messages an executor runs, and the job record persisted in the store. All plain JSON data, so a
 // task can cross a thread, process or machine boundary unchanged.
-import type { LineOptions } from '../ddfs/index.js'
+import type { Ddfs, LineOptions } from '../ddfs/index.js'
 
 /**
  * A user function, referenced by module and export name so every worker loads the same code
@@ -39,6 +39,8 @@ export interface TaskContext {
    * lines then land in `oversized` like the other forms').
    */
   readonly lines?: LineOptions
+  /** The spec's `modules`, resolved for where this task runs (empty when it named none). */
+  readonly modules: Readonly<Record<string, string>>
   log(message: string): void
   /**
    * Sets the task's statistics (JSON data; the last value reported wins): they travel with the
@@ -46,6 +48,11 @@ export interface TaskContext {
    * parsed back out of the event log.
    */
   report(stats: unknown): void
+  /**
+   * The job's DDFS store as the worker running the task opened it (embedded or cluster), for
+   * tasks that store blobs of their own (e.g. analytics indexes under a pending write).
+   */
+  readonly ddfs?: Ddfs
 }
 
 /** Lines a map task skipped as too long: how many, and the first few as `line N (S+ bytes)`. */
@@ -144,15 +151,23 @@ export interface JobSpec {
    * `ctx.oversized` and logged with DDFS_RECORD_TOO_LARGE, and reading goes on.
    */
   maxRecordSize?: number
+  /**
+   * Other modules the job's functions import at run time, by name (e.g. Inferno's rule module): an
+   * executor ships them to its workers like the functions' own modules, and every task finds them,
+   * resolved for the place it runs, in `ctx.modules[name]` (a `file:` URL or a package specifier).
+   */
+  modules?: Record<string, string>
 }
 
 /** A spec with defaults applied and module paths made absolute. */
-export interface NormalizedSpec extends Required<Omit<JobSpec, 'map' | 'reduce' | 'combiner' | 'partitioner' | 'save'>> {
+export interface NormalizedSpec extends Required<Omit<JobSpec, 'map' | 'reduce' | 'combiner' | 'partitioner' | 'save' | 'modules'>> {
   map?: FnRef
   reduce?: FnRef
   combiner?: FnRef
   partitioner?: FnRef
   save?: string
+  /** Present only when the spec named some. */
+  modules?: Record<string, string>
 }
 
 /** One map task: one input blob. */
@@ -179,11 +194,13 @@ export interface JobPlan {
 /**
  * What an executor runs: one attempt of one task, all plain data. `store` is an opaque reference
  * (a directory or a URL) that the executor's store factory resolves to the job's stores; a reduce
- * task carries the map outputs of its partition (blob URLs, in map-task order).
+ * task carries the map outputs of its partition (blob URLs, in map-task order). `resume` is set
+ * (n) when the n-th `resumeJob` of the job sent it: an attempt number counts again from 1 then, so
+ * an executor that de-duplicates messages by task and attempt keeps runs apart with it.
  */
 export type TaskMessage =
-  | { kind: 'map'; job: string; store: string; spec: NormalizedSpec; task: MapTaskPlan; attempt: number }
-  | { kind: 'reduce'; job: string; store: string; spec: NormalizedSpec; task: ReduceTaskPlan; inputs: string[]; attempt: number }
+  | { kind: 'map'; job: string; store: string; spec: NormalizedSpec; task: MapTaskPlan; attempt: number; resume?: number }
+  | { kind: 'reduce'; job: string; store: string; spec: NormalizedSpec; task: ReduceTaskPlan; inputs: string[]; attempt: number; resume?: number }
 
 /** One stored output of a task: a map partition file or a reduce result. */
 export interface TaskOutput {
@@ -244,6 +261,8 @@ export interface JobInfo {
   results?: string[]
   /** The tag the results were saved under, when `save` was set. */
   savedTag?: string
+  /** How many times the job was resumed after its runner died (see `resumeJob`). */
+  resumes?: number
 }
 
 /** Progress of a running job, for progress lines. */

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { DiscoError, isDiscoError } from '../errors.js'
 import type { Ddfs } from '../ddfs/index.js'
-import { jobEvents, jobInfo, listJobs } from '../disco/index.js'
+import { jobEvents, jobInfo, listJobs, type DiscoStores } from '../disco/index.js'
 import {
   Model, funnel, retention, trends, saveSegment, listSegments, segmentUsers, dayName,
   type FunnelParams, type RetentionParams, type TrendsParams, type SegmentDef,
@@ -17,6 +17,8 @@ import { PAGE } from './page.js'
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   ddfs: Ddfs
+  /** Disco's stores for the jobs API (default: the embedded stores of `ddfs.dir`; a cluster's from openAnalyticsStore). */
+  stores?: DiscoStores
   /** The model tag (default `analytics:model`). */
   model?: string
   /** When set, every /api request needs `Authorization: Bearer <token>`. */
@@ -76,10 +78,16 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   let cached: { key: string; model: Model } | undefined
   const model = async (): Promise<Model> => {
     const key = (await ddfs.exists(tag)) ? JSON.stringify(await ddfs.urls(tag)) : ''
-    if (!cached || cached.key !== key) cached = { key, model: await Model.open(ddfs, tag) }
+    if (!cached || cached.key !== key) {
+      const old = cached?.model
+      cached = { key, model: await Model.open(ddfs, tag) }
+      // Questions still running on the old model keep its scan workers for a while.
+      if (old) setTimeout(() => void old.close(), 60_000).unref()
+    }
     return cached.model
   }
 
+  app.addHook('onClose', async () => { await cached?.model.close() })
   app.setErrorHandler((err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
     if (isDiscoError(err)) {
       void reply.status(statusOf(err.code)).send({ error: { code: err.code, message: err.message } })
@@ -139,8 +147,12 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     return saveSegment(await model(), p.name as string, def, p.label as string | undefined)
   })
 
-  // Disco's job state: the embedded stores of the DDFS directory.
-  const jobStore = (): string => ddfs.dir ?? ''
+  // Disco's job state: the given stores, else the embedded stores of the DDFS directory.
+  const jobStore = (): DiscoStores | string => {
+    if (opts.stores) return opts.stores
+    if (!ddfs.dir) throw new DiscoError('ANALYTICS_STORE_UNSUPPORTED', 'the jobs API on a store without a directory needs its Disco stores (the stores option)')
+    return ddfs.dir
+  }
   app.get('/api/jobs', async () => ({
     jobs: (await listJobs(jobStore())).map((j) => ({ name: j.name, status: j.status, created: j.created, updated: j.updated, tasks: j.tasks, records: j.records, error: j.error?.code ?? null })),
   }))

@@ -172,13 +172,17 @@ test('analytics questions equal the naive reference', async (t) => {
     assert.deepEqual(new Map(tr.results[1]!.series.map((s) => [s.measure, s.values])), want)
   })
 
-  await t.test('a one-batch model (the direct timeline path) gives the same funnels', async () => {
-    await buildModel(ddfs, { inputs: ['events:a'], model: 'analytics:one', shards: 2, executor: 'in-process' })
-    const one = await Model.open(ddfs, 'analytics:one')
+  await t.test('a one-batch model (the direct timeline path, scans shared with worker threads) gives the same funnels', async () => {
+    await buildModel(ddfs, { inputs: ['events:a'], model: 'analytics:one', shards: 3, executor: 'in-process' })
+    // Two scan workers plus this thread: every shard on a different thread; and no workers at all.
+    const one = await Model.open(ddfs, 'analytics:one', { threads: 2 })
+    const single = await Model.open(ddfs, 'analytics:one', { threads: 0 })
+    t.after(() => one.close())
     const evA = readEvents(a).events
     for (const mode of ['ordered', 'strict', 'any-order'] as FunnelMode[]) {
       for (const c of [{ steps: ['signup', 'view', 'purchase'], window: '5d' }, { steps: ['view', 'view', 'add to cart', 'view'], window: '1d', from: '2026-10-08', to: '2026-10-30' }]) {
         const got = await funnel(one, { ...c, mode })
+        assert.deepEqual(got, await funnel(single, { ...c, mode }))
         const want = refFunnel(evA, { ...c, mode, windowMs: got.windowMs })
         assert.deepEqual(got.results[0]!.steps.map((s) => s.users), want.steps.map((s) => s.users), `${mode} ${JSON.stringify(c)}`)
         got.results[0]!.steps.forEach((s, k) => close(s.medianMs, want.steps[k]!.medianMs, `${mode} median ${k}`))

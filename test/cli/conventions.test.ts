@@ -1,4 +1,4 @@
-// One product, four commands (issue 12): --version, no arguments, exit statuses, size units, bare
+// One product, five commands (issues 12, 14): --version, no arguments, exit statuses, size units, bare
 // file names, progress that never mixes with results, ddb multisets, inferno --format, disco
 // jobs --json / events --follow. Runs the built binaries as child processes.
 import { test } from 'node:test'
@@ -28,7 +28,7 @@ function run(tool: string, args: string[], cwd = tmpdir(), input = '') {
   return { status: r.status, out: r.stdout, err: r.stderr }
 }
 
-const TOOLS = ['ddb', 'ddfs', 'disco', 'inferno']
+const TOOLS = ['ddb', 'ddfs', 'disco', 'inferno', 'analytics']
 
 test('every tool: --version is the package version, no arguments is help with exit 2, a usage mistake exits 2', () => {
   for (const tool of TOOLS) {

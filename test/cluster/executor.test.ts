@@ -1,7 +1,7 @@
 // The distributed executor end to end with the real binaries: a word count run through
 // `disco run --store nats://…` on `disco worker` processes gives the same results as the embedded
-// run; a worker killed with SIGKILL in the middle of a map task (a hook makes it die exactly there)
-// loses nothing: the task is redelivered to another worker and the results are identical.
+// run; a worker killed with SIGKILL in the middle of a map or of a reduce task (a hook makes it die
+// exactly there) loses nothing: the task is redelivered to another worker and the results are identical.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -51,23 +51,25 @@ test('word count on 2 worker processes gives the embedded results; disco cluster
   }
 })
 
-test('kill -9 of a worker in the middle of a map task: redelivered, identical results', async () => {
-  const store = `${nats!.url}?prefix=kill`
-  ok(cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
-  // The only worker at first: it takes map:0, then dies (SIGKILL) as it starts map:1.
-  const doomed = await worker(store, ['--ack-wait', '2'], { DISCO_WORKER_DIE_AT: 'map:1' })
-  const name = ok(cli(DISCO, ['--store', store, 'run', '-d', `${FIXTURES}:jobs.wordcount`, '-i', 'data:wc', '-p', '3'])).trim()
-  assert.deepEqual(await doomed.exited, { code: null, signal: 'SIGKILL' })
-  const rescuer = await worker(store, ['--ack-wait', '2'])
-  try {
-    assert.equal(ok(cli(DISCO, ['--store', store, 'wait', name, '--timeout', '90'])).trim(), `${name} ready`)
-    assert.equal(ok(cli(DISCO, ['--store', store, 'results', name])), embedded)
-    const events = ok(cli(DISCO, ['--store', store, 'events', name]))
-    assert.match(events, /map:1: delivery 2 to worker \S+ \(worker \S+ did not finish delivery 1\)/)
-  } finally {
-    assert.deepEqual(await stopWorker(rescuer), { code: 0, signal: null })
-  }
-})
+for (const [phase, at] of [['map', 'map:1'], ['reduce', 'reduce:1']] as const) {
+  test(`kill -9 of a worker in the middle of a ${phase} task: redelivered, identical results`, async () => {
+    const store = `${nats!.url}?prefix=kill-${phase}`
+    ok(cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
+    // The only worker at first: it runs every task before ${at}, then dies (SIGKILL) as it starts it.
+    const doomed = await worker(store, ['--ack-wait', '2'], { DISCO_WORKER_DIE_AT: at })
+    const name = ok(cli(DISCO, ['--store', store, 'run', '-d', `${FIXTURES}:jobs.wordcount`, '-i', 'data:wc', '-p', '3'])).trim()
+    assert.deepEqual(await doomed.exited, { code: null, signal: 'SIGKILL' })
+    const rescuer = await worker(store, ['--ack-wait', '2'])
+    try {
+      assert.equal(ok(cli(DISCO, ['--store', store, 'wait', name, '--timeout', '90'])).trim(), `${name} ready`)
+      assert.equal(ok(cli(DISCO, ['--store', store, 'results', name])), embedded)
+      const events = ok(cli(DISCO, ['--store', store, 'events', name]))
+      assert.match(events, new RegExp(`${at}: delivery 2 to worker \\S+ \\(worker \\S+ did not finish delivery 1\\)`))
+    } finally {
+      assert.deepEqual(await stopWorker(rescuer), { code: 0, signal: null })
+    }
+  })
+}
 
 test('a task whose every delivery kills its worker ends the job with DISCO_TASK_LOST after max_deliver', async () => {
   const store = `${nats!.url}?prefix=lost`

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import type { DiscoStores } from 'disco-inferno'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -88,4 +89,40 @@ export function embeddedWordCount(b: Bench, inputs: string[]): string {
   ok(b.cli(DDFS, ['--store', local, 'push', 'data:wc', ...inputs]))
   ok(b.cli(DISCO, ['--store', local, 'run', `${FIXTURES}:jobs.wordcount`, '-i', 'data:wc', '-p', '3', '-w', '2']))
   return ok(b.cli(DISCO, ['--store', local, 'results', '@']))
+}
+
+/**
+ * `disco run -d` arguments of the gated job: the word inputs (tag data:wc, 5 map tasks) and
+ * `raw://block` (map:5), whose map waits (up to 20 s) for the file `release` (fixture blockMap);
+ * map only, 3 partitions. A test stops the world at a known point: after "map:0-4 done".
+ */
+export function gatedJob(release: string): string[] {
+  return ['run', '-d', `${FIXTURES}:blockMap`, '-i', 'data:wc', 'raw://block', '-p', '3', '-P', JSON.stringify({ release })]
+}
+
+/** The results of the gated job run uninterrupted on an embedded store in `b.dir`. */
+export function embeddedGatedJob(b: Bench, inputs: string[]): string {
+  const local = join(b.dir, 'uninterrupted')
+  const open = join(b.dir, 'open')
+  writeFileSync(open, '')
+  ok(b.cli(DDFS, ['--store', local, 'push', 'data:wc', ...inputs]))
+  const name = ok(b.cli(DISCO, ['--store', local, ...gatedJob(open)])).trim()
+  ok(b.cli(DISCO, ['--store', local, 'wait', name, '--timeout', '60']))
+  const out = ok(b.cli(DISCO, ['--store', local, 'results', name]))
+  assert.ok(out.split('\n').length > 4000)
+  return out
+}
+
+/** Resolves once the job's event log holds `n` events matching `re` (watching the log; at most 60 s). */
+export async function eventsSeen(stores: DiscoStores, name: string, re: RegExp, n: number): Promise<void> {
+  const ac = new AbortController()
+  const t = setTimeout(() => ac.abort(), 60_000)
+  let seen = 0
+  try {
+    for await (const e of stores.jobs.follow(name, 0, ac.signal)) if (re.test(e.message) && ++seen === n) return
+  } finally {
+    clearTimeout(t)
+    ac.abort()
+  }
+  assert.fail(`expected ${n} events matching ${re} of job ${name}, saw ${seen} in 60 s`)
 }

@@ -1,0 +1,72 @@
+// kill -9 of the process coordinating a job (`disco run`), on the embedded store and on a 3-server
+// R3 cluster with 2 worker processes. The kill point is deterministic: the job's last map task
+// blocks on a file (fixture blockMap) and the test kills the runner once the job store holds the
+// "done" events of the other 5 map tasks. Then `disco jobs`/`status` report the job dead with
+// DISCO_RUNNER_LOST (its heartbeat expired), `disco resume` finishes it reusing the 5 finished map
+// tasks (each is done once in the events), and the results equal an uninterrupted run.
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openDiscoStores, waitJob, isDiscoError } from 'disco-inferno'
+import { startNatsCluster, type NatsCluster } from './servers.js'
+import { Bench, DDFS, DISCO, embeddedGatedJob, eventsSeen, gatedJob, ok, stopWorker, wordInputs, type WorkerProcess } from './workers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'coord-kill-'))
+const b = new Bench(dir)
+let cluster: NatsCluster | undefined
+let inputs: string[] = []
+let expected = ''
+
+before(async () => {
+  cluster = await startNatsCluster(3)
+  inputs = wordInputs(dir)
+  expected = embeddedGatedJob(b, inputs)
+})
+after(async () => {
+  b.killAll()
+  await cluster?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function scenario(store: string, workers: () => Promise<WorkerProcess[]>): Promise<void> {
+  const release = join(dir, `release-${Math.random().toString(36).slice(2)}`)
+  ok(b.cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
+  const ws = await workers()
+  const opened = await openDiscoStores(store)
+  try {
+    const stores = opened.stores
+    const name = ok(b.cli(DISCO, ['--store', store, ...gatedJob(release)], { DISCO_HEARTBEAT_MS: '1500' })).trim()
+    await eventsSeen(stores, name, /^map:[0-4] done/, 5)
+    const runner = (await stores.jobs.info(name)).pid
+    process.kill(runner, 'SIGKILL')
+    // Reported truthfully once the runner's heartbeat expires.
+    await assert.rejects(waitJob(stores, name, { timeoutMs: 30_000 }), (e) => isDiscoError(e, 'DISCO_RUNNER_LOST'))
+    assert.match(ok(b.cli(DISCO, ['--store', store, 'jobs'])), new RegExp(` dead ${name}\n`))
+    const status = ok(b.cli(DISCO, ['--store', store, 'status', name]))
+    assert.match(status, new RegExp(`error    DISCO_RUNNER_LOST: the runner of the job \\(\\S+, pid ${runner}\\) stopped sending heartbeats before the job finished \\(disco resume ${name} finishes it\\)`))
+    writeFileSync(release, '')
+    assert.equal(ok(b.cli(DISCO, ['--store', store, 'resume', name])).trim(), name)
+    assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), expected)
+    const log = ok(b.cli(DISCO, ['--store', store, 'events', name]))
+    assert.match(log, /resumed \(resume 1; runner \S+, pid \d+ lost\): 5 of 6 map tasks and 0 of 3 reduce tasks already done/)
+    for (let i = 0; i < 6; i++) assert.equal(log.match(new RegExp(` map:${i} done`, 'g'))?.length, 1, `map:${i} done once:\n${log}`)
+    // A ready job is not resumed again.
+    const again = b.cli(DISCO, ['--store', store, 'resume', name])
+    assert.equal(again.code, 1)
+    assert.match(again.err, /^disco: error DISCO_JOB_NOT_RESUMABLE: job \S+ is ready/)
+  } finally {
+    await opened.close()
+    for (const w of ws) assert.deepEqual(await stopWorker(w), { code: 0, signal: null })
+  }
+}
+
+test('kill -9 of the runner on the embedded store: reported lost, disco resume finishes it with the same results', async () => {
+  await scenario(join(dir, 'embedded'), async () => [])
+})
+
+test('kill -9 of the coordinator on an R3 cluster with 2 workers: reported lost, disco resume finishes it with the same results', async () => {
+  const store = `${cluster!.url}?prefix=coord`
+  await scenario(store, async () => [await b.worker(store), await b.worker(store, ['--concurrency', '2'])])
+})
