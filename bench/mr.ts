@@ -9,6 +9,8 @@
 //   node build/bench/mr.js --size 10GB --no-jq
 //   node build/bench/mr.js --json           # one JSON object per figure
 //   node build/bench/mr.js --repeat 3       # tools back to back 3 times in turn; medians, ratio vs DuckDB
+//   node build/bench/mr.js --form bytes     # Disco's map in bytes form (byte scanner) instead of JSON.parse per line
+//   node build/bench/mr.js --form both      # both forms, side by side
 //
 // DuckDB (@duckdb/node-api, pinned; its native part comes from the npm registry) is installed by
 // this script into bench/data/peers on first use; jq from Debian (`apt-get install -y jq` is tried
@@ -19,7 +21,7 @@ import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -37,6 +39,7 @@ const { values: opt } = parseArgs({
     size: { type: 'string', default: '64MB' },
     seed: { type: 'string', default: '1' },
     partitions: { type: 'string', default: '16' },
+    form: { type: 'string', default: 'record' },
     json: { type: 'boolean', default: false },
     'no-duckdb': { type: 'boolean', default: false },
     'no-jq': { type: 'boolean', default: false },
@@ -73,14 +76,15 @@ const files = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWi
 
 // ------------------------------------------------------------------------------------ children
 
-async function childDisco(dir: string): Promise<ChildResult> {
+async function childDisco(dir: string, form: 'record' | 'bytes' = 'record'): Promise<ChildResult> {
   const store = join(dir, 'store')
   rmSync(store, { recursive: true, force: true })
   const executor = new WorkerPoolExecutor()
   const t0 = performance.now()
   const job = await runJob({
     prefix: 'bench', inputs: files(dir), partitions: Number(opt.partitions),
-    map: { module: JOB, export: 'map' }, combiner: { module: JOB, export: 'combine' }, reduce: { module: JOB, export: 'reduce' },
+    ...(form === 'bytes' ? { map: { module: JOB, export: 'mapBytes' }, mapForm: 'bytes' as const } : { map: { module: JOB, export: 'map' } }),
+    combiner: { module: JOB, export: 'combine' }, reduce: { module: JOB, export: 'reduce' },
   }, { store, executor })
   await job.wait()
   const rows: [string, number, number][] = []
@@ -185,22 +189,25 @@ function ensureJq(): boolean {
   return ok
 }
 
-function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number | null } {
+function runChild(kind: string, dir: string): ChildResult & { peakRssMB: number | null; cpuMs: number | null } {
   return runTimedChild<ChildResult>(kind, [HERE, '--child', kind, '--dir', dir, '--partitions', opt.partitions!, '--jq-lines', opt['jq-lines']!])
 }
 
 async function main(): Promise<void> {
   if (opt.child) {
-    const run = { disco: childDisco, duckdb: childDuckdb, jq: childJq, node: childNode }[opt.child as 'disco']
+    const run = { disco: childDisco, 'disco-bytes': (d: string) => childDisco(d, 'bytes'), duckdb: childDuckdb, jq: childJq, node: childNode }[opt.child as 'disco']
     process.stdout.write(JSON.stringify(await run(opt.dir!)))
     return
   }
   const data = ensureData(parseSize(opt.size!), Number(opt.seed))
-  const tools: [string, string][] = [['disco', `disco worker pool (${cpus().length} threads, combiner, ${opt.partitions} partitions)`]]
+  const tools: [string, string][] = []
+  const pool = `${cpus().length} threads, combiner, ${opt.partitions} partitions`
+  if (opt.form !== 'bytes') tools.push(['disco', `disco worker pool (${pool})`])
+  if (opt.form === 'bytes' || opt.form === 'both') tools.push(['disco-bytes', `disco worker pool, bytes-form map (${pool})`])
   if (!opt['no-node']) tools.push(['node', 'node readline+JSON.parse+Map'])
   if (!opt['no-duckdb'] && ensureDuckdb(DATA)) tools.push(['duckdb', 'duckdb read_ndjson GROUP BY'])
   if (!opt['no-jq'] && ensureJq()) tools.push(['jq', `jq -s group_by (first ${opt['jq-lines']} lines only)`])
-  const runs = new Map<string, (ChildResult & { peakRssMB: number | null })[]>()
+  const runs = new Map<string, (ChildResult & { peakRssMB: number | null; cpuMs: number | null })[]>()
   for (let i = 0; i < Math.max(1, Number(opt.repeat)); i++) {
     for (const [kind] of tools) runs.set(kind, [...(runs.get(kind) ?? []), runChild(kind, data.dir)])
   }
@@ -210,10 +217,14 @@ async function main(): Promise<void> {
   }
   const duck = runs.get('duckdb')
   const duckMs = duck ? median(duck.map((x) => x.ms)) : undefined
+  const duckCpu = duck && duck.every((x) => x.cpuMs !== null) ? median(duck.map((x) => x.cpuMs!)) : undefined
   let reference: string | undefined
   for (const [kind, label] of tools) {
     const rs = runs.get(kind)!
-    const r = { ...rs[0]!, ms: median(rs.map((x) => x.ms)), peakRssMB: rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null }
+    const r = {
+      ...rs[0]!, ms: median(rs.map((x) => x.ms)), peakRssMB: rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null,
+      cpuMs: rs.every((x) => x.cpuMs !== null) ? median(rs.map((x) => x.cpuMs!)) : null,
+    }
     reference ??= r.digest
     const sample = kind === 'jq'
     const fig = {
@@ -223,9 +234,13 @@ async function main(): Promise<void> {
       groups: r.groups, agreesWithDisco: sample ? null : rs.every((x) => x.digest === reference),
       runs: rs.length, msEach: rs.map((x) => Math.round(x.ms)),
       vsDuckdb: sample || duckMs === undefined ? null : Number((duckMs / r.ms).toFixed(2)),
+      // CPU seconds of the whole child (start-up included): the fair figure on a loaded machine
+      cpuMs: r.cpuMs === null ? null : Math.round(r.cpuMs),
+      vsDuckdbCpu: sample || duckCpu === undefined || r.cpuMs === null ? null : Number((duckCpu / r.cpuMs).toFixed(2)),
+      load: Number(loadavg()[0]!.toFixed(1)),
     }
     if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
-    else process.stdout.write(`${label}: ${fig.n.toLocaleString('en-US')} records${sample ? '' : ` of ${fig.inputMB} MB`} in ${(fig.ms / 1000).toFixed(1)}s = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${sample ? 'sample' : `${fig.mbPerSec} MB/s`}), peak RSS ${fig.peakRssMB ?? '?'} MB, ${fig.groups} groups${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.agreesWithDisco === false ? ' — RESULTS DIFFER' : ''}\n`)
+    else process.stdout.write(`${label}: ${fig.n.toLocaleString('en-US')} records${sample ? '' : ` of ${fig.inputMB} MB`} in ${(fig.ms / 1000).toFixed(1)}s = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${sample ? 'sample' : `${fig.mbPerSec} MB/s`}), peak RSS ${fig.peakRssMB ?? '?'} MB, ${fig.groups} groups${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.cpuMs === null ? '' : `; CPU ${(fig.cpuMs / 1000).toFixed(1)}s${fig.vsDuckdbCpu === null ? '' : ` = ${fig.vsDuckdbCpu}x DuckDB's`}`} (load ${fig.load})${fig.agreesWithDisco === false ? ' — RESULTS DIFFER' : ''}\n`)
   }
 }
 

@@ -1,84 +1,23 @@
-// Sorted runs on disk: every intermediate and result file holds one encoded pair per line (the
-// encoding lives in records.ts), sorted by key (UTF-16 code unit order, JS `<`). A Sorter buffers
-// pairs within a memory budget and spills sorted runs; a k-way heap merge streams runs back in
-// key order.
+// Sorted runs of binary records (the format lives in records.ts): a Sorter buffers records of
+// one task in one byte arena, with the partition of each, sorts them by (partition, key bytes)
+// within a memory budget and spills sorted runs; a k-way heap merge streams runs back in key
+// order, folding equal keys when the job has a combiner. Result files stay NDJSON lines
+// (AtomicWriter), written from the binary records by an NdjsonSink.
 import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { DiscoError } from '../errors.js'
 import { MinHeap } from '../util/heap.js'
-import { decodePair, encodePair } from './records.js'
+import { ByteSink, ByteSource, RECORDS_MAGIC, compareKeyBytes, encodePair } from './records.js'
 
 /** Runs merged in one pass at most; more are merged in rounds. */
 export const MERGE_FAN_IN = 64
-const READ_CHUNK = 1 << 16
+const READ_CHUNK = 1 << 18
 const WRITE_CHUNK = 1 << 20
 
-/** Reads a file line by line with synchronous 1 MB reads (worker threads may block). */
-export class LineReader {
-  private fd: number
-  private buf = Buffer.allocUnsafe(READ_CHUNK)
-  private start = 0
-  private end = 0
-  private eof = false
-  private reads = 0
-  lineNo = 0
-
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'r')
-  }
-
-  /** The next line without its newline, or undefined at the end (the file is then closed). */
-  next(): string | undefined {
-    for (;;) {
-      const i = this.buf.indexOf(10, this.start)
-      if (i !== -1 && i < this.end) {
-        const line = this.buf.toString('utf8', this.start, i)
-        this.start = i + 1
-        this.lineNo++
-        return line
-      }
-      if (this.eof) {
-        if (this.start < this.end) {
-          const line = this.buf.toString('utf8', this.start, this.end)
-          this.start = this.end
-          this.lineNo++
-          return line
-        }
-        this.close()
-        return undefined
-      }
-      this.fill()
-    }
-  }
-
-  private fill(): void {
-    const rest = this.end - this.start
-    if (this.start > 0) {
-      this.buf.copy(this.buf, 0, this.start, this.end)
-    } else if (rest === this.buf.length) {
-      // the buffer is full of one partial line, or still small: grow it (up to 1 MB for speed)
-      const bigger = Buffer.allocUnsafe(this.buf.length * 2) // a line longer than the buffer
-      this.buf.copy(bigger, 0, 0, rest)
-      this.buf = bigger
-    }
-    this.start = 0
-    this.end = rest
-    if (this.buf.length < 1 << 20 && this.reads++ > 4) {
-      const bigger = Buffer.allocUnsafe(1 << 20)
-      this.buf.copy(bigger, 0, 0, rest)
-      this.buf = bigger
-    }
-    const n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null)
-    if (n === 0) this.eof = true
-    this.end += n
-  }
-
-  close(): void {
-    if (this.fd >= 0) {
-      closeSync(this.fd)
-      this.fd = -1
-    }
-  }
+/** Where binary records go: one record body `buf[start, end)` (key header, key, value) at a time. */
+export interface RecordSink {
+  raw(buf: Buffer, start: number, end: number): void
 }
 
 /** Writes lines to `<path>.<random>.partial` and renames it to `path` on commit (atomic output). */
@@ -124,147 +63,498 @@ export class AtomicWriter {
   }
 }
 
-interface Entry { k: string; l: string }
-const byKey = (a: Entry, b: Entry): number => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)
+/** Writes binary records as NDJSON `[key, value]` lines (result files). */
+export class NdjsonSink implements RecordSink {
+  private readonly src = new ByteSource(Buffer.alloc(0))
+  constructor(readonly out: AtomicWriter) {}
+
+  raw(buf: Buffer, start: number, end: number): void {
+    const s = this.src
+    s.buf = buf
+    s.pos = start
+    s.end = end
+    const key = s.text()
+    this.out.write(encodePair(key, s.value()))
+  }
+}
+
+/**
+ * Writes binary records to `<path>.<random>.partial` (MAGIC first) and renames it to `path` on
+ * commit. `records` counts what was written.
+ */
+export class RecordWriter implements RecordSink {
+  private fd: number
+  private readonly sink = new ByteSink(WRITE_CHUNK + 4096)
+  private readonly scratch = new ByteSink(256)
+  readonly tmp: string
+  records = 0
+
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true })
+    this.tmp = `${path}.${randomBytes(4).toString('hex')}.partial`
+    this.fd = openSync(this.tmp, 'w')
+    this.sink.buf.set(RECORDS_MAGIC, 0)
+    this.sink.pos = RECORDS_MAGIC.length
+  }
+
+  /** Appends one record body. */
+  raw(buf: Buffer, start: number, end: number): void {
+    const n = end - start
+    const s = this.sink
+    s.varint(n)
+    if (s.pos + n > WRITE_CHUNK) {
+      this.flush()
+      if (n > WRITE_CHUNK) {
+        writeSync(this.fd, buf, start, n)
+        this.records++
+        return
+      }
+    }
+    buf.copy(s.buf, s.pos, start, end)
+    s.pos += n
+    this.records++
+  }
+
+  /** Appends one (key, value) pair. */
+  pair(key: string, value: unknown): void {
+    const t = this.scratch
+    t.pos = 0
+    t.text(key)
+    t.value(value)
+    this.raw(t.buf, 0, t.pos)
+  }
+
+  private flush(): void {
+    if (this.sink.pos > 0) writeSync(this.fd, this.sink.buf, 0, this.sink.pos)
+    this.sink.pos = 0
+  }
+
+  /** Flushes, closes and renames into place. */
+  commit(): void {
+    this.flush()
+    closeSync(this.fd)
+    renameSync(this.tmp, this.path)
+  }
+
+  /** Closes and removes the partial file. */
+  abort(): void {
+    try { closeSync(this.fd) } catch { /* already closed */ }
+    rmSync(this.tmp, { force: true })
+  }
+}
+
+/**
+ * Reads the records of a binary file with synchronous reads (worker threads may block). After
+ * `next()` returns true, the record's body is `buf[start, end)` and its key `buf[keyStart, keyEnd)`,
+ * valid until the next call.
+ */
+export class RecordReader {
+  private fd: number
+  buf = Buffer.allocUnsafe(READ_CHUNK)
+  /** Bytes in `buf`, and where the next record starts. */
+  private have = 0
+  private pos = 0
+  private eof = false
+  private readonly src = new ByteSource(this.buf)
+  start = 0
+  end = 0
+  keyStart = 0
+  keyEnd = 0
+  /** Records read so far. */
+  count = 0
+
+  constructor(readonly path: string, readonly order = 0) {
+    this.fd = openSync(path, 'r')
+    const M = RECORDS_MAGIC.length
+    if (!this.need(M) || !this.buf.subarray(0, M).equals(RECORDS_MAGIC)) {
+      const short = this.have < M
+      this.close()
+      throw new DiscoError('DISCO_BAD_RECORD', `expected a Disco intermediate file (binary records) in ${path}, found ${short ? 'a file too short' : 'other bytes'} at its start`)
+    }
+    this.pos = M
+  }
+
+  /** Moves to the next record; false at the end (the file is then closed). */
+  next(): boolean {
+    if (!this.need(1)) {
+      this.close()
+      return false
+    }
+    this.need(9) // a length varint takes at most 8 bytes; fewer may be left at the end
+    const s = this.src
+    s.buf = this.buf
+    s.pos = this.pos
+    s.end = this.have
+    let n: number
+    try {
+      n = s.varint()
+    } catch {
+      throw this.corrupt('a record length runs past the end')
+    }
+    const head = s.pos - this.pos
+    if (!this.need(head + n)) throw this.corrupt(`a record of ${n} bytes runs past the end`)
+    const start = this.pos + head
+    const end = start + n
+    s.buf = this.buf
+    s.pos = start
+    s.end = end
+    let h: number
+    try {
+      h = s.varint()
+    } catch {
+      throw this.corrupt('a key length runs past its record')
+    }
+    this.keyStart = s.pos
+    this.keyEnd = s.pos + Math.floor(h / 2)
+    if (this.keyEnd > end) throw this.corrupt('a key runs past its record')
+    this.start = start
+    this.end = end
+    this.pos = end
+    this.count++
+    return true
+  }
+
+  /** The current record's key. */
+  key(): string {
+    const s = this.src
+    s.buf = this.buf
+    s.pos = this.start
+    s.end = this.end
+    return s.text()
+  }
+
+  /** The current record's value. */
+  value(): unknown {
+    const s = this.src
+    s.buf = this.buf
+    s.pos = this.keyEnd
+    s.end = this.end
+    return s.value()
+  }
+
+  private corrupt(what: string): DiscoError {
+    this.close()
+    return new DiscoError('DISCO_BAD_RECORD', `expected a Disco intermediate record in ${this.path} (record ${this.count + 1}), found a corrupt one (${what})`)
+  }
+
+  /** Makes `n` bytes from `pos` available (moving them to the front, growing the buffer); false when the file ends first. */
+  private need(n: number): boolean {
+    if (this.have - this.pos >= n) return true
+    if (this.pos > 0) {
+      this.buf.copy(this.buf, 0, this.pos, this.have)
+      this.have -= this.pos
+      this.pos = 0
+    }
+    if (n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2))
+      this.buf.copy(bigger, 0, 0, this.have)
+      this.buf = bigger
+    }
+    while (this.have < n && !this.eof && this.fd >= 0) {
+      const got = readSync(this.fd, this.buf, this.have, this.buf.length - this.have, null)
+      if (got === 0) this.eof = true
+      this.have += got
+    }
+    return this.have >= n
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd)
+      this.fd = -1
+    }
+  }
+}
 
 /** Folds two values of one key (a bound combiner). */
 export type Fold = (key: string, acc: unknown, value: unknown) => unknown
 
 /**
- * Buffers pairs of one stream in memory and spills them as sorted runs when asked; `finish`
- * writes everything, merged in key order (equal keys keep their arrival order), to a writer.
- * With a `fold`, values of equal keys are folded into one as they arrive and while merging.
+ * Chooses the partition of a record from its key (text and encoded bytes `bytes[start, end)`):
+ * the default partitioner hashes the bytes, a custom one the text.
+ */
+export type PartitionOf = (key: string, bytes: Buffer, start: number, end: number) => number
+
+/** A growable Int32Array. */
+class IntList {
+  a = new Int32Array(1024)
+  n = 0
+  push(x: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2)
+      b.set(this.a)
+      this.a = b
+    }
+    this.a[this.n++] = x
+  }
+}
+
+/** Estimated bytes of one buffered record besides its encoded body (the index). */
+const INDEX_BYTES = 20
+
+/** Options of a {@link Sorter}. */
+export interface SorterOptions {
+  /** Partitions (default 1); records are kept and written per partition. */
+  partitions?: number
+  /** Partition of a record added without one (default: partition 0). */
+  partitionOf?: PartitionOf
+  /** Folds equal keys while writing runs and merging them. */
+  fold?: Fold
+  /** Runs merged at once (default MERGE_FAN_IN). */
+  fanIn?: number
+}
+
+/**
+ * Buffers the records of one task in a byte arena and spills them as sorted runs (one file per
+ * partition) when asked; `finish` writes every partition, merged in key order (equal keys keep
+ * their arrival order, or are folded into one with `fold`).
  */
 export class Sorter {
-  private entries: Entry[] = []
-  private table: Map<string, unknown> | undefined
-  private runs: string[] = []
+  private readonly arena = new ByteSink(1 << 20)
+  private readonly starts = new IntList()
+  private readonly keyStarts = new IntList()
+  private readonly keyEnds = new IntList()
+  private readonly parts = new IntList()
+  private readonly runs: string[][]
+  private readonly P: number
+  private spills = 0
   /** Estimated bytes held in memory. */
   bytes = 0
 
-  constructor(private readonly tmpDir: string, private readonly fold?: Fold, private readonly fanIn = MERGE_FAN_IN) {
-    if (fold) this.table = new Map()
+  constructor(private readonly tmpDir: string, private readonly opts: SorterOptions = {}) {
+    this.P = opts.partitions ?? 1
+    this.runs = Array.from({ length: this.P }, () => [])
   }
 
-  /** Adds a pair; returns the estimated memory it took. */
-  add(key: string, value: unknown): number {
-    if (this.table) {
-      if (typeof key !== 'string') encodePair(key, value) // throws DISCO_BAD_KEY
-      const t = this.table
-      const cur = t.get(key)
-      if (cur !== undefined || t.has(key)) {
-        t.set(key, this.fold!(key, cur, value))
-        return 0
+  /**
+   * Adds a pair (to partition `part`, else the one `partitionOf` chooses); returns the estimated
+   * memory it took.
+   */
+  add(key: string, value: unknown, part?: number): number {
+    const a = this.arena
+    const start = a.pos
+    a.text(key)
+    const ks = start + varintLength(a.buf, start)
+    const ke = a.pos
+    let p = part ?? 0
+    if (part === undefined && this.opts.partitionOf) {
+      try {
+        p = this.opts.partitionOf(key, a.buf, ks, ke)
+      } catch (e) {
+        a.pos = start
+        throw e
       }
-      t.set(key, value)
-      const n = key.length * 2 + 120
-      this.bytes += n
-      return n
     }
-    const l = encodePair(key, value)
-    this.entries.push({ k: key, l })
-    const n = (key.length + l.length) * 2 + 80
+    a.value(value)
+    this.starts.push(start)
+    this.keyStarts.push(ks)
+    this.keyEnds.push(ke)
+    this.parts.push(p)
+    const n = a.pos - start + INDEX_BYTES
     this.bytes += n
     return n
   }
 
   get empty(): boolean {
-    return this.runs.length === 0 && this.size() === 0
+    return this.starts.n === 0 && this.runs.every((r) => r.length === 0)
   }
 
-  private size(): number {
-    return this.table ? this.table.size : this.entries.length
+  /** The buffered records' indexes, grouped by partition and sorted by key within each; segment bounds per partition. */
+  private sorted(): { order: Uint32Array; bounds: Int32Array } {
+    const n = this.starts.n
+    const P = this.P
+    const parts = this.parts.a
+    const bounds = new Int32Array(P + 1)
+    for (let i = 0; i < n; i++) bounds[parts[i]! + 1]!++
+    for (let p = 0; p < P; p++) bounds[p + 1]! += bounds[p]!
+    const fillAt = bounds.slice(0, P)
+    const order = new Uint32Array(n)
+    for (let i = 0; i < n; i++) order[fillAt[parts[i]!]!++] = i
+    // 4-byte big-endian key prefixes decide most comparisons without a loop; a prefix with a
+    // byte ≥ 0xED (where byte order and UTF-16 order can differ) is marked NO_PREFIX.
+    const buf = this.arena.buf
+    const ks = this.keyStarts.a
+    const ke = this.keyEnds.a
+    const pre = new Uint32Array(n)
+    for (let i = 0; i < n; i++) {
+      let v = 0
+      const s = ks[i]!
+      const len = ke[i]! - s
+      let clean = true
+      for (let j = 0; j < 4; j++) {
+        const b = j < len ? buf[s + j]! : 0
+        if (b >= 0xed) clean = false
+        v = v * 256 + b
+      }
+      pre[i] = clean ? v : NO_PREFIX
+    }
+    const cmp = (i: number, j: number): number => {
+      const pi = pre[i]!
+      const pj = pre[j]!
+      if (pi !== pj && pi !== NO_PREFIX && pj !== NO_PREFIX) return pi < pj ? -1 : 1
+      return compareKeyBytes(buf, ks[i]!, ke[i]!, buf, ks[j]!, ke[j]!) || i - j
+    }
+    for (let p = 0; p < P; p++) if (bounds[p + 1]! - bounds[p]! > 1) order.subarray(bounds[p]!, bounds[p + 1]!).sort(cmp)
+    return { order, bounds }
   }
 
-  private sorted(): Entry[] {
-    if (!this.table) return this.entries.sort(byKey)
-    const keys = [...this.table.keys()].sort()
-    return keys.map((k) => ({ k, l: encodePair(k, this.table!.get(k)) }))
+  /** Writes the sorted records `order[from, to)` to `out`, folding equal keys when folding. */
+  private writeSegment(order: Uint32Array, from: number, to: number, out: RecordSink): void {
+    const buf = this.arena.buf
+    const st = this.starts.a
+    const ks = this.keyStarts.a
+    const ke = this.keyEnds.a
+    const n = this.starts.n
+    const endOf = (i: number): number => (i + 1 < n ? st[i + 1]! : this.arena.pos)
+    const fold = this.opts.fold
+    if (!fold) {
+      for (let x = from; x < to; x++) {
+        const i = order[x]!
+        out.raw(buf, st[i]!, endOf(i))
+      }
+      return
+    }
+    const src = new ByteSource(buf)
+    const scratch = new ByteSink(256)
+    for (let x = from; x < to;) {
+      const i = order[x]!
+      let y = x + 1
+      while (y < to && compareKeyBytes(buf, ks[i]!, ke[i]!, buf, ks[order[y]!]!, ke[order[y]!]!) === 0) y++
+      if (y === x + 1) {
+        out.raw(buf, st[i]!, endOf(i))
+      } else {
+        src.pos = st[i]!
+        src.end = endOf(i)
+        const key = src.text()
+        let acc = src.value()
+        for (let z = x + 1; z < y; z++) {
+          const j = order[z]!
+          src.pos = ke[j]!
+          src.end = endOf(j)
+          acc = fold(key, acc, src.value())
+        }
+        scratch.pos = 0
+        scratch.text(key)
+        scratch.value(acc)
+        out.raw(scratch.buf, 0, scratch.pos)
+      }
+      x = y
+    }
   }
 
   private reset(): void {
-    this.entries = []
-    if (this.table) this.table = new Map()
+    this.arena.pos = 0
+    this.starts.n = 0
+    this.keyStarts.n = 0
+    this.keyEnds.n = 0
+    this.parts.n = 0
     this.bytes = 0
   }
 
-  /** Writes the buffered pairs as one sorted run file and frees them. */
+  /** Writes the buffered records as sorted runs (one file per non-empty partition) and frees them. */
   spill(): void {
-    if (this.size() === 0) return
+    if (this.starts.n === 0) return
     mkdirSync(this.tmpDir, { recursive: true })
-    const w = new AtomicWriter(join(this.tmpDir, `run-${this.runs.length}-${randomBytes(4).toString('hex')}.ndjson`))
-    for (const e of this.sorted()) w.write(e.l)
-    w.commit()
-    this.runs.push(w.path)
+    const { order, bounds } = this.sorted()
+    for (let p = 0; p < this.P; p++) {
+      if (bounds[p + 1] === bounds[p]) continue
+      const w = new RecordWriter(join(this.tmpDir, `run-${p}-${this.spills}-${randomBytes(4).toString('hex')}`))
+      this.writeSegment(order, bounds[p]!, bounds[p + 1]!, w)
+      w.commit()
+      this.runs[p]!.push(w.path)
+    }
+    this.spills++
     this.reset()
   }
 
-  /** Writes all pairs in key order to `out` (not committed); returns the number of lines written. */
-  finish(out: AtomicWriter): number {
-    const before = out.lines
-    if (this.runs.length === 0) {
-      for (const e of this.sorted()) out.write(e.l)
+  /**
+   * Writes every non-empty partition in key order: `open(p)` gives its sink, `done(p, sink)` is
+   * called after its last record. Frees everything (spilled runs are removed).
+   */
+  finish<S extends RecordSink>(open: (p: number) => S, done: (p: number, sink: S) => void): void {
+    if (this.spills === 0) {
+      const { order, bounds } = this.sorted()
+      for (let p = 0; p < this.P; p++) {
+        if (bounds[p + 1] === bounds[p]) continue
+        const out = open(p)
+        this.writeSegment(order, bounds[p]!, bounds[p + 1]!, out)
+        done(p, out)
+      }
     } else {
       this.spill()
-      mergeRunFiles(this.runs, out, this.tmpDir, this.fold, this.fanIn)
-      for (const r of this.runs) rmSync(r, { force: true })
-      this.runs = []
+      for (let p = 0; p < this.P; p++) {
+        const runs = this.runs[p]!
+        if (runs.length === 0) continue
+        const out = open(p)
+        mergeRunFiles(runs, out, this.tmpDir, this.opts.fold, this.opts.fanIn)
+        for (const r of runs) rmSync(r, { force: true })
+        this.runs[p] = []
+        done(p, out)
+      }
     }
     this.reset()
-    return out.lines - before
   }
 }
 
-/** A source of sorted `[key, value]` lines for the merge. */
-interface Cursor { key: string; value: unknown; line: string; src: number; reader: LineReader }
+const NO_PREFIX = 0xffffffff
 
-function readCursor(reader: LineReader, src: number): Cursor | undefined {
-  const line = reader.next()
-  if (line === undefined) return undefined
-  if (line === '') return readCursor(reader, src)
-  const [key, value] = decodePair(line, `${reader.path}:${reader.lineNo}`)
-  return { key, value, line, src, reader }
+/** Byte length of the varint at `buf[p]`. */
+function varintLength(buf: Buffer, p: number): number {
+  let n = 1
+  while (buf[p + n - 1]! >= 0x80) n++
+  return n
 }
 
-const before = (a: Cursor, b: Cursor): boolean => a.key < b.key || (a.key === b.key && a.src < b.src)
+const before = (a: RecordReader, b: RecordReader): boolean => {
+  const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
+  return c < 0 || (c === 0 && a.order < b.order)
+}
 
 /**
- * Streams the pairs of several sorted files in key order (ties: earlier file first) with a binary
- * heap. `next()` returns the next pair, or undefined at the end.
+ * Streams the records of several sorted files in key order (ties: earlier file first) with a
+ * binary heap. `next()` returns the reader positioned on the next record (valid until the next
+ * call), or undefined at the end.
  */
-export class KvMerger {
-  private readonly heap = new MinHeap<Cursor>(before)
+export class RunMerger {
+  private readonly heap = new MinHeap<RecordReader>(before)
+  private current: RecordReader | undefined
 
   constructor(files: readonly string[]) {
-    files.forEach((f, i) => {
-      const c = readCursor(new LineReader(f), i)
-      if (c) this.heap.push(c)
-    })
+    try {
+      files.forEach((f, i) => {
+        const r = new RecordReader(f, i)
+        if (r.next()) this.heap.push(r)
+      })
+    } catch (e) {
+      this.close()
+      throw e
+    }
   }
 
-  next(): Cursor | undefined {
-    const top = this.heap.peek()
-    if (top === undefined) return undefined
-    const repl = readCursor(top.reader, top.src)
-    if (repl) this.heap.replaceTop(repl)
-    else this.heap.pop()
-    return top
+  next(): RecordReader | undefined {
+    const c = this.current
+    if (c) {
+      if (c.next()) this.heap.replaceTop(c)
+      else this.heap.pop()
+    }
+    this.current = this.heap.peek()
+    return this.current
   }
 
   /** Closes every file still open (after an early stop). */
   close(): void {
-    for (const c of this.heap.drain()) c.reader.close()
+    for (const r of this.heap.drain()) r.close()
   }
 }
 
-/** Merges sorted files into `out` (folding equal keys when `fold` is given), in rounds of MERGE_FAN_IN. */
-export function mergeRunFiles(files: readonly string[], out: AtomicWriter, tmpDir: string, fold?: Fold, fanIn = MERGE_FAN_IN): void {
+/** Merges sorted files into `out` (folding equal keys when `fold` is given), in rounds of `fanIn`. */
+export function mergeRunFiles(files: readonly string[], out: RecordSink, tmpDir: string, fold?: Fold, fanIn = MERGE_FAN_IN): void {
   let level = [...files]
   let round = 0
   while (level.length > fanIn) {
     const next: string[] = []
     for (let i = 0; i < level.length; i += fanIn) {
-      const w = new AtomicWriter(join(tmpDir, `merge-${round}-${i}-${randomBytes(4).toString('hex')}.ndjson`))
+      const w = new RecordWriter(join(tmpDir, `merge-${round}-${i}-${randomBytes(4).toString('hex')}`))
       mergeInto(level.slice(i, i + fanIn), w, fold)
       w.commit()
       next.push(w.path)
@@ -277,22 +567,48 @@ export function mergeRunFiles(files: readonly string[], out: AtomicWriter, tmpDi
   if (round > 0) for (const f of level) rmSync(f, { force: true })
 }
 
-function mergeInto(files: readonly string[], out: AtomicWriter, fold?: Fold): void {
-  const m = new KvMerger(files)
+function mergeInto(files: readonly string[], out: RecordSink, fold?: Fold): void {
+  const m = new RunMerger(files)
   if (!fold) {
-    for (let c = m.next(); c; c = m.next()) out.write(c.line)
+    for (let r = m.next(); r; r = m.next()) out.raw(r.buf, r.start, r.end)
     return
   }
-  let c = m.next()
-  while (c) {
-    const key = c.key
-    let acc = c.value
-    let line = c.line
-    let n = 1
-    for (c = m.next(); c && c.key === key; c = m.next()) {
-      acc = fold(key, acc, c.value)
+  const scratch = new ByteSink(256)
+  const keyCopy = new ByteSink(256)
+  let r = m.next()
+  while (r) {
+    // the key's bytes are copied: the reader's buffer moves on
+    keyCopy.pos = 0
+    keyCopy.ensure(r.keyEnd - r.keyStart)
+    r.buf.copy(keyCopy.buf, 0, r.keyStart, r.keyEnd)
+    keyCopy.pos = r.keyEnd - r.keyStart
+    const kb = keyCopy.buf
+    const klen = keyCopy.pos
+    const first = r
+    let key: string | undefined
+    let acc: unknown
+    let n = 0
+    // copy the first record as is when it turns out to be alone
+    scratch.pos = 0
+    scratch.ensure(first.end - first.start)
+    first.buf.copy(scratch.buf, 0, first.start, first.end)
+    scratch.pos = first.end - first.start
+    for (r = m.next(); r && compareKeyBytes(r.buf, r.keyStart, r.keyEnd, kb, 0, klen) === 0; r = m.next()) {
+      if (n === 0) {
+        const s = new ByteSource(scratch.buf, 0, scratch.pos)
+        key = s.text()
+        acc = s.value()
+      }
+      acc = fold(key!, acc, r.value())
       n++
     }
-    out.write(n === 1 ? line : encodePair(key, acc))
+    if (n === 0) {
+      out.raw(scratch.buf, 0, scratch.pos)
+    } else {
+      scratch.pos = 0
+      scratch.text(key!)
+      scratch.value(acc)
+      out.raw(scratch.buf, 0, scratch.pos)
+    }
   }
 }

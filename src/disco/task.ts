@@ -1,8 +1,9 @@
 // One attempt of one task, the same code in every executor. A map task reads one input, calls the
 // map function per line, partitions (and combines) the pairs, sorts them in its own spill
-// directory and stores one file per non-empty partition in the job data store under a
-// deterministic name, so a re-run replaces them. A reduce task fetches its partition's files from
-// every map task, merges them, groups equal keys and stores one result file.
+// directory and stores one file of binary records (records.ts) per non-empty partition in the job
+// data store under a deterministic name, so a re-run replaces them. A reduce task fetches its
+// partition's files from every map task, merges them, groups equal keys and stores one result
+// file (NDJSON).
 import { createWriteStream, createReadStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,11 +11,11 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DiscoError } from '../errors.js'
 import type { LineOptions } from '../ddfs/index.js'
-import { crc32 } from '../util/crc32.js'
+import { crc32, crc32Bytes } from '../util/crc32.js'
 import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
-import { decodePair, encodePair } from './records.js'
-import { AtomicWriter, KvMerger, Sorter, type Fold } from './runs.js'
+import { badKey, decodePair, encodePair } from './records.js'
+import { AtomicWriter, NdjsonSink, RecordWriter, RunMerger, Sorter, type Fold, type PartitionOf } from './runs.js'
 import { dataBlobName, type DiscoStores } from './stores.js'
 import type {
   CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskOutput, TaskResult,
@@ -103,29 +104,56 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   const ctx = context(msg, hooks, stats, stores)
   const P = spec.partitions
   const fold = await loadFold(spec, params)
-  let part: (key: string) => number = P === 1 ? () => 0 : (key) => defaultPartition(key, P)
+  // The partition of a key: from its encoded bytes (default) or the user's partitioner (text).
+  let partitionOf: PartitionOf | undefined = P === 1 ? undefined : (_key, b, s, e) => crc32Bytes(b, s, e) % P
+  let partitionOfKey: (key: string) => number = P === 1 ? () => 0 : (key) => crc32(key) % P
   if (spec.partitioner) {
     const fn = await loadFn<PartitionFn>(spec.partitioner, 'partitioner')
-    part = (key) => {
+    partitionOfKey = (key) => {
       const p = fn(key, P, params)
       if (!Number.isInteger(p) || p < 0 || p >= P) {
         throw new DiscoError('DISCO_BAD_PARTITION', `expected a partition from 0 to ${P - 1} for key ${JSON.stringify(key).slice(0, 60)}, found ${p}`)
       }
       return p
     }
+    partitionOf = (key) => partitionOfKey(key)
   }
-  const sorters: (Sorter | undefined)[] = new Array(P)
-  let held = 0
+  const sorter = new Sorter(join(tmp, 'runs'), { partitions: P, ...(partitionOf ? { partitionOf } : {}), ...(fold ? { fold } : {}) })
   let pairs = 0
-  const emit: Emit = (key, value) => {
-    if (typeof key !== 'string') encodePair(key, value) // throws DISCO_BAD_KEY
-    const p = part(key)
-    const s = (sorters[p] ??= new Sorter(join(tmp, String(p)), fold))
-    held += s.add(key, value)
-    pairs++
-    if (held > spec.memoryBudgetBytes) {
-      for (const x of sorters) x?.spill()
-      held = 0
+  let emit: Emit
+  let flushTable = (): void => {}
+  if (fold) {
+    // The in-map combiner: one slot per distinct key (its partition computed once), folded in
+    // place; the table goes to the sorter when it outgrows the budget and at the end.
+    interface Slot { p: number; v: unknown }
+    let table = new Map<string, Slot>()
+    let tableBytes = 0
+    flushTable = () => {
+      for (const [k, slot] of table) sorter.add(k, slot.v, slot.p)
+      table = new Map()
+      tableBytes = 0
+    }
+    emit = (key, value) => {
+      const slot = table.get(key)
+      pairs++
+      if (slot !== undefined) {
+        slot.v = fold(key, slot.v, value)
+        return
+      }
+      if (typeof key !== 'string') throw badKey(key)
+      table.set(key, { p: partitionOfKey(key), v: value })
+      tableBytes += key.length * 2 + 120
+      if (tableBytes + sorter.bytes > spec.memoryBudgetBytes) {
+        flushTable()
+        sorter.spill()
+      }
+    }
+  } else {
+    emit = (key, value) => {
+      if (typeof key !== 'string') throw badKey(key)
+      sorter.add(key, value)
+      pairs++
+      if (sorter.bytes > spec.memoryBudgetBytes) sorter.spill()
     }
   }
   let records = 0
@@ -197,15 +225,14 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   }
   hooks.progress(records % PROGRESS_EVERY)
   checkAborted(signal) // a killed job stores nothing more
-  const blobs: TaskOutput[] = []
-  for (let p = 0; p < P; p++) {
-    const s = sorters[p]
-    if (!s || s.empty) continue
-    const w = new AtomicWriter(join(tmp, `part-${p}`))
-    const n = s.finish(w)
+  flushTable()
+  const written: { p: number; path: string; n: number }[] = []
+  sorter.finish((p) => new RecordWriter(join(tmp, `part-${p}`)), (p, w) => {
     w.commit()
-    blobs.push(await storeFile(stores, dataBlobName(msg.job, { map: task.index, partition: p }), w.path, p, n))
-  }
+    written.push({ p, path: w.path, n: w.records })
+  })
+  const blobs: TaskOutput[] = []
+  for (const { p, path, n } of written) blobs.push(await storeFile(stores, dataBlobName(msg.job, { map: task.index, partition: p }), path, p, n))
   return { records, outputs: pairs, blobs, ...stats }
 }
 
@@ -227,7 +254,7 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
     files.push(await fetchInput(stores, url, join(tmp, `in-${i}`)))
   }
   const out = new AtomicWriter(join(tmp, 'result'))
-  const merger = new KvMerger(files)
+  const merger = new RunMerger(files)
   let records = 0
   const tick = (): void => {
     if (++records % PROGRESS_EVERY === 0) {
@@ -237,29 +264,39 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   }
   try {
     if (!reduce) {
-      for (let c = merger.next(); c; c = merger.next()) {
+      const sink = new NdjsonSink(out)
+      for (let r = merger.next(); r; r = merger.next()) {
         tick()
-        out.write(c.line)
+        sink.raw(r.buf, r.start, r.end)
       }
     } else {
       const sorter = spec.sort ? new Sorter(join(tmp, 'runs')) : undefined
-      let held = 0
       const emit: Emit = sorter
         ? (key, value) => {
-            held += sorter.add(key, value)
-            if (held > spec.memoryBudgetBytes) {
-              sorter.spill()
-              held = 0
-            }
+            if (typeof key !== 'string') throw badKey(key)
+            sorter.add(key, value)
+            if (sorter.bytes > spec.memoryBudgetBytes) sorter.spill()
           }
         : (key, value) => out.write(encodePair(key, value))
+      // The current group's key bytes are copied: the reader's buffer moves on.
+      let keyBytes = Buffer.allocUnsafe(256)
+      let keyLen = 0
       let cur = merger.next()
+      const same = (): boolean => {
+        if (!cur || cur.keyEnd - cur.keyStart !== keyLen) return false
+        const b = cur.buf
+        for (let i = 0, j = cur.keyStart; i < keyLen; i++, j++) if (b[j] !== keyBytes[i]) return false
+        return true
+      }
       while (cur) {
-        const key = cur.key
+        keyLen = cur.keyEnd - cur.keyStart
+        if (keyLen > keyBytes.length) keyBytes = Buffer.allocUnsafe(keyLen * 2)
+        cur.buf.copy(keyBytes, 0, cur.keyStart, cur.keyEnd)
+        const key = cur.key()
         const values: Iterable<unknown> = {
           *[Symbol.iterator]() {
-            while (cur && cur.key === key) {
-              const v = cur.value
+            while (same()) {
+              const v = cur!.value()
               tick()
               cur = merger.next()
               yield v
@@ -268,12 +305,12 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
         }
         const r = reduce(key, values, params, emit, ctx)
         if (r && typeof (r as Promise<void>).then === 'function') await r
-        while (cur && cur.key === key) {
+        while (same()) {
           tick()
           cur = merger.next()
         }
       }
-      if (sorter) sorter.finish(out)
+      if (sorter) sorter.finish(() => new NdjsonSink(out), () => {})
     }
   } catch (e) {
     merger.close()

@@ -81,6 +81,12 @@ export class FieldScanner {
   private readonly strCache: (string | undefined)[] = new Array<string | undefined>(STR_CACHE).fill(undefined)
   /** Flags of the last string scanned. */
   private strFlags = 0
+  /**
+   * After a scan: true when some string of the line held a byte ≥ 0x80. A line scanned SCAN_OK
+   * with this false is pure ASCII (outside strings, such bytes make the line SCAN_BAD), so it
+   * needs no UTF-8 check.
+   */
+  nonAscii = false
   /** True when the last number scanned had neither fraction nor exponent. */
   private numInt = true
 
@@ -102,6 +108,7 @@ export class FieldScanner {
   scan(buf: Buffer, start: number, end: number, out: unknown[]): number {
     const kinds = this.kinds
     kinds.fill(0)
+    this.nonAscii = false
     let p = this.ws(buf, start, end)
     if (p >= end || buf[p] !== 123) return SCAN_UNSURE
     p = this.ws(buf, p + 1, end)
@@ -252,6 +259,7 @@ export class FieldScanner {
       const c = buf[p]!
       if (c === 34) {
         this.strFlags = flags
+        if (flags & F_NON_ASCII) this.nonAscii = true
         return p
       }
       if (c === 92) {

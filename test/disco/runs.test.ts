@@ -2,51 +2,152 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AtomicWriter, LineReader, Sorter, KvMerger } from '#src/disco/runs.js'
+import { AtomicWriter, NdjsonSink, RecordReader, RecordWriter, RunMerger, Sorter } from '#src/disco/runs.js'
+import { ByteSink, ByteSource, RECORDS_MAGIC, compareKeyBytes } from '#src/disco/records.js'
+import { crc32, crc32Bytes } from '#src/util/crc32.js'
 import { isDiscoError } from 'disco-inferno'
 import { rng, tempDir } from './helpers.js'
 
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 7)
 
-test('Sorter: many spilled runs merged in rounds equal an in-memory stable sort', (t) => {
+/** JS `<` order (UTF-16 code units): the order Disco promises for keys. */
+const jsOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Characters where byte order and UTF-16 order disagree, plus lone surrogates and controls. */
+const ALPHABET = ['a', 'b', 'é', '\u0000', '\u0001', '\t', '"', '\uD7FF', '\uE000', '\uFFFF', '\u{1F600}', '\u{10FFFF}', '\uD800', '\uDC00', '中', 'z']
+
+function randomKey(r: () => number): string {
+  let s = ''
+  const n = Math.floor(r() * 6)
+  for (let i = 0; i < n; i++) s += ALPHABET[Math.floor(r() * ALPHABET.length)]!
+  return s
+}
+
+test('keys: encoded bytes round-trip and compare exactly like JS < on the strings', () => {
+  const r = rng(SEED)
+  const keys = Array.from({ length: 3000 }, () => randomKey(r))
+  const sink = new ByteSink(16)
+  const spans: [number, number][] = []
+  for (const k of keys) {
+    const at = sink.pos
+    sink.text(k)
+    const src = new ByteSource(sink.buf, at, sink.pos)
+    const h = src.varint()
+    spans.push([src.pos, src.pos + Math.floor(h / 2)])
+  }
+  const src = new ByteSource(sink.buf, 0, sink.pos)
+  for (const k of keys) assert.equal(src.text(), k, `seed=${SEED}`)
+  for (let i = 0; i + 1 < keys.length; i++) {
+    const [as, ae] = spans[i]!
+    const [bs, be] = spans[i + 1]!
+    const got = Math.sign(compareKeyBytes(sink.buf, as, ae, sink.buf, bs, be))
+    assert.equal(got, jsOrder(keys[i]!, keys[i + 1]!), `seed=${SEED} ${JSON.stringify(keys[i])} vs ${JSON.stringify(keys[i + 1])}`)
+  }
+})
+
+test('values: typed encoding reads back as from JSON, plus exact bigints', () => {
+  const values: unknown[] = [
+    0, -0, 1, -1, 127, 128, 2 ** 31, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e300, -1.5, 0.1, NaN, Infinity, -Infinity,
+    '', 'x', 'é中\u{1F600}', '\uD800 lone', 'a'.repeat(300), true, false, null, undefined,
+    [], [1, [2, [3]]], [undefined, () => 1], { a: 1, b: undefined, c: () => 2, d: [null] }, { __proto__: null, x: 1 },
+    JSON.parse('{"__proto__": 5}'), new Date(0), { toJSON: () => 'custom' }, new Map([[1, 2]]), Object.assign(Object.create({ inherited: 1 }), { own: 2 }),
+  ]
+  const sink = new ByteSink(8)
+  for (const v of values) sink.value(v)
+  const src = new ByteSource(sink.buf, 0, sink.pos)
+  values.forEach((v, i) => {
+    const want = JSON.parse(JSON.stringify([v]))[0] as unknown
+    assert.deepEqual(src.value(), want, `value ${i}`)
+  })
+  const big = [0n, 1n, -1n, 2n ** 64n + 3n, -(10n ** 40n)]
+  const s2 = new ByteSink(8)
+  s2.value(big)
+  assert.deepEqual(new ByteSource(s2.buf, 0, s2.pos).value(), big)
+})
+
+test('crc32Bytes equals crc32 of the text, short and long', () => {
+  for (const k of ['', 'hello', 'é中\u{1F600}', 'k'.repeat(200)]) {
+    const b = Buffer.from(`xx${k}yy`)
+    assert.equal(crc32Bytes(b, 2, b.length - 2), crc32(k))
+  }
+})
+
+test('Sorter: spilled runs merged in rounds equal an in-memory stable sort, per partition', (t) => {
   const dir = tempDir(t)
   const r = rng(SEED)
   const pairs: [string, number][] = []
-  for (let i = 0; i < 600; i++) pairs.push([`k${Math.floor(r() * 50)}${r() < 0.1 ? 'é\t"' : ''}`, i])
+  for (let i = 0; i < 900; i++) pairs.push([`k${Math.floor(r() * 50)}${r() < 0.1 ? 'é\t"' : ''}${r() < 0.05 ? '\u{1F600}' : r() < 0.05 ? '\uE000' : ''}`, i])
+  const P = 3
+  const partitionOf = (k: string): number => crc32(k) % P
   for (const fold of [undefined, (_k: string, a: unknown, b: unknown) => (a as number) + (b as number)]) {
-    const s = new Sorter(join(dir, 'tmp'), fold, 4) // fan-in 4: several merge rounds
-    pairs.forEach(([k, v], i) => {
-      s.add(k, v)
-      if (i % 7 === 6) s.spill()
-    })
-    const out = new AtomicWriter(join(dir, fold ? 'folded.ndjson' : 'sorted.ndjson'))
-    s.finish(out)
-    out.commit()
-    const got = readFileSync(out.path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as [string, number])
-    let want = [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    if (fold) {
-      const m = new Map<string, number>()
-      for (const [k, v] of want) m.set(k, (m.get(k) ?? 0) + v)
-      want = [...m]
+    for (const spillEvery of [0, 7]) {
+      const s = new Sorter(join(dir, 'tmp'), { partitions: P, partitionOf, ...(fold ? { fold } : {}), fanIn: 4 }) // fan-in 4: several rounds
+      pairs.forEach(([k, v], i) => {
+        s.add(k, v)
+        if (spillEvery && i % spillEvery === spillEvery - 1) s.spill()
+      })
+      const got = new Map<number, [string, number][]>()
+      s.finish((p) => new RecordWriter(join(dir, `out-${p}`)), (p, w) => {
+        w.commit()
+        const rows: [string, number][] = []
+        const rd = new RecordReader(w.path)
+        while (rd.next()) rows.push([rd.key(), rd.value() as number])
+        got.set(p, rows)
+      })
+      for (let p = 0; p < P; p++) {
+        let want = pairs.filter(([k]) => partitionOf(k) === p).sort((a, b) => jsOrder(a[0], b[0]))
+        if (fold) {
+          const m = new Map<string, number>()
+          for (const [k, v] of want) m.set(k, (m.get(k) ?? 0) + v)
+          want = [...m]
+        }
+        assert.deepEqual(got.get(p) ?? [], want, `seed=${SEED} fold=${!!fold} spill=${spillEvery} p=${p}`)
+      }
     }
-    assert.deepEqual(got, want, `seed=${SEED} fold=${!!fold}`)
   }
   assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'spilled runs are removed')
 })
 
-test('LineReader reads lines longer than its buffer and a last line without newline', (t) => {
+test('NdjsonSink writes result lines from binary records', (t) => {
   const dir = tempDir(t)
-  const long = 'x'.repeat(200_000)
-  writeFileSync(join(dir, 'f'), `a\n${long}\n\nb`)
-  const r = new LineReader(join(dir, 'f'))
-  const lines: string[] = []
-  for (let l = r.next(); l !== undefined; l = r.next()) lines.push(l)
-  assert.deepEqual(lines, ['a', long, '', 'b'])
+  const out = new AtomicWriter(join(dir, 'r.ndjson'))
+  const s = new Sorter(join(dir, 'tmp'))
+  s.add('b', [1, 'x'])
+  s.add('a', { n: 2 })
+  s.finish(() => new NdjsonSink(out), () => {})
+  out.commit()
+  assert.equal(readFileSync(out.path, 'utf8'), '["a",{"n":2}]\n["b",[1,"x"]]\n')
 })
 
-test('a corrupt run line is a coded error naming the file and line', (t) => {
+test('RunMerger: ties keep file order; records longer than the read buffer', (t) => {
   const dir = tempDir(t)
-  writeFileSync(join(dir, 'bad'), '["a",1]\n{oops\n')
-  const m = new KvMerger([join(dir, 'bad')])
-  assert.throws(() => { while (m.next()); }, (e) => isDiscoError(e, 'DISCO_BAD_RECORD') && /bad:2/.test((e as Error).message))
+  const big = 'v'.repeat(700_000)
+  const files = [0, 1].map((f) => {
+    const w = new RecordWriter(join(dir, `f${f}`))
+    w.pair('a', f)
+    w.pair('b', big + f)
+    w.commit()
+    return w.path
+  })
+  const m = new RunMerger(files)
+  const got: [string, unknown][] = []
+  for (let r = m.next(); r; r = m.next()) got.push([r.key(), r.value()])
+  assert.deepEqual(got, [['a', 0], ['a', 1], ['b', big + 0], ['b', big + 1]])
+})
+
+test('a corrupt or foreign intermediate file is a coded error naming the file', (t) => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'text'), '["a",1]\n')
+  assert.throws(() => new RunMerger([join(dir, 'text')]), (e) => isDiscoError(e, 'DISCO_BAD_RECORD') && /text/.test((e as Error).message))
+  const w = new RecordWriter(join(dir, 'ok'))
+  w.pair('a', [1, 2, 3])
+  w.commit()
+  const bytes = readFileSync(w.path)
+  writeFileSync(join(dir, 'cut'), bytes.subarray(0, bytes.length - 2))
+  assert.throws(() => { const m = new RunMerger([join(dir, 'cut')]); while (m.next()); }, (e) => isDiscoError(e, 'DISCO_BAD_RECORD') && /cut \(record 1\)/.test((e as Error).message))
+  const bad = Buffer.from(bytes)
+  bad[bad.length - 4] = 99 // an unknown value tag
+  writeFileSync(join(dir, 'tag'), bad)
+  assert.throws(() => { const m = new RunMerger([join(dir, 'tag')]); for (let r = m.next(); r; r = m.next()) r.value() }, (e) => isDiscoError(e, 'DISCO_BAD_RECORD'))
+  assert.equal(RECORDS_MAGIC.length, 4)
 })

@@ -44,6 +44,8 @@ test('field scanner: identical records and bad-line verdicts to the full parser 
       if (got === SCAN_OK) {
         counts.ok++
         assert.equal(want.kind, 'record', where)
+        // nonAscii false promises a pure ASCII line (no UTF-8 check needed)
+        assert.equal(scanner.nonAscii, bytes.some((b) => b >= 0x80), where)
         assert.deepStrictEqual(out.slice(0, FIELDS.length), (want as { values: unknown[] }).values, where)
       } else if (got === SCAN_BAD) {
         counts.bad++
