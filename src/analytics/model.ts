@@ -268,8 +268,20 @@ export class Shard {
     return complement(emptyIds(), this.users)
   }
 
-  /** Sum of the decimal totals under `key` over batches. */
+  /** Sum of the decimal totals under `key` over batches (remembered: the indexes never change). */
   total(key: string): number {
+    let sum = this.#totals.get(key)
+    if (sum === undefined) {
+      sum = this.#readTotal(key)
+      if (this.#totals.size >= 100_000) this.#totals.clear()
+      this.#totals.set(key, sum)
+    }
+    return sum
+  }
+
+  readonly #totals = new Map<string, number>()
+
+  #readTotal(key: string): number {
     const k = encoder.encode(key)
     let sum = 0
     for (const p of this.parts) {

@@ -10,7 +10,7 @@ import { DiscoError } from '../errors.js'
 import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
 import {
   jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, resumeJob, runJob, waitJob, WorkerPoolExecutor,
-  type DiscoStores, type Executor, type FnRef, type JobHandle, type JobInfo, type JobProgress, type JobSpec,
+  type DiscoStores, type Executor, type FnRef, type JobEvent, type JobHandle, type JobInfo, type JobProgress, type JobSpec,
 } from '../disco/index.js'
 import { importModule } from '../util/modules.js'
 import { isClusterUrl, openDiscoStores, type OpenedDiscoStores } from '../cluster/index.js'
@@ -110,6 +110,26 @@ function summary(j: JobInfo): string {
   if (j.savedTag) lines.push(`saved    tag://${j.savedTag}`)
   if (j.error) lines.push(`error    ${j.error.code}: ${j.error.message}`)
   return lines.join('\n')
+}
+
+/**
+ * `events --follow`: prints a job's events after `after` as they are appended (the job store's
+ * follow, which wakes on each new event) until the job is no longer active (waitJob watches its
+ * record and its runner's heartbeat), then the rest of the log once.
+ */
+export async function followJobEvents(stores: DiscoStores, name: string, after: number, print: (e: JobEvent) => void): Promise<void> {
+  const ac = new AbortController()
+  const ended = waitJob(stores, name).then(() => {}, () => {}).finally(() => ac.abort())
+  try {
+    for await (const e of stores.jobs.follow(name, after, ac.signal)) {
+      print(e)
+      after = e.seq
+    }
+  } finally {
+    ac.abort()
+  }
+  await ended
+  for (const e of (await jobEvents(stores, name, after)).events) print(e)
 }
 
 /** Set in the environment of a detached child: it runs the job itself, whatever its arguments say. */
@@ -292,18 +312,10 @@ export function buildProgram(argv: string[] = process.argv): Command {
     .description('the job\'s event log: timestamp host message')
     .action(async (ref: string, o: { after?: string; positions?: boolean; follow?: boolean; json?: boolean }) => {
       const name = await job(ref)
-      let after = int(o.after, '--after') ?? 0
-      for (;;) {
-        // The status is read before the events, so the last read after the end sees every event.
-        const finished = !o.follow || (await jobInfo(await stores(), name)).status !== 'active'
-        const { events } = await jobEvents(await stores(), name, after)
-        for (const e of events) {
-          out(o.json ? JSON.stringify(e) : `${o.positions ? `${e.seq} ` : ''}${e.ts} ${e.host} ${e.message}`)
-          after = e.seq
-        }
-        if (finished) return
-        await new Promise((res) => setTimeout(res, 200))
-      }
+      const print = (e: JobEvent): void => out(o.json ? JSON.stringify(e) : `${o.positions ? `${e.seq} ` : ''}${e.ts} ${e.host} ${e.message}`)
+      const after = int(o.after, '--after') ?? 0
+      if (o.follow) await followJobEvents(await stores(), name, after, print)
+      else for (const e of (await jobEvents(await stores(), name, after)).events) print(e)
     })
 
   program.command('results').argument('<job>')

@@ -1,9 +1,9 @@
 // `inferno` flag parsing (spec §9) and the settings they produce (§10). No I/O besides reading -e/-l/--data-file.
 import { readFileSync } from 'node:fs'
 import { Command, Option, InvalidArgumentError } from 'commander'
-import { productProgram } from './common.js'
+import { parseSize, productProgram } from './common.js'
 import { LOG_LEVELS, type LogLevel } from '../util/log.js'
-import { buildSettings, loadSettingsFile, parseYamlMapping, readYamlFile, type InfernoSettings } from '../inferno/settings.js'
+import { buildSettings, loadSettingsFile, parseYamlMapping, readYamlFile, type InfernoSettings } from '../inferno/rules/settings.js'
 
 /** Every option of the command line under its settings key; unset flags are `null` (or `false`). */
 export interface InfernoOptions {
@@ -33,6 +33,8 @@ export interface InfernoOptions {
   pause: boolean
   resume: boolean
   partitions: number | null
+  /** `--max-record`: longest input line in bytes; longer lines are skipped and counted (default 64 MiB). */
+  max_record_size: number | null
   progress: boolean | null
   /** `--strict`: warnings (every line bad, nothing out) fail the run. */
   strict: boolean
@@ -111,6 +113,7 @@ export function buildInfernoProgram(): Command {
     .option('-l, --parameter-file <file>', 'YAML file of extra params (repeatable)', collect, [])
     .option('--data-file <file>', "the file's lines become param data_file")
     .option('--partitions <n>', 'override the number of reduce partitions', parseInteger)
+    .option('--max-record <size>', 'longest input line: 1MiB, 500KB (KB/MB = 1000^n, KiB/MiB = 1024^n; plain number = MiB); longer lines are skipped and counted as too long (default 64MiB)', (v) => parseSize(v, '--max-record'))
     .option('--example-rules <dir>', 'create DIR and write the example rule modules into it')
     .option('--process-results <module.rule@jobid>', 're-run the result processor over a finished job')
     .option('--daemon', 'run the daemon: every autorun rule on its schedule')
@@ -157,6 +160,7 @@ export function toInfernoOptions(o: Record<string, unknown>): InfernoOptions {
     pause: b('pause'),
     resume: b('resume'),
     partitions: n('partitions'),
+    max_record_size: n('maxRecord'),
     progress: o.progress === false ? false : null,
     strict: b('strict'),
     json: b('json'),

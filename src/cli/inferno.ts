@@ -7,14 +7,13 @@ import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
 import { openLocalStores } from '../disco/index.js'
 import { isClusterUrl } from '../cluster/index.js'
 import {
-  autorunRules, ddfsStore, findRuleByName, findRules, keysetResult, mergeRows, loadRuleModule, ruleModuleFiles, runRule, resultsTagOf,
-  type InfernoStore, type ResultRow, type Rule, type RunOptions, type RunProgress, type RunResult,
+  autorunRules, blobHasProblems, ddfsStore, findRuleByName, findRules, loadRuleModule, processSavedResults, ruleModuleFiles, runRule, runSummary,
+  type InfernoStore, type RunOptions, type RunProgress, type RunResult,
 } from '../inferno/api.js'
-import { InfernoDaemon, StateDir, type DaemonOutcome, type DaemonRule } from '../inferno/daemon/index.js'
+import { InfernoDaemon, StateDir, daemonRuleName, runOutcome } from '../inferno/daemon/index.js'
 import { StandardNotifier } from '../inferno/notify/index.js'
-import type { InfernoSettings } from '../inferno/settings.js'
+import { runOptionsOfSettings, type InfernoSettings } from '../inferno/rules/settings.js'
 import { writeExampleRules } from '../inferno/examples/write.js'
-import { blobHasProblems } from '../inferno/stats.js'
 import { createLogger, type LogLevel } from '../util/log.js'
 import { Progress, reportError, runCli, usageError, writeOut } from './common.js'
 import { cliStore, closeCliStores } from './store.js'
@@ -60,14 +59,34 @@ function human(n: number): string {
   return String(Math.round(n))
 }
 
-/** A progress callback drawing `rule [####....] 40% 3/8 blobs · 1.2M rec · 950k rec/s · 2 bad` on a TTY. */
+/** Formats a byte count such as `12.3 MB` (1000ⁿ, as the size units the commands accept). */
+function bytesText(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`
+  return `${n} B`
+}
+
+/**
+ * How far a run is, as `[done, total]` for the bar: the input bytes read when the store knows the
+ * inputs' sizes (so one big input moves too), else the blobs mapped; whichever is further.
+ */
+export function progressFraction(p: RunProgress): [number, number] {
+  const blobs = p.blobsTotal > 0 ? p.blobsDone / p.blobsTotal : 0
+  const bytes = p.bytesTotal !== undefined && p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 0
+  return [Math.round(Math.max(blobs, bytes) * 10_000), 10_000]
+}
+
+/** A progress callback drawing `rule [####....] 40% 3/8 blobs · 1.2/3.0 GB · 1.2M rec · 950k rec/s · 2 bad` on a TTY. */
 export function progressLine(label: string, enabled: boolean): { onProgress: (p: RunProgress) => void; done: () => void } {
   const bar = new Progress(label, enabled)
   const t0 = Date.now()
   return {
     onProgress: (p) => {
       const secs = Math.max(0.001, (Date.now() - t0) / 1000)
-      bar.update(p.blobsDone, p.blobsTotal, `${p.blobsDone}/${p.blobsTotal} blobs · ${human(p.records)} rec · ${human(p.records / secs)} rec/s · ${p.badLines} bad · ${p.stage}`)
+      const [done, total] = progressFraction(p)
+      const bytes = p.bytesTotal !== undefined && p.bytesTotal > 0 ? ` · ${bytesText(p.bytesDone)}/${bytesText(p.bytesTotal)}` : ''
+      bar.update(done, total, `${p.blobsDone}/${p.blobsTotal} blobs${bytes} · ${human(p.records)} rec · ${human(p.records / secs)} rec/s · ${p.badLines} bad · ${p.stage}`)
     },
     done: () => bar.done(),
   }
@@ -96,24 +115,11 @@ export function stageTimer(now: () => number = () => performance.now()): { note:
 
 /** The run options a command line implies for one rule. */
 export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, store: InfernoStore, io: InfernoIo): RunOptions {
-  const s = settings as Record<string, unknown>
-  const str = (k: string) => (typeof s[k] === 'string' ? (s[k] as string) : undefined)
-  const num = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : undefined)
-  const list = (k: string) => (Array.isArray(s[k]) ? (s[k] as unknown[]).map(String) : undefined)
   return {
+    ...runOptionsOfSettings(settings),
     store,
-    overrides: { sourceTags: list('source_tags'), dayStart: str('day_start'), dayRange: num('day_range'), dayOffset: num('day_offset') },
-    sourceUrls: list('source_urls'),
-    resultTag: str('result_tag'),
-    force: s.force === true,
-    debug: s.debug === true,
-    discoDebug: s.disco_debug === true,
-    justQuery: s.just_query === true,
     // -i keeps only the saved results (for --process-results); the Disco job itself is purged.
-    noPurge: s.no_purge === true,
     keepSavedResults: opts.immediate_rule !== null,
-    ...(num('partitions') !== undefined ? { partitions: num('partitions')! } : {}),
-    params: settings,
     format: opts.format,
     out: io.out,
     log: logger(io, opts.log_level),
@@ -131,32 +137,20 @@ function printQuery(r: RunResult, io: InfernoIo): void {
   io.out(`total blobs: ${r.blobs}\n`)
 }
 
-/** The run summary as plain data (what `--json` prints). */
-export function summaryOf(qname: string, r: RunResult): Record<string, unknown> {
-  const { read, map, mapErrors, reduceErrors, blobs } = r.stats
-  return {
-    rule: qname, status: r.status, job: r.jobName, ...(r.reason !== undefined ? { reason: r.reason } : {}),
-    ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
-    blobs: r.blobs, ms: r.ms, lines: read.lines, records: read.records, badLines: read.badLines,
-    skippedLines: read.skippedLines, invalidUtf8Lines: read.invalidUtf8Lines, missingKeyParts: map.missingKeyParts,
-    nonNumericValues: map.nonNumericValues, rowsOut: r.rowsOut ?? null, mapErrors: mapErrors.errors, reduceErrors: reduceErrors.errors,
-    badSample: read.badSample, errorSample: [...mapErrors.errorSample, ...reduceErrors.errorSample], warnings: r.warnings, perBlob: blobs,
-  }
-}
-
 /** The summary on stderr after a run: one line of totals, then any per-blob problems, samples and warnings. */
 function summarise(qname: string, r: RunResult, io: InfernoIo): void {
   const { read, map, blobs } = r.stats
   const rate = r.ms > 0 ? ` (${human((r.records * 1000) / r.ms)} records/s)` : ''
   const extra = [
     read.skippedLines ? `${read.skippedLines} skipped (no {)` : '', read.invalidUtf8Lines ? `${read.invalidUtf8Lines} invalid UTF-8` : '',
+    read.tooLongLines ? `${read.tooLongLines} of the bad lines too long` : '',
     map.missingKeyParts ? `${map.missingKeyParts} dropped for a missing key part` : '', map.nonNumericValues ? `${map.nonNumericValues} non-numeric values` : '',
   ].filter(Boolean)
   io.err(`inferno: ${qname} ${r.status} (job ${r.jobName}): ${r.blobs} blob(s), ${r.records} records, ${r.badLines} bad lines${extra.length ? `, ${extra.join(', ')}` : ''} in ${(r.ms / 1000).toFixed(2)}s${rate}\n`)
   const noisy = blobs.filter(blobHasProblems)
   if (noisy.length > 1 || (noisy.length === 1 && blobs.length > 1)) {
     for (const b of noisy.slice(0, 5)) {
-      io.err(`inferno:   ${b.blob}: ${b.lines} lines, ${b.badLines} bad, ${b.skippedLines} skipped, ${b.invalidUtf8Lines} invalid UTF-8, ${b.missingKeyParts} missing key part, ${b.nonNumericValues} non-numeric\n`)
+      io.err(`inferno:   ${b.blob}: ${b.lines} lines, ${b.badLines} bad (${b.tooLongLines} too long), ${b.skippedLines} skipped, ${b.invalidUtf8Lines} invalid UTF-8, ${b.missingKeyParts} missing key part, ${b.nonNumericValues} non-numeric\n`)
     }
     if (noisy.length > 5) io.err(`inferno:   … and ${noisy.length - 5} more blob(s) with problems (--json lists all)\n`)
   }
@@ -194,7 +188,7 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
       printQuery(r, io)
       continue
     }
-    if (opts.json) io.err(JSON.stringify(summaryOf(qname, r)) + '\n')
+    if (opts.json) io.err(JSON.stringify(runSummary(qname, r)) + '\n')
     else if (r.status !== 'skipped') summarise(qname, r, io)
     if (opts.strict && r.warnings.length > 0) status = 1
     if (r.status === 'skipped') {
@@ -208,48 +202,23 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
   return status
 }
 
-/** The daemon's view of a rule. */
-export function daemonRuleOf(rule: Rule): DaemonRule {
-  return {
-    name: rule.qualifiedName ?? rule.name,
-    run: rule.run,
-    time_delta: rule.timeDelta,
-    retry: rule.retry,
-    retry_limit: rule.retryLimit,
-    retry_delay: rule.retryDelay,
-    notify_on_fail: rule.notifyOnFail,
-    notify_on_success: rule.notifyOnSuccess,
-    notify_addresses: [...rule.notifyAddresses],
-    notify_pagerduty: rule.notifyPagerduty,
-    notify_pagerduty_key: rule.notifyPagerdutyKey ?? null,
-  }
-}
-
-/** A run result as a daemon outcome. */
-export function outcomeOf(r: RunResult): DaemonOutcome {
-  const message = r.status === 'failed' ? (r.error ? `${r.error.code}: ${r.error.message}` : r.reason) : r.status === 'skipped' ? r.reason : `${r.blobs} blob(s), ${r.records} records in ${(r.ms / 1000).toFixed(1)}s`
-  const warned = r.warnings.length > 0 ? `${message ?? ''}; warnings: ${r.warnings.join('; ')}` : message
-  return { status: r.status, job: r.jobName, ...(warned !== undefined ? { message: warned } : {}) }
-}
-
 /**
  * Daemon mode: every rule of the autorun modules on its schedule until SIGTERM/SIGINT, which stop
  * launching and wait for running jobs (a second signal exits at once).
  */
 export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
   const rules = await autorunRules(settings.rules_directory)
-  const byName = new Map(rules.map((r) => [r.qualifiedName ?? r.name, r]))
   const store = await storeOf(settings)
   const log = logger(io, opts.log_level)
   const daemon = new InfernoDaemon({
-    rules: rules.map(daemonRuleOf),
+    rules,
     state: new StateDir(settings.pid_dir),
     notifier: new StandardNotifier({ ...settings, pagerduty_api_key: (settings.pagerduty_api_key as string | undefined) ?? null, log }),
     startPaused: opts.start_paused,
     log: (l, level) => log(`daemon: ${l}`, level),
-    execute: async (dr, journal) => outcomeOf(await runRule(byName.get(dr.name)!, { ...runOptionsFor(settings, opts, store, io), noPurge: settings.no_purge === true, journal })),
+    execute: async (rule, journal) => runOutcome(await runRule(rule, { ...runOptionsFor(settings, opts, store, io), journal })),
   })
-  log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${[...byName.keys()].join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
+  log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${rules.map(daemonRuleName).join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
   daemon.start()
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -269,26 +238,6 @@ export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOpti
   return 0
 }
 
-/** Reads one saved result blob (JSON-record lines) back into rows for the rule's keysets. */
-async function* blobRows(rule: Rule, store: InfernoStore, blob: readonly string[]): AsyncGenerator<ResultRow> {
-  for await (const line of store.readLines(blob)) {
-    if (line.trim() === '') continue
-    const rec = JSON.parse(line) as Record<string, unknown>
-    const ks = rule.keysets[String(rec._keyset)]
-    if (!ks) continue
-    yield [[String(rec._keyset), ...ks.keyParts.slice(1).map((k) => String(rec[k]))], ks.valueParts.map((v) => rec[v] ?? 0)]
-  }
-}
-
-/** The saved results under `tag` as rows: each blob is one partition in key order, merged like a live run. */
-export async function savedRows(rule: Rule, store: InfernoStore, tag: string): Promise<AsyncIterable<ResultRow>> {
-  const parts = (await store.blobs(tag)).map((b) => blobRows(rule, store, b))
-  if (rule.sort && rule.sortedResults) return mergeRows(parts)
-  return (async function* () {
-    for (const p of parts) yield* p
-  })()
-}
-
 /**
  * `--process-results module.rule@jobid`: re-runs `ruleInitFunction` and the result processor over
  * the saved results of an earlier job (`disco:results:<job>`; kept when the job saved its results
@@ -301,17 +250,7 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   const path = ruleModuleFiles(settings.rules_directory).get(modName)
   const rule = path ? findRuleByName((await loadRuleModule(path, modName)).rules, ruleName) : undefined
   if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${modName}.${ruleName} in ${settings.rules_directory}, found none`)
-  const store = await storeOf(settings)
-  const tag = resultsTagOf(`${ruleName}@${job}`)
-  if ((await store.listTags(tag)).indexOf(tag) < 0) {
-    throw new DiscoError('INFERNO_JOB_NOT_FOUND', `expected saved results under ${tag}, found none (the job must save its results and not be purged)`)
-  }
-  const params = { ...rule.params, ...settings }
-  await rule.ruleInitFunction?.(params)
-  const processor = rule.resultProcessor === undefined ? keysetResult : rule.resultProcessor
-  if (processor) {
-    await processor(await savedRows(rule, store, tag), { rule, params, jobName: job, out: io.out, floatFormat: 'g12' })
-  }
+  await processSavedResults(rule, await storeOf(settings), job, { params: settings, out: io.out })
   return 0
 }
 

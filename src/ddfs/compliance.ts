@@ -158,6 +158,17 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     await rejectsCode(blobs.get(a.url), 'DDFS_BLOB_NOT_FOUND')
   })
 
+  with_('BlobStore: size (when the adapter has it) is the stored size, undefined once deleted', async (ddfs, { blobs }) => {
+    const a = await blobs.put('sized$1', Buffer.from('hello world'))
+    const expected = blobs.size ? 11 : undefined
+    assert.equal(await blobs.size?.(a.url), expected)
+    assert.equal(await ddfs.blobSize([a.url]), expected)
+    assert.equal(await ddfs.blobSize(['raw://abc']), 3)
+    await blobs.delete(a.url)
+    assert.equal(await blobs.size?.(a.url), undefined)
+    assert.equal(await ddfs.blobSize([a.url]), undefined)
+  })
+
   with_('BlobStore: a stored name is written once unless replaced (bytes and streams)', async (_d, { blobs }) => {
     async function* gen(...parts: string[]): AsyncGenerator<Uint8Array> { for (const p of parts) yield Buffer.from(p) }
     const a = await blobs.put('job.x.part-0', Buffer.from('first'))

@@ -717,6 +717,24 @@ export class Ddfs {
   }
 
   /**
+   * The stored size in bytes of a blob (its first replica whose store can tell; compressed bytes
+   * for a gzip blob), or undefined when no replica's store knows it. Reads nothing.
+   * @example await ddfs.blobSize(set) // 1048576
+   */
+  async blobSize(urls: string | readonly string[]): Promise<number | undefined> {
+    for (const url of typeof urls === 'string' ? [urls] : urls) {
+      try {
+        this.checkUrl(url)
+        const raw = rawText(url)
+        if (raw !== undefined) return Buffer.byteLength(raw)
+        const n = await this.blobStore.size?.(url)
+        if (n !== undefined) return n
+      } catch { /* try the next replica */ }
+    }
+    return undefined
+  }
+
+  /**
    * The lines of a blob as strings (newline removed), transparently gunzipped.
    * @example for await (const line of ddfs.readLines(set)) JSON.parse(line)
    */

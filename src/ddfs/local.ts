@@ -194,6 +194,13 @@ export class LocalBlobStore implements BlobStore {
     return { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
   }
 
+  async size(url: string): Promise<number | undefined> {
+    const { hh, name } = this.parse(url)
+    if (!(await this.checkDirs(hh))) return undefined
+    const st = await fsp.lstat(join(this.blobDir, hh, name)).catch(() => undefined)
+    return st?.isFile() ? st.size : undefined
+  }
+
   async get(url: string): Promise<AsyncIterable<Uint8Array>> {
     const { hh, name } = this.parse(url)
     const missing = (): DiscoError => new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)

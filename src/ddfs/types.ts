@@ -125,4 +125,6 @@ export interface BlobStore {
   /** Optional housekeeping: removes abandoned partial uploads older than `olderThanMs` (with
    * `dryRun`, only counts them); resolves to how many. */
   sweep?(olderThanMs: number, dryRun?: boolean): Promise<number>
+  /** Optional: a stored blob's size in bytes without reading it (undefined when it is not stored). */
+  size?(url: string): Promise<number | undefined>
 }

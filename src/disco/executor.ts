@@ -95,7 +95,7 @@ export class InProcessExecutor implements Executor {
 /** Messages from a pool worker. */
 export type WorkerReply =
   | { type: 'log'; message: string }
-  | { type: 'progress'; records: number }
+  | { type: 'progress'; records: number; bytes?: number }
   | { type: 'done'; result: TaskResult }
   | { type: 'error'; error: ErrorData }
 
@@ -154,7 +154,7 @@ export class WorkerPoolExecutor implements Executor {
       const onMessage = (m: WorkerReply): void => {
         if (settled) return
         if (m.type === 'log') hooks.log(m.message)
-        else if (m.type === 'progress') hooks.progress(m.records)
+        else if (m.type === 'progress') hooks.progress(m.records, m.bytes)
         else if (m.type === 'done') {
           finish(true)
           resolve(m.result)

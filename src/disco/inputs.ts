@@ -56,16 +56,19 @@ export async function* inputLineBatches(url: string, stores: DiscoStores, opts: 
   } else yield* stores.ddfs.readLineBatches(url, opts)
 }
 
-/** The decoded (gunzipped) bytes of one input (for bytes-form map functions). */
-export async function* inputBytes(url: string, stores: DiscoStores): AsyncGenerator<Uint8Array> {
+/**
+ * The decoded (gunzipped) bytes of one input (for bytes-form map functions). `onRead` is told the
+ * stored (still compressed) bytes as they are read, for progress against the input's stored size.
+ */
+export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   checkInput(url, stores)
   const raw = rawText(url)
-  if (raw !== undefined) { yield Buffer.from(raw); return }
-  if (stores.data.owns(url)) { yield* maybeGunzip(await stores.data.get(url), url); return }
+  if (raw !== undefined) { const b = Buffer.from(raw); onRead?.(b.byteLength); yield b; return }
+  if (stores.data.owns(url)) { yield* maybeGunzip(counted(await stores.data.get(url), onRead), url); return }
   if (url.startsWith('file://') || url.startsWith('/')) {
     const file = createReadStream(url.startsWith('file://') ? fileURLToPath(url) : url, { highWaterMark: 1 << 20 })
     try {
-      yield* maybeGunzip(file, url)
+      yield* maybeGunzip(counted(file, onRead), url)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DiscoError('DISCO_INPUT_NOT_FOUND', `input ${url} does not exist`)
       throw e
@@ -74,5 +77,16 @@ export async function* inputBytes(url: string, stores: DiscoStores): AsyncGenera
     }
     return
   }
-  yield* maybeGunzip(await stores.ddfs.openBlob(url), url)
+  yield* maybeGunzip(counted(await stores.ddfs.openBlob(url), onRead), url)
+}
+
+/** `source`, telling `onRead` the size of each chunk as it passes (or `source` itself without one). */
+function counted(source: AsyncIterable<Uint8Array>, onRead?: (bytes: number) => void): AsyncIterable<Uint8Array> {
+  if (!onRead) return source
+  return (async function* () {
+    for await (const c of source) {
+      onRead(c.byteLength)
+      yield c
+    }
+  })()
 }

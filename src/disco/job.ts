@@ -13,7 +13,7 @@ import { expandInputs } from './inputs.js'
 import { jobName, normalizeSpec, planJob, retryDelay } from './plan.js'
 import { decodePair } from './records.js'
 import { dataBlobName, dataBlobPrefix, openLocalStores, type DiscoStores } from './stores.js'
-import type { JobEvent } from './registry.js'
+import type { JobEvent, JobRecordState } from './registry.js'
 import type {
   JobInfo, JobPlan, JobProgress, JobSpec, MapTaskPlan, NormalizedSpec, ReduceTaskPlan, TaskMessage, TaskRecord, TaskResult,
 } from './types.js'
@@ -155,23 +155,18 @@ export async function resumeJob(name: string, opts: JobRunOptions): Promise<JobH
   const stores = storesOf(opts.store)
   const ttl = opts.heartbeatMs ?? heartbeatDefault()
   const host = hostname()
-  let info: JobInfo | undefined
-  let lost = ''
-  for (let i = 0; i < 100 && !info; i++) {
+  const not = (why: string): DiscoError => new DiscoError('DISCO_JOB_NOT_RESUMABLE', `job ${name} ${why}`)
+  /** The record, when the job is one to resume. */
+  const resumable = async (): Promise<JobRecordState> => {
     const s = await stores.jobs.get(name)
     if (!s) throw new DiscoError('DISCO_JOB_NOT_FOUND', `no job ${name} in the job store`)
     const cur = s.info
-    const not = (why: string): DiscoError => new DiscoError('DISCO_JOB_NOT_RESUMABLE', `job ${name} ${why}`)
     if (cur.status === 'ready') throw not('is ready: nothing to resume')
     if (cur.status === 'dead') throw not(`is dead (${cur.error?.code ?? 'unknown'}): only a job whose runner died while it was active can be resumed; run it again`)
     if (running.has(name) || (await runnerAlive(stores, cur))) throw not(`is running: its runner (${cur.host}, pid ${cur.pid}) is alive`)
-    lost = `${cur.host}, pid ${cur.pid}`
-    const now = new Date(stores.jobs.now()).toISOString()
-    const next: JobInfo = { ...cur, host, pid: process.pid, heartbeatMs: ttl, updated: now, resumes: (cur.resumes ?? 0) + 1 }
-    if ((await stores.jobs.put(name, next, s.revision)) !== undefined) info = next
+    return s
   }
-  if (!info) throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: its record kept changing while it was taken over`)
-  await stores.jobs.beat('runner', name, ttl, { host, pid: process.pid })
+  await resumable()
   // Finished tasks count when every output they recorded is still stored.
   const stored = new Set<string>()
   let inputsUrl: string | undefined
@@ -186,8 +181,21 @@ export async function resumeJob(name: string, opts: JobRunOptions): Promise<JobH
     for await (const c of await stores.data.get(inputsUrl)) parts.push(Buffer.from(c))
     inputs = JSON.parse(Buffer.concat(parts).toString()) as string[]
   } catch (e) {
-    throw new DiscoError('DISCO_JOB_NOT_RESUMABLE', `job ${name}: its expanded inputs are not in the job data store (${(e as Error).message})`, { cause: e })
+    throw not(`cannot be resumed: its expanded inputs are not in the job data store (${(e as Error).message})`)
   }
+  // Take the job over by compare-and-set on the record as read: of two resumers, one wins. The
+  // runner's heartbeat is written first, so a resumer that loses the race then finds it alive.
+  let info: JobInfo | undefined
+  let lost = ''
+  for (let i = 0; i < 100 && !info; i++) {
+    const s = await resumable()
+    lost = `${s.info.host}, pid ${s.info.pid}`
+    await stores.jobs.beat('runner', name, ttl, { host, pid: process.pid })
+    const now = new Date(stores.jobs.now()).toISOString()
+    const next: JobInfo = { ...s.info, host, pid: process.pid, heartbeatMs: ttl, updated: now, resumes: (s.info.resumes ?? 0) + 1 }
+    if ((await stores.jobs.put(name, next, s.revision)) !== undefined) info = next
+  }
+  if (!info) throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: its record kept changing while it was taken over`)
   const plan = planJob(name, info.spec.partitions, inputs)
   const reused = new Map<string, TaskResult>()
   for (const r of await stores.jobs.tasks(name)) {
@@ -216,6 +224,8 @@ interface Run {
   reused: Map<string, TaskResult>
   /** The stored expanded inputs (deleted with the map outputs when the job ends). */
   inputsUrl: string
+  /** Stored input bytes read by finished map tasks (for progress). */
+  bytes?: number
 }
 
 /** How long cleanup waits for attempts that ignore the abort (in-process tasks mid-record). */
@@ -246,7 +256,7 @@ async function execute(run: Run): Promise<JobInfo> {
     info.outputs = plan.reduceTasks.reduce((n, t) => n + reduces.get(t.id)!.outputs, 0)
     await deleteData(stores, [run.inputsUrl, ...plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.map((b) => b.url))])
     if (spec.save !== undefined) {
-      run.onProgress?.({ job: name, phase: 'save', done: 0, total: results.length, records: info.records, elapsedMs: Date.now() - started })
+      run.onProgress?.({ job: name, phase: 'save', done: 0, total: results.length, records: info.records, bytes: run.bytes ?? 0, elapsedMs: Date.now() - started })
       info.savedTag = await saveResults(stores, spec.save || `disco:results:${name}`, results, name)
       await stores.jobs.log(name, `results saved under tag ${info.savedTag}`)
     }
@@ -325,6 +335,7 @@ function runPhase(
   }
   const queue: { task: TaskPlan; attempt: number }[] = tasks.filter((t) => !results.has(t.id)).map((task) => ({ task, attempt: 1 }))
   const live = new Map<string, number>() // records seen by running map attempts
+  const liveBytes = new Map<string, number>() // stored input bytes read by running map attempts
   let outstanding = queue.length
   let active = 0
   let done = results.size
@@ -334,8 +345,13 @@ function runPhase(
     for (const v of live.values()) n += v
     return n
   }
+  const bytes = (): number => {
+    let n = run.bytes ?? 0
+    for (const v of liveBytes.values()) n += v
+    return n
+  }
   const report = (): void =>
-    run.onProgress?.({ job: name, phase, done, total: tasks.length, records: records(), elapsedMs: Date.now() - started })
+    run.onProgress?.({ job: name, phase, done, total: tasks.length, records: records(), bytes: bytes(), elapsedMs: Date.now() - started })
   return new Promise<Map<string, TaskResult>>((resolve, reject) => {
     let failed = false
     const fail = (e: unknown): void => {
@@ -362,9 +378,10 @@ function runPhase(
       const key = `${task.id}#${attempt}`
       const hooks = {
         log: (m: string) => { stores.jobs.log(name, m).catch(() => {}) },
-        progress: (n: number) => {
+        progress: (n: number, b?: number) => {
           if (phase !== 'map') return
           live.set(key, (live.get(key) ?? 0) + n)
+          if (b) liveBytes.set(key, (liveBytes.get(key) ?? 0) + b)
           report()
         },
       }
@@ -376,11 +393,14 @@ function runPhase(
         async (res) => {
           active--
           live.delete(key)
+          const read = liveBytes.get(key) ?? 0
+          liveBytes.delete(key)
           for (const b of res.blobs) made.push(b.url)
           if (failed) return
           const ms = Date.now() - attemptStart
           results.set(task.id, res)
           if (phase === 'map') info.records += res.records
+          if (phase === 'map') run.bytes = (run.bytes ?? 0) + read
           info.tasks.done++
           done++
           try {
@@ -401,6 +421,7 @@ function runPhase(
         (e: unknown) => {
           active--
           live.delete(key)
+          liveBytes.delete(key)
           if (failed) return
           info.tasks.failed++
           const err = e as Error & { code?: string }

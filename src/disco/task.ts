@@ -23,6 +23,8 @@ import type {
 
 /** Records between two progress reports. */
 const PROGRESS_EVERY = 10_000
+/** Stored input bytes between two progress reports of a bytes-form map, at most. */
+const BYTES_EVERY = 4 << 20
 
 /** Default partitioner: crc32 of the key's UTF-8 bytes mod n (Inferno's choice). */
 export function defaultPartition(key: string, partitions: number): number {
@@ -157,9 +159,12 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     }
   }
   let records = 0
+  /** Stored input bytes read since the last progress report (bytes-form maps count them). */
+  let bytes = 0
   const tick = (): void => {
     if (++records % PROGRESS_EVERY === 0) {
-      hooks.progress(PROGRESS_EVERY)
+      hooks.progress(PROGRESS_EVERY, bytes)
+      bytes = 0
       checkAborted(signal)
     }
   }
@@ -201,9 +206,14 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     const fn = await loadFn<MapBytesFn>(spec.map, 'map')
     // Records are counted as newlines (a native scan per chunk) for progress and kill checks.
     const counted = async function* (): AsyncGenerator<Uint8Array> {
-      for await (const chunk of inputBytes(task.input, stores)) {
+      for await (const chunk of inputBytes(task.input, stores, (n) => { bytes += n })) {
         const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
         for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) tick()
+        // Long lines: report the bytes at least every 4 MiB, however few lines they hold.
+        if (bytes >= BYTES_EVERY) {
+          hooks.progress(0, bytes)
+          bytes = 0
+        }
         yield chunk
       }
     }
@@ -223,7 +233,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       }
     }
   }
-  hooks.progress(records % PROGRESS_EVERY)
+  hooks.progress(records % PROGRESS_EVERY, bytes)
   checkAborted(signal) // a killed job stores nothing more
   flushTable()
   const written: { p: number; path: string; n: number }[] = []

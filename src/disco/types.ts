@@ -233,7 +233,8 @@ export interface TaskRecord extends TaskResult {
 /** Callbacks a task uses while it runs. */
 export interface TaskHooks {
   log(message: string): void
-  progress(records: number): void
+  /** `records` more input records; `bytes` more stored input bytes read (bytes-form maps report them). */
+  progress(records: number, bytes?: number): void
 }
 
 /** Job status, as in Disco. */
@@ -272,5 +273,10 @@ export interface JobProgress {
   done: number
   total: number
   records: number
+  /**
+   * Stored input bytes the map tasks have read (compressed bytes for gzip inputs), live from
+   * bytes-form maps on executors that report them; 0 otherwise.
+   */
+  bytes: number
   elapsedMs: number
 }

@@ -34,7 +34,7 @@ port.on('message', (msg: TaskMessage) => {
   current = msg.task.id
   const hooks = {
     log: (message: string) => post({ type: 'log', message }),
-    progress: (records: number) => post({ type: 'progress', records }),
+    progress: (records: number, bytes?: number) => post({ type: 'progress', records, ...(bytes ? { bytes } : {}) }),
   }
   storesOf(msg.store).then((stores) => runTask(msg, hooks, stores)).then(
     (result) => post({ type: 'done', result }),

@@ -1,13 +1,17 @@
 // Running a rule end to end (spec inferno.md 2.1, 2.8, 7): input selection, the job, result
 // tagging, result processing with retry, archiving; chained rules in concurrent waves.
 import { DiscoError, isDiscoError } from '../errors.js'
-import type { Params, ResultContext, ResultFormat, ResultProcessor, ResultRow, Rule } from './rule.js'
-import { localDay } from './rule.js'
-import { newJobStats, runWarnings, type ErrorStats, type JobStats, type ReadStats } from './stats.js'
-import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type RetryPolicy } from './results.js'
-import { archiveBlobs, blobRefName, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './tags.js'
-import type { InfernoStore } from './store.js'
-import type { FloatFormat } from './values.js'
+import type { Params, ResultContext, ResultFormat, ResultProcessor, ResultRow, Rule } from './rules/rule.js'
+import { localDay } from './rules/rule.js'
+import { newJobStats, runWarnings, type ErrorStats, type JobStats, type ReadStats } from './results/stats.js'
+import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type RetryPolicy } from './results/processors.js'
+import { archiveBlobs, blobRefName, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './reading/tags.js'
+import type { InfernoStore } from './reading/inferno-store.js'
+import type { FloatFormat } from './rules/values.js'
+import { resultsTagOf } from './results/saved.js'
+import type { EngineResult, RuleEngine } from './keyset/rule-engine.js'
+import { discoEngine, runsOnDisco } from './keyset/disco-engine.js'
+import { inlineEngine } from './keyset/inline-engine.js'
 
 /** Live progress of a run (for a TTY progress line). */
 export interface RunProgress {
@@ -17,40 +21,10 @@ export interface RunProgress {
   readonly blobsTotal: number
   readonly records: number
   readonly badLines: number
-}
-
-/** Executes the map/reduce of one rule over inputs; returns each partition's rows in key order. */
-export interface RuleEngine {
-  run(job: EngineJob): Promise<EngineResult>
-}
-
-/** One job handed to an engine. */
-export interface EngineJob {
-  readonly rule: Rule
-  readonly jobName: string
-  readonly store: InfernoStore
-  readonly inputs: readonly BlobRef[]
-  readonly partitions: number
-  readonly params: Params
-  readonly stats: JobStats
-  readonly debug?: ((msg: string) => void) | undefined
-  readonly onBlob?: (() => void) | undefined
-  /** Lines read so far (engines that count elsewhere report it here). */
-  readonly onRecords?: ((lines: number) => void) | undefined
-  /** Longest input line in bytes (default 64 MiB); a longer line is a counted bad line. */
-  readonly maxRecordSize?: number | undefined
-}
-
-/** What an engine gives back. */
-export interface EngineResult {
-  /** The engine's name of the job (Disco's `<rule>@<id>`). */
-  readonly jobName: string
-  /** Rows of each partition, each in key order (re-iterable). */
-  readonly partitions: readonly (Iterable<ResultRow> | AsyncIterable<ResultRow>)[]
-  /** Frees job data (a no-op for engines that keep nothing). */
-  purge(): Promise<void>
-  /** True when purge makes `partitions` unreadable (job data in the store). */
-  readonly purgeDropsResults: boolean
+  /** Stored input bytes read so far (engines that report them; else 0). */
+  readonly bytesDone: number
+  /** Stored size of all inputs, when the store knows every input's size (see InfernoStore.blobSize). */
+  readonly bytesTotal: number | undefined
 }
 
 /** Options of runRule. */
@@ -103,7 +77,7 @@ export interface RunOptions {
   readonly format?: ResultFormat
   /** Back-off of result processing and archiving (Q12). */
   readonly retry?: RetryPolicy
-  /** The engine (default: Disco's, see job-functions.ts; `inlineEngine` for in-process runs). */
+  /** The engine (default: Disco's, see keyset/disco-engine.ts; `inlineEngine` for in-process runs). */
   readonly engine?: RuleEngine
   /** Today as `YYYY-MM-DD` (tests). */
   readonly today?: string
@@ -295,9 +269,11 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
   let rowsOut: number | undefined
   let liveLines = 0
   let liveBlobs = 0
+  let bytesDone = 0
+  let bytesTotal: number | undefined
   const progress = (stage: RunProgress['stage']) => opts.onProgress?.({
     rule: rule.name, stage, blobsDone: Math.max(stats.blobsDone, liveBlobs), blobsTotal: base.blobs,
-    records: Math.max(stats.read.records, liveLines), badLines: stats.read.badLines,
+    records: Math.max(stats.read.records, liveLines), badLines: stats.read.badLines, bytesDone, bytesTotal,
   })
   let stage: NonNullable<RunResult['failedStage']> = 'select'
   const hasPre = rule.partsPreprocess.length > 0 || Object.values(rule.keysets).some((k) => k.partsPreprocess.length > 0)
@@ -348,7 +324,8 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     await rule.ruleInitFunction?.(params)
     stage = 'job'
     const resultTagBase = opts.resultTag ?? rule.resultTag
-    const engine = opts.engine ?? (await defaultEngine(rule, opts.store))
+    const engine = opts.engine ?? defaultEngine(rule, opts.store)
+    if (opts.onProgress) bytesTotal = await storedSize(opts.store, inputs)
     progress('map')
     const res = await engine.run({
       rule, jobName, store: opts.store, inputs, params, stats,
@@ -356,6 +333,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       debug: opts.discoDebug ? (m) => log(`${jobName}: ${m}`) : undefined,
       onBlob: () => { liveBlobs++; progress('map') },
       onRecords: (n) => { liveLines = n; progress('map') },
+      onBytes: (n) => { bytesDone = n; progress('map') },
       maxRecordSize: opts.maxRecordSize,
     })
     jobName = res.jobName
@@ -466,27 +444,24 @@ async function* resultLinesAsync(rule: Rule, rows: AsyncIterable<ResultRow>): As
   for await (const row of rows) yield jsonRecordLine(rule, row)
 }
 
-/** Tag under which a job's saved results are listed (as Disco 0.5). */
-export function resultsTagOf(jobName: string): string {
-  return `disco:results:${jobName.replace(/[^A-Za-z0-9_\-@:]/g, '_')}`
-}
-
-let engineFactory: (() => Promise<RuleEngine>) | undefined
-
-/** Sets the engine used when RunOptions.engine is absent (the Disco engine registers itself). */
-export function setDefaultEngine(factory: () => Promise<RuleEngine>): void {
-  engineFactory = factory
+/** The stored size of all inputs, or undefined when the store cannot tell one of them. */
+async function storedSize(store: InfernoStore, inputs: readonly BlobRef[]): Promise<number | undefined> {
+  if (!store.blobSize) return undefined
+  let total = 0
+  for (const b of inputs) {
+    const n = await store.blobSize(b).catch(() => undefined)
+    if (n === undefined) return undefined
+    total += n
+  }
+  return total
 }
 
 /**
- * The engine when none is given: the registered factory; else Disco when the store comes with
+ * The engine when none is given: Disco when the store comes with
  * Disco stores (ddfsStore(ddfs, stores)) and the rule from a rule module (workers import it); else
  * the in-process engine.
  */
-async function defaultEngine(rule: Rule, store: InfernoStore): Promise<RuleEngine> {
-  if (engineFactory) return engineFactory()
-  const { discoEngine, runsOnDisco } = await import('./disco-engine.js')
+function defaultEngine(rule: Rule, store: InfernoStore): RuleEngine {
   if (store.disco && runsOnDisco(rule)) return discoEngine({ stores: store.disco })
-  const { inlineEngine } = await import('./inline.js')
   return inlineEngine
 }

@@ -165,7 +165,8 @@ export async function startS3rver(bucket = 'disco'): Promise<ServerProcess & { d
   const dir = mkdtempSync(join(tmpdir(), 's3rver-'))
   const bin = resolve(require_.resolve('s3rver/package.json'), '..', 'bin', 's3rver.js')
   try {
-    const s = await startProcess('s3rver', process.execPath, [bin, '-d', dir, '-a', '127.0.0.1', '-p', '0', '--silent', '--configure-bucket', bucket], /S3rver listening on 127\.0\.0\.1:(\d+)/, 'http')
+    const fix = new URL('./s3rver-fix.js', import.meta.url).href
+    const s = await startProcess('s3rver', process.execPath, ['--import', fix, bin, '-d', dir, '-a', '127.0.0.1', '-p', '0', '--silent', '--configure-bucket', bucket], /S3rver listening on 127\.0\.0\.1:(\d+)/, 'http')
     const stop = s.stop
     return { ...s, dir, bucket, stop: async () => { await stop(); rmSync(dir, { recursive: true, force: true }) } }
   } catch (e) {

@@ -14,7 +14,7 @@ test('CL-01 defaults: every option null or false, parameters empty', () => {
     just_query: false, force: false, start_paused: false, disco_debug: false, debug: false, profile: false,
     source_tags: null, source_urls: null, result_tag: null, day_start: null, day_range: null, day_offset: null,
     parameters: [], parameter_file: [], data_file: null, example_rules: null, process_results: null,
-    daemon: false, pause: false, resume: false, partitions: null, progress: null, strict: false, json: false, format: 'csv', log_level: 'info',
+    daemon: false, pause: false, resume: false, partitions: null, max_record_size: null, progress: null, strict: false, json: false, format: 'csv', log_level: 'info',
   })
 })
 

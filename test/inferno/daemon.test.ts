@@ -4,7 +4,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { InfernoDaemon, StateDir, isDue, parseTimeDelta, formatStamp, type DaemonOutcome, type DaemonRule } from '#src/inferno/daemon/index.js'
+import { InfernoDaemon, StateDir, isDue, parseTimeDelta, formatStamp, type DaemonOutcome } from '#src/inferno/daemon/index.js'
+import { daemonRule } from './helpers.js'
 import type { JobReport, Notifier } from '#src/inferno/notify/index.js'
 
 /** A controllable clock. */
@@ -66,15 +67,15 @@ test('DM-01 should_run: lock wins over schedule; no files → run', withDir((dir
   const c = clock('2026-11-20T10:00:00Z')
   const s = new StateDir(dir, c.now)
   const d = new InfernoDaemon({ rules: [], state: s, execute: async () => ({ status: 'done' }), now: c.now, log: quiet })
-  const rule: DaemonRule = { name: 'm.r', time_delta: { minutes: 5 } }
-  assert.equal(d.shouldRun({ ...rule, time_delta: parseTimeDelta(rule.time_delta) }), true, 'no files')
+  const rule = daemonRule('m.r', { timeDelta: { minutes: 5 } })
+  assert.equal(d.shouldRun(rule), true, 'no files')
   s.acquire('m.r', 60_000)
   s.writeDate('m.r', 'last_run')
-  assert.equal(d.shouldRun({ ...rule }), false, 'lease + fresh last run')
+  assert.equal(d.shouldRun(rule), false, 'lease + fresh last run')
   s.writeDate('m.r', 'last_run', new Date(0))
-  assert.equal(d.shouldRun({ ...rule }), false, 'lease + epoch last run: the lock wins')
+  assert.equal(d.shouldRun(rule), false, 'lease + epoch last run: the lock wins')
   s.release('m.r')
-  assert.equal(d.shouldRun({ ...rule }), true, 'no lease + epoch last run')
+  assert.equal(d.shouldRun(rule), true, 'no lease + epoch last run')
 }))
 
 test('DM-01 date files: new file is "old", touched 3 s ago, oclock', withDir((dir) => {
@@ -131,7 +132,7 @@ test('DM-02 retry flow: limit 2, delay 1 h; success clears; failed file is infor
   const s = new StateDir(dir, c.now)
   const notes = new Recorder()
   let outcome: DaemonOutcome = { status: 'failed', message: 'boom' }
-  const rule: DaemonRule = { name: 'm.daily', time_delta: { days: 1 }, retry: true, retry_limit: 2, retry_delay: 1, notify_on_fail: true }
+  const rule = daemonRule('m.daily', { timeDelta: { days: 1 }, retry: true, retryLimit: 2, retryDelay: 1, notifyOnFail: true })
   const d = new InfernoDaemon({ rules: [rule], state: s, execute: async () => outcome, notifier: notes, now: c.now, log: quiet })
   const sweep = async () => (await Promise.all(d.sweep())).length
 
@@ -169,7 +170,7 @@ test('Q13: a skipped run (not enough blobs) is not a failure: no retry, no notif
   const s = new StateDir(dir, c.now)
   const notes = new Recorder()
   const d = new InfernoDaemon({
-    rules: [{ name: 'm.r', retry: true, notify_on_fail: true, notify_on_success: true }],
+    rules: [daemonRule('m.r', { retry: true, notifyOnFail: true, notifyOnSuccess: true })],
     state: s, notifier: notes, now: c.now, log: quiet,
     execute: async () => ({ status: 'skipped', message: 'not enough blobs: 1 required, has 0' }),
   })
@@ -189,10 +190,10 @@ test('one instance per rule; run:false never starts; a throwing execute is a fai
   const gate = new Promise<void>((r) => (release = r))
   let starts = 0
   const d = new InfernoDaemon({
-    rules: [{ name: 'm.slow', time_delta: { seconds: 1 } }, { name: 'm.off', run: false }, { name: 'm.bad', time_delta: { days: 1 } }],
+    rules: [daemonRule('m.slow', { timeDelta: { seconds: 1 } }), daemonRule('m.off', { run: false }), daemonRule('m.bad', { timeDelta: { days: 1 } })],
     state: s, now: c.now, log: quiet,
     execute: async (r) => {
-      if (r.name === 'm.bad') throw new Error('rule exploded')
+      if (r.qualifiedName === 'm.bad') throw new Error('rule exploded')
       starts++
       await gate
       return { status: 'done' }
@@ -216,7 +217,7 @@ test('graceful stop waits for running jobs; pause/resume through the state direc
   const s = new StateDir(dir)
   let finished = false
   const d = new InfernoDaemon({
-    rules: [{ name: 'm.r', time_delta: { days: 1 } }], state: s, sweepMs: 5, log: quiet,
+    rules: [daemonRule('m.r', { timeDelta: { days: 1 } })], state: s, sweepMs: 5, log: quiet,
     execute: async () => {
       await new Promise((r) => setTimeout(r, 50))
       finished = true
@@ -230,7 +231,7 @@ test('graceful stop waits for running jobs; pause/resume through the state direc
   assert.ok(s.has('m.r', 'last_complete'))
   assert.equal(d.sweep().length, 0, 'nothing launches after stop')
 
-  const p = new InfernoDaemon({ rules: [{ name: 'm.p' }], state: new StateDir(join(dir, 'p')), startPaused: true, log: quiet, execute: async () => ({ status: 'done' }) })
+  const p = new InfernoDaemon({ rules: [daemonRule('m.p')], state: new StateDir(join(dir, 'p')), startPaused: true, log: quiet, execute: async () => ({ status: 'done' }) })
   assert.equal(p.paused, true)
   assert.equal(p.sweep().length, 0)
   new StateDir(join(dir, 'p')).paused = false // what `inferno --resume` does from another process

@@ -165,6 +165,30 @@ test('warnings: every line bad, pre-processors drop everything, N records in / 0
   }
 })
 
+test('too-long lines: counted per blob and in total, in the run summary and in --json (--max-record)', async (t) => {
+  const dir = tempRules(t)
+  mkdirSync(join(dir, 'rules'))
+  writeFileSync(join(dir, 'rules', 'long.js'), `${RULE}export const rules = [
+  defineRule({ name: 'count', sourceTags: ['long:in'], mapInputStream: 'json', keyParts: ['k'] }),
+]\n`)
+  const store = openStore(join(dir, 'store'))
+  writeFileSync(join(dir, 'a.ndjson'), `{"k":"a"}\n{"k":"${'x'.repeat(2000)}"}\n{"k":"b"}\n`)
+  writeFileSync(join(dir, 'b.ndjson'), '{"k":"c"}\n')
+  await store.chunk('long:in:a', [join(dir, 'a.ndjson')])
+  await store.chunk('long:in:b', [join(dir, 'b.ndjson')])
+  const args = ['-y', 'rules', '--store', 'store', '-i', 'long.count', '--max-record', '1KB', '--no-progress']
+  const json = run(INFERNO, [...args, '--json'], dir)
+  assert.equal(json.status, 0, json.err)
+  const summary = JSON.parse(json.err.trim().split('\n').at(-1)!) as { tooLongLines: number; badLines: number; records: number; perBlob: { lines: number; badLines: number; tooLongLines: number }[] }
+  assert.deepEqual([summary.tooLongLines, summary.badLines, summary.records], [1, 1, 3])
+  assert.deepEqual(summary.perBlob.map((b) => [b.lines, b.badLines, b.tooLongLines]).sort(), [[1, 0, 0], [3, 1, 1]])
+  const plain = run(INFERNO, args, dir)
+  assert.equal(plain.status, 0, plain.err)
+  assert.match(plain.err, /3 records, 1 bad lines, 1 of the bad lines too long/)
+  assert.match(plain.err, /: 3 lines, 1 bad \(1 too long\), 0 skipped/)
+  assert.equal(run(INFERNO, [...args.slice(0, -3), '--max-record', 'lots'], dir).status, 2)
+})
+
 test('logs: pino JSON lines with real levels; --log-level filters; readable lines on a terminal', (t) => {
   const dir = tempRules(t)
   mkdirSync(join(dir, 'rules'))

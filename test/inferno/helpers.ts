@@ -1,5 +1,5 @@
 // Shared fixtures of the inferno tests: the D1 people data set, the `count` pre-processor, a run helper.
-import { inlineEngine, MemoryStore, runRule, toArray, type Parts, type Rule, type RunOptions } from 'disco-inferno'
+import { defineRule, inlineEngine, MemoryStore, runRule, toArray, withRule, type Parts, type Rule, type RuleOptions, type RunOptions } from 'disco-inferno'
 
 export const D1: [string, string][] = [
   ['Homer', 'Simpson'], ['Manjula', 'Nahasapeemapetilon'], ['Herbert', 'Powell'], ['Ruth', 'Powell'],
@@ -35,4 +35,10 @@ export async function runCapture(rule: Rule, opts: Omit<RunOptions, 'out'> & { s
 /** CRLF lines → text with the given lines. */
 export function crlf(...lines: string[]): string {
   return lines.map((l) => `${l}\r\n`).join('')
+}
+
+/** A rule as the daemon sees it once loaded from a rules directory: `qualified` is `module.rule`. */
+export function daemonRule(qualified: string, opts: Omit<RuleOptions, 'name'> = {}): Rule {
+  const name = qualified.slice(qualified.lastIndexOf('.') + 1)
+  return withRule(defineRule({ name, sourceTags: ['t'], keyParts: ['a'], ...opts }), { qualifiedName: qualified })
 }

@@ -80,10 +80,13 @@ test('a line past the maximum record size is a counted bad line on both engines;
       assert.equal(res.badLines, 1)
       assert.equal(res.records, 12)
       assert.ok(res.badSample.some((s) => s.startsWith('record too large line error: line 7 (')), res.badSample.join('\n'))
+      // Counted as too long as well, in the totals and in the blob's own entry (lines included).
+      assert.equal(res.stats.read.tooLongLines, 1)
+      assert.deepEqual(res.stats.blobs.map((b) => [b.lines, b.badLines, b.tooLongLines]), [[13, 1, 1]])
       assert.ok(out.includes('Simpson,5'), out)
       // Without the bound the long line is an ordinary record.
       const res2 = await runRule(rule, { store, engine, out: () => {} })
-      assert.deepEqual([res2.badLines, res2.records], [0, 13])
+      assert.deepEqual([res2.badLines, res2.records, res2.stats.read.tooLongLines], [0, 13, 0])
     }
   })
 })

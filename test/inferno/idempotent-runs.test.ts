@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineRule, inlineEngine, memoryJournal, MemoryStore, runRule, type RunStage } from 'disco-inferno'
 import { InfernoDaemon, StateDir, type DaemonOutcome } from '#src/inferno/daemon/index.js'
+import { daemonRule } from './helpers.js'
 
 const STAGES: RunStage[] = ['selected', 'job', 'saved', 'tagged', 'processed', 'archived']
 const count = (p: Record<string, unknown>) => ({ ...p, n: 1 })
@@ -75,7 +76,7 @@ test('the daemon reruns a killed run when its lease expires, not at the next slo
   try {
     let t = Date.parse('2026-11-20T10:00:00Z')
     const now = () => new Date(t)
-    const dr = { name: 'm.tally', time_delta: { days: 1 } }
+    const dr = daemonRule('m.tally', { timeDelta: { days: 1 } })
     // A daemon that is killed -9 while the run holds its lease: the lease is never released.
     const dead = new StateDir(dir, now)
     assert.ok(dead.acquire('m.tally', 60_000))

@@ -123,7 +123,7 @@ test('sendMail with STARTTLS and login against a server that requires both (self
       mail_server: again.server, mail_from: 'inferno@x', mail_tls: 'starttls', mail_user: 'inferno', mail_password: 's3cret',
       mail_ca_file: join(dir, 'ca.pem'), pagerduty_url: 'http://127.0.0.1:9/none', log: (l) => logs.push(l),
     })
-    await n.notify({ rule: 'm.r', job: 'm.r@1', status: 'done', message: 'ok' }, { notify_on_success: true, notify_addresses: ['ops@x'] })
+    await n.notify({ rule: 'm.r', job: 'm.r@1', status: 'done', message: 'ok' }, { notifyOnSuccess: true, notifyAddresses: ['ops@x'] })
     assert.deepEqual(logs, [])
     assert.equal(again.got.length, 1)
     assert.equal(again.got[0]!.secure, true)
@@ -176,18 +176,18 @@ test('StandardNotifier: failure mail with retry suffix + PagerDuty; success mail
   const logs: string[] = []
   try {
     const n = new StandardNotifier({ mail_server: smtp.server, mail_from: 'inferno@x', pagerduty_url: pd.url, pagerduty_api_key: 'SETTINGKEY', log: (l) => logs.push(l) })
-    const rule = { notify_on_fail: true, notify_on_success: true, notify_addresses: ['ops@x'], notify_pagerduty: true }
+    const rule = { notifyOnFail: true, notifyOnSuccess: true, notifyAddresses: ['ops@x'], notifyPagerduty: true }
     await n.notify({ rule: 'm.r', job: 'm.r@1', status: 'failed', message: 'Traceback: boom', retryInHours: 1 }, rule)
     assert.match(smtp.got[0]!.data, /Subject: Job Status: m\.r@1 \[AUTO-RETRY IN 1 HOUR\(s\)\]\r\n/)
     assert.match(smtp.got[0]!.data, /Traceback: boom/)
     assert.equal(pd.got[0]!.body.routing_key, 'SETTINGKEY', 'the setting key is the fallback')
-    await n.notify({ rule: 'm.r', job: 'm.r@2', status: 'failed', message: 'x' }, { ...rule, notify_pagerduty_key: 'RULEKEY' })
+    await n.notify({ rule: 'm.r', job: 'm.r@2', status: 'failed', message: 'x' }, { ...rule, notifyPagerdutyKey: 'RULEKEY' })
     assert.equal(pd.got[1]!.body.routing_key, 'RULEKEY')
     await n.notify({ rule: 'm.r', job: 'm.r@3', status: 'done', message: '4 rows' }, rule)
     assert.match(smtp.got[2]!.data, /Subject: Job Status: m\.r@3\r\n/)
     assert.equal(pd.got.length, 2, 'no PagerDuty event on success')
-    await n.notify({ rule: 'm.r', job: 'm.r@4', status: 'failed', message: 'x' }, { notify_on_fail: false, notify_addresses: ['ops@x'] })
-    assert.equal(smtp.got.length, 3, 'no mail without notify_on_fail')
+    await n.notify({ rule: 'm.r', job: 'm.r@4', status: 'failed', message: 'x' }, { notifyOnFail: false, notifyAddresses: ['ops@x'] })
+    assert.equal(smtp.got.length, 3, 'no mail without notifyOnFail')
     assert.equal(logs.length, 0)
   } finally {
     await smtp.close()
@@ -195,7 +195,7 @@ test('StandardNotifier: failure mail with retry suffix + PagerDuty; success mail
   }
   // Servers gone: the notifier logs and resolves (SMTP errors swallowed, PagerDuty failure logged).
   const n = new StandardNotifier({ mail_server: smtp.server, mail_from: 'i@x', pagerduty_url: pd.url, pagerduty_api_key: 'k', log: (l) => logs.push(l) })
-  await n.notify({ rule: 'm.r', job: 'j', status: 'failed', message: 'x' }, { notify_on_fail: true, notify_addresses: ['a@x'], notify_pagerduty: true })
+  await n.notify({ rule: 'm.r', job: 'j', status: 'failed', message: 'x' }, { notifyOnFail: true, notifyAddresses: ['a@x'], notifyPagerduty: true })
   assert.equal(logs.length, 2)
   assert.match(logs[0]!, /e-mail for j not sent/)
   assert.match(logs[1]!, /PagerDuty trigger for j failed/)

@@ -1,7 +1,7 @@
 // Readers: IN-08 (JSON lines, bad and empty lines), IN-13 (CSV), IN-20 (dynamic, Q4), Q14 big integers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createLineReader, defineRule, newReadStats, parseJson, readLines, splitCsv } from 'disco-inferno'
+import { createRecordReader, defineRule, newReadStats, parseJson, readLines, splitCsv } from 'disco-inferno'
 import { crlf, runCapture, storeWith } from './helpers.js'
 
 const GOOD1 = '{"timestamp": 1319475603759, "token": "92f80832-c2ee-4fbe-9a2a-7b1e8f6e5d31", "is_new": false, "id": 10000}'
@@ -94,7 +94,7 @@ test('IN-20 dynamic reader decides per line (Q4, the intended behaviour)', () =>
 })
 
 test('line reader strips line ends and counts lines', () => {
-  const r = createLineReader({ kind: 'csv' })
+  const r = createRecordReader({ kind: 'csv' })
   const out: unknown[] = []
   r.push('a,b\r\n', (p) => out.push(p))
   assert.deepEqual(out, [{ 0: 'a', 1: 'b' }] as unknown[])

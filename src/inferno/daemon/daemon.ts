@@ -1,10 +1,11 @@
 // The Inferno daemon (spec §11): sweeps the autorun rules every second, launches each due rule
 // under a lease (one instance per rule), records outcomes, retries failures, notifies.
 import { DiscoError } from '../../errors.js'
-import type { JobReport, Notifier, NotifyConfig } from '../notify/index.js'
+import type { JobReport, Notifier } from '../notify/index.js'
 import { isDue, parseTimeDelta, type TimeDelta } from './schedule.js'
-import { formatStamp, type StateDir } from './state.js'
-import type { RunJournal } from '../runner.js'
+import { formatStamp, type StateDir } from './state-dir.js'
+import type { RunJournal, RunResult } from '../runner.js'
+import type { Rule } from '../rules/rule.js'
 
 /** The outcome of one run. `skipped` (not enough blobs) is not a failure (Q13). */
 export interface DaemonOutcome {
@@ -15,27 +16,28 @@ export interface DaemonOutcome {
   message?: string
 }
 
-/** What the daemon needs to know of a rule (the rule's own keywords, §3). */
-export interface DaemonRule extends NotifyConfig {
-  /** Qualified name `module.rule`: keys the state files. */
-  name: string
-  run?: boolean
-  time_delta?: TimeDelta
-  retry?: boolean
-  retry_limit?: number
-  /** Hours between retries (fractions allowed). */
-  retry_delay?: number
+/** A run result as a daemon outcome. */
+export function runOutcome(r: RunResult): DaemonOutcome {
+  const message = r.status === 'failed' ? (r.error ? `${r.error.code}: ${r.error.message}` : r.reason) : r.status === 'skipped' ? r.reason : `${r.blobs} blob(s), ${r.records} records in ${(r.ms / 1000).toFixed(1)}s`
+  const warned = r.warnings.length > 0 ? `${message ?? ''}; warnings: ${r.warnings.join('; ')}` : message
+  return { status: r.status, job: r.jobName, ...(warned !== undefined ? { message: warned } : {}) }
+}
+
+/** The name that keys a rule's state files: `module.rule` once loaded from a rules directory. */
+export function daemonRuleName(rule: Rule): string {
+  return rule.qualifiedName ?? rule.name
 }
 
 /** Options of {@link InfernoDaemon}. */
 export interface DaemonOptions {
-  rules: DaemonRule[]
+  /** The rules to schedule (their own keywords, §3: run, timeDelta, retry…, notify…). */
+  rules: readonly Rule[]
   state: StateDir
   /**
    * Runs one rule to its outcome; a throw counts as `failed`. `journal` is the rule's run journal
    * in the state directory: hand it to runRule (RunOptions.journal) so a killed run is resumed.
    */
-  execute: (rule: DaemonRule, journal: RunJournal) => Promise<DaemonOutcome>
+  execute: (rule: Rule, journal: RunJournal) => Promise<DaemonOutcome>
   notifier?: Notifier
   now?: () => Date
   /** Pause between sweeps (default 1000 ms). */
@@ -56,7 +58,9 @@ export interface DaemonOptions {
  * const d = new InfernoDaemon({ rules, state: new StateDir(dir), execute }); d.start(); await d.stop()
  */
 export class InfernoDaemon {
-  private readonly rules: DaemonRule[]
+  private readonly rules: readonly Rule[]
+  /** Each rule's checked schedule (a bad `timeDelta` fails the constructor). */
+  private readonly schedules = new Map<Rule, TimeDelta>()
   private readonly inflight = new Map<string, Promise<DaemonOutcome | null>>()
   private timer: NodeJS.Timeout | null = null
   private stopping = false
@@ -65,7 +69,8 @@ export class InfernoDaemon {
   private readonly log: (line: string, level?: 'info' | 'warn' | 'error') => void
 
   constructor(private readonly opts: DaemonOptions) {
-    this.rules = opts.rules.map((r) => ({ ...r, time_delta: parseTimeDelta(r.time_delta, r.name) }))
+    this.rules = opts.rules
+    for (const r of opts.rules) this.schedules.set(r, parseTimeDelta(r.timeDelta, daemonRuleName(r)))
     this.now = opts.now ?? (() => new Date())
     this.leaseMs = opts.leaseMs ?? 60_000
     this.log = opts.log ?? ((l) => process.stderr.write(`${formatStamp(this.now())} daemon: ${l}\n`))
@@ -95,16 +100,17 @@ export class InfernoDaemon {
    * §11.2/§11.3: not while a live lease is held; else when a pending retry is due; else when the
    * schedule is due since the last launch (no last launch = the epoch = due).
    */
-  shouldRun(rule: DaemonRule): boolean {
+  shouldRun(rule: Rule): boolean {
     const s = this.opts.state
-    if (s.isLeased(rule.name)) return false
+    const name = daemonRuleName(rule)
+    if (s.isLeased(name)) return false
     // A lease left behind expired: its run was killed. Run again now, not at the next slot.
-    if (s.readLease(rule.name) !== null) return true
+    if (s.readLease(name) !== null) return true
     const now = this.now()
-    const retryAt = s.readDate(rule.name, 'next_retry')
+    const retryAt = s.readDate(name, 'next_retry')
     if (retryAt && retryAt.getTime() <= now.getTime()) return true
-    const last = s.readDate(rule.name, 'last_run') ?? new Date(0)
-    return isDue(rule.time_delta!, last, now)
+    const last = s.readDate(name, 'last_run') ?? new Date(0)
+    return isDue(this.schedules.get(rule) ?? parseTimeDelta(rule.timeDelta, name), last, now)
   }
 
   /** One sweep: launches every due rule not yet running here; returns the launched runs. */
@@ -112,9 +118,10 @@ export class InfernoDaemon {
     if (this.stopping || this.paused) return []
     const launched: Promise<DaemonOutcome | null>[] = []
     for (const rule of this.rules) {
-      if (rule.run === false || this.inflight.has(rule.name) || !this.shouldRun(rule)) continue
-      const p = this.runOnce(rule).finally(() => this.inflight.delete(rule.name))
-      this.inflight.set(rule.name, p)
+      const name = daemonRuleName(rule)
+      if (!rule.run || this.inflight.has(name) || !this.shouldRun(rule)) continue
+      const p = this.runOnce(rule).finally(() => this.inflight.delete(name))
+      this.inflight.set(name, p)
       launched.push(p)
     }
     return launched
@@ -147,21 +154,22 @@ export class InfernoDaemon {
    * Runs one rule now under its lease and records the outcome; `null` when someone else holds the
    * lease. The lease is renewed while the job runs and released afterwards.
    */
-  async runOnce(rule: DaemonRule): Promise<DaemonOutcome | null> {
+  async runOnce(rule: Rule): Promise<DaemonOutcome | null> {
+    const name = daemonRuleName(rule)
     const s = this.opts.state
-    const stale = s.readLease(rule.name)
-    if (!s.acquire(rule.name, this.leaseMs)) return null
+    const stale = s.readLease(name)
+    if (!s.acquire(name, this.leaseMs)) return null
     if (stale !== null && stale.owner !== s.owner) {
-      this.log(`${rule.name}: restarting: the run started ${stale.started} by ${stale.owner} ended without finishing (its lease expired ${stale.expires})`)
+      this.log(`${name}: restarting: the run started ${stale.started} by ${stale.owner} ended without finishing (its lease expired ${stale.expires})`)
     }
-    const heartbeat = setInterval(() => s.renew(rule.name, this.leaseMs), Math.max(10, this.leaseMs / 3))
+    const heartbeat = setInterval(() => s.renew(name, this.leaseMs), Math.max(10, this.leaseMs / 3))
     heartbeat.unref()
     const started = this.now()
-    s.writeDate(rule.name, 'last_run', started)
-    this.log(`${rule.name}: started`)
+    s.writeDate(name, 'last_run', started)
+    this.log(`${name}: started`)
     let out: DaemonOutcome
     try {
-      out = await this.opts.execute(rule, s.journal(rule.name))
+      out = await this.opts.execute(rule, s.journal(name))
     } catch (e) {
       out = { status: 'failed', message: e instanceof DiscoError ? `${e.code}: ${e.message}` : ((e as Error)?.stack ?? String(e)) }
     } finally {
@@ -170,54 +178,56 @@ export class InfernoDaemon {
     try {
       await this.record(rule, out, started)
     } finally {
-      s.release(rule.name)
+      s.release(name)
     }
     return out
   }
 
-  private async record(rule: DaemonRule, out: DaemonOutcome, started: Date): Promise<void> {
+  private async record(rule: Rule, out: DaemonOutcome, started: Date): Promise<void> {
+    const name = daemonRuleName(rule)
     const s = this.opts.state
     const secs = ((this.now().getTime() - started.getTime()) / 1000).toFixed(1)
-    const job = out.job ?? `${rule.name}@${formatStamp(started)}`
+    const job = out.job ?? `${name}@${formatStamp(started)}`
     if (out.status === 'done') {
-      s.writeDate(rule.name, 'last_complete')
-      for (const k of ['retry_count', 'next_retry', 'failed'] as const) s.remove(rule.name, k)
-      this.log(`${rule.name}: done in ${secs}s`)
-      await this.notify({ rule: rule.name, job, status: 'done', message: out.message ?? 'done' }, rule)
+      s.writeDate(name, 'last_complete')
+      for (const k of ['retry_count', 'next_retry', 'failed'] as const) s.remove(name, k)
+      this.log(`${name}: done in ${secs}s`)
+      await this.notify({ rule: name, job, status: 'done', message: out.message ?? 'done' }, rule)
       return
     }
     if (out.status === 'skipped') {
       // Q13: its own outcome: no failure, no retry, no notification. A pending retry is consumed.
-      s.writeDate(rule.name, 'last_skipped', this.now(), out.message ?? '')
-      s.remove(rule.name, 'next_retry')
-      this.log(`${rule.name}: skipped: ${out.message ?? 'not enough blobs'}`, 'warn')
+      s.writeDate(name, 'last_skipped', this.now(), out.message ?? '')
+      s.remove(name, 'next_retry')
+      this.log(`${name}: skipped: ${out.message ?? 'not enough blobs'}`, 'warn')
       return
     }
     let retryInHours: number | undefined
     if (rule.retry) {
-      const limit = rule.retry_limit ?? 2
-      const delay = rule.retry_delay ?? 1
-      const count = s.retryCount(rule.name)
+      const limit = rule.retryLimit
+      const delay = rule.retryDelay
+      const count = s.retryCount(name)
       if (count < limit) {
-        s.writeDate(rule.name, 'next_retry', new Date(this.now().getTime() + delay * 3_600_000))
-        s.setRetryCount(rule.name, count + 1)
+        s.writeDate(name, 'next_retry', new Date(this.now().getTime() + delay * 3_600_000))
+        s.setRetryCount(name, count + 1)
         retryInHours = delay
       } else {
-        s.writeDate(rule.name, 'failed', this.now(), out.message ?? '')
-        s.remove(rule.name, 'next_retry')
+        s.writeDate(name, 'failed', this.now(), out.message ?? '')
+        s.remove(name, 'next_retry')
       }
     }
-    const retryNote = retryInHours !== undefined ? `; retry ${s.retryCount(rule.name)}/${rule.retry_limit ?? 2} in ${retryInHours} h` : ''
-    this.log(`${rule.name}: failed after ${secs}s: ${firstLine(out.message)}${retryNote}`, 'error')
-    await this.notify({ rule: rule.name, job, status: 'failed', message: out.message ?? 'failed', ...(retryInHours !== undefined ? { retryInHours } : {}) }, rule)
+    const retryNote = retryInHours !== undefined ? `; retry ${s.retryCount(name)}/${rule.retryLimit} in ${retryInHours} h` : ''
+    this.log(`${name}: failed after ${secs}s: ${firstLine(out.message)}${retryNote}`, 'error')
+    await this.notify({ rule: name, job, status: 'failed', message: out.message ?? 'failed', ...(retryInHours !== undefined ? { retryInHours } : {}) }, rule)
   }
 
-  private async notify(r: JobReport, rule: DaemonRule): Promise<void> {
+  private async notify(r: JobReport, rule: Rule): Promise<void> {
+    const name = daemonRuleName(rule)
     if (!this.opts.notifier) return
     try {
       await this.opts.notifier.notify(r, rule)
     } catch (e) {
-      this.log(`${rule.name}: notification failed: ${(e as Error).message}`, 'error')
+      this.log(`${name}: notification failed: ${(e as Error).message}`, 'error')
     }
   }
 }

@@ -7,13 +7,13 @@ import { triggerPagerDuty } from './pagerduty.js'
 export { sendMail, parseMailServer, type MailMessage, type MailTransportOptions } from './smtp.js'
 export { triggerPagerDuty, type PagerDutyEvent } from './pagerduty.js'
 
-/** The notification keywords of a rule (§3). */
+/** The notification keywords of a rule (§3; a `Rule` is one). */
 export interface NotifyConfig {
-  notify_on_fail?: boolean
-  notify_on_success?: boolean
-  notify_addresses?: string[]
-  notify_pagerduty?: boolean
-  notify_pagerduty_key?: string | null
+  readonly notifyOnFail?: boolean
+  readonly notifyOnSuccess?: boolean
+  readonly notifyAddresses?: readonly string[]
+  readonly notifyPagerduty?: boolean
+  readonly notifyPagerdutyKey?: string | undefined
 }
 
 /** What happened to one job. */
@@ -55,9 +55,9 @@ export interface StandardNotifierOptions {
 }
 
 /**
- * E-mail (to `notify_addresses`, on failure with `notify_on_fail`, on success with
- * `notify_on_success`) and a PagerDuty trigger on failure with `notify_pagerduty` (key from the rule,
- * else the `pagerduty_api_key` setting).
+ * E-mail (to `notifyAddresses`, on failure with `notifyOnFail`, on success with `notifyOnSuccess`)
+ * and a PagerDuty trigger on failure with `notifyPagerduty` (key from the rule, else the
+ * `pagerduty_api_key` setting).
  *
  * @example
  * await new StandardNotifier(settings).notify({ rule, job, status: 'failed', message }, rule)
@@ -67,13 +67,13 @@ export class StandardNotifier implements Notifier {
 
   async notify(r: JobReport, c: NotifyConfig): Promise<void> {
     const log = this.opts.log ?? ((l: string) => process.stderr.write(l + '\n'))
-    const mail = r.status === 'failed' ? c.notify_on_fail : c.notify_on_success
-    const to = c.notify_addresses ?? []
+    const mail = r.status === 'failed' ? c.notifyOnFail : c.notifyOnSuccess
+    const to = c.notifyAddresses ?? []
     if (mail && to.length > 0) {
       const text = r.status === 'failed' ? `Inferno job ${r.job} (rule ${r.rule}) failed:\n\n${r.message}\n` : `Inferno job ${r.job} (rule ${r.rule}) finished.\n\n${r.message}\n`
       try {
         const o = this.opts
-        await sendMail(o.mail_server, { from: o.mail_from, to, subject: subjectFor(r), text }, {
+        await sendMail(o.mail_server, { from: o.mail_from, to: [...to], subject: subjectFor(r), text }, {
           tls: o.mail_tls ?? 'auto', user: o.mail_user ?? null, password: o.mail_password ?? null,
           ca: o.mail_ca_file ? readFileSync(o.mail_ca_file, 'utf8') : null,
         })
@@ -81,10 +81,10 @@ export class StandardNotifier implements Notifier {
         log(`notify: e-mail for ${r.job} not sent: ${(e as Error).message}`)
       }
     }
-    if (r.status === 'failed' && c.notify_pagerduty) {
-      const key = c.notify_pagerduty_key ?? this.opts.pagerduty_api_key
+    if (r.status === 'failed' && c.notifyPagerduty) {
+      const key = c.notifyPagerdutyKey ?? this.opts.pagerduty_api_key
       if (!key) {
-        log(`notify: no PagerDuty key for ${r.rule} (set notify_pagerduty_key or pagerduty_api_key)`)
+        log(`notify: no PagerDuty key for ${r.rule} (set notifyPagerdutyKey in the rule or the pagerduty_api_key setting)`)
         return
       }
       try {

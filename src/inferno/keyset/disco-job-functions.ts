@@ -1,13 +1,13 @@
 // The functions Disco workers load by path (never closures): they import the rule module named in
 // the job params, find the rule (or sub-rule) by name, restrict it to the job's keysets and run the
 // keyset map / reduce of engine.ts.
-import type { Emit, TaskContext } from '../disco/index.js'
-import { DiscoError } from '../errors.js'
-import { mapBytes, newJobStats, partitionOf, reducePartition } from './engine.js'
-import { addOversized } from './readers.js'
-import { encodeKey, type ErrorStats } from './keyset.js'
-import { findRuleByName, loadRuleModule } from './lookup.js'
-import { withRule, type Params, type Rule } from './rule.js'
+import type { Emit, TaskContext } from '../../disco/index.js'
+import { DiscoError } from '../../errors.js'
+import { mapBytes, newJobStats, partitionOf, reducePartition } from './blob-tasks.js'
+import { addOversized } from '../reading/readers.js'
+import { encodeKey, type ErrorStats } from './map-reduce.js'
+import { findRuleByName, loadRuleModule } from '../rules/lookup.js'
+import { withRule, type Params, type Rule } from '../rules/rule.js'
 
 /** The params of an Inferno job on Disco (plain JSON). */
 export interface InfernoJobParams {
@@ -92,7 +92,7 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
   await mapBytes({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined, blob: ctx.input }, bytes,
     (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
   // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
-  if (ctx.oversized) addOversized(stats.read, ctx.oversized)
+  if (ctx.oversized) addOversized(stats.read, ctx.oversized, stats.blobs.at(-1))
   ctx.report({ read: stats.read, map: stats.map, mapErrors: stats.mapErrors, blobs: stats.blobs } satisfies InfernoTaskStats)
 }
 

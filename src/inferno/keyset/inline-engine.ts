@@ -1,6 +1,6 @@
 // The in-process engine: the whole job in this process (tests, small inputs, memory stores).
-import { runInline } from './engine.js'
-import type { EngineJob, EngineResult, RuleEngine } from './runner.js'
+import { runInline } from './blob-tasks.js'
+import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
 
 /**
  * Runs map, partitioning, sort and reduce in this process; nothing to purge.
@@ -12,7 +12,7 @@ export const inlineEngine: RuleEngine = {
   async run(job: EngineJob): Promise<EngineResult> {
     const partitions = await runInline({
       rule: job.rule, params: job.params, debug: job.debug, store: job.store, inputs: job.inputs,
-      partitions: job.partitions, stats: job.stats, onBlob: job.onBlob, maxRecordSize: job.maxRecordSize,
+      partitions: job.partitions, stats: job.stats, onBlob: job.onBlob, onBytes: job.onBytes, maxRecordSize: job.maxRecordSize,
     })
     return { jobName: job.jobName, partitions, purge: async () => {}, purgeDropsResults: false }
   },

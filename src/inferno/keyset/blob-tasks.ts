@@ -1,14 +1,14 @@
 // Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
 import { isUtf8 } from 'node:buffer'
-import type { Params, Parts, ResultRow, Rule } from './rule.js'
-import { addOversized, createLineReader, noteBadLine } from './readers.js'
-import { blobStats, mergeReadStats, newReadStats, type JobStats } from './stats.js'
-import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../ddfs/index.js'
-import { FieldScanner, SCAN_BAD, SCAN_OK } from '../util/json-fields.js'
-import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, SumCombiner } from './keyset.js'
-import type { BlobRef } from './tags.js'
-import type { InfernoStore } from './store.js'
-import { crc32 } from '../util/crc32.js'
+import type { Params, Parts, ResultRow, Rule } from '../rules/rule.js'
+import { addOversized, createRecordReader, noteBadLine } from '../reading/readers.js'
+import { blobStats, mergeReadStats, newReadStats, type JobStats } from '../results/stats.js'
+import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
+import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
+import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, SumCombiner } from './map-reduce.js'
+import type { BlobRef } from '../reading/tags.js'
+import type { InfernoStore } from '../reading/inferno-store.js'
+import { crc32 } from '../../util/crc32.js'
 
 /** CRC-32 of a text's UTF-8 bytes (the one implementation, in util). */
 export { crc32 }
@@ -22,7 +22,7 @@ export function partitionOf(rule: Rule, key: string, partitions: number): number
   return Number.isInteger(p) && p >= 0 && p < partitions ? p : ((Math.trunc(p) % partitions) + partitions) % partitions
 }
 
-export { newJobStats, type JobStats } from './stats.js'
+export { newJobStats, type JobStats } from '../results/stats.js'
 
 const FFFD = Buffer.from('\uFFFD', 'utf8')
 
@@ -82,7 +82,7 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   emit: (keyJson: string, values: unknown[]) => void, stats: JobStats): Promise<void> {
   const { rule } = ctx
   const readStats = newReadStats()
-  const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
+  const reader = createRecordReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
   const m = recordMapper(ctx, emit, stats)
   const mapBefore = { ...stats.map }
   rule.mapInitFunction?.(ctx.params)
@@ -132,7 +132,7 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
   emit: (keyJson: string, values: unknown[]) => void, stats: JobStats, lines: LineOptions = {}): Promise<void> {
   const { rule } = ctx
   const readStats = newReadStats()
-  const reader = createLineReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
+  const reader = createRecordReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
   const m = recordMapper(ctx, emit, stats)
   const mapBefore = { ...stats.map }
   const fields = ctx.debug ? undefined : ruleFields(rule)
@@ -218,8 +218,22 @@ export interface InlineOptions extends MapContext {
   readonly partitions: number
   readonly stats: JobStats
   readonly onBlob?: (() => void) | undefined
+  /** Input bytes read so far (the lines' UTF-8 bytes and newlines: the stored size of uncompressed inputs). */
+  readonly onBytes?: ((bytes: number) => void) | undefined
   /** Longest input line in bytes (default 64 MiB); longer lines are counted as bad lines. */
   readonly maxRecordSize?: number | undefined
+}
+
+/** `lines`, telling `onBytes` how many bytes (UTF-8 and newline) passed, every 1000 lines and at the end. */
+async function* countedLines(lines: AsyncIterable<string>, onBytes: (n: number) => void): AsyncGenerator<string> {
+  let n = 0
+  let count = 0
+  for await (const l of lines) {
+    n += Buffer.byteLength(l) + 1
+    if (++count % 1000 === 0) { onBytes(n); n = 0 }
+    yield l
+  }
+  onBytes(n)
 }
 
 /**
@@ -237,6 +251,7 @@ export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
     if (list) list.push(v)
     else m.set(k, [v])
   }
+  let bytes = 0
   for (const input of o.inputs) {
     const oversized = { count: 0, sample: [] as string[] }
     const max = o.maxRecordSize ?? DEFAULT_MAX_LINE
@@ -246,8 +261,9 @@ export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
         if (oversized.count++ < 5) oversized.sample.push(`line ${lineNo} (${seen}+ bytes)`)
       },
     }
-    await mapBlob({ ...o, blob: input[0] }, o.store.readLines(input, lines), emit, o.stats)
-    addOversized(o.stats.read, oversized)
+    const read = o.store.readLines(input, lines)
+    await mapBlob({ ...o, blob: input[0] }, o.onBytes ? countedLines(read, (n) => o.onBytes!((bytes += n))) : read, emit, o.stats)
+    addOversized(o.stats.read, oversized, o.stats.blobs.at(-1))
     o.onBlob?.()
   }
   return parts.map((groups) => {

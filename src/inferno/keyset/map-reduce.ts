@@ -1,11 +1,11 @@
 // Keyset map and reduce (spec inferno.md 2.3-2.5): one scan, many aggregations, error isolation.
-import { DiscoError } from '../errors.js'
-import type { Key, Params, Parts, Postprocessor, Preprocessor, ResultRow, Rule } from './rule.js'
-import { keyText, jsonReplacer, sumInto, isNumeric, type Num } from './values.js'
-import type { ErrorStats, MapCounts } from './stats.js'
+import { DiscoError } from '../../errors.js'
+import type { Key, Params, Parts, Postprocessor, Preprocessor, ResultRow, Rule } from '../rules/rule.js'
+import { keyText, jsonReplacer, sumInto, isNumeric, type Num } from '../rules/values.js'
+import type { ErrorStats, MapCounts } from '../results/stats.js'
 
 /** Counters and a sample of the errors met by map or reduce (never fatal). */
-export { newErrorStats, type ErrorStats } from './stats.js'
+export { newErrorStats, type ErrorStats } from '../results/stats.js'
 
 /** Hooks of one map or reduce run. */
 export interface KeysetHooks {

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { DiscoError } from '../errors.js'
+import { DiscoError } from '../../errors.js'
+import type { RunOptions } from '../runner.js'
 
 /** A settings mapping: the known keys below plus any user parameter (all of it becomes job params). */
 export interface InfernoSettings {
@@ -111,4 +112,34 @@ export function buildSettings(layers: {
     }
   }
   return out as InfernoSettings
+}
+
+/**
+ * The run options settings imply (the snake_case settings keys become RunOptions): tag and date
+ * overrides, source URLs, result tag, `force`, `debug`, `disco_debug`, `just_query`, `no_purge`,
+ * `partitions`, `max_record_size` (bytes); the whole mapping becomes the job params.
+ *
+ * @example
+ * await runRule(rule, { ...runOptionsOfSettings(settings), store })
+ */
+export function runOptionsOfSettings(settings: InfernoSettings): Omit<RunOptions, 'store'> {
+  const s = settings as Record<string, unknown>
+  const str = (k: string) => (typeof s[k] === 'string' ? (s[k] as string) : undefined)
+  const num = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : undefined)
+  const list = (k: string) => (Array.isArray(s[k]) ? (s[k] as unknown[]).map(String) : undefined)
+  const partitions = num('partitions')
+  const maxRecordSize = num('max_record_size')
+  return {
+    overrides: { sourceTags: list('source_tags'), dayStart: str('day_start'), dayRange: num('day_range'), dayOffset: num('day_offset') },
+    sourceUrls: list('source_urls'),
+    resultTag: str('result_tag'),
+    force: s.force === true,
+    debug: s.debug === true,
+    discoDebug: s.disco_debug === true,
+    justQuery: s.just_query === true,
+    noPurge: s.no_purge === true,
+    ...(partitions !== undefined ? { partitions } : {}),
+    ...(maxRecordSize !== undefined ? { maxRecordSize } : {}),
+    params: settings,
+  }
 }

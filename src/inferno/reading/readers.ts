@@ -1,11 +1,11 @@
 // Readers (spec inferno.md 2.2): JSON lines, CSV, dynamic per line. Bad lines are counted, never fatal.
-import type { CsvDialect, Parts } from './rule.js'
-import { newReadStats, type ReadStats } from './stats.js'
-import { parseJson } from '../util/json.js'
+import type { CsvDialect, Parts } from '../rules/rule.js'
+import { newReadStats, type BlobStats, type ReadStats } from '../results/stats.js'
+import { parseJson } from '../../util/json.js'
 
 export { parseJson }
 
-export { newReadStats, mergeReadStats, type ReadStats } from './stats.js'
+export { newReadStats, mergeReadStats, type ReadStats } from '../results/stats.js'
 
 /** Options of a reader. */
 export interface ReaderOptions {
@@ -33,15 +33,21 @@ export function noteBadLine(stats: ReadStats, kind: string, line: string, sample
 }
 
 /**
- * Counts lines skipped as longer than the maximum record size as bad lines (`sample`: the first
- * few as `line N (S+ bytes)`).
+ * Counts lines skipped as longer than the maximum record size as bad lines and as too-long lines
+ * (`sample`: the first few as `line N (S+ bytes)`), in the totals and in the blob's own entry.
  *
  * @example
  * addOversized(stats, { count: 1, sample: ['line 3 (1048577+ bytes)'] }) // stats.badLines += 1
  */
-export function addOversized(stats: ReadStats, o: { readonly count: number; readonly sample: readonly string[] }, sampleSize = 5): void {
+export function addOversized(stats: ReadStats, o: { readonly count: number; readonly sample: readonly string[] }, blob?: BlobStats, sampleSize = 5): void {
   stats.lines += o.count
   stats.badLines += o.count
+  stats.tooLongLines += o.count
+  if (blob) {
+    blob.lines += o.count
+    blob.badLines += o.count
+    blob.tooLongLines += o.count
+  }
   for (const s of o.sample) if (stats.badSample.length < sampleSize) stats.badSample.push(`record too large line error: ${s}`)
 }
 
@@ -121,7 +127,7 @@ export function csvQuoteOpen(line: string, dialect: CsvDialect, inQuote: boolean
 }
 
 /** Stateful per-blob line decoder: `push(line, emit)` emits 0..n records; `end(emit)` flushes. */
-export interface LineReader {
+export interface RecordReader {
   push(line: string, emit: (record: Parts) => void): void
   /** Call at the end of a blob (an open quoted CSV field then counts as a bad line). */
   end(emit: (record: Parts) => void): void
@@ -143,12 +149,12 @@ const EXCEL: CsvDialect = { delimiter: ',', quotechar: '"' }
  * the line after it (an unbalanced quote costs one line, never the rest of the blob).
  *
  * @example
- * const r = createLineReader({ kind: 'json' })
+ * const r = createRecordReader({ kind: 'json' })
  * const out: Parts[] = []
  * r.push('{"a":1}', (p) => out.push(p)) // out: [{ a: 1 }]
  * r.push('{bad}', (p) => out.push(p)) // r.stats.badLines === 1
  */
-export function createLineReader(opts: ReaderOptions, stats: ReadStats = newReadStats()): LineReader {
+export function createRecordReader(opts: ReaderOptions, stats: ReadStats = newReadStats()): RecordReader {
   const dialect = opts.dialect ?? EXCEL
   const sampleSize = opts.sampleSize ?? 5
   const maxLines = opts.maxRecordLines ?? DEFAULT_CSV_RECORD_LINES
@@ -250,7 +256,7 @@ export function createLineReader(opts: ReaderOptions, stats: ReadStats = newRead
  * [...readLines(['a,b', '', 'c'], { kind: 'csv' })] // [{0:'a',1:'b'}, {0:'c',1:null}]
  */
 export function* readLines(lines: Iterable<string>, opts: ReaderOptions, stats?: ReadStats): Generator<Parts> {
-  const r = createLineReader(opts, stats)
+  const r = createRecordReader(opts, stats)
   const out: Parts[] = []
   const emit = (p: Parts): void => { out.push(p) }
   for (const line of lines) {

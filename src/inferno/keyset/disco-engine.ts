@@ -1,17 +1,17 @@
 // The Disco engine: a rule's map/reduce as a Disco job on the Disco stores of the rule's store
 // (any DDFS, with the job registry and job data store that go with it). Workers load
-// job-functions.js by path, which imports the rule module by path (no closures shipped).
+// disco-job-functions.js by path, which imports the rule module by path (no closures shipped).
 import { availableParallelism } from 'node:os'
-import { jobEvents, jobTasks, purgeJob, runJob, WorkerPoolExecutor, type DiscoStores, type Executor, type FnRef, type JobSpec } from '../disco/index.js'
-import { DiscoError, isDiscoError } from '../errors.js'
-import { mergeReadStats, type ReadStats } from './readers.js'
-import { decodeKey } from './keyset.js'
-import { addErrors, mergeJobStats, type ErrorStats, type MapCounts, type BlobStats } from './stats.js'
-import { fromReduceWire, type InfernoTaskStats, type InfernoJobParams } from './job-functions.js'
-import type { ResultRow, Rule } from './rule.js'
-import type { EngineJob, EngineResult, RuleEngine } from './runner.js'
+import { jobEvents, jobTasks, purgeJob, runJob, WorkerPoolExecutor, type DiscoStores, type Executor, type FnRef, type JobSpec } from '../../disco/index.js'
+import { DiscoError, isDiscoError } from '../../errors.js'
+import { mergeReadStats, type ReadStats } from '../reading/readers.js'
+import { decodeKey } from './map-reduce.js'
+import { addErrors, mergeJobStats, type ErrorStats, type MapCounts, type BlobStats } from '../results/stats.js'
+import { fromReduceWire, type InfernoTaskStats, type InfernoJobParams } from './disco-job-functions.js'
+import type { ResultRow, Rule } from '../rules/rule.js'
+import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
 
-const FUNCTIONS = new URL('./job-functions.js', import.meta.url).pathname
+const FUNCTIONS = new URL('./disco-job-functions.js', import.meta.url).pathname
 
 /** True when a rule (and its sub-rules) can run on Disco: loaded from a module file. */
 export function runsOnDisco(rule: Rule): boolean {
@@ -75,6 +75,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         ...(executor ? { executor } : {}),
         onProgress: (p) => {
           if (p.phase === 'map') job.onRecords?.(p.records)
+          if (p.phase === 'map' && p.bytes > 0) job.onBytes?.(p.bytes)
           if (p.phase === 'map' && p.done > blobsDone) {
             for (; blobsDone < p.done; blobsDone++) job.onBlob?.()
           }

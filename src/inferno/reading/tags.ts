@@ -1,8 +1,8 @@
 // Tags and dates (spec inferno.md 2.1, 8): date-suffixed prefixes, prefix expansion, archive
 // exclusion by blob name, blob caps, archiving and result tag names — over a small store interface.
-import { blobFileName } from '../ddfs/index.js'
-import type { Rule } from './rule.js'
-import { dayMinus, dayText, localDay } from './rule.js'
+import { blobFileName } from '../../ddfs/index.js'
+import type { Rule } from '../rules/rule.js'
+import { dayMinus, dayText, localDay } from '../rules/rule.js'
 
 /** A blob as a list of replica URLs (the first one names it). */
 export type BlobRef = readonly string[]

@@ -1,10 +1,10 @@
 // Result merge, CSV / debug / JSON-record processors and retry with back-off (spec 2.6-2.8, 12).
-import { DiscoError } from '../errors.js'
-import { MinHeap } from '../util/heap.js'
-import type { CsvDialect, ResultContext, ResultRow, Rule } from './rule.js'
-import { compareRows } from './keyset.js'
-import { formatValue, type FloatFormat } from './values.js'
-import { backoffDelay } from '../util/backoff.js'
+import { DiscoError } from '../../errors.js'
+import { MinHeap } from '../../util/heap.js'
+import type { CsvDialect, ResultContext, ResultRow, Rule } from '../rules/rule.js'
+import { compareRows } from '../keyset/map-reduce.js'
+import { formatValue, type FloatFormat } from '../rules/values.js'
+import { backoffDelay } from '../../util/backoff.js'
 
 type AnyIterable<T> = Iterable<T> | AsyncIterable<T>
 

@@ -2,8 +2,8 @@
 // module.rule.keyset (spec inferno.md section 6).
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, extname, resolve } from 'node:path'
-import { DiscoError } from '../errors.js'
-import { enableTsModules, importModule } from '../util/modules.js'
+import { DiscoError } from '../../errors.js'
+import { enableTsModules, importModule } from '../../util/modules.js'
 import { withRule, type Rule } from './rule.js'
 
 /** One loaded rule module. */

@@ -1,7 +1,7 @@
 // The store Inferno runs over: tags (tags.ts) plus reading and writing blob lines.
-import { DiscoError } from '../errors.js'
-import { rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
-import type { DiscoStores } from '../disco/index.js'
+import { DiscoError } from '../../errors.js'
+import { rawText, type Ddfs, type LineOptions } from '../../ddfs/index.js'
+import type { DiscoStores } from '../../disco/index.js'
 import { blobRefName, type BlobRef, type InfernoTags } from './tags.js'
 
 /** Tags plus blob lines: everything a rule run needs from storage. */
@@ -21,6 +21,10 @@ export interface InfernoStore extends InfernoTags {
   saveLines(tag: string, name: string, lines: Iterable<string> | AsyncIterable<string>, beforeTag?: (blob: BlobRef) => Promise<void>): Promise<BlobRef>
   /** Deletes a tag (missing tags are ignored). */
   deleteTag(tag: string): Promise<void>
+  /**
+   * Optional: a blob's stored size in bytes (for progress), undefined when unknown. Reads nothing.
+   */
+  blobSize?(blob: BlobRef): Promise<number | undefined>
   /** The Disco stores behind this store, when its rules may run as Disco jobs (see ddfsStore). */
   readonly disco?: DiscoStores
 }
@@ -91,6 +95,14 @@ export class MemoryStore implements InfernoStore {
     return blob
   }
 
+  async blobSize(blob: BlobRef): Promise<number | undefined> {
+    for (const url of blob) {
+      const lines = rawLines(url) ?? this.data.get(url)
+      if (lines) return lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0) - (rawLines(url) ? 1 : 0)
+    }
+    return undefined
+  }
+
   /** Stores lines under a fixed URL (test fixtures with given blob names). */
   putAt(url: string, lines: readonly string[]): BlobRef {
     this.data.set(url, [...lines])
@@ -139,6 +151,7 @@ export function ddfsStore(ddfs: Ddfs, disco?: DiscoStores): InfernoStore & { rea
     async deleteTag(tag) {
       if (await ddfs.exists(tag)) await ddfs.delete(tag)
     },
+    blobSize: (blob) => ddfs.blobSize(blob),
   }
 }
 

@@ -1,6 +1,6 @@
 // The rule DSL: defineRule / defineKeyset (spec inferno.md sections 3-5), frozen normalised data.
-import { DiscoError } from '../errors.js'
-import { didYouMean } from '../util/suggest.js'
+import { DiscoError } from '../../errors.js'
+import { didYouMean } from '../../util/suggest.js'
 import type { Num } from './values.js'
 import type { FloatFormat } from './values.js'
 

@@ -14,6 +14,8 @@ export interface ReadStats {
   skippedLines: number
   /** Lines holding U+FFFD, the mark of bytes that were not UTF-8: dropped, so distinct bytes never merge into one key. */
   invalidUtf8Lines: number
+  /** Lines longer than the maximum record size, skipped unread (also counted in `badLines`). */
+  tooLongLines: number
   /** The first few bad lines, each prefixed by its kind (`json line error: …`). */
   badSample: string[]
 }
@@ -45,6 +47,8 @@ export interface BlobStats {
   badLines: number
   skippedLines: number
   invalidUtf8Lines: number
+  /** Lines past the maximum record size (also in `badLines`). */
+  tooLongLines: number
   missingKeyParts: number
   nonNumericValues: number
 }
@@ -64,7 +68,7 @@ const SAMPLE = 5
 
 /** Fresh, zeroed reader counters. */
 export function newReadStats(): ReadStats {
-  return { lines: 0, records: 0, badLines: 0, skippedLines: 0, invalidUtf8Lines: 0, badSample: [] }
+  return { lines: 0, records: 0, badLines: 0, skippedLines: 0, invalidUtf8Lines: 0, tooLongLines: 0, badSample: [] }
 }
 
 /** Adds `b` into `a` (the sample keeps its size limit). */
@@ -74,6 +78,7 @@ export function mergeReadStats(a: ReadStats, b: ReadStats, sampleSize = SAMPLE):
   a.badLines += b.badLines
   a.skippedLines += b.skippedLines ?? 0
   a.invalidUtf8Lines += b.invalidUtf8Lines ?? 0
+  a.tooLongLines += b.tooLongLines ?? 0
   for (const s of b.badSample) if (a.badSample.length < sampleSize) a.badSample.push(s)
   return a
 }
@@ -103,7 +108,7 @@ export function newJobStats(): JobStats {
 export function blobStats(blob: string, read: ReadStats, before: MapCounts, after: MapCounts): BlobStats {
   return {
     blob, lines: read.lines, records: read.records, badLines: read.badLines, skippedLines: read.skippedLines,
-    invalidUtf8Lines: read.invalidUtf8Lines, missingKeyParts: after.missingKeyParts - before.missingKeyParts,
+    invalidUtf8Lines: read.invalidUtf8Lines, tooLongLines: read.tooLongLines, missingKeyParts: after.missingKeyParts - before.missingKeyParts,
     nonNumericValues: after.nonNumericValues - before.nonNumericValues,
   }
 }
