@@ -1,6 +1,6 @@
 // The functions Disco workers load by path (never closures): they import the rule module named in
 // the job params, find the rule (or sub-rule) by name, restrict it to the job's keysets and run the
-// keyset map / reduce of engine.ts.
+// keyset map / reduce of blob-tasks.ts.
 import type { Emit, TaskContext } from '../../disco/index.js'
 import { DiscoError } from '../../errors.js'
 import { mapBytes, newJobStats, partitionOf, reducePartition } from './blob-tasks.js'
