@@ -3,6 +3,8 @@
 // killed with SIGKILL as it starts a map task.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { clusterJobFixture } from './fixture.js'
 import { DDFS, DISCO, FIXTURES, embeddedWordCount, ok, stopWorker } from './workers.js'
 
@@ -21,6 +23,41 @@ test('R3 cluster, 3 workers, one killed with SIGKILL mid-map: the embedded word 
     assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), fx.expected)
     const status = JSON.parse(ok(b.cli(DISCO, ['--store', store, 'cluster', '--json']))) as { stream: { replicas: number } }
     assert.equal(status.stream.replicas, 3)
+  } finally {
+    for (const w of workers) assert.deepEqual(await stopWorker(w), { code: 0, signal: null })
+  }
+})
+
+test('R3 cluster, 3 workers: a sum-by-key job with a combiner gives the embedded results and the plain sums', async () => {
+  // 4 NDJSON inputs of {k, v} with negative and large values; sums checked against a plain loop too.
+  const sums = new Map<string, number>()
+  const inputs: string[] = []
+  for (let f = 0; f < 4; f++) {
+    const lines: string[] = []
+    for (let i = 0; i < 400; i++) {
+      const k = `key-${(i * 7 + f * 3) % 23}`
+      const v = (i % 5 === 0 ? -1 : 1) * (i * 1_000_003 + f)
+      sums.set(k, (sums.get(k) ?? 0) + v)
+      lines.push(JSON.stringify({ k, v }))
+    }
+    const p = join(fx.dir, `kv${f}.ndjson`)
+    writeFileSync(p, lines.join('\n') + '\n')
+    inputs.push(p)
+  }
+  const local = join(fx.dir, 'embedded-kv')
+  ok(b.cli(DDFS, ['--store', local, 'push', 'data:kv', ...inputs]))
+  ok(b.cli(DISCO, ['--store', local, 'run', `${FIXTURES}:jobs.sumbykey`, '-i', 'data:kv', '-p', '3', '-w', '2']))
+  const embedded = ok(b.cli(DISCO, ['--store', local, 'results', '@']))
+  const plain = [...sums].sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0)).map(([k, v]) => JSON.stringify([k, v])).join('\n') + '\n'
+  assert.equal(embedded, plain, 'the embedded run sums like a plain loop')
+
+  const store = `${fx.cluster.url}?prefix=kv`
+  ok(b.cli(DDFS, ['--store', store, 'push', 'data:kv', ...inputs]))
+  const workers = [await b.worker(store), await b.worker(store), await b.worker(store)]
+  try {
+    const name = ok(b.cli(DISCO, ['--store', store, 'run', '-d', `${FIXTURES}:jobs.sumbykey`, '-i', 'data:kv', '-p', '3'])).trim()
+    assert.equal(ok(b.cli(DISCO, ['--store', store, 'wait', name, '--timeout', '120'])).trim(), `${name} ready`)
+    assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), embedded)
   } finally {
     for (const w of workers) assert.deepEqual(await stopWorker(w), { code: 0, signal: null })
   }
