@@ -394,7 +394,7 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
         acc.users[0]! += cands.length
         timed = n > 1 && mode !== 'any-order' ? intersect(cands, sh.usersOf(K.event(steps[1]!))) : mode === 'any-order' && n > 1 ? cands : new Uint32Array(0)
       }
-      if (prop === undefined && sh.parts.length === 1) {
+      if (prop === undefined) {
         plainJobs.push({ sh, timed })
         continue
       }
@@ -442,7 +442,8 @@ export async function funnel(model: Model, params: FunnelParams): Promise<Funnel
       plainJobs.forEach((j, i) => {
         const part = j.sh.parts[0]!
         const slot = i % slots
-        if (!pool || slot === slots - 1 || !(part.bytes?.buffer instanceof SharedArrayBuffer)) {
+        // Workers open one-batch shards only (several batches need the user renumbering).
+        if (!pool || slot === slots - 1 || j.sh.parts.length !== 1 || !(part.bytes?.buffer instanceof SharedArrayBuffer)) {
           mine.push(j)
           return
         }

@@ -76,6 +76,9 @@ const decoder = new TextDecoder()
 export class StepScratch {
   times = new Float64Array(64)
   ids = new Int32Array(64)
+  /** Several batches: each batch's events one after another, before they are merged. */
+  auxTimes = new Float64Array(64)
+  auxIds = new Int32Array(64)
   fit(n: number): void {
     if (n <= this.times.length) return
     let size = this.times.length
@@ -83,6 +86,69 @@ export class StepScratch {
     this.times = new Float64Array(size)
     this.ids = new Int32Array(size)
   }
+  /** Room for `n` events in the aux arrays, keeping the first `keep`. */
+  fitAux(n: number, keep: number): void {
+    if (n <= this.auxTimes.length) return
+    let size = this.auxTimes.length
+    while (size < n) size *= 2
+    const t = new Float64Array(size)
+    const i = new Int32Array(size)
+    t.set(this.auxTimes.subarray(0, keep))
+    i.set(this.auxIds.subarray(0, keep))
+    this.auxTimes = t
+    this.auxIds = i
+  }
+}
+
+/**
+ * Decodes the timeline of local user `l` of part `p` into `sc` from index `off` (the main arrays,
+ * or with `aux` the aux arrays): times and step-name ids (-1 for other events). Returns how many.
+ * The timeline is read in place from the DB's value column (no view per user); varints decoded
+ * inline: user number (skipped), n, then per event code, time delta (the first as sign +
+ * magnitude) and props index (skipped).
+ */
+function decodeSteps(p: Part, l: number, names: Map<string, number>, sc: StepScratch, aux: boolean, off: number): number {
+  let ids = p.idCache.get(names)
+  if (!ids) {
+    ids = Int32Array.from(p.eventNames, (e) => names.get(e) ?? -1)
+    p.idCache.set(names, ids)
+  }
+  const col = (p.column ??= p.db.valueColumn())
+  const v = col.bytes
+  let pos = col.offsets[p.n + l - 1]! + 1
+  while (v[pos++]! >= 0x80);
+  let x = v[pos++]!
+  let n = x & 0x7f
+  for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+    x = v[pos++]!
+    n += (x & 0x7f) * mul
+  }
+  if (aux) sc.fitAux(off + n, off)
+  else sc.fit(n)
+  const T = aux ? sc.auxTimes : sc.times
+  const I = aux ? sc.auxIds : sc.ids
+  let t = 0
+  for (let i = 0; i < n; i++) {
+    // Event codes are small: one byte almost always.
+    x = v[pos++]!
+    let code = x & 0x7f
+    for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+      x = v[pos++]!
+      code += (x & 0x7f) * mul
+    }
+    I[off + i] = ids[code]!
+    const neg = i === 0 && v[pos++] === 1
+    x = v[pos++]!
+    let d = x & 0x7f
+    for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
+      x = v[pos++]!
+      d += (x & 0x7f) * mul
+    }
+    t = i === 0 ? (neg ? -d : d) : t + d
+    T[off + i] = t
+    while (v[pos++]! >= 0x80);
+  }
+  return n
 }
 
 /** One index (one batch of one shard). Internal: exported for the funnel worker. */
@@ -343,55 +409,48 @@ export class Shard {
   /**
    * The fast path of funnels: user `g`'s event times and name ids (`names`, -1 for other events)
    * into `sc`, decoded straight from the timeline without allocating. Returns the number of
-   * events, or -1 when the shard has several batches (then use {@link Shard.events}).
+   * events (several batches merged in time order).
    */
   stepEvents(g: number, names: Map<string, number>, sc: StepScratch): number {
-    if (this.parts.length !== 1) return -1
-    const p = this.parts[0]!
-    if (g < 1 || g > p.n) return 0
-    let ids = p.idCache.get(names)
-    if (!ids) {
-      ids = Int32Array.from(p.eventNames, (e) => names.get(e) ?? -1)
-      p.idCache.set(names, ids)
+    const parts = this.parts
+    if (parts.length === 1) {
+      const p = parts[0]!
+      return g < 1 || g > p.n ? 0 : decodeSteps(p, g, names, sc, false, 0)
     }
-    // The timeline read in place from the DB's value column (no view per user); varints decoded
-    // inline: user number (skipped), n, then per event code, time delta (the first as sign +
-    // magnitude) and props index (skipped).
-    const col = (p.column ??= p.db.valueColumn())
-    const v = col.bytes
-    let pos = col.offsets[p.n + g - 1]! + 1
-    while (v[pos++]! >= 0x80);
-    let x = v[pos++]!
-    let n = x & 0x7f
-    for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
-      x = v[pos++]!
-      n += (x & 0x7f) * mul
+    // Several batches: each batch's events into the aux arrays, then merged by time (ties: the
+    // earlier batch first, then input order).
+    const starts: number[] = []
+    let total = 0
+    for (const p of parts) {
+      const l = p.inv ? p.inv[g]! : g <= p.n ? g : 0
+      if (l === 0) continue
+      starts.push(total)
+      total += decodeSteps(p, l, names, sc, true, total)
     }
-    sc.fit(n)
+    starts.push(total)
+    sc.fit(total)
     const T = sc.times
     const I = sc.ids
-    let t = 0
-    for (let i = 0; i < n; i++) {
-      // Event codes are small: one byte almost always.
-      x = v[pos++]!
-      let code = x & 0x7f
-      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
-        x = v[pos++]!
-        code += (x & 0x7f) * mul
-      }
-      I[i] = ids[code]!
-      const neg = i === 0 && v[pos++] === 1
-      x = v[pos++]!
-      let d = x & 0x7f
-      for (let mul = 0x80; x >= 0x80; mul *= 0x80) {
-        x = v[pos++]!
-        d += (x & 0x7f) * mul
-      }
-      t = i === 0 ? (neg ? -d : d) : t + d
-      T[i] = t
-      while (v[pos++]! >= 0x80);
+    const AT = sc.auxTimes
+    const AI = sc.auxIds
+    const segs = starts.length - 1
+    if (segs === 1) {
+      T.set(AT.subarray(0, total))
+      I.set(AI.subarray(0, total))
+      return total
     }
-    return n
+    const pos = starts.slice(0, segs)
+    for (let o = 0; o < total; o++) {
+      let best = -1
+      for (let j = 0; j < segs; j++) {
+        if (pos[j]! >= starts[j + 1]!) continue
+        if (best < 0 || AT[pos[j]!]! < AT[pos[best]!]!) best = j
+      }
+      const i = pos[best]!++
+      T[o] = AT[i]!
+      I[o] = AI[i]!
+    }
+    return total
   }
 
   /** The events of user `g`, merged over batches in time order (ties: earlier batch, then input order). */

@@ -13,7 +13,7 @@ import { expandInputs } from './inputs.js'
 import { jobName, normalizeSpec, planJob, retryDelay } from './plan.js'
 import { decodePair } from './records.js'
 import { dataBlobName, dataBlobPrefix, openLocalStores, type DiscoStores } from './stores.js'
-import type { JobEvent } from './registry.js'
+import type { JobEvent, JobRecordState } from './registry.js'
 import type {
   JobInfo, JobPlan, JobProgress, JobSpec, MapTaskPlan, NormalizedSpec, ReduceTaskPlan, TaskMessage, TaskRecord, TaskResult,
 } from './types.js'
@@ -155,23 +155,18 @@ export async function resumeJob(name: string, opts: JobRunOptions): Promise<JobH
   const stores = storesOf(opts.store)
   const ttl = opts.heartbeatMs ?? heartbeatDefault()
   const host = hostname()
-  let info: JobInfo | undefined
-  let lost = ''
-  for (let i = 0; i < 100 && !info; i++) {
+  const not = (why: string): DiscoError => new DiscoError('DISCO_JOB_NOT_RESUMABLE', `job ${name} ${why}`)
+  /** The record, when the job is one to resume. */
+  const resumable = async (): Promise<JobRecordState> => {
     const s = await stores.jobs.get(name)
     if (!s) throw new DiscoError('DISCO_JOB_NOT_FOUND', `no job ${name} in the job store`)
     const cur = s.info
-    const not = (why: string): DiscoError => new DiscoError('DISCO_JOB_NOT_RESUMABLE', `job ${name} ${why}`)
     if (cur.status === 'ready') throw not('is ready: nothing to resume')
     if (cur.status === 'dead') throw not(`is dead (${cur.error?.code ?? 'unknown'}): only a job whose runner died while it was active can be resumed; run it again`)
     if (running.has(name) || (await runnerAlive(stores, cur))) throw not(`is running: its runner (${cur.host}, pid ${cur.pid}) is alive`)
-    lost = `${cur.host}, pid ${cur.pid}`
-    const now = new Date(stores.jobs.now()).toISOString()
-    const next: JobInfo = { ...cur, host, pid: process.pid, heartbeatMs: ttl, updated: now, resumes: (cur.resumes ?? 0) + 1 }
-    if ((await stores.jobs.put(name, next, s.revision)) !== undefined) info = next
+    return s
   }
-  if (!info) throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: its record kept changing while it was taken over`)
-  await stores.jobs.beat('runner', name, ttl, { host, pid: process.pid })
+  await resumable()
   // Finished tasks count when every output they recorded is still stored.
   const stored = new Set<string>()
   let inputsUrl: string | undefined
@@ -186,8 +181,21 @@ export async function resumeJob(name: string, opts: JobRunOptions): Promise<JobH
     for await (const c of await stores.data.get(inputsUrl)) parts.push(Buffer.from(c))
     inputs = JSON.parse(Buffer.concat(parts).toString()) as string[]
   } catch (e) {
-    throw new DiscoError('DISCO_JOB_NOT_RESUMABLE', `job ${name}: its expanded inputs are not in the job data store (${(e as Error).message})`, { cause: e })
+    throw not(`cannot be resumed: its expanded inputs are not in the job data store (${(e as Error).message})`)
   }
+  // Take the job over by compare-and-set on the record as read: of two resumers, one wins. The
+  // runner's heartbeat is written first, so a resumer that loses the race then finds it alive.
+  let info: JobInfo | undefined
+  let lost = ''
+  for (let i = 0; i < 100 && !info; i++) {
+    const s = await resumable()
+    lost = `${s.info.host}, pid ${s.info.pid}`
+    await stores.jobs.beat('runner', name, ttl, { host, pid: process.pid })
+    const now = new Date(stores.jobs.now()).toISOString()
+    const next: JobInfo = { ...s.info, host, pid: process.pid, heartbeatMs: ttl, updated: now, resumes: (s.info.resumes ?? 0) + 1 }
+    if ((await stores.jobs.put(name, next, s.revision)) !== undefined) info = next
+  }
+  if (!info) throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: its record kept changing while it was taken over`)
   const plan = planJob(name, info.spec.partitions, inputs)
   const reused = new Map<string, TaskResult>()
   for (const r of await stores.jobs.tasks(name)) {

@@ -3,13 +3,14 @@
 // blocks on a file (fixture blockMap) and the test kills the runner once the job store holds the
 // "done" events of the other 5 map tasks. Then `disco jobs`/`status` report the job dead with
 // DISCO_RUNNER_LOST (its heartbeat expired), `disco resume` finishes it reusing the 5 finished map
-// tasks (each is done once in the events), and the results equal an uninterrupted run.
+// tasks (each is done once in the events), and the results equal an uninterrupted run. Of two
+// resumes at once, exactly one takes the job over.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openDiscoStores, waitJob, isDiscoError } from 'disco-inferno'
+import { openDiscoStores, resumeJob, waitJob, isDiscoError, type JobHandle } from 'disco-inferno'
 import { startNatsCluster, type NatsCluster } from './servers.js'
 import { Bench, DDFS, DISCO, embeddedGatedJob, eventsSeen, gatedJob, ok, stopWorker, wordInputs, type WorkerProcess } from './workers.js'
 
@@ -69,4 +70,25 @@ test('kill -9 of the runner on the embedded store: reported lost, disco resume f
 test('kill -9 of the coordinator on an R3 cluster with 2 workers: reported lost, disco resume finishes it with the same results', async () => {
   const store = `${cluster!.url}?prefix=coord`
   await scenario(store, async () => [await b.worker(store), await b.worker(store, ['--concurrency', '2'])])
+})
+
+test('two resumes of one lost job at once: one takes it over, the other gets DISCO_JOB_NOT_RESUMABLE', async () => {
+  const store = join(dir, 'twice')
+  const release = join(dir, 'release-twice')
+  ok(b.cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
+  const opened = await openDiscoStores(store)
+  const stores = opened.stores
+  const name = ok(b.cli(DISCO, ['--store', store, ...gatedJob(release)], { DISCO_HEARTBEAT_MS: '1500' })).trim()
+  await eventsSeen(stores, name, /^map:[0-4] done/, 5)
+  process.kill((await stores.jobs.info(name)).pid, 'SIGKILL')
+  await assert.rejects(waitJob(stores, name, { timeoutMs: 30_000 }), (e) => isDiscoError(e, 'DISCO_RUNNER_LOST'))
+  writeFileSync(release, '')
+  const tries = await Promise.allSettled([0, 1].map(() => resumeJob(name, { store: stores, executor: 'in-process' })))
+  const won = tries.filter((t): t is PromiseFulfilledResult<JobHandle> => t.status === 'fulfilled')
+  assert.equal(won.length, 1, JSON.stringify(tries.map((t) => t.status === 'rejected' ? String(t.reason) : 'ok')))
+  assert.ok(tries.some((t) => t.status === 'rejected' && isDiscoError(t.reason, 'DISCO_JOB_NOT_RESUMABLE')))
+  assert.equal((await won[0]!.value.wait()).status, 'ready')
+  assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), expected)
+  await assert.rejects(resumeJob('no-such-job', { store: stores }), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
+  await opened.close()
 })

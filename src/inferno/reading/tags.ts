@@ -9,7 +9,7 @@ export type BlobRef = readonly string[]
 
 /**
  * What Inferno needs from a tag store (spec disco-ddfs.md 7.1). The DDFS store is adapted to it in
- * `store.ts`; tests use an in-memory one.
+ * `inferno-store.ts`; tests use an in-memory one.
  */
 export interface InfernoTags {
   /** Tag names starting with `prefix` (raw string prefix, Q8). */
