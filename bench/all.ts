@@ -58,6 +58,7 @@ for (const [script, f] of rows) {
   } else if (f.baselineMs && f.ms) {
     base = `${fmt(f.baselineMs)} ms${f.baselinePeakRssMB ? `, ${fmt(f.baselinePeakRssMB)} MB` : ''}`
     ratio = `${(f.baselineMs / f.ms).toFixed(2)}× faster`
+    if (typeof f['memoryRatio'] === 'number') ratio += `, ${(f['memoryRatio'] as number).toFixed(1)}× less memory`
   }
   // A figure may name its data set (the read bench runs on the compressed and the plain DB).
   const name = typeof f['data'] === 'string' ? `${f.name} [${f['data']}]` : f.name

@@ -2,14 +2,18 @@
 // shapes of the baseline, and scans. Runs on the shared benchmark dataset when its .ddb files
 // exist in bench/data/ (built by bench/build.ts, or with --build here), else on the compat vectors.
 // Figures are compared with the original C library (../shared/spec/discodb-baseline.md). Each
-// figure is the median of --runs runs (default 5) in this process. The headline rows use the
+// figure is the median of --runs runs (default 5) in this process, after one untimed warm-up run. The headline rows use the
 // allocation-free API (lazy open, visitors, columnar batches); rows marked `(iter)` time the same
 // work through the iterator API (a Uint8Array per value) for comparison.
 //
 //   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N]
+//     [--only NAME,NAME] [--data nocompress|default]
+// Without --file or --data, each dataset DB is measured in a child process of its own.
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DiscoDB, Q } from 'disco-inferno'
 import { rng } from '../test/discodb/random.js'
 import { dataDir, ensureDdbs, paths, repoRoot } from './dataset.js'
@@ -20,6 +24,9 @@ const opt = (name: string): string | undefined => (args.includes(name) ? args[ar
 const maxLookups = Number(opt('--lookups') ?? 200_000)
 const maxQueries = Number(opt('--max-queries') ?? 20_000)
 const runs = Math.max(1, Number(opt('--runs') ?? 5))
+/** Figures to measure (names without ` (iter)`); all when absent. */
+const only = opt('--only')?.split(',')
+const onlyData = opt('--data')
 
 /** The original's figures (C library, median of 5), per mode, in operations per second. */
 const BASELINE: Record<'default' | 'nocompress', Record<string, number>> = {
@@ -54,8 +61,12 @@ const median = (xs: number[]): number => {
 
 /** Times `f`, which performs `n` operations, `runs` times; keeps the medians. */
 function measure(name: string, data: string, mode: 'default' | 'nocompress' | undefined, n: number, f: () => void): void {
+  if (only !== undefined && !only.includes(name.replace(/ \(iter\)$/, ''))) return
   const wall: number[] = []
   const cpus: number[] = []
+  // One untimed run first: process CPU time counts the JIT's background compiler threads, which
+  // are busy right after new code starts running (the original's C has no warm-up to pay).
+  f()
   for (let i = 0; i < runs; i++) {
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
@@ -151,6 +162,7 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
     }
   })
   for (const [kind, texts] of w.queries) {
+    if (only !== undefined && !only.includes(kind) && !(kind === 'and2' && only.includes('and2+parse'))) continue
     const qs = texts.map((t) => Q.parse(t))
     measure(kind, data, mode, qs.length, () => {
       for (const q of qs) db.query(q).visit(visit)
@@ -164,34 +176,46 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
       })
     }
   }
+  // The workload is not needed any more: drop it, so that collections during the scans do not
+  // walk it (a C driver's freed memory costs nothing).
+  lookupKeys.length = 0
+  w.lookups.length = 0
+  w.queries.clear()
   // Scans: columnar batches of value IDs over one column of the unique values (built inside the
   // timed part: for a compressed DB that is where every value is decoded).
+  // Scan loops sum into a local (as a C loop would) and add it to the sink once.
   measure('scanItems', data, mode, db.header.numValues, () => {
     const { offsets } = db.valueColumn()
+    let acc = 0
     for (const b of db.itemBatches()) {
       const { ids, idStarts } = b
       for (let k = 0; k < b.length; k++) {
-        sink += b.keyEnds[k]! - b.keyStarts[k]!
-        for (let j = idStarts[k]!, end = idStarts[k + 1]!; j < end; j++) sink += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
+        acc += b.keyEnds[k]! - b.keyStarts[k]!
+        for (let j = idStarts[k]!, end = idStarts[k + 1]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
       }
     }
+    sink += acc
   })
   measure('scanItems (iter)', data, mode, db.header.numValues, () => {
     for (const [, vs] of db.items()) for (const v of vs) sink += v.length
   })
   measure('scanValues', data, mode, db.header.numValues, () => {
     const { offsets } = db.valueColumn()
+    let acc = 0
     for (const b of db.itemBatches()) {
       const ids = b.ids
-      for (let j = 0, end = b.idStarts[b.length]!; j < end; j++) sink += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
+      for (let j = 0, end = b.idStarts[b.length]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
     }
+    sink += acc
   })
   measure('scanValues (iter)', data, mode, db.header.numValues, () => {
     for (const v of db.values()) sink += v.length
   })
   measure('scanUniqueValues', data, mode, db.header.numUniqueValues, () => {
     const { offsets } = db.valueColumn()
-    for (let i = 1; i < offsets.length; i++) sink += offsets[i]! - offsets[i - 1]!
+    let acc = 0
+    for (let i = 1; i < offsets.length; i++) acc += offsets[i]! - offsets[i - 1]!
+    sink += acc
   })
   measure('scanUniqueValues (iter)', data, mode, db.header.numUniqueValues, () => {
     for (const v of db.uniqueValues()) sink += v.length
@@ -203,9 +227,17 @@ if (args.includes('--build')) ensureDdbs()
 const file = opt('--file')
 if (file !== undefined) {
   run(file, file, undefined, (db) => (existsSync(paths.lookups) ? datasetWorkload() : syntheticWorkload(db)))
+} else if (onlyData === 'nocompress' || onlyData === 'default') {
+  const f = onlyData === 'nocompress' ? paths.ddbNoCompress : paths.ddbDefault
+  if (existsSync(f)) run(f, `dataset-${onlyData}`, onlyData, () => datasetWorkload())
 } else if (existsSync(paths.ddbDefault) || existsSync(paths.ddbNoCompress)) {
-  for (const [mode, f] of [['nocompress', paths.ddbNoCompress], ['default', paths.ddbDefault]] as const) {
-    if (existsSync(f)) run(f, `dataset-${mode}`, mode, () => datasetWorkload())
+  // Each DB in a fresh process (as the original's driver ran): one's heap and JIT state do not
+  // weigh on the other's figures.
+  const pass = args.filter((a, i) => a !== '--json' && a !== '--build' && args[i - 1] !== '--data' && a !== '--data')
+  for (const mode of ['nocompress', 'default'] as const) {
+    if (!existsSync(mode === 'nocompress' ? paths.ddbNoCompress : paths.ddbDefault)) continue
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...pass, '--data', mode, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    for (const line of out.split('\n')) if (line.startsWith('{')) figures.push(JSON.parse(line) as Figure)
   }
 } else {
   // No dataset DB yet: the compat vectors (small; figures are not comparable to the baseline).

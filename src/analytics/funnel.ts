@@ -184,14 +184,8 @@ export function userFunnelPlain(T: ArrayLike<number>, E: ArrayLike<number>, len:
     }
     let j = i
     for (let k = 1; k < n; k++) {
-      const want = steps[k]!
-      let nj = j + 1
-      if (strict) {
-        if (nj >= len || E[nj] !== want || T[nj]! > lim) break
-      } else {
-        while (nj < len && T[nj]! <= lim && E[nj] !== want) nj++
-        if (nj >= len || T[nj]! > lim) break
-      }
+      const nj = nextStepAt(E, T, len, j, steps[k]!, lim, strict)
+      if (nj < 0) break
       j = nj
       if (out[k] !== out[k]) { // NaN: not reached before
         out[k] = T[j]! - t0
@@ -200,6 +194,17 @@ export function userFunnelPlain(T: ArrayLike<number>, E: ArrayLike<number>, len:
     }
   }
   return reached
+}
+
+/**
+ * The index of the event that takes an attempt from event j to step `want`: the next such event
+ * at or before `lim` (strict: only the very next event may be it), or -1.
+ */
+function nextStepAt(E: ArrayLike<number>, T: ArrayLike<number>, len: number, j: number, want: number, lim: number, strict: boolean): number {
+  let nj = j + 1
+  if (strict) return nj < len && E[nj] === want && T[nj]! <= lim ? nj : -1
+  while (nj < len && T[nj]! <= lim && E[nj] !== want) nj++
+  return nj < len && T[nj]! <= lim ? nj : -1
 }
 
 /** One user's events as funnels see them: times, step-name ids (-1: other events), groups. */
@@ -253,14 +258,8 @@ export function userFunnel(ev: StepEvents, steps: number[], strict: boolean, win
     }
     let j = i
     for (let k = 1; k < n; k++) {
-      const want = steps[k]!
-      let nj = j + 1
-      if (strict) {
-        if (nj >= len || E[nj] !== want || T[nj]! > lim) break
-      } else {
-        while (nj < len && T[nj]! <= lim && E[nj] !== want) nj++
-        if (nj >= len || T[nj]! > lim) break
-      }
+      const nj = nextStepAt(E, T, len, j, steps[k]!, lim, strict)
+      if (nj < 0) break
       j = nj
       if (st[k] === undefined) {
         st[k] = T[j]! - t0

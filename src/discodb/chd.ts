@@ -4,20 +4,21 @@ import { type Bytes, corrupt, readBits, u32 } from './bytes.js'
 
 /** Jenkins lookup2 as CMPH uses it (spec 4.6): returns [a, b, c] as unsigned 32-bit numbers. */
 export function jenkins(seed: number, key: Uint8Array): [number, number, number] {
-  jenkinsInto(seed, key, key.length)
+  jenkinsInto(seed, key, 0, key.length)
   return [hashOut[0]!, hashOut[1]!, hashOut[2]!]
 }
 
 /** Where jenkinsInto leaves a, b, c (no array per lookup). */
 const hashOut = new Uint32Array(3)
 
-/** Jenkins lookup2 of `key[0, len)` into `hashOut`. */
-function jenkinsInto(seed: number, key: Uint8Array, len: number): void {
+/** Jenkins lookup2 of `key[at, at + len)` into `hashOut`. */
+function jenkinsInto(seed: number, key: Uint8Array, at: number, len: number): void {
   let a = 0x9e3779b9 | 0
   let b = 0x9e3779b9 | 0
   let c = seed | 0
-  let i = 0
-  for (; len - i >= 12; i += 12) {
+  let i = at
+  const end = at + len
+  for (; end - i >= 12; i += 12) {
     a = (a + (key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24))) | 0
     b = (b + (key[i + 4]! | (key[i + 5]! << 8) | (key[i + 6]! << 16) | (key[i + 7]! << 24))) | 0
     c = (c + (key[i + 8]! | (key[i + 9]! << 8) | (key[i + 10]! << 16) | (key[i + 11]! << 24))) | 0
@@ -26,7 +27,7 @@ function jenkinsInto(seed: number, key: Uint8Array, len: number): void {
     a = (a - b - c) ^ (c >>> 3); b = (b - c - a) ^ (a << 10); c = (c - a - b) ^ (b >>> 15)
   }
   c = (c + len) | 0
-  const rest = len - i
+  const rest = end - i
   // Tail bytes: 0..3 into a, 4..7 into b, 8..10 into c at shifts 8, 16, 24.
   for (let k = 0; k < rest; k++) {
     const x = key[i + k]!
@@ -150,8 +151,13 @@ export interface Chd {
   readonly seed: number
   readonly bins: number
   readonly displacements: Float64Array
-  /** Key index of every bin (`bin - rank(bin)`), -1 for empty bins: rank precomputed once. */
-  readonly binIndex: Int32Array
+  /**
+   * The rank of empty bins in two small tables (about 2 bits per bin, so that they stay in the
+   * cache): bit `bin & 31` of `occupied[bin >>> 5]` is set when the bin holds a key, and
+   * `keysBefore[bin >>> 5]` counts the keys of the bins before that word.
+   */
+  readonly occupied: Uint32Array
+  readonly keysBefore: Uint32Array
 }
 
 /**
@@ -180,16 +186,39 @@ export function readChd(b: Bytes, off: number, end: number, numKeys: number): Ch
   }
   const displacements = readCompressedSeq(b, phf + 20, end)
   if (nbuckets < 1 || displacements.length !== nbuckets) corrupt('number of buckets', String(displacements.length), nbuckets)
-  // bins = keys + empty bins, and both are bounded by the file size: the table is bounded too.
-  const binIndex = new Int32Array(bins)
-  let e = 0
-  for (let bin = 0; bin < bins; bin++) {
-    if (e < emptyBins.length && emptyBins[e] === bin) {
-      binIndex[bin] = -1
-      e++
-    } else binIndex[bin] = bin - e
+  // bins = keys + empty bins, and both are bounded by the file size: the tables are bounded too.
+  const words = (bins + 31) >>> 5
+  const occupied = new Uint32Array(words)
+  const keysBefore = new Uint32Array(words)
+  for (let w = 0; w < words; w++) occupied[w] = w === words - 1 && bins & 31 ? (1 << (bins & 31)) - 1 : 0xffffffff
+  for (let e = 0; e < emptyBins.length; e++) {
+    const bin = emptyBins[e]!
+    if (bin >= bins) corrupt('empty bin', `below ${bins}`, bin)
+    occupied[bin >>> 5]! &= ~(1 << (bin & 31))
   }
-  return { seed, bins, displacements, binIndex }
+  for (let w = 0, k = 0; w < words; w++) {
+    keysBefore[w] = k
+    k += popcount(occupied[w]!)
+  }
+  return { seed, bins, displacements, occupied, keysBefore }
+}
+
+/** Number of set bits of a 32-bit word. */
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333)
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24)
+}
+
+/**
+ * The key index of bin `bin` (its rank among occupied bins), or -1 when the bin is empty.
+ * @example binKey(chd, 18) // 17 (one empty bin before it)
+ */
+export function binKey(chd: Chd, bin: number): number {
+  const word = chd.occupied[bin >>> 5]!
+  const bit = 1 << (bin & 31)
+  if ((word & bit) === 0) return -1
+  return chd.keysBefore[bin >>> 5]! + popcount(word & (bit - 1))
 }
 
 /**
@@ -215,24 +244,32 @@ function mulmod(a: number, b: number, n: number): number {
  * @example chdIndex(chd, utf8('pets')) // 17
  */
 export function chdIndex(chd: Chd, key: Uint8Array): number {
-  return chd.binIndex[chdBin(chd, key)]!
+  return binKey(chd, chdBin(chd, key))
 }
 
 /**
- * The bin of `key` (0..bins - 1); `chd.binIndex` maps it to a key index.
+ * The bin of `key[start, end)` (0..bins - 1); `binKey` maps it to a key index.
  * @example chdBin(chd, utf8('pets')) // 18
  */
-export function chdBin(chd: Chd, key: Uint8Array): number {
-  jenkinsInto(chd.seed, key, key.length)
-  const h0 = hashOut[0]!
-  const h1 = hashOut[1]!
-  const h2 = hashOut[2]!
+export function chdBin(chd: Chd, key: Uint8Array, start = 0, end = key.length): number {
+  jenkinsInto(chd.seed, key, start, end - start)
+  // hashOut holds u32s: `%` on them is an integer remainder, not a float one.
   const n = chd.bins
-  const g = mod(h0, chd.displacements.length)
-  const f = mod(h1, n)
-  const h = mod(h2, n - 1) + 1
-  const d = chd.displacements[g]!
+  const f = hashOut[1]! % n
+  const h = (hashOut[2]! % (n - 1)) + 1
+  const d = chd.displacements[hashOut[0]! % chd.displacements.length]!
   const p1 = Math.floor(d / n)
   const p0 = d - p1 * n
+  if (n < 0x4000000 && p1 < n) {
+    // h * p0 < 2^52 is exact in a double: one division for its remainder, then two corrections.
+    const t = h * p0
+    let r = t - Math.floor(t / n) * n
+    if (r < 0) r += n
+    else if (r >= n) r -= n
+    let bin = f + r + p1
+    if (bin >= n) bin -= n
+    if (bin >= n) bin -= n
+    return bin
+  }
   return mod(f + mulmod(h, p0, n) + p1, n)
 }

@@ -107,7 +107,8 @@ export class DiscoDB {
       throw ioError(e, path)
     }
     try {
-      const head = new Uint8Array(HEADER_SIZE)
+      // From Node's buffer pool: no ArrayBuffer of its own for 72 bytes.
+      const head = Buffer.allocUnsafe(HEADER_SIZE)
       let got = 0
       while (got < HEADER_SIZE) {
         const n = readSync(fd, head, got, HEADER_SIZE - got, offset + got)
@@ -319,26 +320,10 @@ export class DiscoDB {
         const keyStarts: Offsets = big ? new Float64Array(size) : new Uint32Array(size)
         const keyEnds: Offsets = big ? new Float64Array(size) : new Uint32Array(size)
         const idStarts = new Uint32Array(size + 1)
-        let ids = new Uint32Array(16 * size)
+        let ids: Uint32Array = new Uint32Array(16 * size)
         for (let from = 0; from < n; from += size) {
           const to = Math.min(n, from + size)
-          let at = 0
-          for (let i = from; i < to; i++) {
-            const k = i - from
-            r.locate(i)
-            keyStarts[k] = r.keyStart
-            keyEnds[k] = r.keyEnd
-            idStarts[k] = at
-            const count = r.count
-            if (at + count > ids.length) {
-              const grown = new Uint32Array(Math.max(at + count, ids.length * 2))
-              grown.set(ids.subarray(0, at))
-              ids = grown
-            }
-            r.decodeInto(count, r.w, r.base, ids, at)
-            at += count
-          }
-          idStarts[to - from] = at
+          ids = r.fillBatch(from, to, keyStarts, keyEnds, idStarts, ids)
           yield { length: to - from, bytes: r.buf, keyStarts, keyEnds, idStarts, ids }
         }
       },

@@ -2,7 +2,7 @@
 // resolution, metaquery expansion. Negated literals are never materialised against 1..U unless
 // the whole result is a complement (then the output itself has that size).
 import { DiscoError } from '../errors.js'
-import { Budget, type Clause, type Literal, MAX_CLAUSES, Q, type TermLiteral, clause, combine, termLiteral } from './q.js'
+import { Budget, type Clause, type Literal, MAX_CLAUSES, PLAN_CLAUSES, Q, type TermLiteral, clause, combine, planOf, termLiteral } from './q.js'
 import { complement, emptyIds, filterIds, hasId, intersect, unionAll } from './setops.js'
 
 /** What the engine needs from a DB. */
@@ -17,6 +17,11 @@ export interface QuerySource {
   valueAt(id: number): Uint8Array
   /** Locates a key's list: returns its count (0 when absent) and leaves its width and start in `w` and `base`. */
   locateKey(key: Uint8Array): number
+  /**
+   * `locateKey` on each key k of [from, to), into `count[k]`, `w[k]`, `base[k]`; key k is
+   * `bytes[bounds[at + k], bounds[at + k + 1])`.
+   */
+  locateKeys(bytes: Uint8Array, bounds: Int32Array, at: number, from: number, to: number, count: Float64Array, w: Uint8Array, base: Float64Array): void
   readonly w: number
   readonly base: number
   /** Decodes list (count, w, base) into `out[at, at + count)`. */
@@ -31,6 +36,10 @@ let litCount = new Float64Array(64)
 let litW = new Uint8Array(64)
 let litBase = new Float64Array(64)
 let litNeg = new Uint8Array(64)
+/** The keys of the plan being evaluated: term `l` is keyBytes[keyCode[keyBounds + l], keyCode[keyBounds + l + 1]). */
+let keyBytes: Uint8Array = new Uint8Array(0)
+let keyCode: Int32Array = new Int32Array(1)
+let keyBounds = 0
 let clStart = new Int32Array(64)
 let clPositive = new Int32Array(64)
 let clMixed = new Int32Array(64)
@@ -124,38 +133,31 @@ function loadUnion(src: QuerySource, from: number, to: number): number {
  * @example evaluate(db, Q.parse('a & ~b')) // Uint32Array [3, 7]
  */
 export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Array {
-  const clauses = q.clauses
-  const nc = clauses.length
-  if (nc === 0 || (view !== undefined && view.length === 0)) return emptyIds()
-  // Lay out the literals (no lookups yet): clause ci owns literal slots [clStart[ci], clStart[ci + 1]).
-  let total = 0
-  for (let ci = 0; ci < nc; ci++) {
-    const len = clauses[ci]!.literals.length
-    if (len === 0) return emptyIds()
-    total += len
-  }
+  // The flat plan (built once per Q): clause ci owns literal slots [clStart[ci], clStart[ci + 1]).
+  const plan = planOf(q)
+  const code = plan.code
+  const nc = code[0]!
+  if (nc === 0 || code[4] === 1 || (view !== undefined && view.length === 0)) return emptyIds()
+  const npos = code[1]!
+  const nmixed = code[2]!
+  const total = code[3]!
   literalRoom(total)
   clauseRoom(nc)
-  let npos = 0
-  let nmixed = 0
-  let at = 0
-  for (let ci = 0; ci < nc; ci++) {
-    const lits = clauses[ci]!.literals
-    clStart[ci] = at
-    let negs = 0
-    for (let li = 0; li < lits.length; li++) {
-      const l = lits[li]!
-      if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
-      litNeg[at++] = l.negated ? 1 : 0
-      if (l.negated) negs++
-    }
-    if (negs === 0) clPositive[npos++] = ci
-    else clMixed[nmixed++] = ci
-  }
-  clStart[nc] = at
-  if (npos === 0 && view === undefined) return complementOf(src, clauses, Array.from(clMixed.subarray(0, nmixed)))
+  const pos = PLAN_CLAUSES + nc + 1
+  const mixed = pos + npos
+  const negs = mixed + nmixed
+  for (let ci = 0; ci <= nc; ci++) clStart[ci] = code[PLAN_CLAUSES + ci]!
+  for (let i = 0; i < npos; i++) clPositive[i] = code[pos + i]!
+  for (let i = 0; i < nmixed; i++) clMixed[i] = code[mixed + i]!
+  for (let l = 0; l < total; l++) litNeg[l] = code[negs + l]!
+  if (npos === 0 && view === undefined) return complementOf(src, q.clauses, Array.from(clMixed.subarray(0, nmixed)))
+  keyBytes = plan.bytes
+  keyCode = code
+  keyBounds = negs + total
   // Candidates: the view, or the smaller of the first two positive clauses. Keys are looked up
-  // clause by clause, so once no candidate is left the remaining clauses cost nothing.
+  // clause by clause (the keys of one clause, or of the first two when they are neighbours, at
+  // once, so that their cache misses overlap), so once no candidate is left the remaining clauses
+  // cost nothing.
   let n: number
   let next = 0
   if (view !== undefined) {
@@ -164,12 +166,13 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
     n = view.length
   } else {
     const a = clPositive[0]!
-    const ea = locateClause(src, clauses, a)
+    const b = npos > 1 ? clPositive[1]! : -1
+    if (b === a + 1) src.locateKeys(keyBytes, keyCode, keyBounds, clStart[a]!, clStart[b + 1]!, litCount, litW, litBase)
+    const ea = b === a + 1 ? clauseEstimate(a) : locateClause(src, a)
     if (ea === 0) return emptyIds()
     next = 1
     if (npos > 1) {
-      const b = clPositive[1]!
-      const eb = locateClause(src, clauses, b)
+      const eb = b === a + 1 ? clauseEstimate(b) : locateClause(src, b)
       if (eb === 0) return emptyIds()
       if (eb < ea) {
         // Start from the smaller clause; the other one is marked next (already located).
@@ -183,7 +186,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   // Each further positive clause keeps the candidates one of its lists holds.
   for (; next < npos && n > 0; next++) {
     const ci = clPositive[next]!
-    if (next > 1 || view !== undefined) locateClause(src, clauses, ci)
+    if (next > 1 || view !== undefined) locateClause(src, ci)
     posHits.fill(0, 0, n)
     for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, posHits)
     let k = 0
@@ -193,7 +196,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   // A clause with negations keeps r unless r is in every negated list and in no positive one.
   for (let m = 0; m < nmixed && n > 0; m++) {
     const ci = clMixed[m]!
-    locateClause(src, clauses, ci)
+    locateClause(src, ci)
     posHits.fill(0, 0, n)
     negHits.fill(0, 0, n)
     let negs = 0
@@ -210,16 +213,15 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
 }
 
 /** Looks up the keys of clause `ci` into its literal slots; returns its positive estimate. */
-function locateClause(src: QuerySource, clauses: readonly Clause[], ci: number): number {
-  const lits = clauses[ci]!.literals
+function locateClause(src: QuerySource, ci: number): number {
+  src.locateKeys(keyBytes, keyCode, keyBounds, clStart[ci]!, clStart[ci + 1]!, litCount, litW, litBase)
+  return clauseEstimate(ci)
+}
+
+/** The summed list lengths of clause `ci`'s positive literals (located already). */
+function clauseEstimate(ci: number): number {
   let estimate = 0
-  for (let li = 0, at = clStart[ci]!; li < lits.length; li++, at++) {
-    const count = src.locateKey((lits[li] as TermLiteral).term)
-    litCount[at] = count
-    litW[at] = src.w
-    litBase[at] = src.base
-    if (litNeg[at] === 0) estimate += count
-  }
+  for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) if (litNeg[l] === 0) estimate += litCount[l]!
   return estimate
 }
 

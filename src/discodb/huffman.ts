@@ -3,9 +3,10 @@
 import { type Bytes, corrupt } from './bytes.js'
 import { CODEBOOK_SIZE } from './header.js'
 
-/** The codebook as two flat tables: symbol bytes (4 per slot) and code length per slot. */
+/** The codebook as two flat tables: each slot's symbol as one little-endian word, and its code length. */
 export interface Codebook {
-  readonly symbols: Uint8Array
+  /** The 4 symbol bytes of each slot, byte 0 in the low 8 bits. */
+  readonly words: Uint32Array
   readonly lengths: Uint8Array
 }
 
@@ -16,19 +17,16 @@ export interface Codebook {
  */
 export function readCodebook(b: Bytes, off: number): Codebook {
   if (off < 0 || off + CODEBOOK_SIZE > b.buf.length) corrupt('codebook', `end <= ${b.buf.length}`, off + CODEBOOK_SIZE)
-  const symbols = new Uint8Array(65536 * 4)
+  const words = new Uint32Array(65536)
   const lengths = new Uint8Array(65536)
-  const buf = b.buf
+  const v = b.view
   for (let i = 0, p = off; i < 65536; i++, p += 8) {
-    symbols[i * 4] = buf[p]!
-    symbols[i * 4 + 1] = buf[p + 1]!
-    symbols[i * 4 + 2] = buf[p + 2]!
-    symbols[i * 4 + 3] = buf[p + 3]!
-    const n = b.view.getUint32(p + 4, true)
+    words[i] = v.getUint32(p, true)
+    const n = v.getUint32(p + 4, true)
     if (n > 16) corrupt(`codebook slot ${i}`, 'a code length 0..16', n)
     lengths[i] = n
   }
-  return { symbols, lengths }
+  return { words, lengths }
 }
 
 /** Most bytes a compressed value stored in `nbytes` bytes can decode to (tokens are >= 2 bits, emit <= 4 bytes). */
@@ -46,41 +44,51 @@ export function huffmanScratch(cap: number): Uint8Array {
 }
 
 /**
- * Decodes the compressed value stored in `buf[start, end)` into `out` from `at` (which must have
- * room for `decodedCap(end - start)` bytes); returns the decoded length. Reads of the 17-bit window
- * may pass `end` (into the next value or past the buffer, where bytes read as zero), as in the
- * original.
- * @example decodeHuffmanInto(cb, buf, 100, 101, out, 0) // 0 (the empty value is the byte 0x05)
+ * Decodes the compressed value stored in `buf[start, end)` (`view` is a DataView over exactly
+ * `buf`'s bytes) into `out` from `at` (which must have room for `decodedCap(end - start)` bytes);
+ * returns the decoded length. Reads of the 17-bit window may pass `end` (into the next value or
+ * past the buffer, where bytes read as zero), as in the original.
+ *
+ * One unaligned 32-bit load per step gives at least 25 stream bits: a codeword (1 + up to 16
+ * bits), or one literal (9 bits) and, when the next token is a literal too, that one as well (most
+ * tokens of text-like values are literals, and they come in runs).
+ * @example decodeHuffmanInto(cb, buf, view, 100, 101, out, 0) // 0 (the empty value is the byte 0x05)
  */
-export function decodeHuffmanInto(cb: Codebook, buf: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number {
+export function decodeHuffmanInto(cb: Codebook, buf: Uint8Array, view: DataView, start: number, end: number, out: Uint8Array, at: number): number {
   const nbytes = end - start
   if (nbytes <= 0) return 0
   if (nbytes >= 0x10000000) corrupt('compressed value', 'less than 256 MiB', `${nbytes} bytes at ${start}`)
   const endBit = nbytes * 8 - (buf[start]! & 7)
-  const symbols = cb.symbols
+  const words = cb.words
   const lengths = cb.lengths
-  // The fast loop needs 3 window bytes inside the buffer; the tail pads with zeros.
-  const safeBits = (buf.length - 2 - start) * 8
+  // The window load needs 4 bytes inside the buffer; past that, bytes read as zero.
+  const lastFull = buf.length - 4
   let n = at
   let pos = 3
   while (pos < endBit) {
     const p = start + (pos >>> 3)
-    const w = pos < safeBits ? buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) : tailWindow(buf, p)
-    const x = w >>> (pos & 7)
-    if (x & 1) {
+    const x = (p <= lastFull ? view.getUint32(p, true) : tailWindow(buf, p)) >>> (pos & 7)
+    if ((x & 1) === 0) {
+      out[n] = x >>> 1
+      if ((x & 0x200) === 0 && pos + 9 < endBit) {
+        out[n + 1] = x >>> 10
+        n += 2
+        pos += 18
+      } else {
+        n++
+        pos += 9
+      }
+    } else {
       const slot = (x >>> 1) & 0xffff
       const len = lengths[slot]!
       if (len === 0) corrupt('compressed value', 'a codeword with a code', `empty codebook slot ${slot} at byte ${start}`)
-      const s = slot << 2
-      out[n] = symbols[s]!
-      out[n + 1] = symbols[s + 1]!
-      out[n + 2] = symbols[s + 2]!
-      out[n + 3] = symbols[s + 3]!
+      const w = words[slot]!
+      out[n] = w
+      out[n + 1] = w >>> 8
+      out[n + 2] = w >>> 16
+      out[n + 3] = w >>> 24
       n += 4
       pos += len + 1
-    } else {
-      out[n++] = x >>> 1
-      pos += 9
     }
   }
   return n - at
@@ -89,12 +97,12 @@ export function decodeHuffmanInto(cb: Codebook, buf: Uint8Array, start: number, 
 /**
  * Decodes the compressed value stored in `buf[start, end)` (see decodeHuffmanInto); returns a
  * fresh copy.
- * @example decodeHuffman(cb, buf, 100, 101) // Uint8Array [] (the empty value is the byte 0x05)
+ * @example decodeHuffman(cb, buf, view, 100, 101) // Uint8Array [] (the empty value is the byte 0x05)
  */
-export function decodeHuffman(cb: Codebook, buf: Uint8Array, start: number, end: number): Uint8Array {
+export function decodeHuffman(cb: Codebook, buf: Uint8Array, view: DataView, start: number, end: number): Uint8Array {
   if (end - start <= 0) return new Uint8Array(0)
   const out = huffmanScratch(decodedCap(end - start))
-  const n = decodeHuffmanInto(cb, buf, start, end, out, 0)
+  const n = decodeHuffmanInto(cb, buf, view, start, end, out, 0)
   // `new Uint8Array(n)` of a small n lives on the JS heap; slice() would allocate an
   // ArrayBuffer off-heap, which costs about a microsecond.
   const res = new Uint8Array(n)
@@ -103,8 +111,8 @@ export function decodeHuffman(cb: Codebook, buf: Uint8Array, start: number, end:
   return res
 }
 
-/** The 3-byte window at `p` with bytes past the buffer read as zero. */
+/** The 4-byte little-endian window at `p` with bytes past the buffer read as zero. */
 function tailWindow(buf: Uint8Array, p: number): number {
   const at = (i: number): number => (i < buf.length ? buf[i]! : 0)
-  return at(p) | (at(p + 1) << 8) | (at(p + 2) << 16)
+  return (at(p) | (at(p + 1) << 8) | (at(p + 2) << 16) | (at(p + 3) << 24)) >>> 0
 }

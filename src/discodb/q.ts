@@ -220,6 +220,80 @@ function dispatch<R>(table: Record<LiteralKind, (l: never) => R>, l: Literal): R
 }
 
 /**
+ * The flat form of a query without dereferences that the evaluator walks: a few typed arrays
+ * instead of a tree of clause and literal objects (evaluating many small queries is dominated by
+ * cache misses on those objects). `code` holds, in order: [clauses, positive clauses, clauses with
+ * negations, literals, 1 if some clause is empty], the clauses' first literal slots (clauses + 1
+ * entries), the positive clauses, the clauses with negations, each literal's negation (0/1), and
+ * the literals' term bounds in `bytes` (literals + 1 entries: term `l` is
+ * `bytes[bounds[l], bounds[l + 1])`).
+ */
+export interface Plan {
+  readonly code: Int32Array
+  readonly bytes: Uint8Array
+}
+
+/** Where the parts of a plan's code start: clause starts at PLAN_CLAUSES, then positives, mixed, negations, bounds. */
+export const PLAN_CLAUSES = 5
+
+/** Builds the plan of resolved clauses; a dereference left in is DDB_QUERY_RESOLVE. */
+function buildPlan(clauses: readonly Clause[]): Plan {
+  const nc = clauses.length
+  let literals = 0
+  let nbytes = 0
+  let npos = 0
+  let empty = 0
+  for (const c of clauses) {
+    if (c.literals.length === 0) empty = 1
+    let neg = false
+    for (const l of c.literals) {
+      if (l.kind !== 'term') throw new DiscoError('DDB_QUERY_RESOLVE', 'internal: evaluating an unresolved dereference')
+      nbytes += l.term.length
+      if (l.negated) neg = true
+    }
+    if (!neg) npos++
+    literals += c.literals.length
+  }
+  const nmixed = nc - npos
+  const pos = PLAN_CLAUSES + nc + 1
+  const mixed = pos + npos
+  const negs = mixed + nmixed
+  const bounds = negs + literals
+  const code = new Int32Array(bounds + literals + 1)
+  const bytes = new Uint8Array(nbytes)
+  code[0] = nc
+  code[1] = npos
+  code[2] = nmixed
+  code[3] = literals
+  code[4] = empty
+  let at = 0
+  let b = 0
+  let p = 0
+  let m = 0
+  for (let ci = 0; ci < nc; ci++) {
+    code[PLAN_CLAUSES + ci] = at
+    let neg = false
+    for (const l of clauses[ci]!.literals) {
+      const t = l as TermLiteral
+      code[negs + at] = t.negated ? 1 : 0
+      if (t.negated) neg = true
+      code[bounds + at] = b
+      bytes.set(t.term, b)
+      b += t.term.length
+      at++
+    }
+    if (neg) code[mixed + m++] = ci
+    else code[pos + p++] = ci
+  }
+  code[PLAN_CLAUSES + nc] = at
+  code[bounds + at] = b
+  return { code, bytes }
+}
+
+/** The plan of `q` (built on first use, then kept with it). */
+export let planOf: (q: Q) => Plan
+
+/**
  * A query in conjunctive normal form: AND of clauses, each an OR of literals (spec 8.2).
  * Immutable; build it with `Q.parse`, `Q.fromCnf` or the combinators.
  * @example String(Q.parse('a | b & c')) // '(a | b) & (a | c)'
@@ -230,6 +304,12 @@ export class Q {
   readonly id: string
   /** True when some literal is a dereference (it must be resolved against a DB first). */
   readonly hasDeref: boolean
+  /** The flat form for evaluation (a private field: frozen objects may still set it). */
+  #plan: Plan | undefined = undefined
+
+  static {
+    planOf = (q) => (q.#plan ??= buildPlan(q.clauses))
+  }
 
   private constructor(clauses: readonly Clause[]) {
     this.clauses = clauses

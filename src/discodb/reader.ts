@@ -8,7 +8,7 @@
 import { closeSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
-import { type Chd, chdBin, readChd } from './chd.js'
+import { type Chd, binKey, chdBin, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
@@ -56,6 +56,14 @@ function badId(id: number, maxId: number): never {
 }
 
 const EMPTY = new Uint32Array(0)
+const EMPTY_I32 = new Int32Array(0)
+
+/** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
+function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
+  const b = new Uint32Array(Math.max(need, 2 * a.length))
+  b.set(a.subarray(0, keep))
+  return b
+}
 
 /** A plain Uint8Array over uninitialised memory (callers write before reading). */
 function unsafeBytes(n: number): Uint8Array {
@@ -99,12 +107,17 @@ export class Reader implements QuerySource {
   #file: LazyFile | undefined
   /** Key record starts (numKeys + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
   #keyOffs: Uint32Array | null | undefined
-  /** Per CHD bin: its key record's [start, end) (0, 0 for an empty bin); null when the key TOC is damaged. */
-  #binRec: Uint32Array | null | undefined
   /** Value starts (U + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
   #valueOffs: Uint32Array | null | undefined
   #chd: Chd | undefined
   #codebook: Codebook | undefined
+  /** visitList's scratch (IDs, starts, ends) and whether a visit is running (nested visits allocate). */
+  #scratch: Uint32Array = EMPTY
+  /** locateKeys' per-key bins, then candidate key indexes. */
+  #cands = EMPTY_I32
+  #visiting = false
+  /** Sum of bytes read only to bring them into the cache (kept so the reads are not dropped). */
+  touched = 0
 
   /** `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest). */
   constructor(h: DiscoDBHeader, bytes: Uint8Array, file?: LazyFile) {
@@ -123,7 +136,7 @@ export class Reader implements QuerySource {
       this.visitId = (id, fn) => this.#visitHuffman(id, fn)
       this.valueAt = (id) => {
         this.extent(id)
-        return decodeHuffman(this.codebook(), this.buf, this.vs, this.ve)
+        return decodeHuffman(this.codebook(), this.buf, this.b.view, this.vs, this.ve)
       }
     } else {
       this.visitId = (id, fn) => {
@@ -253,44 +266,73 @@ export class Reader implements QuerySource {
 
   #hashSeek(key: Uint8Array): boolean {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
-    let br = this.#binRec
-    if (br === undefined) br = this.#binRec = this.#binRecords(chd)
-    const bin = chdBin(chd, key)
-    if (br === null) {
-      const i = chd.binIndex[bin]!
-      return i >= 0 && i < this.h.numKeys && this.keyEquals(i, key)
-    }
-    // One table read gives the record: no separate bin → index → TOC steps.
-    const e = br[2 * bin + 1]!
-    if (e === 0) return false
-    const s = br[2 * bin]!
+    return this.#matchKey(binKey(chd, chdBin(chd, key)), key, 0, key.length)
+  }
+
+  /** The checked key TOC table (or null when it is damaged or the DB is ≥ 4 GiB). */
+  #keyTable(): Uint32Array | null {
+    let t = this.#keyOffs
+    if (t === undefined) t = this.#keyOffs = this.#tocTable(this.h.key2valuesOffs, this.h.numKeys, this.keyTocEnd, this.h.id2valueOffs)
+    return t
+  }
+
+  /** True when key record `i` (the hash's candidate, -1 for none) holds `key[ks, ke)`; then it is current. */
+  #matchKey(i: number, key: Uint8Array, ks: number, ke: number): boolean {
+    if (i < 0 || i >= this.h.numKeys) return false
+    const t = this.#keyTable()
+    if (t === null) return this.keyEquals(i, ks === 0 && ke === key.length ? key : key.subarray(ks, ke))
+    // The key's record from the checked TOC table, compared in place.
+    const s = t[i]!
+    const e = t[i + 1]!
     const len = s + 4 <= e ? this.b.view.getUint32(s, true) : -1
-    if (len < 0 || s + 8 + len > e) this.keyLength(chd.binIndex[bin]!, s, e) // throws, naming the record
-    if (len !== key.length) return false
+    if (len < 0 || s + 8 + len > e) this.keyLength(i, s, e) // throws, naming the record
+    if (len !== ke - ks) return false
     const buf = this.buf
-    for (let j = 0, p = s + 4; j < len; j++, p++) if (buf[p] !== key[j]) return false
+    for (let j = ks, p = s + 4; j < ke; j++, p++) if (buf[p] !== key[j]) return false
     this.recEnd = e
     this.keyStart = s + 4
     this.keyEnd = s + 4 + len
     return true
   }
 
-  /** [start, end) of the key record of every bin, from the checked key TOC table (or null). */
-  #binRecords(chd: Chd): Uint32Array | null {
-    if (this.h.numKeys > 0) this.recStart(0)
-    const t = this.#keyOffs
-    if (!t) return null
-    const n = this.h.numKeys
-    const br = new Uint32Array(chd.bins * 2)
-    const bi = chd.binIndex
-    for (let bin = 0; bin < chd.bins; bin++) {
-      const i = bi[bin]!
-      if (i >= 0 && i < n) {
-        br[2 * bin] = t[i]!
-        br[2 * bin + 1] = t[i + 1]!
+  /**
+   * Locates the lists of keys k in [from, to) into `count` / `w` / `base` at the same indexes
+   * (count 0 for an absent key), like `locateKey` on each; key k is
+   * `bytes[bounds[at + k], bounds[at + k + 1])`. A hashed DB does it in stages (all hashes, then
+   * every candidate record touched, then the compares), so that the cache misses of different
+   * keys overlap.
+   */
+  locateKeys(bytes: Uint8Array, bounds: Int32Array, at: number, from: number, to: number, count: Float64Array, w: Uint8Array, base: Float64Array): void {
+    const t = this.h.hashed && to - from > 1 ? this.#keyTable() : null
+    if (t === null) {
+      for (let k = from; k < to; k++) {
+        count[k] = this.locateKey(bytes.subarray(bounds[at + k]!, bounds[at + k + 1]!))
+        w[k] = this.w
+        base[k] = this.base
       }
+      return
     }
-    return br
+    const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
+    if (this.#cands.length < to) this.#cands = new Int32Array(Math.max(to, 2 * this.#cands.length, 16))
+    const cands = this.#cands
+    for (let k = from; k < to; k++) cands[k] = chdBin(chd, bytes, bounds[at + k]!, bounds[at + k + 1]!)
+    const buf = this.buf
+    const nk = this.h.numKeys
+    let touch = 0
+    for (let k = from; k < to; k++) {
+      const i = binKey(chd, cands[k]!)
+      cands[k] = i
+      if (i >= 0 && i < nk) touch += buf[t[i]!]!
+    }
+    this.touched = touch
+    for (let k = from; k < to; k++) {
+      if (this.#matchKey(cands[k]!, bytes, bounds[at + k]!, bounds[at + k + 1]!)) {
+        this.locateFound()
+        count[k] = this.count
+      } else count[k] = this.count = 0
+      w[k] = this.w
+      base[k] = this.base
+    }
   }
 
   /** Locates the value-ID list of key record `i` into count / w / base (bounds-checked). */
@@ -340,6 +382,74 @@ export class Reader implements QuerySource {
     }
     const first = out[at]!
     if (first === 0 || id > this.U) badId(first === 0 ? 0 : id, this.U)
+  }
+
+  /**
+   * Locates and decodes the lists of key records [from, to) for a columnar batch: key `k` (from
+   * 0) is `buf[keyStarts[k], keyEnds[k])`, its IDs `ids[idStarts[k], idStarts[k + 1])`. Returns
+   * the IDs array (grown when needed; the caller keeps it). With a checked key TOC table the walk
+   * is one tight loop; otherwise it goes record by record through `locate`.
+   */
+  fillBatch(from: number, to: number, keyStarts: Offsets, keyEnds: Offsets, idStarts: Uint32Array, ids: Uint32Array): Uint32Array {
+    const t = this.#keyTable()
+    let at = 0
+    if (t === null) {
+      for (let i = from; i < to; i++) {
+        const k = i - from
+        this.locate(i)
+        keyStarts[k] = this.keyStart
+        keyEnds[k] = this.keyEnd
+        idStarts[k] = at
+        const count = this.count
+        if (at + count > ids.length) ids = grow(ids, at, at + count)
+        this.decodeInto(count, this.w, this.base, ids, at)
+        at += count
+      }
+      idStarts[to - from] = at
+      return ids
+    }
+    const buf = this.buf
+    const view = this.b.view
+    const U = this.U
+    for (let i = from; i < to; i++) {
+      const k = i - from
+      const s = t[i]!
+      const e = t[i + 1]!
+      const len = s + 4 <= e ? view.getUint32(s, true) : -1
+      if (len < 0 || s + 8 + len > e) this.keyLength(i, s, e) // throws, naming the record
+      const off = s + 4 + len
+      keyStarts[k] = s + 4
+      keyEnds[k] = off
+      idStarts[k] = at
+      const count = view.getUint32(off, true)
+      if (count === 0) continue
+      const base = off + 4
+      const w = (buf[base]! & 31) + 1
+      if (base + Math.ceil((5 + count * w) / 8) > e) {
+        this.recEnd = e
+        this.keyEnd = off
+        this.locateFound() // throws, naming the list
+      }
+      if (at + count > ids.length) ids = grow(ids, at, at + count)
+      if (w > 24) {
+        this.decodeInto(count, w, base, ids, at)
+        at += count
+        continue
+      }
+      // The 4-byte window may pass the list's end by 3 bytes: still inside the DB, as the value
+      // TOC (at least 8 bytes) follows the key records.
+      const mask = (1 << w) - 1
+      let id = 0
+      for (let j = 0, bit = 5; j < count; j++, bit += w) {
+        id += (view.getUint32(base + (bit >>> 3), true) >>> (bit & 7)) & mask
+        ids[at + j] = id
+      }
+      const first = ids[at]!
+      if (first === 0 || id > U) badId(first === 0 ? 0 : id, U)
+      at += count
+    }
+    idStarts[to - from] = at
+    return ids
   }
 
   /** U (QuerySource). */
@@ -418,20 +528,65 @@ export class Reader implements QuerySource {
     }
   }
 
-  /** Visits the values of list (count, w, base) in order. */
+  /**
+   * Visits the values of list (count, w, base) in order. The list is decoded first and the value
+   * extents gathered in one tight loop (so that their cache misses overlap instead of queueing one
+   * behind the other); a compressed value's first bytes are touched before any is decoded, for the
+   * same reason. A visitor may read the DB again (nested visits use their own scratch).
+   */
   visitList(count: number, w: number, base: number, fn: ValueVisitor): void {
     if (count === 0) return
-    const U = this.U
-    const buf = this.buf
-    let id = 0
-    for (let i = 0, bit = 5; i < count; i++, bit += w) {
-      if (w <= 24) {
-        const p = base + (bit >>> 3)
-        id += ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> (bit & 7)) & ((1 << w) - 1)
-      } else id += readBits(buf, base, bit, w)
-      if (id === 0 || id > U) badId(id, U)
-      this.visitId(id, fn)
+    const t = this.#valueTable()
+    if (t === null) {
+      for (let i = 0, id = 0; i < count; i++) this.visitId((id = this.nextId(w, base, i, id)), fn)
+      return
     }
+    const nested = this.#visiting
+    const sc = nested ? new Uint32Array(3 * count) : this.#listScratch(count)
+    this.decodeInto(count, w, base, sc, 0)
+    // IDs ascend from >= 1 to <= U (checked by decodeInto): every table read below is in range.
+    const starts = count
+    const ends = 2 * count
+    for (let i = 0; i < count; i++) {
+      const id = sc[i]!
+      sc[starts + i] = t[id - 1]!
+      sc[ends + i] = t[id]!
+    }
+    const buf = this.buf
+    this.#visiting = true
+    try {
+      if (!this.h.compressed) {
+        for (let i = 0; i < count; i++) fn(buf, sc[starts + i]!, sc[ends + i]!)
+        return
+      }
+      let touch = 0
+      for (let i = 0; i < count; i++) touch += buf[sc[starts + i]!]! + buf[sc[ends + i]!]!
+      this.touched = touch
+      const cb = this.codebook()
+      const view = this.b.view
+      for (let i = 0; i < count; i++) {
+        const s = sc[starts + i]!
+        const e = sc[ends + i]!
+        const cap = decodedCap(e - s)
+        const out = nested ? new Uint8Array(cap) : huffmanScratch(cap)
+        fn(out, 0, decodeHuffmanInto(cb, buf, view, s, e, out, 0))
+      }
+    } finally {
+      this.#visiting = nested
+    }
+  }
+
+  /** The checked value TOC table (or null when it is damaged or the DB is ≥ 4 GiB). */
+  #valueTable(): Uint32Array | null {
+    let t = this.#valueOffs
+    if (t === undefined) t = this.#valueOffs = this.#tocTable(this.h.id2valueOffs, this.U, this.valueTocEnd, this.valuesEnd)
+    return t
+  }
+
+  /** Scratch for visitList: 3 * count u32 (IDs, starts, ends). */
+  #listScratch(count: number): Uint32Array {
+    if (this.#scratch.length < 3 * count) this.#scratch = new Uint32Array(Math.max(3 * count, 2 * this.#scratch.length, 96))
+    return this.#scratch
   }
 
   /** ID number `i` (0-based) of list (count, w, base), given the ID before it. */
@@ -469,8 +624,7 @@ export class Reader implements QuerySource {
   /** Checks value `id`'s extent into vs / ve (an out-of-range ID is DDB_BAD_ARGUMENT). */
   extent(id: number): void {
     const U = this.U
-    let t = this.#valueOffs
-    if (t === undefined) t = this.#valueOffs = this.#tocTable(this.h.id2valueOffs, U, this.valueTocEnd, this.valuesEnd)
+    const t = this.#valueTable()
     if (t !== null && id >= 1 && id <= U) {
       this.vs = t[id - 1]!
       this.ve = t[id]!
@@ -493,7 +647,7 @@ export class Reader implements QuerySource {
     const s = this.vs
     const e = this.ve
     const out = huffmanScratch(decodedCap(e - s))
-    const n = decodeHuffmanInto(this.codebook(), this.buf, s, e, out, 0)
+    const n = decodeHuffmanInto(this.codebook(), this.buf, this.b.view, s, e, out, 0)
     fn(out, 0, n)
   }
 
@@ -531,8 +685,10 @@ export class Reader implements QuerySource {
     // Decode every value once, in ID order, into one growing buffer.
     const cb = this.codebook()
     const buf = this.buf
+    const view = this.b.view
     // allocUnsafe: the buffer is written before it is read (no zeroing pass over megabytes).
-    let out = unsafeBytes(Math.max(1024, (hi - lo) * 2))
+    // Sized for text-like values (about one decoded byte per stored byte), grown when needed.
+    let out = unsafeBytes(Math.max(1024, hi - lo + ((hi - lo) >>> 3)))
     let n = 0
     let s = offsets[0]!
     offsets[0] = 0
@@ -544,7 +700,7 @@ export class Reader implements QuerySource {
         grown.set(out.subarray(0, n))
         out = grown
       }
-      n += decodeHuffmanInto(cb, buf, s, e, out, n)
+      n += decodeHuffmanInto(cb, buf, view, s, e, out, n)
       offsets[k] = n
       s = e
     }

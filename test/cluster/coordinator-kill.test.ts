@@ -5,35 +5,20 @@
 // DISCO_RUNNER_LOST (its heartbeat expired), `disco resume` finishes it reusing the 5 finished map
 // tasks (each is done once in the events), and the results equal an uninterrupted run. Of two
 // resumes at once, exactly one takes the job over.
-import { test, after, before } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDiscoStores, resumeJob, waitJob, isDiscoError, type JobHandle } from 'disco-inferno'
-import { startNatsCluster, type NatsCluster } from './servers.js'
-import { Bench, DDFS, DISCO, embeddedGatedJob, eventsSeen, gatedJob, ok, stopWorker, wordInputs, type WorkerProcess } from './workers.js'
+import { clusterJobFixture } from './fixture.js'
+import { DDFS, DISCO, embeddedGatedJob, eventsSeen, gatedJob, ok, stopWorker, type WorkerProcess } from './workers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'coord-kill-'))
-const b = new Bench(dir)
-let cluster: NatsCluster | undefined
-let inputs: string[] = []
-let expected = ''
-
-before(async () => {
-  cluster = await startNatsCluster(3)
-  inputs = wordInputs(dir)
-  expected = embeddedGatedJob(b, inputs)
-})
-after(async () => {
-  b.killAll()
-  await cluster?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = clusterJobFixture('coord-kill', embeddedGatedJob)
+const { dir, b } = fx
 
 async function scenario(store: string, workers: () => Promise<WorkerProcess[]>): Promise<void> {
   const release = join(dir, `release-${Math.random().toString(36).slice(2)}`)
-  ok(b.cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
+  ok(b.cli(DDFS, ['--store', store, 'push', 'data:wc', ...fx.inputs]))
   const ws = await workers()
   const opened = await openDiscoStores(store)
   try {
@@ -49,7 +34,7 @@ async function scenario(store: string, workers: () => Promise<WorkerProcess[]>):
     assert.match(status, new RegExp(`error    DISCO_RUNNER_LOST: the runner of the job \\(\\S+, pid ${runner}\\) stopped sending heartbeats before the job finished \\(disco resume ${name} finishes it\\)`))
     writeFileSync(release, '')
     assert.equal(ok(b.cli(DISCO, ['--store', store, 'resume', name])).trim(), name)
-    assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), expected)
+    assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), fx.expected)
     const log = ok(b.cli(DISCO, ['--store', store, 'events', name]))
     assert.match(log, /resumed \(resume 1; runner \S+, pid \d+ lost\): 5 of 6 map tasks and 0 of 3 reduce tasks already done/)
     for (let i = 0; i < 6; i++) assert.equal(log.match(new RegExp(` map:${i} done`, 'g'))?.length, 1, `map:${i} done once:\n${log}`)
@@ -68,14 +53,14 @@ test('kill -9 of the runner on the embedded store: reported lost, disco resume f
 })
 
 test('kill -9 of the coordinator on an R3 cluster with 2 workers: reported lost, disco resume finishes it with the same results', async () => {
-  const store = `${cluster!.url}?prefix=coord`
+  const store = `${fx.cluster.url}?prefix=coord`
   await scenario(store, async () => [await b.worker(store), await b.worker(store, ['--concurrency', '2'])])
 })
 
 test('two resumes of one lost job at once: one takes it over, the other gets DISCO_JOB_NOT_RESUMABLE', async () => {
   const store = join(dir, 'twice')
   const release = join(dir, 'release-twice')
-  ok(b.cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
+  ok(b.cli(DDFS, ['--store', store, 'push', 'data:wc', ...fx.inputs]))
   const opened = await openDiscoStores(store)
   const stores = opened.stores
   const name = ok(b.cli(DISCO, ['--store', store, ...gatedJob(release)], { DISCO_HEARTBEAT_MS: '1500' })).trim()
@@ -88,7 +73,7 @@ test('two resumes of one lost job at once: one takes it over, the other gets DIS
   assert.equal(won.length, 1, JSON.stringify(tries.map((t) => t.status === 'rejected' ? String(t.reason) : 'ok')))
   assert.ok(tries.some((t) => t.status === 'rejected' && isDiscoError(t.reason, 'DISCO_JOB_NOT_RESUMABLE')))
   assert.equal((await won[0]!.value.wait()).status, 'ready')
-  assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), expected)
+  assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), fx.expected)
   await assert.rejects(resumeJob('no-such-job', { store: stores }), (e) => isDiscoError(e, 'DISCO_JOB_NOT_FOUND'))
   await opened.close()
 })

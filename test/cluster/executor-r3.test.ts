@@ -1,40 +1,24 @@
 // The distributed executor on a 3-server JetStream cluster (R3 task stream, buckets and consumer)
 // with 3 worker processes: a word count gives the embedded results, also when one worker is
 // killed with SIGKILL as it starts a map task.
-import { test, after, before } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startNatsCluster, type NatsCluster } from './servers.js'
-import { Bench, DDFS, DISCO, FIXTURES, embeddedWordCount, ok, stopWorker, wordInputs } from './workers.js'
+import { clusterJobFixture } from './fixture.js'
+import { DDFS, DISCO, FIXTURES, embeddedWordCount, ok, stopWorker } from './workers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'cluster-exec-r3-'))
-const b = new Bench(dir)
-let cluster: NatsCluster | undefined
-let inputs: string[] = []
-let embedded = ''
-before(async () => {
-  cluster = await startNatsCluster(3)
-  inputs = wordInputs(dir)
-  embedded = embeddedWordCount(b, inputs)
-})
-after(async () => {
-  b.killAll()
-  await cluster?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = clusterJobFixture('cluster-exec-r3', embeddedWordCount)
+const { b } = fx
 
 test('R3 cluster, 3 workers, one killed with SIGKILL mid-map: the embedded word count', async () => {
-  const store = cluster!.url
-  ok(b.cli(DDFS, ['--store', store, 'push', 'data:wc', ...inputs]))
+  const store = fx.cluster.url
+  ok(b.cli(DDFS, ['--store', store, 'push', 'data:wc', ...fx.inputs]))
   const doomed = await b.worker(store, ['--ack-wait', '2'], { DISCO_WORKER_DIE_AT: 'map:0' })
   const name = ok(b.cli(DISCO, ['--store', store, 'run', '-d', `${FIXTURES}:jobs.wordcount`, '-i', 'data:wc', '-p', '3'])).trim()
   assert.equal((await doomed.exited).signal, 'SIGKILL')
   const workers = [await b.worker(store, ['--ack-wait', '2']), await b.worker(store, ['--ack-wait', '2', '--concurrency', '2'])]
   try {
     assert.equal(ok(b.cli(DISCO, ['--store', store, 'wait', name, '--timeout', '120'])).trim(), `${name} ready`)
-    assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), embedded)
+    assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), fx.expected)
     const status = JSON.parse(ok(b.cli(DISCO, ['--store', store, 'cluster', '--json']))) as { stream: { replicas: number } }
     assert.equal(status.stream.replicas, 3)
   } finally {

@@ -136,6 +136,30 @@ test('fast paths = iterator API on random DBs (plain, compressed, hashed)', () =
   }
 })
 
+test('a visitor may read the DB again: nested visits see their own values (plain and compressed)', () => {
+  for (const seed of [3, 4]) {
+    const r = rng(seed)
+    const input: [Uint8Array, Uint8Array[]][] = []
+    for (let k = 0; k < 40; k++) input.push([enc(`k${k}`), Array.from({ length: 1 + r.below(6) }, (_, j) => enc(`v${(k * 7 + j) % 50}abcdabcd`))])
+    const compressed = seed === 3
+    const db = DiscoDB.loads(encodeUnhashed(input, compressed ? { symbols: ['abcd', 'bcda'].map(enc) } : {}))
+    assert.equal(db.header.compressed, compressed)
+    for (const [key] of input) {
+      const inner = db.get(input[(input.length - 1) - r.below(input.length)]![0])!
+      const want = db.get(key)!.toArray().map(hex)
+      const wantInner = inner.toArray().map(hex)
+      const got: string[] = []
+      db.get(key)!.visit((b, s, e) => {
+        const before = hex(b.subarray(s, e))
+        assert.deepEqual(visited((fn) => inner.visit(fn)), wantInner, `seed ${seed}: inner visit`)
+        assert.equal(hex(b.subarray(s, e)), before, `seed ${seed}: the outer value is intact after the inner visit`)
+        got.push(before)
+      })
+      assert.deepEqual(got, want, `seed ${seed}: outer visit of ${hex(key)}`)
+    }
+  }
+})
+
 test('open: an embedded DB at an offset, close(), DDB_CLOSED, bad offsets', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ddb-open-'))
   try {

@@ -99,3 +99,16 @@ test('fast path: identical pairs, counters and bad-line samples to the full path
     }
   }
 })
+
+test('the combiner of a map task that failed midway never holds sums of the next task of the same rule', async () => {
+  const bytes = blob(9, 2000)
+  const want = await run(withRule(rule, {}), 'bytes', bytes, 1 << 12) // a fresh rule: its own key slots
+  const failing = async function* (): AsyncGenerator<Buffer> {
+    yield bytes.subarray(0, bytes.length >> 1)
+    throw new Error('input lost')
+  }
+  await assert.rejects(mapBytes({ rule, params: {} }, failing(), () => {}, newJobStats()), /input lost/)
+  const got = await run(rule, 'bytes', bytes, 1 << 12)
+  assert.deepStrictEqual(got.pairs, want.pairs)
+  assert.deepStrictEqual(got.stats, want.stats)
+})

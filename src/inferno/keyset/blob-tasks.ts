@@ -52,7 +52,8 @@ function recordMapper(ctx: MapContext, emit: (keyJson: string, values: unknown[]
   const { rule, params } = ctx
   const combiner = rule.combiner && !rule.reduceFunction && !rule.mapFunction ? new SumCombiner() : undefined
   const out = combiner ? (k: string, v: unknown[]) => combiner.add(k, v) : emit
-  const hooks = { errors: stats.mapErrors, counts: stats.map, debug: ctx.debug }
+  // With -D every emit is logged: keysets then emit through `out` like the rule's map function.
+  const hooks = { errors: stats.mapErrors, counts: stats.map, debug: ctx.debug, ...(combiner && !ctx.debug ? { combiner } : {}) }
   const mapFunction = rule.mapFunction
   return {
     one: mapFunction
@@ -118,6 +119,41 @@ export function ruleFields(rule: Rule): string[] | undefined {
   return fields.has('__proto__') ? undefined : [...fields]
 }
 
+/** Fields a parts builder handles with one generated object literal per set of present fields. */
+const MAX_BUILT_FIELDS = 24
+/** Sets of present fields a builder compiles a literal for; records past that take the loop. */
+const MAX_SHAPES = 64
+
+/**
+ * Makes a record's parts from the scanner's values (`values[i]` is field i's value, undefined when
+ * absent): absent fields are left out, present ones set in field order. For each set of present
+ * fields met, one object literal is compiled once, so every record of that set gets the same
+ * object shape at once (no property-by-property growth, no keyed stores).
+ */
+function partsBuilder(fields: readonly string[]): (values: readonly unknown[]) => Parts {
+  const loop = (values: readonly unknown[]): Parts => {
+    const parts: Parts = {}
+    for (let i = 0; i < fields.length; i++) if (values[i] !== undefined) parts[fields[i]!] = values[i]
+    return parts
+  }
+  // (a quoted `__proto__` in a literal would set the prototype; ruleFields never lists it)
+  if (fields.length > MAX_BUILT_FIELDS || fields.includes('__proto__')) return loop
+  const shapes = new Map<number, (values: readonly unknown[]) => Parts>()
+  return (values) => {
+    let mask = 0
+    for (let i = 0; i < fields.length; i++) if (values[i] !== undefined) mask |= 1 << i
+    let make = shapes.get(mask)
+    if (make === undefined) {
+      if (shapes.size >= MAX_SHAPES) return loop(values)
+      const members = fields.flatMap((f, i) => (mask & (1 << i) ? [`${JSON.stringify(f)}: v[${i}]`] : []))
+      // Field names are quoted with JSON.stringify: the literal holds no code from the rule.
+      make = new Function('v', `return { ${members.join(', ')} }`) as (values: readonly unknown[]) => Parts
+      shapes.set(mask, make)
+    }
+    return make(values)
+  }
+}
+
 /**
  * Runs the map of one input blob given as decoded bytes. Lines are split on bytes (LineSplitter,
  * with `lines`' limit: a longer line is skipped and reported to its handler); for a rule with known
@@ -140,27 +176,35 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
   const values: unknown[] = []
   const max = lines.maxLine ?? DEFAULT_MAX_LINE
   const split = lines.onTooLong ? new LineSplitter(max, lines.onTooLong) : new LineSplitter(max)
+  const build = fields ? partsBuilder(fields) : undefined
+  /** As the text reader: a line that is not UTF-8 (or holds U+FFFD) is counted and dropped. */
+  const invalidUtf8 = (buf: Buffer, s: number, e: number): boolean => {
+    const line = buf.subarray(s, e)
+    if (isUtf8(line) && line.indexOf(FFFD) < 0) return false
+    readStats.lines++
+    readStats.invalidUtf8Lines++
+    if (readStats.badSample.length < 5) {
+      const text = buf.toString('utf8', s, e)
+      readStats.badSample.push(`invalid UTF-8 line: ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}`)
+    }
+    m.flush(false)
+    return true
+  }
   const sink = (buf: Buffer, s: number, end: number): void => {
     // One \r before the newline is dropped, as the text readers drop it.
     const e = end > s && buf[end - 1] === 13 ? end - 1 : end
-    if (scanner && (!isUtf8(buf.subarray(s, e)) || buf.subarray(s, e).indexOf(FFFD) >= 0)) {
-      // As the text reader: a line that is not UTF-8 (or holds U+FFFD) is counted and dropped.
-      readStats.lines++
-      readStats.invalidUtf8Lines++
-      if (readStats.badSample.length < 5) {
-        const text = buf.toString('utf8', s, e)
-        readStats.badSample.push(`invalid UTF-8 line: ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}`)
-      }
+    if (!scanner) {
+      reader.push(buf.toString('utf8', s, e), m.one)
       m.flush(false)
       return
     }
-    const verdict = scanner ? scanner.scan(buf, s, e, values) : -1
+    const verdict = scanner.scan(buf, s, e, values)
+    // A line scanned whole without a byte >= 0x80 is ASCII: only other lines need the UTF-8 check.
+    if ((verdict !== SCAN_OK || scanner.nonAscii) && invalidUtf8(buf, s, e)) return
     if (verdict === SCAN_OK) {
       readStats.lines++
       readStats.records++
-      const parts: Parts = {}
-      for (let i = 0; i < values.length; i++) if (values[i] !== undefined) parts[fields![i]!] = values[i]
-      m.one(parts)
+      m.one(build!(values))
     } else if (verdict === SCAN_BAD) {
       readStats.lines++
       noteBadLine(readStats, 'json', buf.toString('utf8', s, e))

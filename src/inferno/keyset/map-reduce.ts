@@ -15,6 +15,11 @@ export interface KeysetHooks {
   readonly counts?: MapCounts
   /** `disco_debug`: every stage is reported here. */
   readonly debug?: (msg: string) => void
+  /**
+   * The map-side combiner: keysets then add their values to it directly, through the slot their
+   * interned key holds (no emit call, no lookup by key string, one values array reused).
+   */
+  readonly combiner?: SumCombiner
 }
 
 function noteError(hooks: KeysetHooks, where: string, e: unknown): void {
@@ -93,6 +98,10 @@ interface KeysetPlan {
   readonly keys: KeyCache
   readonly valueParts: readonly string[]
   readonly pre: readonly Preprocessor[]
+  /** The values array reused when adding to a combiner (KeysetHooks.combiner). */
+  readonly scratch: unknown[]
+  /** The slot of the key of a keyset without key parts. */
+  readonly only: KeySlot
 }
 
 /** A rule's map work, precomputed once per rule. */
@@ -110,7 +119,7 @@ function mapPlan(rule: Rule): MapPlan {
       transforms: Object.entries(rule.fieldTransforms),
       keysets: Object.entries(rule.keysets).map(([name, ks]) => ({
         name, prefix: encodePart(name), keyParts: ks.keyParts.filter((k) => k !== '_keyset'), valueParts: ks.valueParts, pre: ks.partsPreprocess,
-        keys: { root: new Map(), size: 0, texts: [] },
+        keys: { root: new Map(), size: 0, texts: [] }, scratch: new Array<unknown>(ks.valueParts.length), only: newSlot(encodePart(name)),
       })),
     }
     plans.set(rule, plan)
@@ -118,7 +127,21 @@ function mapPlan(rule: Rule): MapPlan {
   return plan
 }
 
-/** A trie from key-part texts to the encoded key, so a repeated key is one string (hashed once). */
+/**
+ * An interned key: its encoded text, and the sums a combiner keeps for it (`acc`, valid while
+ * `owner` is that combiner: a combiner left behind by a failed task is never added to).
+ */
+export interface KeySlot {
+  readonly key: string
+  owner: SumCombiner | undefined
+  acc: Num[] | undefined
+}
+
+function newSlot(key: string): KeySlot {
+  return { key, owner: undefined, acc: undefined }
+}
+
+/** A trie from key-part texts to the key's slot, so a repeated key is one string (hashed once). */
 interface KeyCache {
   root: Map<string, unknown>
   size: number
@@ -129,11 +152,11 @@ interface KeyCache {
 const KEY_CACHE_LIMIT = 50_000
 
 /**
- * The encoded key of a keyset's part texts (`ks.keys.texts`), the same string object each time
- * the same texts come again: the combiner's lookups then skip building, flattening and hashing
- * a new key string per record.
+ * The slot of the key of a keyset's part texts (`ks.keys.texts`), the same slot (and key string)
+ * each time the same texts come again: the combiner adds to it without building, flattening or
+ * hashing a new key string per record.
  */
-function internKey(ks: KeysetPlan, n: number): string {
+function internKey(ks: KeysetPlan, n: number): KeySlot {
   const c = ks.keys
   const texts = c.texts
   let node = c.root
@@ -146,23 +169,26 @@ function internKey(ks: KeysetPlan, n: number): string {
     node = next
   }
   const last = texts[n - 1]!
-  let key = node.get(last) as string | undefined
-  if (key === undefined) {
-    key = ks.prefix
+  let slot = node.get(last) as KeySlot | undefined
+  if (slot === undefined) {
+    let key = ks.prefix
     for (let i = 0; i < n; i++) key += encodePart(texts[i]!)
+    slot = newSlot(key)
     if (++c.size > KEY_CACHE_LIMIT) {
       c.root = new Map()
       c.size = 0
     } else {
-      node.set(last, key)
+      node.set(last, slot)
     }
   }
-  return key
+  return slot
 }
 
 /** Key construction (a missing part drops the record for this keyset), values (absent → 0), emit. */
 /** The counters of the keysetMap call in progress (set per call; the map is synchronous). */
 let counting: MapCounts | undefined
+/** The combiner of the keysetMap call in progress, when it adds to one (KeysetHooks.combiner). */
+let combining: SumCombiner | undefined
 
 function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string) => void) | undefined): void {
   const keyParts = ks.keyParts
@@ -175,9 +201,9 @@ function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string
     }
     texts[i] = t
   }
-  const key = keyParts.length === 0 ? ks.prefix : internKey(ks, keyParts.length)
+  const slot = keyParts.length === 0 ? ks.only : internKey(ks, keyParts.length)
   const valueParts = ks.valueParts
-  const values = new Array<unknown>(valueParts.length)
+  const values = combining ? ks.scratch : new Array<unknown>(valueParts.length)
   for (let i = 0; i < values.length; i++) {
     const v = valueParts[i]!
     if (v === '_keyset') {
@@ -188,8 +214,9 @@ function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string
     values[i] = x !== undefined || v in out ? x : 0
     if (counting && !isNumeric(values[i])) counting.nonNumericValues++
   }
-  debug?.(`emit: ${JSON.stringify(decodeEncoded(key))} ${JSON.stringify(values, jsonReplacer)}`)
-  emit(key, values)
+  debug?.(`emit: ${JSON.stringify(decodeEncoded(slot.key))} ${JSON.stringify(values, jsonReplacer)}`)
+  if (combining) combining.addSlot(slot, values)
+  else emit(slot.key, values)
 }
 
 /** Field transforms, then every keyset (with its own pre-processors) for one pre-processed record. */
@@ -223,6 +250,7 @@ export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, 
   const debug = hooks.debug
   const plan = mapPlan(rule)
   counting = hooks.counts
+  combining = hooks.combiner
   if (counting) counting.recordsIn++
   try {
     debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
@@ -352,10 +380,12 @@ export function* keysetReduce(rule: Rule, pairs: Iterable<readonly [string, read
  */
 export class SumCombiner {
   private readonly sums = new Map<string, Num[]>()
+  /** Slots holding sums of this combiner (see addSlot). */
+  private live: KeySlot[] = []
 
-  /** Number of distinct keys buffered. */
+  /** Number of keys buffered (a key added both ways counts twice). */
   get size(): number {
-    return this.sums.size
+    return this.sums.size + this.live.length
   }
 
   add(keyJson: string, values: readonly unknown[]): void {
@@ -364,10 +394,30 @@ export class SumCombiner {
     else sumInto(acc, values)
   }
 
+  /** Adds to the sums an interned key's slot holds for this combiner (keysetMap's fast path). */
+  addSlot(slot: KeySlot, values: readonly unknown[]): void {
+    if (slot.owner === this) {
+      sumInto(slot.acc!, values)
+      return
+    }
+    slot.owner = this
+    slot.acc = sumInto([], values)
+    this.live.push(slot)
+  }
+
   /** Yields and forgets every buffered key (bigints as decimal text). */
   *drain(): Generator<[string, unknown[]]> {
-    for (const [k, v] of this.sums) yield [k, v.map((x) => (typeof x === 'bigint' ? x.toString() : x))]
+    const wire = (v: Num[]): unknown[] => v.map((x) => (typeof x === 'bigint' ? x.toString() : x))
+    for (const [k, v] of this.sums) yield [k, wire(v)]
     this.sums.clear()
+    const live = this.live
+    this.live = []
+    for (const slot of live) {
+      const acc = slot.acc!
+      slot.owner = undefined
+      slot.acc = undefined
+      yield [slot.key, wire(acc)]
+    }
   }
 }
 
