@@ -1,7 +1,7 @@
 // The cluster store on loopback: object-store and S3 (s3rver) put/get MB/s, tag appends per second
 // on a 3-server R3 cluster (one writer and 4 concurrent writers), the time a tag write takes to get
 // through a kill -9 of the tag bucket's leader, one Inferno rule over the embedded store versus
-// over the cluster store (the rule runs in the `inferno` process in both cases), and one Disco
+// over the cluster store with 1 and 2 `disco worker` processes (which run its map and reduce), and one Disco
 // sum-by-key job (bench/mr-job.ts: count and sum of amount per user, combiner, 8 partitions)
 // embedded (worker threads) versus on a fresh 3-server R3 cluster with 1 and then 2 `disco worker`
 // processes (concurrency 1 each), plus the time from kill -9 of one of the 2 workers (just after
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { openAnyStore, openDiscoStores, waitJob, type OpenedStore } from 'disco-inferno'
 import { mulberry32 } from '../src/util/random.js'
 import { hasNatsServer, startNats, startNatsCluster, startS3rver } from '../test/cluster/servers.js'
-import { Bench, eventsSeen, stopWorker } from '../test/cluster/workers.js'
+import { Bench, eventsSeen, stopWorker, type WorkerProcess } from '../test/cluster/workers.js'
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -117,14 +117,23 @@ async function storeBench(): Promise<void> {
     run(infernoBin, ['--example-rules', join(tmp, 'rules')])
     clicks(join(tmp, 'clicks.json'), ruleMB)
     const outs: string[] = []
-    for (const [label, store] of [['embedded', join(tmp, 'store')], ['cluster store', single.url]] as const) {
-      run(ddfsBin, ['--store', store, 'chunk', 'incoming:clicks:2026-11-20', './clicks.json'])
-      const t = performance.now()
-      outs.push(run(infernoBin, ['--store', store, '-y', join(tmp, 'rules'), '-i', 'clicks.traffic', '-S', '2026-11-20', '-R', '1', '--no-progress']))
-      const ms = performance.now() - t
-      report({ name: `inferno clicks.traffic, ${label}`, n: ruleMB, ms, opsPerSec: ruleMB / (ms / 1000), unit: 'MB/s' })
+    const bench = new Bench(tmp)
+    const workers: WorkerProcess[] = []
+    try {
+      run(ddfsBin, ['--store', join(tmp, 'store'), 'chunk', 'incoming:clicks:2026-11-20', './clicks.json'])
+      run(ddfsBin, ['--store', single.url, 'chunk', 'incoming:clicks:2026-11-20', './clicks.json'])
+      for (const [label, store, nWorkers] of [['embedded', join(tmp, 'store'), 0], ['cluster store, 1 worker', single.url, 1], ['cluster store, 2 workers', single.url, 2]] as const) {
+        while (workers.length < nWorkers) workers.push(await bench.worker(store))
+        const t = performance.now()
+        outs.push(run(infernoBin, ['--store', store, '-y', join(tmp, 'rules'), '-i', 'clicks.traffic', '-S', '2026-11-20', '-R', '1', '--no-progress']))
+        const ms = performance.now() - t
+        report({ name: `inferno clicks.traffic, ${label}`, n: ruleMB, ms, opsPerSec: ruleMB / (ms / 1000), unit: 'MB/s' })
+      }
+    } finally {
+      for (const w of workers) await stopWorker(w)
+      bench.killAll()
     }
-    if (outs[0] !== outs[1]) throw new Error('the rule gave different CSV on the two stores')
+    if (outs.some((o) => o !== outs[0])) throw new Error('the rule gave different CSV on the stores')
   } finally {
     await Promise.all([single.stop(), s3.stop(), cluster.stop()])
     rmSync(tmp, { recursive: true, force: true })

@@ -3,31 +3,39 @@
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
-import { openLocalStores } from '../disco/index.js'
-import { isClusterUrl } from '../cluster/index.js'
+import { openInfernoStore, type OpenedInfernoStore } from '../cluster/index.js'
 import {
-  autorunRules, blobHasProblems, ddfsStore, findRuleByName, findRules, loadRuleModule, processSavedResults, ruleModuleFiles, runRule, runSummary,
-  type InfernoStore, type RunOptions, type RunProgress, type RunResult,
+  autorunRules, blobHasProblems, findRuleByName, findRules, loadRuleModule, processSavedResults, ruleModuleFiles, runRule, runSummary,
+  type RunOptions, type RunProgress, type RunResult,
 } from '../inferno/api.js'
-import { InfernoDaemon, StateDir, daemonRuleName, runOutcome } from '../inferno/daemon/index.js'
+import { InfernoDaemon, StateDir, StoreRuleState, daemonRuleName, runOutcome } from '../inferno/daemon/index.js'
 import { StandardNotifier } from '../inferno/notify/index.js'
 import { runOptionsOfSettings, type InfernoSettings } from '../inferno/rules/settings.js'
 import { writeExampleRules } from '../inferno/examples/write.js'
 import { createLogger, type LogLevel } from '../util/log.js'
 import { Progress, reportError, runCli, usageError, writeOut } from './common.js'
-import { cliStore, closeCliStores } from './store.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
 
+let opened: Promise<OpenedInfernoStore> | undefined
+
 /**
- * The Inferno store over `ddfs_root` (default $DISCO_STORE or ./.disco): a directory comes with its
- * Disco stores (module rules run as Disco jobs); a cluster URL opens the cluster's DDFS.
+ * The Inferno store over `ddfs_root` (default $DISCO_STORE or ./.disco), opened once per process:
+ * a directory comes with its Disco stores (module rules run as Disco jobs on local worker
+ * threads); a cluster URL with the engine that runs rules on its `disco worker` processes.
  */
-async function storeOf(settings: InfernoSettings): Promise<InfernoStore> {
-  const spec = settings.ddfs_root ?? process.env.DISCO_STORE
-  if (spec !== undefined && isClusterUrl(spec)) return ddfsStore(await cliStore({ store: spec }))
-  const stores = openLocalStores(spec ?? DEFAULT_STORE_DIR)
-  return ddfsStore(stores.ddfs, stores)
+function storeOf(settings: InfernoSettings, io?: InfernoIo): Promise<OpenedInfernoStore> {
+  if (!opened) {
+    opened = openInfernoStore(settings.ddfs_root ?? undefined, io ? { warn: (m) => io.err(`inferno: warning: ${m}\n`) } : {})
+    opened.catch(() => { opened = undefined })
+  }
+  return opened
+}
+
+/** Closes the store the command opened (its cluster connection, if any). */
+async function closeStore(): Promise<void> {
+  const s = opened
+  opened = undefined
+  await s?.then((x) => x.close(), () => {})
 }
 
 /** Where the command writes: results to `out` (stdout), everything else to `err` (stderr). */
@@ -114,10 +122,11 @@ export function stageTimer(now: () => number = () => performance.now()): { note:
 }
 
 /** The run options a command line implies for one rule. */
-export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, store: InfernoStore, io: InfernoIo): RunOptions {
+export function runOptionsFor(settings: InfernoSettings, opts: InfernoOptions, opened: Pick<OpenedInfernoStore, 'store' | 'engine'>, io: InfernoIo): RunOptions {
   return {
     ...runOptionsOfSettings(settings),
-    store,
+    store: opened.store,
+    ...(opened.engine ? { engine: opened.engine } : {}),
     // -i keeps only the saved results (for --process-results); the Disco job itself is purged.
     keepSavedResults: opts.immediate_rule !== null,
     format: opts.format,
@@ -171,7 +180,7 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
   if (rules.length === 0) {
     throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected a rule at ${address} in ${settings.rules_directory}, found none${warnings.length ? ` (${warnings.join('; ')})` : ''}`)
   }
-  const store = await storeOf(settings)
+  const store = await storeOf(settings, io)
   let status = 0
   for (const rule of rules) {
     const qname = rule.qualifiedName ?? rule.name
@@ -208,17 +217,26 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
  */
 export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
   const rules = await autorunRules(settings.rules_directory)
-  const store = await storeOf(settings)
+  const store = await storeOf(settings, io)
   const log = logger(io, opts.log_level)
+  // On a cluster the rules' leases, schedule and run journals live in the job store, shared by
+  // every daemon of the cluster; the state directory keeps the pause switch.
+  const shared = store.cluster ? new StoreRuleState(store.stores.jobs) : undefined
+  const leaseSeconds = settings.daemon_lease_seconds
+  if (leaseSeconds !== undefined && (typeof leaseSeconds !== 'number' || !(leaseSeconds > 0))) {
+    throw new DiscoError('INFERNO_SETTINGS_INVALID', `daemon_lease_seconds: expected a number of seconds > 0, found ${JSON.stringify(leaseSeconds)}`)
+  }
   const daemon = new InfernoDaemon({
     rules,
     state: new StateDir(settings.pid_dir),
+    ...(shared ? { ruleState: shared } : {}),
+    ...(leaseSeconds !== undefined ? { leaseMs: leaseSeconds * 1000 } : {}),
     notifier: new StandardNotifier({ ...settings, pagerduty_api_key: (settings.pagerduty_api_key as string | undefined) ?? null, log }),
     startPaused: opts.start_paused,
     log: (l, level) => log(`daemon: ${l}`, level),
     execute: async (rule, journal) => runOutcome(await runRule(rule, { ...runOptionsFor(settings, opts, store, io), journal })),
   })
-  log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${rules.map(daemonRuleName).join(', ') || '(none)'}; state in ${settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
+  log(`daemon: ${rules.length} autorun rule(s) from ${settings.rules_directory}: ${rules.map(daemonRuleName).join(', ') || '(none)'}; state in ${shared ? `the cluster's job store (pause switch in ${settings.pid_dir})` : settings.pid_dir}${daemon.paused ? ' (paused)' : ''}`)
   daemon.start()
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -250,7 +268,7 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   const path = ruleModuleFiles(settings.rules_directory).get(modName)
   const rule = path ? findRuleByName((await loadRuleModule(path, modName)).rules, ruleName) : undefined
   if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${modName}.${ruleName} in ${settings.rules_directory}, found none`)
-  await processSavedResults(rule, await storeOf(settings), job, { params: settings, out: io.out })
+  await processSavedResults(rule, (await storeOf(settings)).store, job, { params: settings, out: io.out })
   return 0
 }
 
@@ -283,7 +301,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     process.exitCode = await inferno(toInfernoOptions(program.opts()), defaultIo(), () => program.helpInformation())
   })
   await runCli('inferno', program, argv)
-  await closeCliStores()
+  await closeStore()
 }
 
 const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : ''

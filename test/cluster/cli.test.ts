@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePorts, startNats, type ServerProcess } from './servers.js'
+import { Bench, stopWorker } from './workers.js'
 
 const bin = fileURLToPath(import.meta.resolve('#src/cli/ddfs.js'))
 const dir = mkdtempSync(join(tmpdir(), 'cluster-cli-'))
@@ -63,7 +64,7 @@ function run(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString() }
 }
 
-test('inferno -i over a nats:// store prints the same CSV as over the embedded store', () => {
+test('inferno -i over a nats:// store (map and reduce on a disco worker) prints the same CSV as over the embedded store', async () => {
   ok(run(inferno, ['--example-rules', join(dir, 'rules')]))
   const events = ['view', 'signup', 'purchase']
   const lines: string[] = []
@@ -72,9 +73,16 @@ test('inferno -i over a nats:// store prints the same CSV as over the embedded s
   }
   writeFileSync(join(dir, 'clicks.json'), lines.join('\n') + '\n')
   const csv: string[] = []
-  for (const store of [nats!.url, join(dir, 'embedded')]) {
-    ok(run(bin, ['--store', store, 'chunk', '-S', '4KB', 'incoming:clicks:2026-11-20', './clicks.json']))
-    csv.push(ok(run(inferno, ['--store', store, '-y', join(dir, 'rules'), '-i', 'clicks.traffic', '-S', '2026-11-20', '-R', '1', '--no-progress'])))
+  // On a cluster store the rule's tasks run on `disco worker` processes.
+  const bench = new Bench(dir)
+  const worker = await bench.worker(nats!.url)
+  try {
+    for (const store of [nats!.url, join(dir, 'embedded')]) {
+      ok(run(bin, ['--store', store, 'chunk', '-S', '4KB', 'incoming:clicks:2026-11-20', './clicks.json']))
+      csv.push(ok(run(inferno, ['--store', store, '-y', join(dir, 'rules'), '-i', 'clicks.traffic', '-S', '2026-11-20', '-R', '1', '--no-progress'])))
+    }
+  } finally {
+    await stopWorker(worker)
   }
   assert.ok(csv[0]!.split('\n').length > 10, csv[0])
   assert.equal(csv[0], csv[1])

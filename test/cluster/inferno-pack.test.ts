@@ -13,7 +13,7 @@ import { normalizeSpec } from '#src/disco/plan.js'
 import { packSpec, unpackSpec, SELF_SCHEME } from '#src/cluster/pack.js'
 import { DiscoError } from '#src/errors.js'
 
-const FUNCTIONS = import.meta.resolve('#src/inferno/job-functions.js')
+const FUNCTIONS = import.meta.resolve('#src/inferno/keyset/disco-job-functions.js')
 
 test('job functions travel as disco-self:, a rule module in `modules` as a pack of its files', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'inferno-pack-'))

@@ -63,19 +63,19 @@ test('DM-01 / Q7: a lease whose holder died expires, so the rule is not blocked 
   assert.ok(other.isLeased('r.x'), "the old holder cannot release the new holder's lease")
 }))
 
-test('DM-01 should_run: lock wins over schedule; no files → run', withDir((dir) => {
+test('DM-01 should_run: lock wins over schedule; no files → run', withDir(async (dir) => {
   const c = clock('2026-11-20T10:00:00Z')
   const s = new StateDir(dir, c.now)
   const d = new InfernoDaemon({ rules: [], state: s, execute: async () => ({ status: 'done' }), now: c.now, log: quiet })
   const rule = daemonRule('m.r', { timeDelta: { minutes: 5 } })
-  assert.equal(d.shouldRun(rule), true, 'no files')
+  assert.equal(await d.shouldRun(rule), true, 'no files')
   s.acquire('m.r', 60_000)
   s.writeDate('m.r', 'last_run')
-  assert.equal(d.shouldRun(rule), false, 'lease + fresh last run')
+  assert.equal(await d.shouldRun(rule), false, 'lease + fresh last run')
   s.writeDate('m.r', 'last_run', new Date(0))
-  assert.equal(d.shouldRun(rule), false, 'lease + epoch last run: the lock wins')
+  assert.equal(await d.shouldRun(rule), false, 'lease + epoch last run: the lock wins')
   s.release('m.r')
-  assert.equal(d.shouldRun(rule), true, 'no lease + epoch last run')
+  assert.equal(await d.shouldRun(rule), true, 'no lease + epoch last run')
 }))
 
 test('DM-01 date files: new file is "old", touched 3 s ago, oclock', withDir((dir) => {
@@ -134,7 +134,7 @@ test('DM-02 retry flow: limit 2, delay 1 h; success clears; failed file is infor
   let outcome: DaemonOutcome = { status: 'failed', message: 'boom' }
   const rule = daemonRule('m.daily', { timeDelta: { days: 1 }, retry: true, retryLimit: 2, retryDelay: 1, notifyOnFail: true })
   const d = new InfernoDaemon({ rules: [rule], state: s, execute: async () => outcome, notifier: notes, now: c.now, log: quiet })
-  const sweep = async () => (await Promise.all(d.sweep())).length
+  const sweep = async () => (await Promise.all(await d.sweep())).length
 
   assert.equal(await sweep(), 1)
   assert.equal(s.retryCount('m.daily'), 1)
@@ -174,7 +174,7 @@ test('Q13: a skipped run (not enough blobs) is not a failure: no retry, no notif
     state: s, notifier: notes, now: c.now, log: quiet,
     execute: async () => ({ status: 'skipped', message: 'not enough blobs: 1 required, has 0' }),
   })
-  await Promise.all(d.sweep())
+  await Promise.all(await d.sweep())
   assert.equal(s.retryCount('m.r'), 0)
   assert.equal(s.has('m.r', 'next_retry'), false)
   assert.equal(s.has('m.r', 'failed'), false)
@@ -199,10 +199,10 @@ test('one instance per rule; run:false never starts; a throwing execute is a fai
       return { status: 'done' }
     },
   })
-  const first = d.sweep()
+  const first = await d.sweep()
   assert.equal(first.length, 2)
   c.advance(5_000)
-  assert.equal(d.sweep().length, 0, 'm.slow still running; m.bad not due')
+  assert.equal((await d.sweep()).length, 0, 'm.slow still running; m.bad not due')
   await new Promise((r) => setImmediate(r)) // let m.bad's failure settle
   assert.deepEqual(d.running(), ['m.slow'])
   assert.equal(new StateDir(dir, c.now).acquire('m.slow', 1000), null, 'another daemon cannot start it either')
@@ -225,18 +225,19 @@ test('graceful stop waits for running jobs; pause/resume through the state direc
     },
   })
   d.start()
+  for (let i = 0; i < 400 && d.running().length === 0; i++) await new Promise((r) => setTimeout(r, 5)) // the first sweep reads the state
   assert.deepEqual(d.running(), ['m.r'])
   await d.stop()
   assert.equal(finished, true, 'stop() resolved only after the job finished')
   assert.ok(s.has('m.r', 'last_complete'))
-  assert.equal(d.sweep().length, 0, 'nothing launches after stop')
+  assert.equal((await d.sweep()).length, 0, 'nothing launches after stop')
 
   const p = new InfernoDaemon({ rules: [daemonRule('m.p')], state: new StateDir(join(dir, 'p')), startPaused: true, log: quiet, execute: async () => ({ status: 'done' }) })
   assert.equal(p.paused, true)
-  assert.equal(p.sweep().length, 0)
+  assert.equal((await p.sweep()).length, 0)
   new StateDir(join(dir, 'p')).paused = false // what `inferno --resume` does from another process
   assert.equal(p.paused, false)
-  const launched = p.sweep()
+  const launched = await p.sweep()
   assert.equal(launched.length, 1)
   await Promise.all(launched)
   p.pause()

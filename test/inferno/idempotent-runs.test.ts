@@ -87,14 +87,14 @@ test('the daemon reruns a killed run when its lease expires, not at the next slo
       rules: [dr], state: new StateDir(dir, now), now, leaseMs: 60_000, log: (l) => logs.push(l),
       execute: async (_r, journal): Promise<DaemonOutcome> => { runs.push(typeof journal.read); return { status: 'done' } },
     })
-    assert.equal(d.shouldRun(d['rules'][0]!), false, 'not while the lease is live')
+    assert.equal(await d.shouldRun(d['rules'][0]!), false, 'not while the lease is live')
     t += 61_000
-    assert.equal(d.shouldRun(d['rules'][0]!), true, 'due once the lease expired, a day before the next slot')
-    await Promise.all(d.sweep())
+    assert.equal(await d.shouldRun(d['rules'][0]!), true, 'due once the lease expired, a day before the next slot')
+    await Promise.all(await d.sweep())
     assert.deepEqual(runs, ['function'])
     assert.ok(logs.some((l) => /m\.tally: restarting: the run started .* ended without finishing/.test(l)), logs.join('\n'))
     t += 60_000
-    assert.equal(d.shouldRun(d['rules'][0]!), false, 'after the rerun completed, the schedule decides again')
+    assert.equal(await d.shouldRun(d['rules'][0]!), false, 'after the rerun completed, the schedule decides again')
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -36,6 +36,34 @@ export type StateFileKind = 'last_run' | 'last_complete' | 'retry_count' | 'next
 
 const SAFE = /^[A-Za-z0-9_.@-]+$/
 
+/** A value now (the state directory) or later (a job store). */
+export type MaybePromise<T> = T | Promise<T>
+
+/**
+ * Where the daemon keeps each rule's lease, schedule dates, retry count and run journal: a
+ * {@link StateDir} (one machine), or the job store (`StoreRuleState`, shared by every daemon of a
+ * cluster). Rule names are qualified (`module.rule`).
+ */
+export interface RuleState {
+  /** A unique id of this process's claims. */
+  readonly owner: string
+  /** The rule's lease, live or expired (its holder died), or null. */
+  readLease(rule: string): MaybePromise<Lease | null>
+  /** Claims the rule for `ttlMs` (taking over an expired lease); null while anyone holds it. */
+  acquire(rule: string, ttlMs: number): MaybePromise<Lease | null>
+  /** Extends our lease; false when it is no longer ours. */
+  renew(rule: string, ttlMs: number): MaybePromise<boolean>
+  /** Gives up our lease (someone else's is left alone). */
+  release(rule: string): MaybePromise<void>
+  readDate(rule: string, kind: StateFileKind): MaybePromise<Date | null>
+  writeDate(rule: string, kind: StateFileKind, when?: Date, note?: string): MaybePromise<void>
+  remove(rule: string, kind: StateFileKind): MaybePromise<void>
+  retryCount(rule: string): MaybePromise<number>
+  setRetryCount(rule: string, n: number): MaybePromise<void>
+  /** The rule's run journal (RunOptions.journal). */
+  journal(rule: string): RunJournal
+}
+
 /**
  * A state directory. Files are keyed by the rule's qualified name (`module.rule`), so equal rule
  * names in different modules no longer collide.
@@ -43,7 +71,7 @@ const SAFE = /^[A-Za-z0-9_.@-]+$/
  * @example
  * const s = new StateDir('/tmp/state'); s.acquire('names.count', 60_000) // a Lease, or null if held
  */
-export class StateDir {
+export class StateDir implements RuleState {
   /** A unique id for this process's claims. */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
 

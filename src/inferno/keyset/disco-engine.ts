@@ -1,6 +1,7 @@
 // The Disco engine: a rule's map/reduce as a Disco job on the Disco stores of the rule's store
 // (any DDFS, with the job registry and job data store that go with it). Workers load
-// disco-job-functions.js by path, which imports the rule module by path (no closures shipped).
+// disco-job-functions.js by path, which imports the rule module named in the spec's `modules` (no
+// closures shipped): by path on this machine, from a job pack on a cluster's workers.
 import { availableParallelism } from 'node:os'
 import { jobEvents, jobTasks, purgeJob, runJob, WorkerPoolExecutor, type DiscoStores, type Executor, type FnRef, type JobSpec } from '../../disco/index.js'
 import { DiscoError, isDiscoError } from '../../errors.js'
@@ -60,6 +61,8 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         ...(rule.partitionFunction ? { partitioner: { module: FUNCTIONS, export: 'partition' } } : {}),
         partitions: job.partitions,
         params,
+        // The rule module travels with the job (a cluster ships it to its workers as a job pack).
+        modules: { rule: rule.modulePath },
         sort: rule.sort,
         ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
         ...(job.maxRecordSize ? { maxRecordSize: job.maxRecordSize } : {}),

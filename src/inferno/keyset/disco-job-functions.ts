@@ -1,6 +1,8 @@
-// The functions Disco workers load by path (never closures): they import the rule module named in
-// the job params, find the rule (or sub-rule) by name, restrict it to the job's keysets and run the
-// keyset map / reduce of blob-tasks.ts.
+// The functions Disco workers load by path (never closures): they import the rule module the task
+// names (`ctx.modules.rule`; a cluster worker's copy comes from a job pack), find the rule (or
+// sub-rule) by name, restrict it to the job's keysets and run the keyset map / reduce of blob-tasks.ts.
+import { basename, extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Emit, TaskContext } from '../../disco/index.js'
 import { DiscoError } from '../../errors.js'
 import { mapBytes, newJobStats, partitionOf, reducePartition } from './blob-tasks.js'
@@ -11,7 +13,7 @@ import { withRule, type Params, type Rule } from '../rules/rule.js'
 
 /** The params of an Inferno job on Disco (plain JSON). */
 export interface InfernoJobParams {
-  /** Absolute path of the rule module. */
+  /** Absolute path of the rule module where the job was started (workers import `ctx.modules.rule`). */
   readonly module: string
   /** Rule (or sub-rule) name inside it. */
   readonly rule: string
@@ -33,20 +35,26 @@ export interface InfernoTaskStats {
 }
 
 const rules = new Map<string, Promise<Rule>>()
-/** Rules already loaded, for the synchronous partitioner. */
+/** The rule each job's params name, once loaded in this worker (for the synchronous partitioner). */
 const loaded = new Map<string, Rule>()
 
 function ruleId(p: InfernoJobParams): string {
   return `${p.module}\u0000${p.rule}\u0000${p.keysets.join(',')}`
 }
 
-/** Loads (once per worker) the rule a job runs. */
-export function jobRule(p: InfernoJobParams): Promise<Rule> {
-  const id = ruleId(p)
+/**
+ * Loads (once per worker and module) the rule a job runs, from the module the task was given
+ * (`ctx.modules.rule`: the rule module itself, or its copy from a job pack), else `p.module`.
+ */
+export function jobRule(p: InfernoJobParams, ctx?: Pick<TaskContext, 'modules'>): Promise<Rule> {
+  const given = ctx?.modules.rule
+  const id = `${given ?? p.module}\u0000${ruleId(p)}`
   let r = rules.get(id)
   if (!r) {
     r = (async () => {
-      const mod = await loadRuleModule(p.module)
+      const path = given === undefined ? p.module : given.startsWith('file:') ? fileURLToPath(given) : given
+      // Named after the original file, whichever copy is imported.
+      const mod = await loadRuleModule(path, basename(p.module, extname(p.module)))
       const rule = findRuleByName(mod.rules, p.rule)
       if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${p.rule} in ${p.module}, found none`)
       const keysets: Record<string, Rule['keysets'][string]> = {}
@@ -55,9 +63,7 @@ export function jobRule(p: InfernoJobParams): Promise<Rule> {
         if (!ks) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected keyset ${k} in rule ${p.rule}, found none`)
         keysets[k] = ks
       }
-      const r = withRule(rule, { keysets: Object.freeze(keysets) })
-      loaded.set(id, r)
-      return r
+      return withRule(rule, { keysets: Object.freeze(keysets) })
     })()
     r.catch(() => rules.delete(id))
     rules.set(id, r)
@@ -87,7 +93,8 @@ export function fromReduceWire(values: unknown): unknown[] {
  * map → combiner → emit. Reader and map statistics are reported as data, once per task.
  */
 export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
-  const rule = await jobRule(p)
+  const rule = await jobRule(p, ctx)
+  loaded.set(ruleId(p), rule) // for partition(), called while this task maps
   const stats = newJobStats()
   await mapBytes({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined, blob: ctx.input }, bytes,
     (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
@@ -102,7 +109,7 @@ const reduceErrors = new Map<string, ErrorStats>()
 
 /** Disco reduce: one key's values → sum → keyset post-processors → emit (encoded key, values). */
 export async function reduce(key: string, values: Iterable<unknown>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
-  const rule = await jobRule(p)
+  const rule = await jobRule(p, ctx)
   const stats = newJobStats()
   const pairs = (function* () {
     for (const v of values) yield [key, Array.isArray(v) ? v : [v]] as const
