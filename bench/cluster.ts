@@ -7,7 +7,7 @@
 // processes (concurrency 1 each), plus the time from kill -9 of one of the 2 workers (just after
 // the first map task is done) to the job's completion. Every cluster result is checked equal to
 // the embedded one (SHA-256 of `disco results`).
-// Usage: node build/bench/cluster.js [--size 64MB] [--rule-size 30MB] [--job-size 1GB] [--skip store|jobs] [--json]
+// Usage: node build/bench/cluster.js [--size 64MB] [--rule-size 1GB] [--job-size 1GB] [--skip store|jobs] [--json]
 // Needs nats-server (Debian) on the PATH; servers bind 127.0.0.1 and are stopped by PID.
 import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -30,9 +30,13 @@ function mb(s: string): number {
   return Number(m[1]) * ((m[2] ?? 'MB').toUpperCase() === 'GB' ? 1024 : 1)
 }
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write('usage: node build/bench/cluster.js [--size 64MB] [--rule-size 1GB] [--job-size 1GB] [--skip store|jobs] [--json]\n')
+  process.exit(0)
+}
 const json = process.argv.includes('--json')
 const sizeMB = mb(arg('size', '64MB'))
-const ruleMB = mb(arg('rule-size', '30MB'))
+const ruleMB = mb(arg('rule-size', '1GB'))
 const jobMB = mb(arg('job-size', '1GB'))
 const skip = arg('skip', '')
 

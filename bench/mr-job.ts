@@ -2,8 +2,9 @@
 // `map` is the plain record form (JSON.parse per line); `mapBytes` is the bytes form a user writes
 // for speed (lines split on bytes, only `user` and `amount` decoded by the byte scanner, JSON.parse
 // for lines the scanner leaves undecided), giving the same pairs.
-import { LineSplitter, type Emit, type TaskContext } from 'disco-inferno'
-import { FieldScanner, SCAN_OK } from '#src/util/json-fields.js'
+// Only the package's public entry: on a cluster this module travels in a job pack, where the
+// package's own `#src/…` imports do not resolve.
+import { FieldScanner, LineSplitter, SCAN_OK, type Emit, type TaskContext } from 'disco-inferno'
 
 type Pair = [number, number]
 

@@ -1,5 +1,7 @@
 // The public entry of the `disco-inferno` package: each layer exports its own surface.
 export { DiscoError, isDiscoError } from './errors.js'
+// For map functions on bytes (`mapForm: 'bytes'`): read only the fields a job needs, JSON.parse's verdicts.
+export { FieldScanner, SCAN_OK, SCAN_BAD, SCAN_UNSURE } from './util/json-fields.js'
 export * from './discodb/index.js'
 export * from './ddfs/index.js'
 export * from './disco/index.js'
