@@ -11,7 +11,7 @@
 // Needs nats-server (Debian) on the PATH; servers bind 127.0.0.1 and are stopped by PID.
 import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -72,14 +72,22 @@ async function appends(label: string, s: OpenedStore, writers: number, each: num
 function clicks(path: string, mbytes: number): void {
   const rand = mulberry32(20261127)
   const events = ['view', 'signup', 'purchase', 'view', 'view']
-  const parts: string[] = []
-  let size = 0
-  while (size < mbytes * 1048576) {
-    const line = JSON.stringify({ ts: Date.UTC(2026, 10, 20) + Math.floor(rand() * 86_400_000), event: events[Math.floor(rand() * 5)], country: ['fi', 'se', 'us', 'de'][Math.floor(rand() * 4)], device: rand() < 0.5 ? 'mobile' : 'desktop', referrer: `r${Math.floor(rand() * 50)}`, amount: Math.floor(rand() * 100) })
-    parts.push(line)
-    size += line.length + 1
+  const fd = openSync(path, 'w')
+  try {
+    let size = 0
+    while (size < mbytes * 1048576) {
+      // a few MB per write: a whole GB does not fit in one string
+      const parts: string[] = []
+      for (let i = 0; i < 20_000 && size < mbytes * 1048576; i++) {
+        const line = JSON.stringify({ ts: Date.UTC(2026, 10, 20) + Math.floor(rand() * 86_400_000), event: events[Math.floor(rand() * 5)], country: ['fi', 'se', 'us', 'de'][Math.floor(rand() * 4)], device: rand() < 0.5 ? 'mobile' : 'desktop', referrer: `r${Math.floor(rand() * 50)}`, amount: Math.floor(rand() * 100) })
+        parts.push(line)
+        size += line.length + 1
+      }
+      writeSync(fd, parts.join('\n') + '\n')
+    }
+  } finally {
+    closeSync(fd)
   }
-  writeFileSync(path, parts.join('\n') + '\n')
 }
 
 async function storeBench(): Promise<void> {
