@@ -20,13 +20,13 @@ export interface RecordSink {
   raw(buf: Buffer, start: number, end: number): void
 }
 
-/** Writes lines to `<path>.<random>.partial` and renames it to `path` on commit (atomic output). */
-export class AtomicWriter {
-  private fd: number
-  private pending: string[] = []
-  private pendingLen = 0
+/**
+ * A file written as `<path>.<random>.partial` and renamed to `path` on commit (atomic output);
+ * subclasses buffer and `flush` their bytes.
+ */
+abstract class PartialFile {
+  protected fd: number
   readonly tmp: string
-  lines = 0
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true })
@@ -34,20 +34,7 @@ export class AtomicWriter {
     this.fd = openSync(this.tmp, 'w')
   }
 
-  write(line: string): void {
-    this.pending.push(line)
-    this.pendingLen += line.length + 1
-    this.lines++
-    if (this.pendingLen >= WRITE_CHUNK) this.flush()
-  }
-
-  private flush(): void {
-    if (this.pending.length === 0) return
-    this.pending.push('')
-    writeSync(this.fd, this.pending.join('\n'))
-    this.pending = []
-    this.pendingLen = 0
-  }
+  protected abstract flush(): void
 
   /** Flushes, closes and renames into place. */
   commit(): void {
@@ -60,6 +47,28 @@ export class AtomicWriter {
   abort(): void {
     try { closeSync(this.fd) } catch { /* already closed */ }
     rmSync(this.tmp, { force: true })
+  }
+}
+
+/** Writes lines to `<path>.<random>.partial` and renames it to `path` on commit (atomic output). */
+export class AtomicWriter extends PartialFile {
+  private pending: string[] = []
+  private pendingLen = 0
+  lines = 0
+
+  write(line: string): void {
+    this.pending.push(line)
+    this.pendingLen += line.length + 1
+    this.lines++
+    if (this.pendingLen >= WRITE_CHUNK) this.flush()
+  }
+
+  protected flush(): void {
+    if (this.pending.length === 0) return
+    this.pending.push('')
+    writeSync(this.fd, this.pending.join('\n'))
+    this.pending = []
+    this.pendingLen = 0
   }
 }
 
@@ -82,17 +91,13 @@ export class NdjsonSink implements RecordSink {
  * Writes binary records to `<path>.<random>.partial` (MAGIC first) and renames it to `path` on
  * commit. `records` counts what was written.
  */
-export class RecordWriter implements RecordSink {
-  private fd: number
+export class RecordWriter extends PartialFile implements RecordSink {
   private readonly sink = new ByteSink(WRITE_CHUNK + 4096)
   private readonly scratch = new ByteSink(256)
-  readonly tmp: string
   records = 0
 
-  constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true })
-    this.tmp = `${path}.${randomBytes(4).toString('hex')}.partial`
-    this.fd = openSync(this.tmp, 'w')
+  constructor(path: string) {
+    super(path)
     this.sink.buf.set(RECORDS_MAGIC, 0)
     this.sink.pos = RECORDS_MAGIC.length
   }
@@ -124,22 +129,9 @@ export class RecordWriter implements RecordSink {
     this.raw(t.buf, 0, t.pos)
   }
 
-  private flush(): void {
+  protected flush(): void {
     if (this.sink.pos > 0) writeSync(this.fd, this.sink.buf, 0, this.sink.pos)
     this.sink.pos = 0
-  }
-
-  /** Flushes, closes and renames into place. */
-  commit(): void {
-    this.flush()
-    closeSync(this.fd)
-    renameSync(this.tmp, this.path)
-  }
-
-  /** Closes and removes the partial file. */
-  abort(): void {
-    try { closeSync(this.fd) } catch { /* already closed */ }
-    rmSync(this.tmp, { force: true })
   }
 }
 
