@@ -15,6 +15,10 @@ const STR_CACHE = 256
 const BAD = -1
 const UNSURE = -2
 const MAX_DEPTH = 64
+/** Member positions whose key is predicted from the previous lines (log lines repeat their keys). */
+const PREDICTED = 32
+/** Longest key predicted. */
+const MAX_PREDICTED_KEY = 32
 
 // Value kinds of a wanted field (0: absent).
 const K_STRING = 1
@@ -77,6 +81,10 @@ export class FieldScanner {
   private readonly kinds: Uint8Array
   private readonly flags: Uint8Array
   private readonly stack = new Uint8Array(MAX_DEPTH)
+  /** Keys met lately at each member position (plain ASCII bytes, length, wanted-field slot; -1: none). */
+  private readonly predBytes = new Uint8Array(PREDICTED * MAX_PREDICTED_KEY)
+  private readonly predLen = new Int16Array(PREDICTED).fill(-1)
+  private readonly predSlot = new Int16Array(PREDICTED)
   /** Short ASCII strings met lately (direct-mapped): a repeated value is one string, not a new one. */
   private readonly strCache: (string | undefined)[] = new Array<string | undefined>(STR_CACHE).fill(undefined)
   /** Flags of the last string scanned. */
@@ -107,27 +115,47 @@ export class FieldScanner {
    */
   scan(buf: Buffer, start: number, end: number, out: unknown[]): number {
     const kinds = this.kinds
-    kinds.fill(0)
+    const n = kinds.length
+    for (let i = 0; i < n; i++) kinds[i] = 0
     this.nonAscii = false
-    let p = this.ws(buf, start, end)
-    if (p >= end || buf[p] !== 123) return SCAN_UNSURE
-    p = this.ws(buf, p + 1, end)
+    let p = start
+    let c = 0
+    while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+    if (p >= end || c !== 123) return SCAN_UNSURE
+    p++
+    while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
     if (p >= end) return SCAN_BAD
-    if (buf[p] === 125) {
+    if (c === 125) {
       p++
     } else {
-      for (;;) {
-        if (buf[p] !== 34) return SCAN_BAD
+      const predLen = this.predLen
+      for (let member = 0; ; member++) {
+        if (c !== 34) return SCAN_BAD
         const ks = p + 1
-        const q = this.string(buf, ks, end)
-        if (q < 0) return q === UNSURE ? SCAN_UNSURE : SCAN_BAD
-        const slot = this.strFlags === 0 ? this.match(buf, ks, q) : this.matchDecoded(buf, ks, q)
-        p = this.ws(buf, q + 1, end)
-        if (p >= end || buf[p] !== 58) return SCAN_BAD
-        p = this.ws(buf, p + 1, end)
+        let q: number
+        let slot: number
+        // The key met at this position on the previous lines, when the bytes are the same.
+        const pl = member < PREDICTED ? predLen[member]! : -1
+        if (pl >= 0 && ks + pl < end && buf[ks + pl] === 34 && this.sameKey(buf, ks, member, pl)) {
+          q = ks + pl
+          slot = this.predSlot[member]!
+        } else {
+          q = this.string(buf, ks, end)
+          if (q < 0) return SCAN_BAD
+          if (this.strFlags === 0) {
+            slot = this.match(buf, ks, q)
+            if (member < PREDICTED) this.predict(member, buf, ks, q, slot)
+          } else {
+            slot = this.matchDecoded(buf, ks, q)
+          }
+        }
+        p = q + 1
+        while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+        if (p >= end || c !== 58) return SCAN_BAD
+        p++
+        while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
         if (p >= end) return SCAN_BAD
         const vs = p
-        const c = buf[p]!
         let kind: number
         let flags = 0
         if (c === 34) {
@@ -136,15 +164,15 @@ export class FieldScanner {
           flags = this.strFlags
           p++
           kind = K_STRING
-        } else if (c === 123 || c === 91) {
-          p = this.nested(buf, p, end)
-          if (p < 0) return p === UNSURE ? SCAN_UNSURE : SCAN_BAD
-          kind = K_NESTED
         } else if (c === 45 || (c >= 48 && c <= 57)) {
           p = this.number(buf, p, end)
           if (p < 0) return SCAN_BAD
           flags = this.numInt ? 1 : 0
           kind = K_NUMBER
+        } else if (c === 123 || c === 91) {
+          p = this.nested(buf, p, end)
+          if (p < 0) return p === UNSURE ? SCAN_UNSURE : SCAN_BAD
+          kind = K_NESTED
         } else {
           p = this.literal(buf, p, end)
           if (p < 0) return SCAN_BAD
@@ -156,15 +184,15 @@ export class FieldScanner {
           this.ends[slot] = p
           this.flags[slot] = flags
         }
-        p = this.ws(buf, p, end)
+        while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
         if (p >= end) return SCAN_BAD
-        const d = buf[p]
-        if (d === 44) {
-          p = this.ws(buf, p + 1, end)
+        if (c === 44) {
+          p++
+          while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
           if (p >= end) return SCAN_BAD
           continue
         }
-        if (d === 125) {
+        if (c === 125) {
           p++
           break
         }
@@ -172,9 +200,32 @@ export class FieldScanner {
       }
     }
     // Anything after the object (even what trimEnd would drop) goes to the full parser.
-    if (this.ws(buf, p, end) < end) return SCAN_UNSURE
-    for (let i = 0; i < kinds.length; i++) out[i] = this.value(buf, i)
+    while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+    if (p < end) return SCAN_UNSURE
+    for (let i = 0; i < n; i++) out[i] = kinds[i] === 0 ? undefined : this.value(buf, i)
     return SCAN_OK
+  }
+
+  /** True when `buf[s, s + len)` are the bytes of the key predicted at member position `member`. */
+  private sameKey(buf: Buffer, s: number, member: number, len: number): boolean {
+    const bytes = this.predBytes
+    const base = member * MAX_PREDICTED_KEY
+    for (let j = 0; j < len; j++) if (buf[s + j] !== bytes[base + j]) return false
+    return true
+  }
+
+  /** Remembers the plain key `buf[s, e)` (and its wanted-field slot) as the one at position `member`. */
+  private predict(member: number, buf: Buffer, s: number, e: number, slot: number): void {
+    const len = e - s
+    if (len > MAX_PREDICTED_KEY) {
+      this.predLen[member] = -1
+      return
+    }
+    const bytes = this.predBytes
+    const base = member * MAX_PREDICTED_KEY
+    for (let j = 0; j < len; j++) bytes[base + j] = buf[s + j]!
+    this.predLen[member] = len
+    this.predSlot[member] = slot
   }
 
   /** The decoded value of wanted field `i` after a successful scan. */
@@ -254,9 +305,9 @@ export class FieldScanner {
   private string(buf: Buffer, p: number, end: number): number {
     let flags = 0
     for (;;) {
-      while (p < end && PLAIN[buf[p]!] === 1) p++
+      let c = 0
+      while (p < end && PLAIN[(c = buf[p]!)] === 1) p++
       if (p >= end) return BAD
-      const c = buf[p]!
       if (c === 34) {
         this.strFlags = flags
         if (flags & F_NON_ASCII) this.nonAscii = true
