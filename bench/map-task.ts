@@ -10,6 +10,8 @@ import { createReadStream, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { Readable } from 'node:stream'
+import { createGunzip, gzipSync } from 'node:zlib'
 import { mapBytes, newJobStats, type Rule } from 'disco-inferno'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -23,6 +25,8 @@ const { values: opt } = parseArgs({
     json: { type: 'boolean', default: false },
     /** Read the file from disk in 1 MiB chunks on each run (as a map task reads a blob) instead of from memory. */
     stream: { type: 'boolean', default: false },
+    /** Gunzip the lines (gzipped once, in memory) on each run, as a map task reads a gzip blob. */
+    gzip: { type: 'boolean', default: false },
   },
 })
 
@@ -43,13 +47,14 @@ all = all.subarray(0, cut)
 const chunks: Buffer[] = []
 for (let i = 0; i < all.length; i += 1 << 20) chunks.push(all.subarray(i, Math.min(all.length, i + (1 << 20))))
 
+const gz = opt.gzip ? gzipSync(all) : Buffer.alloc(0)
 const results: number[] = []
 let digest = ''
 for (let r = 0; r < Number(opt.repeat); r++) {
   const pairs: string[] = []
   const stats = newJobStats()
   const c0 = process.cpuUsage()
-  const input = opt.stream ? createReadStream(opt.file!, { highWaterMark: 1 << 20, end: cut - 1 }) : chunks
+  const input = opt.gzip ? Readable.from([gz]).pipe(createGunzip()) : opt.stream ? createReadStream(opt.file!, { highWaterMark: 1 << 20, end: cut - 1 }) : chunks
   await mapBytes({ rule, params: {} }, input, (k, v) => pairs.push(JSON.stringify([k, v])), stats)
   const c = process.cpuUsage(c0)
   const us = (c.user + c.system) / stats.read.lines

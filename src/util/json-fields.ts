@@ -17,8 +17,9 @@ const UNSURE = -2
 const MAX_DEPTH = 64
 /** Member positions whose key is predicted from the previous lines (log lines repeat their keys). */
 const PREDICTED = 32
-/** Longest key predicted. */
-const MAX_PREDICTED_KEY = 32
+/** Longest prediction: a key of up to 32 bytes, its closing quote and a colon. */
+const PREDICTED_BYTES = 34
+const PREDICTED_WORDS = 9
 
 // Value kinds of a wanted field (0: absent).
 const K_STRING = 1
@@ -59,7 +60,7 @@ const latin1: Slicer = proto.latin1Slice ?? function (this: Buffer, s: number, e
 const utf8: Slicer = proto.utf8Slice ?? function (this: Buffer, s: number, e: number) { return this.toString('utf8', s, e) }
 
 function isWs(c: number): boolean {
-  return c === 32 || c === 9 || c === 13 || c === 10
+  return c <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)
 }
 
 /**
@@ -81,10 +82,17 @@ export class FieldScanner {
   private readonly kinds: Uint8Array
   private readonly flags: Uint8Array
   private readonly stack = new Uint8Array(MAX_DEPTH)
-  /** Keys met lately at each member position (plain ASCII bytes, length, wanted-field slot; -1: none). */
-  private readonly predBytes = new Uint8Array(PREDICTED * MAX_PREDICTED_KEY)
+  /**
+   * Keys met lately at each member position: the bytes `key":` (plain ASCII), the same as
+   * little-endian words (the last one masked), their length (-1: none) and the key's wanted-field slot.
+   */
+  private readonly predBytes = new Uint8Array(PREDICTED * PREDICTED_BYTES)
+  private readonly predWords = new Int32Array(PREDICTED * PREDICTED_WORDS)
+  private readonly predMask = new Int32Array(PREDICTED)
   private readonly predLen = new Int16Array(PREDICTED).fill(-1)
   private readonly predSlot = new Int16Array(PREDICTED)
+  private viewOf: Buffer | undefined
+  private dv: DataView = new DataView(new ArrayBuffer(0))
   /** Short ASCII strings met lately (direct-mapped): a repeated value is one string, not a new one. */
   private readonly strCache: (string | undefined)[] = new Array<string | undefined>(STR_CACHE).fill(undefined)
   /** Flags of the last string scanned. */
@@ -120,10 +128,10 @@ export class FieldScanner {
     this.nonAscii = false
     let p = start
     let c = 0
-    while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+    while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
     if (p >= end || c !== 123) return SCAN_UNSURE
     p++
-    while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+    while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
     if (p >= end) return SCAN_BAD
     if (c === 125) {
       p++
@@ -132,15 +140,14 @@ export class FieldScanner {
       for (let member = 0; ; member++) {
         if (c !== 34) return SCAN_BAD
         const ks = p + 1
-        let q: number
         let slot: number
-        // The key met at this position on the previous lines, when the bytes are the same.
+        // The key met at this position on the previous lines, when the bytes (key, quote, colon) are the same.
         const pl = member < PREDICTED ? predLen[member]! : -1
-        if (pl >= 0 && ks + pl < end && buf[ks + pl] === 34 && this.sameKey(buf, ks, member, pl)) {
-          q = ks + pl
+        if (pl >= 0 && ks + pl <= end && this.samePattern(buf, ks, member, pl)) {
           slot = this.predSlot[member]!
+          p = ks + pl
         } else {
-          q = this.string(buf, ks, end)
+          const q = this.string(buf, ks, end)
           if (q < 0) return SCAN_BAD
           if (this.strFlags === 0) {
             slot = this.match(buf, ks, q)
@@ -148,12 +155,12 @@ export class FieldScanner {
           } else {
             slot = this.matchDecoded(buf, ks, q)
           }
+          p = q + 1
+          while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
+          if (p >= end || c !== 58) return SCAN_BAD
+          p++
         }
-        p = q + 1
-        while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
-        if (p >= end || c !== 58) return SCAN_BAD
-        p++
-        while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+        while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
         if (p >= end) return SCAN_BAD
         const vs = p
         let kind: number
@@ -184,11 +191,11 @@ export class FieldScanner {
           this.ends[slot] = p
           this.flags[slot] = flags
         }
-        while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+        while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
         if (p >= end) return SCAN_BAD
         if (c === 44) {
           p++
-          while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+          while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
           if (p >= end) return SCAN_BAD
           continue
         }
@@ -200,30 +207,60 @@ export class FieldScanner {
       }
     }
     // Anything after the object (even what trimEnd would drop) goes to the full parser.
-    while (p < end && ((c = buf[p]!) === 32 || c === 9 || c === 13 || c === 10)) p++
+    while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
     if (p < end) return SCAN_UNSURE
     for (let i = 0; i < n; i++) out[i] = kinds[i] === 0 ? undefined : this.value(buf, i)
     return SCAN_OK
   }
 
-  /** True when `buf[s, s + len)` are the bytes of the key predicted at member position `member`. */
-  private sameKey(buf: Buffer, s: number, member: number, len: number): boolean {
+  /** A DataView over `buf` (the last one made, while the same buffer comes again). */
+  private view(buf: Buffer): DataView {
+    if (buf !== this.viewOf) {
+      this.viewOf = buf
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    }
+    return this.dv
+  }
+
+  /**
+   * True when `buf[s, s + len)` are the bytes predicted at member position `member` (a plain key,
+   * its closing quote and a colon): compared four bytes at a time.
+   */
+  private samePattern(buf: Buffer, s: number, member: number, len: number): boolean {
+    const nw = (len + 3) >> 2
+    const base = member * PREDICTED_WORDS
+    if (s + (nw << 2) <= buf.length) {
+      const dv = this.view(buf)
+      const words = this.predWords
+      for (let w = 0; w < nw - 1; w++) if (dv.getInt32(s + (w << 2), true) !== words[base + w]) return false
+      return (dv.getInt32(s + ((nw - 1) << 2), true) & this.predMask[member]!) === words[base + nw - 1]
+    }
     const bytes = this.predBytes
-    const base = member * MAX_PREDICTED_KEY
-    for (let j = 0; j < len; j++) if (buf[s + j] !== bytes[base + j]) return false
+    const b = member * PREDICTED_BYTES
+    for (let j = 0; j < len; j++) if (buf[s + j] !== bytes[b + j]) return false
     return true
   }
 
   /** Remembers the plain key `buf[s, e)` (and its wanted-field slot) as the one at position `member`. */
   private predict(member: number, buf: Buffer, s: number, e: number, slot: number): void {
-    const len = e - s
-    if (len > MAX_PREDICTED_KEY) {
+    const len = e - s + 2
+    if (len > PREDICTED_BYTES) {
       this.predLen[member] = -1
       return
     }
     const bytes = this.predBytes
-    const base = member * MAX_PREDICTED_KEY
-    for (let j = 0; j < len; j++) bytes[base + j] = buf[s + j]!
+    const b = member * PREDICTED_BYTES
+    for (let j = 0; j < len - 2; j++) bytes[b + j] = buf[s + j]!
+    bytes[b + len - 2] = 34
+    bytes[b + len - 1] = 58
+    const words = this.predWords
+    const base = member * PREDICTED_WORDS
+    for (let w = 0; w < (len + 3) >> 2; w++) {
+      let word = 0
+      for (let k = 0; k < 4; k++) word |= (4 * w + k < len ? bytes[b + 4 * w + k]! : 0) << (8 * k)
+      words[base + w] = word
+    }
+    this.predMask[member] = (len & 3) === 0 ? -1 : (1 << (8 * (len & 3))) - 1
     this.predLen[member] = len
     this.predSlot[member] = slot
   }
