@@ -28,11 +28,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { openStore, parseCompress } from 'disco-inferno'
-import { clickLogLines, daysEndingAt } from '#src/inferno/examples/clicks-data.js'
-import { runImmediate } from '#src/cli/inferno.js'
-import { parseInfernoArgs, settingsFromOptions } from '#src/cli/inferno-args.js'
-import { parseSize } from '#src/cli/demo.js'
+import { daysEndingAt } from '#src/inferno/examples/clicks-data.js'
+// Everything else is imported where it is used: an `inferno` child loads what the `inferno` CLI
+// loads (its CPU time and RSS are the tool's own), not the data generator, the store writer or
+// the package entry.
 
 const HERE = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -110,6 +109,8 @@ export const rules = [defineRule(options('traffic', true)), defineRule(options('
 `
 
 async function childInferno(dir: string): Promise<ChildResult> {
+  const { runImmediate } = await import('#src/cli/inferno.js')
+  const { parseInfernoArgs, settingsFromOptions } = await import('#src/cli/inferno-args.js')
   const o = parseInfernoArgs(['-y', join(DATA, 'inferno', 'rules'), '--store', join(dir, opt.store!), '-i', `bench.${opt.rule}`, '-S', LAST_DAY,
     '-R', String(days.length), '--no-progress'])
   const { settings } = settingsFromOptions(o, {}, [])
@@ -220,6 +221,8 @@ const storeOf = (codec: string) => `store-${codec.replace(':', '')}`
 
 /** Generates the NDJSON files once per (size, days, seed), and a chunked store per codec. */
 async function ensureData(size: number, seed: number, codecs: string[]): Promise<{ dir: string; lines: number; bytes: number }> {
+  const { openStore, parseCompress } = await import('#src/ddfs/index.js')
+  const { clickLogLines } = await import('#src/inferno/examples/clicks-data.js')
   const dir = join(DATA, 'inferno', `clicks-${Math.round(size / 1e6)}mb-${days.length}d-s${seed}`)
   mkdirSync(join(DATA, 'inferno', 'rules'), { recursive: true })
   writeFileSync(join(DATA, 'inferno', 'rules', 'bench.js'), RULES)
@@ -278,7 +281,8 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await run(dir)))
     return
   }
-  const size = parseSize(opt.size!)
+  const { parseSize } = await import('#src/cli/common.js')
+  const size = parseSize(opt.size!, '--size', 'MB')
   const seed = Number(opt.seed)
   const codecs = opt.codecs!.split(',').filter(Boolean)
   const data = await ensureData(size, seed, codecs)
