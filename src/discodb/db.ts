@@ -8,7 +8,7 @@ import { evaluate, metaquery, resolve } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
 import { FnInquiry, IdsInquiry, type Inquiry, ListInquiry } from './inquiry.js'
 import { Q } from './q.js'
-import { type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError } from './reader.js'
+import { type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError, unsafeBytes } from './reader.js'
 import { dedupe } from './setops.js'
 import { type BytesLike, type FinalizeOptions, type Values, buildImage } from './writer.js'
 import { writeFileAtomicSync } from '../util/atomic.js'
@@ -384,18 +384,23 @@ export class DiscoDB {
           }
           return
         }
-        // Decoded offsets stay below 2^32: a batch's buffer is far smaller.
-        const offsets = new Uint32Array(size + 1)
-        let out = new Uint8Array(0)
-        for (let id = 1; id <= U; ) {
-          const n = r.decodeValues(id, Math.min(size, U + 1 - id), offsets, out)
-          if (n === 0) {
-            // Room for a batch of typical values, and for this one whatever its size.
-            out = new Uint8Array(Math.max(VALUE_BATCH_BYTES, r.valueCap(id)))
-            continue
+        // The reader's pooled buffers when no other scan holds them (decoded offsets stay
+        // below 2^32: a batch's buffer is far smaller).
+        const pool = r.takeBatchPool(size + 1)
+        let { offsets, out } = pool
+        try {
+          for (let id = 1; id <= U; ) {
+            const n = r.decodeValues(id, Math.min(size, U + 1 - id), offsets, out)
+            if (n === 0) {
+              // Room for a batch of typical values, and for this one whatever its size.
+              out = pool.out = unsafeBytes(Math.max(VALUE_BATCH_BYTES, r.valueCap(id)))
+              continue
+            }
+            yield { length: n, firstId: id, bytes: out, offsets }
+            id += n
           }
-          yield { length: n, firstId: id, bytes: out, offsets }
-          id += n
+        } finally {
+          r.returnBatchPool(pool)
         }
       },
     }
