@@ -62,6 +62,60 @@ export interface QueryOptions {
   readonly view?: Iterable<string | Uint8Array>
 }
 
+/** Yields `at(i)` for i = first, first + 1, … (n elements): a plain class, cheaper than a generator. */
+class CountIterator implements Iterator<Uint8Array> {
+  #i: number
+  readonly #end: number
+  constructor(
+    n: number,
+    first: number,
+    private readonly at: (i: number) => Uint8Array,
+  ) {
+    this.#i = first
+    this.#end = first + n
+  }
+  next(): IteratorResult<Uint8Array> {
+    const i = this.#i
+    if (i >= this.#end) return { done: true, value: undefined }
+    this.#i = i + 1
+    return { done: false, value: this.at(i) }
+  }
+  [Symbol.iterator](): Iterator<Uint8Array> {
+    return this
+  }
+}
+
+/** Every value of every key in stored order (`values()`), key lists located one after another. */
+class ValuesIterator implements Iterator<Uint8Array> {
+  #key = 0
+  #k = 0
+  #count = 0
+  #w = 1
+  #base = 0
+  #id = 0
+  constructor(
+    private readonly r: Reader,
+    private readonly n: number,
+  ) {}
+  next(): IteratorResult<Uint8Array> {
+    const r = this.r
+    while (this.#k >= this.#count) {
+      if (this.#key >= this.n) return { done: true, value: undefined }
+      r.locate(this.#key++)
+      this.#count = r.count
+      this.#w = r.w
+      this.#base = r.base
+      this.#k = 0
+      this.#id = 0
+    }
+    const id = (this.#id = r.nextId(this.#w, this.#base, this.#k++, this.#id))
+    return { done: false, value: r.valueAt(id) }
+  }
+  [Symbol.iterator](): Iterator<Uint8Array> {
+    return this
+  }
+}
+
 /**
  * An immutable key → values index in the original DiscoDB format (spec discodb-format.md).
  * @example
@@ -230,9 +284,7 @@ export class DiscoDB {
     r.ensure(S_INDEX)
     const n = this.header.numKeys
     return new FnInquiry(
-      function* () {
-        for (let i = 0; i < n; i++) yield r.keyAt(i)
-      },
+      () => new CountIterator(n, 0, (i) => r.keyAt(i)),
       () => n,
     )
   }
@@ -243,16 +295,7 @@ export class DiscoDB {
     r.ensure(S_ALL)
     const n = this.header.numKeys
     return new FnInquiry(
-      function* () {
-        for (let i = 0; i < n; i++) {
-          r.locate(i)
-          const { count, w, base } = r
-          for (let k = 0, id = 0; k < count; k++) {
-            id = r.nextId(w, base, k, id)
-            yield r.valueAt(id)
-          }
-        }
-      },
+      () => new ValuesIterator(r, n),
       () => this.header.numValues,
       () => {
         let total = 0
@@ -283,9 +326,7 @@ export class DiscoDB {
     r.ensure(S_VALUES)
     const n = this.header.numUniqueValues
     return new FnInquiry(
-      function* () {
-        for (let id = 1; id <= n; id++) yield r.valueAt(id)
-      },
+      () => new CountIterator(n, 1, r.valueAt),
       () => n,
       () => {
         const out = new Uint32Array(n)
