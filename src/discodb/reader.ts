@@ -57,6 +57,7 @@ function badId(id: number, maxId: number): never {
 
 const EMPTY = new Uint32Array(0)
 const EMPTY_I32 = new Int32Array(0)
+const EMPTY_BYTES = new Uint8Array(0)
 
 /** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
 function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
@@ -124,8 +125,10 @@ export class Reader implements QuerySource {
   #visiting = false
   /** Sum of bytes read only to bring them into the cache (kept so the reads are not dropped). */
   touched = 0
-  /** Buffers of a compressed DB's value batches, kept between scans (undefined while a scan holds them). */
-  #batchPool: BatchPool | undefined = { offsets: new Uint32Array(0), out: new Uint8Array(0) }
+  /** Buffers of a compressed DB's value batches, kept between scans (made by the first scan). */
+  #batchPool: BatchPool | undefined
+  /** Whether a scan holds `#batchPool`. */
+  #batchBusy = false
 
   /**
    * `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest, and
@@ -736,14 +739,16 @@ export class Reader implements QuerySource {
    * scan holds the pool); give them back with `returnBatchPool`.
    */
   takeBatchPool(n: number): BatchPool {
-    const pool = this.#batchPool ?? { offsets: new Uint32Array(0), out: new Uint8Array(0) }
-    this.#batchPool = undefined
+    let pool = this.#batchPool
+    if (pool === undefined || this.#batchBusy) pool = { offsets: EMPTY, out: EMPTY_BYTES }
+    this.#batchBusy = true
     if (pool.offsets.length < n) pool.offsets = new Uint32Array(n)
     return pool
   }
 
   returnBatchPool(pool: BatchPool): void {
     this.#batchPool = pool
+    this.#batchBusy = false
   }
 
   /** Room needed to decode value `id` of a compressed DB (checked). */
