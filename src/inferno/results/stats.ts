@@ -38,19 +38,10 @@ export interface ErrorStats {
   errorSample: string[]
 }
 
-/** The counters of one input blob (or file). */
-export interface BlobStats {
+/** The counters of one input blob (or file): its reader's counters and what its map dropped. */
+export interface BlobStats extends Omit<ReadStats, 'badSample'>, Pick<MapCounts, 'missingKeyParts' | 'nonNumericValues'> {
   /** The blob's first URL (or the file). */
   readonly blob: string
-  lines: number
-  records: number
-  badLines: number
-  skippedLines: number
-  invalidUtf8Lines: number
-  /** Lines past the maximum record size (also in `badLines`). */
-  tooLongLines: number
-  missingKeyParts: number
-  nonNumericValues: number
 }
 
 /** Counters of one job. */
