@@ -2,7 +2,9 @@
 // post-processor (bench/data/inferno/rules/bench.js, written by this script) over generated JSON
 // click logs chunked into the embedded store with `ddfs chunk`'s defaults (and once more with
 // `--compress none`), side by side with DuckDB read_ndjson + GROUP BY GROUPING SETS over the plain
-// files (same semantics), jq (streaming `reduce inputs`) and a plain Node loop. Each tool runs in its
+// files (same semantics), jq (streaming `reduce inputs`) and a plain Node loop. The rule's pre-processor
+// takes the UTC day with the library's `utcDay(ts)` (exactly `new Date(ts).toISOString().slice(0, 10)`,
+// remembered per day), as a rule author would. Each tool runs in its
 // own child process under /usr/bin/time, so peak RSS is the tool's own. Tools run back to back,
 // `--repeat` times in turn; figures are medians, ratios are against DuckDB's median.
 //
@@ -73,14 +75,14 @@ const ndjson = (dir: string) => days.map((d) => join(dir, `events-${d}.ndjson`))
 // ------------------------------------------------------------------------------------ children
 
 /** The bench rule module: clicks.traffic plus a field transform and a post-processor; `traffic_slow` lacks `preprocessReads`. */
-const RULES = `import { defineKeyset, defineRule } from 'disco-inferno'
+const RULES = `import { defineKeyset, defineRule, utcDay } from 'disco-inferno'
 
 /** Adds the counters and the UTC day of the event; drops records without a timestamp. */
 export function enrich(parts) {
   const ts = parts.ts
   if (typeof ts !== 'number') return undefined
   parts.count = 1
-  parts.day = new Date(ts).toISOString().slice(0, 10)
+  parts.day = utcDay(ts) // = new Date(ts).toISOString().slice(0, 10), remembered per day
   parts.purchases = parts.event === 'purchase' ? 1 : 0
   parts.signups = parts.event === 'signup' ? 1 : 0
   return parts

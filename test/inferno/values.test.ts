@@ -1,7 +1,8 @@
 // Q1 (float formatting), Q3 (booleans), Q10 (key text) and Q14 (exact integer sums) — docs/inferno.md.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { add, coerce, formatValue, keyText, sumInto } from 'disco-inferno'
+import { add, coerce, formatValue, keyText, sumInto, utcDay } from 'disco-inferno'
+import { mulberry32 } from '#src/util/random.js'
 
 test('Q10: key parts become text; null and absent are missing', () => {
   assert.equal(keyText('a'), 'a')
@@ -69,4 +70,37 @@ test('Q1: number formatting (g12 default, shortest optional)', () => {
   assert.equal(formatValue(-Infinity), '-inf')
   assert.equal(formatValue(true), 'True')
   assert.equal(formatValue(null), '')
+})
+
+test('utcDay equals new Date(ms).toISOString().slice(0, 10) on every time (differential, seeded), throws alike', () => {
+  const slow = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+  const outcome = (f: () => string): string => {
+    try {
+      return f()
+    } catch (e) {
+      return `${(e as Error).name}`
+    }
+  }
+  const LIMIT = 8.64e15
+  const DAY = 86_400_000
+  const fixed = [0, -0, 0.5, -0.5, 1, -1, 0.999, -0.999, DAY - 1, DAY, -DAY, -DAY - 1, -DAY + 1, -DAY + 0.5, 1763596800123,
+    LIMIT, -LIMIT, LIMIT - 1, -LIMIT + 1, LIMIT - 0.5, -LIMIT + 0.5, LIMIT + 1, -LIMIT - 1, LIMIT + 0.5, NaN, Infinity, -Infinity,
+    Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, Number.MAX_VALUE, Number.MIN_VALUE, -Number.MIN_VALUE, 253402300799999,
+    253402300800000, -62167219200000, -62167219200001, 1e15 + 0.25]
+  const r = mulberry32(11)
+  const random: number[] = []
+  for (let i = 0; i < 20_000; i++) {
+    const k = r()
+    // Near day ends, anywhere in range, near the limits, fractions.
+    if (k < 0.3) random.push(Math.round((r() - 0.5) * 2e5) * DAY + Math.floor(r() * 5) - 2)
+    else if (k < 0.6) random.push(Math.floor((r() - 0.5) * 2 * LIMIT))
+    else if (k < 0.8) random.push((r() < 0.5 ? 1 : -1) * (LIMIT - Math.floor(r() * 3 * DAY)) + (r() < 0.5 ? 0 : 0.5))
+    else random.push((r() - 0.5) * 2e13)
+  }
+  for (const ms of [...fixed, ...random, ...fixed]) {
+    assert.equal(outcome(() => utcDay(ms)), outcome(() => slow(ms)), `ms ${ms}`)
+  }
+  assert.throws(() => utcDay(NaN), RangeError)
+  assert.equal(utcDay(-1), '1969-12-31')
+  assert.equal(utcDay(LIMIT), '+275760-09')
 })

@@ -37,6 +37,39 @@ function dateText(d: Date): string {
   return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso
 }
 
+const DAY_MS = 86_400_000
+/** Days remembered by utcDay (direct-mapped by day number: a log spans few days). */
+const DAY_CACHE = 512
+const cachedDays = new Float64Array(DAY_CACHE).fill(NaN)
+const cachedDayTexts: string[] = new Array<string>(DAY_CACHE).fill('')
+
+/**
+ * The UTC day `YYYY-MM-DD` of a time in ms: exactly `new Date(ms).toISOString().slice(0, 10)` for
+ * every argument (fractions truncated as Date does, negative times, the extended years near the
+ * limits; a RangeError for NaN, ±Infinity and times past ±8.64e15 ms, as toISOString), but
+ * remembered per day, so a log's records cost one division and one array read each.
+ *
+ * @example
+ * utcDay(1763596800123) // '2025-11-20'
+ * utcDay(-1) // '1969-12-31'
+ */
+export function utcDay(ms: number): string {
+  // Date's TimeClip: integers within ±8.64e15 only (-0 and fractions truncate toward zero).
+  if (typeof ms !== 'number' || !(ms >= -8.64e15 && ms <= 8.64e15)) return new Date(ms).toISOString().slice(0, 10)
+  const t = Math.trunc(ms)
+  let day = Math.floor(t / DAY_MS)
+  // The division may round up across a day's end near the limits: correct it exactly.
+  const rest = t - day * DAY_MS
+  if (rest < 0) day--
+  else if (rest >= DAY_MS) day++
+  const slot = day & (DAY_CACHE - 1)
+  if (cachedDays[slot] === day) return cachedDayTexts[slot]!
+  const text = new Date(day * DAY_MS).toISOString().slice(0, 10)
+  cachedDays[slot] = day
+  cachedDayTexts[slot] = text
+  return text
+}
+
 /** JSON replacer that writes bigints as plain numbers' text (they would otherwise throw). */
 export function jsonReplacer(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v

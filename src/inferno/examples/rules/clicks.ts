@@ -1,14 +1,14 @@
 // Example rule of the demo (`npm run demo`): web click/event logs (JSON lines) under dated tags
 // `incoming:clicks:<YYYY-MM-DD>`, summarised by several keysets in one scan.
 //   inferno -y DIR -i clicks.traffic -S 2026-11-20 -R 3
-import { defineKeyset, defineRule, type Parts } from '../../index.js'
+import { defineKeyset, defineRule, utcDay, type Parts } from '../../index.js'
 
 /** Adds the counters and the UTC day of the event; drops records without a timestamp. */
 export function enrich(parts: Parts): Parts | undefined {
   const ts = parts.ts
   if (typeof ts !== 'number') return undefined
   parts.count = 1
-  parts.day = new Date(ts).toISOString().slice(0, 10)
+  parts.day = utcDay(ts) // = new Date(ts).toISOString().slice(0, 10), remembered per day
   parts.purchases = parts.event === 'purchase' ? 1 : 0
   parts.signups = parts.event === 'signup' ? 1 : 0
   return parts
