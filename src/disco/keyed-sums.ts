@@ -13,6 +13,19 @@ import { addExact } from '../util/json.js'
 import { ByteSink, ByteSource, decodeWtf8 } from './records.js'
 import type { Emit } from './types.js'
 
+/**
+ * Where an engine's `emit` may take rows straight from KeyedSums (a property of the emit
+ * function under this registered symbol): an ASCII key's bytes `key[start, end)` and its row, the
+ * numbers `sums[at, at + n)`, added as the pair `(key, [numbers])` would be, without the key
+ * string, the array or the combiner's table (keys are unique per flush; the engine's combiner
+ * folds a key met again when it sorts). A task's `emit` has it unless a custom partitioner needs
+ * the key's text; any other emit gets ordinary pairs.
+ */
+export const ROW_SINK = Symbol.for('disco-inferno.rowSink')
+
+/** The function under {@link ROW_SINK}. */
+export type RowSink = (key: Uint8Array, start: number, end: number, sums: Float64Array, at: number, n: number) => void
+
 /** Options of {@link KeyedSums}. */
 export interface KeyedSumsOptions {
   /** Distinct keys held before every row is emitted and the table starts again (default 2^20). */
@@ -151,16 +164,33 @@ export class KeyedSums {
   flush(): void {
     const cols = this.columns
     const w = this.words
-    // Emptied first (fresh entries): an emit that throws leaves no half-flushed table behind.
     const { u8, i32, f64, keys, big } = this
     const size = this.mask + 1
-    this.alloc(size)
+    // Emptied first (the entries are zeroed as they are read): an emit that throws leaves no
+    // half-flushed table behind, and the entries' memory is used again.
+    this.n = 0
+    this.keysEnd = 0
+    this.big = undefined
+    const sink = (this.emit as { [ROW_SINK]?: RowSink })[ROW_SINK]
     for (let e = 0; e < size; e++) {
       const b32 = e * w * 2
       const lf = i32[b32 + 1]!
       if (lf === 0) continue
+      i32[b32 + 1] = 0
       const len = (lf - 1) >>> 1
       const at = b32 * 4 + 8
+      if (sink !== undefined && ((lf - 1) & 1) === 0) {
+        // ASCII keys whose sums are all numbers (no bigint) go straight to the engine.
+        const kb = len <= INLINE ? u8 : keys
+        const ks = len <= INLINE ? at : i32[b32 + 3]!
+        let ok = true
+        for (let j = ks; j < ks + len; j++) if (kb[j]! >= 0x80) { ok = false; break }
+        for (let c = 0, j = e * w + 2; ok && c < cols; c++, j++) if (f64[j]! !== f64[j]!) ok = false
+        if (ok) {
+          sink(kb, ks, ks + len, f64, e * w + 2, cols)
+          continue
+        }
+      }
       let key: string
       if (len <= INLINE) key = (lf - 1) & 1 ? decodeWtf8(u8, at, at + len) : utf8Slice.call(u8, at, at + len)
       else {
@@ -252,6 +282,9 @@ export class KeyedSums {
     const len = e - s
     this.i32[b32] = h
     this.i32[b32 + 1] = lf
+    // An entry used before a flush keeps its old sums until now.
+    const f64 = this.f64
+    for (let c = 0, j = i * this.words + 2; c < this.columns; c++, j++) f64[j] = 0
     const at = b32 * 4 + 8
     if (len <= INLINE) {
       for (let j = 0; j < len; j++) this.u8[at + j] = b[s + j]!

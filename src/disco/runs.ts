@@ -347,6 +347,32 @@ export class Sorter {
     return n
   }
 
+  /**
+   * Adds the pair (key, [numbers]) given as an ASCII key's bytes `key[ks, ke)` and the numbers
+   * `nums[at, at + n)` to partition `part` (as `add` would the key's text and the array); returns
+   * the estimated memory it took.
+   */
+  addNumberRow(key: Uint8Array, ks: number, ke: number, nums: Float64Array, at: number, n: number, part: number): number {
+    const a = this.arena
+    const start = a.pos
+    const len = ke - ks
+    a.varint(len * 2)
+    const k0 = a.pos
+    a.ensure(len + 2 + 9 * n)
+    const b = a.buf
+    for (let i = 0; i < len; i++) b[k0 + i] = key[ks + i]!
+    a.pos = k0 + len
+    a.array(n)
+    for (let i = 0; i < n; i++) a.value(nums[at + i]!)
+    this.starts.push(start)
+    this.keyStarts.push(k0)
+    this.keyEnds.push(k0 + len)
+    this.parts.push(part)
+    const size = a.pos - start + INDEX_BYTES
+    this.bytes += size
+    return size
+  }
+
   get empty(): boolean {
     return this.starts.n === 0 && this.runs.every((r) => r.length === 0)
   }

@@ -15,6 +15,7 @@ import { crc32, crc32Bytes } from '../util/crc32.js'
 import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
 import { badKey, decodePair, encodePair } from './records.js'
+import { ROW_SINK, type RowSink } from './keyed-sums.js'
 import { AtomicWriter, NdjsonSink, RecordWriter, RunMerger, Sorter, type Fold, type PartitionOf } from './runs.js'
 import { dataBlobName, type DiscoStores } from './stores.js'
 import type {
@@ -124,16 +125,18 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   let pairs = 0
   let emit: Emit
   let flushTable = (): void => {}
+  let tableBytes = (): number => 0
   if (fold) {
     // The in-map combiner: one slot per distinct key (its partition computed once), folded in
     // place; the table goes to the sorter when it outgrows the budget and at the end.
     interface Slot { p: number; v: unknown }
     let table = new Map<string, Slot>()
-    let tableBytes = 0
+    let held = 0
+    tableBytes = () => held
     flushTable = () => {
       for (const [k, slot] of table) sorter.add(k, slot.v, slot.p)
       table = new Map()
-      tableBytes = 0
+      held = 0
     }
     emit = (key, value) => {
       const slot = table.get(key)
@@ -144,8 +147,8 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       }
       if (typeof key !== 'string') throw badKey(key)
       table.set(key, { p: partitionOfKey(key), v: value })
-      tableBytes += key.length * 2 + 120
-      if (tableBytes + sorter.bytes > spec.memoryBudgetBytes) {
+      held += key.length * 2 + 120
+      if (held + sorter.bytes > spec.memoryBudgetBytes) {
         flushTable()
         sorter.spill()
       }
@@ -157,6 +160,19 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       pairs++
       if (sorter.bytes > spec.memoryBudgetBytes) sorter.spill()
     }
+  }
+  if (!spec.partitioner) {
+    // Rows of KeyedSums go straight to the sorter (see ROW_SINK): unique keys per flush need no
+    // table, and the combiner folds a key met again when the sorter writes.
+    const sink: RowSink = (key, ks, ke, nums, at, n) => {
+      pairs++
+      sorter.addNumberRow(key, ks, ke, nums, at, n, P === 1 ? 0 : crc32Bytes(key, ks, ke) % P)
+      if (tableBytes() + sorter.bytes > spec.memoryBudgetBytes) {
+        flushTable()
+        sorter.spill()
+      }
+    }
+    ;(emit as { [ROW_SINK]?: RowSink })[ROW_SINK] = sink
   }
   let records = 0
   /** Stored input bytes read since the last progress report (bytes-form maps count them). */

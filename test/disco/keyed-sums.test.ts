@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FieldScanner, KeyedSums, SCAN_OK, WorkerPoolExecutor, runJob, sumRows, type JobSpec } from 'disco-inferno'
 import { addExact } from '#src/util/json.js'
+import { ROW_SINK, type RowSink } from '#src/disco/keyed-sums.js'
 import { collect, fn, rng, tempDir } from './helpers.js'
 
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261127)
@@ -76,6 +77,23 @@ test('KeyedSums: the same key by bytes and by string is one slot; sums stay exac
   assert.deepEqual(byKey.get('naïve'), [0.75, 10n ** 30n + BigInt(2 ** 53 - 2)])
   assert.deepEqual(byKey.get('\ud800'), [1, 0])
   assert.deepEqual(byKey.get('\ufffd'), [0, 0])
+})
+
+test('KeyedSums hands ASCII keys with number sums to an engine row sink, the rest as pairs', () => {
+  const pairs: [string, unknown][] = []
+  const rows: [string, number[]][] = []
+  const emit = (k: string, v: unknown): void => { pairs.push([k, v]) }
+  const sink: RowSink = (key, s, e, nums, at, n) => { rows.push([Buffer.from(key.subarray(s, e)).toString('latin1'), [...nums.subarray(at, at + n)]]) }
+  Object.assign(emit, { [ROW_SINK]: sink })
+  const sums = new KeyedSums(2, emit)
+  sums.add(sums.slotOf('short'), 0, 1)
+  sums.add(sums.slotOf('a-key-longer-than-eight-bytes'), 1, -2.5)
+  sums.add(sums.slotOf('é'), 0, 3)
+  sums.add(sums.slotOf('\udfff'), 0, 4)
+  sums.add(sums.slotOf('big'), 1, 2n ** 60n)
+  sums.flush()
+  assert.deepEqual(rows.sort(), [['a-key-longer-than-eight-bytes', [0, -2.5]], ['short', [1, 0]]])
+  assert.deepEqual(pairs.sort(), [['big', [0, 2n ** 60n]], ['é', [3, 0]], ['\udfff', [4, 0]]])
 })
 
 test('KeyedSums keeps floats as doubles added in arrival order', () => {
@@ -179,6 +197,10 @@ test('a bytes-form map with KeyedSums gives the record form results (odd keys, b
     assert.equal(info.records, 9000)
     assert.deepEqual(await collect(bytes.results()), expected, `maxKeys ${maxKeys} seed ${SEED}`)
   }
+  // A custom partitioner needs each key's text: the rows then come as ordinary pairs.
+  const parted = await runJob({ ...base, partitioner: fn('partitionByLength'), map: fn('rowBytesMap'), mapForm: 'bytes', params: { maxKeys: 50 } }, { store, executor: pool })
+  await parted.wait()
+  assert.deepEqual(await collect(parted.results()), expected)
   // Without a combiner the reduce sums the rows the bytes form emits.
   const plain = await runJob({ ...base, combiner: undefined, map: fn('rowBytesMap'), mapForm: 'bytes', params: { maxKeys: 50 } } as JobSpec, { store, executor: pool })
   await plain.wait()
