@@ -307,7 +307,7 @@ export class KeyedSums {
 
   /** Twice the entries, every key moved (sums, big cells and the key arena stay as they are). */
   private rehash(): void {
-    const { u8, i32, big, keys, keysEnd } = this
+    const { i32, big, keys, keysEnd } = this
     const w = this.words
     const old = this.mask + 1
     const n = this.n
@@ -322,7 +322,8 @@ export class KeyedSums {
       if (i32[b32 + 1] === 0) continue
       let j = i32[b32]! & mask
       while (this.i32[j * w * 2 + 1] !== 0) j = (j + 1) & mask
-      this.u8.set(u8.subarray(b32 * 4, (b32 + w * 2) * 4), j * w * 8)
+      const to = this.i32
+      for (let x = 0, d = j * w * 2; x < w * 2; x++) to[d + x] = i32[b32 + x]!
       if (big) {
         for (let c = 0; c < this.columns; c++) {
           const x = big.get(e * w + 2 + c)

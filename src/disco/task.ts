@@ -4,13 +4,13 @@
 // data store under a deterministic name, so a re-run replaces them. A reduce task fetches its
 // partition's files from every map task, merges them, groups equal keys and stores one result
 // file (NDJSON).
-import { createWriteStream, createReadStream, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DiscoError } from '../errors.js'
-import type { LineOptions } from '../ddfs/index.js'
+import { LocalBlobStore, type LineOptions } from '../ddfs/index.js'
 import { crc32, crc32Bytes } from '../util/crc32.js'
 import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
@@ -24,6 +24,8 @@ import type {
 
 /** Records between two progress reports. */
 const PROGRESS_EVERY = 10_000
+/** Output files up to this size are stored from one buffer. */
+const SMALL_FILE = 8 << 20
 /** Stored input bytes between two progress reports of a bytes-form map, at most. */
 const BYTES_EVERY = 4 << 20
 
@@ -90,7 +92,9 @@ export async function runTask(msg: TaskMessage, hooks: TaskHooks, stores: DiscoS
 
 /** Stores a finished local file as job data under `name` (replacing an earlier attempt's). */
 async function storeFile(stores: DiscoStores, name: string, path: string, partition: number, pairs: number): Promise<TaskOutput> {
-  const { url } = await stores.data.put(name, createReadStream(path, { highWaterMark: 1 << 20 }), { replace: true })
+  // A small file goes as one buffer (no stream per file: a job stores partitions × map tasks of them).
+  const data = statSync(path).size <= SMALL_FILE ? readFileSync(path) : createReadStream(path, { highWaterMark: 1 << 20 })
+  const { url } = await stores.data.put(name, data, { replace: true })
   return { partition, url, pairs }
 }
 
@@ -175,14 +179,18 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     ;(emit as { [ROW_SINK]?: RowSink })[ROW_SINK] = sink
   }
   let records = 0
+  /** Records already in a progress report. */
+  let reported = 0
   /** Stored input bytes read since the last progress report (bytes-form maps count them). */
   let bytes = 0
+  const report = (): void => {
+    hooks.progress(records - reported, bytes)
+    reported = records
+    bytes = 0
+    checkAborted(signal)
+  }
   const tick = (): void => {
-    if (++records % PROGRESS_EVERY === 0) {
-      hooks.progress(PROGRESS_EVERY, bytes)
-      bytes = 0
-      checkAborted(signal)
-    }
+    if (++records - reported >= PROGRESS_EVERY) report()
   }
   // `line` counts the lines handed on (a skipped too-long line is reported with its own number).
   let line = 0
@@ -224,12 +232,11 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     const counted = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of inputBytes(task.input, stores, (n) => { bytes += n })) {
         const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) tick()
+        let n = 0
+        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++
+        records += n
         // Long lines: report the bytes at least every 4 MiB, however few lines they hold.
-        if (bytes >= BYTES_EVERY) {
-          hooks.progress(0, bytes)
-          bytes = 0
-        }
+        if (records - reported >= PROGRESS_EVERY || bytes >= BYTES_EVERY) report()
         yield chunk
       }
     }
@@ -249,7 +256,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       }
     }
   }
-  hooks.progress(records % PROGRESS_EVERY, bytes)
+  hooks.progress(records - reported, bytes)
   checkAborted(signal) // a killed job stores nothing more
   flushTable()
   const written: { p: number; path: string; n: number }[] = []
@@ -262,8 +269,12 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   return { records, outputs: pairs, blobs, ...stats }
 }
 
-/** Copies a stored map output into the task's own directory (the merge reads local files). */
+/**
+ * A local file of a stored map output (the merge reads local files): the embedded job data
+ * store's own file, else a copy in the task's directory.
+ */
 async function fetchInput(stores: DiscoStores, url: string, path: string): Promise<string> {
+  if (stores.data instanceof LocalBlobStore) return stores.data.filePath(url)
   await pipeline(Readable.from(await stores.data.get(url)), createWriteStream(path))
   return path
 }
@@ -319,14 +330,17 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
         if (keyLen > keyBytes.length) keyBytes = Buffer.allocUnsafe(keyLen * 2)
         cur.buf.copy(keyBytes, 0, cur.keyStart, cur.keyEnd)
         const key = cur.key()
-        const values: Iterable<unknown> = {
-          *[Symbol.iterator]() {
-            while (same()) {
-              const v = cur!.value()
-              tick()
-              cur = merger.next()
-              yield v
-            }
+        // A single-pass iterable over the group's values (a plain iterator: cheaper than a generator).
+        const values: IterableIterator<unknown> = {
+          [Symbol.iterator]() {
+            return this
+          },
+          next(): IteratorResult<unknown> {
+            if (!same()) return { value: undefined, done: true }
+            const v = cur!.value()
+            tick()
+            cur = merger.next()
+            return { value: v, done: false }
           },
         }
         const r = reduce(key, values, params, emit, ctx)
