@@ -24,8 +24,6 @@ import type {
 
 /** Records between two progress reports. */
 const PROGRESS_EVERY = 10_000
-/** Output files up to this size are stored from one buffer. */
-const SMALL_FILE = 8 << 20
 /** Stored input bytes between two progress reports of a bytes-form map, at most. */
 const BYTES_EVERY = 4 << 20
 
@@ -90,11 +88,14 @@ export async function runTask(msg: TaskMessage, hooks: TaskHooks, stores: DiscoS
   }
 }
 
+/** Local files up to this size are stored from one buffer. */
+const SMALL_FILE = 1 << 20
+
 /** Stores a finished local file as job data under `name` (replacing an earlier attempt's). */
 async function storeFile(stores: DiscoStores, name: string, path: string, partition: number, pairs: number): Promise<TaskOutput> {
-  // A small file goes as one buffer (no stream per file: a job stores partitions × map tasks of them).
-  const data = statSync(path).size <= SMALL_FILE ? readFileSync(path) : createReadStream(path, { highWaterMark: 1 << 20 })
-  const { url } = await stores.data.put(name, data, { replace: true })
+  // Most map outputs are small (a combined partition): stored as one buffer, without a stream and its 1 MiB read buffer.
+  const small = statSync(path).size <= SMALL_FILE
+  const { url } = await stores.data.put(name, small ? readFileSync(path) : createReadStream(path, { highWaterMark: 1 << 20 }), { replace: true })
   return { partition, url, pairs }
 }
 
