@@ -54,11 +54,12 @@ const INLINE = 8
 /**
  * Per-key rows of `columns` exact sums, keyed by the UTF-8 bytes of the key. `slot` finds (or
  * makes, all sums 0) the row of a key; `add` adds to one of its columns. A slot number is valid
- * until the next `slot`, `slotOf` or `flush` call (the table may grow or be flushed when a new
- * key comes).
+ * until the next `flush` (a full table is flushed when a new key comes, so until the next
+ * `slot` or `slotOf` call at most).
  *
- * Each entry holds its key (or the key's first bytes and where the rest is) and its sums in one
- * run of bytes, so finding a key and adding to it touches one cache line in the usual case.
+ * The rows are kept densely in the order their keys came, each with its key (or the key's first
+ * bytes and where the rest is) and its sums in one run of bytes; a compact open-addressing index
+ * (linear probing) finds them. Keys met often come early, so their rows share few cache lines.
  *
  * @example
  * // in a bytes-form map: count and sum `amount` per `user`, without a string per record
@@ -72,13 +73,17 @@ const INLINE = 8
 export class KeyedSums {
   readonly columns: number
   readonly maxKeys: number
-  /** Entry size in 8-byte words (header and sums). */
+  /** Row size in 8-byte words (header and sums). */
   private readonly words: number
-  /** The entries (open addressing, linear probing), through three views of one buffer. */
-  private u8!: Uint8Array
-  private i32!: Int32Array
-  private f64!: Float64Array
-  private mask = 0
+  /** The rows, through three views of one buffer. */
+  private u8: Uint8Array
+  private i32: Int32Array
+  private f64: Float64Array
+  /** Rows the buffer holds. */
+  private cap: number
+  /** Open addressing over the rows: slot + 1 per bucket (0: empty). */
+  private index: Int32Array
+  private mask: number
   /** Bytes of keys longer than INLINE, back to back. */
   private keys = new Uint8Array(1 << 16)
   private keysEnd = 0
@@ -100,7 +105,13 @@ export class KeyedSums {
     this.columns = columns
     this.maxKeys = maxKeys
     this.words = HEAD / 8 + columns
-    this.alloc(1 << 12)
+    this.cap = 1024
+    const mem = new ArrayBuffer(this.cap * this.words * 8)
+    this.u8 = new Uint8Array(mem)
+    this.i32 = new Int32Array(mem)
+    this.f64 = new Float64Array(mem)
+    this.index = new Int32Array(4096)
+    this.mask = 4096 - 1
   }
 
   /** Distinct keys held now. */
@@ -137,9 +148,8 @@ export class KeyedSums {
 
   /** Adds `value` (a number or bigint) to column `column` of slot `slot`, exactly. */
   add(slot: number, column: number, value: number | bigint): void {
-    const w = this.words
-    if (!(column >= 0 && column < this.columns && slot >= 0 && slot <= this.mask && this.i32[slot * w * 2 + 1] !== 0)) this.badCell(slot, column)
-    const j = slot * w + 2 + column
+    if (!(column >= 0 && column < this.columns && slot >= 0 && slot < this.n)) this.badCell(slot, column)
+    const j = slot * this.words + 2 + column
     if (typeof value === 'number') {
       const s = this.f64[j]! + value
       if (s <= MAX_SAFE && s >= -MAX_SAFE) {
@@ -154,29 +164,26 @@ export class KeyedSums {
 
   /** The current sum of column `column` of slot `slot`. */
   get(slot: number, column: number): number | bigint {
-    const w = this.words
-    if (!(column >= 0 && column < this.columns && slot >= 0 && slot <= this.mask && this.i32[slot * w * 2 + 1] !== 0)) this.badCell(slot, column)
-    const j = slot * w + 2 + column
+    if (!(column >= 0 && column < this.columns && slot >= 0 && slot < this.n)) this.badCell(slot, column)
+    const j = slot * this.words + 2 + column
     return this.big?.get(j) ?? this.f64[j]!
   }
 
-  /** Emits every key's row as `(key, [sum0, sum1, …])` and empties the table. */
+  /** Emits every key's row as `(key, [sum0, sum1, …])`, in the order the keys came, and empties the table. */
   flush(): void {
     const cols = this.columns
     const w = this.words
     const { u8, i32, f64, keys, big } = this
-    const size = this.mask + 1
-    // Emptied first (the entries are zeroed as they are read): an emit that throws leaves no
-    // half-flushed table behind, and the entries' memory is used again.
+    const n = this.n
+    // Emptied first: an emit that throws leaves no half-flushed table behind (rows are reused).
     this.n = 0
     this.keysEnd = 0
     this.big = undefined
+    this.index.fill(0)
     const sink = (this.emit as { [ROW_SINK]?: RowSink })[ROW_SINK]
-    for (let e = 0; e < size; e++) {
-      const b32 = e * w * 2
+    for (let k = 0; k < n; k++) {
+      const b32 = k * w * 2
       const lf = i32[b32 + 1]!
-      if (lf === 0) continue
-      i32[b32 + 1] = 0
       const len = (lf - 1) >>> 1
       const at = b32 * 4 + 8
       if (sink !== undefined && ((lf - 1) & 1) === 0) {
@@ -185,9 +192,9 @@ export class KeyedSums {
         const ks = len <= INLINE ? at : i32[b32 + 3]!
         let ok = true
         for (let j = ks; j < ks + len; j++) if (kb[j]! >= 0x80) { ok = false; break }
-        for (let c = 0, j = e * w + 2; ok && c < cols; c++, j++) if (f64[j]! !== f64[j]!) ok = false
+        for (let c = 0, j = k * w + 2; ok && c < cols; c++, j++) if (f64[j]! !== f64[j]!) ok = false
         if (ok) {
-          sink(kb, ks, ks + len, f64, e * w + 2, cols)
+          sink(kb, ks, ks + len, f64, k * w + 2, cols)
           continue
         }
       }
@@ -198,7 +205,7 @@ export class KeyedSums {
         key = (lf - 1) & 1 ? decodeWtf8(keys, off, off + len) : utf8Slice.call(keys, off, off + len)
       }
       const row = new Array<number | bigint>(cols)
-      for (let c = 0, j = e * w + 2; c < cols; c++, j++) {
+      for (let c = 0, j = k * w + 2; c < cols; c++, j++) {
         const v = f64[j]!
         row[c] = v !== v && big !== undefined ? (big.get(j) ?? v) : v
       }
@@ -206,20 +213,8 @@ export class KeyedSums {
     }
   }
 
-  /** Fresh empty entries (`size` a power of two). */
-  private alloc(size: number): void {
-    const mem = new ArrayBuffer(size * this.words * 8)
-    this.u8 = new Uint8Array(mem)
-    this.i32 = new Int32Array(mem)
-    this.f64 = new Float64Array(mem)
-    this.mask = size - 1
-    this.n = 0
-    this.keysEnd = 0
-    this.big = undefined
-  }
-
   private badCell(slot: number, column: number): never {
-    throw new DiscoError('DISCO_BAD_SUMS', `expected a slot of a key and a column below ${this.columns}, found slot ${slot}, column ${column}`)
+    throw new DiscoError('DISCO_BAD_SUMS', `expected a slot below ${this.n} and a column below ${this.columns}, found slot ${slot}, column ${column}`)
   }
 
   private addSlow(j: number, value: number | bigint): void {
@@ -236,6 +231,7 @@ export class KeyedSums {
 
   /** The slot of key bytes `b[s, e)` (hash `h`, WTF-8 flag `flag`), inserted when new. */
   private find(h: number, b: Uint8Array, s: number, e: number, flag: number): number {
+    const index = this.index
     const i32 = this.i32
     const u8 = this.u8
     const w2 = this.words * 2
@@ -244,10 +240,10 @@ export class KeyedSums {
     const lf = ((len << 1) | flag) + 1
     let i = h & mask
     for (;;) {
-      const b32 = i * w2
-      const x = i32[b32 + 1]!
+      const x = index[i]!
       if (x === 0) break
-      if (x === lf && i32[b32] === h) {
+      const b32 = (x - 1) * w2
+      if (i32[b32] === h && i32[b32 + 1] === lf) {
         const at = b32 * 4 + 8
         let j = 0
         if (len <= INLINE) {
@@ -260,7 +256,7 @@ export class KeyedSums {
             while (j < len && keys[off + j] === b[s + j]) j++
           }
         }
-        if (j === len) return i
+        if (j === len) return x - 1
       }
       i = (i + 1) & mask
     }
@@ -268,28 +264,32 @@ export class KeyedSums {
       this.flush()
       return this.find(h, b, s, e, flag)
     }
+    const k = this.insert(h, b, s, e, lf)
+    index[i] = k + 1
     // Load factor at most 1/2.
-    if (2 * (this.n + 1) > mask + 1) {
-      this.rehash()
-      return this.find(h, b, s, e, flag)
-    }
-    this.insert(i, h, b, s, e, lf)
-    return i
+    if (2 * this.n > mask + 1) this.reindex()
+    return k
   }
 
-  private insert(i: number, h: number, b: Uint8Array, s: number, e: number, lf: number): void {
-    const b32 = i * this.words * 2
+  /** Writes a new row (sums 0) for key bytes `b[s, e)`; returns its slot. */
+  private insert(h: number, b: Uint8Array, s: number, e: number, lf: number): number {
+    const k = this.n
+    if (k === this.cap) this.grow()
+    const w = this.words
+    const b32 = k * w * 2
     const len = e - s
-    this.i32[b32] = h
-    this.i32[b32 + 1] = lf
-    // An entry used before a flush keeps its old sums until now.
+    const i32 = this.i32
+    const u8 = this.u8
+    i32[b32] = h
+    i32[b32 + 1] = lf
+    // A row used before a flush keeps its old sums until now.
     const f64 = this.f64
-    for (let c = 0, j = i * this.words + 2; c < this.columns; c++, j++) f64[j] = 0
+    for (let c = 0, j = k * w + 2; c < this.columns; c++, j++) f64[j] = 0
     const at = b32 * 4 + 8
     if (len <= INLINE) {
-      for (let j = 0; j < len; j++) this.u8[at + j] = b[s + j]!
+      for (let j = 0; j < len; j++) u8[at + j] = b[s + j]!
     } else {
-      for (let j = 0; j < 4; j++) this.u8[at + j] = b[s + j]!
+      for (let j = 0; j < 4; j++) u8[at + j] = b[s + j]!
       if (this.keysEnd + len > this.keys.length) {
         let size = this.keys.length * 2
         while (size < this.keysEnd + len) size *= 2
@@ -299,39 +299,38 @@ export class KeyedSums {
       }
       // The whole key goes to the arena (its first 4 bytes too: the comparison reads from offset 4).
       this.keys.set(b.subarray(s, e), this.keysEnd)
-      this.i32[b32 + 3] = this.keysEnd
+      i32[b32 + 3] = this.keysEnd
       this.keysEnd += len
     }
-    this.n++
+    this.n = k + 1
+    return k
   }
 
-  /** Twice the entries, every key moved (sums, big cells and the key arena stay as they are). */
-  private rehash(): void {
-    const { i32, big, keys, keysEnd } = this
-    const w = this.words
-    const old = this.mask + 1
-    const n = this.n
-    this.alloc(old * 2)
-    this.n = n
-    this.keys = keys
-    this.keysEnd = keysEnd
-    const mask = this.mask
-    let moved: Map<number, bigint> | undefined
-    for (let e = 0; e < old; e++) {
-      const b32 = e * w * 2
-      if (i32[b32 + 1] === 0) continue
-      let j = i32[b32]! & mask
-      while (this.i32[j * w * 2 + 1] !== 0) j = (j + 1) & mask
-      const to = this.i32
-      for (let x = 0, d = j * w * 2; x < w * 2; x++) to[d + x] = i32[b32 + x]!
-      if (big) {
-        for (let c = 0; c < this.columns; c++) {
-          const x = big.get(e * w + 2 + c)
-          if (x !== undefined) (moved ??= new Map()).set(j * w + 2 + c, x)
-        }
-      }
+  /** Room for twice the rows (rows keep their slots). */
+  private grow(): void {
+    this.cap *= 2
+    const mem = new ArrayBuffer(this.cap * this.words * 8)
+    const u8 = new Uint8Array(mem)
+    u8.set(this.u8)
+    this.u8 = u8
+    this.i32 = new Int32Array(mem)
+    this.f64 = new Float64Array(mem)
+  }
+
+  /** An index twice as large, rebuilt from the rows' hashes. */
+  private reindex(): void {
+    const size = (this.mask + 1) * 2
+    const index = new Int32Array(size)
+    const mask = size - 1
+    const i32 = this.i32
+    const w2 = this.words * 2
+    for (let k = 0; k < this.n; k++) {
+      let i = i32[k * w2]! & mask
+      while (index[i] !== 0) i = (i + 1) & mask
+      index[i] = k + 1
     }
-    this.big = moved
+    this.index = index
+    this.mask = mask
   }
 }
 
