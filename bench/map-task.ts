@@ -6,10 +6,12 @@
 //   node build/bench/inferno.js --size 300MB --only duckdb --repeat 1   # writes the data and rule
 //   node build/bench/map-task.js [--file F] [--lines N] [--repeat 3] [--slow] [--json]
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { Readable } from 'node:stream'
+import { createGunzip, gzipSync } from 'node:zlib'
 import { mapBytes, newJobStats, type Rule } from 'disco-inferno'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -21,6 +23,10 @@ const { values: opt } = parseArgs({
     repeat: { type: 'string', default: '3' },
     slow: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    /** Read the file from disk in 1 MiB chunks on each run (as a map task reads a blob) instead of from memory. */
+    stream: { type: 'boolean', default: false },
+    /** Gunzip the lines (gzipped once, in memory) on each run, as a map task reads a gzip blob. */
+    gzip: { type: 'boolean', default: false },
   },
 })
 
@@ -41,13 +47,15 @@ all = all.subarray(0, cut)
 const chunks: Buffer[] = []
 for (let i = 0; i < all.length; i += 1 << 20) chunks.push(all.subarray(i, Math.min(all.length, i + (1 << 20))))
 
+const gz = opt.gzip ? gzipSync(all) : Buffer.alloc(0)
 const results: number[] = []
 let digest = ''
 for (let r = 0; r < Number(opt.repeat); r++) {
   const pairs: string[] = []
   const stats = newJobStats()
   const c0 = process.cpuUsage()
-  await mapBytes({ rule, params: {} }, chunks, (k, v) => pairs.push(JSON.stringify([k, v])), stats)
+  const input = opt.gzip ? Readable.from([gz]).pipe(createGunzip()) : opt.stream ? createReadStream(opt.file!, { highWaterMark: 1 << 20, end: cut - 1 }) : chunks
+  await mapBytes({ rule, params: {} }, input, (k, v) => pairs.push(JSON.stringify([k, v])), stats)
   const c = process.cpuUsage(c0)
   const us = (c.user + c.system) / stats.read.lines
   results.push(us)

@@ -542,16 +542,22 @@ export class Reader implements QuerySource {
   }
 
   /**
-   * Visits the values of list (count, w, base) in order. The list is decoded first and the value
-   * extents gathered in one tight loop (so that their cache misses overlap instead of queueing one
-   * behind the other); a compressed value's first bytes are touched before any is decoded, for the
-   * same reason. A visitor may read the DB again (nested visits use their own scratch).
+   * Visits the values of list (count, w, base) in order. Uncompressed: one loop decodes IDs and
+   * hands out extents (#visitPlain). Compressed: the list is decoded first and the value extents
+   * gathered in one tight loop, and each value's first bytes are touched before any is decoded (so
+   * that their cache misses overlap instead of queueing one behind the other). A visitor may read
+   * the DB again (nested visits use their own scratch). An ID out of 1..U is DDB_CORRUPT (an
+   * uncompressed list may have visited the IDs before it).
    */
   visitList(count: number, w: number, base: number, fn: ValueVisitor): void {
     if (count === 0) return
     const t = this.#valueTable()
     if (t === null) {
       for (let i = 0, id = 0; i < count; i++) this.visitId((id = this.nextId(w, base, i, id)), fn)
+      return
+    }
+    if (!this.h.compressed && w <= 24) {
+      this.#visitPlain(count, w, base, t, fn)
       return
     }
     const nested = this.#visiting
@@ -569,6 +575,7 @@ export class Reader implements QuerySource {
     this.#visiting = true
     try {
       if (!this.h.compressed) {
+        // Deltas wider than 24 bits (a DB with very sparse lists).
         for (let i = 0; i < count; i++) fn(buf, sc[starts + i]!, sc[ends + i]!)
         return
       }
@@ -586,6 +593,26 @@ export class Reader implements QuerySource {
       }
     } finally {
       this.#visiting = nested
+    }
+  }
+
+  /**
+   * visitList of an uncompressed DB with a checked value TOC and deltas of at most 24 bits: one
+   * loop decodes each ID and hands out its extent (the table reads of consecutive values do not
+   * depend on each other, so their cache misses overlap). Each ID is checked before its table read.
+   */
+  #visitPlain(count: number, w: number, base: number, t: Uint32Array, fn: ValueVisitor): void {
+    const buf = this.buf
+    const U = this.U
+    const mask = (1 << w) - 1
+    let id = ((buf[base]! | (buf[base + 1]! << 8) | (buf[base + 2]! << 16) | (buf[base + 3]! << 24)) >>> 5) & mask
+    if (id === 0 || id > U) badId(id, U)
+    fn(buf, t[id - 1]!, t[id]!)
+    for (let i = 1, bit = 5 + w; i < count; i++, bit += w) {
+      const p = base + (bit >>> 3)
+      id += ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> (bit & 7)) & mask
+      if (id > U) badId(id, U)
+      fn(buf, t[id - 1]!, t[id]!)
     }
   }
 

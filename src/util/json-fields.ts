@@ -15,6 +15,11 @@ const STR_CACHE = 256
 const BAD = -1
 const UNSURE = -2
 const MAX_DEPTH = 64
+/** Member positions whose key is predicted from the previous lines (log lines repeat their keys). */
+const PREDICTED = 32
+/** Longest prediction: a key of up to 32 bytes, its closing quote and a colon. */
+const PREDICTED_BYTES = 34
+const PREDICTED_WORDS = 9
 
 // Value kinds of a wanted field (0: absent).
 const K_STRING = 1
@@ -55,7 +60,7 @@ const latin1: Slicer = proto.latin1Slice ?? function (this: Buffer, s: number, e
 const utf8: Slicer = proto.utf8Slice ?? function (this: Buffer, s: number, e: number) { return this.toString('utf8', s, e) }
 
 function isWs(c: number): boolean {
-  return c === 32 || c === 9 || c === 13 || c === 10
+  return c <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)
 }
 
 /**
@@ -77,6 +82,17 @@ export class FieldScanner {
   private readonly kinds: Uint8Array
   private readonly flags: Uint8Array
   private readonly stack = new Uint8Array(MAX_DEPTH)
+  /**
+   * Keys met lately at each member position: the bytes `key":` (plain ASCII), the same as
+   * little-endian words (the last one masked), their length (-1: none) and the key's wanted-field slot.
+   */
+  private readonly predBytes = new Uint8Array(PREDICTED * PREDICTED_BYTES)
+  private readonly predWords = new Int32Array(PREDICTED * PREDICTED_WORDS)
+  private readonly predMask = new Int32Array(PREDICTED)
+  private readonly predLen = new Int16Array(PREDICTED).fill(-1)
+  private readonly predSlot = new Int16Array(PREDICTED)
+  private viewOf: Buffer | undefined
+  private dv: DataView = new DataView(new ArrayBuffer(0))
   /** Short ASCII strings met lately (direct-mapped): a repeated value is one string, not a new one. */
   private readonly strCache: (string | undefined)[] = new Array<string | undefined>(STR_CACHE).fill(undefined)
   /** Flags of the last string scanned. */
@@ -107,27 +123,46 @@ export class FieldScanner {
    */
   scan(buf: Buffer, start: number, end: number, out: unknown[]): number {
     const kinds = this.kinds
-    kinds.fill(0)
+    const n = kinds.length
+    for (let i = 0; i < n; i++) kinds[i] = 0
     this.nonAscii = false
-    let p = this.ws(buf, start, end)
-    if (p >= end || buf[p] !== 123) return SCAN_UNSURE
-    p = this.ws(buf, p + 1, end)
+    let p = start
+    let c = 0
+    while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
+    if (p >= end || c !== 123) return SCAN_UNSURE
+    p++
+    while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
     if (p >= end) return SCAN_BAD
-    if (buf[p] === 125) {
+    if (c === 125) {
       p++
     } else {
-      for (;;) {
-        if (buf[p] !== 34) return SCAN_BAD
+      const predLen = this.predLen
+      for (let member = 0; ; member++) {
+        if (c !== 34) return SCAN_BAD
         const ks = p + 1
-        const q = this.string(buf, ks, end)
-        if (q < 0) return q === UNSURE ? SCAN_UNSURE : SCAN_BAD
-        const slot = this.strFlags === 0 ? this.match(buf, ks, q) : this.matchDecoded(buf, ks, q)
-        p = this.ws(buf, q + 1, end)
-        if (p >= end || buf[p] !== 58) return SCAN_BAD
-        p = this.ws(buf, p + 1, end)
+        let slot: number
+        // The key met at this position on the previous lines, when the bytes (key, quote, colon) are the same.
+        const pl = member < PREDICTED ? predLen[member]! : -1
+        if (pl >= 0 && ks + pl <= end && this.samePattern(buf, ks, member, pl)) {
+          slot = this.predSlot[member]!
+          p = ks + pl
+        } else {
+          const q = this.string(buf, ks, end)
+          if (q < 0) return SCAN_BAD
+          if (this.strFlags === 0) {
+            slot = this.match(buf, ks, q)
+            if (member < PREDICTED) this.predict(member, buf, ks, q, slot)
+          } else {
+            slot = this.matchDecoded(buf, ks, q)
+          }
+          p = q + 1
+          while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
+          if (p >= end || c !== 58) return SCAN_BAD
+          p++
+        }
+        while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
         if (p >= end) return SCAN_BAD
         const vs = p
-        const c = buf[p]!
         let kind: number
         let flags = 0
         if (c === 34) {
@@ -136,15 +171,15 @@ export class FieldScanner {
           flags = this.strFlags
           p++
           kind = K_STRING
-        } else if (c === 123 || c === 91) {
-          p = this.nested(buf, p, end)
-          if (p < 0) return p === UNSURE ? SCAN_UNSURE : SCAN_BAD
-          kind = K_NESTED
         } else if (c === 45 || (c >= 48 && c <= 57)) {
           p = this.number(buf, p, end)
           if (p < 0) return SCAN_BAD
           flags = this.numInt ? 1 : 0
           kind = K_NUMBER
+        } else if (c === 123 || c === 91) {
+          p = this.nested(buf, p, end)
+          if (p < 0) return p === UNSURE ? SCAN_UNSURE : SCAN_BAD
+          kind = K_NESTED
         } else {
           p = this.literal(buf, p, end)
           if (p < 0) return SCAN_BAD
@@ -156,15 +191,15 @@ export class FieldScanner {
           this.ends[slot] = p
           this.flags[slot] = flags
         }
-        p = this.ws(buf, p, end)
+        while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
         if (p >= end) return SCAN_BAD
-        const d = buf[p]
-        if (d === 44) {
-          p = this.ws(buf, p + 1, end)
+        if (c === 44) {
+          p++
+          while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
           if (p >= end) return SCAN_BAD
           continue
         }
-        if (d === 125) {
+        if (c === 125) {
           p++
           break
         }
@@ -172,9 +207,62 @@ export class FieldScanner {
       }
     }
     // Anything after the object (even what trimEnd would drop) goes to the full parser.
-    if (this.ws(buf, p, end) < end) return SCAN_UNSURE
-    for (let i = 0; i < kinds.length; i++) out[i] = this.value(buf, i)
+    while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
+    if (p < end) return SCAN_UNSURE
+    for (let i = 0; i < n; i++) out[i] = kinds[i] === 0 ? undefined : this.value(buf, i)
     return SCAN_OK
+  }
+
+  /** A DataView over `buf` (the last one made, while the same buffer comes again). */
+  private view(buf: Buffer): DataView {
+    if (buf !== this.viewOf) {
+      this.viewOf = buf
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    }
+    return this.dv
+  }
+
+  /**
+   * True when `buf[s, s + len)` are the bytes predicted at member position `member` (a plain key,
+   * its closing quote and a colon): compared four bytes at a time.
+   */
+  private samePattern(buf: Buffer, s: number, member: number, len: number): boolean {
+    const nw = (len + 3) >> 2
+    const base = member * PREDICTED_WORDS
+    if (s + (nw << 2) <= buf.length) {
+      const dv = this.view(buf)
+      const words = this.predWords
+      for (let w = 0; w < nw - 1; w++) if (dv.getInt32(s + (w << 2), true) !== words[base + w]) return false
+      return (dv.getInt32(s + ((nw - 1) << 2), true) & this.predMask[member]!) === words[base + nw - 1]
+    }
+    const bytes = this.predBytes
+    const b = member * PREDICTED_BYTES
+    for (let j = 0; j < len; j++) if (buf[s + j] !== bytes[b + j]) return false
+    return true
+  }
+
+  /** Remembers the plain key `buf[s, e)` (and its wanted-field slot) as the one at position `member`. */
+  private predict(member: number, buf: Buffer, s: number, e: number, slot: number): void {
+    const len = e - s + 2
+    if (len > PREDICTED_BYTES) {
+      this.predLen[member] = -1
+      return
+    }
+    const bytes = this.predBytes
+    const b = member * PREDICTED_BYTES
+    for (let j = 0; j < len - 2; j++) bytes[b + j] = buf[s + j]!
+    bytes[b + len - 2] = 34
+    bytes[b + len - 1] = 58
+    const words = this.predWords
+    const base = member * PREDICTED_WORDS
+    for (let w = 0; w < (len + 3) >> 2; w++) {
+      let word = 0
+      for (let k = 0; k < 4; k++) word |= (4 * w + k < len ? bytes[b + 4 * w + k]! : 0) << (8 * k)
+      words[base + w] = word
+    }
+    this.predMask[member] = (len & 3) === 0 ? -1 : (1 << (8 * (len & 3))) - 1
+    this.predLen[member] = len
+    this.predSlot[member] = slot
   }
 
   /** The decoded value of wanted field `i` after a successful scan. */
@@ -254,9 +342,9 @@ export class FieldScanner {
   private string(buf: Buffer, p: number, end: number): number {
     let flags = 0
     for (;;) {
-      while (p < end && PLAIN[buf[p]!] === 1) p++
+      let c = 0
+      while (p < end && PLAIN[(c = buf[p]!)] === 1) p++
       if (p >= end) return BAD
-      const c = buf[p]!
       if (c === 34) {
         this.strFlags = flags
         if (flags & F_NON_ASCII) this.nonAscii = true

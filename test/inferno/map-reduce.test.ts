@@ -1,7 +1,8 @@
 // Keyset map and reduce: IN-09, IN-10, IN-14, IN-15, IN-16, IN-17, IN-19 and the combiner.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodeKey, defineRule, encodeKey, keysetMap, keysetReduce, SumCombiner, type Parts, type Postprocessor, type Preprocessor } from 'disco-inferno'
+import { decodeKey, defineKeyset, defineRule, encodeKey, keysetMap, keysetReduce, newJobStats, SumCombiner, type Parts, type Postprocessor, type Preprocessor } from 'disco-inferno'
+import { mulberry32 } from '#src/util/random.js'
 import { count, crlf, D1_JSON, runCapture, storeWith } from './helpers.js'
 
 function mapAll(rule: ReturnType<typeof defineRule>, parts: Parts): [string, unknown[]][] {
@@ -176,6 +177,43 @@ test('combiner sums per key and hands bigints on as exact text', () => {
   c.add('["_default","b"]', [0, 2])
   assert.deepEqual([...c.drain()], [['["_default","a"]', [3, 9007199254740991]], ['["_default","b"]', [1, '9007199254740993']]])
   assert.equal(c.size, 0)
+})
+
+test('keysetMap adding into the combiner in place equals emit then SumCombiner.add (seeded hostile values, counters too)', () => {
+  const rule = defineRule({
+    name: 'sums', mapInputStream: 'json', fieldTransforms: { t: (v) => (typeof v === 'number' ? v * 2 : v) },
+    keysets: {
+      a: defineKeyset({ keyParts: ['k'], valueParts: ['v', 'w', '_keyset', 't'] }),
+      b: defineKeyset({ keyParts: ['k', 'j'], valueParts: ['w', 'v'] }),
+      c: defineKeyset({ keyParts: [], valueParts: ['v'] }),
+      d: defineKeyset({ keyParts: ['k'], valueParts: ['v'], partsPreprocess: [(p) => [p, { ...p, v: 1 }]] }),
+    },
+  })
+  const VALUES: unknown[] = [0, -0, 1, -1, 0.1, 0.2, 2 ** 53 - 1, 2 ** 53, -(2 ** 53) + 1, 2 ** 60, 1e308, Infinity, -Infinity, NaN,
+    123456789012345678901234567890n, -5n, 7n, '3', ' 4 ', '1e3', 'inf', '-Infinity', 'nan', '99999999999999999999', 'x', '', true, false,
+    null, undefined, [1], { a: 1 }, 'ABSENT']
+  const r = mulberry32(5)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!
+  const records: Parts[] = []
+  for (let i = 0; i < 3000; i++) {
+    const p: Parts = {}
+    for (const f of ['k', 'j', 'v', 'w', 't']) {
+      const v = f === 'k' || f === 'j' ? pick(['a', 'b', 'c', 1, null, 'ABSENT']) : pick(VALUES)
+      if (v !== 'ABSENT') p[f] = v
+    }
+    records.push(p)
+  }
+  const viaEmit = new SumCombiner()
+  const inPlace = new SumCombiner()
+  const counts = [newJobStats(), newJobStats()]
+  for (const rec of records) {
+    keysetMap(rule, { ...rec }, {}, (k, v) => viaEmit.add(k, v), { counts: counts[0]!.map, errors: counts[0]!.mapErrors })
+    keysetMap(rule, { ...rec }, {}, () => assert.fail('the combiner takes every pair'), { counts: counts[1]!.map, errors: counts[1]!.mapErrors, combiner: inPlace })
+  }
+  const sorted = (c: SumCombiner) => [...c.drain()].sort((x, y) => (x[0] < y[0] ? -1 : 1))
+  assert.deepStrictEqual(sorted(inPlace), sorted(viaEmit))
+  assert.deepStrictEqual(counts[1], counts[0])
+  assert.ok(counts[0]!.map.nonNumericValues > 100 && counts[0]!.map.missingKeyParts > 100, JSON.stringify(counts[0]!.map))
 })
 
 test('Q2 encoded keys sort as key tuples (seeded random), and decode back', () => {

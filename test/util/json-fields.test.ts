@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { FieldScanner, SCAN_BAD, SCAN_OK, SCAN_UNSURE } from '#src/util/json-fields.js'
 import { parseJson } from '#src/util/json.js'
 import { mulberry32 } from '#src/util/random.js'
-import { mutate, objectLine } from './hostile-json.js'
+import { mutate, objectLine, stringLit, value, ws } from './hostile-json.js'
 
 import { FIELDS } from './hostile-json.js'
 
@@ -59,6 +59,42 @@ test('field scanner: identical records and bad-line verdicts to the full parser 
   // The scanner decides most lines itself (deep nests, trailing bytes and non-objects go to the full parser).
   assert.ok(counts.ok > 10_000 && counts.bad > 5_000, JSON.stringify(counts))
   assert.ok(counts.unsure < (counts.ok + counts.bad) / 3, JSON.stringify(counts))
+})
+
+test('field scanner: keys predicted from earlier lines (same key order, near misses, long keys, many members; seeded)', () => {
+  const scanner = new FieldScanner(FIELDS)
+  const LONG = 'k'.repeat(31)
+  // Keys that share bytes with wanted ones or with each other, escaped spellings, keys past the prediction limits.
+  const NEAR = ['a', 'ab', 'b', 'ts', 't', 'tss', 'x y', 'x', '', 'n', 'é', LONG, LONG + 'k', LONG + 'kk', 'a\\u0000', '\\u0061', 'A']
+  const counts = { ok: 0, bad: 0 }
+  for (const seed of [21, 22, 23]) {
+    const r = mulberry32(seed)
+    let order = [] as string[]
+    for (let i = 0; i < 6000; i++) {
+      // A new key order now and then; in between, lines repeat it with other values (and some damage).
+      if (i % 50 === 0) order = Array.from({ length: Math.floor(r() * 40) }, () => NEAR[Math.floor(r() * NEAR.length)]!)
+      const keys = r() < 0.1 ? order.map((k) => (r() < 0.1 ? NEAR[Math.floor(r() * NEAR.length)]! : k)) : order
+      const members = keys.map((k) => {
+        const key = r() < 0.05 ? stringLit(r, JSON.parse(`"${k}"`) as string) : `"${k}"`
+        return `${ws(r)}${key}${ws(r)}:${ws(r)}${value(r, 1)}`
+      })
+      let bytes: Buffer = Buffer.from('{' + members.join(',') + '}', 'utf8')
+      if (r() < 0.2) bytes = mutate(r, bytes)
+      const out: unknown[] = []
+      const got = scanner.scan(bytes, 0, bytes.length, out)
+      const want = reference(bytes)
+      const where = `seed ${seed} line ${i}: ${JSON.stringify(bytes.toString('latin1'))}`
+      if (got === SCAN_OK) {
+        counts.ok++
+        assert.equal(want.kind, 'record', where)
+        assert.deepStrictEqual(out.slice(0, FIELDS.length), (want as { values: unknown[] }).values, where)
+      } else if (got === SCAN_BAD) {
+        counts.bad++
+        assert.equal(want.kind, 'bad', where)
+      }
+    }
+  }
+  assert.ok(counts.ok > 10_000 && counts.bad > 1_000, JSON.stringify(counts))
 })
 
 test('field scanner: fixed cases (escapes, surrogates, duplicates, numbers, nesting, trailing bytes)', () => {

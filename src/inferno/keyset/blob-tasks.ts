@@ -5,7 +5,7 @@ import { addOversized, createRecordReader, noteBadLine } from '../reading/reader
 import { blobStats, mergeReadStats, newReadStats, type JobStats } from '../results/stats.js'
 import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
-import { compareRows, decodeKey, encodeKey, keysetMap, keysetReduce, SumCombiner } from './map-reduce.js'
+import { compareRows, decodeKey, encodeKey, keysetMapper, keysetReduce, SumCombiner } from './map-reduce.js'
 import type { BlobRef } from '../reading/tags.js'
 import type { InfernoStore } from '../reading/inferno-store.js'
 import { crc32 } from '../../util/crc32.js'
@@ -65,7 +65,7 @@ function recordMapper(ctx: MapContext, emit: (keyJson: string, values: unknown[]
             if (stats.mapErrors.errorSample.length < 5) stats.mapErrors.errorSample.push(`map error: ${(e as Error).message}`)
           }
         }
-      : (parts) => keysetMap(rule, parts, params, out, hooks),
+      : keysetMapper(rule, params, out, hooks),
     flush(all) {
       if (combiner && (all || combiner.size > COMBINE_KEYS)) for (const [k, v] of combiner.drain()) emit(k, v)
     },

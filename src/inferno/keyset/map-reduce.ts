@@ -1,7 +1,7 @@
 // Keyset map and reduce (spec inferno.md 2.3-2.5): one scan, many aggregations, error isolation.
 import { DiscoError } from '../../errors.js'
 import type { Key, Params, Parts, Postprocessor, Preprocessor, ResultRow, Rule } from '../rules/rule.js'
-import { keyText, jsonReplacer, sumInto, isNumeric, type Num } from '../rules/values.js'
+import { add, coerce, keyText, jsonReplacer, sumInto, isNumeric, type Num } from '../rules/values.js'
 import type { ErrorStats, MapCounts } from '../results/stats.js'
 
 /** Counters and a sample of the errors met by map or reduce (never fatal). */
@@ -102,11 +102,19 @@ interface KeysetPlan {
   readonly scratch: unknown[]
   /** The slot of the key of a keyset without key parts. */
   readonly only: KeySlot
+  /** 1 where value part i is `_keyset` (the keyset's name). */
+  readonly named: Uint8Array
+  /** Sets `texts` to the key parts' texts; false when one is missing (compileKeyTexts). */
+  readonly keyTexts: (out: Parts, texts: string[]) => boolean
+  /** Adds a record's values to a key's sums (compileAddValues). */
+  readonly addValues: (acc: Num[], out: Parts, counting: MapCounts | undefined) => void
 }
 
 /** A rule's map work, precomputed once per rule. */
 interface MapPlan {
   readonly transforms: readonly [string, (v: unknown) => unknown][]
+  /** Applies the transforms to one record (compileTransforms). */
+  readonly transform: (pre: Parts) => void
   readonly keysets: readonly KeysetPlan[]
 }
 
@@ -115,16 +123,56 @@ const plans = new WeakMap<Rule, MapPlan>()
 function mapPlan(rule: Rule): MapPlan {
   let plan = plans.get(rule)
   if (!plan) {
+    const transforms = Object.entries(rule.fieldTransforms)
     plan = {
-      transforms: Object.entries(rule.fieldTransforms),
-      keysets: Object.entries(rule.keysets).map(([name, ks]) => ({
-        name, prefix: encodePart(name), keyParts: ks.keyParts.filter((k) => k !== '_keyset'), valueParts: ks.valueParts, pre: ks.partsPreprocess,
-        keys: { root: new Map(), size: 0, texts: [] }, scratch: new Array<unknown>(ks.valueParts.length), only: newSlot(encodePart(name)),
-      })),
+      transforms,
+      transform: compileTransforms(transforms),
+      keysets: Object.entries(rule.keysets).map(([name, ks]) => {
+        const keyParts = ks.keyParts.filter((k) => k !== '_keyset')
+        return {
+          name, prefix: encodePart(name), keyParts, valueParts: ks.valueParts, pre: ks.partsPreprocess,
+          keys: { root: new Map(), size: 0, texts: [] }, scratch: new Array<unknown>(ks.valueParts.length), only: newSlot(encodePart(name)),
+          named: Uint8Array.from(ks.valueParts, (v) => (v === '_keyset' ? 1 : 0)),
+          keyTexts: compileKeyTexts(keyParts), addValues: compileAddValues(ks.valueParts, name),
+        }
+      }),
     }
     plans.set(rule, plan)
   }
   return plan
+}
+
+// The per-record steps below are compiled once per rule into functions that read the rule's fields
+// by name (one inline cache per field instead of a generic keyed lookup). Field names enter the
+// code only as JSON.stringify'd string literals: no text of the rule becomes code.
+
+/** The field transforms: `if (f in pre) pre[f] = transform(pre[f])` per field, in the rule's order. */
+function compileTransforms(entries: readonly [string, (v: unknown) => unknown][]): (pre: Parts) => void {
+  const body = entries.map(([f], i) => `if (${JSON.stringify(f)} in pre) pre[${JSON.stringify(f)}] = e[${i}][1](pre[${JSON.stringify(f)}]);`)
+  return new Function('e', `return function transform(pre) { ${body.join(' ')} }`)(entries) as (pre: Parts) => void
+}
+
+/** The texts of a keyset's key parts into `texts` (keyText of each); false when one is missing. */
+function compileKeyTexts(keyParts: readonly string[]): KeysetPlan['keyTexts'] {
+  const body = keyParts.map((k, i) => `x = out[${JSON.stringify(k)}]; if (typeof x !== 'string') { x = keyText(x); if (x === undefined) return false } texts[${i}] = x;`)
+  return new Function('keyText', `return function keyTexts(out, texts) { let x; ${body.join(' ')} return true }`)(keyText) as KeysetPlan['keyTexts']
+}
+
+/**
+ * Adds a record's values to the sums its key's slot holds, what sumInto of emitKeyset's values
+ * would do without building them: a value part absent from the record counts 0, `_keyset` is the
+ * keyset's name (uncounted), other values not numeric are counted.
+ */
+function compileAddValues(valueParts: readonly string[], name: string): KeysetPlan['addValues'] {
+  const body = valueParts.map((v, i) => {
+    if (v === '_keyset') return `acc[${i}] = add(acc[${i}], coerce(${JSON.stringify(name)}));`
+    const f = JSON.stringify(v)
+    return `x = out[${f}]; if (x === undefined && !(${f} in out)) x = 0; a = acc[${i}];
+      if (typeof x === 'number' && typeof a === 'number') { s = a + x; acc[${i}] = Number.isSafeInteger(s) ? s : add(a, x) }
+      else { if (counting && !isNumeric(x)) counting.nonNumericValues++; acc[${i}] = add(a, coerce(x)) }`
+  })
+  return new Function('add', 'coerce', 'isNumeric',
+    `return function addValues(acc, out, counting) { let x, a, s; ${body.join('\n')} }`)(add, coerce, isNumeric) as KeysetPlan['addValues']
 }
 
 /**
@@ -184,55 +232,94 @@ function internKey(ks: KeysetPlan, n: number): KeySlot {
   return slot
 }
 
-/** Key construction (a missing part drops the record for this keyset), values (absent → 0), emit. */
-/** The counters of the keysetMap call in progress (set per call; the map is synchronous). */
-let counting: MapCounts | undefined
-/** The combiner of the keysetMap call in progress, when it adds to one (KeysetHooks.combiner). */
-let combining: SumCombiner | undefined
+/**
+ * One keyset map run's settings and callbacks, made once per map task (keysetMapper) or per call
+ * (keysetMap): the record path then makes no closure and looks nothing up per record.
+ */
+class MapRun {
+  readonly plan: MapPlan
+  readonly counting: MapCounts | undefined
+  readonly combining: SumCombiner | undefined
+  readonly debug: ((msg: string) => void) | undefined
+  /** What follows the rule's pre-processors for each record they give. */
+  readonly afterRule: (pre: Parts) => void
+  /** What follows keyset i's own pre-processors for each record they give. */
+  readonly afterKeyset: ((out: Parts) => void)[]
 
-function emitKeyset(ks: KeysetPlan, out: Parts, emit: Emit, debug: ((msg: string) => void) | undefined): void {
-  const keyParts = ks.keyParts
-  const texts = ks.keys.texts
-  for (let i = 0; i < keyParts.length; i++) {
-    const t = keyText(out[keyParts[i]!])
-    if (t === undefined) {
-      if (counting) counting.missingKeyParts++
-      return
+  constructor(readonly rule: Rule, readonly params: Params, readonly emit: Emit, readonly hooks: KeysetHooks) {
+    this.plan = mapPlan(rule)
+    this.counting = hooks.counts
+    this.combining = hooks.combiner
+    this.debug = hooks.debug
+    this.afterRule = (pre) => {
+      this.debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
+      if (this.counting) this.counting.preprocessedOut++
+      mapRecord(this, pre)
     }
-    texts[i] = t
+    this.afterKeyset = this.plan.keysets.map((ks) => (out: Parts) => {
+      out._keyset = ks.name
+      emitKeyset(this, ks, out)
+    })
+  }
+
+  /** The keyset map of one record (see keysetMap). */
+  one(parts: Parts): void {
+    const rule = this.rule
+    if (this.counting) this.counting.recordsIn++
+    try {
+      this.debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
+      if (rule.partsPreprocess.length === 0) this.afterRule(parts)
+      else applyChain(parts, rule.partsPreprocess, this.params, this.afterRule)
+    } catch (e) {
+      noteError(this.hooks, `map error in rule ${rule.name}`, e)
+    }
+  }
+}
+
+/** Key construction (a missing part drops the record for this keyset), values (absent → 0), emit. */
+function emitKeyset(run: MapRun, ks: KeysetPlan, out: Parts): void {
+  const keyParts = ks.keyParts
+  if (!ks.keyTexts(out, ks.keys.texts)) {
+    if (run.counting) run.counting.missingKeyParts++
+    return
   }
   const slot = keyParts.length === 0 ? ks.only : internKey(ks, keyParts.length)
+  const combining = run.combining
+  const debug = run.debug
+  // A key this combiner already sums: add in place (the common case).
+  if (combining !== undefined && slot.owner === combining && debug === undefined) {
+    ks.addValues(slot.acc!, out, run.counting)
+    return
+  }
   const valueParts = ks.valueParts
   const values = combining ? ks.scratch : new Array<unknown>(valueParts.length)
   for (let i = 0; i < values.length; i++) {
     const v = valueParts[i]!
-    if (v === '_keyset') {
+    if (ks.named[i] === 1) {
       values[i] = ks.name
       continue
     }
     const x = out[v]
     values[i] = x !== undefined || v in out ? x : 0
-    if (counting && !isNumeric(values[i])) counting.nonNumericValues++
+    if (run.counting && !isNumeric(values[i])) run.counting.nonNumericValues++
   }
   debug?.(`emit: ${JSON.stringify(decodeEncoded(slot.key))} ${JSON.stringify(values, jsonReplacer)}`)
   if (combining) combining.addSlot(slot, values)
-  else emit(slot.key, values)
+  else run.emit(slot.key, values)
 }
 
 /** Field transforms, then every keyset (with its own pre-processors) for one pre-processed record. */
-function mapRecord(plan: MapPlan, pre: Parts, params: Params, emit: Emit, debug: ((msg: string) => void) | undefined): void {
-  const transforms = plan.transforms
-  for (let i = 0; i < transforms.length; i++) {
-    const t = transforms[i]!
-    const field = t[0]
-    if (field in pre) pre[field] = t[1](pre[field])
+function mapRecord(run: MapRun, pre: Parts): void {
+  const plan = run.plan
+  if (plan.transforms.length > 0) {
+    plan.transform(pre)
+    run.debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
   }
-  if (transforms.length > 0) debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
   const keysets = plan.keysets
   for (let i = 0; i < keysets.length; i++) {
     const ks = keysets[i]!
-    if (ks.pre.length === 0) emitKeyset(ks, pre, emit, debug)
-    else applyChain({ ...pre, _keyset: ks.name }, ks.pre, params, (out) => { out._keyset = ks.name; emitKeyset(ks, out, emit, debug) })
+    if (ks.pre.length === 0) emitKeyset(run, ks, pre)
+    else applyChain({ ...pre, _keyset: ks.name }, ks.pre, run.params, run.afterKeyset[i]!)
   }
 }
 
@@ -247,27 +334,20 @@ function mapRecord(plan: MapPlan, pre: Parts, params: Params, emit: Emit, debug:
  * keysetMap(rule, { last: 'Simpson' }, {}, (k, v) => console.log(decodeKey(k), v)) // ['_default', 'Simpson'] [0]
  */
 export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, hooks: KeysetHooks = {}): void {
-  const debug = hooks.debug
-  const plan = mapPlan(rule)
-  counting = hooks.counts
-  combining = hooks.combiner
-  if (counting) counting.recordsIn++
-  try {
-    debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
-    if (rule.partsPreprocess.length === 0) {
-      debug?.(`preprocessed: ${JSON.stringify(parts, jsonReplacer)}`)
-      if (counting) counting.preprocessedOut++
-      mapRecord(plan, parts, params, emit, debug)
-      return
-    }
-    applyChain(parts, rule.partsPreprocess, params, (pre) => {
-      debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
-      if (counting) counting.preprocessedOut++
-      mapRecord(plan, pre, params, emit, debug)
-    })
-  } catch (e) {
-    noteError(hooks, `map error in rule ${rule.name}`, e)
-  }
+  new MapRun(rule, params, emit, hooks).one(parts)
+}
+
+/**
+ * keysetMap for many records of one map task: the settings are read once, and the function returned
+ * maps one record each call.
+ *
+ * @example
+ * const map = keysetMapper(rule, {}, emit, { combiner })
+ * for (const parts of records) map(parts)
+ */
+export function keysetMapper(rule: Rule, params: Params, emit: Emit, hooks: KeysetHooks = {}): (parts: Parts) => void {
+  const run = new MapRun(rule, params, emit, hooks)
+  return (parts) => run.one(parts)
 }
 
 /** Normalises what a post-processor returned into an iterable of rows. */
