@@ -18,6 +18,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DATA = join(ROOT, 'bench', 'data', 'inferno')
 const { values: opt } = parseArgs({
   options: {
+    /** The rule module (default: the one bench/inferno.ts writes). */
+    rules: { type: 'string', default: join(DATA, 'rules', 'bench.js') },
     file: { type: 'string', default: join(DATA, 'clicks-300mb-3d-s42', 'events-2026-11-20.ndjson') },
     lines: { type: 'string', default: '400000' },
     repeat: { type: 'string', default: '3' },
@@ -30,7 +32,7 @@ const { values: opt } = parseArgs({
   },
 })
 
-const mod = (await import(pathToFileURL(join(DATA, 'rules', 'bench.js')).href)) as { rules: Rule[] }
+const mod = (await import(pathToFileURL(opt.rules!).href)) as { rules: Rule[] }
 const rule = mod.rules.find((r) => r.name === (opt.slow ? 'traffic_slow' : 'traffic'))!
 let all = readFileSync(opt.file!)
 // The first N lines.
@@ -54,7 +56,7 @@ for (let r = 0; r < Number(opt.repeat); r++) {
   const pairs: string[] = []
   const stats = newJobStats()
   const c0 = process.cpuUsage()
-  const input = opt.gzip ? Readable.from([gz]).pipe(createGunzip()) : opt.stream ? createReadStream(opt.file!, { highWaterMark: 1 << 20, end: cut - 1 }) : chunks
+  const input = opt.gzip ? Readable.from([gz]).pipe(createGunzip(process.env.GZ_CHUNK ? { chunkSize: Number(process.env.GZ_CHUNK) } : {})) : opt.stream ? createReadStream(opt.file!, { highWaterMark: 1 << 20, end: cut - 1 }) : chunks
   await mapBytes({ rule, params: {} }, input, (k, v) => pairs.push(JSON.stringify([k, v])), stats)
   const c = process.cpuUsage(c0)
   const us = (c.user + c.system) / stats.read.lines

@@ -21,7 +21,7 @@ const PREDICTED = 32
 const PREDICTED_BYTES = 34
 const PREDICTED_WORDS = 9
 
-// Value kinds of a wanted field (0: absent).
+// Value kinds.
 const K_STRING = 1
 const K_NUMBER = 2
 const K_TRUE = 3
@@ -77,10 +77,6 @@ export class FieldScanner {
   readonly fields: readonly string[]
   private readonly names: Uint8Array[]
   private readonly index = new Map<string, number>()
-  private readonly starts: Int32Array
-  private readonly ends: Int32Array
-  private readonly kinds: Uint8Array
-  private readonly flags: Uint8Array
   private readonly stack = new Uint8Array(MAX_DEPTH)
   /**
    * Keys met lately at each member position: the bytes `key":` (plain ASCII), the same as
@@ -110,11 +106,6 @@ export class FieldScanner {
     this.fields = [...fields]
     this.names = this.fields.map((f) => new TextEncoder().encode(f))
     this.fields.forEach((f, i) => this.index.set(f, i))
-    const n = this.fields.length
-    this.starts = new Int32Array(n)
-    this.ends = new Int32Array(n)
-    this.kinds = new Uint8Array(n)
-    this.flags = new Uint8Array(n)
   }
 
   /**
@@ -122,9 +113,8 @@ export class FieldScanner {
    * SCAN_BAD or SCAN_UNSURE (`out` then holds garbage).
    */
   scan(buf: Buffer, start: number, end: number, out: unknown[]): number {
-    const kinds = this.kinds
-    const n = kinds.length
-    for (let i = 0; i < n; i++) kinds[i] = 0
+    const n = this.fields.length
+    for (let i = 0; i < n; i++) out[i] = undefined
     this.nonAscii = false
     let p = start
     let c = 0
@@ -185,12 +175,8 @@ export class FieldScanner {
           if (p < 0) return SCAN_BAD
           kind = c === 116 ? K_TRUE : c === 102 ? K_FALSE : K_NULL
         }
-        if (slot >= 0) {
-          kinds[slot] = kind
-          this.starts[slot] = vs
-          this.ends[slot] = p
-          this.flags[slot] = flags
-        }
+        // Decoded at once (a later duplicate overwrites it, as in JSON.parse; a bad line's values are dropped).
+        if (slot >= 0) out[slot] = this.value(buf, kind, vs, p, flags)
         while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
         if (p >= end) return SCAN_BAD
         if (c === 44) {
@@ -209,7 +195,6 @@ export class FieldScanner {
     // Anything after the object (even what trimEnd would drop) goes to the full parser.
     while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
     if (p < end) return SCAN_UNSURE
-    for (let i = 0; i < n; i++) out[i] = kinds[i] === 0 ? undefined : this.value(buf, i)
     return SCAN_OK
   }
 
@@ -265,19 +250,17 @@ export class FieldScanner {
     this.predSlot[member] = slot
   }
 
-  /** The decoded value of wanted field `i` after a successful scan. */
-  private value(buf: Buffer, i: number): unknown {
-    const s = this.starts[i]!
-    const e = this.ends[i]!
-    switch (this.kinds[i]) {
+  /** The decoded value `buf[s, e)` of a kind, validated by the scan (flags: the string's, or 1 for an integer). */
+  private value(buf: Buffer, kind: number, s: number, e: number, flags: number): unknown {
+    switch (kind) {
       case K_STRING: {
-        const f = this.flags[i]!
+        const f = flags
         if (f === 0) return this.ascii(buf, s + 1, e - 1)
         if (f === F_NON_ASCII) return utf8.call(buf, s + 1, e - 1)
         return JSON.parse(utf8.call(buf, s, e)) as string
       }
       case K_NUMBER: {
-        if (this.flags[i] === 1) {
+        if (flags === 1) {
           const neg = buf[s] === 45
           const d0 = neg ? s + 1 : s
           if (e - d0 < 16) {
