@@ -150,14 +150,25 @@ export function readCompressedRank(b: Bytes, off: number, limit: number): Uint32
 export interface Chd {
   readonly seed: number
   readonly bins: number
+  /** Number of buckets (displacements). */
+  readonly buckets: number
+  /** 1 / bins, 1 / (bins - 1), 1 / buckets: remainders are taken with a multiplication and one correction. */
+  readonly invBins: number
+  readonly invBins1: number
+  readonly invBuckets: number
   readonly displacements: Float64Array
   /**
-   * The rank of empty bins in two small tables (about 2 bits per bin, so that they stay in the
-   * cache): bit `bin & 31` of `occupied[bin >>> 5]` is set when the bin holds a key, and
-   * `keysBefore[bin >>> 5]` counts the keys of the bins before that word.
+   * Each bucket's displacement split as (p0, p1) = (d mod bins, d div bins), two int32 per
+   * bucket, when bins < 2^26 and every p1 < bins (then h * p0 is exact in a double and the bin
+   * needs no division); else null (the general path).
    */
-  readonly occupied: Uint32Array
-  readonly keysBefore: Uint32Array
+  readonly pairs: Int32Array | null
+  /**
+   * The rank of empty bins in one small table (about 2 bits per bin, so that it stays in the
+   * cache): for word `k = bin >>> 5`, bit `bin & 31` of `rank[2k]` is set when the bin holds a
+   * key, and `rank[2k + 1]` counts the keys of the bins before that word (both in one cache line).
+   */
+  readonly rank: Int32Array
 }
 
 /**
@@ -187,20 +198,41 @@ export function readChd(b: Bytes, off: number, end: number, numKeys: number): Ch
   const displacements = readCompressedSeq(b, phf + 20, end)
   if (nbuckets < 1 || displacements.length !== nbuckets) corrupt('number of buckets', String(displacements.length), nbuckets)
   // bins = keys + empty bins, and both are bounded by the file size: the tables are bounded too.
+  for (let e = 0; e < emptyBins.length; e++) if (emptyBins[e]! >= bins) corrupt('empty bin', `below ${bins}`, emptyBins[e]!)
+  return prepareChd(seed, bins, displacements, emptyBins)
+}
+
+/**
+ * The query tables of a CHD of `bins` bins (>= 2) from its decoded displacements and its
+ * ascending empty bins (each below `bins`).
+ * @example prepareChd(seed, 5, Float64Array.of(3), Uint32Array.of(2)).rank // Int32Array [27, 0]
+ */
+export function prepareChd(seed: number, bins: number, displacements: Float64Array, emptyBins: Uint32Array): Chd {
   const words = (bins + 31) >>> 5
-  const occupied = new Uint32Array(words)
-  const keysBefore = new Uint32Array(words)
-  for (let w = 0; w < words; w++) occupied[w] = w === words - 1 && bins & 31 ? (1 << (bins & 31)) - 1 : 0xffffffff
-  for (let e = 0; e < emptyBins.length; e++) {
-    const bin = emptyBins[e]!
-    if (bin >= bins) corrupt('empty bin', `below ${bins}`, bin)
-    occupied[bin >>> 5]! &= ~(1 << (bin & 31))
-  }
+  const rank = new Int32Array(2 * words)
+  for (let w = 0; w < words; w++) rank[2 * w] = w === words - 1 && bins & 31 ? (1 << (bins & 31)) - 1 : -1
+  for (let e = 0; e < emptyBins.length; e++) rank[2 * (emptyBins[e]! >>> 5)]! &= ~(1 << (emptyBins[e]! & 31))
   for (let w = 0, k = 0; w < words; w++) {
-    keysBefore[w] = k
-    k += popcount(occupied[w]!)
+    rank[2 * w + 1] = k
+    k += popcount(rank[2 * w]!)
   }
-  return { seed, bins, displacements, occupied, keysBefore }
+  const buckets = displacements.length
+  const pairs = splitDisplacements(displacements, bins)
+  return { seed, bins, buckets, invBins: 1 / bins, invBins1: 1 / (bins - 1), invBuckets: 1 / buckets, displacements, pairs, rank }
+}
+
+/** The (p0, p1) pairs of `Chd.pairs`, or null when some bucket needs the general path. */
+function splitDisplacements(displacements: Float64Array, n: number): Int32Array | null {
+  if (n >= 0x4000000) return null
+  const pairs = new Int32Array(2 * displacements.length)
+  for (let i = 0; i < displacements.length; i++) {
+    const d = displacements[i]!
+    const p1 = Math.floor(d / n)
+    if (p1 >= n) return null
+    pairs[2 * i] = d - p1 * n
+    pairs[2 * i + 1] = p1
+  }
+  return pairs
 }
 
 /** Number of set bits of a 32-bit word. */
@@ -215,10 +247,17 @@ function popcount(x: number): number {
  * @example binKey(chd, 18) // 17 (one empty bin before it)
  */
 export function binKey(chd: Chd, bin: number): number {
-  const word = chd.occupied[bin >>> 5]!
+  const k = 2 * (bin >>> 5)
+  const word = chd.rank[k]!
   const bit = 1 << (bin & 31)
   if ((word & bit) === 0) return -1
-  return chd.keysBefore[bin >>> 5]! + popcount(word & (bit - 1))
+  return chd.rank[k + 1]! + popcount(word & (bit - 1))
+}
+
+/** x mod m for integers 0 <= x < 2^52 and 0 < m < 2^32, given inv = 1 / m (exact: one correction). */
+function modRecip(x: number, m: number, inv: number): number {
+  const r = x - Math.floor(x * inv) * m
+  return r < 0 ? r + m : r >= m ? r - m : r
 }
 
 /**
@@ -255,21 +294,21 @@ export function chdBin(chd: Chd, key: Uint8Array, start = 0, end = key.length): 
   jenkinsInto(chd.seed, key, start, end - start)
   // hashOut holds u32s: `%` on them is an integer remainder, not a float one.
   const n = chd.bins
-  const f = hashOut[1]! % n
-  const h = (hashOut[2]! % (n - 1)) + 1
-  const d = chd.displacements[hashOut[0]! % chd.displacements.length]!
-  const p1 = Math.floor(d / n)
-  const p0 = d - p1 * n
-  if (n < 0x4000000 && p1 < n) {
-    // h * p0 < 2^52 is exact in a double: one division for its remainder, then two corrections.
-    const t = h * p0
-    let r = t - Math.floor(t / n) * n
-    if (r < 0) r += n
-    else if (r >= n) r -= n
-    let bin = f + r + p1
+  const pairs = chd.pairs
+  if (pairs !== null) {
+    // n < 2^26: every product below is exact in a double. Each remainder x mod m is taken as
+    // x - floor(x / m) * m with the reciprocal (a multiplication instead of a division, which
+    // here would be a slow call on u32 inputs above 2^31); the quotient is off by at most one.
+    const k = 2 * modRecip(hashOut[0]!, chd.buckets, chd.invBuckets)
+    const f = modRecip(hashOut[1]!, n, chd.invBins)
+    const h = modRecip(hashOut[2]!, n - 1, chd.invBins1) + 1
+    let bin = f + modRecip(h * pairs[k]!, n, chd.invBins) + pairs[k + 1]!
     if (bin >= n) bin -= n
     if (bin >= n) bin -= n
     return bin
   }
-  return mod(f + mulmod(h, p0, n) + p1, n)
+  const d = chd.displacements[hashOut[0]! % chd.displacements.length]!
+  const p1 = Math.floor(d / n)
+  const p0 = d - p1 * n
+  return mod((hashOut[1]! % n) + mulmod((hashOut[2]! % (n - 1)) + 1, p0, n) + p1, n)
 }

@@ -37,8 +37,24 @@ export interface ValueColumn {
   readonly offsets: Offsets
 }
 
-/** One byte for probing a file's length. */
-const probe = new Uint8Array(1)
+/** Decoding buffer of a compressed DB's value batches (grown for a value that needs more). */
+const VALUE_BATCH_BYTES = 256 * 1024
+
+/**
+ * A batch of a columnar scan of the unique values (`DiscoDB.valueBatches`): value `firstId + k` is
+ * `bytes[offsets[k], offsets[k + 1])` for k in [0, length). The arrays may be reused: a batch is
+ * valid until the next one is requested.
+ */
+export interface ValueBatch {
+  /** Number of values in the batch. */
+  readonly length: number
+  /** ID of the batch's first value (IDs are 1..U). */
+  readonly firstId: number
+  /** The DB's bytes (uncompressed), or a decoding buffer reused from batch to batch (compressed). */
+  readonly bytes: Uint8Array
+  /** length + 1 positions in `bytes`. */
+  readonly offsets: Offsets
+}
 
 /** Options of `DiscoDB.query`. */
 export interface QueryOptions {
@@ -90,10 +106,10 @@ export class DiscoDB {
 
   /**
    * Opens a file lazily (from byte `offset`, where an embedded DB starts): reads and checks only
-   * the header now; the index (hash, key TOC, key records) and the values are each read by one
-   * positional read when first needed, and the file is closed once both are in memory. `close()`
-   * releases it earlier. Damage is reported with the same codes as `load`, when the damaged part
-   * is first read.
+   * the header now (one read); the index (hash, key TOC, key records) and the values are each
+   * read by one positional read when first needed, and the file is closed once both are in
+   * memory. `close()` releases it earlier. Damage, and a file shorter than its header's size, are
+   * reported with the same codes as `load`, when the damaged part or the first section is read.
    * @example const db = DiscoDB.open('animals.ddb'); db.get('pets')!.count() // 5
    */
   static open(path: string, offset = 0): DiscoDB {
@@ -109,25 +125,26 @@ export class DiscoDB {
     try {
       // From Node's buffer pool: no ArrayBuffer of its own for 72 bytes.
       const head = Buffer.allocUnsafe(HEADER_SIZE)
-      let got = 0
-      while (got < HEADER_SIZE) {
+      let got = readSync(fd, head, 0, HEADER_SIZE, offset)
+      while (got > 0 && got < HEADER_SIZE) {
         const n = readSync(fd, head, got, HEADER_SIZE - got, offset + got)
         if (n === 0) break
         got += n
       }
       if (got < HEADER_SIZE) readHeader(bytesOf(head.subarray(0, got))) // DDB_TOO_SMALL or DDB_BAD_MAGIC
-      // Is the file long enough? One byte read at the DB's end is cheaper than fstat. On any
-      // failure the header is checked again against the real length (fstat), so that the error
-      // is the one `loads` gives (a size beyond the file is reported before the layout).
+      const b = bytesOf(head)
+      // The file's length is checked when a section is first read (before its buffer is
+      // allocated), not here: open costs one read. A header that is bad whatever the length is
+      // checked again against the real length (fstat), so that the error is the one `loads`
+      // gives (a size beyond the file is reported before the layout).
       let header: DiscoDBHeader | undefined
       try {
-        header = readHeader(bytesOf(head), Number.MAX_SAFE_INTEGER)
-        if (readSync(fd, probe, 0, 1, offset + header.size - 1) === 0) header = undefined
+        header = readHeader(b, Number.MAX_SAFE_INTEGER)
       } catch (e) {
         if (!(e instanceof DiscoError)) throw e
       }
-      header ??= readHeader(bytesOf(head), Math.max(0, fstatSync(fd).size - offset))
-      return new this(new Reader(header, head, { fd, path, offset }))
+      header ??= readHeader(b, Math.max(0, fstatSync(fd).size - offset))
+      return new this(new Reader(header, head, { fd, path, offset }, b))
     } catch (e) {
       closeSync(fd)
       throw ioError(e, path)
@@ -325,6 +342,60 @@ export class DiscoDB {
           const to = Math.min(n, from + size)
           ids = r.fillBatch(from, to, keyStarts, keyEnds, idStarts, ids)
           yield { length: to - from, bytes: r.buf, keyStarts, keyEnds, idStarts, ids }
+        }
+      },
+    }
+  }
+
+  /**
+   * Columnar scan of the unique values in ID order: batches of up to `batchValues` values, each a
+   * run of offsets into one byte array (no object per value). Uncompressed DBs hand out their
+   * own bytes and a view of the value TOC (no copy); compressed DBs decode each batch into one
+   * buffer reused from batch to batch (the work of a C cursor, without a buffer of all values).
+   * A batch is valid until the next one.
+   * @example
+   * for (const b of db.valueBatches()) for (let k = 0; k < b.length; k++)
+   *   total += b.offsets[k + 1]! - b.offsets[k]! // value b.firstId + k
+   */
+  valueBatches(batchValues = 4096): Iterable<ValueBatch> {
+    if (!Number.isSafeInteger(batchValues) || batchValues < 1) {
+      throw new DiscoError('DDB_BAD_ARGUMENT', `batchValues: expected a positive integer, found ${batchValues}`)
+    }
+    const r = this.#r
+    r.ensure(S_VALUES)
+    const U = this.header.numUniqueValues
+    const size = Math.min(batchValues, Math.max(1, U))
+    return {
+      *[Symbol.iterator]() {
+        const big = r.h.size >= 0x100000000
+        if (!r.h.compressed) {
+          if (r.hasValueTable) {
+            for (let id = 1; id <= U; id += size) {
+              const n = Math.min(size, U + 1 - id)
+              yield { length: n, firstId: id, bytes: r.buf, offsets: r.valueTableView(id, n) }
+            }
+            return
+          }
+          const offsets: Offsets = big ? new Float64Array(size + 1) : new Uint32Array(size + 1)
+          for (let id = 1; id <= U; id += size) {
+            const n = Math.min(size, U + 1 - id)
+            r.valueStarts(id, n, offsets)
+            yield { length: n, firstId: id, bytes: r.buf, offsets }
+          }
+          return
+        }
+        // Decoded offsets stay below 2^32: a batch's buffer is far smaller.
+        const offsets = new Uint32Array(size + 1)
+        let out = new Uint8Array(0)
+        for (let id = 1; id <= U; ) {
+          const n = r.decodeValues(id, Math.min(size, U + 1 - id), offsets, out)
+          if (n === 0) {
+            // Room for a batch of typical values, and for this one whatever its size.
+            out = new Uint8Array(Math.max(VALUE_BATCH_BYTES, r.valueCap(id)))
+            continue
+          }
+          yield { length: n, firstId: id, bytes: out, offsets }
+          id += n
         }
       },
     }

@@ -5,12 +5,12 @@
 // values and codebook), each by one positional read into one buffer of the DB's size.
 // A value-ID list (spec 2.3) is a u32 count, then an LSB-first bit stream holding `w - 1` in 5 bits
 // and `count` deltas of `w` bits each.
-import { closeSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
 import { type Chd, binKey, chdBin, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
-import { type DiscoDBHeader, HEADER_SIZE } from './header.js'
+import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
 
 /**
@@ -119,12 +119,15 @@ export class Reader implements QuerySource {
   /** Sum of bytes read only to bring them into the cache (kept so the reads are not dropped). */
   touched = 0
 
-  /** `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest). */
-  constructor(h: DiscoDBHeader, bytes: Uint8Array, file?: LazyFile) {
+  /**
+   * `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest, and
+   * its length is checked against the header's size on the first read); `b` may be given for `bytes`.
+   */
+  constructor(h: DiscoDBHeader, bytes: Uint8Array, file?: LazyFile, b?: Bytes) {
     this.h = h
     this.U = h.numUniqueValues
     this.buf = bytes
-    this.b = bytesOf(bytes)
+    this.b = b ?? bytesOf(bytes)
     this.have = file === undefined ? S_ALL : 0
     this.#file = file
     if (file !== undefined) closer.register(this, file.fd, this)
@@ -176,6 +179,15 @@ export class Reader implements QuerySource {
     }
     const h = this.h
     if (this.buf.length < h.size) {
+      // Is the file long enough for the DB (open read only the header)? The error is the one
+      // `loads` gives for the same bytes.
+      let avail: number
+      try {
+        avail = Math.max(0, fstatSync(f.fd).size - f.offset)
+      } catch (e) {
+        throw ioError(e, f.path)
+      }
+      if (avail < h.size) readHeader(this.b, avail)
       // One buffer of the DB's size; the header is copied, the sections are read into place.
       const full = Buffer.allocUnsafe(h.size)
       const buf = new Uint8Array(full.buffer, full.byteOffset, h.size)
@@ -425,7 +437,8 @@ export class Reader implements QuerySource {
       if (count === 0) continue
       const base = off + 4
       const w = (buf[base]! & 31) + 1
-      if (base + Math.ceil((5 + count * w) / 8) > e) {
+      // ceil((5 + count * w) / 8) stream bytes fit before e (exact in doubles, no division).
+      if (5 + count * w > (e - base) * 8) {
         this.recEnd = e
         this.keyEnd = off
         this.locateFound() // throws, naming the list
@@ -529,16 +542,22 @@ export class Reader implements QuerySource {
   }
 
   /**
-   * Visits the values of list (count, w, base) in order. The list is decoded first and the value
-   * extents gathered in one tight loop (so that their cache misses overlap instead of queueing one
-   * behind the other); a compressed value's first bytes are touched before any is decoded, for the
-   * same reason. A visitor may read the DB again (nested visits use their own scratch).
+   * Visits the values of list (count, w, base) in order. Uncompressed: one loop decodes IDs and
+   * hands out extents (#visitPlain). Compressed: the list is decoded first and the value extents
+   * gathered in one tight loop, and each value's first bytes are touched before any is decoded (so
+   * that their cache misses overlap instead of queueing one behind the other). A visitor may read
+   * the DB again (nested visits use their own scratch). An ID out of 1..U is DDB_CORRUPT (an
+   * uncompressed list may have visited the IDs before it).
    */
   visitList(count: number, w: number, base: number, fn: ValueVisitor): void {
     if (count === 0) return
     const t = this.#valueTable()
     if (t === null) {
       for (let i = 0, id = 0; i < count; i++) this.visitId((id = this.nextId(w, base, i, id)), fn)
+      return
+    }
+    if (!this.h.compressed && w <= 24) {
+      this.#visitPlain(count, w, base, t, fn)
       return
     }
     const nested = this.#visiting
@@ -556,6 +575,7 @@ export class Reader implements QuerySource {
     this.#visiting = true
     try {
       if (!this.h.compressed) {
+        // Deltas wider than 24 bits (a DB with very sparse lists).
         for (let i = 0; i < count; i++) fn(buf, sc[starts + i]!, sc[ends + i]!)
         return
       }
@@ -573,6 +593,26 @@ export class Reader implements QuerySource {
       }
     } finally {
       this.#visiting = nested
+    }
+  }
+
+  /**
+   * visitList of an uncompressed DB with a checked value TOC and deltas of at most 24 bits: one
+   * loop decodes each ID and hands out its extent (the table reads of consecutive values do not
+   * depend on each other, so their cache misses overlap). Each ID is checked before its table read.
+   */
+  #visitPlain(count: number, w: number, base: number, t: Uint32Array, fn: ValueVisitor): void {
+    const buf = this.buf
+    const U = this.U
+    const mask = (1 << w) - 1
+    let id = ((buf[base]! | (buf[base + 1]! << 8) | (buf[base + 2]! << 16) | (buf[base + 3]! << 24)) >>> 5) & mask
+    if (id === 0 || id > U) badId(id, U)
+    fn(buf, t[id - 1]!, t[id]!)
+    for (let i = 1, bit = 5 + w; i < count; i++, bit += w) {
+      const p = base + (bit >>> 3)
+      id += ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> (bit & 7)) & mask
+      if (id > U) badId(id, U)
+      fn(buf, t[id - 1]!, t[id]!)
     }
   }
 
@@ -649,6 +689,67 @@ export class Reader implements QuerySource {
     const out = huffmanScratch(decodedCap(e - s))
     const n = decodeHuffmanInto(this.codebook(), this.buf, this.b.view, s, e, out, 0)
     fn(out, 0, n)
+  }
+
+  /**
+   * The checked value TOC entries `from - 1 .. from + n - 1` into `offs[0, n]` (value `from + k`
+   * spans `offs[k], offs[k + 1]`), each checked as `extent` checks it (the same error, in ID order).
+   */
+  valueStarts(from: number, n: number, offs: Offsets): void {
+    for (let k = 0; k < n; k++) {
+      this.extent(from + k)
+      if (k === 0) offs[0] = this.vs
+      offs[k + 1] = this.ve
+    }
+  }
+
+  /**
+   * Decodes the compressed values from ID `from` on, at most `n`, into `out` from 0 while each
+   * surely fits (room for its `decodedCap`); value `from + k` ends up at `out[offs[k], offs[k + 1])`.
+   * Returns how many were decoded: 0 only when the first does not fit (grow `out` to
+   * `decodedCap` of it, see `valueCap`).
+   */
+  decodeValues(from: number, n: number, offs: Offsets, out: Uint8Array): number {
+    const cb = this.codebook()
+    const buf = this.buf
+    const view = this.b.view
+    const t = this.#valueTable()
+    const room = out.length
+    let at = 0
+    offs[0] = 0
+    let k = 0
+    for (; k < n; k++) {
+      const id = from + k
+      let s: number
+      let e: number
+      if (t !== null) {
+        s = t[id - 1]!
+        e = t[id]!
+      } else {
+        this.extent(id)
+        s = this.vs
+        e = this.ve
+      }
+      if (e > s && at + decodedCap(e - s) > room) break
+      at += decodeHuffmanInto(cb, buf, view, s, e, out, at)
+      offs[k + 1] = at
+    }
+    return k
+  }
+
+  /** Room needed to decode value `id` of a compressed DB (checked). */
+  valueCap(id: number): number {
+    this.extent(id)
+    return decodedCap(this.ve - this.vs)
+  }
+
+  /** Whether the checked value TOC table exists; then `valueTableView(from, n)` is its entries `from - 1 .. from + n - 1`. */
+  get hasValueTable(): boolean {
+    return this.#valueTable() !== null
+  }
+
+  valueTableView(from: number, n: number): Uint32Array {
+    return this.#valueTable()!.subarray(from - 1, from + n)
   }
 
   /**

@@ -1,0 +1,82 @@
+// The CHD evaluation (spec 4.7) against a BigInt reference: the division-free fast path (bins
+// below 2^26, every displacement split into p0, p1 < bins), the general path it falls back to, and
+// the rank of empty bins.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { type Chd, binKey, chdBin, jenkins, prepareChd } from '#src/discodb/chd.js'
+import { rng } from './random.js'
+
+/** The bin of `key` computed with BigInt, straight from the spec's formula. */
+function referenceBin(chd: Chd, key: Uint8Array): number {
+  const [h0, h1, h2] = jenkins(chd.seed, key).map(BigInt) as [bigint, bigint, bigint]
+  const n = BigInt(chd.bins)
+  const d = BigInt(chd.displacements[Number(h0 % BigInt(chd.displacements.length))]!)
+  const p0 = d % n
+  const p1 = d / n
+  const h = (h2 % (n - 1n)) + 1n
+  return Number(((h1 % n) + h * p0 + p1) % n)
+}
+
+function randomKey(r: ReturnType<typeof rng>): Uint8Array {
+  const key = new Uint8Array(r.below(40))
+  for (let i = 0; i < key.length; i++) key[i] = r.below(256)
+  return key
+}
+
+/** A CHD of `bins` bins and `buckets` random displacements below `dMax`, no empty bins. */
+function randomChd(r: ReturnType<typeof rng>, bins: number, buckets: number, dMax: number): Chd {
+  const disp = new Float64Array(buckets)
+  for (let i = 0; i < buckets; i++) disp[i] = Math.floor(r.next() * dMax)
+  // Bins next to the limit of dMax: the largest displacement too.
+  disp[0] = dMax - 1
+  return prepareChd(r.below(2 ** 32), bins, disp, new Uint32Array(0))
+}
+
+test('chdBin: the fast path equals the BigInt formula, up to 2^26 - 1 bins', () => {
+  const seed = 20261127
+  const r = rng(seed)
+  const sizes = [2, 3, 31, 32, 33, 1000, 99_991, 2 ** 20 + 7, 2 ** 26 - 1, ...Array.from({ length: 8 }, () => 2 + r.below(2 ** 26 - 2))]
+  for (const bins of sizes) {
+    const chd = randomChd(r, bins, 1 + r.below(5000), bins * bins)
+    assert.notEqual(chd.pairs, null, `seed ${seed}: bins ${bins} takes the fast path`)
+    for (let k = 0; k < 500; k++) {
+      const key = randomKey(r)
+      assert.equal(chdBin(chd, key), referenceBin(chd, key), `seed ${seed}: bins ${bins}, key ${Array.from(key)}`)
+    }
+  }
+})
+
+test('chdBin: the general path (bins from 2^26, or a displacement with p1 >= bins) equals the BigInt formula', () => {
+  const seed = 7
+  const r = rng(seed)
+  const cases: [number, number][] = [
+    [2 ** 26, 2 ** 34],
+    [2 ** 32 - 1, 2 ** 33],
+    [1000, 2 ** 33],
+    [5, 2 ** 33],
+  ]
+  for (const [bins, dMax] of cases) {
+    const chd = randomChd(r, bins, 1 + r.below(100), dMax)
+    assert.equal(chd.pairs, null, `seed ${seed}: bins ${bins}, displacements below ${dMax} take the general path`)
+    for (let k = 0; k < 500; k++) {
+      const key = randomKey(r)
+      assert.equal(chdBin(chd, key), referenceBin(chd, key), `seed ${seed}: bins ${bins}, key ${Array.from(key)}`)
+    }
+  }
+})
+
+test('binKey: a bin maps to its rank among occupied bins, an empty bin to -1', () => {
+  const seed = 99
+  const r = rng(seed)
+  for (const bins of [2, 31, 32, 33, 64, 65, 1000]) {
+    const empty = new Set<number>()
+    const want = Math.floor(bins * r.next())
+    while (empty.size < Math.min(want, bins - 1)) empty.add(r.below(bins))
+    const chd = prepareChd(1, bins, Float64Array.of(0), Uint32Array.from([...empty].sort((a, b) => a - b)))
+    let rank = 0
+    for (let bin = 0; bin < bins; bin++) {
+      if (empty.has(bin)) assert.equal(binKey(chd, bin), -1, `seed ${seed}: bins ${bins}, empty bin ${bin}`)
+      else assert.equal(binKey(chd, bin), rank++, `seed ${seed}: bins ${bins}, bin ${bin}`)
+    }
+  }
+})
