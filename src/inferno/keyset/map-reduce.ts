@@ -104,8 +104,8 @@ interface KeysetPlan {
   readonly only: KeySlot
   /** 1 where value part i is `_keyset` (the keyset's name). */
   readonly named: Uint8Array
-  /** Sets `texts` to the key parts' texts; false when one is missing (compileKeyTexts). */
-  readonly keyTexts: (out: Parts, texts: string[]) => boolean
+  /** The slot of a record's key; undefined when a key part is missing (compileSlotOf). */
+  readonly slotOf: (out: Parts, ks: KeysetPlan) => KeySlot | undefined
   /** Adds a record's values to a key's sums (compileAddValues). */
   readonly addValues: (acc: Num[], out: Parts, counting: MapCounts | undefined) => void
 }
@@ -133,7 +133,7 @@ function mapPlan(rule: Rule): MapPlan {
           name, prefix: encodePart(name), keyParts, valueParts: ks.valueParts, pre: ks.partsPreprocess,
           keys: { root: new Map(), size: 0, texts: [] }, scratch: new Array<unknown>(ks.valueParts.length), only: newSlot(encodePart(name)),
           named: Uint8Array.from(ks.valueParts, (v) => (v === '_keyset' ? 1 : 0)),
-          keyTexts: compileKeyTexts(keyParts), addValues: compileAddValues(ks.valueParts, name),
+          slotOf: compileSlotOf(keyParts), addValues: compileAddValues(ks.valueParts, name),
         }
       }),
     }
@@ -152,10 +152,23 @@ function compileTransforms(entries: readonly [string, (v: unknown) => unknown][]
   return new Function('e', `return function transform(pre) { ${body.join(' ')} }`)(entries) as (pre: Parts) => void
 }
 
-/** The texts of a keyset's key parts into `texts` (keyText of each); false when one is missing. */
-function compileKeyTexts(keyParts: readonly string[]): KeysetPlan['keyTexts'] {
-  const body = keyParts.map((k, i) => `x = out[${JSON.stringify(k)}]; if (typeof x !== 'string') { x = keyText(x); if (x === undefined) return false } texts[${i}] = x;`)
-  return new Function('keyText', `return function keyTexts(out, texts) { let x; ${body.join(' ')} return true }`)(keyText) as KeysetPlan['keyTexts']
+/**
+ * The slot of a record's key in a keyset (keyText of each key part, then the keyset's trie of
+ * interned keys, internKey on a miss); undefined when a key part is missing.
+ */
+function compileSlotOf(keyParts: readonly string[]): KeysetPlan['slotOf'] {
+  const n = keyParts.length
+  if (n === 0) return (_out, ks) => ks.only
+  const texts = keyParts.map((k, i) => `let t${i} = out[${JSON.stringify(k)}]; if (typeof t${i} !== 'string') { t${i} = keyText(t${i}); if (t${i} === undefined) return undefined }`)
+  const walk = keyParts.map((_k, i) => (i === 0 ? 'let node = ks.keys.root.get(t0)' : `if (node !== undefined) node = node.get(t${i})`))
+  const miss = keyParts.map((_k, i) => `texts[${i}] = t${i};`)
+  return new Function('keyText', 'internKey', `return function slotOf(out, ks) {
+    ${texts.join('\n')}
+    ${walk.join('\n')}
+    if (node !== undefined) return node
+    const texts = ks.keys.texts; ${miss.join(' ')}
+    return internKey(ks, ${n})
+  }`)(keyText, internKey) as KeysetPlan['slotOf']
 }
 
 /**
@@ -278,12 +291,11 @@ class MapRun {
 
 /** Key construction (a missing part drops the record for this keyset), values (absent → 0), emit. */
 function emitKeyset(run: MapRun, ks: KeysetPlan, out: Parts): void {
-  const keyParts = ks.keyParts
-  if (!ks.keyTexts(out, ks.keys.texts)) {
+  const slot = ks.slotOf(out, ks)
+  if (slot === undefined) {
     if (run.counting) run.counting.missingKeyParts++
     return
   }
-  const slot = keyParts.length === 0 ? ks.only : internKey(ks, keyParts.length)
   const combining = run.combining
   const debug = run.debug
   // A key this combiner already sums: add in place (the common case).
