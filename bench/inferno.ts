@@ -15,6 +15,7 @@
 //   (tools: inferno, inferno-plain, inferno-slow, node, duckdb, duckdb-exact, jq; ratios are against
 //   `duckdb`, DuckDB's fast read_ndjson; `duckdb-exact` has the same per-line semantics as ours)
 //   node build/bench/inferno.js --codecs gzip,gzip:1,none   # chunk codecs to store and run
+//   node build/bench/inferno.js --codecs gzip:1@8MiB,gzip:1@32MiB # … and blob sizes (MiB of lines per blob)
 //   node build/bench/inferno.js --slow          # also the full-parse path (CSV must be identical)
 //   node build/bench/inferno.js --cpu-prof DIR  # V8 CPU profiles of the inferno children (workers too)
 //
@@ -30,11 +31,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { openStore, parseCompress } from 'disco-inferno'
-import { clickLogLines, daysEndingAt } from '#src/inferno/examples/clicks-data.js'
-import { runImmediate } from '#src/cli/inferno.js'
-import { parseInfernoArgs, settingsFromOptions } from '#src/cli/inferno-args.js'
-import { parseSize } from '#src/cli/demo.js'
+import { daysEndingAt } from '#src/inferno/examples/clicks-data.js'
+// Everything else is imported where it is used: an `inferno` child loads what the `inferno` CLI
+// loads (its CPU time and RSS are the tool's own), not the data generator, the store writer or
+// the package entry.
 import { RULES } from './inferno-rule.js'
 
 const HERE = fileURLToPath(import.meta.url)
@@ -77,6 +77,8 @@ const ndjson = (dir: string) => days.map((d) => join(dir, `events-${d}.ndjson`))
 
 
 async function childInferno(dir: string): Promise<ChildResult> {
+  const { runImmediate } = await import('#src/cli/inferno.js')
+  const { parseInfernoArgs, settingsFromOptions } = await import('#src/cli/inferno-args.js')
   const o = parseInfernoArgs(['-y', join(DATA, 'inferno', 'rules'), '--store', join(dir, opt.store!), '-i', `bench.${opt.rule}`, '-S', LAST_DAY,
     '-R', String(days.length), '--no-progress'])
   const { settings } = settingsFromOptions(o, {}, [])
@@ -182,11 +184,27 @@ async function childNode(dir: string): Promise<ChildResult> {
 
 // ------------------------------------------------------------------------------------ parent
 
-/** The store directory of a chunk codec (`default`: `ddfs chunk`'s defaults). */
-const storeOf = (codec: string) => `store-${codec.replace(':', '')}`
+/** The store directory of a chunk codec (`default`: `ddfs chunk`'s defaults; `CODEC@SIZE`: blobs of SIZE of lines). */
+const storeOf = (codec: string) => `store-${codec.replace(':', '').replace('@', '-')}`
+
+/** The `ddfs chunk` options a codec spec stands for, as a label. */
+function chunkLabel(codec: string): string {
+  const [c, size] = codec.split('@') as [string, string | undefined]
+  return [c === 'default' ? 'ddfs chunk defaults' : `--compress ${c}`, size === undefined ? '' : ` --input-size ${size}`].join('')
+}
+
+/** `ddfs chunk` options of a codec spec: `default`, `none`, `gzip[:LEVEL]`, each with an optional `@SIZE` of lines per blob (e.g. `gzip:1@8MiB`). */
+async function chunkOptions(codec: string): Promise<{ compress?: 'gzip' | 'none'; level?: number; inputSize?: number }> {
+  const { parseCompress } = await import('#src/ddfs/index.js')
+  const { parseSize } = await import('#src/cli/common.js')
+  const [c, size] = codec.split('@') as [string, string | undefined]
+  return { ...(c === 'default' ? {} : parseCompress(c)), ...(size === undefined ? {} : { inputSize: parseSize(size, '--codecs', 'MiB') }) }
+}
 
 /** Generates the NDJSON files once per (size, days, seed), and a chunked store per codec. */
 async function ensureData(size: number, seed: number, codecs: string[]): Promise<{ dir: string; lines: number; bytes: number }> {
+  const { openStore } = await import('#src/ddfs/index.js')
+  const { clickLogLines } = await import('#src/inferno/examples/clicks-data.js')
   const dir = join(DATA, 'inferno', `clicks-${Math.round(size / 1e6)}mb-${days.length}d-s${seed}`)
   mkdirSync(join(DATA, 'inferno', 'rules'), { recursive: true })
   writeFileSync(join(DATA, 'inferno', 'rules', 'bench.js'), RULES)
@@ -213,17 +231,19 @@ async function ensureData(size: number, seed: number, codecs: string[]): Promise
   for (const codec of codecs) {
     const done = join(dir, `${storeOf(codec)}.json`)
     if (existsSync(done)) continue
-    const opts = codec === 'default' ? {} : parseCompress(codec)
+    const opts = await chunkOptions(codec)
     const store = openStore(join(dir, storeOf(codec)))
     const t0 = performance.now()
     let stored = 0
+    let blobs = 0
     for (const [i, day] of days.entries()) {
       const sets = await store.chunk(`incoming:clicks:${day}`, [ndjson(dir)[i]!], opts)
+      blobs += sets.length
       for (const [url] of sets) for await (const b of await store.openBlob(url!)) stored += b.length
     }
     const ms = performance.now() - t0
-    // What the codec costs to write: chunking time and stored size (the default is chosen on these).
-    writeFileSync(done, JSON.stringify({ codec, chunkMs: Math.round(ms), storedMB: Math.round(stored / 1e6) }))
+    // What the codec costs to write: chunking time, stored size and blob count (the default is chosen on these).
+    writeFileSync(done, JSON.stringify({ codec, chunkMs: Math.round(ms), storedMB: Math.round(stored / 1e6), blobs }))
   }
   return { dir, ...data }
 }
@@ -245,13 +265,14 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await run(dir)))
     return
   }
-  const size = parseSize(opt.size!)
+  const { parseSize } = await import('#src/cli/common.js')
+  const size = parseSize(opt.size!, '--size', 'MB')
   const seed = Number(opt.seed)
   const codecs = opt.codecs!.split(',').filter(Boolean)
   const data = await ensureData(size, seed, codecs)
   // [id, child kind, label, extra child args, chunk codec]
   const tools: [string, string, string, string[], string?][] = codecs.map((c) => [c === 'default' ? 'inferno' : `inferno-${c === 'none' ? 'plain' : c}`,
-    'inferno', `inferno -i (chunks: ${c === 'default' ? 'ddfs chunk defaults' : `--compress ${c}`})`, ['--rule', 'traffic', '--store', storeOf(c)], c])
+    'inferno', `inferno -i (chunks: ${chunkLabel(c)})`, ['--rule', 'traffic', '--store', storeOf(c)], c])
   if (opt.slow) tools.push(['inferno-slow', 'inferno', `inferno -i full-parse path (chunks: ${codecs[0]})`, ['--rule', 'traffic_slow', '--store', storeOf(codecs[0]!)]])
   tools.push(['node', 'node', 'node readline+JSON.parse+Map', []])
   if (!opt['no-duckdb'] && ensureDuckdb(DATA)) {

@@ -75,6 +75,9 @@ export class KvJobStore implements JobStore {
       const iter = await transient(() => this.kv.watch({ key: prefix ? `${prefix}.>` : '>' }), { what: `watch ${prefix}` })
       const stop = (): void => { iter.stop() }
       signal.addEventListener('abort', stop, { once: true })
+      // Aborted while the watch was being opened: the listener came too late to stop it, and a
+      // prefix without keys would deliver nothing that ends the loop.
+      if (signal.aborted) stop()
       try {
         for await (const e of iter) {
           const live = e.operation === 'PUT'

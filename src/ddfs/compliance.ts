@@ -158,6 +158,15 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     await rejectsCode(blobs.get(a.url), 'DDFS_BLOB_NOT_FOUND')
   })
 
+  with_('BlobStore: get returns every byte of empty, small and multi-MiB blobs (read sizes around 1 MiB)', async (_d, { blobs }) => {
+    for (const n of [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 2.5 * (1 << 20)]) {
+      const data = Buffer.alloc(n)
+      for (let i = 0; i < n; i++) data[i] = (i * 31 + (i >> 11)) & 255
+      const { url } = await blobs.put(`sized-${n}$1`, data)
+      assert.ok((await bytesOf(await blobs.get(url))).equals(data), `blob of ${n} bytes`)
+    }
+  })
+
   with_('BlobStore: size (when the adapter has it) is the stored size, undefined once deleted', async (ddfs, { blobs }) => {
     const a = await blobs.put('sized$1', Buffer.from('hello world'))
     const expected = blobs.size ? 11 : undefined

@@ -59,6 +59,11 @@ export async function ensureDir(path: string): Promise<boolean> {
   return false
 }
 
+/** The read buffer for a file of `size` bytes: 1 MiB, or the size (plus one, to see the end in one read) when smaller. */
+function readSize(size: number): number {
+  return Math.max(1, Math.min(1 << 20, size + 1))
+}
+
 /** Flushes a file or directory to stable storage (directories: the entries in them). */
 async function syncPath(path: string): Promise<void> {
   const fh = await fsp.open(path, 'r')
@@ -211,11 +216,14 @@ export class LocalBlobStore implements BlobStore {
       if (e.code === 'ELOOP') throw new DiscoError('DDFS_BAD_URL', `blob ${url} is a symlink in ${this.dir}: refusing to follow it`)
       throw e
     })
-    if (!(await fh.stat()).isFile()) {
+    const st = await fh.stat()
+    if (!st.isFile()) {
       await fh.close()
       throw new DiscoError('DDFS_BAD_URL', `blob ${url} is not a regular file in ${this.dir}`)
     }
-    return fh.createReadStream({ highWaterMark: 1 << 20 })
+    // Reads of up to 1 MiB, but no bigger than the blob: a read stream allocates its whole buffer
+    // per read, and a job's many small map outputs each cost a 1 MiB buffer (and GC work) otherwise.
+    return fh.createReadStream({ highWaterMark: readSize(st.size) })
   }
 
   async delete(url: string): Promise<void> {

@@ -26,7 +26,11 @@ function checkPrefix(prefix: string): string[] {
   return prefix === '' ? [] : checkStoreKey(prefix, 'prefix')
 }
 
-/** Wakes watchers and followers of one directory in this process at once (others poll). */
+/**
+ * Wakes watchers and followers of one directory in this process at once (others poll). A change
+ * is emitted with what changed (a key, a log name, or a purged prefix), so a watcher rereads its
+ * keys only for changes under its prefix, not for every write of the process.
+ */
 const wakers = new Map<string, EventEmitter>()
 function wakerOf(dir: string): EventEmitter {
   let w = wakers.get(dir)
@@ -38,17 +42,25 @@ function wakerOf(dir: string): EventEmitter {
   return w
 }
 
-/** Resolves after `ms`, on a wake-up of `waker`, or on abort, whichever comes first. */
-function nap(waker: EventEmitter, ms: number, signal: AbortSignal): Promise<void> {
+/** True when a change of `what` (a key, log name or purged prefix) can concern `name` or the keys under it ('' is everything). */
+function concerns(what: string, name: string): boolean {
+  return what === name || what === '' || name === '' || what.startsWith(`${name}.`) || name.startsWith(`${what}.`)
+}
+
+/** Resolves after `ms`, on a wake-up of `waker` for a change that concerns `name`, or on abort, whichever comes first. */
+function nap(waker: EventEmitter, ms: number, signal: AbortSignal, name: string): Promise<void> {
   return new Promise((res) => {
     const done = (): void => {
       clearTimeout(t)
-      waker.off('change', done)
+      waker.off('change', onChange)
       signal.removeEventListener('abort', done)
       res()
     }
+    const onChange = (what: string): void => {
+      if (concerns(what, name)) done()
+    }
     const t = setTimeout(done, ms)
-    waker.once('change', done)
+    waker.on('change', onChange)
     signal.addEventListener('abort', done, { once: true })
   })
 }
@@ -146,7 +158,7 @@ export class LocalJobStore implements JobStore {
           continue // an unconditional write retries on top of the winner
         }
         if (next % PRUNE_EVERY === 0) await this.prune(dir, next)
-        this.waker.emit('change')
+        this.waker.emit('change', key)
         return next
       }
     } finally {
@@ -211,7 +223,7 @@ export class LocalJobStore implements JobStore {
       }
       seen = next
       first = false
-      await nap(this.waker, POLL_MS, signal)
+      await nap(this.waker, POLL_MS, signal, prefix)
     }
   }
 
@@ -227,7 +239,7 @@ export class LocalJobStore implements JobStore {
       await fsp.mkdir(join(file, '..'), { recursive: true })
       await fsp.appendFile(file, line)
     })
-    this.waker.emit('change')
+    this.waker.emit('change', log)
   }
 
   async *read(log: string, after: number, follow?: AbortSignal): AsyncIterable<LogEntry> {
@@ -276,7 +288,7 @@ export class LocalJobStore implements JobStore {
         }
       }
       if (!follow || follow.aborted) return
-      await nap(this.waker, POLL_MS, follow)
+      await nap(this.waker, POLL_MS, follow, log)
       if (follow.aborted) return
     }
   }
@@ -306,6 +318,6 @@ export class LocalJobStore implements JobStore {
     }
     await rmChildren(this.keyDir(tokens), (n) => n.startsWith('~'))
     await rmChildren(join(this.logDir, ...tokens), () => false)
-    this.waker.emit('change')
+    this.waker.emit('change', prefix)
   }
 }

@@ -4,7 +4,8 @@
 // testable without sleeping.
 //
 // Key layout (one place): job.<name>.info   the job record
-//                         job.<name>.kill   a kill request
+//                         job.<name>.kill.request  a kill request (alone under its prefix, so
+//                                           a runner watches it without its task records)
 //                         job.<name>.events the event log (a log, not a key)
 //                         hb.<group>.<id>   a heartbeat
 //                         lease.<name>      a lease
@@ -100,7 +101,7 @@ export class JobRegistry {
     this.host = opts.host ?? hostname()
   }
 
-  private static jobKey(name: string, what: 'info' | 'kill' | 'events'): string {
+  private static jobKey(name: string, what: 'info' | 'kill.request' | 'events'): string {
     return `job.${keyToken(name)}.${what}`
   }
 
@@ -239,18 +240,20 @@ export class JobRegistry {
 
   /** Asks whoever runs a job to kill it. */
   async requestKill(name: string, by = `${this.host}:${process.pid}`): Promise<void> {
-    await this.store.put(JobRegistry.jobKey(name, 'kill'), JSON.stringify({ at: this.now(), by }))
+    await this.store.put(JobRegistry.jobKey(name, 'kill.request'), JSON.stringify({ at: this.now(), by }))
   }
 
   /** True when a kill of the job was requested. */
   async killRequested(name: string): Promise<boolean> {
-    return (await this.store.get(JobRegistry.jobKey(name, 'kill'))) !== undefined
+    return (await this.store.get(JobRegistry.jobKey(name, 'kill.request'))) !== undefined
   }
 
   /** Resolves true when a kill of the job is requested (now or later), false when `signal` aborts first. */
   async whenKilled(name: string, signal: AbortSignal): Promise<boolean> {
-    const key = JobRegistry.jobKey(name, 'kill')
-    for await (const c of this.store.watch(`job.${keyToken(name)}`, signal)) {
+    const key = JobRegistry.jobKey(name, 'kill.request')
+    // Only the kill request's own prefix: a job's prefix also holds its record and every task
+    // record, which a polling store would read again on every look.
+    for await (const c of this.store.watch(`job.${keyToken(name)}.kill`, signal)) {
       if (c.key === key && c.value !== undefined) return true
     }
     return false

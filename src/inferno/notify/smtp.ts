@@ -1,6 +1,5 @@
 // Notification e-mail through nodemailer: a plain relay (the original's smtplib use), or a server
 // that wants STARTTLS or implicit TLS and a login. Errors become NOTIFY_SMTP_FAILED.
-import nodemailer from 'nodemailer'
 import { DiscoError } from '../../errors.js'
 
 /** One plain-text message. */
@@ -43,6 +42,8 @@ export async function sendMail(server: string, m: MailMessage, opts: MailTranspo
   const tls = opts.tls ?? 'auto'
   const { host, port } = parseMailServer(server, tls === 'tls')
   const timeout = opts.timeoutMs ?? 30_000
+  // Loaded on first use: every Disco worker thread imports this module through the package entry.
+  const { default: nodemailer } = await import('nodemailer')
   const transport = nodemailer.createTransport({
     host, port,
     secure: tls === 'tls',

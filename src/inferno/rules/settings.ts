@@ -1,8 +1,8 @@
 // Inferno settings (spec §10): built-in defaults < settings YAML file < keyword overrides < flags.
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { DiscoError } from '../../errors.js'
 import type { RunOptions } from '../runner.js'
 
@@ -39,6 +39,16 @@ export const SETTINGS_DEFAULTS: Readonly<InfernoSettings> = Object.freeze({
 /** The files tried when no `-e` is given, in order. */
 export function defaultSettingsFiles(): string[] {
   return [join(homedir(), '.inferno'), '/etc/inferno/settings.yaml']
+}
+
+/**
+ * The YAML parser, loaded on first use: most runs read no YAML, and every Disco worker thread
+ * imports this module through the package entry (loading the parser costs ~45 ms of CPU).
+ */
+let yamlParse: ((text: string) => unknown) | undefined
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse
+  return yamlParse(text)
 }
 
 /**
