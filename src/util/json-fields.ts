@@ -21,7 +21,7 @@ const PREDICTED = 32
 const PREDICTED_BYTES = 34
 const PREDICTED_WORDS = 9
 
-// Value kinds.
+// Value kinds of a wanted field (0: absent).
 const K_STRING = 1
 const K_NUMBER = 2
 const K_TRUE = 3
@@ -77,6 +77,10 @@ export class FieldScanner {
   readonly fields: readonly string[]
   private readonly names: Uint8Array[]
   private readonly index = new Map<string, number>()
+  private readonly starts: Int32Array
+  private readonly ends: Int32Array
+  private readonly kinds: Uint8Array
+  private readonly flags: Uint8Array
   private readonly stack = new Uint8Array(MAX_DEPTH)
   /**
    * Keys met lately at each member position: the bytes `key":` (plain ASCII), the same as
@@ -106,15 +110,22 @@ export class FieldScanner {
     this.fields = [...fields]
     this.names = this.fields.map((f) => new TextEncoder().encode(f))
     this.fields.forEach((f, i) => this.index.set(f, i))
+    const n = this.fields.length
+    this.starts = new Int32Array(n)
+    this.ends = new Int32Array(n)
+    this.kinds = new Uint8Array(n)
+    this.flags = new Uint8Array(n)
   }
 
   /**
    * Scans `buf[start, end)`. Returns SCAN_OK (and sets `out[i]` to field i's value or undefined),
-   * SCAN_BAD or SCAN_UNSURE (`out` then holds garbage).
+   * SCAN_BAD or SCAN_UNSURE (`out` then holds garbage). Without `out` nothing is decoded: read
+   * the fields one by one with fieldValue, or as raw bytes (isPlainString, fieldStart, fieldEnd).
    */
-  scan(buf: Buffer, start: number, end: number, out: unknown[]): number {
-    const n = this.fields.length
-    for (let i = 0; i < n; i++) out[i] = undefined
+  scan(buf: Buffer, start: number, end: number, out?: unknown[]): number {
+    const kinds = this.kinds
+    const n = kinds.length
+    for (let i = 0; i < n; i++) kinds[i] = 0
     this.nonAscii = false
     let p = start
     let c = 0
@@ -175,8 +186,12 @@ export class FieldScanner {
           if (p < 0) return SCAN_BAD
           kind = c === 116 ? K_TRUE : c === 102 ? K_FALSE : K_NULL
         }
-        // Decoded at once (a later duplicate overwrites it, as in JSON.parse; a bad line's values are dropped).
-        if (slot >= 0) out[slot] = this.value(buf, kind, vs, p, flags)
+        if (slot >= 0) {
+          kinds[slot] = kind
+          this.starts[slot] = vs
+          this.ends[slot] = p
+          this.flags[slot] = flags
+        }
         while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
         if (p >= end) return SCAN_BAD
         if (c === 44) {
@@ -195,7 +210,31 @@ export class FieldScanner {
     // Anything after the object (even what trimEnd would drop) goes to the full parser.
     while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
     if (p < end) return SCAN_UNSURE
+    if (out) for (let i = 0; i < n; i++) out[i] = kinds[i] === 0 ? undefined : this.value(buf, i)
     return SCAN_OK
+  }
+
+  /** After SCAN_OK: the decoded value of wanted field `i` (as scan's `out[i]`); `buf` is the scanned buffer. */
+  fieldValue(buf: Buffer, i: number): unknown {
+    return this.kinds[i] === 0 ? undefined : this.value(buf, i)
+  }
+
+  /**
+   * After SCAN_OK: true when wanted field `i` is a string of printable ASCII without escapes, so
+   * its text is the bytes `buf[fieldStart(i) + 1, fieldEnd(i) - 1)` (inside the quotes).
+   */
+  isPlainString(i: number): boolean {
+    return this.kinds[i] === K_STRING && this.flags[i] === 0
+  }
+
+  /** After SCAN_OK: where wanted field `i`'s value text starts (a string's opening quote); -1 when absent. */
+  fieldStart(i: number): number {
+    return this.kinds[i] === 0 ? -1 : this.starts[i]!
+  }
+
+  /** After SCAN_OK: where wanted field `i`'s value text ends (after a string's closing quote); -1 when absent. */
+  fieldEnd(i: number): number {
+    return this.kinds[i] === 0 ? -1 : this.ends[i]!
   }
 
   /** A DataView over `buf` (the last one made, while the same buffer comes again). */
@@ -250,17 +289,19 @@ export class FieldScanner {
     this.predSlot[member] = slot
   }
 
-  /** The decoded value `buf[s, e)` of a kind, validated by the scan (flags: the string's, or 1 for an integer). */
-  private value(buf: Buffer, kind: number, s: number, e: number, flags: number): unknown {
-    switch (kind) {
+  /** The decoded value of wanted field `i` after a successful scan. */
+  private value(buf: Buffer, i: number): unknown {
+    const s = this.starts[i]!
+    const e = this.ends[i]!
+    switch (this.kinds[i]) {
       case K_STRING: {
-        const f = flags
+        const f = this.flags[i]!
         if (f === 0) return this.ascii(buf, s + 1, e - 1)
         if (f === F_NON_ASCII) return utf8.call(buf, s + 1, e - 1)
         return JSON.parse(utf8.call(buf, s, e)) as string
       }
       case K_NUMBER: {
-        if (flags === 1) {
+        if (this.flags[i] === 1) {
           const neg = buf[s] === 45
           const d0 = neg ? s + 1 : s
           if (e - d0 < 16) {
