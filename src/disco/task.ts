@@ -22,8 +22,10 @@ import type {
   CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskOutput, TaskResult,
 } from './types.js'
 
-/** Records between two progress reports. */
+/** Records between two looks at the clock for a progress report (and a kill check). */
 const PROGRESS_EVERY = 10_000
+/** Milliseconds between two progress reports of a task, at least (each is a message to the runner). */
+const PROGRESS_MS = 100
 /** Stored input bytes between two progress reports of a bytes-form map, at most. */
 const BYTES_EVERY = 4 << 20
 
@@ -184,7 +186,12 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   let reported = 0
   /** Stored input bytes read since the last progress report (bytes-form maps count them). */
   let bytes = 0
+  let lastReport = performance.now()
+  /** Reports progress (and checks for a kill) when PROGRESS_MS passed since the last report. */
   const report = (): void => {
+    const now = performance.now()
+    if (now - lastReport < PROGRESS_MS) return
+    lastReport = now
     hooks.progress(records - reported, bytes)
     reported = records
     bytes = 0
@@ -294,9 +301,15 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   const out = new AtomicWriter(join(tmp, 'result'))
   const merger = new RunMerger(files)
   let records = 0
+  let reported = 0
+  let lastReport = performance.now()
   const tick = (): void => {
-    if (++records % PROGRESS_EVERY === 0) {
-      hooks.progress(PROGRESS_EVERY)
+    if (++records - reported >= PROGRESS_EVERY) {
+      const now = performance.now()
+      if (now - lastReport < PROGRESS_MS) return
+      lastReport = now
+      hooks.progress(records - reported)
+      reported = records
       checkAborted(signal)
     }
   }
@@ -358,7 +371,7 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
     out.abort()
     throw e
   }
-  hooks.progress(records % PROGRESS_EVERY)
+  hooks.progress(records - reported)
   const outputs = out.lines
   if (outputs === 0) {
     out.abort()
