@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { join } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DiscoDB, Q } from 'disco-inferno'
 import { rng } from '../test/discodb/random.js'
@@ -55,24 +55,36 @@ interface Figure {
 }
 
 const figures: Figure[] = []
+/** Where measured loops leave their results (so that they are not optimized away). */
+let sunk = 0
+const sinkOf = (x: void | number): void => {
+  if (typeof x === 'number') sunk += x
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
-/** Times `f`, which performs `n` operations, `runs` times; keeps the medians. */
-function measure(name: string, data: string, mode: 'default' | 'nocompress' | undefined, n: number, f: () => void): void {
+/**
+ * Times `f`, which performs `n` operations, `runs` times; keeps the medians. A number `f` returns
+ * goes to the sink (a scan loop returns its sum instead of writing a shared variable after the
+ * loop: that write is first reached after the loop was compiled, and would deoptimize every run).
+ */
+function measure(name: string, data: string, mode: 'default' | 'nocompress' | undefined, n: number, f: () => void | number): void {
   if (only !== undefined && !only.includes(name.replace(/ \(iter\)$/, ''))) return
+  // A full collection first (untimed, when node runs with --expose-gc, as the per-DB children
+  // do): the garbage of earlier figures is not collected on this figure's CPU time.
+  ;(globalThis as { gc?: () => void }).gc?.()
   const wall: number[] = []
   const cpus: number[] = []
   // One untimed run first: process CPU time counts the JIT's background compiler threads, which
   // are busy right after new code starts running (the original's C has no warm-up to pay).
-  f()
+  sinkOf(f())
   for (let i = 0; i < runs; i++) {
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
-    f()
+    sinkOf(f())
     wall.push(performance.now() - t0)
     const cpu = process.cpuUsage(cpu0)
     cpus.push((cpu.user + cpu.system) / 1000)
@@ -138,8 +150,12 @@ function syntheticWorkload(db: DiscoDB): Workload {
 /** All figures for one DB file. */
 function run(file: string, data: string, mode: 'default' | 'nocompress' | undefined, work: (db: DiscoDB) => Workload): void {
   const reps = 2000
+  // Opened by a path relative to the working directory, as the original's driver did (the
+  // kernel's path walk grows with the number of directories named).
+  const rel = relative(process.cwd(), file)
+  const openPath = rel.startsWith('..') || isAbsolute(rel) ? file : rel
   measure('open', data, mode, reps, () => {
-    for (let i = 0; i < reps; i++) DiscoDB.open(file).close()
+    for (let i = 0; i < reps; i++) DiscoDB.open(openPath).close()
   })
   measure('load', data, undefined, 20, () => {
     for (let i = 0; i < 20; i++) DiscoDB.load(file)
@@ -198,7 +214,7 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
         for (let j = idStarts[k]!, end = idStarts[k + 1]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
       }
     }
-    sink += acc
+    return acc
   })
   measure('scanItems (iter)', data, mode, db.header.numValues, () => {
     for (const [, vs] of db.items()) for (const v of vs) sink += v.length
@@ -210,7 +226,7 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
       const ids = b.ids
       for (let j = 0, end = b.idStarts[b.length]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
     }
-    sink += acc
+    return acc
   })
   measure('scanValues (iter)', data, mode, db.header.numValues, () => {
     for (const v of db.values()) sink += v.length
@@ -227,12 +243,12 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
         for (let k = 0; k < b.length; k++) acc += offsets[k + 1]! - offsets[k]!
       }
     }
-    sink += acc
+    return acc
   })
   measure('scanUniqueValues (iter)', data, mode, db.header.numUniqueValues, () => {
     for (const v of db.uniqueValues()) sink += v.length
   })
-  if (sink < 0) console.log(sink)
+  if (sink < 0 || sunk < 0) console.log(sink, sunk)
 }
 
 if (args.includes('--build')) ensureDdbs()
@@ -248,7 +264,7 @@ if (file !== undefined) {
   const pass = args.filter((a, i) => a !== '--json' && a !== '--build' && args[i - 1] !== '--data' && a !== '--data')
   for (const mode of ['nocompress', 'default'] as const) {
     if (!existsSync(mode === 'nocompress' ? paths.ddbNoCompress : paths.ddbDefault)) continue
-    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...pass, '--data', mode, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...pass, '--data', mode, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
     for (const line of out.split('\n')) if (line.startsWith('{')) figures.push(JSON.parse(line) as Figure)
   }
 } else {

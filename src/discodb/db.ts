@@ -8,7 +8,7 @@ import { evaluate, metaquery, resolve } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
 import { FnInquiry, IdsInquiry, type Inquiry, ListInquiry } from './inquiry.js'
 import { Q } from './q.js'
-import { type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError } from './reader.js'
+import { type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError, unsafeBytes } from './reader.js'
 import { dedupe } from './setops.js'
 import { type BytesLike, type FinalizeOptions, type Values, buildImage } from './writer.js'
 import { writeFileAtomicSync } from '../util/atomic.js'
@@ -60,6 +60,60 @@ export interface ValueBatch {
 export interface QueryOptions {
   /** Restrict results to these values (values not in the DB are ignored). */
   readonly view?: Iterable<string | Uint8Array>
+}
+
+/** Yields `at(i)` for i = first, first + 1, … (n elements): a plain class, cheaper than a generator. */
+class CountIterator implements Iterator<Uint8Array> {
+  #i: number
+  readonly #end: number
+  constructor(
+    n: number,
+    first: number,
+    private readonly at: (i: number) => Uint8Array,
+  ) {
+    this.#i = first
+    this.#end = first + n
+  }
+  next(): IteratorResult<Uint8Array> {
+    const i = this.#i
+    if (i >= this.#end) return { done: true, value: undefined }
+    this.#i = i + 1
+    return { done: false, value: this.at(i) }
+  }
+  [Symbol.iterator](): Iterator<Uint8Array> {
+    return this
+  }
+}
+
+/** Every value of every key in stored order (`values()`), key lists located one after another. */
+class ValuesIterator implements Iterator<Uint8Array> {
+  #key = 0
+  #k = 0
+  #count = 0
+  #w = 1
+  #base = 0
+  #id = 0
+  constructor(
+    private readonly r: Reader,
+    private readonly n: number,
+  ) {}
+  next(): IteratorResult<Uint8Array> {
+    const r = this.r
+    while (this.#k >= this.#count) {
+      if (this.#key >= this.n) return { done: true, value: undefined }
+      r.locate(this.#key++)
+      this.#count = r.count
+      this.#w = r.w
+      this.#base = r.base
+      this.#k = 0
+      this.#id = 0
+    }
+    const id = (this.#id = r.nextId(this.#w, this.#base, this.#k++, this.#id))
+    return { done: false, value: r.valueAt(id) }
+  }
+  [Symbol.iterator](): Iterator<Uint8Array> {
+    return this
+  }
 }
 
 /**
@@ -230,9 +284,7 @@ export class DiscoDB {
     r.ensure(S_INDEX)
     const n = this.header.numKeys
     return new FnInquiry(
-      function* () {
-        for (let i = 0; i < n; i++) yield r.keyAt(i)
-      },
+      () => new CountIterator(n, 0, (i) => r.keyAt(i)),
       () => n,
     )
   }
@@ -243,16 +295,7 @@ export class DiscoDB {
     r.ensure(S_ALL)
     const n = this.header.numKeys
     return new FnInquiry(
-      function* () {
-        for (let i = 0; i < n; i++) {
-          r.locate(i)
-          const { count, w, base } = r
-          for (let k = 0, id = 0; k < count; k++) {
-            id = r.nextId(w, base, k, id)
-            yield r.valueAt(id)
-          }
-        }
-      },
+      () => new ValuesIterator(r, n),
       () => this.header.numValues,
       () => {
         let total = 0
@@ -283,9 +326,7 @@ export class DiscoDB {
     r.ensure(S_VALUES)
     const n = this.header.numUniqueValues
     return new FnInquiry(
-      function* () {
-        for (let id = 1; id <= n; id++) yield r.valueAt(id)
-      },
+      () => new CountIterator(n, 1, r.valueAt),
       () => n,
       () => {
         const out = new Uint32Array(n)
@@ -384,18 +425,23 @@ export class DiscoDB {
           }
           return
         }
-        // Decoded offsets stay below 2^32: a batch's buffer is far smaller.
-        const offsets = new Uint32Array(size + 1)
-        let out = new Uint8Array(0)
-        for (let id = 1; id <= U; ) {
-          const n = r.decodeValues(id, Math.min(size, U + 1 - id), offsets, out)
-          if (n === 0) {
-            // Room for a batch of typical values, and for this one whatever its size.
-            out = new Uint8Array(Math.max(VALUE_BATCH_BYTES, r.valueCap(id)))
-            continue
+        // The reader's pooled buffers when no other scan holds them (decoded offsets stay
+        // below 2^32: a batch's buffer is far smaller).
+        const pool = r.takeBatchPool(size + 1)
+        let { offsets, out } = pool
+        try {
+          for (let id = 1; id <= U; ) {
+            const n = r.decodeValues(id, Math.min(size, U + 1 - id), offsets, out)
+            if (n === 0) {
+              // Room for a batch of typical values, and for this one whatever its size.
+              out = pool.out = unsafeBytes(Math.max(VALUE_BATCH_BYTES, r.valueCap(id)))
+              continue
+            }
+            yield { length: n, firstId: id, bytes: out, offsets }
+            id += n
           }
-          yield { length: n, firstId: id, bytes: out, offsets }
-          id += n
+        } finally {
+          r.returnBatchPool(pool)
         }
       },
     }

@@ -57,6 +57,7 @@ function badId(id: number, maxId: number): never {
 
 const EMPTY = new Uint32Array(0)
 const EMPTY_I32 = new Int32Array(0)
+const EMPTY_BYTES = new Uint8Array(0)
 
 /** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
 function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
@@ -66,9 +67,15 @@ function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
 }
 
 /** A plain Uint8Array over uninitialised memory (callers write before reading). */
-function unsafeBytes(n: number): Uint8Array {
+export function unsafeBytes(n: number): Uint8Array {
   const b = Buffer.allocUnsafeSlow(n)
   return new Uint8Array(b.buffer, b.byteOffset, n)
+}
+
+/** Reusable buffers of value batches: offsets and decoded bytes. */
+export interface BatchPool {
+  offsets: Uint32Array
+  out: Uint8Array
 }
 
 /** The read side of one DB. Callers `ensure` the sections they touch once per public call. */
@@ -118,6 +125,10 @@ export class Reader implements QuerySource {
   #visiting = false
   /** Sum of bytes read only to bring them into the cache (kept so the reads are not dropped). */
   touched = 0
+  /** Buffers of a compressed DB's value batches, kept between scans (made by the first scan). */
+  #batchPool: BatchPool | undefined
+  /** Whether a scan holds `#batchPool`. */
+  #batchBusy = false
 
   /**
    * `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest, and
@@ -453,9 +464,22 @@ export class Reader implements QuerySource {
       }
       // The 4-byte window may pass the list's end by 3 bytes: still inside the DB, as the value
       // TOC (at least 8 bytes) follows the key records.
+      // Two deltas per step: their loads are independent, only the running sum is serial.
       const mask = (1 << w) - 1
+      const w2 = 2 * w
       let id = 0
-      for (let j = 0, bit = 5; j < count; j++, bit += w) {
+      let j = 0
+      let bit = 5
+      for (; j + 1 < count; j += 2, bit += w2) {
+        const bit2 = bit + w
+        const d1 = (view.getUint32(base + (bit >>> 3), true) >>> (bit & 7)) & mask
+        const d2 = (view.getUint32(base + (bit2 >>> 3), true) >>> (bit2 & 7)) & mask
+        id += d1
+        ids[at + j] = id
+        id += d2
+        ids[at + j + 1] = id
+      }
+      if (j < count) {
         id += (view.getUint32(base + (bit >>> 3), true) >>> (bit & 7)) & mask
         ids[at + j] = id
       }
@@ -737,6 +761,23 @@ export class Reader implements QuerySource {
       offs[k + 1] = at
     }
     return k
+  }
+
+  /**
+   * The pooled buffers of value batches, with room for `n` offsets (fresh ones while another
+   * scan holds the pool); give them back with `returnBatchPool`.
+   */
+  takeBatchPool(n: number): BatchPool {
+    let pool = this.#batchPool
+    if (pool === undefined || this.#batchBusy) pool = { offsets: EMPTY, out: EMPTY_BYTES }
+    this.#batchBusy = true
+    if (pool.offsets.length < n) pool.offsets = new Uint32Array(n)
+    return pool
+  }
+
+  returnBatchPool(pool: BatchPool): void {
+    this.#batchPool = pool
+    this.#batchBusy = false
   }
 
   /** Room needed to decode value `id` of a compressed DB (checked). */
