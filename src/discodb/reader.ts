@@ -433,6 +433,10 @@ export class Reader implements QuerySource {
     const buf = this.buf
     const view = this.b.view
     const U = this.U
+    // Every store of the batch happens inside the loop (idStarts[k + 1] at the end of key k): a
+    // statement after a loop that V8 compiled on the stack (OSR) has no type feedback yet and
+    // would deoptimize that code at the end of every batch.
+    idStarts[0] = 0
     for (let i = from; i < to; i++) {
       const k = i - from
       const s = t[i]!
@@ -442,9 +446,11 @@ export class Reader implements QuerySource {
       const off = s + 4 + len
       keyStarts[k] = s + 4
       keyEnds[k] = off
-      idStarts[k] = at
       const count = view.getUint32(off, true)
-      if (count === 0) continue
+      if (count === 0) {
+        idStarts[k + 1] = at
+        continue
+      }
       const base = off + 4
       const w = (buf[base]! & 31) + 1
       // ceil((5 + count * w) / 8) stream bytes fit before e (exact in doubles, no division).
@@ -457,6 +463,7 @@ export class Reader implements QuerySource {
       if (w > 24) {
         this.decodeInto(count, w, base, ids, at)
         at += count
+        idStarts[k + 1] = at
         continue
       }
       // The 4-byte window may pass the list's end by 3 bytes: still inside the DB, as the value
@@ -483,8 +490,8 @@ export class Reader implements QuerySource {
       const first = ids[at]!
       if (first === 0 || id > U) badId(first === 0 ? 0 : id, U)
       at += count
+      idStarts[k + 1] = at
     }
-    idStarts[to - from] = at
     return ids
   }
 
