@@ -17,6 +17,8 @@
 //   node build/bench/inferno.js --codecs gzip,gzip:1,none   # chunk codecs to store and run
 //   node build/bench/inferno.js --codecs gzip:1@8MiB,gzip:1@32MiB # … and blob sizes (MiB of lines per blob)
 //   node build/bench/inferno.js --slow          # also the full-parse path (CSV must be identical)
+//   node build/bench/inferno.js --no-fixed      # without the 1 MB run (`inferno-1mb`: the fixed cost of a
+//                                               # run: start-up, worker threads, job store, reduce, CSV)
 //   node build/bench/inferno.js --cpu-prof DIR  # V8 CPU profiles of the inferno children (workers too)
 //
 // DuckDB (@duckdb/node-api, pinned) is installed by this script into bench/data/peers on first use;
@@ -53,6 +55,7 @@ const { values: opt } = parseArgs({
     repeat: { type: 'string', default: '3' },
     codecs: { type: 'string', default: 'default,none' },
     slow: { type: 'boolean', default: false },
+    'no-fixed': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     rule: { type: 'string' },
     store: { type: 'string' },
@@ -305,9 +308,16 @@ async function main(): Promise<void> {
   const seed = Number(opt.seed)
   const codecs = opt.codecs!.split(',').filter(Boolean)
   const data = await ensureData(size, seed, codecs)
-  // [id, child kind, label, extra child args, chunk codec]
-  const tools: [string, string, string, string[], string?][] = codecs.map((c) => [c === 'default' ? 'inferno' : `inferno-${c === 'none' ? 'plain' : c}`,
+  // [id, child kind, label, extra child args, chunk codec, data set (default: the one of --size)]
+  type Data = { dir: string; lines: number; bytes: number }
+  const tools: [string, string, string, string[], string?, Data?][] = codecs.map((c) => [c === 'default' ? 'inferno' : `inferno-${c === 'none' ? 'plain' : c}`,
     'inferno', `inferno -i (chunks: ${chunkLabel(c)})`, ['--rule', 'traffic', '--store', storeOf(c)], c])
+  // What a run costs besides its records: the same rule over 1 MB (process and worker start-up,
+  // module loading, job store, reduce, CSV); compare its CPU with the big runs'.
+  if (!opt['no-fixed'] && (!opt.only || opt.only.split(',').includes('inferno-1mb'))) {
+    tools.push(['inferno-1mb', 'inferno', 'inferno -i over 1 MB (fixed cost of a run; chunks: ddfs chunk defaults)', ['--rule', 'traffic', '--store', storeOf('default')],
+      'default', await ensureData(1e6, seed, ['default'])])
+  }
   if (opt.slow) tools.push(['inferno-slow', 'inferno', `inferno -i full-parse path (chunks: ${codecs[0]})`, ['--rule', 'traffic_slow', '--store', storeOf(codecs[0]!)]])
   tools.push(['node', 'node', 'node readline+JSON.parse+Map', []])
   if (!opt['no-duckdb'] && ensureDuckdb(DATA)) {
@@ -319,8 +329,8 @@ async function main(): Promise<void> {
   const chosen = tools.filter(([id]) => !only || only.includes(id))
   const runs = new Map<string, (ChildResult & { peakRssMB: number | null; cpuMs: number | null })[]>()
   for (let i = 0; i < Math.max(1, Number(opt.repeat)); i++) {
-    for (const [id, kind, , extra] of chosen) {
-      const r = runChild(kind, data.dir, extra)
+    for (const [id, kind, , extra, , own] of chosen) {
+      const r = runChild(kind, (own ?? data).dir, extra)
       runs.set(id, [...(runs.get(id) ?? []), r])
     }
   }
@@ -330,12 +340,14 @@ async function main(): Promise<void> {
   const duckCpu = duck && duck.every((r) => r.cpuMs !== null) ? median(duck.map((r) => r.cpuMs!)) : undefined
   let reference: string | undefined
   let refCsv: string | undefined
-  for (const [id, , name, , codec] of chosen) {
+  for (const [id, , name, , codec, own] of chosen) {
     const rs = runs.get(id)!
     const r = rs[0]!
+    const ds = own ?? data
     const agree = JSON.stringify(Object.entries(r.byDay).sort())
-    reference ??= agree
-    if (r.csv !== undefined) refCsv ??= r.csv
+    // Another data set (the 1 MB run) agrees with itself across its runs; it has no DuckDB ratio.
+    const ref = own ? agree : (reference ??= agree)
+    const csvRef = own ? r.csv : r.csv !== undefined ? (refCsv ??= r.csv) : undefined
     const ms = median(rs.map((x) => x.ms))
     const rss = rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null
     const cpu = rs.every((x) => x.cpuMs !== null) ? median(rs.map((x) => x.cpuMs!)) : null
@@ -344,20 +356,20 @@ async function main(): Promise<void> {
       n: r.records,
       ms: Math.round(ms),
       opsPerSec: Math.round((r.records * 1000) / ms),
-      mbPerSec: Number(((data.bytes / 1e6) / (ms / 1000)).toFixed(1)),
+      mbPerSec: Number(((ds.bytes / 1e6) / (ms / 1000)).toFixed(1)),
       peakRssMB: rss === null ? null : Math.round(rss),
-      inputMB: Math.round(data.bytes / 1e6),
+      inputMB: Math.round(ds.bytes / 1e6),
       runs: rs.length,
       msEach: rs.map((x) => Math.round(x.ms)),
-      vsDuckdb: duckMs === undefined ? null : Number((duckMs / ms).toFixed(2)),
-      rssVsDuckdb: duckRss === undefined || rss === null ? null : Number((rss / duckRss).toFixed(2)),
+      vsDuckdb: duckMs === undefined || own ? null : Number((duckMs / ms).toFixed(2)),
+      rssVsDuckdb: duckRss === undefined || rss === null || own ? null : Number((rss / duckRss).toFixed(2)),
       // CPU seconds of the whole child (start-up included): the fair figure on a loaded machine
       cpuMs: cpu === null ? null : Math.round(cpu),
-      vsDuckdbCpu: duckCpu === undefined || cpu === null ? null : Number((duckCpu / cpu).toFixed(2)),
+      vsDuckdbCpu: duckCpu === undefined || cpu === null || own ? null : Number((duckCpu / cpu).toFixed(2)),
       load: Number(loadavg()[0]!.toFixed(1)),
-      agreesWithFirst: rs.every((x) => JSON.stringify(Object.entries(x.byDay).sort()) === reference),
-      ...(r.csv !== undefined ? { csv: r.csv, sameCsv: rs.every((x) => x.csv === refCsv) } : {}),
-      ...(codec !== undefined ? { chunks: JSON.parse(readFileSync(join(data.dir, `${storeOf(codec)}.json`), 'utf8')) as unknown } : {}),
+      agreesWithFirst: rs.every((x) => JSON.stringify(Object.entries(x.byDay).sort()) === ref),
+      ...(r.csv !== undefined ? { csv: r.csv, sameCsv: rs.every((x) => x.csv === csvRef) } : {}),
+      ...(codec !== undefined ? { chunks: JSON.parse(readFileSync(join(ds.dir, `${storeOf(codec)}.json`), 'utf8')) as unknown } : {}),
     }
     if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
     else {

@@ -6,7 +6,7 @@
 // allocation-free API (lazy open, visitors, columnar batches); rows marked `(iter)` time the same
 // work through the iterator API (a Uint8Array per value) for comparison.
 //
-//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N]
+//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N] [--query-passes N]
 //     [--only NAME,NAME] [--data nocompress|default]
 // Without --file or --data, each dataset DB is measured in a child process of its own.
 import { execFileSync } from 'node:child_process'
@@ -24,6 +24,8 @@ const opt = (name: string): string | undefined => (args.includes(name) ? args[ar
 const maxLookups = Number(opt('--lookups') ?? 200_000)
 const maxQueries = Number(opt('--max-queries') ?? 20_000)
 const runs = Math.max(1, Number(opt('--runs') ?? 5))
+/** Passes over each query list per timed run. */
+const queryPasses = Math.max(1, Number(opt('--query-passes') ?? 5))
 /** Figures to measure (names without ` (iter)`); all when absent. */
 const only = opt('--only')?.split(',')
 const onlyData = opt('--data')
@@ -180,11 +182,13 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
   for (const [kind, texts] of w.queries) {
     if (only !== undefined && !only.includes(kind) && !(kind === 'and2' && only.includes('and2+parse'))) continue
     const qs = texts.map((t) => Q.parse(t))
-    measure(kind, data, mode, qs.length, () => {
-      for (const q of qs) db.query(q).visit(visit)
+    // The workload `queryPasses` times per run: one pass of a query list lasts 5-40 ms, too short a
+    // run on a loaded machine.
+    measure(kind, data, mode, qs.length * queryPasses, () => {
+      for (let p = 0; p < queryPasses; p++) for (const q of qs) db.query(q).visit(visit)
     })
-    measure(`${kind} (iter)`, data, mode, qs.length, () => {
-      for (const q of qs) for (const v of db.query(q)) sink += v.length
+    measure(`${kind} (iter)`, data, mode, qs.length * queryPasses, () => {
+      for (let p = 0; p < queryPasses; p++) for (const q of qs) for (const v of db.query(q)) sink += v.length
     })
     if (kind === 'and2') {
       measure('and2+parse', data, undefined, texts.length, () => {

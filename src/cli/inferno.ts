@@ -56,8 +56,9 @@ type Log = (msg: string, level?: 'info' | 'warn' | 'error') => void
 
 /** Structured logs (pino): JSON lines on stderr, readable lines on a terminal, from `--log-level` up. */
 function logger(io: InfernoIo, level: LogLevel = 'info'): Log {
-  const log = createLogger({ name: 'inferno', level, pretty: io.tty, write: io.err })
-  return (msg, lvl = 'info') => log[lvl](msg)
+  // Made on the first entry: an `-i` run usually logs nothing.
+  let log: ReturnType<typeof createLogger> | undefined
+  return (msg, lvl = 'info') => (log ??= createLogger({ name: 'inferno', level, pretty: io.tty, write: io.err }))[lvl](msg)
 }
 
 /** Formats a rate such as `1.2M`. */

@@ -206,6 +206,17 @@ export class LocalBlobStore implements BlobStore {
     return st?.isFile() ? st.size : undefined
   }
 
+  /**
+   * The file of a stored blob, for readers that open it themselves (with O_NOFOLLOW: the hash
+   * directories are checked here, the file itself is theirs to refuse). DDFS_BLOB_NOT_FOUND when
+   * it is not stored.
+   */
+  async filePath(url: string): Promise<string> {
+    const { hh, name } = this.parse(url)
+    if (!(await this.checkDirs(hh))) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)
+    return join(this.blobDir, hh, name)
+  }
+
   async get(url: string): Promise<AsyncIterable<Uint8Array>> {
     const { hh, name } = this.parse(url)
     const missing = (): DiscoError => new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)

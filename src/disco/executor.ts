@@ -37,7 +37,7 @@ export class FatalTaskError extends DiscoError {
 }
 
 /** Engine errors that no retry can fix. */
-const FATAL_CODES = new Set(['DISCO_TASK_FATAL', 'DISCO_FN_NOT_FOUND', 'DISCO_BAD_KEY', 'DISCO_BAD_PARTITION', 'DISCO_INPUT_UNSUPPORTED', 'DISCO_JOB_KILLED', 'MODULE_NOT_FOUND', 'MODULE_SYNTAX', 'MODULE_LOAD_FAILED'])
+const FATAL_CODES = new Set(['DISCO_TASK_FATAL', 'DISCO_FN_NOT_FOUND', 'DISCO_BAD_KEY', 'DISCO_BAD_SUMS', 'DISCO_BAD_PARTITION', 'DISCO_INPUT_UNSUPPORTED', 'DISCO_JOB_KILLED', 'MODULE_NOT_FOUND', 'MODULE_SYNTAX', 'MODULE_LOAD_FAILED'])
 
 /** True when an error must not be retried. */
 export function isFatal(e: unknown): boolean {

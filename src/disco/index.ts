@@ -1,6 +1,6 @@
 // Public surface of the disco layer: job specs, the planner, executors, job control and the job store seam.
 export type {
-  FnRef, Emit, TaskContext, OversizedLines, MapFn, MapStreamFn, ReduceFn, CombineFn, PartitionFn, JobSpec, NormalizedSpec,
+  FnRef, Emit, TaskContext, OversizedLines, MapFn, MapStreamFn, MapBytesFn, ReduceFn, CombineFn, PartitionFn, JobSpec, NormalizedSpec,
   MapTaskPlan, ReduceTaskPlan, JobPlan, TaskMessage, TaskResult, TaskOutput, TaskRecord, TaskHooks, JobStatus, JobInfo, JobProgress,
 } from './types.js'
 export { normalizeSpec, planJob, jobName, retryDelay, DEFAULT_MEMORY_BUDGET } from './plan.js'
@@ -11,6 +11,7 @@ export {
 } from './job.js'
 export { defaultPartition } from './task.js'
 export { encodePair, decodePair } from './records.js'
+export { KeyedSums, sumRows, type KeyedSumsOptions } from './keyed-sums.js'
 export { openLocalStores, localStoreFactory, LOCAL_STORE_FACTORY, dataBlobName, type DiscoStores, type StoreFactory } from './stores.js'
 export type { JobStore, KvEntry, KvChange, LogEntry } from './jobstore.js'
 export { LocalJobStore } from './local-jobstore.js'

@@ -403,6 +403,9 @@ function runPhase(
           if (phase === 'map') run.bytes = (run.bytes ?? 0) + read
           info.tasks.done++
           done++
+          // The next attempt starts now, on the thread this one freed; the phase still ends only
+          // once every task's record is written (`outstanding` counts down after the writes).
+          pump()
           try {
             const rec: TaskRecord = { task: task.id, attempt, ms, ...res }
             await stores.jobs.putTask(name, rec)

@@ -138,12 +138,18 @@ export class LocalJobStore implements JobStore {
   async put(key: string, value: string | null, expected?: number): Promise<number | undefined> {
     const dir = this.keyDir(checkStoreKey(key))
     if (value !== null && typeof value !== 'string') throw new DiscoError('DISCO_STORE_KEY', `expected a string value for ${key}, found ${typeof value}`)
-    await fsp.mkdir(this.tmpDir, { recursive: true })
     const tmp = join(this.tmpDir, `kv.${process.pid}.${randomBytes(6).toString('hex')}`)
-    await fsp.writeFile(tmp, value === null ? 'D' : 'V' + value, { flag: 'wx' })
+    const data = value === null ? 'D' : 'V' + value
+    await fsp.writeFile(tmp, data, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e
+      await fsp.mkdir(this.tmpDir, { recursive: true })
+      await fsp.writeFile(tmp, data, { flag: 'wx' })
+    })
+    // An unconditional write needs only the newest revision number, not its value.
+    const blind = expected === undefined && value !== null
     try {
       for (;;) {
-        const cur = await this.newest(dir)
+        const cur = blind ? { revision: (await this.revisions(dir)).at(-1) ?? 0, value: '' } : await this.newest(dir)
         const live = cur !== undefined && cur.value !== undefined
         if (expected !== undefined && (expected === 0 ? live : !live || cur.revision !== expected)) return undefined
         if (value === null && !live) return cur?.revision ?? 0 // deleting what is not there

@@ -196,8 +196,7 @@ export class ByteSink {
         if (v === null) { this.byte(T_NULL); return }
         if (depth > MAX_DEPTH) { this.value(JSON.parse(JSON.stringify(v)) as unknown, 0); return }
         if (Array.isArray(v)) {
-          this.byte(T_ARRAY)
-          this.varint(v.length)
+          this.array(v.length)
           for (let i = 0; i < v.length; i++) this.value(v[i], depth + 1)
           return
         }
@@ -225,6 +224,12 @@ export class ByteSink {
       default: // undefined, functions, symbols: null (as JSON writes them in arrays; object members skip them)
         this.byte(T_NULL)
     }
+  }
+
+  /** Appends the header of an array of `n` values (the values follow, each by `value`). */
+  array(n: number): void {
+    this.byte(T_ARRAY)
+    this.varint(n)
   }
 
   private byte(x: number): void {

@@ -3,7 +3,7 @@
 // within a memory budget and spills sorted runs; a k-way heap merge streams runs back in key
 // order, folding equal keys when the job has a combiner. Result files stay NDJSON lines
 // (AtomicWriter), written from the binary records by an NdjsonSink.
-import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, constants, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../errors.js'
@@ -156,7 +156,8 @@ export class RecordReader {
   count = 0
 
   constructor(readonly path: string, readonly order = 0) {
-    this.fd = openSync(path, 'r')
+    // O_NOFOLLOW: a reduce may read the job data store's own files, where a planted symlink is refused.
+    this.fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
     const M = RECORDS_MAGIC.length
     if (!this.need(M) || !this.buf.subarray(0, M).equals(RECORDS_MAGIC)) {
       const short = this.have < M
@@ -347,6 +348,32 @@ export class Sorter {
     return n
   }
 
+  /**
+   * Adds the pair (key, [numbers]) given as an ASCII key's bytes `key[ks, ke)` and the numbers
+   * `nums[at, at + n)` to partition `part` (as `add` would the key's text and the array); returns
+   * the estimated memory it took.
+   */
+  addNumberRow(key: Uint8Array, ks: number, ke: number, nums: Float64Array, at: number, n: number, part: number): number {
+    const a = this.arena
+    const start = a.pos
+    const len = ke - ks
+    a.varint(len * 2)
+    const k0 = a.pos
+    a.ensure(len + 2 + 9 * n)
+    const b = a.buf
+    for (let i = 0; i < len; i++) b[k0 + i] = key[ks + i]!
+    a.pos = k0 + len
+    a.array(n)
+    for (let i = 0; i < n; i++) a.value(nums[at + i]!)
+    this.starts.push(start)
+    this.keyStarts.push(k0)
+    this.keyEnds.push(k0 + len)
+    this.parts.push(part)
+    const size = a.pos - start + INDEX_BYTES
+    this.bytes += size
+    return size
+  }
+
   get empty(): boolean {
     return this.starts.n === 0 && this.runs.every((r) => r.length === 0)
   }
@@ -362,12 +389,14 @@ export class Sorter {
     const fillAt = bounds.slice(0, P)
     const order = new Uint32Array(n)
     for (let i = 0; i < n; i++) order[fillAt[parts[i]!]!++] = i
-    // 4-byte big-endian key prefixes decide most comparisons without a loop; a prefix with a
-    // byte ≥ 0xED (where byte order and UTF-16 order can differ) is marked NO_PREFIX.
+    // 5-byte big-endian key prefixes (4 in `pre`, the fifth in `pre5`) decide most comparisons; a
+    // prefix with a byte ≥ 0xED (where byte order and UTF-16 order can differ) is marked NO_PREFIX.
     const buf = this.arena.buf
     const ks = this.keyStarts.a
     const ke = this.keyEnds.a
     const pre = new Uint32Array(n)
+    const pre5 = new Uint8Array(n)
+    let dirty = false
     for (let i = 0; i < n; i++) {
       let v = 0
       const s = ks[i]!
@@ -378,7 +407,11 @@ export class Sorter {
         if (b >= 0xed) clean = false
         v = v * 256 + b
       }
+      const b5 = len > 4 ? buf[s + 4]! : 0
+      if (b5 >= 0xed) clean = false
       pre[i] = clean ? v : NO_PREFIX
+      pre5[i] = b5
+      if (!clean) dirty = true
     }
     const cmp = (i: number, j: number): number => {
       const pi = pre[i]!
@@ -386,7 +419,18 @@ export class Sorter {
       if (pi !== pj && pi !== NO_PREFIX && pj !== NO_PREFIX) return pi < pj ? -1 : 1
       return compareKeyBytes(buf, ks[i]!, ke[i]!, buf, ks[j]!, ke[j]!) || i - j
     }
-    for (let p = 0; p < P; p++) if (bounds[p + 1]! - bounds[p]! > 1) order.subarray(bounds[p]!, bounds[p + 1]!).sort(cmp)
+    for (let p = 0; p < P; p++) {
+      const from = bounds[p]!
+      const to = bounds[p + 1]!
+      if (to - from < 2) continue
+      // Records added in key order (a reduce's output, usually) need no sort.
+      let x = from + 1
+      while (x < to && cmp(order[x - 1]!, order[x]!) < 0) x++
+      if (x === to) continue
+      const seg = order.subarray(from, to)
+      if (dirty || to - from > MAX_NATIVE) seg.sort(cmp)
+      else sortByPrefix(seg, pre, pre5, cmp)
+    }
     return { order, bounds }
   }
 
@@ -489,6 +533,36 @@ export class Sorter {
 }
 
 const NO_PREFIX = 0xffffffff
+/** Records of a partition sorted natively at most (their position takes 24 bits of a sort key). */
+const MAX_NATIVE = 1 << 24
+
+/**
+ * Sorts record indexes `seg` (ascending on entry) by key: a native sort of 64-bit words (5-byte
+ * key prefix, then position, so ties keep arrival order), then `cmp` within each run of equal
+ * prefixes. Every prefix must be clean (see `sorted`).
+ */
+function sortByPrefix(seg: Uint32Array, pre: Uint32Array, pre5: Uint8Array, cmp: (i: number, j: number) => number): void {
+  const m = seg.length
+  const words = new BigUint64Array(m)
+  const w = new Uint32Array(words.buffer) // little-endian halves: [low, high]
+  for (let x = 0; x < m; x++) {
+    const i = seg[x]!
+    w[2 * x] = pre5[i]! * 0x1000000 + x
+    w[2 * x + 1] = pre[i]!
+  }
+  words.sort()
+  const src = seg.slice()
+  for (let y = 0; y < m; y++) seg[y] = src[w[2 * y]! & 0xffffff]!
+  // Keys longer than 5 bytes that share a prefix: sorted by the whole key within their run.
+  for (let y = 0; y < m;) {
+    const hi = w[2 * y + 1]!
+    const b5 = w[2 * y]! >>> 24
+    let z = y + 1
+    while (z < m && w[2 * z + 1] === hi && w[2 * z]! >>> 24 === b5) z++
+    if (z - y > 1) seg.subarray(y, z).sort(cmp)
+    y = z
+  }
+}
 
 /** Byte length of the varint at `buf[p]`. */
 function varintLength(buf: Buffer, p: number): number {

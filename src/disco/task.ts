@@ -10,11 +10,12 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DiscoError } from '../errors.js'
-import type { LineOptions } from '../ddfs/index.js'
+import { LocalBlobStore, type LineOptions } from '../ddfs/index.js'
 import { crc32, crc32Bytes } from '../util/crc32.js'
 import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
 import { badKey, decodePair, encodePair } from './records.js'
+import { ROW_SINK, type RowSink } from './keyed-sums.js'
 import { AtomicWriter, NdjsonSink, RecordWriter, RunMerger, Sorter, type Fold, type PartitionOf } from './runs.js'
 import { dataBlobName, type DiscoStores } from './stores.js'
 import type {
@@ -129,16 +130,18 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   let pairs = 0
   let emit: Emit
   let flushTable = (): void => {}
+  let tableBytes = (): number => 0
   if (fold) {
     // The in-map combiner: one slot per distinct key (its partition computed once), folded in
     // place; the table goes to the sorter when it outgrows the budget and at the end.
     interface Slot { p: number; v: unknown }
     let table = new Map<string, Slot>()
-    let tableBytes = 0
+    let held = 0
+    tableBytes = () => held
     flushTable = () => {
       for (const [k, slot] of table) sorter.add(k, slot.v, slot.p)
       table = new Map()
-      tableBytes = 0
+      held = 0
     }
     emit = (key, value) => {
       const slot = table.get(key)
@@ -149,8 +152,8 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       }
       if (typeof key !== 'string') throw badKey(key)
       table.set(key, { p: partitionOfKey(key), v: value })
-      tableBytes += key.length * 2 + 120
-      if (tableBytes + sorter.bytes > spec.memoryBudgetBytes) {
+      held += key.length * 2 + 120
+      if (held + sorter.bytes > spec.memoryBudgetBytes) {
         flushTable()
         sorter.spill()
       }
@@ -163,15 +166,32 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       if (sorter.bytes > spec.memoryBudgetBytes) sorter.spill()
     }
   }
+  if (!spec.partitioner) {
+    // Rows of KeyedSums go straight to the sorter (see ROW_SINK): unique keys per flush need no
+    // table, and the combiner folds a key met again when the sorter writes.
+    const sink: RowSink = (key, ks, ke, nums, at, n) => {
+      pairs++
+      sorter.addNumberRow(key, ks, ke, nums, at, n, P === 1 ? 0 : crc32Bytes(key, ks, ke) % P)
+      if (tableBytes() + sorter.bytes > spec.memoryBudgetBytes) {
+        flushTable()
+        sorter.spill()
+      }
+    }
+    ;(emit as { [ROW_SINK]?: RowSink })[ROW_SINK] = sink
+  }
   let records = 0
+  /** Records already in a progress report. */
+  let reported = 0
   /** Stored input bytes read since the last progress report (bytes-form maps count them). */
   let bytes = 0
+  const report = (): void => {
+    hooks.progress(records - reported, bytes)
+    reported = records
+    bytes = 0
+    checkAborted(signal)
+  }
   const tick = (): void => {
-    if (++records % PROGRESS_EVERY === 0) {
-      hooks.progress(PROGRESS_EVERY, bytes)
-      bytes = 0
-      checkAborted(signal)
-    }
+    if (++records - reported >= PROGRESS_EVERY) report()
   }
   // `line` counts the lines handed on (a skipped too-long line is reported with its own number).
   let line = 0
@@ -213,12 +233,11 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     const counted = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of inputBytes(task.input, stores, (n) => { bytes += n })) {
         const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) tick()
+        let n = 0
+        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++
+        records += n
         // Long lines: report the bytes at least every 4 MiB, however few lines they hold.
-        if (bytes >= BYTES_EVERY) {
-          hooks.progress(0, bytes)
-          bytes = 0
-        }
+        if (records - reported >= PROGRESS_EVERY || bytes >= BYTES_EVERY) report()
         yield chunk
       }
     }
@@ -238,7 +257,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       }
     }
   }
-  hooks.progress(records % PROGRESS_EVERY, bytes)
+  hooks.progress(records - reported, bytes)
   checkAborted(signal) // a killed job stores nothing more
   flushTable()
   const written: { p: number; path: string; n: number }[] = []
@@ -251,8 +270,12 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   return { records, outputs: pairs, blobs, ...stats }
 }
 
-/** Copies a stored map output into the task's own directory (the merge reads local files). */
+/**
+ * A local file of a stored map output (the merge reads local files): the embedded job data
+ * store's own file, else a copy in the task's directory.
+ */
 async function fetchInput(stores: DiscoStores, url: string, path: string): Promise<string> {
+  if (stores.data instanceof LocalBlobStore) return stores.data.filePath(url)
   await pipeline(Readable.from(await stores.data.get(url)), createWriteStream(path))
   return path
 }
@@ -308,14 +331,17 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
         if (keyLen > keyBytes.length) keyBytes = Buffer.allocUnsafe(keyLen * 2)
         cur.buf.copy(keyBytes, 0, cur.keyStart, cur.keyEnd)
         const key = cur.key()
-        const values: Iterable<unknown> = {
-          *[Symbol.iterator]() {
-            while (same()) {
-              const v = cur!.value()
-              tick()
-              cur = merger.next()
-              yield v
-            }
+        // A single-pass iterable over the group's values (a plain iterator: cheaper than a generator).
+        const values: IterableIterator<unknown> = {
+          [Symbol.iterator]() {
+            return this
+          },
+          next(): IteratorResult<unknown> {
+            if (!same()) return { value: undefined, done: true }
+            const v = cur!.value()
+            tick()
+            cur = merger.next()
+            return { value: v, done: false }
           },
         }
         const r = reduce(key, values, params, emit, ctx)

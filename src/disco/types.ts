@@ -77,6 +77,8 @@ export type MapStreamFn = (records: AsyncIterable<string>, params: any, emit: Em
 /**
  * A map function in bytes form (`mapForm: 'bytes'`): gets the decoded (gunzipped) bytes of one
  * input and splits them itself (the fast form: no string per line unless the map makes one).
+ * With LineSplitter, FieldScanner (fields as raw bytes) and KeyedSums (sums per key on the key's
+ * bytes) it makes no string or object per record; see bench/mr-job.ts.
  */
 export type MapBytesFn = (bytes: AsyncIterable<Uint8Array>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
 
@@ -95,8 +97,16 @@ export type ReduceFn = (key: string, values: Iterable<any>, params: any, emit: E
  * A combiner: folds two values of one key into one, on the map side, before the shuffle.
  * Must be associative (it runs in any grouping). Safe for sums, counts, min/max.
  *
+ * It may update `acc` in place and return it (no new value per call): the engine hands it an
+ * accumulator it no longer reads otherwise (the first value the map emitted for the key, or one
+ * it decoded) and keeps only what it returns. A map that does this must not emit an object it
+ * keeps using (emit a fresh one). `value` is read only. `sumRows` is such a combiner for rows of
+ * exact sums.
+ *
  * @example
  * export const combine = (key: string, a: number, b: number) => a + b
+ * // in place, for [count, sum] rows:
+ * export const combineRows = (key: string, a: number[], b: number[]) => { a[0] += b[0]; a[1] += b[1]; return a }
  */
 export type CombineFn = (key: string, acc: any, value: any, params: any) => unknown
 

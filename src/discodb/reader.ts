@@ -300,7 +300,8 @@ export class Reader implements QuerySource {
 
   /** True when key record `i` (the hash's candidate, -1 for none) holds `key[ks, ke)`; then it is current. */
   #matchKey(i: number, key: Uint8Array, ks: number, ke: number): boolean {
-    if (i < 0 || i >= this.h.numKeys) return false
+    // The CHD has exactly numKeys occupied bins: a candidate is -1 or a key index.
+    if (i < 0) return false
     const t = this.#keyTable()
     if (t === null) return this.keyEquals(i, ks === 0 && ke === key.length ? key : key.subarray(ks, ke))
     // The key's record from the checked TOC table, compared in place.
@@ -376,7 +377,8 @@ export class Reader implements QuerySource {
     const base = off + 4
     if (base >= e) corrupt('value-ID list', `a bit stream before ${e}`, `count ${count} at ${off}`)
     const w = (this.buf[base]! & 31) + 1
-    const nbytes = Math.ceil((5 + count * w) / 8)
+    // Integer arithmetic while 5 + count * w stays below 2^31 (every list of a DB below 256 MiB).
+    const nbytes = count < 0x2000000 ? (count * w + 12) >>> 3 : Math.ceil((5 + count * w) / 8)
     if (base + nbytes > e) corrupt('value-ID list', `${nbytes} stream bytes before ${e}`, `${e - base}`)
     this.w = w
     this.base = base

@@ -119,9 +119,10 @@ export class FieldScanner {
 
   /**
    * Scans `buf[start, end)`. Returns SCAN_OK (and sets `out[i]` to field i's value or undefined),
-   * SCAN_BAD or SCAN_UNSURE (`out` then holds garbage).
+   * SCAN_BAD or SCAN_UNSURE (`out` then holds garbage). Without `out` nothing is decoded: read
+   * the fields one by one with fieldValue, or as raw bytes (isPlainString, fieldStart, fieldEnd).
    */
-  scan(buf: Buffer, start: number, end: number, out: unknown[]): number {
+  scan(buf: Buffer, start: number, end: number, out?: unknown[]): number {
     const kinds = this.kinds
     const n = kinds.length
     for (let i = 0; i < n; i++) kinds[i] = 0
@@ -209,8 +210,31 @@ export class FieldScanner {
     // Anything after the object (even what trimEnd would drop) goes to the full parser.
     while (p < end && (c = buf[p]!) <= 32 && (c === 32 || c === 9 || c === 13 || c === 10)) p++
     if (p < end) return SCAN_UNSURE
-    for (let i = 0; i < n; i++) out[i] = kinds[i] === 0 ? undefined : this.value(buf, i)
+    if (out) for (let i = 0; i < n; i++) out[i] = kinds[i] === 0 ? undefined : this.value(buf, i)
     return SCAN_OK
+  }
+
+  /** After SCAN_OK: the decoded value of wanted field `i` (as scan's `out[i]`); `buf` is the scanned buffer. */
+  fieldValue(buf: Buffer, i: number): unknown {
+    return this.kinds[i] === 0 ? undefined : this.value(buf, i)
+  }
+
+  /**
+   * After SCAN_OK: true when wanted field `i` is a string of printable ASCII without escapes, so
+   * its text is the bytes `buf[fieldStart(i) + 1, fieldEnd(i) - 1)` (inside the quotes).
+   */
+  isPlainString(i: number): boolean {
+    return this.kinds[i] === K_STRING && this.flags[i] === 0
+  }
+
+  /** After SCAN_OK: where wanted field `i`'s value text starts (a string's opening quote); -1 when absent. */
+  fieldStart(i: number): number {
+    return this.kinds[i] === 0 ? -1 : this.starts[i]!
+  }
+
+  /** After SCAN_OK: where wanted field `i`'s value text ends (after a string's closing quote); -1 when absent. */
+  fieldEnd(i: number): number {
+    return this.kinds[i] === 0 ? -1 : this.ends[i]!
   }
 
   /** A DataView over `buf` (the last one made, while the same buffer comes again). */

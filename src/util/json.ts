@@ -38,3 +38,31 @@ export function parseJson(text: string): unknown {
   if (!marked) return JSON.parse(text)
   return JSON.parse(src, (_k, v) => (typeof v === 'string' && v.startsWith(BIG_MARK) ? BigInt(v.slice(BIG_MARK.length)) : v))
 }
+
+/**
+ * Adds two numbers exactly (Q14): integer sums stay exact, switching to bigint beyond 2^53 and back
+ * to a number when the sum fits again; as soon as a non-integer is involved the sum is an ordinary
+ * double.
+ *
+ * @example
+ * addExact(2 ** 53 - 1, 2) // 9007199254740993n
+ * addExact(1, 0.5) // 1.5
+ */
+export function addExact(a: number | bigint, b: number | bigint): number | bigint {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const s = a + b
+    if (Number.isSafeInteger(s) || !Number.isInteger(a) || !Number.isInteger(b)) return s
+    if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b)) return s // already beyond exactness
+    return BigInt(a) + BigInt(b)
+  }
+  if (typeof a === 'bigint' && typeof b === 'bigint') return narrow(a + b)
+  const [big, other] = typeof a === 'bigint' ? [a, b as number] : [b as bigint, a as number]
+  if (Number.isSafeInteger(other)) return narrow(big + BigInt(other))
+  return Number(big) + other
+}
+
+/** A bigint back to a number when it fits exactly. */
+function narrow(b: bigint): number | bigint {
+  const n = Number(b)
+  return Number.isSafeInteger(n) ? n : b
+}

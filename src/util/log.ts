@@ -1,6 +1,16 @@
 // Structured logs (pino) for the daemon and long jobs: JSON lines with real levels, or a short
 // readable line per entry when the output is a terminal.
-import { pino, type Logger, type LevelWithSilent } from 'pino'
+import { createRequire } from 'node:module'
+import type { Logger, LevelWithSilent } from 'pino'
+
+/** The one pino call made here. */
+type PinoFn = (opts: { name: string; level: LevelWithSilent; base: Record<string, unknown> }, dest: { write(line: string): void }) => Logger
+/** pino, loaded on first use (~25 ms of start-up for commands that never log). */
+let pinoFn: PinoFn | undefined
+function pino(opts: Parameters<PinoFn>[0], dest: Parameters<PinoFn>[1]): Logger {
+  pinoFn ??= (createRequire(import.meta.url)('pino') as { pino: PinoFn }).pino
+  return pinoFn(opts, dest)
+}
 
 /** Log levels, lowest first (`silent` logs nothing). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const

@@ -58,6 +58,13 @@ test('R3 cluster, 3 workers: a sum-by-key job with a combiner gives the embedded
     const name = ok(b.cli(DISCO, ['--store', store, 'run', '-d', `${FIXTURES}:jobs.sumbykey`, '-i', 'data:kv', '-p', '3'])).trim()
     assert.equal(ok(b.cli(DISCO, ['--store', store, 'wait', name, '--timeout', '120'])).trim(), `${name} ready`)
     assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', name])), embedded)
+    // Count and sum per key with a bytes-form map and KeyedSums (from the package a worker loads): the embedded record form's results.
+    ok(b.cli(DISCO, ['--store', local, 'run', `${FIXTURES}:jobs.rows`, '-i', 'data:kv', '-p', '3', '-w', '2']))
+    const rows = ok(b.cli(DISCO, ['--store', local, 'results', '@']))
+    assert.equal(rows.trim().split('\n').length, sums.size)
+    const fast = ok(b.cli(DISCO, ['--store', store, 'run', '-d', `${FIXTURES}:jobs.rowsbytes`, '-i', 'data:kv', '-p', '3'])).trim()
+    assert.equal(ok(b.cli(DISCO, ['--store', store, 'wait', fast, '--timeout', '120'])).trim(), `${fast} ready`)
+    assert.equal(ok(b.cli(DISCO, ['--store', store, 'results', fast])), rows)
   } finally {
     for (const w of workers) assert.deepEqual(await stopWorker(w), { code: 0, signal: null })
   }

@@ -108,6 +108,38 @@ test('Sorter: spilled runs merged in rounds equal an in-memory stable sort, per 
   assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'spilled runs are removed')
 })
 
+test('Sorter: ASCII keys (shared prefixes, short keys, NULs, in order or not, number rows) sort stably like JS <', (t) => {
+  const dir = tempDir(t)
+  const r = rng(SEED + 1)
+  const parts = ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'abcdef', 'abcdeg', 'abcdefghij', 'a\u0000', 'a\u0000b', '\u0000', 'b', 'z~', '~']
+  const key = (): string => parts[Math.floor(r() * parts.length)]! + (r() < 0.5 ? String(Math.floor(r() * 30)) : '')
+  for (const inOrder of [false, true]) {
+    const pairs: [string, unknown][] = []
+    for (let i = 0; i < 3000; i++) pairs.push([key(), r() < 0.5 ? i : [i, -2 * i - 1]])
+    if (inOrder) pairs.sort((a, b) => jsOrder(a[0], b[0]))
+    const s = new Sorter(join(dir, 'tmp'), { partitions: 2 })
+    for (const [i, [k, v]] of pairs.entries()) {
+      if (Array.isArray(v)) {
+        const kb = Buffer.from(`..${k}`, 'latin1')
+        s.addNumberRow(kb, 2, kb.length, new Float64Array([7, ...(v as number[])]), 1, 2, i % 2)
+      } else s.add(k, v, i % 2)
+    }
+    for (let p = 0; p < 2; p++) {
+      const got: [string, unknown][] = []
+      s.finish((q) => new RecordWriter(join(dir, `ord-${inOrder}-${q}`)), (q, w) => {
+        w.commit()
+        if (q !== p) return
+        const rd = new RecordReader(w.path)
+        while (rd.next()) got.push([rd.key(), rd.value()])
+      })
+      const want = pairs.filter((_, i) => i % 2 === p).sort((a, b) => jsOrder(a[0], b[0]))
+      assert.deepEqual(got, want, `seed=${SEED + 1} inOrder=${inOrder} p=${p}`)
+      // finish() empties the sorter: refill it for the other partition's check
+      for (const [i, [k, v]] of pairs.entries()) s.add(k, v, i % 2)
+    }
+  }
+})
+
 test('NdjsonSink writes result lines from binary records', (t) => {
   const dir = tempDir(t)
   const out = new AtomicWriter(join(dir, 'r.ndjson'))

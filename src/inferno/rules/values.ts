@@ -1,5 +1,7 @@
 // Key canonicalisation, value coercion, exact sums and number formatting (docs/inferno.md, Q1/Q3/Q10/Q14).
 
+import { addExact } from '../../util/json.js'
+
 /** A summed number: a JS number, or a bigint once an integer sum leaves the safe range (Q14). */
 export type Num = number | bigint
 
@@ -123,30 +125,14 @@ export function isNumeric(v: unknown): boolean {
 
 /**
  * Adds two coerced numbers exactly: integer sums stay exact (switching to bigint beyond 2^53, Q14);
- * as soon as a non-integer is involved the sum is an ordinary double.
+ * as soon as a non-integer is involved the sum is an ordinary double (the engine's one exact sum,
+ * util/json's addExact).
  *
  * @example
  * add(2 ** 53 - 1, 2) // 9007199254740993n
  * add(1, 0.5) // 1.5
  */
-export function add(a: Num, b: Num): Num {
-  if (typeof a === 'number' && typeof b === 'number') {
-    const s = a + b
-    if (Number.isSafeInteger(s) || !Number.isInteger(a) || !Number.isInteger(b)) return s
-    if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b)) return s // already beyond exactness
-    return BigInt(a) + BigInt(b)
-  }
-  if (typeof a === 'bigint' && typeof b === 'bigint') return narrow(a + b)
-  const [big, other] = typeof a === 'bigint' ? [a, b as number] : [b as bigint, a as number]
-  if (Number.isSafeInteger(other)) return narrow(big + BigInt(other))
-  return Number(big) + other
-}
-
-/** A bigint back to a number when it fits exactly. */
-function narrow(b: bigint): Num {
-  const n = Number(b)
-  return Number.isSafeInteger(n) ? n : b
-}
+export const add: (a: Num, b: Num) => Num = addExact
 
 /**
  * Element-wise sum of value lists (section 2.5): the first list sets the length, longer later lists

@@ -1,0 +1,208 @@
+// KeyedSums (sums per key on raw key bytes, for bytes-form maps), sumRows (the in-place exact
+// combiner) and the FieldScanner calls they use; end to end, a bytes-form map with KeyedSums gives
+// the record form's results.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { FieldScanner, KeyedSums, SCAN_OK, WorkerPoolExecutor, runJob, sumRows, type JobSpec } from 'disco-inferno'
+import { addExact } from '#src/util/json.js'
+import { ROW_SINK, type RowSink } from '#src/disco/keyed-sums.js'
+import { collect, fn, rng, tempDir } from './helpers.js'
+
+const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261127)
+
+/** Every emitted (key, row) folded per key with sumRows, as the engine's combiner does. */
+function folded(pairs: [string, unknown[]][]): Map<string, unknown[]> {
+  const m = new Map<string, unknown[]>()
+  for (const [k, row] of pairs) {
+    const cur = m.get(k)
+    m.set(k, cur ? (sumRows(k, cur, row) as unknown[]) : [...row])
+  }
+  return m
+}
+
+const KEYS = ['', 'a', 'u1', 'u12345678', 'u123456789', 'a-rather-long-key-of-many-bytes-0001', 'é', 'naïve-key-longer-than-8', '日本語', '😀', 'a\u0000b', '\ud800', 'x\udc00y']
+
+test('KeyedSums equals a Map of exact sums (random keys and values, flushes when full, seeded)', () => {
+  for (const maxKeys of [1, 7, 1 << 20]) {
+    const r = rng(SEED + maxKeys)
+    const pairs: [string, unknown[]][] = []
+    const sums = new KeyedSums(3, (k, v) => pairs.push([k, v as unknown[]]), { maxKeys })
+    const ref = new Map<string, (number | bigint)[]>()
+    for (let i = 0; i < 20_000; i++) {
+      const key = r() < 0.3 ? KEYS[Math.floor(r() * KEYS.length)]! : `k${Math.floor(r() * 3000)}${r() < 0.1 ? '-long-suffix' : ''}`
+      const x = r()
+      const v: number | bigint = x < 0.05 ? 2 ** 53 - Math.floor(r() * 10) : x < 0.1 ? -(2 ** 52) : x < 0.12 ? BigInt(Math.floor(r() * 1e6)) * 10n ** 20n : Math.floor(r() * 2000) - 1000
+      // Well-formed keys go in as UTF-8 bytes half the time, as a string otherwise.
+      const wellFormed = !/[\ud800-\udfff]/.test(key) || /[\ud800-\udbff][\udc00-\udfff]/.test(key)
+      const slot = wellFormed && r() < 0.5 ? (() => { const b = Buffer.from(`##${key}#`); return sums.slot(b, 2, b.length - 1) })() : sums.slotOf(key)
+      sums.add(slot, 0, 1)
+      sums.add(slot, 2, v)
+      const row = ref.get(key) ?? [0, 0, 0]
+      row[0] = addExact(row[0]!, 1)
+      row[2] = addExact(row[2]!, v)
+      ref.set(key, row)
+    }
+    sums.flush()
+    assert.equal(sums.size, 0)
+    const got = folded(pairs)
+    assert.equal(got.size, ref.size, `maxKeys ${maxKeys} seed ${SEED}`)
+    for (const [k, row] of ref) assert.deepEqual(got.get(k), row, `key ${JSON.stringify(k)} maxKeys ${maxKeys} seed ${SEED}`)
+    if (maxKeys === 1 << 20) assert.equal(pairs.length, ref.size, 'one pair per key when nothing had to be flushed early')
+    else assert.ok(pairs.length > ref.size, 'flushed when full')
+  }
+})
+
+test('KeyedSums: the same key by bytes and by string is one slot; sums stay exact past 2^53 and come back', () => {
+  const out: [string, unknown][] = []
+  const sums = new KeyedSums(2, (k, v) => out.push([k, v]))
+  const b = Buffer.from('{"user":"naïve"}')
+  const i = sums.slot(b, 9, 15)
+  assert.equal(sums.slotOf('naïve'), i)
+  sums.add(i, 1, 2 ** 53 - 1)
+  sums.add(i, 1, 2)
+  assert.equal(sums.get(i, 1), 9007199254740993n)
+  sums.add(i, 1, -3)
+  assert.equal(sums.get(i, 1), 2 ** 53 - 2)
+  sums.add(i, 1, 10n ** 30n)
+  sums.add(i, 0, 0.5)
+  sums.add(i, 0, 0.25)
+  const j = sums.slotOf('\ud800') // a lone surrogate: its own key, kept exactly
+  assert.notEqual(sums.slotOf('\ufffd'), j)
+  sums.add(sums.slotOf('\ud800'), 0, 1)
+  assert.equal(sums.size, 3)
+  sums.flush()
+  const byKey = new Map(out)
+  assert.deepEqual(byKey.get('naïve'), [0.75, 10n ** 30n + BigInt(2 ** 53 - 2)])
+  assert.deepEqual(byKey.get('\ud800'), [1, 0])
+  assert.deepEqual(byKey.get('\ufffd'), [0, 0])
+})
+
+test('KeyedSums hands ASCII keys with number sums to an engine row sink, the rest as pairs', () => {
+  const pairs: [string, unknown][] = []
+  const rows: [string, number[]][] = []
+  const emit = (k: string, v: unknown): void => { pairs.push([k, v]) }
+  const sink: RowSink = (key, s, e, nums, at, n) => { rows.push([Buffer.from(key.subarray(s, e)).toString('latin1'), [...nums.subarray(at, at + n)]]) }
+  Object.assign(emit, { [ROW_SINK]: sink })
+  const sums = new KeyedSums(2, emit)
+  sums.add(sums.slotOf('short'), 0, 1)
+  sums.add(sums.slotOf('a-key-longer-than-eight-bytes'), 1, -2.5)
+  sums.add(sums.slotOf('é'), 0, 3)
+  sums.add(sums.slotOf('\udfff'), 0, 4)
+  sums.add(sums.slotOf('big'), 1, 2n ** 60n)
+  sums.flush()
+  assert.deepEqual(rows.sort(), [['a-key-longer-than-eight-bytes', [0, -2.5]], ['short', [1, 0]]])
+  assert.deepEqual(pairs.sort(), [['big', [0, 2n ** 60n]], ['é', [3, 0]], ['\udfff', [4, 0]]])
+})
+
+test('KeyedSums keeps floats as doubles added in arrival order', () => {
+  const out: [string, unknown][] = []
+  const sums = new KeyedSums(1, (k, v) => out.push([k, v]))
+  let ref = 0
+  for (const x of [0.1, 0.2, 1e300, -1e300, 0.3, 2 ** 60]) {
+    sums.add(sums.slotOf('f'), 0, x)
+    ref = ref + x
+  }
+  sums.flush()
+  assert.deepEqual(out, [['f', [ref]]])
+})
+
+test('KeyedSums refuses misuse with DISCO_BAD_SUMS / DISCO_BAD_KEY', () => {
+  const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c
+  assert.throws(() => new KeyedSums(0, () => {}), code('DISCO_BAD_SUMS'))
+  assert.throws(() => new KeyedSums(1.5, () => {}), code('DISCO_BAD_SUMS'))
+  assert.throws(() => new KeyedSums(2, () => {}, { maxKeys: 0 }), code('DISCO_BAD_SUMS'))
+  assert.throws(() => new KeyedSums(2, undefined as never), code('DISCO_BAD_SUMS'))
+  const sums = new KeyedSums(2, () => {})
+  const i = sums.slotOf('a')
+  assert.throws(() => sums.add(i, 2, 1), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.add(i, -1, 1), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.add(i + 1, 0, 1), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.add(1e9, 0, 1), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.add(i, 0, '1' as never), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.add(i, 0, null as never), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.slot(Buffer.from('abc'), 2, 4), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.slot(Buffer.from('abc'), 2, 1), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.slotOf(7 as never), code('DISCO_BAD_KEY'))
+  assert.equal(sums.get(i, 0), 0)
+})
+
+test('sumRows adds rows in place, exactly, and extends a shorter accumulator', () => {
+  const acc = [1, 5]
+  assert.equal(sumRows('k', acc, [2, 7]), acc)
+  assert.deepEqual(acc, [3, 12])
+  assert.deepEqual(sumRows('k', [2 ** 53 - 1], [2]), [9007199254740993n])
+  assert.deepEqual(sumRows('k', [1n], [-1]), [0])
+  assert.deepEqual(sumRows('k', [1], [2, 3]), [3, 3])
+  assert.deepEqual(sumRows('k', [1, 9], [2]), [3, 9])
+  assert.equal(sumRows('k', 2 ** 53, 1), 2 ** 53 + 1) // beyond exactness already: a double, as addExact
+  assert.equal(sumRows('k', 2, 3), 5)
+  assert.throws(() => sumRows('k', [1], ['2']), (e: unknown) => (e as { code?: string }).code === 'DISCO_BAD_SUMS')
+  assert.throws(() => sumRows('k', { a: 1 }, { a: 2 }), (e: unknown) => (e as { code?: string }).code === 'DISCO_BAD_SUMS')
+})
+
+test('FieldScanner without out decodes nothing; fields read one by one or as raw bytes', () => {
+  const s = new FieldScanner(['user', 'amount', 'gone', 'name'])
+  const line = Buffer.from('{"user":"u42","amount":-7,"name":"a\\"b","x":[1]}')
+  assert.equal(s.scan(line, 0, line.length), SCAN_OK)
+  assert.equal(s.isPlainString(0), true)
+  assert.equal(line.toString('latin1', s.fieldStart(0) + 1, s.fieldEnd(0) - 1), 'u42')
+  assert.equal(s.fieldValue(line, 1), -7)
+  assert.equal(s.isPlainString(1), false)
+  assert.equal(line.toString('latin1', s.fieldStart(1), s.fieldEnd(1)), '-7')
+  assert.equal(s.fieldStart(2), -1)
+  assert.equal(s.fieldEnd(2), -1)
+  assert.equal(s.fieldValue(line, 2), undefined)
+  assert.equal(s.isPlainString(3), false, 'an escaped string is not plain')
+  assert.equal(s.fieldValue(line, 3), 'a"b')
+  const u = Buffer.from('{"user":"é"}')
+  assert.equal(s.scan(u, 0, u.length), SCAN_OK)
+  assert.equal(s.isPlainString(0), false, 'non-ASCII is not plain')
+  assert.equal(s.fieldValue(u, 0), 'é')
+})
+
+test('a bytes-form map with KeyedSums gives the record form results (odd keys, big sums, flushes mid-input)', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const r = rng(SEED)
+  const inputs: string[] = []
+  for (let f = 0; f < 3; f++) {
+    const lines: string[] = []
+    for (let i = 0; i < 3000; i++) {
+      const x = r()
+      const k = x < 0.05 ? KEYS[Math.floor(r() * KEYS.length)]! : `u${Math.floor(r() ** 2 * 500)}`
+      const v = r() < 0.02 ? 2 ** 52 + Math.floor(r() * 1000) : Math.floor(r() * 2000) - 1000
+      // Spacing, escapes and key order vary the way JSON allows; some lines go to JSON.parse.
+      const y = r()
+      if (y < 0.05) lines.push(`{ "v" : ${v} , "k" : ${JSON.stringify(k)} }`)
+      else if (y < 0.08) lines.push(`{"k":"${k.split('').map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}","v":${v}}`)
+      else if (y < 0.1) lines.push(`{"k":${JSON.stringify(k)},"v":${v}} `)
+      else lines.push(JSON.stringify({ k, v, pad: 'x'.repeat(Math.floor(r() * 40)) }))
+    }
+    const p = join(dir, `in-${f}.ndjson`)
+    writeFileSync(p, lines.join('\n') + '\n')
+    inputs.push(p)
+  }
+  const pool = new WorkerPoolExecutor({ size: 2 })
+  t.after(() => pool.close())
+  const base: JobSpec = { inputs, reduce: fn('rowReduce'), combiner: fn('rowCombine'), partitions: 3 }
+  const record = await runJob({ ...base, map: fn('rowMap') }, { store, executor: pool })
+  await record.wait()
+  const expected = await collect(record.results())
+  assert.ok(expected.some(([, v]) => typeof (v as unknown[])[1] === 'string'), 'some sums went past 2^53')
+  for (const maxKeys of [0, 50]) {
+    const bytes = await runJob({ ...base, map: fn('rowBytesMap'), mapForm: 'bytes', params: { maxKeys } }, { store, executor: pool })
+    const info = await bytes.wait()
+    assert.equal(info.records, 9000)
+    assert.deepEqual(await collect(bytes.results()), expected, `maxKeys ${maxKeys} seed ${SEED}`)
+  }
+  // A custom partitioner needs each key's text: the rows then come as ordinary pairs.
+  const parted = await runJob({ ...base, partitioner: fn('partitionByLength'), map: fn('rowBytesMap'), mapForm: 'bytes', params: { maxKeys: 50 } }, { store, executor: pool })
+  await parted.wait()
+  assert.deepEqual(await collect(parted.results()), expected)
+  // Without a combiner the reduce sums the rows the bytes form emits.
+  const plain = await runJob({ ...base, combiner: undefined, map: fn('rowBytesMap'), mapForm: 'bytes', params: { maxKeys: 50 } } as JobSpec, { store, executor: pool })
+  await plain.wait()
+  assert.deepEqual(await collect(plain.results()), expected)
+})

@@ -1,0 +1,95 @@
+// Lookups of an uncompressed DB: the one-loop visit hands out exactly the values the iterator
+// gives, and a value-ID list with an ID outside 1..U is DDB_CORRUPT on every read path.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { DiscoDB, DiscoError } from 'disco-inferno'
+import { rng } from './random.js'
+
+const enc = new TextEncoder()
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+/** The error code `f` throws ('none' when it does not). */
+function code(f: () => unknown): string {
+  try {
+    f()
+  } catch (e) {
+    if (!(e instanceof DiscoError)) throw e
+    return e.code
+  }
+  return 'none'
+}
+
+test('visit of an uncompressed DB equals the iterator for every key and width of delta', () => {
+  const seed = 20261127
+  const r = rng(seed)
+  // Lists from one value to all of them, so that delta widths run from 1 to 12 bits.
+  const values = Array.from({ length: 3000 }, (_, i) => `v${i}`)
+  const items: [string, string[]][] = []
+  for (let k = 0; k < 300; k++) {
+    const n = 1 + r.below(k % 10 === 0 ? 3000 : 12)
+    const picked = new Set<string>()
+    while (picked.size < n) picked.add(r.pick(values))
+    items.push([`key${k}`, [...picked]])
+  }
+  items.push(['all', values])
+  // More than 25 keys are hashed; 25 or fewer are found by a scan.
+  for (const set of [items, items.slice(0, 20)]) {
+    const db = DiscoDB.build(set, { disableCompression: true })
+    assert.equal(db.header.hashed, set.length > 25)
+    for (const [k] of set) {
+      const got: string[] = []
+      db.get(k)!.visit((b, s, e) => got.push(hex(b.subarray(s, e))))
+      assert.deepEqual(got, db.get(k)!.toArray().map(hex), `seed ${seed}: ${k}`)
+      assert.equal(got.length, db.get(k)!.count(), `seed ${seed}: count of ${k}`)
+    }
+    assert.equal(db.get('absent'), undefined)
+  }
+})
+
+/** A DB whose key `k` holds value IDs 1 and 40 (deltas 1 and 39, 6 bits each), and where its deltas start. */
+function fixture(): { bytes: Uint8Array; deltas: number } {
+  const values = Array.from({ length: 40 }, (_, i) => `v${String(i + 1).padStart(2, '0')}`)
+  const bytes = DiscoDB.build([['all', values], ['k', ['v01', 'v40']]], { disableCompression: true }).dumps().slice()
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const toc = Number(view.getBigUint64(40, true))
+  for (let i = 0; i < 2; i++) {
+    const at = Number(view.getBigUint64(toc + 8 * i, true))
+    const klen = view.getUint32(at, true)
+    if (klen === 1 && bytes[at + 4] === 0x6b) {
+      const base = at + 8 + klen
+      assert.equal((bytes[base]! & 31) + 1, 6, 'the fixture has 6-bit deltas')
+      return { bytes, deltas: base }
+    }
+  }
+  throw new Error('fixture: key k not found')
+}
+
+/** Writes the 6-bit delta number `j` of the list whose stream starts at `base`. */
+function setDelta(bytes: Uint8Array, base: number, j: number, v: number): void {
+  for (let b = 0; b < 6; b++) {
+    const bit = 5 + 6 * j + b
+    const p = base + (bit >>> 3)
+    bytes[p] = (bytes[p]! & ~(1 << (bit & 7))) | (((v >>> b) & 1) << (bit & 7))
+  }
+}
+
+test('a value-ID list with an ID outside 1..U is DDB_CORRUPT for visit, ids and the iterator', () => {
+  const ok = fixture()
+  const db = DiscoDB.loads(ok.bytes)
+  const want: string[] = []
+  db.get('k')!.visit((b, s, e) => want.push(new TextDecoder().decode(b.subarray(s, e))))
+  assert.deepEqual(want, ['v01', 'v40'])
+  for (const [j, v, what] of [
+    [0, 0, 'first ID 0'],
+    [1, 63, 'second ID 64 > U = 40'],
+  ] as const) {
+    const { bytes, deltas } = fixture()
+    setDelta(bytes, deltas, j, v)
+    const bad = DiscoDB.loads(bytes)
+    assert.equal(code(() => bad.get('k')!.visit(() => {})), 'DDB_CORRUPT', `${what}: visit`)
+    assert.equal(code(() => bad.get('k')!.ids()), 'DDB_CORRUPT', `${what}: ids`)
+    assert.equal(code(() => bad.get('k')!.toArray()), 'DDB_CORRUPT', `${what}: iterator`)
+    assert.equal(bad.get('k')!.count(), 2, `${what}: count decodes nothing`)
+    assert.equal(bad.has(enc.encode('k')), true, `${what}: has`)
+  }
+})
