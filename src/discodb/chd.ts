@@ -29,11 +29,10 @@ function jenkinsInto(seed: number, key: Uint8Array, at: number, len: number): vo
   c = (c + len) | 0
   const rest = end - i
   // Tail bytes: 0..3 into a, 4..7 into b, 8..10 into c at shifts 8, 16, 24.
-  for (let k = 0; k < rest; k++) {
-    const x = key[i + k]!
-    if (k < 4) a = (a + (x << (8 * k))) | 0
-    else if (k < 8) b = (b + (x << (8 * (k - 4)))) | 0
-    else c = (c + (x << (8 * (k - 7)))) | 0
+  if (rest > 0) {
+    a = (a + tailWord(key, i, rest < 4 ? rest : 4)) | 0
+    if (rest > 4) b = (b + tailWord(key, i + 4, rest < 8 ? rest - 4 : 4)) | 0
+    if (rest > 8) c = (c + (tailWord(key, i + 8, rest - 8) << 8)) | 0
   }
   a = (a - b - c) ^ (c >>> 13); b = (b - c - a) ^ (a << 8); c = (c - a - b) ^ (b >>> 13)
   a = (a - b - c) ^ (c >>> 12); b = (b - c - a) ^ (a << 16); c = (c - a - b) ^ (b >>> 5)
@@ -41,6 +40,13 @@ function jenkinsInto(seed: number, key: Uint8Array, at: number, len: number): vo
   hashOut[0] = a
   hashOut[1] = b
   hashOut[2] = c
+}
+
+/** The `n` (1..4) bytes of `key` from `p` as a little-endian word. */
+function tailWord(key: Uint8Array, p: number, n: number): number {
+  let x = key[p + n - 1]!
+  for (let k = n - 2; k >= 0; k--) x = (x << 8) | key[p + k]!
+  return x
 }
 
 /** A parsed select structure (spec 4.3): where its bit vector is and how many ones/zeros. */
@@ -302,9 +308,10 @@ export function chdBin(chd: Chd, key: Uint8Array, start = 0, end = key.length): 
     const k = 2 * modRecip(hashOut[0]!, chd.buckets, chd.invBuckets)
     const f = modRecip(hashOut[1]!, n, chd.invBins)
     const h = modRecip(hashOut[2]!, n - 1, chd.invBins1) + 1
-    let bin = f + modRecip(h * pairs[k]!, n, chd.invBins) + pairs[k + 1]!
-    if (bin >= n) bin -= n
-    if (bin >= n) bin -= n
+    // bin < 3n < 2^28: two corrections without branches (which the CPU would mispredict often).
+    let bin = (f + modRecip(h * pairs[k]!, n, chd.invBins) + pairs[k + 1]!) | 0
+    bin -= n & ((n - 1 - bin) >> 31)
+    bin -= n & ((n - 1 - bin) >> 31)
     return bin
   }
   const d = chd.displacements[hashOut[0]! % chd.displacements.length]!

@@ -77,6 +77,12 @@ function candidateRoom(n: number, keep: number): void {
   negHits = new Uint32Array(m)
 }
 
+/** Zeroes hits[0, n): a loop (candidate sets are mostly small; `fill` is a call into the runtime). */
+function clearHits(hits: Uint32Array, n: number): void {
+  if (n > 256) hits.fill(0, 0, n)
+  else for (let i = 0; i < n; i++) hits[i] = 0
+}
+
 /** Removes repeats from the ascending cand[0, n) in place; returns the new length. */
 function dedupeCand(n: number): number {
   let k = 0
@@ -187,7 +193,7 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   for (; next < npos && n > 0; next++) {
     const ci = clPositive[next]!
     if (next > 1 || view !== undefined) locateClause(src, ci)
-    posHits.fill(0, 0, n)
+    clearHits(posHits, n)
     for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) src.markList(litCount[l]!, litW[l]!, litBase[l]!, cand, n, posHits)
     let k = 0
     for (let i = 0; i < n; i++) if (posHits[i]! > 0) cand[k++] = cand[i]!
@@ -197,8 +203,8 @@ export function evaluate(src: QuerySource, q: Q, view?: Uint32Array): Uint32Arra
   for (let m = 0; m < nmixed && n > 0; m++) {
     const ci = clMixed[m]!
     locateClause(src, ci)
-    posHits.fill(0, 0, n)
-    negHits.fill(0, 0, n)
+    clearHits(posHits, n)
+    clearHits(negHits, n)
     let negs = 0
     for (let l = clStart[ci]!, end = clStart[ci + 1]!; l < end; l++) {
       const neg = litNeg[l] === 1
