@@ -4,6 +4,7 @@
 // splitting follow one set of rules: lines end at `\n`, and a `\r` before it stays part of the
 // line, as everywhere in DDFS and Inferno.
 import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { lineBatches, maybeGunzip, rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
@@ -66,19 +67,33 @@ export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (by
   if (raw !== undefined) { const b = Buffer.from(raw); onRead?.(b.byteLength); yield b; return }
   if (stores.data.owns(url)) { yield* maybeGunzip(counted(await stores.data.get(url), onRead), url); return }
   if (url.startsWith('file://') || url.startsWith('/')) {
-    const file = createReadStream(url.startsWith('file://') ? fileURLToPath(url) : url, { highWaterMark: 1 << 20 })
     try {
-      yield* maybeGunzip(counted(file, onRead), url)
+      yield* maybeGunzip(counted(fileChunks(url.startsWith('file://') ? fileURLToPath(url) : url), onRead), url)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DiscoError('DISCO_INPUT_NOT_FOUND', `input ${url} does not exist`)
       throw e
-    } finally {
-      file.destroy()
     }
     return
   }
   yield* maybeGunzip(counted(await stores.ddfs.openBlob(url), onRead), url)
 }
+
+/** Bytes of a file read into a fresh 1 MiB buffer each (no stream: its buffering copies what it joins). */
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r')
+  try {
+    for (;;) {
+      const b = Buffer.allocUnsafeSlow(FILE_CHUNK)
+      const { bytesRead } = await fh.read(b, 0, FILE_CHUNK, null)
+      if (bytesRead === 0) return
+      yield bytesRead === FILE_CHUNK ? b : b.subarray(0, bytesRead)
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+const FILE_CHUNK = 1 << 20
 
 /** `source`, telling `onRead` the size of each chunk as it passes (or `source` itself without one). */
 function counted(source: AsyncIterable<Uint8Array>, onRead?: (bytes: number) => void): AsyncIterable<Uint8Array> {

@@ -611,18 +611,21 @@ export async function jobTasks(store: StoreRef, name: string): Promise<TaskRecor
   return (await stores.jobs.tasks(name)).sort((a, b) => order(a.task) - order(b.task))
 }
 
-/** The pairs of one stored result file, in file order. */
-async function* resultPairs(stores: DiscoStores, url: string): AsyncGenerator<[string, unknown]> {
+/** The pairs of one stored result file, in file order, a batch at a time. */
+async function* resultBatches(stores: DiscoStores, url: string): AsyncGenerator<[string, unknown][]> {
   let line = 0
   for await (const batch of lineBatches(await stores.data.get(url), url)) {
+    const pairs: [string, unknown][] = []
     for (const l of batch) {
       line++
-      if (l !== '') yield decodePair(l, `${url} line ${line}`)
+      if (l !== '') pairs.push(decodePair(l, `${url} line ${line}`))
     }
+    if (pairs.length > 0) yield pairs
   }
 }
 
-interface Head { key: string; value: unknown; src: number; it: AsyncIterator<[string, unknown]> }
+/** A result file being merged: its current batch and position (the merge waits only between batches). */
+interface Head { batch: [string, unknown][]; i: number; src: number; it: AsyncIterator<[string, unknown][]> }
 
 /**
  * Iterates the (key, value) results of a ready job: merged across partitions in key order (ties
@@ -639,21 +642,33 @@ export async function* jobResults(store: StoreRef, name: string): AsyncGenerator
   if (info.status !== 'ready') throw new DiscoError('DISCO_JOB_NOT_READY', `expected job ${resolved} to be ready, found ${info.status}`)
   const urls = info.results ?? []
   if (!info.spec.sort) {
-    for (const u of urls) yield* resultPairs(stores, u)
+    for (const u of urls) for await (const batch of resultBatches(stores, u)) yield* batch
     return
   }
-  const heap = new MinHeap<Head>((a, b) => a.key < b.key || (a.key === b.key && a.src < b.src))
-  const its = urls.map((u) => resultPairs(stores, u)[Symbol.asyncIterator]())
+  const heap = new MinHeap<Head>((a, b) => {
+    const x = a.batch[a.i]![0]
+    const y = b.batch[b.i]![0]
+    return x < y || (x === y && a.src < b.src)
+  })
+  const its = urls.map((u) => resultBatches(stores, u)[Symbol.asyncIterator]())
   try {
     for (const [src, it] of its.entries()) {
       const r = await it.next()
-      if (!r.done) heap.push({ key: r.value[0], value: r.value[1], src, it })
+      if (!r.done) heap.push({ batch: r.value, i: 0, src, it })
     }
     for (let top = heap.peek(); top; top = heap.peek()) {
-      yield [top.key, top.value]
+      yield top.batch[top.i]!
+      if (++top.i < top.batch.length) {
+        heap.replaceTop(top)
+        continue
+      }
       const r = await top.it.next()
       if (r.done) heap.pop()
-      else heap.replaceTop({ key: r.value[0], value: r.value[1], src: top.src, it: top.it })
+      else {
+        top.batch = r.value
+        top.i = 0
+        heap.replaceTop(top)
+      }
     }
   } finally {
     for (const it of its) await it.return?.(undefined)

@@ -36,17 +36,41 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER
 type Slicer = (this: Uint8Array, start: number, end: number) => string
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slicer }).utf8Slice
 
-/** FNV-1a over `b[s, e)` seeded with `seed`, then a final mix so that the low bits spread. */
-function hashBytes(b: Uint8Array, s: number, e: number, seed: number): number {
+/**
+ * Hashes `b[s, e)` (FNV-1a seeded with `seed`, then a final mix so that the low bits spread) and
+ * takes the key's first 8 bytes as two little-endian words (zeros past the end) into `head`.
+ */
+function hashKey(b: Uint8Array, s: number, e: number, seed: number, head: Int32Array): number {
   let h = 0x811c9dc5 ^ seed
-  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+  let w0 = 0
+  let w1 = 0
+  const e4 = e - s < 4 ? e : s + 4
+  const e8 = e - s < 8 ? e : s + 8
+  let i = s
+  for (; i < e4; i++) {
+    const c = b[i]!
+    h = Math.imul(h ^ c, 0x01000193)
+    w0 |= c << ((i - s) << 3)
+  }
+  for (; i < e8; i++) {
+    const c = b[i]!
+    h = Math.imul(h ^ c, 0x01000193)
+    w1 |= c << ((i - s - 4) << 3)
+  }
+  for (; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+  head[0] = w0
+  head[1] = w1
   h ^= h >>> 16
   h = Math.imul(h, 0x7feb352d)
   h ^= h >>> 15
   return h | 0
 }
 
-/** Bytes of an entry's header: hash, key length and flag, then 8 key bytes (short keys) or 4 key bytes and the key's arena offset. */
+/**
+ * Bytes of a row's header: hash, key length and flag, then 8 key bytes (short keys) or 4 key bytes
+ * and the key's arena offset. Key bytes are written and compared as little-endian 32-bit words
+ * (the byte order of every platform Node runs on here), so they read back as bytes in order.
+ */
 const HEAD = 16
 /** Keys of at most this many bytes live in their entry. */
 const INLINE = 8
@@ -92,6 +116,8 @@ export class KeyedSums {
   private n = 0
   private readonly scratch = new ByteSink(256)
   private readonly src = new ByteSource(Buffer.alloc(0))
+  /** The first 8 bytes of the key being looked up, as two little-endian words (from hashKey). */
+  private readonly head = new Int32Array(2)
 
   constructor(columns: number, private readonly emit: Emit, opts: KeyedSumsOptions = {}) {
     if (!Number.isInteger(columns) || columns < 1 || columns > 1024) {
@@ -128,7 +154,7 @@ export class KeyedSums {
     if (!(start >= 0 && start <= end && end <= buf.length)) {
       throw new DiscoError('DISCO_BAD_SUMS', `expected a key range within ${buf.length} bytes, found [${start}, ${end})`)
     }
-    return this.find(hashBytes(buf, start, end, 0), buf, start, end, 0)
+    return this.find(hashKey(buf, start, end, 0, this.head), buf, start, end, 0)
   }
 
   /** The slot of a key given as a string (any string, lone surrogates included). */
@@ -143,7 +169,7 @@ export class KeyedSums {
     s.end = t.pos
     const h = s.varint()
     const flag = h & 1
-    return this.find(hashBytes(t.buf, s.pos, t.pos, flag), t.buf, s.pos, t.pos, flag)
+    return this.find(hashKey(t.buf, s.pos, t.pos, flag, this.head), t.buf, s.pos, t.pos, flag)
   }
 
   /** Adds `value` (a number or bigint) to column `column` of slot `slot`, exactly. */
@@ -229,35 +255,23 @@ export class KeyedSums {
     }
   }
 
-  /** The slot of key bytes `b[s, e)` (hash `h`, WTF-8 flag `flag`), inserted when new. */
+  /** The slot of key bytes `b[s, e)` (hash `h`, first words in `head`, WTF-8 flag `flag`), inserted when new. */
   private find(h: number, b: Uint8Array, s: number, e: number, flag: number): number {
     const index = this.index
     const i32 = this.i32
-    const u8 = this.u8
     const w2 = this.words * 2
     const mask = this.mask
     const len = e - s
     const lf = ((len << 1) | flag) + 1
+    const w0 = this.head[0]!
+    const w1 = this.head[1]!
     let i = h & mask
     for (;;) {
       const x = index[i]!
       if (x === 0) break
       const b32 = (x - 1) * w2
-      if (i32[b32] === h && i32[b32 + 1] === lf) {
-        const at = b32 * 4 + 8
-        let j = 0
-        if (len <= INLINE) {
-          while (j < len && u8[at + j] === b[s + j]) j++
-        } else {
-          while (j < 4 && u8[at + j] === b[s + j]) j++
-          if (j === 4) {
-            const keys = this.keys
-            const off = i32[b32 + 3]!
-            while (j < len && keys[off + j] === b[s + j]) j++
-          }
-        }
-        if (j === len) return x - 1
-      }
+      // Rows hold keys of up to 8 bytes whole (two words), longer ones as a first word and an arena offset.
+      if (i32[b32] === h && i32[b32 + 1] === lf && i32[b32 + 2] === w0 && (len <= INLINE ? i32[b32 + 3] === w1 : this.sameTail(i32[b32 + 3]!, b, s, e))) return x - 1
       i = (i + 1) & mask
     }
     if (this.n >= this.maxKeys) {
@@ -271,6 +285,13 @@ export class KeyedSums {
     return k
   }
 
+  /** True when the arena key at `off` equals `b[s, e)` from its fifth byte on (same length). */
+  private sameTail(off: number, b: Uint8Array, s: number, e: number): boolean {
+    const keys = this.keys
+    for (let j = 4; j < e - s; j++) if (keys[off + j] !== b[s + j]) return false
+    return true
+  }
+
   /** Writes a new row (sums 0) for key bytes `b[s, e)`; returns its slot. */
   private insert(h: number, b: Uint8Array, s: number, e: number, lf: number): number {
     const k = this.n
@@ -279,17 +300,15 @@ export class KeyedSums {
     const b32 = k * w * 2
     const len = e - s
     const i32 = this.i32
-    const u8 = this.u8
     i32[b32] = h
     i32[b32 + 1] = lf
     // A row used before a flush keeps its old sums until now.
     const f64 = this.f64
     for (let c = 0, j = k * w + 2; c < this.columns; c++, j++) f64[j] = 0
-    const at = b32 * 4 + 8
+    i32[b32 + 2] = this.head[0]!
     if (len <= INLINE) {
-      for (let j = 0; j < len; j++) u8[at + j] = b[s + j]!
+      i32[b32 + 3] = this.head[1]!
     } else {
-      for (let j = 0; j < 4; j++) u8[at + j] = b[s + j]!
       if (this.keysEnd + len > this.keys.length) {
         let size = this.keys.length * 2
         while (size < this.keysEnd + len) size *= 2

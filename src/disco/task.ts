@@ -22,8 +22,10 @@ import type {
   CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskOutput, TaskResult,
 } from './types.js'
 
-/** Records between two progress reports. */
+/** Records between two looks at the clock for a progress report (and a kill check). */
 const PROGRESS_EVERY = 10_000
+/** Milliseconds between two progress reports of a task, at least (each is a message to the runner). */
+const PROGRESS_MS = 100
 /** Stored input bytes between two progress reports of a bytes-form map, at most. */
 const BYTES_EVERY = 4 << 20
 
@@ -99,10 +101,11 @@ async function storeFile(stores: DiscoStores, name: string, path: string, partit
   return { partition, url, pairs }
 }
 
-async function loadFold(spec: NormalizedSpec, params: unknown): Promise<Fold | undefined> {
+/** The job's combiner, as loaded (`combine`) and bound to the job's params (the fold itself). */
+async function loadFold(spec: NormalizedSpec, params: unknown): Promise<(Fold & { combine: CombineFn }) | undefined> {
   if (!spec.combiner) return undefined
   const combine = await loadFn<CombineFn>(spec.combiner, 'combiner')
-  return (k, a, b) => combine(k, a, b, params)
+  return Object.assign((k: string, a: unknown, b: unknown) => combine(k, a, b, params), { combine })
 }
 
 async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHooks, stores: DiscoStores, tmp: string, signal?: AbortSignal): Promise<TaskResult> {
@@ -132,26 +135,28 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   let flushTable = (): void => {}
   let tableBytes = (): number => 0
   if (fold) {
-    // The in-map combiner: one slot per distinct key (its partition computed once), folded in
-    // place; the table goes to the sorter when it outgrows the budget and at the end.
-    interface Slot { p: number; v: unknown }
-    let table = new Map<string, Slot>()
+    // The in-map combiner: one accumulator per distinct key, folded (in place when the combiner
+    // updates its first argument); the table goes to the sorter, each key with its partition,
+    // when it outgrows the budget and at the end.
+    const combine = fold.combine
+    let table = new Map<string, unknown>()
     let held = 0
     tableBytes = () => held
     flushTable = () => {
-      for (const [k, slot] of table) sorter.add(k, slot.v, slot.p)
+      for (const [k, v] of table) sorter.add(k, v, partitionOfKey(k))
       table = new Map()
       held = 0
     }
     emit = (key, value) => {
-      const slot = table.get(key)
       pairs++
-      if (slot !== undefined) {
-        slot.v = fold(key, slot.v, value)
+      const acc = table.get(key)
+      if (acc !== undefined || table.has(key)) {
+        const r = combine(key, acc, value, params)
+        if (r !== acc) table.set(key, r)
         return
       }
       if (typeof key !== 'string') throw badKey(key)
-      table.set(key, { p: partitionOfKey(key), v: value })
+      table.set(key, value)
       held += key.length * 2 + 120
       if (held + sorter.bytes > spec.memoryBudgetBytes) {
         flushTable()
@@ -184,14 +189,24 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   let reported = 0
   /** Stored input bytes read since the last progress report (bytes-form maps count them). */
   let bytes = 0
+  let lastReport = performance.now()
+  /** Reports progress (and checks for a kill) when PROGRESS_MS passed since the last report. */
   const report = (): void => {
+    const now = performance.now()
+    if (now - lastReport < PROGRESS_MS) return
+    lastReport = now
     hooks.progress(records - reported, bytes)
     reported = records
     bytes = 0
     checkAborted(signal)
   }
+  /** The record count at which tick looks at the clock next. */
+  let nextLook = PROGRESS_EVERY
   const tick = (): void => {
-    if (++records - reported >= PROGRESS_EVERY) report()
+    if (++records >= nextLook) {
+      nextLook = records + PROGRESS_EVERY
+      report()
+    }
   }
   // `line` counts the lines handed on (a skipped too-long line is reported with its own number).
   let line = 0
@@ -294,9 +309,17 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   const out = new AtomicWriter(join(tmp, 'result'))
   const merger = new RunMerger(files)
   let records = 0
+  let reported = 0
+  let lastReport = performance.now()
+  let nextLook = PROGRESS_EVERY
   const tick = (): void => {
-    if (++records % PROGRESS_EVERY === 0) {
-      hooks.progress(PROGRESS_EVERY)
+    if (++records >= nextLook) {
+      nextLook = records + PROGRESS_EVERY
+      const now = performance.now()
+      if (now - lastReport < PROGRESS_MS) return
+      lastReport = now
+      hooks.progress(records - reported)
+      reported = records
       checkAborted(signal)
     }
   }
@@ -358,7 +381,7 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
     out.abort()
     throw e
   }
-  hooks.progress(records % PROGRESS_EVERY)
+  hooks.progress(records - reported)
   const outputs = out.lines
   if (outputs === 0) {
     out.abort()

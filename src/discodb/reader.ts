@@ -157,10 +157,10 @@ export class Reader implements QuerySource {
         this.extent(id)
         fn(this.buf, this.vs, this.ve)
       }
+      // `buf` is always a plain Uint8Array: subarray makes one too (cheaper than the constructor).
       this.valueAt = (id) => {
         this.extent(id)
-        const buf = this.buf
-        return new Uint8Array(buf.buffer, buf.byteOffset + this.vs, this.ve - this.vs)
+        return this.buf.subarray(this.vs, this.ve)
       }
     }
   }
@@ -266,8 +266,7 @@ export class Reader implements QuerySource {
   keyAt(i: number): Uint8Array {
     const s = this.recStart(i)
     const len = this.keyLength(i, s, this.recEnd)
-    const buf = this.buf
-    return new Uint8Array(buf.buffer, buf.byteOffset + s + 4, len)
+    return this.buf.subarray(s + 4, s + 4 + len)
   }
 
   /** True when record `i` holds exactly `key` (compared in place). */

@@ -206,3 +206,14 @@ test('a bytes-form map with KeyedSums gives the record form results (odd keys, b
   await plain.wait()
   assert.deepEqual(await collect(plain.results()), expected)
 })
+
+test('a file input that does not exist is DISCO_INPUT_NOT_FOUND in the record and the bytes form', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  for (const form of ['record', 'bytes'] as const) {
+    const job = await runJob({
+      inputs: [join(dir, 'missing.ndjson')], map: fn(form === 'bytes' ? 'rowBytesMap' : 'rowMap'), mapForm: form, reduce: fn('rowReduce'), maxAttempts: 1,
+    }, { store, executor: 'in-process' })
+    await assert.rejects(job.wait(), (e: unknown) => (e as { code?: string }).code === 'DISCO_TASK_FAILED' && /DISCO_INPUT_NOT_FOUND|does not exist/.test((e as Error).message))
+  }
+})

@@ -151,3 +151,24 @@ test('open reads only the header: a truncated file or a size beyond the file fai
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('keys and values are plain Uint8Array views of the DB (from loads of a Buffer, load and open)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddb-scan-views-'))
+  try {
+    const bytes = DiscoDB.build([['pets', ['dog', 'cat']], ['aquatic', ['whale', 'goldfish']], ['none', []]]).dumps()
+    const path = join(dir, 'v.ddb')
+    writeFileSync(path, bytes)
+    const dbs = [DiscoDB.loads(Buffer.concat([bytes, Buffer.alloc(5)])), DiscoDB.load(path), DiscoDB.open(path)]
+    for (const db of dbs) {
+      const all = [...db.keys(), ...db.values(), ...db.uniqueValues(), ...db.get('pets')!, db.valueAt(1)]
+      for (const v of all) assert.equal(Object.getPrototypeOf(v), Uint8Array.prototype)
+      assert.deepEqual(db.keys().toStrings().sort(), ['aquatic', 'none', 'pets'])
+      assert.deepEqual(db.get('aquatic')!.toStrings(), ['whale', 'goldfish'])
+      // A view, not a copy: its bytes are the DB's own.
+      const k = db.keys().toArray()[0]!
+      assert.equal(k.buffer, db.dumps().buffer)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -216,6 +216,28 @@ test('keysetMap adding into the combiner in place equals emit then SumCombiner.a
   assert.ok(counts[0]!.map.nonNumericValues > 100 && counts[0]!.map.missingKeyParts > 100, JSON.stringify(counts[0]!.map))
 })
 
+test('keysetMap in place past the interned-key limit (60 000 keys, twice): the same sums per key as emit then add', () => {
+  const rule = defineRule({ name: 'many', mapInputStream: 'json', keysets: { u: defineKeyset({ keyParts: ['u', 'v'], valueParts: ['n'] }) } })
+  const viaEmit = new SumCombiner()
+  const inPlace = new SumCombiner()
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 60_000; i++) {
+      const rec = { u: `u${i % 30_000}`, v: String(Math.floor(i / 30_000)), n: i }
+      keysetMap(rule, { ...rec }, {}, (k, v) => viaEmit.add(k, v))
+      keysetMap(rule, { ...rec }, {}, () => assert.fail('the combiner takes every pair'), { combiner: inPlace })
+    }
+  }
+  // A slot dropped from the full key cache may leave the same key twice in the combiner: sum per key.
+  const perKey = (c: SumCombiner) => {
+    const m = new Map<string, number>()
+    for (const [k, v] of c.drain()) m.set(k, (m.get(k) ?? 0) + (v[0] as number))
+    return [...m].sort((x, y) => (x[0] < y[0] ? -1 : 1))
+  }
+  const want = perKey(viaEmit)
+  assert.equal(want.length, 60_000)
+  assert.deepStrictEqual(perKey(inPlace), want)
+})
+
 test('Q2 encoded keys sort as key tuples (seeded random), and decode back', () => {
   let seed = 7
   const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n }

@@ -139,9 +139,13 @@ function partsBuilder(fields: readonly string[]): (values: readonly unknown[]) =
   // (a quoted `__proto__` in a literal would set the prototype; ruleFields never lists it)
   if (fields.length > MAX_BUILT_FIELDS || fields.includes('__proto__')) return loop
   const shapes = new Map<number, (values: readonly unknown[]) => Parts>()
+  // The last set of present fields and its literal: records of a log mostly repeat it.
+  let lastMask = -1
+  let lastMake: (values: readonly unknown[]) => Parts = loop
   return (values) => {
     let mask = 0
     for (let i = 0; i < fields.length; i++) if (values[i] !== undefined) mask |= 1 << i
+    if (mask === lastMask) return lastMake(values)
     let make = shapes.get(mask)
     if (make === undefined) {
       if (shapes.size >= MAX_SHAPES) return loop(values)
@@ -150,6 +154,8 @@ function partsBuilder(fields: readonly string[]): (values: readonly unknown[]) =
       make = new Function('v', `return { ${members.join(', ')} }`) as (values: readonly unknown[]) => Parts
       shapes.set(mask, make)
     }
+    lastMask = mask
+    lastMake = make
     return make(values)
   }
 }

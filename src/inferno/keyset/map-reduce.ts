@@ -104,8 +104,8 @@ interface KeysetPlan {
   readonly only: KeySlot
   /** 1 where value part i is `_keyset` (the keyset's name). */
   readonly named: Uint8Array
-  /** Sets `texts` to the key parts' texts; false when one is missing (compileKeyTexts). */
-  readonly keyTexts: (out: Parts, texts: string[]) => boolean
+  /** The slot of a record's key; undefined when a key part is missing (compileSlotOf). */
+  readonly slotOf: (out: Parts, ks: KeysetPlan) => KeySlot | undefined
   /** Adds a record's values to a key's sums (compileAddValues). */
   readonly addValues: (acc: Num[], out: Parts, counting: MapCounts | undefined) => void
 }
@@ -115,6 +115,8 @@ interface MapPlan {
   readonly transforms: readonly [string, (v: unknown) => unknown][]
   /** Applies the transforms to one record (compileTransforms). */
   readonly transform: (pre: Parts) => void
+  /** Every keyset for one record (compileEmitKeysets). */
+  readonly emitKeysets: (run: MapRun, pre: Parts) => void
   readonly keysets: readonly KeysetPlan[]
 }
 
@@ -124,19 +126,16 @@ function mapPlan(rule: Rule): MapPlan {
   let plan = plans.get(rule)
   if (!plan) {
     const transforms = Object.entries(rule.fieldTransforms)
-    plan = {
-      transforms,
-      transform: compileTransforms(transforms),
-      keysets: Object.entries(rule.keysets).map(([name, ks]) => {
-        const keyParts = ks.keyParts.filter((k) => k !== '_keyset')
-        return {
-          name, prefix: encodePart(name), keyParts, valueParts: ks.valueParts, pre: ks.partsPreprocess,
-          keys: { root: new Map(), size: 0, texts: [] }, scratch: new Array<unknown>(ks.valueParts.length), only: newSlot(encodePart(name)),
-          named: Uint8Array.from(ks.valueParts, (v) => (v === '_keyset' ? 1 : 0)),
-          keyTexts: compileKeyTexts(keyParts), addValues: compileAddValues(ks.valueParts, name),
-        }
-      }),
-    }
+    const keysets: KeysetPlan[] = Object.entries(rule.keysets).map(([name, ks]) => {
+      const keyParts = ks.keyParts.filter((k) => k !== '_keyset')
+      return {
+        name, prefix: encodePart(name), keyParts, valueParts: ks.valueParts, pre: ks.partsPreprocess,
+        keys: { root: new Map(), size: 0, texts: [] }, scratch: new Array<unknown>(ks.valueParts.length), only: newSlot(encodePart(name)),
+        named: Uint8Array.from(ks.valueParts, (v) => (v === '_keyset' ? 1 : 0)),
+        slotOf: compileSlotOf(keyParts), addValues: compileAddValues(ks.valueParts, name),
+      }
+    })
+    plan = { transforms, transform: compileTransforms(transforms), keysets, emitKeysets: compileEmitKeysets(keysets) }
     plans.set(rule, plan)
   }
   return plan
@@ -152,10 +151,23 @@ function compileTransforms(entries: readonly [string, (v: unknown) => unknown][]
   return new Function('e', `return function transform(pre) { ${body.join(' ')} }`)(entries) as (pre: Parts) => void
 }
 
-/** The texts of a keyset's key parts into `texts` (keyText of each); false when one is missing. */
-function compileKeyTexts(keyParts: readonly string[]): KeysetPlan['keyTexts'] {
-  const body = keyParts.map((k, i) => `x = out[${JSON.stringify(k)}]; if (typeof x !== 'string') { x = keyText(x); if (x === undefined) return false } texts[${i}] = x;`)
-  return new Function('keyText', `return function keyTexts(out, texts) { let x; ${body.join(' ')} return true }`)(keyText) as KeysetPlan['keyTexts']
+/**
+ * The slot of a record's key in a keyset (keyText of each key part, then the keyset's trie of
+ * interned keys, internKey on a miss); undefined when a key part is missing.
+ */
+function compileSlotOf(keyParts: readonly string[]): KeysetPlan['slotOf'] {
+  const n = keyParts.length
+  if (n === 0) return (_out, ks) => ks.only
+  const texts = keyParts.map((k, i) => `let t${i} = out[${JSON.stringify(k)}]; if (typeof t${i} !== 'string') { t${i} = keyText(t${i}); if (t${i} === undefined) return undefined }`)
+  const walk = keyParts.map((_k, i) => (i === 0 ? 'let node = ks.keys.root.get(t0)' : `if (node !== undefined) node = node.get(t${i})`))
+  const miss = keyParts.map((_k, i) => `texts[${i}] = t${i};`)
+  return new Function('keyText', 'internKey', `return function slotOf(out, ks) {
+    ${texts.join('\n')}
+    ${walk.join('\n')}
+    if (node !== undefined) return node
+    const texts = ks.keys.texts; ${miss.join(' ')}
+    return internKey(ks, ${n})
+  }`)(keyText, internKey) as KeysetPlan['slotOf']
 }
 
 /**
@@ -278,19 +290,24 @@ class MapRun {
 
 /** Key construction (a missing part drops the record for this keyset), values (absent → 0), emit. */
 function emitKeyset(run: MapRun, ks: KeysetPlan, out: Parts): void {
-  const keyParts = ks.keyParts
-  if (!ks.keyTexts(out, ks.keys.texts)) {
+  const slot = ks.slotOf(out, ks)
+  if (slot === undefined) {
     if (run.counting) run.counting.missingKeyParts++
     return
   }
-  const slot = keyParts.length === 0 ? ks.only : internKey(ks, keyParts.length)
   const combining = run.combining
-  const debug = run.debug
   // A key this combiner already sums: add in place (the common case).
-  if (combining !== undefined && slot.owner === combining && debug === undefined) {
+  if (combining !== undefined && slot.owner === combining && run.debug === undefined) {
     ks.addValues(slot.acc!, out, run.counting)
     return
   }
+  emitSlot(run, ks, out, slot)
+}
+
+/** Values (absent → 0) and emit of a record whose key's slot is known, when not added in place. */
+function emitSlot(run: MapRun, ks: KeysetPlan, out: Parts, slot: KeySlot): void {
+  const combining = run.combining
+  const debug = run.debug
   const valueParts = ks.valueParts
   const values = combining ? ks.scratch : new Array<unknown>(valueParts.length)
   for (let i = 0; i < values.length; i++) {
@@ -315,12 +332,24 @@ function mapRecord(run: MapRun, pre: Parts): void {
     plan.transform(pre)
     run.debug?.(`transformed: ${JSON.stringify(pre, jsonReplacer)}`)
   }
-  const keysets = plan.keysets
-  for (let i = 0; i < keysets.length; i++) {
-    const ks = keysets[i]!
-    if (ks.pre.length === 0) emitKeyset(run, ks, pre)
-    else applyChain({ ...pre, _keyset: ks.name }, ks.pre, run.params, run.afterKeyset[i]!)
-  }
+  plan.emitKeysets(run, pre)
+}
+
+/**
+ * Every keyset of a rule for one record, in order: emitKeyset inlined per keyset without
+ * pre-processors (each keyset's slotOf and addValues called from its own place), the copy and
+ * the chain for the others.
+ */
+function compileEmitKeysets(keysets: readonly KeysetPlan[]): MapPlan['emitKeysets'] {
+  const body = keysets.map((ks, i) => ks.pre.length > 0
+    ? `applyChain({ ...pre, _keyset: k${i}.name }, k${i}.pre, run.params, run.afterKeyset[${i}]);`
+    : `s = slotOf${i}(pre, k${i});
+      if (s === undefined) { if (run.counting) run.counting.missingKeyParts++ }
+      else if (c !== undefined && s.owner === c && run.debug === undefined) add${i}(s.acc, pre, run.counting)
+      else emitSlot(run, k${i}, pre, s);`)
+  const locals = keysets.map((_ks, i) => `const k${i} = k[${i}], slotOf${i} = k${i}.slotOf, add${i} = k${i}.addValues;`)
+  return new Function('k', 'applyChain', 'emitSlot', `${locals.join('\n')}
+    return function emitKeysets(run, pre) { const c = run.combining; let s; ${body.join('\n')} }`)(keysets, applyChain, emitSlot) as MapPlan['emitKeysets']
 }
 
 /**
