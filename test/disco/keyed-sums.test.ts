@@ -197,6 +197,10 @@ test('a bytes-form map with KeyedSums gives the record form results (odd keys, b
     assert.equal(info.records, 9000)
     assert.deepEqual(await collect(bytes.results()), expected, `maxKeys ${maxKeys} seed ${SEED}`)
   }
+  // A tiny memory budget: rows and pairs spill as sorted runs that the combiner folds when merged.
+  const spilled = await runJob({ ...base, map: fn('rowBytesMap'), mapForm: 'bytes', params: { maxKeys: 50 }, memoryBudgetBytes: 4096 }, { store, executor: pool })
+  await spilled.wait()
+  assert.deepEqual(await collect(spilled.results()), expected)
   // A custom partitioner needs each key's text: the rows then come as ordinary pairs.
   const parted = await runJob({ ...base, partitioner: fn('partitionByLength'), map: fn('rowBytesMap'), mapForm: 'bytes', params: { maxKeys: 50 } }, { store, executor: pool })
   await parted.wait()
