@@ -190,10 +190,13 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   /** Stored input bytes read since the last progress report (bytes-form maps count them). */
   let bytes = 0
   let lastReport = performance.now()
-  /** Reports progress (and checks for a kill) when PROGRESS_MS passed since the last report. */
-  const report = (): void => {
+  /**
+   * Reports progress (and checks for a kill) when PROGRESS_MS passed since the last report, or at
+   * once with `due` (BYTES_EVERY stored bytes read: the bar moves inside a big input however fast).
+   */
+  const report = (due = false): void => {
     const now = performance.now()
-    if (now - lastReport < PROGRESS_MS) return
+    if (!due && now - lastReport < PROGRESS_MS) return
     lastReport = now
     hooks.progress(records - reported, bytes)
     reported = records
@@ -252,7 +255,8 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
         for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++
         records += n
         // Long lines: report the bytes at least every 4 MiB, however few lines they hold.
-        if (records - reported >= PROGRESS_EVERY || bytes >= BYTES_EVERY) report()
+        if (bytes >= BYTES_EVERY) report(true)
+        else if (records - reported >= PROGRESS_EVERY) report()
         yield chunk
       }
     }
