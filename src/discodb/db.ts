@@ -431,7 +431,7 @@ export class DiscoDB {
         let { offsets, out } = pool
         try {
           for (let id = 1; id <= U; ) {
-            const n = r.decodeValues(id, Math.min(size, U + 1 - id), offsets, out)
+            const n = r.decodeValues(id, Math.min(size, U + 1 - id), offsets, 0, out, 0)
             if (n === 0) {
               // Room for a batch of typical values, and for this one whatever its size.
               out = pool.out = unsafeBytes(Math.max(VALUE_BATCH_BYTES, r.valueCap(id)))

@@ -435,6 +435,10 @@ export class Reader implements QuerySource {
     const buf = this.buf
     const view = this.b.view
     const U = this.U
+    // Every store of the batch happens inside the loop (idStarts[k + 1] at the end of key k): a
+    // statement after a loop that V8 compiled on the stack (OSR) has no type feedback yet and
+    // would deoptimize that code at the end of every batch.
+    idStarts[0] = 0
     for (let i = from; i < to; i++) {
       const k = i - from
       const s = t[i]!
@@ -444,9 +448,11 @@ export class Reader implements QuerySource {
       const off = s + 4 + len
       keyStarts[k] = s + 4
       keyEnds[k] = off
-      idStarts[k] = at
       const count = view.getUint32(off, true)
-      if (count === 0) continue
+      if (count === 0) {
+        idStarts[k + 1] = at
+        continue
+      }
       const base = off + 4
       const w = (buf[base]! & 31) + 1
       // ceil((5 + count * w) / 8) stream bytes fit before e (exact in doubles, no division).
@@ -459,6 +465,7 @@ export class Reader implements QuerySource {
       if (w > 24) {
         this.decodeInto(count, w, base, ids, at)
         at += count
+        idStarts[k + 1] = at
         continue
       }
       // The 4-byte window may pass the list's end by 3 bytes: still inside the DB, as the value
@@ -485,8 +492,8 @@ export class Reader implements QuerySource {
       const first = ids[at]!
       if (first === 0 || id > U) badId(first === 0 ? 0 : id, U)
       at += count
+      idStarts[k + 1] = at
     }
-    idStarts[to - from] = at
     return ids
   }
 
@@ -729,19 +736,20 @@ export class Reader implements QuerySource {
   }
 
   /**
-   * Decodes the compressed values from ID `from` on, at most `n`, into `out` from 0 while each
-   * surely fits (room for its `decodedCap`); value `from + k` ends up at `out[offs[k], offs[k + 1])`.
-   * Returns how many were decoded: 0 only when the first does not fit (grow `out` to
-   * `decodedCap` of it, see `valueCap`).
+   * Decodes the compressed values from ID `from` on, at most `n`, into `out` from `at0` while
+   * each surely fits (room for its `decodedCap`); value `from + k` ends up at
+   * `out[offs[k0 + k], offs[k0 + k + 1])` (`offs[k0]` is set to `at0`). Returns how many were
+   * decoded: 0 only when the first does not fit (grow `out` to `decodedCap` of it, see `valueCap`).
+   * The one decoding loop of value scans (`valueBatches`) and of `valueColumn`.
    */
-  decodeValues(from: number, n: number, offs: Offsets, out: Uint8Array): number {
+  decodeValues(from: number, n: number, offs: Offsets, k0: number, out: Uint8Array, at0: number): number {
     const cb = this.codebook()
     const buf = this.buf
     const view = this.b.view
     const t = this.#valueTable()
     const room = out.length
-    let at = 0
-    offs[0] = 0
+    let at = at0
+    offs[k0] = at0
     let k = 0
     for (; k < n; k++) {
       const id = from + k
@@ -757,7 +765,7 @@ export class Reader implements QuerySource {
       }
       if (e > s && at + decodedCap(e - s) > room) break
       at += decodeHuffmanInto(cb, buf, view, s, e, out, at)
-      offs[k + 1] = at
+      offs[k0 + k + 1] = at
     }
     return k
   }
@@ -803,14 +811,11 @@ export class Reader implements QuerySource {
     const U = this.U
     if (this.#valueOffs === undefined && U > 0) this.extent(1)
     const table = this.#valueOffs
+    if (table && !this.h.compressed) return { bytes: this.buf, offsets: table }
     const hi = this.valuesEnd
-    let offsets: Offsets
-    if (table) {
-      if (!this.h.compressed) return { bytes: this.buf, offsets: table }
-      offsets = table.slice()
-    } else {
+    const offsets: Offsets = this.h.size >= 0x100000000 ? new Float64Array(U + 1) : new Uint32Array(U + 1)
+    if (!table) {
       // A damaged TOC (or a DB of 4 GiB or more): every entry checked, the first bad one reported.
-      offsets = this.h.size >= 0x100000000 ? new Float64Array(U + 1) : new Uint32Array(U + 1)
       const v = this.b.view
       let prev = this.valueTocEnd
       for (let k = 0; k <= U; k++) {
@@ -822,31 +827,26 @@ export class Reader implements QuerySource {
         offsets[k] = x
         prev = x
       }
+      if (!this.h.compressed) return { bytes: this.buf, offsets }
     }
-    if (!this.h.compressed) return { bytes: this.buf, offsets }
+    // Decode every value once, in ID order, into one growing buffer (the checked TOC entries in
+    // `offsets` are replaced by decoded positions as it goes).
     const lo = this.valueTocEnd
-    // Decode every value once, in ID order, into one growing buffer.
-    const cb = this.codebook()
-    const buf = this.buf
-    const view = this.b.view
     // allocUnsafe: the buffer is written before it is read (no zeroing pass over megabytes).
     // Sized for text-like values (about one decoded byte per stored byte), grown when needed.
     let out = unsafeBytes(Math.max(1024, hi - lo + ((hi - lo) >>> 3)))
-    let n = 0
-    let s = offsets[0]!
+    let at = 0
     offsets[0] = 0
-    for (let k = 1; k <= U; k++) {
-      const e = offsets[k]!
-      const cap = e > s ? decodedCap(e - s) : 0
-      if (n + cap > out.length) {
-        const grown = unsafeBytes(Math.max(n + cap, out.length * 2))
-        grown.set(out.subarray(0, n))
+    for (let id = 1; id <= U; ) {
+      id += this.decodeValues(id, U + 1 - id, offsets, id - 1, out, at)
+      at = offsets[id - 1]!
+      if (id <= U) {
+        // Value `id` may not fit: grow.
+        const grown = unsafeBytes(Math.max(at + this.valueCap(id), out.length * 2))
+        grown.set(out.subarray(0, at))
         out = grown
       }
-      n += decodeHuffmanInto(cb, buf, view, s, e, out, n)
-      offsets[k] = n
-      s = e
     }
-    return { bytes: out.subarray(0, n), offsets }
+    return { bytes: out.subarray(0, at), offsets }
   }
 }

@@ -1,4 +1,4 @@
-// The columnar scan of unique values (valueBatches) against the iterator API, on the compat
+// The columnar scans of unique values (valueBatches, valueColumn) against the iterator API, on the compat
 // vectors and seeded random DBs (plain and Huffman-compressed, batch sizes from 1 up, values that
 // outgrow the decoding buffer), with the same error codes as the iterator on damaged DBs; and the
 // one-read lazy open: a file shorter than its header's size opens, and its first section read
@@ -35,6 +35,9 @@ function checkBatches(db: DiscoDB, where: string, sizes: number[]): void {
   const want = db.uniqueValues().toArray().map(hex)
   assert.deepEqual(fromBatches(db), want, `${where} valueBatches()`)
   for (const n of sizes) assert.deepEqual(fromBatches(db, n), want, `${where} valueBatches(${n})`)
+  // valueColumn shares the decoding loop (and grows its buffer past the stored size when needed).
+  const col = db.valueColumn()
+  assert.deepEqual(want.map((_, i) => hex(col.bytes.subarray(col.offsets[i]!, col.offsets[i + 1]!))), want, `${where} valueColumn`)
 }
 
 test('valueBatches = uniqueValues on every compat vector, loaded and lazily opened', () => {
