@@ -455,7 +455,7 @@ export class Sorter {
     for (let x = from; x < to;) {
       const i = order[x]!
       let y = x + 1
-      while (y < to && compareKeyBytes(buf, ks[i]!, ke[i]!, buf, ks[order[y]!]!, ke[order[y]!]!) === 0) y++
+      while (y < to && sameBytes(buf, ks[i]!, ke[i]!, ks[order[y]!]!, ke[order[y]!]!)) y++
       if (y === x + 1) {
         out.raw(buf, st[i]!, endOf(i))
       } else {
@@ -530,6 +530,19 @@ export class Sorter {
     }
     this.reset()
   }
+}
+
+/**
+ * True when `buf[as, ae)` and `buf[bs, be)` are the same bytes. Neighbours in key order share
+ * their starts, so the lengths and last bytes are compared first.
+ */
+function sameBytes(buf: Uint8Array, as: number, ae: number, bs: number, be: number): boolean {
+  const n = ae - as
+  if (n !== be - bs) return false
+  if (n === 0) return true
+  if (buf[ae - 1] !== buf[be - 1]) return false
+  for (let i = 0; i < n - 1; i++) if (buf[as + i] !== buf[bs + i]) return false
+  return true
 }
 
 const NO_PREFIX = 0xffffffff

@@ -343,9 +343,11 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
       let keyBytes = Buffer.allocUnsafe(256)
       let keyLen = 0
       let cur = merger.next()
+      // Keys in order share their starts: the length and the last byte tell most apart.
       const same = (): boolean => {
         if (!cur || cur.keyEnd - cur.keyStart !== keyLen) return false
         const b = cur.buf
+        if (keyLen > 0 && b[cur.keyEnd - 1] !== keyBytes[keyLen - 1]) return false
         for (let i = 0, j = cur.keyStart; i < keyLen; i++, j++) if (b[j] !== keyBytes[i]) return false
         return true
       }

@@ -260,7 +260,11 @@ export function binKey(chd: Chd, bin: number): number {
   return chd.rank[k + 1]! + popcount(word & (bit - 1))
 }
 
-/** x mod m for integers 0 <= x < 2^52 and 0 < m < 2^32, given inv = 1 / m (exact: one correction). */
+/**
+ * x mod m for integers 0 <= x < 2^52 and 0 < m < 2^32 with x / m < 2^32, given inv = 1 / m: the
+ * rounding errors of inv and of x * inv stay far below 1, so floor(x * inv) is the quotient or
+ * one off, which one correction fixes.
+ */
 function modRecip(x: number, m: number, inv: number): number {
   const r = x - Math.floor(x * inv) * m
   return r < 0 ? r + m : r >= m ? r - m : r
@@ -298,13 +302,11 @@ export function chdIndex(chd: Chd, key: Uint8Array): number {
  */
 export function chdBin(chd: Chd, key: Uint8Array, start = 0, end = key.length): number {
   jenkinsInto(chd.seed, key, start, end - start)
-  // hashOut holds u32s: `%` on them is an integer remainder, not a float one.
   const n = chd.bins
   const pairs = chd.pairs
   if (pairs !== null) {
     // n < 2^26: every product below is exact in a double. Each remainder x mod m is taken as
-    // x - floor(x / m) * m with the reciprocal (a multiplication instead of a division, which
-    // here would be a slow call on u32 inputs above 2^31); the quotient is off by at most one.
+    // x - floor(x * (1 / m)) * m (a multiplication instead of a division); see modRecip.
     const k = 2 * modRecip(hashOut[0]!, chd.buckets, chd.invBuckets)
     const f = modRecip(hashOut[1]!, n, chd.invBins)
     const h = modRecip(hashOut[2]!, n - 1, chd.invBins1) + 1
@@ -314,6 +316,7 @@ export function chdBin(chd: Chd, key: Uint8Array, start = 0, end = key.length): 
     bin -= n & ((n - 1 - bin) >> 31)
     return bin
   }
+  // hashOut holds u32s: `%` on them is an integer remainder, not a float one.
   const d = chd.displacements[hashOut[0]! % chd.displacements.length]!
   const p1 = Math.floor(d / n)
   const p0 = d - p1 * n

@@ -153,8 +153,6 @@ export class IdsInquiry extends Inquiry {
     return this.idArray
   }
   override visit(fn: ValueVisitor): void {
-    const ids = this.idArray
-    const visitId = this.r.visitId
-    for (let i = 0; i < ids.length; i++) visitId(ids[i]!, fn)
+    this.r.visitIds(this.idArray, fn)
   }
 }

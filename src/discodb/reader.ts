@@ -595,7 +595,42 @@ export class Reader implements QuerySource {
     const nested = this.#visiting
     const sc = nested ? new Uint32Array(3 * count) : this.#listScratch(count)
     this.decodeInto(count, w, base, sc, 0)
-    // IDs ascend from >= 1 to <= U (checked by decodeInto): every table read below is in range.
+    // IDs ascend from >= 1 to <= U (checked by decodeInto): every table read is in range.
+    this.#visitGathered(sc, count, t, fn, nested)
+  }
+
+  /**
+   * Visits values by ID (`ids`, e.g. a query's result) in order, like visitList: an uncompressed
+   * DB hands out extents in one loop, a compressed one gathers extents and touches the values
+   * before decoding any. An ID outside 1..U is DDB_BAD_ARGUMENT (the values before it are visited).
+   */
+  visitIds(ids: Uint32Array, fn: ValueVisitor): void {
+    const count = ids.length
+    const t = this.#valueTable()
+    const U = this.U
+    let ok = t !== null
+    for (let i = 0; i < count && ok; i++) ok = ids[i]! >= 1 && ids[i]! <= U
+    if (!ok || t === null) {
+      for (let i = 0; i < count; i++) this.visitId(ids[i]!, fn)
+      return
+    }
+    if (!this.h.compressed) {
+      const buf = this.buf
+      for (let i = 0; i < count; i++) fn(buf, t[ids[i]! - 1]!, t[ids[i]!]!)
+      return
+    }
+    const nested = this.#visiting
+    const sc = nested ? new Uint32Array(3 * count) : this.#listScratch(count)
+    sc.set(ids)
+    this.#visitGathered(sc, count, t, fn, nested)
+  }
+
+  /**
+   * Visits the values whose checked IDs are `sc[0, count)`; `sc` has room for 3 * count entries
+   * (starts and ends are gathered after the IDs). `nested`: a visit is already running (then
+   * decoded values go to fresh buffers, not the shared scratch).
+   */
+  #visitGathered(sc: Uint32Array, count: number, t: Uint32Array, fn: ValueVisitor, nested: boolean): void {
     const starts = count
     const ends = 2 * count
     for (let i = 0; i < count; i++) {

@@ -3,9 +3,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DiscoDB, DiscoError } from 'disco-inferno'
+import { encodeUnhashed } from './encode.js'
 import { rng } from './random.js'
 
-const enc = new TextEncoder()
+const encoder = new TextEncoder()
+const enc = (s: string): Uint8Array => encoder.encode(s)
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** The error code `f` throws ('none' when it does not). */
@@ -90,6 +92,31 @@ test('a value-ID list with an ID outside 1..U is DDB_CORRUPT for visit, ids and 
     assert.equal(code(() => bad.get('k')!.ids()), 'DDB_CORRUPT', `${what}: ids`)
     assert.equal(code(() => bad.get('k')!.toArray()), 'DDB_CORRUPT', `${what}: iterator`)
     assert.equal(bad.get('k')!.count(), 2, `${what}: count decodes nothing`)
-    assert.equal(bad.has(enc.encode('k')), true, `${what}: has`)
+    assert.equal(bad.has(enc('k')), true, `${what}: has`)
+  }
+})
+
+test('a query visitor may read the DB again: nested visits see their own values (plain and compressed)', () => {
+  for (const compressed of [false, true]) {
+    const input: [Uint8Array, Uint8Array[]][] = []
+    for (let k = 0; k < 30; k++) input.push([enc(`k${k}`), Array.from({ length: 1 + (k % 7) }, (_, j) => enc(`v${(k * 5 + j) % 40}abcdabcd`))])
+    const db = DiscoDB.loads(encodeUnhashed(input, compressed ? { symbols: ['abcd', 'bcda'].map(enc) } : {}))
+    assert.equal(db.header.compressed, compressed)
+    for (let k = 0; k + 1 < input.length; k++) {
+      const q = `k${k} | k${k + 1}`
+      const want = db.query(q).toArray().map(hex)
+      const inner = db.query(`k${input.length - 1 - k} | k0`)
+      const wantInner = inner.toArray().map(hex)
+      const got: string[] = []
+      db.query(q).visit((b, s, e) => {
+        const before = hex(b.subarray(s, e))
+        const seen: string[] = []
+        inner.visit((ib, is, ie) => seen.push(hex(ib.subarray(is, ie))))
+        assert.deepEqual(seen, wantInner, `${compressed ? 'compressed' : 'plain'} ${q}: inner visit`)
+        assert.equal(hex(b.subarray(s, e)), before, `${compressed ? 'compressed' : 'plain'} ${q}: the outer value is intact`)
+        got.push(before)
+      })
+      assert.deepEqual(got, want, `${compressed ? 'compressed' : 'plain'} ${q}: outer visit`)
+    }
   }
 })
