@@ -100,7 +100,7 @@ export function buildInfernoProgram(): Command {
     .option('-q, --just-query', 'print the tags and blobs the rule would read; do not run')
     .option('-f, --force', 'ignore min_blobs (zero blobs still skips)')
     .option('-x, --start-paused', 'start the daemon paused (resume with --resume)')
-    .option('-D, --disco-debug', 'verbose map/reduce messages (param disco_debug)')
+    .option('-D, --disco-debug', 'verbose map/reduce messages (param disco_debug): the first 1000 lines per task, then a count of the rest')
     .option('-d, --debug', 'print raw reduce rows instead of running the result processor; skip archiving')
     .option('-p, --profile', 'print per-stage timings')
     .option('-t, --source-tags <a,b>', 'override the source tags (no date logic)', splitEscapedList)

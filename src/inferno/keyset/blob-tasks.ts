@@ -9,6 +9,7 @@ import { compareRows, decodeKey, encodeKey, keysetMapper, keysetReduce, SumCombi
 import type { BlobRef } from '../reading/tags.js'
 import type { InfernoStore } from '../reading/inferno-store.js'
 import { crc32 } from '../../util/crc32.js'
+import { cappedDebug, suppressedNote } from './debug-lines.js'
 
 /** CRC-32 of a text's UTF-8 bytes (the one implementation, in util). */
 export { crc32 }
@@ -312,12 +313,17 @@ export async function runInline(o: InlineOptions): Promise<ResultRow[][]> {
       },
     }
     const read = o.store.readLines(input, lines)
-    await mapBlob({ ...o, blob: input[0] }, o.onBytes ? countedLines(read, (n) => o.onBytes!((bytes += n))) : read, emit, o.stats)
+    // -D: each blob's map and each partition's reduce keep their first debug lines (debug-lines.ts).
+    const debug = o.debug ? cappedDebug(o.debug) : undefined
+    await mapBlob({ ...o, debug: debug?.log, blob: input[0] }, o.onBytes ? countedLines(read, (n) => o.onBytes!((bytes += n))) : read, emit, o.stats)
+    if (debug && debug.suppressed() > 0) o.debug!(`map ${input[0]}: ${suppressedNote(debug.suppressed())}`)
     addOversized(o.stats.read, oversized, o.stats.blobs.at(-1))
     o.onBlob?.()
   }
-  return parts.map((groups) => {
-    const rows = [...reducePartition(o.rule, o.params, sortedPairs(groups), o.stats, o.debug)]
+  return parts.map((groups, i) => {
+    const debug = o.debug ? cappedDebug(o.debug) : undefined
+    const rows = [...reducePartition(o.rule, o.params, sortedPairs(groups), o.stats, debug?.log)]
+    if (debug && debug.suppressed() > 0) o.debug!(`reduce partition ${i}: ${suppressedNote(debug.suppressed())}`)
     // Post-processors may rename keys: keep each partition in key order for the merge.
     return o.rule.sort ? rows.sort(compareRows) : rows
   })

@@ -8,6 +8,7 @@ import { DiscoError, isDiscoError } from '../../errors.js'
 import { mergeReadStats, type ReadStats } from '../reading/readers.js'
 import { decodeKey } from './map-reduce.js'
 import { addErrors, mergeJobStats, type ErrorStats, type MapCounts, type BlobStats } from '../results/stats.js'
+import { suppressedNote } from './debug-lines.js'
 import { fromReduceWire, type InfernoTaskStats, type InfernoJobParams } from './disco-job-functions.js'
 import type { ResultRow, Rule } from '../rules/rule.js'
 import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
@@ -128,6 +129,11 @@ async function collectStats(stores: DiscoStores, name: string, job: EngineJob): 
   }
   if (!job.debug) return
   try {
+    // Bounded: each task logs at most DEBUG_LINES_PER_TASK debug lines (debug-lines.ts).
     for (const e of (await jobEvents(stores, name)).events) job.debug(e.message)
   } catch { /* the job's log is gone */ }
+  for (const t of tasks) {
+    const n = (t.stats as InfernoTaskStats | undefined)?.debugSuppressed
+    if (n) job.debug(`${t.task}: ${suppressedNote(n)}`)
+  }
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { Emit, TaskContext } from '../../disco/index.js'
 import { DiscoError } from '../../errors.js'
 import { mapBytes, newJobStats, partitionOf, reducePartition } from './blob-tasks.js'
+import { cappedDebug, suppressedNote, type DebugLines } from './debug-lines.js'
 import { addOversized } from '../reading/readers.js'
 import { encodeKey, type ErrorStats } from './map-reduce.js'
 import { findRuleByName, loadRuleModule } from '../rules/lookup.js'
@@ -32,6 +33,8 @@ export interface InfernoTaskStats {
   blobs?: unknown
   mapErrors?: unknown
   reduceErrors?: unknown
+  /** `-D` debug lines a reduce task counted past its cap (the job notes them when it ends). */
+  debugSuppressed?: number
 }
 
 const rules = new Map<string, Promise<Rule>>()
@@ -96,8 +99,10 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
   const rule = await jobRule(p, ctx)
   loaded.set(ruleId(p), rule) // for partition(), called while this task maps
   const stats = newJobStats()
-  await mapBytes({ rule, params: p.params, debug: p.debug ? (m) => ctx.log(m) : undefined, blob: ctx.input }, bytes,
+  const debug = p.debug ? cappedDebug((m) => ctx.log(m)) : undefined
+  await mapBytes({ rule, params: p.params, debug: debug?.log, blob: ctx.input }, bytes,
     (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
+  if (debug && debug.suppressed() > 0) ctx.log(suppressedNote(debug.suppressed()))
   // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
   if (ctx.oversized) addOversized(stats.read, ctx.oversized, stats.blobs.at(-1))
   ctx.report({ read: stats.read, map: stats.map, mapErrors: stats.mapErrors, blobs: stats.blobs } satisfies InfernoTaskStats)
@@ -106,6 +111,8 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
 const initialised = new Set<string>()
 /** Reduce errors so far of each reduce task attempt in this worker (reported cumulatively). */
 const reduceErrors = new Map<string, ErrorStats>()
+/** The capped `-D` lines of each reduce task attempt in this worker. */
+const reduceDebug = new Map<string, DebugLines>()
 
 /** Disco reduce: one key's values → sum → keyset post-processors → emit (encoded key, values). */
 export async function reduce(key: string, values: Iterable<unknown>, p: InfernoJobParams, emit: Emit, ctx: TaskContext): Promise<void> {
@@ -118,15 +125,21 @@ export async function reduce(key: string, values: Iterable<unknown>, p: InfernoJ
   const task = `${ctx.job}/${ctx.task}/${ctx.attempt}`
   const init = !initialised.has(task)
   initialised.add(task)
-  for (const [k, v] of reducePartition(rule, p.params, pairs, stats, p.debug ? (m) => ctx.log(m) : undefined, init)) {
+  let debug = reduceDebug.get(task)
+  if (p.debug && !debug) reduceDebug.set(task, (debug = cappedDebug((m) => ctx.log(m))))
+  for (const [k, v] of reducePartition(rule, p.params, pairs, stats, debug?.log, init)) {
     emit(encodeKey(k), reduceWire(v))
   }
+  // Reduce has no end-of-task call: errors and dropped debug lines are reported cumulatively.
+  const acc = reduceErrors.get(task) ?? { errors: 0, errorSample: [] }
   if (stats.reduceErrors.errors > 0) {
-    const acc = reduceErrors.get(task) ?? { errors: 0, errorSample: [] }
     reduceErrors.set(task, acc)
     acc.errors += stats.reduceErrors.errors
     for (const e of stats.reduceErrors.errorSample) if (acc.errorSample.length < 5) acc.errorSample.push(e)
-    ctx.report({ reduceErrors: acc } satisfies InfernoTaskStats)
+  }
+  const dropped = debug?.suppressed() ?? 0
+  if (stats.reduceErrors.errors > 0 || dropped > 0) {
+    ctx.report({ ...(acc.errors > 0 ? { reduceErrors: acc } : {}), ...(dropped > 0 ? { debugSuppressed: dropped } : {}) } satisfies InfernoTaskStats)
   }
 }
 
