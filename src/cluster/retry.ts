@@ -14,6 +14,7 @@ const TRANSIENT = [
   /no responders/i,
   /\b503\b/,
   /no suitable peers|insufficient resources/i,
+  /temporarily unavailable/i,
   /(stream|consumer) is offline|leader/i,
   /cluster (is )?not (yet )?(ready|available)/i,
   /connection (closed|draining)|disconnect|reconnect/i,
@@ -24,8 +25,9 @@ const TRANSIENT = [
 /** True for errors a leader election, a dying server or a reconnect can cause (worth retrying). */
 export function isTransient(e: unknown): boolean {
   if (e instanceof DiscoError) return false
-  const err = e as { name?: string, message?: string, code?: unknown } | undefined
-  const text = `${err?.name ?? ''} ${err?.message ?? String(e)} ${String(err?.code ?? '')}`
+  // A JetStream API error's `code` is its JetStream code (10008); the HTTP-like status (503) is `status`.
+  const err = e as { name?: string, message?: string, code?: unknown, status?: unknown } | undefined
+  const text = `${err?.name ?? ''} ${err?.message ?? String(e)} ${String(err?.code ?? '')} ${String(err?.status ?? '')}`
   return TRANSIENT.some((re) => re.test(text))
 }
 
