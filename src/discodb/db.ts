@@ -365,13 +365,10 @@ export class DiscoDB {
    *   for (let j = b.idStarts[k]!; j < b.idStarts[k + 1]!; j++) total += col.offsets[b.ids[j]!]! - col.offsets[b.ids[j]! - 1]!
    */
   itemBatches(batchKeys = 4096): Iterable<ItemBatch> {
-    if (!Number.isSafeInteger(batchKeys) || batchKeys < 1) {
-      throw new DiscoError('DDB_BAD_ARGUMENT', `batchKeys: expected a positive integer, found ${batchKeys}`)
-    }
+    const size = batchSize('batchKeys', batchKeys, this.header.numKeys)
     const r = this.#r
     r.ensure(S_INDEX)
     const n = this.header.numKeys
-    const size = Math.min(batchKeys, Math.max(1, n))
     return {
       *[Symbol.iterator]() {
         const big = r.h.size >= 0x100000000
@@ -399,13 +396,10 @@ export class DiscoDB {
    *   total += b.offsets[k + 1]! - b.offsets[k]! // value b.firstId + k
    */
   valueBatches(batchValues = 4096): Iterable<ValueBatch> {
-    if (!Number.isSafeInteger(batchValues) || batchValues < 1) {
-      throw new DiscoError('DDB_BAD_ARGUMENT', `batchValues: expected a positive integer, found ${batchValues}`)
-    }
+    const size = batchSize('batchValues', batchValues, this.header.numUniqueValues)
     const r = this.#r
     r.ensure(S_VALUES)
     const U = this.header.numUniqueValues
-    const size = Math.min(batchValues, Math.max(1, U))
     return {
       *[Symbol.iterator]() {
         const big = r.h.size >= 0x100000000
@@ -551,4 +545,10 @@ export class DiscoDB {
     for (let id = 1; id <= this.header.numUniqueValues; id++) m.set(latin1(this.#r.valueAt(id)), id)
     return m
   }
+}
+
+/** A columnar scan's batch length: the asked size (a positive integer, else DDB_BAD_ARGUMENT), at most `total` (at least 1). */
+function batchSize(name: string, asked: number, total: number): number {
+  if (!Number.isSafeInteger(asked) || asked < 1) throw new DiscoError('DDB_BAD_ARGUMENT', `${name}: expected a positive integer, found ${asked}`)
+  return Math.min(asked, Math.max(1, total))
 }
