@@ -37,6 +37,8 @@ export interface MapContext {
   readonly debug?: ((msg: string) => void) | undefined
   /** The blob's name in the per-blob counters (default `input`). */
   readonly blob?: string | undefined
+  /** mapBytes: told the newlines passed after each chunk (a Disco task's progress and record count). */
+  readonly onNewlines?: ((n: number) => void) | undefined
 }
 
 /** Keys buffered by the map-side combiner before it hands its sums on. */
@@ -222,7 +224,16 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
     m.flush(false)
   }
   rule.mapInitFunction?.(ctx.params)
-  for await (const chunk of bytes) split.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
+  const onNewlines = ctx.onNewlines
+  let told = 0
+  for await (const chunk of bytes) {
+    split.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
+    // Every newline completes one line: `split.lines` before end() is the newlines so far.
+    if (onNewlines !== undefined && split.lines > told) {
+      onNewlines(split.lines - told)
+      told = split.lines
+    }
+  }
   split.end(sink)
   reader.end(m.one)
   m.flush(true)
