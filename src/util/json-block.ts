@@ -11,6 +11,17 @@ const HEX_TABLE = 0
 const ESC_TABLE = 256
 const NAMES = 512
 const STACK = 2048
+/** Key hash (keyHash) → 1 + the wanted field of that hash, 0 none, COLLIDE several. */
+const KEY_TABLE = 2304
+const COLLIDE = 255
+/**
+ * Keys predicted per member position from the lines before (log lines repeat their keys): 16 bytes
+ * `key":…` each, the length of `key":` (0: none) and the key's wanted field.
+ */
+const PRED_BYTES = 2560
+const PRED_LEN = 3072
+const PRED_SLOT = 3200
+const PREDICTED = 32
 const NAME_BYTES = 4096
 const OUT = 65536
 const OUT_BYTES = 1 << 20
@@ -27,16 +38,23 @@ const MAX_NAME_BYTES = OUT - NAME_BYTES
 const Q = 34
 const BS = 92
 const NL = 10
+/** The key table's hash of a key from its length and first and last bytes (quotes for an empty key). */
+const keyHash = (len: number, first: number, last: number): number => (len * 31 + first * 7 + last * 3) & 255
 const word = (s: string): number => s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)
 
 /** `c` := the byte at `p`, skipping JSON whitespace other than the newline (space, tab, CR). */
 function skipWs(f: WasmFn, p: string, c: string): void {
   const l = f.label('ws')
-  f.loop(l, () => {
-    f.get(p).load8().tee(c).const(32).eq()
-    f.get(c).const(9).eq().or()
-    f.get(c).const(13).eq().or()
-    f.if(() => { f.inc(p).br(l) })
+  const done = f.label('wsdone')
+  f.block(done, () => {
+    f.loop(l, () => {
+      f.get(p).load8().tee(c).const(32).gtU().brIf(done)
+      f.get(c).const(32).eq()
+      f.get(c).const(9).eq().or()
+      f.get(c).const(13).eq().or()
+      f.eqz().brIf(done)
+      f.inc(p).br(l)
+    })
   })
 }
 
@@ -79,13 +97,15 @@ function scanString(f: WasmFn, p: string, fail: string): void {
   })
 }
 
-/** Digits from `p` (`c` := the byte after them). */
+/** Digits from `p`, 16 bytes a step (`c` := the byte after them). */
 function digits(f: WasmFn, p: string): void {
   const l = f.label('dig')
   f.loop(l, () => {
-    f.get(p).load8().tee('c').const(48).sub().const(9).leU()
-    f.if(() => { f.inc(p).br(l) })
+    f.get(p).v128load().get('v30').i8x16sub().get('v10').i8x16ltU().i8x16bitmask().const(-1).xor().ctz().tee('e')
+    f.get(p).add().set(p)
+    f.get('e').const(16).eq().brIf(l)
   })
+  f.get(p).load8().set('c')
 }
 
 /** A JSON number from `p` (`c` is its first byte); `int` := 1 without fraction or exponent. */
@@ -139,9 +159,11 @@ function scanLiteral(f: WasmFn, p: string, fail: string): void {
 
 const SCRATCH = (f: WasmFn): WasmFn =>
   f.local('c').local('e').local('m').local('h').local('sf').local('d').local('int').local('kind')
-    .local('v', V128).local('vq', V128).local('vb', V128).local('v20', V128)
+    .local('v', V128).local('vq', V128).local('vb', V128).local('v20', V128).local('v30', V128).local('v10', V128)
 
 function splats(f: WasmFn): void {
+  f.const(48).i8x16splat().set('v30')
+  f.const(10).i8x16splat().set('v10')
   f.const(Q).i8x16splat().set('vq')
   f.const(BS).i8x16splat().set('vb')
   f.const(0x20).i8x16splat().set('v20')
@@ -229,8 +251,26 @@ function nestedFn(): WasmFn {
 function scanFn(nested: number): WasmFn {
   const f = SCRATCH(new WasmFn(['p', 'end', 'out', 'max', 'nf'], [I32]))
     .local('line').local('rec').local('st').local('ls').local('la').local('ks').local('klen').local('slot')
-    .local('i').local('j').local('fp').local('off').local('vs').local('vflags')
+    .local('i').local('j').local('fp').local('off').local('vs').local('vflags').local('member')
   splats(f)
+  /** Runs `then` when the key `[ks, ks + klen)` is wanted field i's name. */
+  const nameIs = (then: () => void): void => {
+    const no = f.label('nomatch')
+    const cmp = f.label('cmp')
+    f.block(no, () => {
+      f.get('i').const(3).shl().tee('fp').load32(NAMES).get('klen').ne().brIf(no)
+      f.get('fp').load32(NAMES + 4).set('off')
+      f.const(0).set('j')
+      f.loop(cmp, () => {
+        f.get('j').get('klen').ltU()
+        f.if(() => {
+          f.get('ks').get('j').add().load8().get('off').get('j').add().load8().ne().brIf(no)
+          f.inc('j').br(cmp)
+        })
+      })
+      then()
+    })
+  }
   f.get('nf').const(12).mul().const(12).add().set('st')
   f.block('exit', () => {
     f.loop('line', () => {
@@ -253,38 +293,56 @@ function scanFn(nested: number): WasmFn {
         skipWs(f, 'p', 'c')
         f.get('c').const(125).eq()
         f.if(() => { f.inc('p') }, () => {
+          f.const(0).set('member')
           f.loop('member', () => {
             f.get('c').const(Q).ne().brIf('defer')
             f.inc('p').get('p').set('ks')
-            scanString(f, 'p', 'defer')
-            f.get('sf').brIf('defer')
-            // The wanted field named by the key, or -1.
-            f.get('p').get('ks').sub().set('klen')
-            f.const(-1).set('slot')
-            f.const(0).set('i')
-            f.block('found', () => {
-              f.loop('names', () => {
-                f.get('i').get('nf').geU().brIf('found')
-                f.get('i').const(3).shl().tee('fp').load32(NAMES).get('klen').eq()
-                f.if(() => {
-                  f.get('fp').load32(NAMES + 4).set('off')
-                  f.const(0).set('j')
-                  f.block('nomatch', () => {
-                    f.loop('cmp', () => {
-                      f.get('j').get('klen').geU()
-                      f.if(() => { f.get('i').set('slot').br('found') })
-                      f.get('ks').get('j').add().load8().get('off').get('j').add().load8().ne().brIf('nomatch')
-                      f.inc('j').br('cmp')
-                    })
-                  })
-                })
-                f.inc('i').br('names')
+            f.block('keyed', () => {
+              // The key and colon predicted at this member position, compared 16 bytes at once.
+              f.block('unpredicted', () => {
+                f.get('member').const(PREDICTED).geU().brIf('unpredicted')
+                f.get('member').const(2).shl().tee('fp').load32(PRED_LEN).tee('klen').eqz().brIf('unpredicted')
+                f.const(1).get('klen').shl().const(1).sub().tee('e')
+                f.get('ks').v128load().get('member').const(4).shl().v128load(PRED_BYTES).i8x16eq().i8x16bitmask().get('e').and()
+                f.ne().brIf('unpredicted')
+                f.get('fp').load32(PRED_SLOT).set('slot')
+                f.get('ks').get('klen').add().set('p')
+                f.br('keyed')
               })
+              scanString(f, 'p', 'defer')
+              f.get('sf').brIf('defer')
+              // The wanted field named by the key, or -1: the key table's candidate, compared byte by byte.
+              f.get('p').get('ks').sub().set('klen')
+              f.const(-1).set('slot')
+              f.block('found', () => {
+                f.get('klen').const(31).mul().get('ks').load8().const(7).mul().add()
+                f.get('p').const(1).sub().load8().const(3).mul().add().const(255).and().load8(KEY_TABLE).tee('i').eqz().brIf('found')
+                f.get('i').const(COLLIDE).ne()
+                f.if(() => {
+                  f.get('i').const(1).sub().set('i')
+                  nameIs(() => { f.get('i').set('slot') })
+                  f.br('found')
+                })
+                f.const(0).set('i')
+                f.loop('names', () => {
+                  f.get('i').get('nf').geU().brIf('found')
+                  nameIs(() => { f.get('i').set('slot').br('found') })
+                  f.inc('i').br('names')
+                })
+              })
+              // Predict this key here for the next lines when `key":` fits in 16 bytes.
+              f.get('member').const(PREDICTED).ltU().get('klen').const(14).leU().and().get('p').load8(1).const(58).eq().and()
+              f.if(() => {
+                f.get('member').const(4).shl().get('ks').v128load().v128store(PRED_BYTES)
+                f.get('member').const(2).shl().tee('fp').get('klen').const(2).add().store32(PRED_LEN)
+                f.get('fp').get('slot').store32(PRED_SLOT)
+              })
+              f.inc('p')
+              skipWs(f, 'p', 'c')
+              f.get('c').const(58).ne().brIf('defer')
+              f.inc('p')
             })
-            f.inc('p')
-            skipWs(f, 'p', 'c')
-            f.get('c').const(58).ne().brIf('defer')
-            f.inc('p')
+            f.inc('member')
             skipWs(f, 'p', 'c')
             f.get('p').set('vs')
             f.const(0).set('vflags')
@@ -412,6 +470,8 @@ export class BlockScanner {
     let at = NAME_BYTES
     fields.forEach((name, i) => {
       const n = b.write(name, at, 'utf8')
+      const h = keyHash(n, n > 0 ? b[at]! : Q, n > 0 ? b[at + n - 1]! : Q)
+      b[KEY_TABLE + h] = b[KEY_TABLE + h] === 0 ? i + 1 : COLLIDE
       b.writeInt32LE(n, NAMES + 8 * i)
       b.writeInt32LE(at, NAMES + 8 * i + 4)
       at += n

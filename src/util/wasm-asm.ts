@@ -156,6 +156,7 @@ export class WasmFn {
   and(): this { return this.op(0x71) }
   or(): this { return this.op(0x72) }
   shl(): this { return this.op(0x74) }
+  xor(): this { return this.op(0x73) }
 
   /** `local += n`. */
   inc(name: string, n = 1): this {
@@ -171,7 +172,13 @@ export class WasmFn {
     return this.simd(0x00).op(0x00).uleb(offset)
   }
 
+  /** v128.store (unaligned). */
+  v128store(offset = 0): this {
+    return this.simd(0x0b).op(0x00).uleb(offset)
+  }
+
   i8x16splat(): this { return this.simd(0x0f) }
+  i8x16sub(): this { return this.simd(0x71) }
   i8x16eq(): this { return this.simd(0x23) }
   i8x16ltU(): this { return this.simd(0x26) }
   v128or(): this { return this.simd(0x50) }

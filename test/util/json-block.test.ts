@@ -24,6 +24,16 @@ function reference(bytes: Buffer): unknown[] | undefined {
 
 /** Scans `lines` (no newline inside) as one block; checks every line; returns [valid, left] counts. */
 function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[], where: string): [number, number] {
+  // More than one block's bytes: in groups that fit.
+  let size = 0
+  for (let i = 0; i < lines.length; i++) {
+    size += lines[i]!.length + 1
+    if (size > BLOCK_BYTES && i > 0) {
+      const [v1, l1] = check(b, decoder, lines.slice(0, i), where)
+      const [v2, l2] = check(b, decoder, lines.slice(i), `${where} (from line ${i})`)
+      return [v1 + v2, l1 + l2]
+    }
+  }
   const block = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
   assert.ok(block.length <= BLOCK_BYTES)
   block.copy(b.bytes, b.inputStart)
@@ -138,4 +148,30 @@ test('block scanner: more lines than one call records, blank lines, deep nests, 
   big.push(tail)
   assert.equal(size + tail.length + 1, BLOCK_BYTES)
   assert.deepEqual(check(b, decoder, big, 'big'), [big.length, 0])
+})
+
+test('block scanner: keys predicted from earlier lines (same key order, near misses, 14- and 15-byte keys; seeded)', (t) => {
+  const b = BlockScanner.create(FIELDS)
+  if (b === undefined) return t.skip('this runtime has no WebAssembly SIMD')
+  const decoder = new FieldScanner(FIELDS)
+  // Keys sharing bytes with wanted ones or each other, around the 16-byte prediction limit.
+  const NEAR = ['a', 'ab', 'b', 'ts', 't', 'tss', 'x y', 'x', '', 'n', 'A', 'k'.repeat(13), 'k'.repeat(14), 'k'.repeat(15), 'a"', 'ts\\"']
+  for (const seed of [41, 42, 43]) {
+    const r = mulberry32(seed)
+    const lines: Buffer[] = []
+    let order: string[] = []
+    let parsable = 0
+    for (let i = 0; i < 6000; i++) {
+      if (i % 40 === 0) order = Array.from({ length: Math.floor(r() * 40) }, () => pick(r, NEAR))
+      const keys = r() < 0.2 ? order.map((k) => (r() < 0.1 ? pick(r, NEAR) : k)) : order
+      const members = keys.map((k) => `"${k}"${r() < 0.05 ? ws(r) : ''}:${value(r, 1)}`)
+      let bytes: Buffer = Buffer.from('{' + members.join(',') + '}', 'utf8')
+      if (r() < 0.1) bytes = mutate(r, bytes)
+      bytes = flat(bytes)
+      if (reference(bytes) !== undefined) parsable++
+      lines.push(bytes)
+    }
+    const [valid] = check(b, decoder, lines, `seed ${seed}`)
+    assert.ok(valid > parsable * 0.5, JSON.stringify({ valid, parsable }))
+  }
 })
