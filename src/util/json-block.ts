@@ -4,7 +4,7 @@
 // FieldScanner, then the full parser): it never says "bad" itself, so its only claim, "valid, with
 // these fields", is what the differential test checks against JSON.parse. Lines left over: keys with
 // escapes or non-ASCII bytes, nesting deeper than 64, anything invalid, anything after the object.
-import { I32, V128, WasmFn, wasmModule } from './wasm-asm.js'
+import { F64, I32, I64, V128, WasmFn, wasmModule } from './wasm-asm.js'
 
 // Memory layout (bytes).
 const HEX_TABLE = 0
@@ -25,7 +25,9 @@ const PREDICTED = 32
 const NAME_BYTES = 4096
 const OUT = 65536
 const OUT_BYTES = 1 << 20
-const IN = OUT + OUT_BYTES
+/** Per line and wanted field, the float64 value of a short integer (kind 2 with flag 4). */
+const NUMS = OUT + OUT_BYTES
+const IN = NUMS + OUT_BYTES
 /** Input bytes per scan call (whole lines; a longer line goes to the caller's own path). */
 export const BLOCK_BYTES = 1 << 20
 const PAD = 64
@@ -246,12 +248,14 @@ function nestedFn(): WasmFn {
  * scan(p, end, out, maxLines, nf): the lines of `[p, end)` (each ending with a newline) until
  * `maxLines`; returns how many. Per line at `out` (int32s): start, newline index, verdict (1: one
  * valid object, the fields below are right; 0: left to the caller; bit 1: a string held a byte >=
- * 0x80), then per wanted field: kind | flags << 8 (kind 0: absent), value start, value end.
+ * 0x80), then per wanted field: kind | flags << 8 (kind 0: absent), value start, value end. Kinds
+ * and flags are FieldScanner.decode's, plus flag 4: an integer of at most 15 digits whose value is
+ * in the float64s at NUMS (line * nf + field).
  */
 function scanFn(nested: number): WasmFn {
   const f = SCRATCH(new WasmFn(['p', 'end', 'out', 'max', 'nf'], [I32]))
     .local('line').local('rec').local('st').local('ls').local('la').local('ks').local('klen').local('slot')
-    .local('i').local('j').local('fp').local('off').local('vs').local('vflags').local('member')
+    .local('i').local('j').local('fp').local('off').local('vs').local('vflags').local('member').local('nrec').local('acc', I64).local('num', F64)
   splats(f)
   /** Runs `then` when the key `[ks, ks + klen)` is wanted field i's name. */
   const nameIs = (then: () => void): void => {
@@ -276,6 +280,7 @@ function scanFn(nested: number): WasmFn {
     f.loop('line', () => {
       f.get('line').get('max').geU().get('p').get('end').geU().or().brIf('exit')
       f.get('out').get('line').get('st').mul().add().set('rec')
+      f.get('line').get('nf').mul().const(3).shl().const(NUMS).add().set('nrec')
       f.get('p').set('ls')
       f.const(0).set('la')
       f.const(0).set('i')
@@ -373,6 +378,23 @@ function scanFn(nested: number): WasmFn {
             })
             f.get('slot').const(0).ltS().eqz()
             f.if(() => {
+              // An integer of at most 15 digits: its value as a float64 too (exact), flag 4.
+              f.get('kind').const(2).eq().get('int').and()
+              f.if(() => {
+                f.get('vs').get('vs').load8().const(45).eq().add().set('j')
+                f.get('p').get('j').sub().const(16).ltU()
+                f.if(() => {
+                  f.i64const(0).set('acc')
+                  f.loop('acc', () => {
+                    f.get('acc').i64const(10).i64mul().get('j').load8().const(48).sub().i64extendI32U().i64add().set('acc')
+                    f.inc('j').get('j').get('p').ltU().brIf('acc')
+                  })
+                  f.get('nrec').get('slot').const(3).shl().add()
+                  f.get('acc').f64convertI64S().tee('num').f64neg().get('num').get('vs').load8().const(45).eq().select()
+                  f.f64store()
+                  f.get('vflags').const(4).or().set('vflags')
+                })
+              })
               f.get('rec').get('slot').const(12).mul().add().tee('fp')
               f.get('kind').get('vflags').const(8).shl().or().store32(12)
               f.get('fp').get('vs').store32(16)
@@ -427,7 +449,11 @@ let compiled: object | null | undefined
 function scannerModule(): object | null {
   if (compiled === undefined) {
     const bytes = wasmModule({ functions: [nestedFn(), scanFn(0)], memoryPages: PAGES, globals: 1, exports: { scan: 1 } })
-    compiled = WA !== undefined && WA.validate(bytes) ? new WA.Module(bytes) : null
+    // A tiny SIMD function: where it validates, ours must compile (else it is a bug: thrown).
+    const probe = new WasmFn([], [I32])
+    probe.const(1).i8x16splat().i8x16bitmask()
+    const simd = wasmModule({ functions: [probe], memoryPages: 1, globals: 0, exports: {} })
+    compiled = WA !== undefined && WA.validate(simd) ? new WA.Module(bytes) : null
   }
   return compiled
 }
@@ -436,6 +462,8 @@ function scannerModule(): object | null {
 export const LINE_START = 0
 export const LINE_END = 1
 export const LINE_VERDICT = 2
+/** In a field's kind word: its value is in BlockScanner.nums. */
+export const SHORT_INT = 4 << 8
 
 /**
  * Scans blocks of whole NDJSON lines in WebAssembly for a fixed list of wanted top-level fields.
@@ -455,6 +483,8 @@ export class BlockScanner {
   readonly inputStart = IN
   readonly bytes: Buffer
   readonly out: Int32Array
+  /** Line i's wanted field f, when its kind word has flag 4 (1024): a short integer's value at `i * fields.length + f`. */
+  readonly nums: Float64Array
   private readonly run: (p: number, end: number, out: number, max: number, nf: number) => number
 
   private constructor(readonly fields: readonly string[], instance: { exports: Record<string, unknown> }) {
@@ -462,6 +492,7 @@ export class BlockScanner {
     this.run = instance.exports.scan as BlockScanner['run']
     this.bytes = Buffer.from(memory.buffer)
     this.out = new Int32Array(memory.buffer, OUT, OUT_BYTES >> 2)
+    this.nums = new Float64Array(memory.buffer, NUMS, OUT_BYTES >> 3)
     this.stride = 3 + 3 * fields.length
     this.maxLines = Math.floor(OUT_BYTES / (4 * this.stride))
     const b = this.bytes

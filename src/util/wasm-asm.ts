@@ -5,6 +5,8 @@
 
 /** Value types. */
 export const I32 = 0x7f
+export const I64 = 0x7e
+export const F64 = 0x7c
 export const V128 = 0x7b
 
 /** One function's code: instructions appended through the methods below (each returns `this`). */
@@ -141,6 +143,23 @@ export class WasmFn {
     return this.op(0x36, 0x00).uleb(offset)
   }
 
+  i64const(n: number): this {
+    this.op(0x42)
+    sleb(this.code, n | 0)
+    return this
+  }
+
+  f64store(offset = 0): this {
+    return this.op(0x39, 0x00).uleb(offset)
+  }
+
+  /** select: the first of two values when the i32 on top is not zero, else the second. */
+  select(): this { return this.op(0x1b) }
+  i64add(): this { return this.op(0x7c) }
+  i64mul(): this { return this.op(0x7e) }
+  i64extendI32U(): this { return this.op(0xad) }
+  f64convertI64S(): this { return this.op(0xb9) }
+  f64neg(): this { return this.op(0x9a) }
   eqz(): this { return this.op(0x45) }
   eq(): this { return this.op(0x46) }
   ne(): this { return this.op(0x47) }
