@@ -27,7 +27,16 @@ const OUT = 65536
 const OUT_BYTES = 1 << 20
 /** Per line and wanted field, the float64 value of a short integer (kind 2 with flag 4). */
 const NUMS = OUT + OUT_BYTES
-const IN = NUMS + OUT_BYTES
+/**
+ * Short plain strings met in wanted fields (hash table, linear probing): 16 bytes and the length
+ * per entry (0: free); an entry's index + 1 is the string's id.
+ */
+const STRINGS = NUMS + OUT_BYTES
+const STRING_SLOTS = 4096
+const STRING_LIMIT = 3072
+const IN = STRINGS + STRING_SLOTS * 32
+/** Entries used in the string table (int32). */
+const STRING_COUNT = 2200
 /** Input bytes per scan call (whole lines; a longer line goes to the caller's own path). */
 export const BLOCK_BYTES = 1 << 20
 const PAD = 64
@@ -171,6 +180,52 @@ function splats(f: WasmFn): void {
   f.const(0x20).i8x16splat().set('v20')
 }
 
+/**
+ * The id of the plain string `[vs + 1, p - 1)` (1 to 16 bytes) in the string table, or'ed into
+ * `vflags` above bit 8 (nothing when the table is full there). An entry never changes once added.
+ */
+function internString(f: WasmFn): void {
+  f.get('p').get('vs').sub().const(2).sub().set('klen')
+  f.get('vs').const(1).add().set('ks')
+  // Hash of the bytes: two overlapping 8-byte words (one masked word under 8 bytes) and the length.
+  f.get('klen').const(8).geU()
+  f.if(() => {
+    f.get('ks').i64load().set('acc')
+    f.get('ks').get('klen').add().const(8).sub().i64load().i64const(0x2545F491).i64mul().set('num64')
+  }, () => {
+    f.get('ks').i64load().i64const(1).get('klen').const(3).shl().i64extendI32U().i64shl().i64const(1).i64sub().i64and().set('acc')
+    f.i64const(0).set('num64')
+  })
+  f.get('acc').i64const(0x27d4eb2d).i64mul().get('num64').i64xor().get('klen').i64extendI32U().i64add()
+  f.i64const(0x9e3779b1).i64mul().i64const(40).i64shrU().wrapI64().const(STRING_SLOTS - 1).and().set('sh')
+  f.const(0).set('tries')
+  f.get('ks').v128load().set('v')
+  f.const(1).get('klen').shl().const(1).sub().set('e')
+  f.block('interned', () => {
+    f.loop('probe', () => {
+      f.get('sh').const(5).shl().const(STRINGS).add().tee('ent').load32(16).tee('j').eqz()
+      f.if(() => {
+        f.const(0).load32(STRING_COUNT).const(STRING_LIMIT).geU().brIf('interned')
+        f.const(0).const(0).load32(STRING_COUNT).const(1).add().store32(STRING_COUNT)
+        f.get('ent').get('v').v128store()
+        f.get('ent').get('klen').store32(16)
+        f.get('vflags').get('sh').const(1).add().const(8).shl().or().set('vflags')
+        f.br('interned')
+      })
+      f.get('j').get('klen').eq()
+      f.if(() => {
+        f.get('v').get('ent').v128load().i8x16eq().i8x16bitmask().get('e').and().get('e').eq()
+        f.if(() => {
+          f.get('vflags').get('sh').const(1).add().const(8).shl().or().set('vflags')
+          f.br('interned')
+        })
+      })
+      f.get('sh').const(1).add().const(STRING_SLOTS - 1).and().set('sh')
+      f.inc('tries').get('tries').const(8).ltU().brIf('probe')
+    })
+  })
+}
+
 /** nested(p): validates the object or array at `p`; the index after it, or -1. Global 0 |= 1 for a non-ASCII string. */
 function nestedFn(): WasmFn {
   const f = SCRATCH(new WasmFn(['p'], [I32])).local('depth').local('o').local('top')
@@ -250,12 +305,12 @@ function nestedFn(): WasmFn {
  * valid object, the fields below are right; 0: left to the caller; bit 1: a string held a byte >=
  * 0x80), then per wanted field: kind | flags << 8 (kind 0: absent), value start, value end. Kinds
  * and flags are FieldScanner.decode's, plus flag 4: an integer of at most 15 digits whose value is
- * in the float64s at NUMS (line * nf + field).
+ * in the float64s at NUMS (line * nf + field); bits 16 up: a short string's id (internString).
  */
 function scanFn(nested: number): WasmFn {
   const f = SCRATCH(new WasmFn(['p', 'end', 'out', 'max', 'nf'], [I32]))
     .local('line').local('rec').local('st').local('ls').local('la').local('ks').local('klen').local('slot')
-    .local('i').local('j').local('fp').local('off').local('vs').local('vflags').local('member').local('nrec').local('acc', I64).local('num', F64)
+    .local('i').local('j').local('fp').local('off').local('vs').local('vflags').local('member').local('nrec').local('acc', I64).local('num', F64).local('num64', I64).local('sh').local('tries').local('ent')
   splats(f)
   /** Runs `then` when the key `[ks, ks + klen)` is wanted field i's name. */
   const nameIs = (then: () => void): void => {
@@ -395,6 +450,9 @@ function scanFn(nested: number): WasmFn {
                   f.get('vflags').const(4).or().set('vflags')
                 })
               })
+              // A plain string of 1 to 16 bytes: its id in the string table (added when new and not full).
+              f.get('kind').const(1).eq().get('vflags').eqz().and().get('p').get('vs').sub().const(3).sub().const(16).ltU().and()
+              f.if(() => internString(f))
               f.get('rec').get('slot').const(12).mul().add().tee('fp')
               f.get('kind').get('vflags').const(8).shl().or().store32(12)
               f.get('fp').get('vs').store32(16)
@@ -485,6 +543,8 @@ export class BlockScanner {
   readonly out: Int32Array
   /** Line i's wanted field f, when its kind word has flag 4 (1024): a short integer's value at `i * fields.length + f`. */
   readonly nums: Float64Array
+  /** The strings of the string table's ids, made on first use (see interned). */
+  private readonly strings: (string | undefined)[] = new Array<string | undefined>(STRING_SLOTS + 1).fill(undefined)
   private readonly run: (p: number, end: number, out: number, max: number, nf: number) => number
 
   private constructor(readonly fields: readonly string[], instance: { exports: Record<string, unknown> }) {
@@ -515,6 +575,15 @@ export class BlockScanner {
     if (fields.length === 0 || fields.length > BLOCK_MAX_FIELDS || bytes > MAX_NAME_BYTES) return undefined
     const mod = scannerModule()
     return mod ? new BlockScanner(fields, new WA!.Instance(mod, {})) : undefined
+  }
+
+  /**
+   * The string of a field whose kind word `k` holds a string id (`k >= 65536`): made from the
+   * value text `bytes[s, e)` (quotes included) the first time the id comes, else the one made then.
+   */
+  interned(k: number, s: number, e: number): string {
+    const id = k >>> 16
+    return this.strings[id] ?? (this.strings[id] = this.bytes.toString('latin1', s + 1, e - 1))
   }
 
   /**

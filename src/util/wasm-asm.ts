@@ -155,7 +155,17 @@ export class WasmFn {
 
   /** select: the first of two values when the i32 on top is not zero, else the second. */
   select(): this { return this.op(0x1b) }
+  i64load(offset = 0): this {
+    return this.op(0x29, 0x00).uleb(offset)
+  }
+
   i64add(): this { return this.op(0x7c) }
+  i64sub(): this { return this.op(0x7d) }
+  i64and(): this { return this.op(0x83) }
+  i64xor(): this { return this.op(0x85) }
+  i64shl(): this { return this.op(0x86) }
+  i64shrU(): this { return this.op(0x88) }
+  wrapI64(): this { return this.op(0xa7) }
   i64mul(): this { return this.op(0x7e) }
   i64extendI32U(): this { return this.op(0xad) }
   f64convertI64S(): this { return this.op(0xb9) }

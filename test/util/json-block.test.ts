@@ -23,6 +23,7 @@ function reference(bytes: Buffer): unknown[] | undefined {
 }
 
 let shortInts = 0
+let interned = 0
 
 /** Scans `lines` (no newline inside) as one block; checks every line; returns [valid, left] counts. */
 function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[], where: string): [number, number] {
@@ -70,7 +71,11 @@ function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[],
         const q = r + 3 + 3 * k
         const kind = b.out[q]!
         if (kind === 0) return undefined
-        const v = decoder.decode(b.bytes, kind & 255, kind >> 8, b.out[q + 1]!, b.out[q + 2]!)
+        const v = decoder.decode(b.bytes, kind & 255, (kind >> 8) & 3, b.out[q + 1]!, b.out[q + 2]!)
+        if (kind >= 65536) {
+          interned++
+          assert.equal(b.interned(kind, b.out[q + 1]!, b.out[q + 2]!), v, `${at}: field ${k} as an interned string`)
+        }
         if ((kind & SHORT_INT) !== 0) {
           shortInts++
           assert.ok(Object.is(b.nums[i * FIELDS.length + k], v), `${at}: field ${k} as float64 ${b.nums[i * FIELDS.length + k]}, decoded ${String(v)}`)
@@ -184,6 +189,6 @@ test('block scanner: keys predicted from earlier lines (same key order, near mis
   }
 })
 
-test('block scanner: short integers were checked as float64s', () => {
-  assert.ok(shortInts > 1000, String(shortInts))
+test('block scanner: short integers were checked as float64s, short strings as interned ones', () => {
+  assert.ok(shortInts > 1000 && interned > 1000, JSON.stringify({ shortInts, interned }))
 })

@@ -269,7 +269,8 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
           if ((verdict & 2) !== 0 && invalidUtf8(mem, ls, mem[nl - 1] === 13 ? nl - 1 : nl)) continue
           for (let f = 0, q = r + 3; f < nf; f++, q += 3) {
             const k = out[q]!
-            values[f] = k === 0 ? undefined : (k & SHORT_INT) !== 0 ? nums[i * nf + f] : scanner!.decode(mem, k & 255, k >> 8, out[q + 1]!, out[q + 2]!)
+            values[f] = k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
+              : (k & SHORT_INT) !== 0 ? nums[i * nf + f] : scanner!.decode(mem, k & 255, (k >> 8) & 3, out[q + 1]!, out[q + 2]!)
           }
           readStats.lines++
           readStats.records++
