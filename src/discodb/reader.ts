@@ -12,6 +12,7 @@ import { type Chd, binKey, chdBin, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
+import { WasmValueDecoder } from './huffman-wasm.js'
 
 /**
  * Receives one value as a byte range: `bytes[start, end)`. The bytes are the DB's own (or, for a
@@ -129,6 +130,10 @@ export class Reader implements QuerySource {
   #batchPool: BatchPool | undefined
   /** Whether a scan holds `#batchPool`. */
   #batchBusy = false
+  /** The WebAssembly batch decoder of a compressed DB (made by the first scan; null when unavailable). */
+  #wasm: WasmValueDecoder | null | undefined
+  /** Whether a scan holds `#wasm`. */
+  #wasmBusy = false
 
   /**
    * `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest, and
@@ -820,6 +825,36 @@ export class Reader implements QuerySource {
   returnBatchPool(pool: BatchPool): void {
     this.#batchPool = pool
     this.#batchBusy = false
+  }
+
+  /**
+   * The WebAssembly batch decoder of a compressed DB with a checked value TOC, for one scan at a
+   * time (null when another scan holds it, or when it cannot be made); give it back with
+   * `returnWasm`. Made on first use: a copy of the values and the codebook (the DB's size, about).
+   */
+  takeWasm(): WasmValueDecoder | null {
+    if (this.#wasmBusy || !this.h.compressed) return null
+    let w = this.#wasm
+    if (w === undefined) {
+      const t = this.#valueTable()
+      // The codebook is checked (lengths 0..16) before the decoder reads it.
+      w = this.#wasm = t === null || this.U === 0 ? null : WasmValueDecoder.create(this.buf, t, this.h.codebookOffs, this.codebook().lengths)
+    }
+    if (w !== null) this.#wasmBusy = true
+    return w
+  }
+
+  returnWasm(): void {
+    this.#wasmBusy = false
+  }
+
+  /** Decodes value `id` of a compressed DB in JavaScript to throw its error (the batch decoder found it damaged). */
+  throwDamaged(id: number): never {
+    this.extent(id)
+    const s = this.vs
+    const e = this.ve
+    decodeHuffmanInto(this.codebook(), this.buf, this.b.view, s, e, huffmanScratch(decodedCap(e - s)), 0)
+    return corrupt(`compressed value ${id}`, 'a decodable value', `[${s}, ${e})`)
   }
 
   /** Room needed to decode value `id` of a compressed DB (checked). */
