@@ -5,7 +5,7 @@
 // (identical for both paths and before/after any speed work). No child processes, no job engine:
 // start-up, chunking and the job store are not in these figures.
 //
-//   node build/bench/map-task.js [--lines 400000] [--repeat 5] [--slow] [--json]
+//   node build/bench/map-task.js [--lines 400000] [--repeat 5] [--slow] [--js] [--json]
 //   node build/bench/map-task.js --gzip      # gunzip the lines on each run, as a map task of gzip chunks
 //   node build/bench/map-task.js --file F [--stream]   # NDJSON from a file (--stream: read from disk each run)
 //   node --cpu-prof build/bench/map-task.js  # where the CPU goes
@@ -31,6 +31,8 @@ const { values: opt } = parseArgs({
     lines: { type: 'string', default: '400000' },
     repeat: { type: 'string', default: '5' },
     slow: { type: 'boolean', default: false },
+    /** The JS field scanner only (no WebAssembly blocks): the figure before json-block.ts. */
+    js: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     /** Read the file from disk in 1 MiB chunks on each run (as a map task reads a blob) instead of from memory. */
     stream: { type: 'boolean', default: false },
@@ -85,7 +87,7 @@ for (let r = 0; r < Math.max(1, Number(opt.repeat)); r++) {
   const c0 = process.cpuUsage()
   const bytes = opt.gzip ? Readable.from([gz]).pipe(createGunzip({ chunkSize: 1 << 18 }))
     : opt.stream && opt.file !== undefined ? createReadStream(opt.file, { highWaterMark: 1 << 20, end: all.length - 1 }) : chunks
-  await mapBytes({ rule, params: {} }, bytes, (k, v) => pairs.push(JSON.stringify([k, v])), stats)
+  await mapBytes({ rule, params: {}, scanner: opt.js ? 'js' : 'wasm' }, bytes, (k, v) => pairs.push(JSON.stringify([k, v])), stats)
   const c = process.cpuUsage(c0)
   lines = stats.read.lines
   const us = (c.user + c.system) / lines
@@ -95,7 +97,7 @@ for (let r = 0; r < Math.max(1, Number(opt.repeat)); r++) {
 }
 const best = Math.min(...results)
 const med = [...results].sort((a, b) => a - b)[Math.floor(results.length / 2)]!
-const form = `${opt.slow ? 'full parse' : 'fast path'}${opt.gzip ? ', gzip' : ''}`
+const form = `${opt.slow ? 'full parse' : opt.js ? 'fast path, JS scanner' : 'fast path'}${opt.gzip ? ', gzip' : ''}`
 if (opt.json) {
   process.stdout.write(JSON.stringify({ name: `inferno map task, CPU per line (${form})`, n: lines, ms: Math.round((med * lines) / 1000),
     opsPerSec: Math.round(1e6 / med), usPerLineMedian: Number(med.toFixed(3)), usPerLineBest: Number(best.toFixed(3)), digest }) + '\n')

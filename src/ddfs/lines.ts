@@ -139,6 +139,42 @@ export class LineSplitter {
     if (pos < buf.length) this.#hold(buf, pos, buf.length)
   }
 
+  /**
+   * As push, but the complete lines that lie whole in `buf` go to `block` as one range
+   * `buf[start, end)` ending with a newline; its handler splits them itself and counts each line
+   * with take (a line joined from earlier buffers still goes to `sink`).
+   */
+  pushBlock(buf: Buffer, sink: LineSink, block: LineSink): void {
+    let pos = 0
+    if (this.#held > 0 || this.#skipping) {
+      const nl = buf.indexOf(10)
+      if (nl < 0) {
+        this.#hold(buf, 0, buf.length)
+        return
+      }
+      this.#hold(buf, 0, nl)
+      this.#flush(sink)
+      pos = nl + 1
+    }
+    const last = buf.lastIndexOf(10)
+    if (last >= pos) {
+      block(buf, pos, last + 1)
+      pos = last + 1
+    }
+    if (pos < buf.length) this.#hold(buf, pos, buf.length)
+  }
+
+  /**
+   * Counts one complete line of `len` bytes (newline excluded) handed out by a pushBlock range:
+   * false when it is too long (then reported to onTooLong, as push does).
+   */
+  take(len: number): boolean {
+    this.lines++
+    if (len <= this.maxLine) return true
+    this.#reject(len)
+    return false
+  }
+
   /** Hands the last line (one without a newline) to `sink`, if any. */
   end(sink: LineSink): void {
     if (this.#held > 0 || this.#skipping) this.#flush(sink)

@@ -291,17 +291,24 @@ export class FieldScanner {
 
   /** The decoded value of wanted field `i` after a successful scan. */
   private value(buf: Buffer, i: number): unknown {
-    const s = this.starts[i]!
-    const e = this.ends[i]!
-    switch (this.kinds[i]) {
+    return this.decode(buf, this.kinds[i]!, this.flags[i]!, this.starts[i]!, this.ends[i]!)
+  }
+
+  /**
+   * The value whose valid JSON text is `buf[s, e)`, of a kind and flags as this scanner records
+   * them (also the codes of the WebAssembly block scanner, json-block.ts): kind 1 string (flags: 1
+   * a byte >= 0x80, 2 an escape), 2 number (flags 1: no fraction or exponent), 3 true, 4 false,
+   * 5 null, 6 object or array.
+   */
+  decode(buf: Buffer, kind: number, f: number, s: number, e: number): unknown {
+    switch (kind) {
       case K_STRING: {
-        const f = this.flags[i]!
         if (f === 0) return this.ascii(buf, s + 1, e - 1)
         if (f === F_NON_ASCII) return utf8.call(buf, s + 1, e - 1)
         return JSON.parse(utf8.call(buf, s, e)) as string
       }
       case K_NUMBER: {
-        if (this.flags[i] === 1) {
+        if (f === 1) {
           const neg = buf[s] === 45
           const d0 = neg ? s + 1 : s
           if (e - d0 < 16) {

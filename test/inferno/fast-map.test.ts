@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { defineKeyset, defineRule, mapBlob, mapBytes, newJobStats, ruleFields, withRule, type Parts, type Postprocessor, type Rule } from 'disco-inferno'
 import { mulberry32 } from '#src/util/random.js'
+import type { LineOptions } from '#src/ddfs/index.js'
 import { mutate, objectLine, pick, stringLit, ws, type Rnd } from '../util/hostile-json.js'
 
 const KEYS = ['ts', 'event', 'country', 'device', 'amount', 'user', 'zz', '__proto__']
@@ -58,14 +59,14 @@ function blob(seed: number, n: number): Buffer {
 }
 
 /** Pairs and counters of one map run. */
-async function run(r: Rule, via: 'text' | 'bytes', bytes: Buffer, chunk: number) {
+async function run(r: Rule, via: 'text' | 'bytes', bytes: Buffer, chunk: number, scanner: 'wasm' | 'js' = 'wasm', lines: LineOptions = {}) {
   const pairs: [string, unknown[]][] = []
   const stats = newJobStats()
   const emit = (k: string, v: unknown[]) => pairs.push([k, v])
   if (via === 'bytes') {
     const chunks: Buffer[] = []
     for (let i = 0; i < bytes.length; i += chunk) chunks.push(bytes.subarray(i, i + chunk))
-    await mapBytes({ rule: r, params: {} }, chunks, emit, stats)
+    await mapBytes({ rule: r, params: {}, scanner }, chunks, emit, stats, lines)
   } else {
     // The full path as Disco fed it: the decoded text split on newlines, one \r dropped.
     const text = bytes.toString('utf8').split('\n')
@@ -91,9 +92,10 @@ test('fast path: identical pairs, counters and bad-line samples to the full path
     const bytes = blob(seed, 3000)
     const want = await run(rule, 'text', bytes, 0)
     assert.ok(want.stats.read.records > 1000 && want.stats.read.badLines > 100, JSON.stringify(want.stats.read))
-    for (const [r, chunk] of [[rule, 7], [rule, 1 << 16], [slow, 4096]] as const) {
-      const got = await run(r, 'bytes', bytes, chunk)
-      const where = `seed ${seed}, chunk ${chunk}, ${r === slow ? 'slow' : 'fast'} rule`
+    for (const [r, chunk, scanner] of [[rule, 7, 'wasm'], [rule, 1 << 16, 'wasm'], [rule, 1 << 22, 'wasm'], [rule, 1 << 16, 'js'],
+      [rule, 333, 'js'], [slow, 4096, 'wasm']] as const) {
+      const got = await run(r, 'bytes', bytes, chunk, scanner)
+      const where = `seed ${seed}, chunk ${chunk}, ${scanner} scanner, ${r === slow ? 'slow' : 'fast'} rule`
       assert.deepStrictEqual(got.stats, want.stats, where)
       assert.deepStrictEqual(got.pairs, want.pairs, where)
     }
@@ -111,4 +113,30 @@ test('the combiner of a map task that failed midway never holds sums of the next
   const got = await run(rule, 'bytes', bytes, 1 << 12)
   assert.deepStrictEqual(got.pairs, want.pairs)
   assert.deepStrictEqual(got.stats, want.stats)
+})
+
+test('fast path: lines longer than a scanner block and than the line limit, in chunks of every size', async () => {
+  const r = mulberry32(31)
+  const lines: string[] = []
+  for (let i = 0; i < 400; i++) lines.push(recordLine(r).replace(/\n/g, ' '))
+  // Valid lines of 1.5 MB and 2.5 MB (past the block scanner's 1 MiB), then a short one.
+  lines.splice(100, 0, `{"ts":1,"event":"purchase","user":"${'u'.repeat(1_500_000)}","amount":2}`)
+  lines.splice(300, 0, `{"ts":2,"event":"x","country":"${'é'.repeat(1_250_000)}","device":"d"}`, '{"ts":3}')
+  const bytes = Buffer.from(lines.join('\n') + '\n', 'utf8')
+  const want = await run(rule, 'text', bytes, 0)
+  assert.ok(want.stats.read.records > 100, JSON.stringify(want.stats.read))
+  for (const [chunk, scanner] of [[1 << 16, 'wasm'], [1 << 20, 'wasm'], [1 << 23, 'wasm'], [1 << 23, 'js']] as const) {
+    const got = await run(rule, 'bytes', bytes, chunk, scanner)
+    assert.deepStrictEqual(got.stats, want.stats, `chunk ${chunk}, ${scanner}`)
+    assert.deepStrictEqual(got.pairs, want.pairs, `chunk ${chunk}, ${scanner}`)
+  }
+  // With a line limit of 2 MB the 2.5 MB line is skipped and reported, by either scanner, wherever the chunks cut.
+  const reports: string[][] = []
+  for (const [chunk, scanner] of [[1 << 16, 'wasm'], [1 << 23, 'wasm'], [1 << 23, 'js']] as const) {
+    const seen: string[] = []
+    const got = await run(rule, 'bytes', bytes, chunk, scanner, { maxLine: 2_000_000, onTooLong: (n, len) => seen.push(`${n}:${len > 2_000_000}`) })
+    assert.equal(got.stats.read.records, want.stats.read.records - 1)
+    reports.push(seen)
+  }
+  assert.deepStrictEqual(reports, [['301:true'], ['301:true'], ['301:true']])
 })

@@ -5,6 +5,7 @@ import { addOversized, createRecordReader, noteBadLine } from '../reading/reader
 import { blobStats, mergeReadStats, newReadStats, type JobStats } from '../results/stats.js'
 import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
+import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_VERDICT } from '../../util/json-block.js'
 import { compareRows, decodeKey, encodeKey, keysetMapper, keysetReduce, SumCombiner } from './map-reduce.js'
 import type { BlobRef } from '../reading/tags.js'
 import type { InfernoStore } from '../reading/inferno-store.js'
@@ -37,6 +38,11 @@ export interface MapContext {
   readonly debug?: ((msg: string) => void) | undefined
   /** The blob's name in the per-blob counters (default `input`). */
   readonly blob?: string | undefined
+  /**
+   * mapBytes' field scanner: `wasm` (default: WebAssembly blocks where the runtime has SIMD, then
+   * the JS scanner for lines it leaves) or `js` (the JS scanner only; benches and tests compare).
+   */
+  readonly scanner?: 'wasm' | 'js' | undefined
 }
 
 /** Keys buffered by the map-side combiner before it hands its sums on. */
@@ -221,8 +227,63 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
     }
     m.flush(false)
   }
+  // Whole lines in one buffer are scanned in blocks by WebAssembly (json-block.ts) where it runs:
+  // the lines it proves valid become records here, the others take `sink` as above.
+  const blocks = scanner && ctx.scanner !== 'js' ? BlockScanner.create(scanner.fields) : undefined
+  /** The lines of `buf[start, end)` (ending with a newline), scanned in pieces of at most BLOCK_BYTES. */
+  const block = (buf: Buffer, start: number, end: number): void => {
+    const b = blocks!
+    const mem = b.bytes
+    const out = b.out
+    const stride = b.stride
+    const nf = b.fields.length
+    while (start < end) {
+      let cut = end
+      if (end - start > BLOCK_BYTES) {
+        cut = buf.lastIndexOf(10, start + BLOCK_BYTES - 1) + 1
+        if (cut <= start) {
+          // One line longer than a block: the byte path.
+          const nl = buf.indexOf(10, start)
+          if (split.take(nl - start)) sink(buf, start, nl)
+          start = nl + 1
+          continue
+        }
+      }
+      buf.copy(mem, b.inputStart, start, cut)
+      let p = b.inputStart
+      const last = p + (cut - start)
+      start = cut
+      while (p < last) {
+        const n = b.scan(p, last)
+        for (let i = 0, r = 0; i < n; i++, r += stride) {
+          const ls = out[r]!
+          const nl = out[r + LINE_END]!
+          p = nl + 1
+          if (!split.take(nl - ls)) continue
+          const verdict = out[r + LINE_VERDICT]!
+          if (verdict === 0) {
+            sink(mem, ls, nl)
+            continue
+          }
+          if ((verdict & 2) !== 0 && invalidUtf8(mem, ls, mem[nl - 1] === 13 ? nl - 1 : nl)) continue
+          for (let f = 0, q = r + 3; f < nf; f++, q += 3) {
+            const k = out[q]!
+            values[f] = k === 0 ? undefined : scanner!.decode(mem, k & 255, k >> 8, out[q + 1]!, out[q + 2]!)
+          }
+          readStats.lines++
+          readStats.records++
+          m.one(build!(values))
+          m.flush(false)
+        }
+      }
+    }
+  }
   rule.mapInitFunction?.(ctx.params)
-  for await (const chunk of bytes) split.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), sink)
+  for await (const chunk of bytes) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (blocks) split.pushBlock(buf, sink, block)
+    else split.push(buf, sink)
+  }
   split.end(sink)
   reader.end(m.one)
   m.flush(true)

@@ -1,0 +1,436 @@
+// A WebAssembly scanner for a block of NDJSON lines at once (SIMD: string bodies and newline
+// searches 16 bytes a step). For each line it either proves the line one valid JSON object and
+// gives the byte ranges of the wanted top-level fields, or leaves the line to the caller (the JS
+// FieldScanner, then the full parser): it never says "bad" itself, so its only claim, "valid, with
+// these fields", is what the differential test checks against JSON.parse. Lines left over: keys with
+// escapes or non-ASCII bytes, nesting deeper than 64, anything invalid, anything after the object.
+import { I32, V128, WasmFn, wasmModule } from './wasm-asm.js'
+
+// Memory layout (bytes).
+const HEX_TABLE = 0
+const ESC_TABLE = 256
+const NAMES = 512
+const STACK = 2048
+const NAME_BYTES = 4096
+const OUT = 65536
+const OUT_BYTES = 1 << 20
+const IN = OUT + OUT_BYTES
+/** Input bytes per scan call (whole lines; a longer line goes to the caller's own path). */
+export const BLOCK_BYTES = 1 << 20
+const PAD = 64
+const PAGES = Math.ceil((IN + BLOCK_BYTES + PAD) / 65536)
+const MAX_DEPTH = 64
+/** Most wanted fields a block scanner handles (names table and per-line record size). */
+export const BLOCK_MAX_FIELDS = 64
+const MAX_NAME_BYTES = OUT - NAME_BYTES
+
+const Q = 34
+const BS = 92
+const NL = 10
+const word = (s: string): number => s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)
+
+/** `c` := the byte at `p`, skipping JSON whitespace other than the newline (space, tab, CR). */
+function skipWs(f: WasmFn, p: string, c: string): void {
+  const l = f.label('ws')
+  f.loop(l, () => {
+    f.get(p).load8().tee(c).const(32).eq()
+    f.get(c).const(9).eq().or()
+    f.get(c).const(13).eq().or()
+    f.if(() => { f.inc(p).br(l) })
+  })
+}
+
+/**
+ * String content from `p` (after the opening quote) to its closing quote, where `p` stops; `sf`
+ * gets 1 for a byte >= 0x80, 2 for an escape. Branches to `fail` on a control byte or a bad escape.
+ */
+function scanString(f: WasmFn, p: string, fail: string): void {
+  const loop = f.label('str')
+  const done = f.label('strdone')
+  f.const(0).set('sf')
+  f.block(done, () => {
+    f.loop(loop, () => {
+      f.get(p).v128load().set('v')
+      f.get('v').get('vq').i8x16eq()
+      f.get('v').get('vb').i8x16eq().v128or()
+      f.get('v').get('v20').i8x16ltU().v128or()
+      f.i8x16bitmask().set('m')
+      f.get('v').i8x16bitmask().set('h')
+      f.get('m').eqz()
+      f.if(() => {
+        f.get('sf').get('h').const(0).ne().or().set('sf')
+        f.inc(p, 16).br(loop)
+      })
+      // Non-ASCII bytes before the first special byte.
+      f.get('sf').get('h').get('m').const(0).get('m').sub().and().const(1).sub().and().const(0).ne().or().set('sf')
+      f.get(p).get('m').ctz().add().tee(p).load8().tee('c').const(Q).eq().brIf(done)
+      f.get('c').const(BS).ne().brIf(fail)
+      f.get('sf').const(2).or().set('sf')
+      f.get(p).load8(1).tee('e').load8(ESC_TABLE)
+      f.if(() => { f.inc(p, 2).br(loop) })
+      f.get('e').const(117).ne().brIf(fail)
+      f.get(p).load8(2).load8(HEX_TABLE)
+      f.get(p).load8(3).load8(HEX_TABLE).and()
+      f.get(p).load8(4).load8(HEX_TABLE).and()
+      f.get(p).load8(5).load8(HEX_TABLE).and()
+      f.eqz().brIf(fail)
+      f.inc(p, 6).br(loop)
+    })
+  })
+}
+
+/** Digits from `p` (`c` := the byte after them). */
+function digits(f: WasmFn, p: string): void {
+  const l = f.label('dig')
+  f.loop(l, () => {
+    f.get(p).load8().tee('c').const(48).sub().const(9).leU()
+    f.if(() => { f.inc(p).br(l) })
+  })
+}
+
+/** A JSON number from `p` (`c` is its first byte); `int` := 1 without fraction or exponent. */
+function scanNumber(f: WasmFn, p: string, fail: string): void {
+  f.get('c').const(45).eq()
+  f.if(() => { f.inc(p).get(p).load8().set('c') })
+  f.get('c').const(48).eq()
+  f.if(() => { f.inc(p).get(p).load8().set('c') }, () => {
+    f.get('c').const(49).sub().const(8).gtU().brIf(fail)
+    digits(f, p)
+  })
+  f.const(1).set('int')
+  f.get('c').const(46).eq()
+  f.if(() => {
+    f.inc(p).get(p).set('d')
+    digits(f, p)
+    f.get(p).get('d').eq().brIf(fail)
+    f.const(0).set('int')
+  })
+  f.get('c').const(32).or().const(101).eq()
+  f.if(() => {
+    f.inc(p).get(p).load8().tee('c').const(43).eq()
+    f.get('c').const(45).eq().or()
+    f.if(() => { f.inc(p) })
+    f.get(p).set('d')
+    digits(f, p)
+    f.get(p).get('d').eq().brIf(fail)
+    f.const(0).set('int')
+  })
+}
+
+/** `true`, `false` or `null` at `p` (`c` is its first byte); `kind` := 3, 4 or 5. */
+function scanLiteral(f: WasmFn, p: string, fail: string): void {
+  const done = f.label('lit')
+  f.block(done, () => {
+    f.get('c').const(116).eq()
+    f.if(() => {
+      f.get(p).load32().const(word('true')).ne().brIf(fail)
+      f.inc(p, 4).const(3).set('kind').br(done)
+    })
+    f.get('c').const(102).eq()
+    f.if(() => {
+      f.get(p).load32(1).const(word('alse')).ne().brIf(fail)
+      f.inc(p, 5).const(4).set('kind').br(done)
+    })
+    f.get('c').const(110).ne().brIf(fail)
+    f.get(p).load32().const(word('null')).ne().brIf(fail)
+    f.inc(p, 4).const(5).set('kind')
+  })
+}
+
+const SCRATCH = (f: WasmFn): WasmFn =>
+  f.local('c').local('e').local('m').local('h').local('sf').local('d').local('int').local('kind')
+    .local('v', V128).local('vq', V128).local('vb', V128).local('v20', V128)
+
+function splats(f: WasmFn): void {
+  f.const(Q).i8x16splat().set('vq')
+  f.const(BS).i8x16splat().set('vb')
+  f.const(0x20).i8x16splat().set('v20')
+}
+
+/** nested(p): validates the object or array at `p`; the index after it, or -1. Global 0 |= 1 for a non-ASCII string. */
+function nestedFn(): WasmFn {
+  const f = SCRATCH(new WasmFn(['p'], [I32])).local('depth').local('o').local('top')
+  splats(f)
+  const key = (fail: string): void => {
+    f.get('c').const(Q).ne().brIf(fail)
+    f.inc('p')
+    scanString(f, 'p', fail)
+    f.globalGet(0).get('sf').const(1).and().or().globalSet(0)
+    f.inc('p')
+    skipWs(f, 'p', 'c')
+    f.get('c').const(58).ne().brIf(fail)
+    f.inc('p')
+  }
+  f.block('fail', () => {
+    f.loop('value', () => {
+      f.get('p').load8().set('c')
+      f.block('after', () => {
+        f.get('c').const(123).eq().get('c').const(91).eq().or()
+        f.if(() => {
+          f.get('depth').const(MAX_DEPTH).geU().brIf('fail')
+          f.get('depth').get('c').store8(STACK)
+          f.get('c').set('o')
+          f.inc('depth').inc('p')
+          skipWs(f, 'p', 'c')
+          f.get('c').get('o').const(2).add().eq()
+          f.if(() => { f.get('depth').const(1).sub().set('depth').inc('p').br('after') })
+          f.get('o').const(123).eq()
+          f.if(() => {
+            key('fail')
+            skipWs(f, 'p', 'c')
+          })
+          f.br('value')
+        })
+        f.get('c').const(Q).eq()
+        f.if(() => {
+          f.inc('p')
+          scanString(f, 'p', 'fail')
+          f.globalGet(0).get('sf').const(1).and().or().globalSet(0)
+          f.inc('p').br('after')
+        })
+        f.get('c').const(45).eq().get('c').const(48).sub().const(9).leU().or()
+        f.if(() => {
+          scanNumber(f, 'p', 'fail')
+          f.br('after')
+        })
+        scanLiteral(f, 'p', 'fail')
+      })
+      f.loop('close', () => {
+        f.get('depth').eqz()
+        f.if(() => { f.get('p').ret() })
+        skipWs(f, 'p', 'c')
+        f.get('depth').const(1).sub().load8(STACK).set('top')
+        f.get('c').const(44).eq()
+        f.if(() => {
+          f.inc('p')
+          skipWs(f, 'p', 'c')
+          f.get('top').const(123).eq()
+          f.if(() => {
+            key('fail')
+            skipWs(f, 'p', 'c')
+          })
+          f.br('value')
+        })
+        f.get('c').get('top').const(2).add().ne().brIf('fail')
+        f.get('depth').const(1).sub().set('depth').inc('p').br('close')
+      })
+    })
+  })
+  f.const(-1)
+  return f
+}
+
+/**
+ * scan(p, end, out, maxLines, nf): the lines of `[p, end)` (each ending with a newline) until
+ * `maxLines`; returns how many. Per line at `out` (int32s): start, newline index, verdict (1: one
+ * valid object, the fields below are right; 0: left to the caller; bit 1: a string held a byte >=
+ * 0x80), then per wanted field: kind | flags << 8 (kind 0: absent), value start, value end.
+ */
+function scanFn(nested: number): WasmFn {
+  const f = SCRATCH(new WasmFn(['p', 'end', 'out', 'max', 'nf'], [I32]))
+    .local('line').local('rec').local('st').local('ls').local('la').local('ks').local('klen').local('slot')
+    .local('i').local('j').local('fp').local('off').local('vs').local('vflags')
+  splats(f)
+  f.get('nf').const(12).mul().const(12).add().set('st')
+  f.block('exit', () => {
+    f.loop('line', () => {
+      f.get('line').get('max').geU().get('p').get('end').geU().or().brIf('exit')
+      f.get('out').get('line').get('st').mul().add().set('rec')
+      f.get('p').set('ls')
+      f.const(0).set('la')
+      f.const(0).set('i')
+      f.loop('clear', () => {
+        f.get('i').get('nf').ltU()
+        f.if(() => {
+          f.get('rec').get('i').const(12).mul().add().const(0).store32(12)
+          f.inc('i').br('clear')
+        })
+      })
+      f.block('defer', () => {
+        skipWs(f, 'p', 'c')
+        f.get('c').const(123).ne().brIf('defer')
+        f.inc('p')
+        skipWs(f, 'p', 'c')
+        f.get('c').const(125).eq()
+        f.if(() => { f.inc('p') }, () => {
+          f.loop('member', () => {
+            f.get('c').const(Q).ne().brIf('defer')
+            f.inc('p').get('p').set('ks')
+            scanString(f, 'p', 'defer')
+            f.get('sf').brIf('defer')
+            // The wanted field named by the key, or -1.
+            f.get('p').get('ks').sub().set('klen')
+            f.const(-1).set('slot')
+            f.const(0).set('i')
+            f.block('found', () => {
+              f.loop('names', () => {
+                f.get('i').get('nf').geU().brIf('found')
+                f.get('i').const(3).shl().tee('fp').load32(NAMES).get('klen').eq()
+                f.if(() => {
+                  f.get('fp').load32(NAMES + 4).set('off')
+                  f.const(0).set('j')
+                  f.block('nomatch', () => {
+                    f.loop('cmp', () => {
+                      f.get('j').get('klen').geU()
+                      f.if(() => { f.get('i').set('slot').br('found') })
+                      f.get('ks').get('j').add().load8().get('off').get('j').add().load8().ne().brIf('nomatch')
+                      f.inc('j').br('cmp')
+                    })
+                  })
+                })
+                f.inc('i').br('names')
+              })
+            })
+            f.inc('p')
+            skipWs(f, 'p', 'c')
+            f.get('c').const(58).ne().brIf('defer')
+            f.inc('p')
+            skipWs(f, 'p', 'c')
+            f.get('p').set('vs')
+            f.const(0).set('vflags')
+            f.block('value', () => {
+              f.get('c').const(Q).eq()
+              f.if(() => {
+                f.inc('p')
+                scanString(f, 'p', 'defer')
+                f.get('sf').set('vflags')
+                f.get('la').get('sf').const(1).and().or().set('la')
+                f.inc('p').const(1).set('kind').br('value')
+              })
+              f.get('c').const(45).eq().get('c').const(48).sub().const(9).leU().or()
+              f.if(() => {
+                scanNumber(f, 'p', 'defer')
+                f.get('int').set('vflags').const(2).set('kind').br('value')
+              })
+              f.get('c').const(123).eq().get('c').const(91).eq().or()
+              f.if(() => {
+                f.const(0).globalSet(0)
+                // (on failure p stays at the value's start: the newline is still ahead)
+                f.get('p').call(nested).tee('d').const(-1).eq().brIf('defer')
+                f.get('d').set('p')
+                f.get('la').globalGet(0).or().set('la')
+                f.const(6).set('kind').br('value')
+              })
+              scanLiteral(f, 'p', 'defer')
+            })
+            f.get('slot').const(0).ltS().eqz()
+            f.if(() => {
+              f.get('rec').get('slot').const(12).mul().add().tee('fp')
+              f.get('kind').get('vflags').const(8).shl().or().store32(12)
+              f.get('fp').get('vs').store32(16)
+              f.get('fp').get('p').store32(20)
+            })
+            skipWs(f, 'p', 'c')
+            f.get('c').const(44).eq()
+            f.if(() => {
+              f.inc('p')
+              skipWs(f, 'p', 'c')
+              f.br('member')
+            })
+            f.get('c').const(125).ne().brIf('defer')
+            f.inc('p')
+          })
+        })
+        skipWs(f, 'p', 'c')
+        f.get('c').const(NL).ne().brIf('defer')
+        f.get('rec').get('ls').store32(0)
+        f.get('rec').get('p').store32(4)
+        f.get('rec').get('la').const(1).shl().const(1).or().store32(8)
+        f.inc('p').inc('line').br('line')
+      })
+      // Left to the caller: find the line's newline (every scan above stops at it or before).
+      f.const(NL).i8x16splat().set('v')
+      f.loop('nl', () => {
+        f.get('p').v128load().get('v').i8x16eq().i8x16bitmask().tee('m').eqz()
+        f.if(() => { f.inc('p', 16).br('nl') })
+      })
+      f.get('p').get('m').ctz().add().set('p')
+      f.get('rec').get('ls').store32(0)
+      f.get('rec').get('p').store32(4)
+      f.get('rec').const(0).store32(8)
+      f.inc('p').inc('line').br('line')
+    })
+  })
+  f.get('line')
+  return f
+}
+
+/** The part of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> }
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
+
+let compiled: object | null | undefined
+
+/** The compiled scanner module, or null where WebAssembly SIMD is missing. */
+function scannerModule(): object | null {
+  if (compiled === undefined) {
+    const bytes = wasmModule({ functions: [nestedFn(), scanFn(0)], memoryPages: PAGES, globals: 1, exports: { scan: 1 } })
+    compiled = WA !== undefined && WA.validate(bytes) ? new WA.Module(bytes) : null
+  }
+  return compiled
+}
+
+/** Where a scanned line's results are in `BlockScanner.out` (int32 indexes). */
+export const LINE_START = 0
+export const LINE_END = 1
+export const LINE_VERDICT = 2
+
+/**
+ * Scans blocks of whole NDJSON lines in WebAssembly for a fixed list of wanted top-level fields.
+ * Copy the lines into `bytes` at `inputStart` (ending with a newline, at most BLOCK_BYTES), call
+ * scan, then read each line's record in `out` (see scanFn); offsets are into `bytes`.
+ *
+ * @example
+ * const b = BlockScanner.create(['a'])!
+ * b.bytes.set(Buffer.from('{"a":1}\n'), b.inputStart)
+ * b.scan(b.inputStart, b.inputStart + 8) // 1 line; b.out[2] === 1
+ */
+export class BlockScanner {
+  /** Int32s per line record. */
+  readonly stride: number
+  /** Lines one scan call records at most. */
+  readonly maxLines: number
+  readonly inputStart = IN
+  readonly bytes: Buffer
+  readonly out: Int32Array
+  private readonly run: (p: number, end: number, out: number, max: number, nf: number) => number
+
+  private constructor(readonly fields: readonly string[], instance: { exports: Record<string, unknown> }) {
+    const memory = instance.exports.memory as { buffer: ArrayBuffer }
+    this.run = instance.exports.scan as BlockScanner['run']
+    this.bytes = Buffer.from(memory.buffer)
+    this.out = new Int32Array(memory.buffer, OUT, OUT_BYTES >> 2)
+    this.stride = 3 + 3 * fields.length
+    this.maxLines = Math.floor(OUT_BYTES / (4 * this.stride))
+    const b = this.bytes
+    for (const c of '0123456789abcdefABCDEF') b[HEX_TABLE + c.charCodeAt(0)] = 1
+    for (const c of '"\\/bfnrt') b[ESC_TABLE + c.charCodeAt(0)] = 1
+    let at = NAME_BYTES
+    fields.forEach((name, i) => {
+      const n = b.write(name, at, 'utf8')
+      b.writeInt32LE(n, NAMES + 8 * i)
+      b.writeInt32LE(at, NAMES + 8 * i + 4)
+      at += n
+    })
+  }
+
+  /** A scanner for `fields`, or undefined when this runtime lacks WebAssembly SIMD or the fields do not fit. */
+  static create(fields: readonly string[]): BlockScanner | undefined {
+    const bytes = fields.reduce((n, f) => n + Buffer.byteLength(f), 0)
+    if (fields.length === 0 || fields.length > BLOCK_MAX_FIELDS || bytes > MAX_NAME_BYTES) return undefined
+    const mod = scannerModule()
+    return mod ? new BlockScanner(fields, new WA!.Instance(mod, {})) : undefined
+  }
+
+  /**
+   * Scans the lines in `bytes[start, end)` (the last byte a newline) until maxLines; returns how
+   * many lines it recorded in `out` (line i's record at `i * stride`).
+   */
+  scan(start: number, end: number): number {
+    return this.run(start, end, OUT, this.maxLines, this.fields.length)
+  }
+}

@@ -1,0 +1,141 @@
+// Differential test: the WebAssembly block scanner against the full parser (parseJson) over blocks of
+// generated hostile lines. A line it calls valid must be a JSON object whose wanted fields decode to
+// exactly what the full parser gives; the lines it leaves to the caller are only counted.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_START, LINE_VERDICT } from '#src/util/json-block.js'
+import { FieldScanner } from '#src/util/json-fields.js'
+import { parseJson } from '#src/util/json.js'
+import { mulberry32 } from '#src/util/random.js'
+import { FIELDS, mutate, objectLine, pick, stringLit, value, ws } from './hostile-json.js'
+
+/** What the full reader decides for one line: the wanted fields' values, or undefined (not a record). */
+function reference(bytes: Buffer): unknown[] | undefined {
+  let v: unknown
+  try {
+    v = parseJson(bytes.toString('utf8').trimEnd())
+  } catch {
+    return undefined
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined
+  const o = v as Record<string, unknown>
+  return FIELDS.map((f) => (Object.hasOwn(o, f) ? o[f] : undefined))
+}
+
+/** Scans `lines` (no newline inside) as one block; checks every line; returns [valid, left] counts. */
+function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[], where: string): [number, number] {
+  const block = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
+  assert.ok(block.length <= BLOCK_BYTES)
+  block.copy(b.bytes, b.inputStart)
+  const end = b.inputStart + block.length
+  let p = b.inputStart
+  let line = 0
+  let valid = 0
+  let left = 0
+  while (p < end) {
+    const n = b.scan(p, end)
+    assert.ok(n > 0 && n <= b.maxLines, where)
+    for (let i = 0; i < n; i++, line++) {
+      const r = i * b.stride
+      const s = b.out[r + LINE_START]!
+      const e = b.out[r + LINE_END]!
+      const bytes = lines[line]!
+      const at = `${where} line ${line}: ${JSON.stringify(bytes.toString('latin1'))}`
+      assert.equal(s, p, at)
+      assert.equal(e - s, bytes.length, at)
+      p = e + 1
+      const verdict = b.out[r + LINE_VERDICT]!
+      if (verdict === 0) {
+        left++
+        continue
+      }
+      valid++
+      const want = reference(bytes)
+      assert.ok(want !== undefined, `${at}: called valid, the full parser says no`)
+      // Bit 1: some string held a byte >= 0x80; without it the line is pure ASCII.
+      assert.equal((verdict & 2) !== 0, bytes.some((x) => x >= 0x80), at)
+      const got = FIELDS.map((_f, k) => {
+        const q = r + 3 + 3 * k
+        const kind = b.out[q]!
+        return kind === 0 ? undefined : decoder.decode(b.bytes, kind & 255, kind >> 8, b.out[q + 1]!, b.out[q + 2]!)
+      })
+      assert.deepStrictEqual(got, want, at)
+    }
+  }
+  assert.equal(line, lines.length, where)
+  return [valid, left]
+}
+
+const flat = (b: Buffer): Buffer => Buffer.from(b.toString('latin1').replace(/\n/g, ' '), 'latin1')
+
+test('block scanner: a line it calls valid has exactly the full parser\'s fields (hostile lines, seeded)', (t) => {
+  const b = BlockScanner.create(FIELDS)
+  if (b === undefined) return t.skip('this runtime has no WebAssembly SIMD: mapBytes uses the JS scanner only')
+  const decoder = new FieldScanner(FIELDS)
+  let valid = 0
+  let left = 0
+  let parsable = 0
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const r = mulberry32(seed)
+    const lines: Buffer[] = []
+    for (let i = 0; i < 4000; i++) {
+      let bytes: Buffer = Buffer.from(objectLine(r), 'utf8')
+      if (r() < 0.4) bytes = mutate(r, bytes)
+      if (r() < 0.02) bytes = Buffer.from(pick(r, ['', ' ', '\r', '{}', ' {} \r', '[]', '{"a":1}\r\r', '{"a":1} x']))
+      lines.push(flat(bytes))
+    }
+    for (const l of lines) if (reference(l) !== undefined) parsable++
+    const [v, n] = check(b, decoder, lines, `seed ${seed}`)
+    valid += v
+    left += n
+  }
+  // It decides most valid lines itself (not those with escaped or non-ASCII keys, deep nests, trailing bytes).
+  assert.ok(valid > parsable * 0.25, JSON.stringify({ valid, left, parsable }))
+})
+
+test('block scanner: record-like lines (plain keys, hostile values, whitespace), all wanted fields', (t) => {
+  const b = BlockScanner.create(FIELDS)
+  if (b === undefined) return t.skip('this runtime has no WebAssembly SIMD')
+  const decoder = new FieldScanner(FIELDS)
+  const keys = ['a', 'b', 'ts', 'x y', 'n', 'zz', 'aa', 'tss', 'A', '']
+  for (const seed of [11, 12, 13]) {
+    const r = mulberry32(seed)
+    const lines: Buffer[] = []
+    let parsable = 0
+    for (let i = 0; i < 5000; i++) {
+      const n = Math.floor(r() * 8)
+      const members = Array.from({ length: n }, () => `${ws(r)}"${pick(r, keys)}"${ws(r)}:${ws(r)}${r() < 0.3 ? stringLit(r) : value(r, 3)}${ws(r)}`)
+      let bytes: Buffer = Buffer.from(`${ws(r)}{${members.join(',')}${n === 0 ? ws(r) : ''}}${ws(r)}`, 'utf8')
+      if (r() < 0.1) bytes = mutate(r, bytes)
+      bytes = flat(bytes)
+      if (reference(bytes) !== undefined) parsable++
+      lines.push(bytes)
+    }
+    const [valid] = check(b, decoder, lines, `seed ${seed}`)
+    // Only lines with a \r inside or an escaped wanted key... are left: nearly all valid lines are decided.
+    assert.ok(valid > parsable * 0.9, JSON.stringify({ valid, parsable }))
+  }
+})
+
+test('block scanner: more lines than one call records, blank lines, deep nests, a block of BLOCK_BYTES', (t) => {
+  const b = BlockScanner.create(FIELDS)
+  if (b === undefined) return t.skip('this runtime has no WebAssembly SIMD')
+  const decoder = new FieldScanner(FIELDS)
+  const short = Array.from({ length: b.maxLines * 2 + 7 }, (_x, i) => Buffer.from(['{}', '', '{"a":1}', ' ', '{"n":[]}'][i % 5]!))
+  assert.deepEqual(check(b, decoder, short, 'short lines'), [Math.ceil(short.length * 3 / 5) - (short.length % 5 >= 4 ? 1 : 0), short.filter((l) => l.length <= 1).length])
+  const deep = (n: number) => Buffer.from(`{"a":${'['.repeat(n)}1${']'.repeat(n)},"b":${'{"k":'.repeat(n)}"é"${'}'.repeat(n)}}`)
+  const [valid, left] = check(b, decoder, [deep(63), deep(64), deep(65), deep(200)], 'deep')
+  assert.deepEqual([valid, left], [2, 2])
+  // One block filled to the limit with long lines: the SIMD loads may read past its end (padding).
+  const big: Buffer[] = []
+  let size = 0
+  for (let i = 0; size < BLOCK_BYTES - 70_000; i++) {
+    const l = Buffer.from(`{"a":"${'x'.repeat(60_000 + i)}","b":${i}}`)
+    big.push(l)
+    size += l.length + 1
+  }
+  const tail = Buffer.from(`{"b":"${'y'.repeat(BLOCK_BYTES - size - 9)}"}`)
+  big.push(tail)
+  assert.equal(size + tail.length + 1, BLOCK_BYTES)
+  assert.deepEqual(check(b, decoder, big, 'big'), [big.length, 0])
+})
