@@ -36,54 +36,78 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER
 type Slicer = (this: Uint8Array, start: number, end: number) => string
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slicer }).utf8Slice
 
-/**
- * Hashes `b[s, e)` (FNV-1a seeded with `seed`, then a final mix so that the low bits spread) and
- * takes the key's first 8 bytes as two little-endian words (zeros past the end) into `head`.
- */
-function hashKey(b: Uint8Array, s: number, e: number, seed: number, head: Int32Array): number {
-  let h = 0x811c9dc5 ^ seed
-  let w0 = 0
-  let w1 = 0
-  const e4 = e - s < 4 ? e : s + 4
-  const e8 = e - s < 8 ? e : s + 8
-  let i = s
-  for (; i < e4; i++) {
-    const c = b[i]!
-    h = Math.imul(h ^ c, 0x01000193)
-    w0 |= c << ((i - s) << 3)
-  }
-  for (; i < e8; i++) {
-    const c = b[i]!
-    h = Math.imul(h ^ c, 0x01000193)
-    w1 |= c << ((i - s - 4) << 3)
-  }
-  for (; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
-  head[0] = w0
-  head[1] = w1
-  h ^= h >>> 16
-  h = Math.imul(h, 0x7feb352d)
-  h ^= h >>> 15
-  return h | 0
+/** One 32-bit word of a key mixed into a running hash (MurmurHash3's block step). */
+function mixWord(h: number, w: number): number {
+  let k = Math.imul(w, 0xcc9e2d51)
+  k = (k << 15) | (k >>> 17)
+  h ^= Math.imul(k, 0x1b873593)
+  h = (h << 13) | (h >>> 19)
+  return (Math.imul(h, 5) + 0xe6546b64) | 0
 }
 
 /**
- * Bytes of a row's header: hash, key length and flag, then 8 key bytes (short keys) or 4 key bytes
- * and the key's arena offset. Key bytes are written and compared as little-endian 32-bit words
- * (the byte order of every platform Node runs on here), so they read back as bytes in order.
+ * Hashes `b[s, e)` four bytes at a time (little-endian words, the last one padded with zeros; the
+ * length and `seed` mixed in, then a final avalanche so that the low bits spread) and leaves the
+ * key's first two words (zeros past the end) in `head`.
+ */
+export function hashKey(b: Uint8Array, s: number, e: number, seed: number, head: Int32Array): number {
+  const len = e - s
+  let h = seed
+  let w0 = 0
+  let w1 = 0
+  let i = s
+  for (; i + 4 <= e; i += 4) {
+    const w = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)
+    if (i === s) w0 = w
+    else if (i === s + 4) w1 = w
+    h = mixWord(h, w)
+  }
+  if (i < e) {
+    let w = 0
+    for (let sh = 0; i < e; i++, sh += 8) w |= b[i]! << sh
+    if (len < 4) w0 = w
+    else if (len < 8) w1 = w
+    h = mixWord(h, w)
+  }
+  head[0] = w0
+  head[1] = w1
+  h ^= len
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h
+}
+
+/**
+ * Bytes of a bucket's header: key length and flag (0: an empty bucket), hash, then the key's first
+ * 8 bytes (short keys) or its first 4 bytes and its arena offset. Key bytes are written and
+ * compared as little-endian 32-bit words (the byte order of every platform Node runs on here).
  */
 const HEAD = 16
-/** Keys of at most this many bytes live in their entry. */
+/** Keys of at most this many bytes live in their bucket. */
 const INLINE = 8
+/** Buckets of a new or flushed table. */
+const FIRST_BUCKETS = 1024
+/** Bytes a table that starts at the last one's size may take, at most. */
+const HINT_BYTES = 16 << 20
+/**
+ * Buckets the last table of this thread grew to (per row size): a map task's table starts at the
+ * size the previous task's needed, instead of doubling its way there again (each doubling moves
+ * every key).
+ */
+const sizeHints = new Map<number, number>()
 
 /**
  * Per-key rows of `columns` exact sums, keyed by the UTF-8 bytes of the key. `slot` finds (or
  * makes, all sums 0) the row of a key; `add` adds to one of its columns. A slot number is valid
- * until the next `flush` (a full table is flushed when a new key comes, so until the next
- * `slot` or `slotOf` call at most).
+ * until the next `flush`, `slot` or `slotOf` call (a new key may move every row).
  *
- * The rows are kept densely in the order their keys came, each with its key (or the key's first
- * bytes and where the rest is) and its sums in one run of bytes; a compact open-addressing index
- * (linear probing) finds them. Keys met often come early, so their rows share few cache lines.
+ * The rows are the buckets of one open-addressing table (linear probing, at most 4/5 full): a
+ * bucket holds the key's header (or its first bytes and where the rest is) and its sums side by
+ * side, so a lookup of a known key touches one or two cache lines, the ones its sums are added
+ * in. An array of bucket numbers keeps the order keys came in, for `flush`.
  *
  * @example
  * // in a bytes-form map: count and sum `amount` per `user`, without a string per record
@@ -97,21 +121,20 @@ const INLINE = 8
 export class KeyedSums {
   readonly columns: number
   readonly maxKeys: number
-  /** Row size in 8-byte words (header and sums). */
+  /** Bucket size in 8-byte words (header and sums). */
   private readonly words: number
-  /** The rows, through three views of one buffer. */
-  private u8: Uint8Array
-  private i32: Int32Array
-  private f64: Float64Array
-  /** Rows the buffer holds. */
-  private cap: number
-  /** Open addressing over the rows: slot + 1 per bucket (0: empty). */
-  private index: Int32Array
-  private mask: number
+  /** The buckets, through three views of one buffer. */
+  private u8!: Uint8Array
+  private i32!: Int32Array
+  private f64!: Float64Array
+  /** Buckets − 1 (a power of two − 1). */
+  private mask = 0
+  /** Bucket numbers in the order their keys came. */
+  private order = new Int32Array(FIRST_BUCKETS)
   /** Bytes of keys longer than INLINE, back to back. */
   private keys = new Uint8Array(1 << 16)
   private keysEnd = 0
-  /** Cells (slot·words + 2 + column) whose sum left the safe integers: their bigint (the sum cell holds NaN). */
+  /** Cells (bucket·words + 2 + column) whose sum left the safe integers: their bigint (the sum cell holds NaN). */
   private big: Map<number, bigint> | undefined
   private n = 0
   private readonly scratch = new ByteSink(256)
@@ -131,13 +154,7 @@ export class KeyedSums {
     this.columns = columns
     this.maxKeys = maxKeys
     this.words = HEAD / 8 + columns
-    this.cap = 1024
-    const mem = new ArrayBuffer(this.cap * this.words * 8)
-    this.u8 = new Uint8Array(mem)
-    this.i32 = new Int32Array(mem)
-    this.f64 = new Float64Array(mem)
-    this.index = new Int32Array(4096)
-    this.mask = 4096 - 1
+    this.table(FIRST_BUCKETS)
   }
 
   /** Distinct keys held now. */
@@ -174,7 +191,7 @@ export class KeyedSums {
 
   /** Adds `value` (a number or bigint) to column `column` of slot `slot`, exactly. */
   add(slot: number, column: number, value: number | bigint): void {
-    if (!(column >= 0 && column < this.columns && slot >= 0 && slot < this.n)) this.badCell(slot, column)
+    if (!(column >= 0 && column < this.columns && (slot & this.mask) === slot && this.i32[slot * this.words * 2] !== 0)) this.badCell(slot, column)
     const j = slot * this.words + 2 + column
     if (typeof value === 'number') {
       const s = this.f64[j]! + value
@@ -190,7 +207,7 @@ export class KeyedSums {
 
   /** The current sum of column `column` of slot `slot`. */
   get(slot: number, column: number): number | bigint {
-    if (!(column >= 0 && column < this.columns && slot >= 0 && slot < this.n)) this.badCell(slot, column)
+    if (!(column >= 0 && column < this.columns && (slot & this.mask) === slot && this.i32[slot * this.words * 2] !== 0)) this.badCell(slot, column)
     const j = slot * this.words + 2 + column
     return this.big?.get(j) ?? this.f64[j]!
   }
@@ -199,17 +216,20 @@ export class KeyedSums {
   flush(): void {
     const cols = this.columns
     const w = this.words
-    const { u8, i32, f64, keys, big } = this
+    const { u8, i32, f64, keys, big, order } = this
     const n = this.n
-    // Emptied first: an emit that throws leaves no half-flushed table behind (rows are reused).
+    // A fresh table first: an emit that throws leaves no half-flushed table behind.
     this.n = 0
+    this.keys = new Uint8Array(1 << 16)
     this.keysEnd = 0
     this.big = undefined
-    this.index.fill(0)
+    this.order = new Int32Array(FIRST_BUCKETS)
+    this.table(FIRST_BUCKETS)
     const sink = (this.emit as { [ROW_SINK]?: RowSink })[ROW_SINK]
     for (let k = 0; k < n; k++) {
-      const b32 = k * w * 2
-      const lf = i32[b32 + 1]!
+      const bucket = order[k]!
+      const b32 = bucket * w * 2
+      const lf = i32[b32]!
       const len = (lf - 1) >>> 1
       const at = b32 * 4 + 8
       if (sink !== undefined && ((lf - 1) & 1) === 0) {
@@ -218,9 +238,9 @@ export class KeyedSums {
         const ks = len <= INLINE ? at : i32[b32 + 3]!
         let ok = true
         for (let j = ks; j < ks + len; j++) if (kb[j]! >= 0x80) { ok = false; break }
-        for (let c = 0, j = k * w + 2; ok && c < cols; c++, j++) if (f64[j]! !== f64[j]!) ok = false
+        for (let c = 0, j = bucket * w + 2; ok && c < cols; c++, j++) if (f64[j]! !== f64[j]!) ok = false
         if (ok) {
-          sink(kb, ks, ks + len, f64, k * w + 2, cols)
+          sink(kb, ks, ks + len, f64, bucket * w + 2, cols)
           continue
         }
       }
@@ -231,7 +251,7 @@ export class KeyedSums {
         key = (lf - 1) & 1 ? decodeWtf8(keys, off, off + len) : utf8Slice.call(keys, off, off + len)
       }
       const row = new Array<number | bigint>(cols)
-      for (let c = 0, j = k * w + 2; c < cols; c++, j++) {
+      for (let c = 0, j = bucket * w + 2; c < cols; c++, j++) {
         const v = f64[j]!
         row[c] = v !== v && big !== undefined ? (big.get(j) ?? v) : v
       }
@@ -240,7 +260,7 @@ export class KeyedSums {
   }
 
   private badCell(slot: number, column: number): never {
-    throw new DiscoError('DISCO_BAD_SUMS', `expected a slot below ${this.n} and a column below ${this.columns}, found slot ${slot}, column ${column}`)
+    throw new DiscoError('DISCO_BAD_SUMS', `expected the slot of a key held and a column below ${this.columns}, found slot ${slot}, column ${column}`)
   }
 
   private addSlow(j: number, value: number | bigint): void {
@@ -255,9 +275,17 @@ export class KeyedSums {
     }
   }
 
-  /** The slot of key bytes `b[s, e)` (hash `h`, first words in `head`, WTF-8 flag `flag`), inserted when new. */
+  /** An empty table of `buckets` buckets. */
+  private table(buckets: number): void {
+    const mem = new ArrayBuffer(buckets * this.words * 8)
+    this.u8 = new Uint8Array(mem)
+    this.i32 = new Int32Array(mem)
+    this.f64 = new Float64Array(mem)
+    this.mask = buckets - 1
+  }
+
+  /** The bucket of key bytes `b[s, e)` (hash `h`, first words in `head`, WTF-8 flag `flag`), made when new. */
   private find(h: number, b: Uint8Array, s: number, e: number, flag: number): number {
-    const index = this.index
     const i32 = this.i32
     const w2 = this.words * 2
     const mask = this.mask
@@ -267,22 +295,13 @@ export class KeyedSums {
     const w1 = this.head[1]!
     let i = h & mask
     for (;;) {
-      const x = index[i]!
-      if (x === 0) break
-      const b32 = (x - 1) * w2
-      // Rows hold keys of up to 8 bytes whole (two words), longer ones as a first word and an arena offset.
-      if (i32[b32] === h && i32[b32 + 1] === lf && i32[b32 + 2] === w0 && (len <= INLINE ? i32[b32 + 3] === w1 : this.sameTail(i32[b32 + 3]!, b, s, e))) return x - 1
+      const q = i * w2
+      const x = i32[q]!
+      if (x === 0) return this.insert(h, b, s, e, lf, i)
+      // Buckets hold keys of up to 8 bytes whole (two words), longer ones as a first word and an arena offset.
+      if (x === lf && i32[q + 1] === h && i32[q + 2] === w0 && (len <= INLINE ? i32[q + 3] === w1 : this.sameTail(i32[q + 3]!, b, s, e))) return i
       i = (i + 1) & mask
     }
-    if (this.n >= this.maxKeys) {
-      this.flush()
-      return this.find(h, b, s, e, flag)
-    }
-    const k = this.insert(h, b, s, e, lf)
-    index[i] = k + 1
-    // Load factor at most 1/2.
-    if (2 * this.n > mask + 1) this.reindex()
-    return k
   }
 
   /** True when the arena key at `off` equals `b[s, e)` from its fifth byte on (same length). */
@@ -292,19 +311,27 @@ export class KeyedSums {
     return true
   }
 
-  /** Writes a new row (sums 0) for key bytes `b[s, e)`; returns its slot. */
-  private insert(h: number, b: Uint8Array, s: number, e: number, lf: number): number {
-    const k = this.n
-    if (k === this.cap) this.grow()
+  /**
+   * Makes a bucket (sums 0) for key bytes `b[s, e)` (hash `h`, length and flag `lf`), at the empty
+   * bucket `i` its probe ended on unless the table is full (flushed) or must grow (probed again).
+   */
+  private insert(h: number, b: Uint8Array, s: number, e: number, lf: number, i: number): number {
+    if (this.n >= this.maxKeys) this.flush()
+    // At most 4/5 of the buckets in use.
+    if (5 * (this.n + 1) > 4 * (this.mask + 1) || this.n === 0) {
+      if (this.n > 0) this.grow()
+      else if (this.mask + 1 < (sizeHints.get(this.words) ?? 0)) this.table(sizeHints.get(this.words)!)
+      i = h & this.mask
+      while (this.i32[i * this.words * 2] !== 0) i = (i + 1) & this.mask
+    }
     const w = this.words
-    const b32 = k * w * 2
+    const b32 = i * w * 2
     const len = e - s
     const i32 = this.i32
-    i32[b32] = h
-    i32[b32 + 1] = lf
-    // A row used before a flush keeps its old sums until now.
+    i32[b32] = lf
+    i32[b32 + 1] = h
     const f64 = this.f64
-    for (let c = 0, j = k * w + 2; c < this.columns; c++, j++) f64[j] = 0
+    for (let c = 0, j = i * w + 2; c < this.columns; c++, j++) f64[j] = 0
     i32[b32 + 2] = this.head[0]!
     if (len <= INLINE) {
       i32[b32 + 3] = this.head[1]!
@@ -321,35 +348,38 @@ export class KeyedSums {
       i32[b32 + 3] = this.keysEnd
       this.keysEnd += len
     }
-    this.n = k + 1
-    return k
-  }
-
-  /** Room for twice the rows (rows keep their slots). */
-  private grow(): void {
-    this.cap *= 2
-    const mem = new ArrayBuffer(this.cap * this.words * 8)
-    const u8 = new Uint8Array(mem)
-    u8.set(this.u8)
-    this.u8 = u8
-    this.i32 = new Int32Array(mem)
-    this.f64 = new Float64Array(mem)
-  }
-
-  /** An index twice as large, rebuilt from the rows' hashes. */
-  private reindex(): void {
-    const size = (this.mask + 1) * 2
-    const index = new Int32Array(size)
-    const mask = size - 1
-    const i32 = this.i32
-    const w2 = this.words * 2
-    for (let k = 0; k < this.n; k++) {
-      let i = i32[k * w2]! & mask
-      while (index[i] !== 0) i = (i + 1) & mask
-      index[i] = k + 1
+    if (this.n === this.order.length) {
+      const bigger = new Int32Array(this.n * 2)
+      bigger.set(this.order)
+      this.order = bigger
     }
-    this.index = index
-    this.mask = mask
+    this.order[this.n++] = i
+    return i
+  }
+
+  /** A table of twice the buckets: every key moved to its bucket there (its bigints too), in order. */
+  private grow(): void {
+    const w = this.words
+    const w2 = w * 2
+    const { i32: old, order, big } = this
+    this.table((this.mask + 1) * 2)
+    const { i32, mask } = this
+    if ((mask + 1) * w * 8 <= HINT_BYTES && mask + 1 > (sizeHints.get(w) ?? 0)) sizeHints.set(w, mask + 1)
+    const moved = big === undefined ? undefined : new Map<number, bigint>()
+    for (let k = 0; k < this.n; k++) {
+      const from = order[k]!
+      let i = old[from * w2 + 1]! & mask
+      while (i32[i * w2] !== 0) i = (i + 1) & mask
+      for (let a = from * w2, z = a + w2, t = i * w2; a < z; a++, t++) i32[t] = old[a]!
+      order[k] = i
+      if (moved !== undefined) {
+        for (let c = 0; c < this.columns; c++) {
+          const v = big!.get(from * w + 2 + c)
+          if (v !== undefined) moved.set(i * w + 2 + c, v)
+        }
+      }
+    }
+    this.big = moved
   }
 }
 

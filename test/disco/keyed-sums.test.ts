@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FieldScanner, KeyedSums, SCAN_OK, WorkerPoolExecutor, runJob, sumRows, type JobSpec } from 'disco-inferno'
 import { addExact } from '#src/util/json.js'
-import { ROW_SINK, type RowSink } from '#src/disco/keyed-sums.js'
+import { ROW_SINK, hashKey, type RowSink } from '#src/disco/keyed-sums.js'
 import { collect, fn, rng, tempDir } from './helpers.js'
 
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261127)
@@ -52,6 +52,83 @@ test('KeyedSums equals a Map of exact sums (random keys and values, flushes when
     if (maxKeys === 1 << 20) assert.equal(pairs.length, ref.size, 'one pair per key when nothing had to be flushed early')
     else assert.ok(pairs.length > ref.size, 'flushed when full')
   }
+})
+
+/**
+ * Pairs of distinct keys whose full 32-bit hashes, as KeyedSums computes them, are equal, found by
+ * trying keys of one length: 8 bytes (two words from a counter: the first words differ), or 12
+ * (`abcd` then two such words: the keys differ only past their first word, in the key arena).
+ */
+function collidingKeys(count: number, width: 8 | 12): [Buffer, Buffer][] {
+  const seen = new Map<number, Buffer>()
+  const out: [Buffer, Buffer][] = []
+  const head = new Int32Array(2)
+  for (let i = 0; out.length < count; i++) {
+    const k = Buffer.alloc(width)
+    if (width === 12) k.write('abcd')
+    k.writeUInt32LE(i, width - 8)
+    k.writeInt32LE(Math.imul(i, 0x2545f491), width - 4)
+    const h = hashKey(k, 0, k.length, 0, head)
+    const other = seen.get(h)
+    if (other !== undefined) out.push([other, k])
+    else seen.set(h, k)
+  }
+  return out
+}
+
+test('KeyedSums on hostile byte keys equals a Map of exact sums (empty, long, binary, full-hash collisions, growth, sums near 2^53)', () => {
+  const r = rng(SEED + 11)
+  const collide = [...collidingKeys(3, 8), ...collidingKeys(3, 12)].flat()
+  const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(r() * 256)))
+  // A pool of keys as bytes: shared 8-byte prefixes (inline vs arena), lengths around 4 and 8,
+  // NUL and 0xff bytes, invalid UTF-8, keys whose whole hash is the same.
+  const pool: Buffer[] = [Buffer.alloc(0), Buffer.from([0]), Buffer.from([0, 0]), Buffer.from([0xff, 0xfe, 0xfd, 0xfc]), Buffer.from('abcdefgh'), Buffer.from('abcdefgh\0'), Buffer.from('abcdefghi'), Buffer.from('abcdefgi'), Buffer.from('x'.repeat(5000))]
+  pool.push(...collide)
+  for (let i = 0; i < 300; i++) pool.push(randomBytes(Math.floor(r() * 20)))
+  for (let i = 0; i < 100; i++) pool.push(Buffer.concat([Buffer.from('same-prefix'), randomBytes(Math.floor(r() * 3))]))
+  for (const maxKeys of [1 << 20, 777]) {
+    const pairs: [string, unknown[]][] = []
+    const sums = new KeyedSums(2, (k, v) => pairs.push([k, v as unknown[]]), { maxKeys })
+    const ref = new Map<string, (number | bigint)[]>()
+    const bytesOf = new Map<string, Buffer>()
+    for (let i = 0; i < 60_000; i++) {
+      // Many distinct keys (the table grows from 1024 buckets several times) and the hostile pool.
+      const key = r() < 0.5 ? pool[Math.floor(r() * pool.length)]! : Buffer.from(`k${Math.floor(r() * 20_000)}`)
+      const x = r()
+      const v: number | bigint = x < 0.03 ? 2 ** 53 - 1 - Math.floor(r() * 3) : x < 0.06 ? -(2 ** 53 - 1) + Math.floor(r() * 3) : x < 0.07 ? -(10n ** 19n) : x < 0.5 ? -Math.floor(r() * 1000) : Math.floor(r() * 1000)
+      const framed = Buffer.concat([randomBytes(3), key, randomBytes(2)])
+      const slot = sums.slot(framed, 3, 3 + key.length)
+      sums.add(slot, 0, 1)
+      sums.add(slot, 1, v)
+      const text = key.toString('utf8')
+      const bin = key.toString('latin1')
+      bytesOf.set(bin, key)
+      const row = ref.get(bin) ?? [0, 0]
+      row[0] = addExact(row[0]!, 1)
+      row[1] = addExact(row[1]!, v)
+      ref.set(bin, row)
+      // Now and then the slot is read back while the table holds it (bigints too, after growth).
+      if (maxKeys === 1 << 20 && i % 997 === 0) assert.deepEqual([sums.get(slot, 0), sums.get(slot, 1)], row, `key ${JSON.stringify(text)}`)
+    }
+    sums.flush()
+    // Different byte keys may decode to one text (U+FFFD): the reference folds them the same way.
+    const want = new Map<string, (number | bigint)[]>()
+    for (const [bin, row] of ref) {
+      const text = bytesOf.get(bin)!.toString('utf8')
+      const cur = want.get(text)
+      want.set(text, cur ? (sumRows(text, cur, row) as (number | bigint)[]) : [...row])
+    }
+    const got = folded(pairs)
+    assert.equal(got.size, want.size, `maxKeys ${maxKeys} seed ${SEED}`)
+    for (const [k, row] of want) assert.deepEqual(got.get(k), row, `key ${JSON.stringify(k)} maxKeys ${maxKeys} seed ${SEED}`)
+    if (maxKeys === 1 << 20) assert.equal(pairs.length, ref.size, 'one pair per byte key')
+  }
+  // Keys of equal hash are distinct slots.
+  const sums = new KeyedSums(1, () => {})
+  for (const [a, b] of [collidingKeys(1, 8)[0]!, collidingKeys(1, 12)[0]!]) {
+    assert.notEqual(sums.slot(a, 0, a.length), sums.slot(b, 0, b.length))
+  }
+  assert.equal(sums.size, 4)
 })
 
 test('KeyedSums: the same key by bytes and by string is one slot; sums stay exact past 2^53 and come back', () => {
