@@ -40,6 +40,10 @@ export interface ValueColumn {
 
 const EMPTY_BYTES = new Uint8Array(0)
 
+/** `open`'s header buffer (from Node's pool: no ArrayBuffer of its own), reused by every open. */
+const OPEN_HEAD = Buffer.allocUnsafe(HEADER_SIZE)
+const OPEN_HEAD_BYTES = bytesOf(OPEN_HEAD)
+
 /** Decoding buffer of a compressed DB's value batches (grown for a value that needs more). */
 const VALUE_BATCH_BYTES = 256 * 1024
 
@@ -249,8 +253,9 @@ export class DiscoDB {
       throw ioError(e, path)
     }
     try {
-      // From Node's buffer pool: no ArrayBuffer of its own for 72 bytes.
-      const head = Buffer.allocUnsafe(HEADER_SIZE)
+      // Into one scratch buffer shared by all opens: the reader keeps only the parsed header (the
+      // header's bytes are read again with the first section).
+      const head = OPEN_HEAD
       let got = readSync(fd, head, 0, HEADER_SIZE, offset)
       while (got > 0 && got < HEADER_SIZE) {
         const n = readSync(fd, head, got, HEADER_SIZE - got, offset + got)
@@ -258,19 +263,18 @@ export class DiscoDB {
         got += n
       }
       if (got < HEADER_SIZE) readHeader(bytesOf(head.subarray(0, got))) // DDB_TOO_SMALL or DDB_BAD_MAGIC
-      const b = bytesOf(head)
       // The file's length is checked when a section is first read (before its buffer is
       // allocated), not here: open costs one read. A header that is bad whatever the length is
       // checked again against the real length (fstat), so that the error is the one `loads`
       // gives (a size beyond the file is reported before the layout).
       let header: DiscoDBHeader | undefined
       try {
-        header = readHeader(b, Number.MAX_SAFE_INTEGER)
+        header = readHeader(OPEN_HEAD_BYTES, Number.MAX_SAFE_INTEGER)
       } catch (e) {
         if (!(e instanceof DiscoError)) throw e
       }
-      header ??= readHeader(b, Math.max(0, fstatSync(fd).size - offset))
-      return new this(new Reader(header, head, { fd, path, offset }, b))
+      header ??= readHeader(OPEN_HEAD_BYTES, Math.max(0, fstatSync(fd).size - offset))
+      return new this(new Reader(header, undefined, { fd, path, offset }))
     } catch (e) {
       closeSync(fd)
       throw ioError(e, path)

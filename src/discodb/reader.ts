@@ -10,7 +10,7 @@ import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
 import { type Chd, binKey, chdBin, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
-import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
+import { type DiscoDBHeader, HEADER_SIZE, badSize, sameHeader } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
 import { WasmValueDecoder } from './huffman-wasm.js'
 
@@ -59,6 +59,7 @@ function badId(id: number, maxId: number): never {
 const EMPTY = new Uint32Array(0)
 const EMPTY_I32 = new Int32Array(0)
 const EMPTY_BYTES = new Uint8Array(0)
+const EMPTY_B = bytesOf(EMPTY_BYTES)
 
 /** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
 function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
@@ -136,14 +137,14 @@ export class Reader implements QuerySource {
   #wasmBusy = false
 
   /**
-   * `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest, and
-   * its length is checked against the header's size on the first read); `b` may be given for `bytes`.
+   * `bytes` holds the whole DB (have = S_ALL), or is undefined: then `file` has it all (its
+   * length is checked against the header's size, and its header against `h`, on the first read).
    */
-  constructor(h: DiscoDBHeader, bytes: Uint8Array, file?: LazyFile, b?: Bytes) {
+  constructor(h: DiscoDBHeader, bytes: Uint8Array | undefined, file?: LazyFile) {
     this.h = h
     this.U = h.numUniqueValues
-    this.buf = bytes
-    this.b = b ?? bytesOf(bytes)
+    this.buf = bytes ?? EMPTY_BYTES
+    this.b = bytes === undefined ? EMPTY_B : bytesOf(bytes)
     this.have = file === undefined ? S_ALL : 0
     this.#file = file
     if (file !== undefined) closer.register(this, file.fd, this)
@@ -194,26 +195,22 @@ export class Reader implements QuerySource {
       throw new DiscoError('DDB_CLOSED', 'the DB was closed: expected an open DB to read its unread sections, found it closed')
     }
     const h = this.h
-    if (this.buf.length < h.size) {
-      // Is the file long enough for the DB (open read only the header)? The error is the one
-      // `loads` gives for the same bytes.
-      let avail: number
-      try {
-        avail = Math.max(0, fstatSync(f.fd).size - f.offset)
-      } catch (e) {
-        throw ioError(e, f.path)
-      }
-      if (avail < h.size) readHeader(this.b, avail)
-      // One buffer of the DB's size; the header is copied, the sections are read into place.
-      const full = Buffer.allocUnsafe(h.size)
-      const buf = new Uint8Array(full.buffer, full.byteOffset, h.size)
-      buf.set(this.buf.subarray(0, HEADER_SIZE))
-      this.buf = buf
-      this.b = bytesOf(buf)
-    }
     const want = mask & ~this.have
     try {
-      if (want & S_INDEX) this.#read(f, HEADER_SIZE, h.id2valueOffs)
+      if (this.buf.length < h.size) {
+        // Is the file long enough for the DB (open read only the header)? The error is the one
+        // `loads` gives for the same bytes.
+        const avail = Math.max(0, fstatSync(f.fd).size - f.offset)
+        if (avail < h.size) badSize(h.size, avail)
+        // One buffer of the DB's size; the sections are read into place, the header with the
+        // index (or alone), and checked to be the one `open` read.
+        const full = Buffer.allocUnsafe(h.size)
+        this.buf = new Uint8Array(full.buffer, full.byteOffset, h.size)
+        this.b = bytesOf(this.buf)
+        if ((want & S_INDEX) === 0) this.#read(f, 0, HEADER_SIZE)
+      }
+      if (want & S_INDEX) this.#read(f, this.have === 0 ? 0 : HEADER_SIZE, h.id2valueOffs)
+      if (this.have === 0) sameHeader(h, this.b)
       if (want & S_VALUES) this.#read(f, h.id2valueOffs, h.size)
     } catch (e) {
       throw ioError(e, f.path)
