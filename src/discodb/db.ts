@@ -147,6 +147,20 @@ class CompressedValueBatches implements Iterator<ValueBatch>, Iterable<ValueBatc
   }
   next(): IteratorResult<ValueBatch> {
     const id = this.#id
+    const w = this.#wasm
+    if (w !== null && this.#running && id <= this.#U) {
+      const n = w.decode(id, Math.min(this.size, this.#U + 1 - id))
+      if (n > 0) {
+        this.#id = id + n
+        return { done: false, value: { length: n, firstId: id, bytes: w.bytes, offsets: w.offsets } }
+      }
+    }
+    // The end, a damaged value, or a batch in JavaScript (kept out of this method: a scan's loop
+    // inlines `next`, and the compiler's work then stays small).
+    return this.#slowNext()
+  }
+  #slowNext(): IteratorResult<ValueBatch> {
+    const id = this.#id
     if (!this.#running || id > this.#U) return this.#done()
     const r = this.r
     const count = Math.min(this.size, this.#U + 1 - id)
@@ -155,10 +169,6 @@ class CompressedValueBatches implements Iterator<ValueBatch>, Iterable<ValueBatc
       if (w !== null) {
         const n = w.decode(id, count)
         if (n < 0) r.throwDamaged(id - 1 - n)
-        if (n > 0) {
-          this.#id = id + n
-          return { done: false, value: { length: n, firstId: id, bytes: w.bytes, offsets: w.offsets } }
-        }
         // A value too large for a batch of the WebAssembly decoder: this batch in JavaScript.
         this.#pool ??= { offsets: new Uint32Array(this.size + 1), out: EMPTY_BYTES }
       }
