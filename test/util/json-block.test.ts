@@ -3,7 +3,7 @@
 // exactly what the full parser gives; the lines it leaves to the caller are only counted.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_START, LINE_VERDICT, SHORT_INT } from '#src/util/json-block.js'
+import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_START, LINE_VERDICT, PRESENT_SHIFT, SHORT_INT } from '#src/util/json-block.js'
 import { FieldScanner } from '#src/util/json-fields.js'
 import { parseJson } from '#src/util/json.js'
 import { mulberry32 } from '#src/util/random.js'
@@ -67,6 +67,8 @@ function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[],
       assert.ok(want !== undefined, `${at}: called valid, the full parser says no`)
       // Bit 1: some string held a byte >= 0x80; without it the line is pure ASCII.
       assert.equal((verdict & 2) !== 0, bytes.some((x) => x >= 0x80), at)
+      // Bits 8 up: the present fields.
+      assert.equal(verdict >>> PRESENT_SHIFT, FIELDS.reduce((m, _f, k) => (b.out[r + 3 + 3 * k] !== 0 ? m | (1 << k) : m), 0), at)
       const got = FIELDS.map((_f, k) => {
         const q = r + 3 + 3 * k
         const kind = b.out[q]!
