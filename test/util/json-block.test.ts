@@ -194,3 +194,17 @@ test('block scanner: keys predicted from earlier lines (same key order, near mis
 test('block scanner: short integers were checked as float64s, short strings as interned ones', () => {
   assert.ok(shortInts > 1000 && interned > 1000, JSON.stringify({ shortInts, interned }))
 })
+
+test('block scanner: integers of every length from 1 to 17 digits, both signs, -0, fractions and exponents', () => {
+  const b = BlockScanner.create(FIELDS)
+  assert.ok(b)
+  const decoder = new FieldScanner(FIELDS)
+  const lines: Buffer[] = []
+  for (let d = 1; d <= 17; d++) {
+    const digits = '9876543210123456789'.slice(0, d)
+    for (const n of [digits, `-${digits}`, `1${'0'.repeat(d - 1)}`, `${digits}.5`, `${digits}e2`, `-${digits}E-2`]) lines.push(Buffer.from(`{"a":${n},"n":${n},"b":"${n}"}`))
+  }
+  for (const n of ['0', '-0', '0.0', '-0.0', '0e0', '9007199254740993', '100000000', '99999999', '123456789012345']) lines.push(Buffer.from(`{"a":${n}}`))
+  const [valid, left] = check(b, decoder, lines, 'numbers')
+  assert.deepEqual([valid, left], [lines.length, 0])
+})
