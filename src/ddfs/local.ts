@@ -10,6 +10,9 @@ import { Readable } from 'node:stream'
 import { DiscoError } from '../errors.js'
 import type { BlobInfo, BlobSource, BlobStore, PutOptions, TagRecord, TagState, TagStore } from './types.js'
 
+/** Hash directories LocalBlobStore.list reads at once. */
+const LIST_AHEAD = 16
+
 /** URL prefix of the local blob store, shaped like the original's replica URLs. */
 export const LOCAL_BLOB_PREFIX = 'disco://localhost/ddfs/vol0/blob/'
 
@@ -278,17 +281,22 @@ export class LocalBlobStore implements BlobStore {
   async *list(): AsyncIterable<BlobInfo> {
     let dirs: string[]
     try { dirs = (await fsp.readdir(this.blobDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name) } catch { return }
-    for (const hh of dirs.sort()) {
+    dirs.sort()
+    /** The blobs of one hash directory, in name order. */
+    const dirBlobs = async (hh: string): Promise<BlobInfo[]> => {
       let names: string[]
-      try { names = (await fsp.readdir(join(this.blobDir, hh), { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name) } catch { continue }
-      for (const name of names.sort()) {
-        // Only files this store could have written (right hash directory): never symlinks or strays.
-        if (LocalBlobStore.hashDir(name) !== hh || !fileNameOk(name)) continue
-        try {
-          const st = await fsp.lstat(join(this.blobDir, hh, name))
-          yield { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
-        } catch { /* deleted meanwhile */ }
-      }
+      try { names = (await fsp.readdir(join(this.blobDir, hh), { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name) } catch { return [] }
+      // Only files this store could have written (right hash directory): never symlinks or strays.
+      const own = names.sort().filter((name) => LocalBlobStore.hashDir(name) === hh && fileNameOk(name))
+      const found = await Promise.all(own.map((name) => fsp.lstat(join(this.blobDir, hh, name)).then(
+        (st): BlobInfo => ({ url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }),
+        () => undefined, // deleted meanwhile
+      )))
+      return found.filter((b) => b !== undefined)
+    }
+    // A few hash directories read at once (a store has up to 256, mostly small), listed in order.
+    for (let i = 0; i < dirs.length; i += LIST_AHEAD) {
+      for (const blobs of await Promise.all(dirs.slice(i, i + LIST_AHEAD).map(dirBlobs))) yield* blobs
     }
   }
 

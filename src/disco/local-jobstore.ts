@@ -71,6 +71,8 @@ const POLL_MS = 100
  * check and its link, so a pruned revision number is never reused by a stale compare-and-set. */
 const PRUNE_AGE_MS = 60_000
 const PRUNE_EVERY = 16
+/** Key directories of one level a scan reads at once. */
+const SCAN_AHEAD = 32
 
 /**
  * Job state in a local directory. Compare-and-set across processes: a write links its version
@@ -184,25 +186,37 @@ export class LocalJobStore implements JobStore {
     }
   }
 
-  /** Every key directory strictly under `tokens`, with its newest revision and value. */
+  /**
+   * Every key directory strictly under `tokens`, with its newest revision and value, in directory
+   * order (each key before the keys under it). The directories of one level are read at once.
+   */
   private async scan(tokens: string[]): Promise<Map<string, { revision: number; value: string | undefined }>> {
-    const out = new Map<string, { revision: number; value: string | undefined }>()
-    const walk = async (dir: string, key: string[]): Promise<void> => {
+    type Found = [string, { revision: number; value: string | undefined } | undefined, Found[]]
+    const walk = async (dir: string, key: string[]): Promise<Found[]> => {
       let names: string[]
       try {
         names = await fsp.readdir(dir)
       } catch {
-        return
+        return []
       }
-      for (const n of names) {
-        if (n.startsWith('~')) continue
+      const one = async (n: string): Promise<Found> => {
         const sub = [...key, n]
-        const cur = await this.newest(join(dir, n)).catch(() => undefined)
-        if (cur) out.set(sub.join('.'), cur)
-        await walk(join(dir, n), sub)
+        const [cur, below] = await Promise.all([this.newest(join(dir, n)).catch(() => undefined), walk(join(dir, n), sub)])
+        return [sub.join('.'), cur, below]
+      }
+      const keys = names.filter((n) => !n.startsWith('~'))
+      const found: Found[] = []
+      for (let i = 0; i < keys.length; i += SCAN_AHEAD) found.push(...await Promise.all(keys.slice(i, i + SCAN_AHEAD).map(one)))
+      return found
+    }
+    const out = new Map<string, { revision: number; value: string | undefined }>()
+    const put = (found: Found[]): void => {
+      for (const [key, cur, below] of found) {
+        if (cur) out.set(key, cur)
+        put(below)
       }
     }
-    await walk(this.keyDir(tokens), tokens)
+    put(await walk(this.keyDir(tokens), tokens))
     return out
   }
 

@@ -196,10 +196,11 @@ export class JobRegistry {
 
   /** The records of a job's finished tasks (any order). */
   async tasks(name: string): Promise<TaskRecord[]> {
+    // A job's tasks are many small records: read 32 at a time, kept in key order.
+    const keys = await this.store.keys(`job.${keyToken(name)}.task`)
     const out: TaskRecord[] = []
-    for (const key of await this.store.keys(`job.${keyToken(name)}.task`)) {
-      const e = await this.store.get(key)
-      if (e) out.push(JSON.parse(e.value) as TaskRecord)
+    for (let i = 0; i < keys.length; i += 32) {
+      for (const e of await Promise.all(keys.slice(i, i + 32).map((key) => this.store.get(key)))) if (e) out.push(JSON.parse(e.value) as TaskRecord)
     }
     return out
   }

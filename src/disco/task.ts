@@ -312,10 +312,11 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   const stats: Reported = {}
   const ctx = context(msg, hooks, stats, stores)
   const reduce = spec.reduce ? await loadFn<ReduceFn>(spec.reduce, 'reduce') : undefined
+  // The partition's map outputs, located (or fetched) 16 at a time.
   const files: string[] = []
-  for (const [i, url] of msg.inputs.entries()) {
+  for (let i = 0; i < msg.inputs.length; i += 16) {
     checkAborted(signal)
-    files.push(await fetchInput(stores, url, join(tmp, `in-${i}`)))
+    files.push(...await Promise.all(msg.inputs.slice(i, i + 16).map((url, j) => fetchInput(stores, url, join(tmp, `in-${i + j}`)))))
   }
   const out = new AtomicWriter(join(tmp, 'result'))
   const merger = new RunMerger(files)

@@ -446,12 +446,15 @@ async function* resultLinesAsync(rule: Rule, rows: AsyncIterable<ResultRow>): As
 
 /** The stored size of all inputs, or undefined when the store cannot tell one of them. */
 async function storedSize(store: InfernoStore, inputs: readonly BlobRef[]): Promise<number | undefined> {
-  if (!store.blobSize) return undefined
+  const size = store.blobSize?.bind(store)
+  if (!size) return undefined
+  // Asked 32 at a time: a run may have many inputs.
   let total = 0
-  for (const b of inputs) {
-    const n = await store.blobSize(b).catch(() => undefined)
-    if (n === undefined) return undefined
-    total += n
+  for (let i = 0; i < inputs.length; i += 32) {
+    for (const n of await Promise.all(inputs.slice(i, i + 32).map((b) => size(b).catch(() => undefined)))) {
+      if (n === undefined) return undefined
+      total += n
+    }
   }
   return total
 }
