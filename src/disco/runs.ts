@@ -13,6 +13,8 @@ import { ByteSink, ByteSource, RECORDS_MAGIC, compareKeyBytes, encodePair } from
 /** Runs merged in one pass at most; more are merged in rounds. */
 export const MERGE_FAN_IN = 64
 const READ_CHUNK = 1 << 18
+/** Records of at most this many bytes are copied by a loop, not by Buffer.copy. */
+const SMALL_COPY = 64
 const WRITE_CHUNK = 1 << 20
 
 /** Where binary records go: one record body `buf[start, end)` (key header, key, value) at a time. */
@@ -115,7 +117,11 @@ export class RecordWriter extends PartialFile implements RecordSink {
         return
       }
     }
-    buf.copy(s.buf, s.pos, start, end)
+    // Small records (most): a loop is cheaper than a native copy call.
+    if (n <= SMALL_COPY) {
+      const d = s.buf
+      for (let i = 0, j = s.pos; i < n; i++, j++) d[j] = buf[start + i]!
+    } else buf.copy(s.buf, s.pos, start, end)
     s.pos += n
     this.records++
   }
@@ -572,8 +578,25 @@ function sortByPrefix(seg: Uint32Array, pre: Uint32Array, pre5: Uint8Array, cmp:
     const b5 = w[2 * y]! >>> 24
     let z = y + 1
     while (z < m && w[2 * z + 1] === hi && w[2 * z]! >>> 24 === b5) z++
-    if (z - y > 1) seg.subarray(y, z).sort(cmp)
+    if (z - y > 1) sortSmall(seg, y, z, cmp)
     y = z
+  }
+}
+
+/** Sorts `seg[from, to)` by `cmp`: an insertion sort in place for a few (most runs of equal prefixes), else a native sort. */
+function sortSmall(seg: Uint32Array, from: number, to: number, cmp: (i: number, j: number) => number): void {
+  if (to - from > 16) {
+    seg.subarray(from, to).sort(cmp)
+    return
+  }
+  for (let x = from + 1; x < to; x++) {
+    const v = seg[x]!
+    let y = x - 1
+    while (y >= from && cmp(seg[y]!, v) > 0) {
+      seg[y + 1] = seg[y]!
+      y--
+    }
+    seg[y + 1] = v
   }
 }
 
