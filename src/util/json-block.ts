@@ -4,17 +4,39 @@
 // FieldScanner, then the full parser): it never says "bad" itself, so its only claim, "valid, with
 // these fields", is what the differential test checks against JSON.parse. Lines left over: keys with
 // escapes or non-ASCII bytes, nesting deeper than 64, anything invalid, anything after the object.
-import { I32, V128, WasmFn, wasmModule } from './wasm-asm.js'
+import { F64, I32, I64, V128, WasmFn, wasmModule } from './wasm-asm.js'
 
 // Memory layout (bytes).
 const HEX_TABLE = 0
 const ESC_TABLE = 256
 const NAMES = 512
 const STACK = 2048
+/** Key hash (keyHash) → 1 + the wanted field of that hash, 0 none, COLLIDE several. */
+const KEY_TABLE = 2304
+const COLLIDE = 255
+/**
+ * Keys predicted per member position from the lines before (log lines repeat their keys): 16 bytes
+ * `key":…` each, the length of `key":` (0: none) and the key's wanted field.
+ */
+const PRED_BYTES = 2560
+const PRED_LEN = 3072
+const PRED_SLOT = 3200
+const PREDICTED = 32
 const NAME_BYTES = 4096
 const OUT = 65536
 const OUT_BYTES = 1 << 20
-const IN = OUT + OUT_BYTES
+/** Per line and wanted field, the float64 value of a short integer (kind 2 with flag 4). */
+const NUMS = OUT + OUT_BYTES
+/**
+ * Short plain strings met in wanted fields (hash table, linear probing): 16 bytes and the length
+ * per entry (0: free); an entry's index + 1 is the string's id.
+ */
+const STRINGS = NUMS + OUT_BYTES
+const STRING_SLOTS = 4096
+const STRING_LIMIT = 3072
+const IN = STRINGS + STRING_SLOTS * 32
+/** Entries used in the string table (int32). */
+const STRING_COUNT = 2200
 /** Input bytes per scan call (whole lines; a longer line goes to the caller's own path). */
 export const BLOCK_BYTES = 1 << 20
 const PAD = 64
@@ -27,16 +49,23 @@ const MAX_NAME_BYTES = OUT - NAME_BYTES
 const Q = 34
 const BS = 92
 const NL = 10
+/** The key table's hash of a key from its length and first and last bytes (quotes for an empty key). */
+const keyHash = (len: number, first: number, last: number): number => (len * 31 + first * 7 + last * 3) & 255
 const word = (s: string): number => s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)
 
 /** `c` := the byte at `p`, skipping JSON whitespace other than the newline (space, tab, CR). */
 function skipWs(f: WasmFn, p: string, c: string): void {
   const l = f.label('ws')
-  f.loop(l, () => {
-    f.get(p).load8().tee(c).const(32).eq()
-    f.get(c).const(9).eq().or()
-    f.get(c).const(13).eq().or()
-    f.if(() => { f.inc(p).br(l) })
+  const done = f.label('wsdone')
+  f.block(done, () => {
+    f.loop(l, () => {
+      f.get(p).load8().tee(c).const(32).gtU().brIf(done)
+      f.get(c).const(32).eq()
+      f.get(c).const(9).eq().or()
+      f.get(c).const(13).eq().or()
+      f.eqz().brIf(done)
+      f.inc(p).br(l)
+    })
   })
 }
 
@@ -79,13 +108,15 @@ function scanString(f: WasmFn, p: string, fail: string): void {
   })
 }
 
-/** Digits from `p` (`c` := the byte after them). */
+/** Digits from `p`, 16 bytes a step (`c` := the byte after them). */
 function digits(f: WasmFn, p: string): void {
   const l = f.label('dig')
   f.loop(l, () => {
-    f.get(p).load8().tee('c').const(48).sub().const(9).leU()
-    f.if(() => { f.inc(p).br(l) })
+    f.get(p).v128load().get('v30').i8x16sub().get('v10').i8x16ltU().i8x16bitmask().const(-1).xor().ctz().tee('e')
+    f.get(p).add().set(p)
+    f.get('e').const(16).eq().brIf(l)
   })
+  f.get(p).load8().set('c')
 }
 
 /** A JSON number from `p` (`c` is its first byte); `int` := 1 without fraction or exponent. */
@@ -139,12 +170,60 @@ function scanLiteral(f: WasmFn, p: string, fail: string): void {
 
 const SCRATCH = (f: WasmFn): WasmFn =>
   f.local('c').local('e').local('m').local('h').local('sf').local('d').local('int').local('kind')
-    .local('v', V128).local('vq', V128).local('vb', V128).local('v20', V128)
+    .local('v', V128).local('vq', V128).local('vb', V128).local('v20', V128).local('v30', V128).local('v10', V128)
 
 function splats(f: WasmFn): void {
+  f.const(48).i8x16splat().set('v30')
+  f.const(10).i8x16splat().set('v10')
   f.const(Q).i8x16splat().set('vq')
   f.const(BS).i8x16splat().set('vb')
   f.const(0x20).i8x16splat().set('v20')
+}
+
+/**
+ * The id of the plain string `[vs + 1, p - 1)` (1 to 16 bytes) in the string table, or'ed into
+ * `vflags` above bit 8 (nothing when the table is full there). An entry never changes once added.
+ */
+function internString(f: WasmFn): void {
+  f.get('p').get('vs').sub().const(2).sub().set('klen')
+  f.get('vs').const(1).add().set('ks')
+  // Hash of the bytes: two overlapping 8-byte words (one masked word under 8 bytes) and the length.
+  f.get('klen').const(8).geU()
+  f.if(() => {
+    f.get('ks').i64load().set('acc')
+    f.get('ks').get('klen').add().const(8).sub().i64load().i64const(0x2545F491).i64mul().set('num64')
+  }, () => {
+    f.get('ks').i64load().i64const(1).get('klen').const(3).shl().i64extendI32U().i64shl().i64const(1).i64sub().i64and().set('acc')
+    f.i64const(0).set('num64')
+  })
+  f.get('acc').i64const(0x27d4eb2d).i64mul().get('num64').i64xor().get('klen').i64extendI32U().i64add()
+  f.i64const(0x9e3779b1).i64mul().i64const(40).i64shrU().wrapI64().const(STRING_SLOTS - 1).and().set('sh')
+  f.const(0).set('tries')
+  f.get('ks').v128load().set('v')
+  f.const(1).get('klen').shl().const(1).sub().set('e')
+  f.block('interned', () => {
+    f.loop('probe', () => {
+      f.get('sh').const(5).shl().const(STRINGS).add().tee('ent').load32(16).tee('j').eqz()
+      f.if(() => {
+        f.const(0).load32(STRING_COUNT).const(STRING_LIMIT).geU().brIf('interned')
+        f.const(0).const(0).load32(STRING_COUNT).const(1).add().store32(STRING_COUNT)
+        f.get('ent').get('v').v128store()
+        f.get('ent').get('klen').store32(16)
+        f.get('vflags').get('sh').const(1).add().const(8).shl().or().set('vflags')
+        f.br('interned')
+      })
+      f.get('j').get('klen').eq()
+      f.if(() => {
+        f.get('v').get('ent').v128load().i8x16eq().i8x16bitmask().get('e').and().get('e').eq()
+        f.if(() => {
+          f.get('vflags').get('sh').const(1).add().const(8).shl().or().set('vflags')
+          f.br('interned')
+        })
+      })
+      f.get('sh').const(1).add().const(STRING_SLOTS - 1).and().set('sh')
+      f.inc('tries').get('tries').const(8).ltU().brIf('probe')
+    })
+  })
 }
 
 /** nested(p): validates the object or array at `p`; the index after it, or -1. Global 0 |= 1 for a non-ASCII string. */
@@ -224,18 +303,39 @@ function nestedFn(): WasmFn {
  * scan(p, end, out, maxLines, nf): the lines of `[p, end)` (each ending with a newline) until
  * `maxLines`; returns how many. Per line at `out` (int32s): start, newline index, verdict (1: one
  * valid object, the fields below are right; 0: left to the caller; bit 1: a string held a byte >=
- * 0x80), then per wanted field: kind | flags << 8 (kind 0: absent), value start, value end.
+ * 0x80), then per wanted field: kind | flags << 8 (kind 0: absent), value start, value end. Kinds
+ * and flags are FieldScanner.decode's, plus flag 4: an integer of at most 15 digits whose value is
+ * in the float64s at NUMS (line * nf + field); bits 16 up: a short string's id (internString).
  */
 function scanFn(nested: number): WasmFn {
   const f = SCRATCH(new WasmFn(['p', 'end', 'out', 'max', 'nf'], [I32]))
     .local('line').local('rec').local('st').local('ls').local('la').local('ks').local('klen').local('slot')
-    .local('i').local('j').local('fp').local('off').local('vs').local('vflags')
+    .local('i').local('j').local('fp').local('off').local('vs').local('vflags').local('member').local('nrec').local('acc', I64).local('num', F64).local('num64', I64).local('sh').local('tries').local('ent')
   splats(f)
+  /** Runs `then` when the key `[ks, ks + klen)` is wanted field i's name. */
+  const nameIs = (then: () => void): void => {
+    const no = f.label('nomatch')
+    const cmp = f.label('cmp')
+    f.block(no, () => {
+      f.get('i').const(3).shl().tee('fp').load32(NAMES).get('klen').ne().brIf(no)
+      f.get('fp').load32(NAMES + 4).set('off')
+      f.const(0).set('j')
+      f.loop(cmp, () => {
+        f.get('j').get('klen').ltU()
+        f.if(() => {
+          f.get('ks').get('j').add().load8().get('off').get('j').add().load8().ne().brIf(no)
+          f.inc('j').br(cmp)
+        })
+      })
+      then()
+    })
+  }
   f.get('nf').const(12).mul().const(12).add().set('st')
   f.block('exit', () => {
     f.loop('line', () => {
       f.get('line').get('max').geU().get('p').get('end').geU().or().brIf('exit')
       f.get('out').get('line').get('st').mul().add().set('rec')
+      f.get('line').get('nf').mul().const(3).shl().const(NUMS).add().set('nrec')
       f.get('p').set('ls')
       f.const(0).set('la')
       f.const(0).set('i')
@@ -253,38 +353,56 @@ function scanFn(nested: number): WasmFn {
         skipWs(f, 'p', 'c')
         f.get('c').const(125).eq()
         f.if(() => { f.inc('p') }, () => {
+          f.const(0).set('member')
           f.loop('member', () => {
             f.get('c').const(Q).ne().brIf('defer')
             f.inc('p').get('p').set('ks')
-            scanString(f, 'p', 'defer')
-            f.get('sf').brIf('defer')
-            // The wanted field named by the key, or -1.
-            f.get('p').get('ks').sub().set('klen')
-            f.const(-1).set('slot')
-            f.const(0).set('i')
-            f.block('found', () => {
-              f.loop('names', () => {
-                f.get('i').get('nf').geU().brIf('found')
-                f.get('i').const(3).shl().tee('fp').load32(NAMES).get('klen').eq()
-                f.if(() => {
-                  f.get('fp').load32(NAMES + 4).set('off')
-                  f.const(0).set('j')
-                  f.block('nomatch', () => {
-                    f.loop('cmp', () => {
-                      f.get('j').get('klen').geU()
-                      f.if(() => { f.get('i').set('slot').br('found') })
-                      f.get('ks').get('j').add().load8().get('off').get('j').add().load8().ne().brIf('nomatch')
-                      f.inc('j').br('cmp')
-                    })
-                  })
-                })
-                f.inc('i').br('names')
+            f.block('keyed', () => {
+              // The key and colon predicted at this member position, compared 16 bytes at once.
+              f.block('unpredicted', () => {
+                f.get('member').const(PREDICTED).geU().brIf('unpredicted')
+                f.get('member').const(2).shl().tee('fp').load32(PRED_LEN).tee('klen').eqz().brIf('unpredicted')
+                f.const(1).get('klen').shl().const(1).sub().tee('e')
+                f.get('ks').v128load().get('member').const(4).shl().v128load(PRED_BYTES).i8x16eq().i8x16bitmask().get('e').and()
+                f.ne().brIf('unpredicted')
+                f.get('fp').load32(PRED_SLOT).set('slot')
+                f.get('ks').get('klen').add().set('p')
+                f.br('keyed')
               })
+              scanString(f, 'p', 'defer')
+              f.get('sf').brIf('defer')
+              // The wanted field named by the key, or -1: the key table's candidate, compared byte by byte.
+              f.get('p').get('ks').sub().set('klen')
+              f.const(-1).set('slot')
+              f.block('found', () => {
+                f.get('klen').const(31).mul().get('ks').load8().const(7).mul().add()
+                f.get('p').const(1).sub().load8().const(3).mul().add().const(255).and().load8(KEY_TABLE).tee('i').eqz().brIf('found')
+                f.get('i').const(COLLIDE).ne()
+                f.if(() => {
+                  f.get('i').const(1).sub().set('i')
+                  nameIs(() => { f.get('i').set('slot') })
+                  f.br('found')
+                })
+                f.const(0).set('i')
+                f.loop('names', () => {
+                  f.get('i').get('nf').geU().brIf('found')
+                  nameIs(() => { f.get('i').set('slot').br('found') })
+                  f.inc('i').br('names')
+                })
+              })
+              // Predict this key here for the next lines when `key":` fits in 16 bytes.
+              f.get('member').const(PREDICTED).ltU().get('klen').const(14).leU().and().get('p').load8(1).const(58).eq().and()
+              f.if(() => {
+                f.get('member').const(4).shl().get('ks').v128load().v128store(PRED_BYTES)
+                f.get('member').const(2).shl().tee('fp').get('klen').const(2).add().store32(PRED_LEN)
+                f.get('fp').get('slot').store32(PRED_SLOT)
+              })
+              f.inc('p')
+              skipWs(f, 'p', 'c')
+              f.get('c').const(58).ne().brIf('defer')
+              f.inc('p')
             })
-            f.inc('p')
-            skipWs(f, 'p', 'c')
-            f.get('c').const(58).ne().brIf('defer')
-            f.inc('p')
+            f.inc('member')
             skipWs(f, 'p', 'c')
             f.get('p').set('vs')
             f.const(0).set('vflags')
@@ -315,6 +433,26 @@ function scanFn(nested: number): WasmFn {
             })
             f.get('slot').const(0).ltS().eqz()
             f.if(() => {
+              // An integer of at most 15 digits: its value as a float64 too (exact), flag 4.
+              f.get('kind').const(2).eq().get('int').and()
+              f.if(() => {
+                f.get('vs').get('vs').load8().const(45).eq().add().set('j')
+                f.get('p').get('j').sub().const(16).ltU()
+                f.if(() => {
+                  f.i64const(0).set('acc')
+                  f.loop('acc', () => {
+                    f.get('acc').i64const(10).i64mul().get('j').load8().const(48).sub().i64extendI32U().i64add().set('acc')
+                    f.inc('j').get('j').get('p').ltU().brIf('acc')
+                  })
+                  f.get('nrec').get('slot').const(3).shl().add()
+                  f.get('acc').f64convertI64S().tee('num').f64neg().get('num').get('vs').load8().const(45).eq().select()
+                  f.f64store()
+                  f.get('vflags').const(4).or().set('vflags')
+                })
+              })
+              // A plain string of 1 to 16 bytes: its id in the string table (added when new and not full).
+              f.get('kind').const(1).eq().get('vflags').eqz().and().get('p').get('vs').sub().const(3).sub().const(16).ltU().and()
+              f.if(() => internString(f))
               f.get('rec').get('slot').const(12).mul().add().tee('fp')
               f.get('kind').get('vflags').const(8).shl().or().store32(12)
               f.get('fp').get('vs').store32(16)
@@ -369,7 +507,11 @@ let compiled: object | null | undefined
 function scannerModule(): object | null {
   if (compiled === undefined) {
     const bytes = wasmModule({ functions: [nestedFn(), scanFn(0)], memoryPages: PAGES, globals: 1, exports: { scan: 1 } })
-    compiled = WA !== undefined && WA.validate(bytes) ? new WA.Module(bytes) : null
+    // A tiny SIMD function: where it validates, ours must compile (else it is a bug: thrown).
+    const probe = new WasmFn([], [I32])
+    probe.const(1).i8x16splat().i8x16bitmask()
+    const simd = wasmModule({ functions: [probe], memoryPages: 1, globals: 0, exports: {} })
+    compiled = WA !== undefined && WA.validate(simd) ? new WA.Module(bytes) : null
   }
   return compiled
 }
@@ -378,6 +520,8 @@ function scannerModule(): object | null {
 export const LINE_START = 0
 export const LINE_END = 1
 export const LINE_VERDICT = 2
+/** In a field's kind word: its value is in BlockScanner.nums. */
+export const SHORT_INT = 4 << 8
 
 /**
  * Scans blocks of whole NDJSON lines in WebAssembly for a fixed list of wanted top-level fields.
@@ -397,6 +541,10 @@ export class BlockScanner {
   readonly inputStart = IN
   readonly bytes: Buffer
   readonly out: Int32Array
+  /** Line i's wanted field f, when its kind word has flag 4 (1024): a short integer's value at `i * fields.length + f`. */
+  readonly nums: Float64Array
+  /** The strings of the string table's ids, made on first use (see interned). */
+  private readonly strings: (string | undefined)[] = new Array<string | undefined>(STRING_SLOTS + 1).fill(undefined)
   private readonly run: (p: number, end: number, out: number, max: number, nf: number) => number
 
   private constructor(readonly fields: readonly string[], instance: { exports: Record<string, unknown> }) {
@@ -404,6 +552,7 @@ export class BlockScanner {
     this.run = instance.exports.scan as BlockScanner['run']
     this.bytes = Buffer.from(memory.buffer)
     this.out = new Int32Array(memory.buffer, OUT, OUT_BYTES >> 2)
+    this.nums = new Float64Array(memory.buffer, NUMS, OUT_BYTES >> 3)
     this.stride = 3 + 3 * fields.length
     this.maxLines = Math.floor(OUT_BYTES / (4 * this.stride))
     const b = this.bytes
@@ -412,6 +561,8 @@ export class BlockScanner {
     let at = NAME_BYTES
     fields.forEach((name, i) => {
       const n = b.write(name, at, 'utf8')
+      const h = keyHash(n, n > 0 ? b[at]! : Q, n > 0 ? b[at + n - 1]! : Q)
+      b[KEY_TABLE + h] = b[KEY_TABLE + h] === 0 ? i + 1 : COLLIDE
       b.writeInt32LE(n, NAMES + 8 * i)
       b.writeInt32LE(at, NAMES + 8 * i + 4)
       at += n
@@ -424,6 +575,15 @@ export class BlockScanner {
     if (fields.length === 0 || fields.length > BLOCK_MAX_FIELDS || bytes > MAX_NAME_BYTES) return undefined
     const mod = scannerModule()
     return mod ? new BlockScanner(fields, new WA!.Instance(mod, {})) : undefined
+  }
+
+  /**
+   * The string of a field whose kind word `k` holds a string id (`k >= 65536`): made from the
+   * value text `bytes[s, e)` (quotes included) the first time the id comes, else the one made then.
+   */
+  interned(k: number, s: number, e: number): string {
+    const id = k >>> 16
+    return this.strings[id] ?? (this.strings[id] = this.bytes.toString('latin1', s + 1, e - 1))
   }
 
   /**

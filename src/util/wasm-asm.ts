@@ -5,6 +5,8 @@
 
 /** Value types. */
 export const I32 = 0x7f
+export const I64 = 0x7e
+export const F64 = 0x7c
 export const V128 = 0x7b
 
 /** One function's code: instructions appended through the methods below (each returns `this`). */
@@ -141,6 +143,33 @@ export class WasmFn {
     return this.op(0x36, 0x00).uleb(offset)
   }
 
+  i64const(n: number): this {
+    this.op(0x42)
+    sleb(this.code, n | 0)
+    return this
+  }
+
+  f64store(offset = 0): this {
+    return this.op(0x39, 0x00).uleb(offset)
+  }
+
+  /** select: the first of two values when the i32 on top is not zero, else the second. */
+  select(): this { return this.op(0x1b) }
+  i64load(offset = 0): this {
+    return this.op(0x29, 0x00).uleb(offset)
+  }
+
+  i64add(): this { return this.op(0x7c) }
+  i64sub(): this { return this.op(0x7d) }
+  i64and(): this { return this.op(0x83) }
+  i64xor(): this { return this.op(0x85) }
+  i64shl(): this { return this.op(0x86) }
+  i64shrU(): this { return this.op(0x88) }
+  wrapI64(): this { return this.op(0xa7) }
+  i64mul(): this { return this.op(0x7e) }
+  i64extendI32U(): this { return this.op(0xad) }
+  f64convertI64S(): this { return this.op(0xb9) }
+  f64neg(): this { return this.op(0x9a) }
   eqz(): this { return this.op(0x45) }
   eq(): this { return this.op(0x46) }
   ne(): this { return this.op(0x47) }
@@ -156,6 +185,7 @@ export class WasmFn {
   and(): this { return this.op(0x71) }
   or(): this { return this.op(0x72) }
   shl(): this { return this.op(0x74) }
+  xor(): this { return this.op(0x73) }
 
   /** `local += n`. */
   inc(name: string, n = 1): this {
@@ -171,7 +201,13 @@ export class WasmFn {
     return this.simd(0x00).op(0x00).uleb(offset)
   }
 
+  /** v128.store (unaligned). */
+  v128store(offset = 0): this {
+    return this.simd(0x0b).op(0x00).uleb(offset)
+  }
+
   i8x16splat(): this { return this.simd(0x0f) }
+  i8x16sub(): this { return this.simd(0x71) }
   i8x16eq(): this { return this.simd(0x23) }
   i8x16ltU(): this { return this.simd(0x26) }
   v128or(): this { return this.simd(0x50) }

@@ -3,7 +3,7 @@
 // exactly what the full parser gives; the lines it leaves to the caller are only counted.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_START, LINE_VERDICT } from '#src/util/json-block.js'
+import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_START, LINE_VERDICT, SHORT_INT } from '#src/util/json-block.js'
 import { FieldScanner } from '#src/util/json-fields.js'
 import { parseJson } from '#src/util/json.js'
 import { mulberry32 } from '#src/util/random.js'
@@ -22,8 +22,21 @@ function reference(bytes: Buffer): unknown[] | undefined {
   return FIELDS.map((f) => (Object.hasOwn(o, f) ? o[f] : undefined))
 }
 
+let shortInts = 0
+let interned = 0
+
 /** Scans `lines` (no newline inside) as one block; checks every line; returns [valid, left] counts. */
 function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[], where: string): [number, number] {
+  // More than one block's bytes: in groups that fit.
+  let size = 0
+  for (let i = 0; i < lines.length; i++) {
+    size += lines[i]!.length + 1
+    if (size > BLOCK_BYTES && i > 0) {
+      const [v1, l1] = check(b, decoder, lines.slice(0, i), where)
+      const [v2, l2] = check(b, decoder, lines.slice(i), `${where} (from line ${i})`)
+      return [v1 + v2, l1 + l2]
+    }
+  }
   const block = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
   assert.ok(block.length <= BLOCK_BYTES)
   block.copy(b.bytes, b.inputStart)
@@ -57,7 +70,17 @@ function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[],
       const got = FIELDS.map((_f, k) => {
         const q = r + 3 + 3 * k
         const kind = b.out[q]!
-        return kind === 0 ? undefined : decoder.decode(b.bytes, kind & 255, kind >> 8, b.out[q + 1]!, b.out[q + 2]!)
+        if (kind === 0) return undefined
+        const v = decoder.decode(b.bytes, kind & 255, (kind >> 8) & 3, b.out[q + 1]!, b.out[q + 2]!)
+        if (kind >= 65536) {
+          interned++
+          assert.equal(b.interned(kind, b.out[q + 1]!, b.out[q + 2]!), v, `${at}: field ${k} as an interned string`)
+        }
+        if ((kind & SHORT_INT) !== 0) {
+          shortInts++
+          assert.ok(Object.is(b.nums[i * FIELDS.length + k], v), `${at}: field ${k} as float64 ${b.nums[i * FIELDS.length + k]}, decoded ${String(v)}`)
+        }
+        return v
       })
       assert.deepStrictEqual(got, want, at)
     }
@@ -68,9 +91,9 @@ function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[],
 
 const flat = (b: Buffer): Buffer => Buffer.from(b.toString('latin1').replace(/\n/g, ' '), 'latin1')
 
-test('block scanner: a line it calls valid has exactly the full parser\'s fields (hostile lines, seeded)', (t) => {
+test('block scanner: a line it calls valid has exactly the full parser\'s fields (hostile lines, seeded)', () => {
   const b = BlockScanner.create(FIELDS)
-  if (b === undefined) return t.skip('this runtime has no WebAssembly SIMD: mapBytes uses the JS scanner only')
+  assert.ok(b, 'Node 20 has WebAssembly SIMD: the block scanner must compile')
   const decoder = new FieldScanner(FIELDS)
   let valid = 0
   let left = 0
@@ -93,9 +116,9 @@ test('block scanner: a line it calls valid has exactly the full parser\'s fields
   assert.ok(valid > parsable * 0.25, JSON.stringify({ valid, left, parsable }))
 })
 
-test('block scanner: record-like lines (plain keys, hostile values, whitespace), all wanted fields', (t) => {
+test('block scanner: record-like lines (plain keys, hostile values, whitespace), all wanted fields', () => {
   const b = BlockScanner.create(FIELDS)
-  if (b === undefined) return t.skip('this runtime has no WebAssembly SIMD')
+  assert.ok(b, 'Node 20 has WebAssembly SIMD: the block scanner must compile')
   const decoder = new FieldScanner(FIELDS)
   const keys = ['a', 'b', 'ts', 'x y', 'n', 'zz', 'aa', 'tss', 'A', '']
   for (const seed of [11, 12, 13]) {
@@ -117,9 +140,9 @@ test('block scanner: record-like lines (plain keys, hostile values, whitespace),
   }
 })
 
-test('block scanner: more lines than one call records, blank lines, deep nests, a block of BLOCK_BYTES', (t) => {
+test('block scanner: more lines than one call records, blank lines, deep nests, a block of BLOCK_BYTES', () => {
   const b = BlockScanner.create(FIELDS)
-  if (b === undefined) return t.skip('this runtime has no WebAssembly SIMD')
+  assert.ok(b, 'Node 20 has WebAssembly SIMD: the block scanner must compile')
   const decoder = new FieldScanner(FIELDS)
   const short = Array.from({ length: b.maxLines * 2 + 7 }, (_x, i) => Buffer.from(['{}', '', '{"a":1}', ' ', '{"n":[]}'][i % 5]!))
   assert.deepEqual(check(b, decoder, short, 'short lines'), [Math.ceil(short.length * 3 / 5) - (short.length % 5 >= 4 ? 1 : 0), short.filter((l) => l.length <= 1).length])
@@ -138,4 +161,34 @@ test('block scanner: more lines than one call records, blank lines, deep nests, 
   big.push(tail)
   assert.equal(size + tail.length + 1, BLOCK_BYTES)
   assert.deepEqual(check(b, decoder, big, 'big'), [big.length, 0])
+})
+
+test('block scanner: keys predicted from earlier lines (same key order, near misses, 14- and 15-byte keys; seeded)', () => {
+  const b = BlockScanner.create(FIELDS)
+  assert.ok(b, 'Node 20 has WebAssembly SIMD: the block scanner must compile')
+  const decoder = new FieldScanner(FIELDS)
+  // Keys sharing bytes with wanted ones or each other, around the 16-byte prediction limit.
+  const NEAR = ['a', 'ab', 'b', 'ts', 't', 'tss', 'x y', 'x', '', 'n', 'A', 'k'.repeat(13), 'k'.repeat(14), 'k'.repeat(15), 'a"', 'ts\\"']
+  for (const seed of [41, 42, 43]) {
+    const r = mulberry32(seed)
+    const lines: Buffer[] = []
+    let order: string[] = []
+    let parsable = 0
+    for (let i = 0; i < 6000; i++) {
+      if (i % 40 === 0) order = Array.from({ length: Math.floor(r() * 40) }, () => pick(r, NEAR))
+      const keys = r() < 0.2 ? order.map((k) => (r() < 0.1 ? pick(r, NEAR) : k)) : order
+      const members = keys.map((k) => `"${k}"${r() < 0.05 ? ws(r) : ''}:${value(r, 1)}`)
+      let bytes: Buffer = Buffer.from('{' + members.join(',') + '}', 'utf8')
+      if (r() < 0.1) bytes = mutate(r, bytes)
+      bytes = flat(bytes)
+      if (reference(bytes) !== undefined) parsable++
+      lines.push(bytes)
+    }
+    const [valid] = check(b, decoder, lines, `seed ${seed}`)
+    assert.ok(valid > parsable * 0.5, JSON.stringify({ valid, parsable }))
+  }
+})
+
+test('block scanner: short integers were checked as float64s, short strings as interned ones', () => {
+  assert.ok(shortInts > 1000 && interned > 1000, JSON.stringify({ shortInts, interned }))
 })

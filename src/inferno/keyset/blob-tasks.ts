@@ -5,7 +5,7 @@ import { addOversized, createRecordReader, noteBadLine } from '../reading/reader
 import { blobStats, mergeReadStats, newReadStats, type JobStats } from '../results/stats.js'
 import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
-import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_VERDICT } from '../../util/json-block.js'
+import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_VERDICT, SHORT_INT } from '../../util/json-block.js'
 import { compareRows, decodeKey, encodeKey, keysetMapper, keysetReduce, SumCombiner } from './map-reduce.js'
 import type { BlobRef } from '../reading/tags.js'
 import type { InfernoStore } from '../reading/inferno-store.js'
@@ -235,6 +235,7 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
     const b = blocks!
     const mem = b.bytes
     const out = b.out
+    const nums = b.nums
     const stride = b.stride
     const nf = b.fields.length
     while (start < end) {
@@ -268,7 +269,8 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
           if ((verdict & 2) !== 0 && invalidUtf8(mem, ls, mem[nl - 1] === 13 ? nl - 1 : nl)) continue
           for (let f = 0, q = r + 3; f < nf; f++, q += 3) {
             const k = out[q]!
-            values[f] = k === 0 ? undefined : scanner!.decode(mem, k & 255, k >> 8, out[q + 1]!, out[q + 2]!)
+            values[f] = k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
+              : (k & SHORT_INT) !== 0 ? nums[i * nf + f] : scanner!.decode(mem, k & 255, (k >> 8) & 3, out[q + 1]!, out[q + 2]!)
           }
           readStats.lines++
           readStats.records++
