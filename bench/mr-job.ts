@@ -8,7 +8,7 @@
 // Only the package's public entry: on a cluster this module travels in a job pack, where the
 // package's own `#src/…` imports do not resolve.
 import {
-  BLOCK_BYTES, BlockScanner, FieldScanner, KeyedSums, LINE_END, LINE_VERDICT, LineSplitter, SCAN_OK, sumRows, type Emit, type TaskContext,
+  BLOCK_BYTES, BlockScanner, FieldScanner, KeyedSums, LINE_END, LINE_VERDICT, LineSplitter, SCAN_OK, SHORT_INT, sumRows, type Emit, type TaskContext,
 } from 'disco-inferno'
 
 type Pair = [number, number]
@@ -42,6 +42,7 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
     const w = blocks!
     const mem = w.bytes
     const out = w.out
+    const nums = w.nums
     const stride = w.stride
     while (start < end) {
       let cut = end
@@ -66,15 +67,12 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
           const nl = out[r + LINE_END]!
           p = nl + 1
           if (!split.take(nl - ls)) continue
-          // One valid object, all ASCII; `user` a plain string (kind 1, no flag), `amount` an
-          // integer (kind 2, flag 1) of at most 15 digits: else the line takes the JS path.
-          const vs = out[r + 7]!
-          const ve = out[r + 8]!
-          if (out[r + LINE_VERDICT] === 1 && out[r + 3] === 1 && out[r + 6] === (2 | (1 << 8)) && ve - vs < 16) {
-            let d = mem[vs] === 45 ? vs + 1 : vs
-            let amount = 0
-            for (; d < ve; d++) amount = amount * 10 + (mem[d]! - 48)
-            if (mem[vs] === 45) amount = -amount
+          // One valid object, all ASCII; `user` a plain string (kind 1, no flag; a string id may
+          // be above bit 16), `amount` an integer of at most 15 digits (kind 2, flag SHORT_INT, its
+          // value in nums): else the line takes the JS path.
+          const ka = out[r + 6]!
+          if (out[r + LINE_VERDICT] === 1 && (out[r + 3]! & 0xffff) === 1 && (ka & 0xff) === 2 && (ka & SHORT_INT) !== 0) {
+            const amount = nums[i * 2 + 1]!
             const k = sums.slot(mem, out[r + 4]! + 1, out[r + 5]! - 1)
             sums.add(k, 0, 1)
             sums.add(k, 1, amount)
