@@ -158,6 +158,11 @@ export class RecordReader {
   end = 0
   keyStart = 0
   keyEnd = 0
+  /**
+   * The key's first 6 bytes as a number (big-endian, zeros past the end), or -1 when one of them
+   * is ≥ 0xED (where byte order and UTF-16 order can differ): different prefixes order two keys.
+   */
+  prefix = 0
   /** Records read so far. */
   count = 0
 
@@ -206,6 +211,17 @@ export class RecordReader {
     this.keyStart = s.pos
     this.keyEnd = s.pos + Math.floor(h / 2)
     if (this.keyEnd > end) throw this.corrupt('a key runs past its record')
+    const b = this.buf
+    let pre = 0
+    for (let i = this.keyStart, e = this.keyStart + 6; i < e; i++) {
+      const c = i < this.keyEnd ? b[i]! : 0
+      if (c >= 0xed) {
+        pre = -1
+        break
+      }
+      pre = pre * 256 + c
+    }
+    this.prefix = pre
     this.start = start
     this.end = end
     this.pos = end
@@ -608,6 +624,9 @@ function varintLength(buf: Buffer, p: number): number {
 }
 
 const before = (a: RecordReader, b: RecordReader): boolean => {
+  const pa = a.prefix
+  const pb = b.prefix
+  if (pa !== pb && pa >= 0 && pb >= 0) return pa < pb
   const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
   return c < 0 || (c === 0 && a.order < b.order)
 }
