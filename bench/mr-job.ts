@@ -83,14 +83,20 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
       }
     }
   }
+  // The engine is told the newlines as the splitter passes them (see countsNewlines below).
+  let told = 0
   for await (const c of chunks) {
     const b = Buffer.from(c.buffer, c.byteOffset, c.byteLength)
     if (blocks) split.pushBlock(b, sink, block)
     else split.push(b, sink)
+    ctx.newlines?.(split.lines - told)
+    told = split.lines
   }
   split.end(sink)
   sums.flush()
 }
+// Counts its input's newlines itself (ctx.newlines): the engine does not scan the bytes again.
+mapBytes.countsNewlines = true
 
 export const combine = sumRows
 

@@ -167,6 +167,17 @@ export class LocalBlobStore implements BlobStore {
     return url.startsWith(this.prefix)
   }
 
+  /** Directories this store object made sure of (a put skips ensureDir for them; one that vanished is made again). */
+  private readonly ready = new Set<string>()
+
+  /** ensureDir, once per directory while it stays: true when `path` was created. */
+  private async dirReady(path: string): Promise<boolean> {
+    if (this.ready.has(path)) return false
+    const created = await ensureDir(path)
+    this.ready.add(path)
+    return created
+  }
+
   async put(name: string, data: BlobSource, opts: PutOptions = {}): Promise<BlobInfo> {
     if (typeof name !== 'string' || !fileNameOk(name)) {
       throw new DiscoError('DDFS_BAD_BLOB_NAME', `expected a blob name of 1-255 bytes without "/", "\\" or NUL, found ${JSON.stringify(String(name).slice(0, 120))}`)
@@ -174,26 +185,44 @@ export class LocalBlobStore implements BlobStore {
     const hh = LocalBlobStore.hashDir(name)
     const dir = join(this.blobDir, hh)
     const final = join(dir, name)
-    await ensureDir(this.tmpDir)
-    // A new hash directory's own entry must survive power loss too.
-    if ((await ensureDir(dir)) && this.durable) await syncPath(this.blobDir)
-    const tmp = tmpName(this.tmpDir, 'blob')
-    try {
-      if (data instanceof Uint8Array) await writeDurable(tmp, data, this.durable)
-      else {
-        await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
-        if (this.durable) await syncPath(tmp)
+    // Bytes can be written again should a known directory have vanished; a stream only once.
+    const bytes = data instanceof Uint8Array
+    const made = bytes ? (path: string) => this.dirReady(path) : ensureDir
+    const write = async (): Promise<void> => {
+      await made(this.tmpDir)
+      // A new hash directory's own entry must survive power loss too.
+      if ((await made(dir)) && this.durable) await syncPath(this.blobDir)
+      const tmp = tmpName(this.tmpDir, 'blob')
+      let moved = false
+      try {
+        if (bytes) await writeDurable(tmp, data, this.durable)
+        else {
+          await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
+          if (this.durable) await syncPath(tmp)
+        }
+        // link() refuses to overwrite: a blob name is written once; rename() replaces atomically.
+        if (opts.replace) {
+          await fsp.rename(tmp, final)
+          moved = true
+        } else {
+          await fsp.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
+            if (e.code === 'EEXIST') throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored`)
+            throw e
+          })
+        }
+        // The new entry survives power loss before anyone is told its URL.
+        if (this.durable) await syncPath(dir)
+      } finally {
+        if (!moved) await fsp.rm(tmp, { force: true })
       }
-      // link() refuses to overwrite: a blob name is written once; rename() replaces atomically.
-      if (opts.replace) await fsp.rename(tmp, final)
-      else await fsp.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'EEXIST') throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored`)
-        throw e
-      })
-      // The new entry survives power loss before anyone is told its URL.
-      if (this.durable) await syncPath(dir)
-    } finally {
-      await fsp.rm(tmp, { force: true })
+    }
+    try {
+      await write()
+    } catch (e) {
+      // A directory removed since it was made (the store's directory deleted and made anew): make it again, once.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !bytes || this.ready.size === 0) throw e
+      this.ready.clear()
+      await write()
     }
     const st = await fsp.stat(final)
     return { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }

@@ -142,6 +142,58 @@ export class RecordWriter extends PartialFile implements RecordSink {
 }
 
 /**
+ * Binary records (MAGIC first) held in memory, written to `<path>.<random>.partial` (renamed to
+ * `path` on commit) only once they pass `limit` bytes: a map task's outputs are mostly small (a
+ * combined partition) and are stored from memory, without a local file each.
+ */
+export class RecordBuffer implements RecordSink {
+  private readonly sink = new ByteSink(1 << 12)
+  private fd = -1
+  private tmp = ''
+  records = 0
+
+  constructor(readonly path: string, private readonly limit = WRITE_CHUNK) {
+    this.sink.buf.set(RECORDS_MAGIC, 0)
+    this.sink.pos = RECORDS_MAGIC.length
+  }
+
+  /** Appends one record body. */
+  raw(buf: Buffer, start: number, end: number): void {
+    const n = end - start
+    const s = this.sink
+    s.varint(n)
+    s.ensure(n)
+    // Small records (most): a loop is cheaper than a native copy call.
+    if (n <= SMALL_COPY) {
+      const d = s.buf
+      for (let i = 0, j = s.pos; i < n; i++, j++) d[j] = buf[start + i]!
+    } else buf.copy(s.buf, s.pos, start, end)
+    s.pos += n
+    this.records++
+    if (s.pos >= this.limit) this.flush()
+  }
+
+  private flush(): void {
+    if (this.fd < 0) {
+      mkdirSync(dirname(this.path), { recursive: true })
+      this.tmp = `${this.path}.${randomBytes(4).toString('hex')}.partial`
+      this.fd = openSync(this.tmp, 'w')
+    }
+    writeSync(this.fd, this.sink.buf, 0, this.sink.pos)
+    this.sink.pos = 0
+  }
+
+  /** Ends the output: its bytes when they stayed in memory, else undefined (the file is at `path`). */
+  commit(): Buffer | undefined {
+    if (this.fd < 0) return this.sink.buf.subarray(0, this.sink.pos)
+    this.flush()
+    closeSync(this.fd)
+    renameSync(this.tmp, this.path)
+    return undefined
+  }
+}
+
+/**
  * Reads the records of a binary file with synchronous reads (worker threads may block). After
  * `next()` returns true, the record's body is `buf[start, end)` and its key `buf[keyStart, keyEnd)`,
  * valid until the next call.

@@ -16,7 +16,7 @@ import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
 import { badKey, decodePair, encodePair } from './records.js'
 import { ROW_SINK, type RowSink } from './keyed-sums.js'
-import { AtomicWriter, NdjsonSink, RecordWriter, RunMerger, Sorter, type Fold, type PartitionOf } from './runs.js'
+import { AtomicWriter, NdjsonSink, RecordBuffer, RunMerger, Sorter, type Fold, type PartitionOf } from './runs.js'
 import { dataBlobName, type DiscoStores } from './stores.js'
 import type {
   CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskOutput, TaskResult,
@@ -93,11 +93,11 @@ export async function runTask(msg: TaskMessage, hooks: TaskHooks, stores: DiscoS
 /** Local files up to this size are stored from one buffer. */
 const SMALL_FILE = 1 << 20
 
-/** Stores a finished local file as job data under `name` (replacing an earlier attempt's). */
-async function storeFile(stores: DiscoStores, name: string, path: string, partition: number, pairs: number): Promise<TaskOutput> {
-  // Most map outputs are small (a combined partition): stored as one buffer, without a stream and its 1 MiB read buffer.
-  const small = statSync(path).size <= SMALL_FILE
-  const { url } = await stores.data.put(name, small ? readFileSync(path) : createReadStream(path, { highWaterMark: 1 << 20 }), { replace: true })
+/** Stores a finished output (its bytes, or a local file) as job data under `name` (replacing an earlier attempt's). */
+async function storeFile(stores: DiscoStores, name: string, data: string | Buffer, partition: number, pairs: number): Promise<TaskOutput> {
+  // Most outputs are small (a combined partition): stored as one buffer, without a stream and its 1 MiB read buffer.
+  const bytes = typeof data !== 'string' ? data : statSync(data).size <= SMALL_FILE ? readFileSync(data) : undefined
+  const { url } = await stores.data.put(name, bytes ?? createReadStream(data, { highWaterMark: 1 << 20 }), { replace: true })
   return { partition, url, pairs }
 }
 
@@ -247,20 +247,27 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     }
   } else if (spec.mapForm === 'bytes') {
     const fn = await loadFn<MapBytesFn>(spec.map, 'map')
-    // Records are counted as newlines (a native scan per chunk) for progress and kill checks.
+    // Records are newlines, for progress and kill checks: told by a map that counts them as it
+    // splits lines (`countsNewlines`), else counted here (a native scan per chunk).
+    const self = fn.countsNewlines === true
+    const newlines = (n: number): void => {
+      records += n
+      if (records - reported >= PROGRESS_EVERY) report()
+    }
     const counted = async function* (): AsyncGenerator<Uint8Array> {
       for await (const chunk of inputBytes(task.input, stores, (n) => { bytes += n })) {
-        const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-        let n = 0
-        for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++
-        records += n
+        if (!self) {
+          const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+          let n = 0
+          for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++
+          newlines(n)
+        }
         // Long lines: report the bytes at least every 4 MiB, however few lines they hold.
         if (bytes >= BYTES_EVERY) report(true)
-        else if (records - reported >= PROGRESS_EVERY) report()
         yield chunk
       }
     }
-    await fn(counted(), params, emit, { ...ctx, lines: lineOptions(spec, ctx) })
+    await fn(counted(), params, emit, { ...ctx, lines: lineOptions(spec, ctx), ...(self ? { newlines } : {}) })
   } else {
     const fn = await loadFn<MapFn>(spec.map, 'map')
     for await (const batch of batches) {
@@ -279,13 +286,13 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   hooks.progress(records - reported, bytes)
   checkAborted(signal) // a killed job stores nothing more
   flushTable()
-  const written: { p: number; path: string; n: number }[] = []
-  sorter.finish((p) => new RecordWriter(join(tmp, `part-${p}`)), (p, w) => {
-    w.commit()
-    written.push({ p, path: w.path, n: w.records })
+  // Each partition's records: in memory up to SMALL_FILE (stored from there), else in a local file.
+  const written: { p: number; data: string | Buffer; n: number }[] = []
+  sorter.finish((p) => new RecordBuffer(join(tmp, `part-${p}`), SMALL_FILE), (p, w) => {
+    written.push({ p, data: w.commit() ?? w.path, n: w.records })
   })
   const blobs: TaskOutput[] = []
-  for (const { p, path, n } of written) blobs.push(await storeFile(stores, dataBlobName(msg.job, { map: task.index, partition: p }), path, p, n))
+  for (const { p, data, n } of written) blobs.push(await storeFile(stores, dataBlobName(msg.job, { map: task.index, partition: p }), data, p, n))
   return { records, outputs: pairs, blobs, ...stats }
 }
 

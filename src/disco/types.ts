@@ -39,6 +39,12 @@ export interface TaskContext {
    * lines then land in `oversized` like the other forms').
    */
   readonly lines?: LineOptions
+  /**
+   * Bytes-form map tasks whose map function is marked `countsNewlines` (see MapBytesFn): the map
+   * tells the engine the newlines it passed as it splits lines (progress, kill checks and the
+   * task's record count), so the bytes are not scanned twice.
+   */
+  readonly newlines?: (n: number) => void
   /** The spec's `modules`, resolved for where this task runs (empty when it named none). */
   readonly modules: Readonly<Record<string, string>>
   log(message: string): void
@@ -80,7 +86,13 @@ export type MapStreamFn = (records: AsyncIterable<string>, params: any, emit: Em
  * With LineSplitter, FieldScanner (fields as raw bytes) and KeyedSums (sums per key on the key's
  * bytes) it makes no string or object per record; see bench/mr-job.ts.
  */
-export type MapBytesFn = (bytes: AsyncIterable<Uint8Array>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>
+export type MapBytesFn = ((bytes: AsyncIterable<Uint8Array>, params: any, emit: Emit, ctx: TaskContext) => void | Promise<void>) & {
+  /**
+   * True when the map reports every newline of its bytes through `ctx.newlines` (as LineSplitter's
+   * `lines` grows); otherwise the engine counts them itself in a second scan of each chunk.
+   */
+  countsNewlines?: boolean
+}
 
 /**
  * A reduce function: called once per distinct key of a partition, in key order, with all that

@@ -1,8 +1,8 @@
 // Executing one rule's map/reduce: the shared job pieces and the in-process ("inline") engine.
 import { isUtf8 } from 'node:buffer'
 import type { Params, Parts, ResultRow, Rule } from '../rules/rule.js'
-import { addOversized, createRecordReader, noteBadLine } from '../reading/readers.js'
-import { blobStats, mergeReadStats, newReadStats, type JobStats } from '../results/stats.js'
+import { addOversized, createRecordReader, noteBadLine, type RecordReader } from '../reading/readers.js'
+import { blobStats, mergeReadStats, newReadStats, type JobStats, type ReadStats } from '../results/stats.js'
 import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
 import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_VERDICT, SHORT_INT } from '../../util/json-block.js'
@@ -38,6 +38,8 @@ export interface MapContext {
   readonly debug?: ((msg: string) => void) | undefined
   /** The blob's name in the per-blob counters (default `input`). */
   readonly blob?: string | undefined
+  /** mapBytes: told the newlines passed after each chunk (a Disco task's progress and record count). */
+  readonly onNewlines?: ((n: number) => void) | undefined
   /**
    * mapBytes' field scanner: `wasm` (default: WebAssembly blocks where the runtime has SIMD, then
    * the JS scanner for lines it leaves) or `js` (the JS scanner only; benches and tests compare).
@@ -181,58 +183,139 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
   emit: (keyJson: string, values: unknown[]) => void, stats: JobStats, lines: LineOptions = {}): Promise<void> {
   const { rule } = ctx
   const readStats = newReadStats()
-  const reader = createRecordReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
-  const m = recordMapper(ctx, emit, stats)
-  const mapBefore = { ...stats.map }
-  const fields = ctx.debug ? undefined : ruleFields(rule)
-  const scanner = fields && fields.length > 0 ? new FieldScanner(fields) : undefined
-  const values: unknown[] = []
-  const max = lines.maxLine ?? DEFAULT_MAX_LINE
-  const split = lines.onTooLong ? new LineSplitter(max, lines.onTooLong) : new LineSplitter(max)
-  const build = fields ? partsBuilder(fields) : undefined
+  const run = bytesMap(ctx)
+  run.busy = true
+  try {
+    run.readStats = readStats
+    run.reader = createRecordReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
+    run.m = recordMapper(ctx, emit, stats)
+    const max = lines.maxLine ?? DEFAULT_MAX_LINE
+    run.split = lines.onTooLong ? new LineSplitter(max, lines.onTooLong) : new LineSplitter(max)
+    const { split, sink, block, blocks } = run
+    const mapBefore = { ...stats.map }
+    rule.mapInitFunction?.(ctx.params)
+    const onNewlines = ctx.onNewlines
+    let told = 0
+    for await (const chunk of bytes) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      if (blocks) split.pushBlock(buf, sink, block)
+      else split.push(buf, sink)
+      // Every newline completes one line: `split.lines` before end() is the newlines so far.
+      if (onNewlines !== undefined && split.lines > told) {
+        onNewlines(split.lines - told)
+        told = split.lines
+      }
+    }
+    split.end(sink)
+    run.reader.end(run.m.one)
+    run.m.flush(true)
+    mergeReadStats(stats.read, readStats)
+    stats.blobs.push(blobStats(ctx.blob ?? 'input', readStats, mapBefore, stats.map))
+    stats.blobsDone++
+  } finally {
+    run.busy = false
+  }
+}
+
+/** The BytesMap of each rule and scanner choice in this thread (see BytesMap). */
+const bytesMaps = new WeakMap<Rule, Map<string, BytesMap>>()
+
+/** A BytesMap for one mapBytes call: the rule's idle one, else a new one (kept when it is the first). */
+function bytesMap(ctx: MapContext): BytesMap {
+  const fields = ctx.debug ? undefined : ruleFields(ctx.rule)
+  const wasm = ctx.scanner !== 'js'
+  // -D maps decode every record whole, rarely: not kept.
+  if (!fields) return new BytesMap(fields, wasm)
+  let byChoice = bytesMaps.get(ctx.rule)
+  if (!byChoice) bytesMaps.set(ctx.rule, (byChoice = new Map()))
+  const key = wasm ? 'wasm' : 'js'
+  const idle = byChoice.get(key)
+  if (idle && !idle.busy) return idle
+  const made = new BytesMap(fields, wasm)
+  if (!idle) byChoice.set(key, made)
+  return made
+}
+
+/**
+ * mapBytes' line handlers and what they work on, made once per rule (and scanner choice) and
+ * thread and used by one map task after another: the handlers stay the same functions from one
+ * task to the next, so the code compiled for their loops (optimised while a task runs, and on
+ * stack replacement) serves every later task instead of being compiled again for each task's own
+ * closures. The scanners, the parts builder and its compiled literals are shared the same way.
+ * Per task: the counters, reader, record mapper and splitter, set by mapBytes.
+ */
+class BytesMap {
+  /** A task is using it (a concurrent call gets its own). */
+  busy = false
+  readonly values: unknown[] = []
+  readonly scanner: FieldScanner | undefined
+  readonly build: ((values: readonly unknown[]) => Parts) | undefined
+  /** WebAssembly block scanning, where it runs (json-block.ts). */
+  readonly blocks: BlockScanner | undefined
+  readStats: ReadStats = newReadStats()
+  reader: RecordReader = createRecordReader({ kind: 'json' }, this.readStats)
+  m: RecordMapper = { one: () => {}, flush: () => {} }
+  split: LineSplitter = new LineSplitter()
+  /** One line `buf[s, end)`: the byte scanner, else the full reader. */
+  readonly sink: (buf: Buffer, s: number, end: number) => void
+  /** The lines of `buf[start, end)` (ending with a newline), scanned in pieces of at most BLOCK_BYTES. */
+  readonly block: (buf: Buffer, start: number, end: number) => void
+
+  constructor(fields: string[] | undefined, wasm: boolean) {
+    this.scanner = fields && fields.length > 0 ? new FieldScanner(fields) : undefined
+    this.build = fields ? partsBuilder(fields) : undefined
+    // Whole lines in one buffer are scanned in blocks by WebAssembly where it runs: the lines it
+    // proves valid become records in `block`, the others take `sink`.
+    this.blocks = this.scanner && wasm ? BlockScanner.create(this.scanner.fields) : undefined
+    this.sink = (buf, s, end) => this.line(buf, s, end)
+    this.block = (buf, start, end) => this.lines(buf, start, end)
+  }
+
   /** As the text reader: a line that is not UTF-8 (or holds U+FFFD) is counted and dropped. */
-  const invalidUtf8 = (buf: Buffer, s: number, e: number): boolean => {
+  invalidUtf8(buf: Buffer, s: number, e: number): boolean {
     const line = buf.subarray(s, e)
     if (isUtf8(line) && line.indexOf(FFFD) < 0) return false
+    const readStats = this.readStats
     readStats.lines++
     readStats.invalidUtf8Lines++
     if (readStats.badSample.length < 5) {
       const text = buf.toString('utf8', s, e)
       readStats.badSample.push(`invalid UTF-8 line: ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}`)
     }
-    m.flush(false)
+    this.m.flush(false)
     return true
   }
-  const sink = (buf: Buffer, s: number, end: number): void => {
+
+  line(buf: Buffer, s: number, end: number): void {
     // One \r before the newline is dropped, as the text readers drop it.
     const e = end > s && buf[end - 1] === 13 ? end - 1 : end
+    const { scanner, m, readStats } = this
     if (!scanner) {
-      reader.push(buf.toString('utf8', s, e), m.one)
+      this.reader.push(buf.toString('utf8', s, e), m.one)
       m.flush(false)
       return
     }
-    const verdict = scanner.scan(buf, s, e, values)
+    const verdict = scanner.scan(buf, s, e, this.values)
     // A line scanned whole without a byte >= 0x80 is ASCII: only other lines need the UTF-8 check.
-    if ((verdict !== SCAN_OK || scanner.nonAscii) && invalidUtf8(buf, s, e)) return
+    if ((verdict !== SCAN_OK || scanner.nonAscii) && this.invalidUtf8(buf, s, e)) return
     if (verdict === SCAN_OK) {
       readStats.lines++
       readStats.records++
-      m.one(build!(values))
+      m.one(this.build!(this.values))
     } else if (verdict === SCAN_BAD) {
       readStats.lines++
       noteBadLine(readStats, 'json', buf.toString('utf8', s, e))
       return
     } else {
-      reader.push(buf.toString('utf8', s, e), m.one)
+      this.reader.push(buf.toString('utf8', s, e), m.one)
     }
     m.flush(false)
   }
-  // Whole lines in one buffer are scanned in blocks by WebAssembly (json-block.ts) where it runs:
-  // the lines it proves valid become records here, the others take `sink` as above.
-  const blocks = scanner && ctx.scanner !== 'js' ? BlockScanner.create(scanner.fields) : undefined
-  /** The lines of `buf[start, end)` (ending with a newline), scanned in pieces of at most BLOCK_BYTES. */
-  const block = (buf: Buffer, start: number, end: number): void => {
-    const b = blocks!
+
+  lines(buf: Buffer, start: number, end: number): void {
+    const b = this.blocks!
+    const { split, m, readStats, values, scanner, sink } = this
+    const build = this.build!
     const mem = b.bytes
     const out = b.out
     const nums = b.nums
@@ -266,7 +349,7 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
             sink(mem, ls, nl)
             continue
           }
-          if ((verdict & 2) !== 0 && invalidUtf8(mem, ls, mem[nl - 1] === 13 ? nl - 1 : nl)) continue
+          if ((verdict & 2) !== 0 && this.invalidUtf8(mem, ls, mem[nl - 1] === 13 ? nl - 1 : nl)) continue
           for (let f = 0, q = r + 3; f < nf; f++, q += 3) {
             const k = out[q]!
             values[f] = k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
@@ -274,24 +357,12 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
           }
           readStats.lines++
           readStats.records++
-          m.one(build!(values))
+          m.one(build(values))
           m.flush(false)
         }
       }
     }
   }
-  rule.mapInitFunction?.(ctx.params)
-  for await (const chunk of bytes) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    if (blocks) split.pushBlock(buf, sink, block)
-    else split.push(buf, sink)
-  }
-  split.end(sink)
-  reader.end(m.one)
-  m.flush(true)
-  mergeReadStats(stats.read, readStats)
-  stats.blobs.push(blobStats(ctx.blob ?? 'input', readStats, mapBefore, stats.map))
-  stats.blobsDone++
 }
 
 /**

@@ -100,13 +100,16 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
   loaded.set(ruleId(p), rule) // for partition(), called while this task maps
   const stats = newJobStats()
   const debug = p.debug ? cappedDebug((m) => ctx.log(m)) : undefined
-  await mapBytes({ rule, params: p.params, debug: debug?.log, blob: ctx.input }, bytes,
+  await mapBytes({ rule, params: p.params, debug: debug?.log, blob: ctx.input, onNewlines: ctx.newlines }, bytes,
     (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
   if (debug && debug.suppressed() > 0) ctx.log(suppressedNote(debug.suppressed()))
   // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
   if (ctx.oversized) addOversized(stats.read, ctx.oversized, stats.blobs.at(-1))
   ctx.report({ read: stats.read, map: stats.map, mapErrors: stats.mapErrors, blobs: stats.blobs } satisfies InfernoTaskStats)
 }
+
+// The splitter in mapBytes counts the lines: Disco need not scan the bytes for newlines again.
+map.countsNewlines = true
 
 const initialised = new Set<string>()
 /** Reduce errors so far of each reduce task attempt in this worker (reported cumulatively). */
