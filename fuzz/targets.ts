@@ -5,6 +5,10 @@ import {
   DiscoDB, DiscoDBConstructor, DiscoError, LineSplitter, Q, csvQuoteOpen, newReadStats, readLines, splitCsv,
   type Inquiry, type ReaderOptions,
 } from 'disco-inferno'
+import { isDeepStrictEqual } from 'node:util'
+import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_START, LINE_VERDICT, PRESENT_SHIFT, SHORT_INT } from '#src/util/json-block.js'
+import { FieldScanner } from '#src/util/json-fields.js'
+import { parseJson } from '#src/util/json.js'
 
 /** A broken promise of the code under test (not a coded error). */
 export class Defect extends Error {
@@ -201,6 +205,56 @@ function checkReader(lines: string[], opts: ReaderOptions): void {
   check(stats.badLines <= stats.lines, 'bad lines are lines')
 }
 
+const BLOCK_FIELDS = ['a', 'b', 'n', 's', '']
+let blockScanner: BlockScanner | undefined
+const blockDecoder = new FieldScanner(BLOCK_FIELDS)
+
+/**
+ * The WebAssembly block scanner on the input's lines: its line ends are the newlines, and a line
+ * it calls valid parses (parseJson) to an object with exactly the fields it gives.
+ */
+function checkBlockScanner(input: Uint8Array): void {
+  const b = (blockScanner ??= BlockScanner.create(BLOCK_FIELDS))
+  check(b !== undefined, 'the block scanner compiles')
+  const text = Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+  const block = text.length > 0 && text[text.length - 1] !== 10 ? Buffer.concat([text, Buffer.from('\n')]) : text
+  if (block.length === 0 || block.length > BLOCK_BYTES) return
+  block.copy(b!.bytes, b!.inputStart)
+  const end = b!.inputStart + block.length
+  let p = b!.inputStart
+  while (p < end) {
+    const n = b!.scan(p, end)
+    check(n > 0, 'a scan call records a line')
+    for (let i = 0; i < n; i++) {
+      const r = i * b!.stride
+      const s = b!.out[r + LINE_START]!
+      const e = b!.out[r + LINE_END]!
+      check(s === p && e < end && b!.bytes[e] === 10 && b!.bytes.subarray(s, e).indexOf(10) < 0, `line ${s}-${e} ends at the first newline`)
+      p = e + 1
+      const verdict = b!.out[r + LINE_VERDICT]!
+      if (verdict === 0) continue
+      const line = b!.bytes.subarray(s, e)
+      let v: unknown
+      try {
+        v = parseJson(line.toString('utf8'))
+      } catch {
+        throw new Defect(`block scanner called ${JSON.stringify(line.toString('latin1'))} valid; the full parser says no`)
+      }
+      check(v !== null && typeof v === 'object' && !Array.isArray(v), 'a valid line is an object')
+      check(((verdict & 2) !== 0) === line.some((x) => x >= 0x80), 'the non-ASCII bit')
+      BLOCK_FIELDS.forEach((f, k) => {
+        const q = r + 3 + 3 * k
+        const kind = b!.out[q]!
+        check(((verdict >>> PRESENT_SHIFT) & (1 << k)) !== 0 === (kind !== 0), 'the present-fields mask')
+        const want = Object.hasOwn(v as object, f) ? (v as Record<string, unknown>)[f] : undefined
+        const got = kind === 0 ? undefined : kind >= 65536 ? b!.interned(kind, b!.out[q + 1]!, b!.out[q + 2]!)
+          : (kind & SHORT_INT) !== 0 ? b!.nums[i * BLOCK_FIELDS.length + k] : blockDecoder.decode(b!.bytes, kind & 255, (kind >> 8) & 3, b!.out[q + 1]!, b!.out[q + 2]!)
+        check(isDeepStrictEqual(got, want), `field ${JSON.stringify(f)} of ${JSON.stringify(line.toString('latin1'))}: ${String(got)} vs ${String(want)}`)
+      })
+    }
+  }
+}
+
 const ndjson: Target = {
   name: 'ndjson',
   maxLength: 4096,
@@ -210,6 +264,7 @@ const ndjson: Target = {
     checkReader(textOf(input), { kind: 'json' })
     checkReader(textOf(input), { kind: 'dynamic' })
     checkSplitter(input)
+    checkBlockScanner(input)
   },
 }
 

@@ -107,7 +107,7 @@ const sizeHints = new Map<number, number>()
  * The rows are the buckets of one open-addressing table (linear probing, at most 4/5 full): a
  * bucket holds the key's header (or its first bytes and where the rest is) and its sums side by
  * side, so a lookup of a known key touches one or two cache lines, the ones its sums are added
- * in. An array of bucket numbers keeps the order keys came in, for `flush`.
+ * in.
  *
  * @example
  * // in a bytes-form map: count and sum `amount` per `user`, without a string per record
@@ -129,8 +129,6 @@ export class KeyedSums {
   private f64!: Float64Array
   /** Buckets − 1 (a power of two − 1). */
   private mask = 0
-  /** Bucket numbers in the order their keys came. */
-  private order = new Int32Array(FIRST_BUCKETS)
   /** Bytes of keys longer than INLINE, back to back. */
   private keys = new Uint8Array(1 << 16)
   private keysEnd = 0
@@ -212,24 +210,26 @@ export class KeyedSums {
     return this.big?.get(j) ?? this.f64[j]!
   }
 
-  /** Emits every key's row as `(key, [sum0, sum1, …])`, in the order the keys came, and empties the table. */
+  /**
+   * Emits every key's row as `(key, [sum0, sum1, …])` and empties the table. The order is the
+   * table's (a function of the keys' hashes and the order they came in): memory order is faster.
+   */
   flush(): void {
     const cols = this.columns
     const w = this.words
-    const { u8, i32, f64, keys, big, order } = this
-    const n = this.n
+    const { u8, i32, f64, keys, big } = this
+    const buckets = this.mask + 1
     // A fresh table first: an emit that throws leaves no half-flushed table behind.
     this.n = 0
     this.keys = new Uint8Array(1 << 16)
     this.keysEnd = 0
     this.big = undefined
-    this.order = new Int32Array(FIRST_BUCKETS)
     this.table(FIRST_BUCKETS)
     const sink = (this.emit as { [ROW_SINK]?: RowSink })[ROW_SINK]
-    for (let k = 0; k < n; k++) {
-      const bucket = order[k]!
+    for (let bucket = 0; bucket < buckets; bucket++) {
       const b32 = bucket * w * 2
       const lf = i32[b32]!
+      if (lf === 0) continue
       const len = (lf - 1) >>> 1
       const at = b32 * 4 + 8
       if (sink !== undefined && ((lf - 1) & 1) === 0) {
@@ -348,30 +348,29 @@ export class KeyedSums {
       i32[b32 + 3] = this.keysEnd
       this.keysEnd += len
     }
-    if (this.n === this.order.length) {
-      const bigger = new Int32Array(this.n * 2)
-      bigger.set(this.order)
-      this.order = bigger
-    }
-    this.order[this.n++] = i
+    this.n++
     return i
   }
 
-  /** A table of twice the buckets: every key moved to its bucket there (its bigints too), in order. */
+  /**
+   * A table of twice the buckets: every key moved to its bucket there (its bigints too). Buckets
+   * are read in memory order, so the writes go to two nearly sequential streams (bucket i moves
+   * to about i or i + the old size).
+   */
   private grow(): void {
     const w = this.words
     const w2 = w * 2
-    const { i32: old, order, big } = this
-    this.table((this.mask + 1) * 2)
+    const { i32: old, big } = this
+    const oldBuckets = this.mask + 1
+    this.table(oldBuckets * 2)
     const { i32, mask } = this
     if ((mask + 1) * w * 8 <= HINT_BYTES && mask + 1 > (sizeHints.get(w) ?? 0)) sizeHints.set(w, mask + 1)
     const moved = big === undefined ? undefined : new Map<number, bigint>()
-    for (let k = 0; k < this.n; k++) {
-      const from = order[k]!
+    for (let from = 0; from < oldBuckets; from++) {
+      if (old[from * w2] === 0) continue
       let i = old[from * w2 + 1]! & mask
       while (i32[i * w2] !== 0) i = (i + 1) & mask
       for (let a = from * w2, z = a + w2, t = i * w2; a < z; a++, t++) i32[t] = old[a]!
-      order[k] = i
       if (moved !== undefined) {
         for (let c = 0; c < this.columns; c++) {
           const v = big!.get(from * w + 2 + c)

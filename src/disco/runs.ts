@@ -13,6 +13,8 @@ import { ByteSink, ByteSource, RECORDS_MAGIC, compareKeyBytes, encodePair } from
 /** Runs merged in one pass at most; more are merged in rounds. */
 export const MERGE_FAN_IN = 64
 const READ_CHUNK = 1 << 18
+/** Records of at most this many bytes are copied by a loop, not by Buffer.copy. */
+const SMALL_COPY = 64
 const WRITE_CHUNK = 1 << 20
 
 /** Where binary records go: one record body `buf[start, end)` (key header, key, value) at a time. */
@@ -115,7 +117,11 @@ export class RecordWriter extends PartialFile implements RecordSink {
         return
       }
     }
-    buf.copy(s.buf, s.pos, start, end)
+    // Small records (most): a loop is cheaper than a native copy call.
+    if (n <= SMALL_COPY) {
+      const d = s.buf
+      for (let i = 0, j = s.pos; i < n; i++, j++) d[j] = buf[start + i]!
+    } else buf.copy(s.buf, s.pos, start, end)
     s.pos += n
     this.records++
   }
@@ -157,7 +163,11 @@ export class RecordBuffer implements RecordSink {
     const s = this.sink
     s.varint(n)
     s.ensure(n)
-    buf.copy(s.buf, s.pos, start, end)
+    // Small records (most): a loop is cheaper than a native copy call.
+    if (n <= SMALL_COPY) {
+      const d = s.buf
+      for (let i = 0, j = s.pos; i < n; i++, j++) d[j] = buf[start + i]!
+    } else buf.copy(s.buf, s.pos, start, end)
     s.pos += n
     this.records++
     if (s.pos >= this.limit) this.flush()
@@ -200,6 +210,11 @@ export class RecordReader {
   end = 0
   keyStart = 0
   keyEnd = 0
+  /**
+   * The key's first 6 bytes as a number (big-endian, zeros past the end), or -1 when one of them
+   * is ≥ 0xED (where byte order and UTF-16 order can differ): different prefixes order two keys.
+   */
+  prefix = 0
   /** Records read so far. */
   count = 0
 
@@ -248,6 +263,17 @@ export class RecordReader {
     this.keyStart = s.pos
     this.keyEnd = s.pos + Math.floor(h / 2)
     if (this.keyEnd > end) throw this.corrupt('a key runs past its record')
+    const b = this.buf
+    let pre = 0
+    for (let i = this.keyStart, e = this.keyStart + 6; i < e; i++) {
+      const c = i < this.keyEnd ? b[i]! : 0
+      if (c >= 0xed) {
+        pre = -1
+        break
+      }
+      pre = pre * 256 + c
+    }
+    this.prefix = pre
     this.start = start
     this.end = end
     this.pos = end
@@ -620,8 +646,25 @@ function sortByPrefix(seg: Uint32Array, pre: Uint32Array, pre5: Uint8Array, cmp:
     const b5 = w[2 * y]! >>> 24
     let z = y + 1
     while (z < m && w[2 * z + 1] === hi && w[2 * z]! >>> 24 === b5) z++
-    if (z - y > 1) seg.subarray(y, z).sort(cmp)
+    if (z - y > 1) sortSmall(seg, y, z, cmp)
     y = z
+  }
+}
+
+/** Sorts `seg[from, to)` by `cmp`: an insertion sort in place for a few (most runs of equal prefixes), else a native sort. */
+function sortSmall(seg: Uint32Array, from: number, to: number, cmp: (i: number, j: number) => number): void {
+  if (to - from > 16) {
+    seg.subarray(from, to).sort(cmp)
+    return
+  }
+  for (let x = from + 1; x < to; x++) {
+    const v = seg[x]!
+    let y = x - 1
+    while (y >= from && cmp(seg[y]!, v) > 0) {
+      seg[y + 1] = seg[y]!
+      y--
+    }
+    seg[y + 1] = v
   }
 }
 
@@ -633,6 +676,9 @@ function varintLength(buf: Buffer, p: number): number {
 }
 
 const before = (a: RecordReader, b: RecordReader): boolean => {
+  const pa = a.prefix
+  const pb = b.prefix
+  if (pa !== pb && pa >= 0 && pb >= 0) return pa < pb
   const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
   return c < 0 || (c === 0 && a.order < b.order)
 }

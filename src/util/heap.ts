@@ -60,18 +60,20 @@ export class MinHeap<T> {
     return all
   }
 
+  /** Moves the entry at `i` down to its place: smaller children move up into the hole it leaves. */
   private down(i: number): void {
     const h = this.items
     const n = h.length
+    const x = h[i]!
     for (;;) {
       const l = 2 * i + 1
+      if (l >= n) break
       const r = l + 1
-      let m = i
-      if (l < n && this.less(h[l]!, h[m]!)) m = l
-      if (r < n && this.less(h[r]!, h[m]!)) m = r
-      if (m === i) return
-      ;[h[i], h[m]] = [h[m]!, h[i]!]
-      i = m
+      const c = r < n && this.less(h[r]!, h[l]!) ? r : l
+      if (!this.less(h[c]!, x)) break
+      h[i] = h[c]!
+      i = c
     }
+    h[i] = x
   }
 }

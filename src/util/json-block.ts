@@ -303,14 +303,14 @@ function nestedFn(): WasmFn {
  * scan(p, end, out, maxLines, nf): the lines of `[p, end)` (each ending with a newline) until
  * `maxLines`; returns how many. Per line at `out` (int32s): start, newline index, verdict (1: one
  * valid object, the fields below are right; 0: left to the caller; bit 1: a string held a byte >=
- * 0x80), then per wanted field: kind | flags << 8 (kind 0: absent), value start, value end. Kinds
+ * 0x80; bits 8 up: the present fields, PRESENT_SHIFT), then per wanted field: kind | flags << 8 (kind 0: absent), value start, value end. Kinds
  * and flags are FieldScanner.decode's, plus flag 4: an integer of at most 15 digits whose value is
  * in the float64s at NUMS (line * nf + field); bits 16 up: a short string's id (internString).
  */
 function scanFn(nested: number): WasmFn {
   const f = SCRATCH(new WasmFn(['p', 'end', 'out', 'max', 'nf'], [I32]))
     .local('line').local('rec').local('st').local('ls').local('la').local('ks').local('klen').local('slot')
-    .local('i').local('j').local('fp').local('off').local('vs').local('vflags').local('member').local('nrec').local('acc', I64).local('num', F64).local('num64', I64).local('sh').local('tries').local('ent')
+    .local('i').local('j').local('fp').local('off').local('vs').local('vflags').local('member').local('nrec').local('acc', I64).local('num', F64).local('num64', I64).local('sh').local('tries').local('ent').local('pm')
   splats(f)
   /** Runs `then` when the key `[ks, ks + klen)` is wanted field i's name. */
   const nameIs = (then: () => void): void => {
@@ -338,6 +338,7 @@ function scanFn(nested: number): WasmFn {
       f.get('line').get('nf').mul().const(3).shl().const(NUMS).add().set('nrec')
       f.get('p').set('ls')
       f.const(0).set('la')
+      f.const(0).set('pm')
       f.const(0).set('i')
       f.loop('clear', () => {
         f.get('i').get('nf').ltU()
@@ -453,6 +454,7 @@ function scanFn(nested: number): WasmFn {
               // A plain string of 1 to 16 bytes: its id in the string table (added when new and not full).
               f.get('kind').const(1).eq().get('vflags').eqz().and().get('p').get('vs').sub().const(3).sub().const(16).ltU().and()
               f.if(() => internString(f))
+              f.get('pm').const(1).get('slot').shl().or().set('pm')
               f.get('rec').get('slot').const(12).mul().add().tee('fp')
               f.get('kind').get('vflags').const(8).shl().or().store32(12)
               f.get('fp').get('vs').store32(16)
@@ -473,7 +475,7 @@ function scanFn(nested: number): WasmFn {
         f.get('c').const(NL).ne().brIf('defer')
         f.get('rec').get('ls').store32(0)
         f.get('rec').get('p').store32(4)
-        f.get('rec').get('la').const(1).shl().const(1).or().store32(8)
+        f.get('rec').get('la').const(1).shl().const(1).or().get('pm').const(PRESENT_SHIFT).shl().or().store32(8)
         f.inc('p').inc('line').br('line')
       })
       // Left to the caller: find the line's newline (every scan above stops at it or before).
@@ -520,6 +522,8 @@ function scannerModule(): object | null {
 export const LINE_START = 0
 export const LINE_END = 1
 export const LINE_VERDICT = 2
+/** The verdict's bits from this one up: bit i set when wanted field i is present (fields 0 to 23). */
+export const PRESENT_SHIFT = 8
 /** In a field's kind word: its value is in BlockScanner.nums. */
 export const SHORT_INT = 4 << 8
 

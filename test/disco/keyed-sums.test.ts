@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { FieldScanner, KeyedSums, SCAN_OK, WorkerPoolExecutor, runJob, sumRows, type JobSpec } from 'disco-inferno'
 import { addExact } from '#src/util/json.js'
 import { ROW_SINK, hashKey, type RowSink } from '#src/disco/keyed-sums.js'
@@ -296,5 +297,48 @@ test('a file input that does not exist is DISCO_INPUT_NOT_FOUND in the record an
       inputs: [join(dir, 'missing.ndjson')], map: fn(form === 'bytes' ? 'rowBytesMap' : 'rowMap'), mapForm: form, reduce: fn('rowReduce'), maxAttempts: 1,
     }, { store, executor: 'in-process' })
     await assert.rejects(job.wait(), (e: unknown) => (e as { code?: string }).code === 'DISCO_TASK_FAILED' && /DISCO_INPUT_NOT_FOUND|does not exist/.test((e as Error).message))
+  }
+})
+
+test("bench/mr-job's bytes-form map (WebAssembly blocks and JS scanner) gives the record form's results on odd lines", async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const job = fileURLToPath(new URL('../../bench/mr-job.js', import.meta.url))
+  const r = rng(SEED + 5)
+  const parts: string[] = []
+  for (let i = 0; i < 40_000; i++) {
+    const user = `u${Math.floor(r() ** 2 * 300)}`
+    const amount = Math.floor(r() * 2000) - 1000
+    const y = r()
+    // Mostly the bench's lines; the rest are what the fast path must leave to the slow ones.
+    if (y < 0.8) parts.push(`{"ts":${i},"user":"${user}","event":"view","amount":${amount},"page":"/p/${i % 50}"}\n`)
+    else if (y < 0.82) parts.push(`{"user":"${user}\\u0041","amount":${amount}}\n`) // an escape in the key
+    else if (y < 0.84) parts.push(`{"user":"${user}é","amount":${amount}}\n`) // non-ASCII key
+    else if (y < 0.86) parts.push(`{"user":"${user}","amount":${amount}.5}\n`) // a fraction
+    else if (y < 0.87) parts.push(`{"user":"${user}","amount":${amount}e2}\n`) // an exponent
+    else if (y < 0.88) parts.push(`{"user":"${user}","amount":-0}\n`)
+    else if (y < 0.89) parts.push(`{"user":"${user}","amount":${i % 7 === 0 ? 1234567890123456 : 123456789012345}}\n`) // 16 and 15 digits
+    else if (y < 0.9) parts.push(`{"user":"x","amount":1,"user":"${user}"}\n`) // a duplicate key: the last one counts
+    else if (y < 0.92) parts.push(` { "amount" : ${amount} , "user" : "${user}" } \r\n`) // spaces, a CR
+    else if (y < 0.93) parts.push(`{"user":"${user}","amount":${amount},"nested":{"a":[1,{"b":"}"}]}}\n`)
+    else if (y < 0.94) parts.push(`{"user":"${user}","amount":${amount},"pad":"${'p'.repeat(Math.floor(r() * 3000))}"}\n`)
+    else parts.push(`{"user":"${user}","amount":${amount},"ok":true,"n":null}\n`)
+    if (i === 20_000) parts.push(`{"user":"long","amount":7,"pad":"${'q'.repeat(1_200_000)}"}\n`) // longer than a block
+  }
+  const input = join(dir, 'events.ndjson')
+  writeFileSync(input, parts.join('') + '{"user":"last","amount":3}') // no final newline
+  const base: JobSpec = {
+    inputs: [input], partitions: 3, maxRecordSize: 4 << 20,
+    combiner: { module: job, export: 'combine' }, reduce: { module: job, export: 'reduce' },
+  }
+  const record = await runJob({ ...base, map: { module: job, export: 'map' } }, { store, executor: 'in-process' })
+  await record.wait()
+  const expected = await collect(record.results())
+  assert.ok(expected.length > 300)
+  for (const scanner of ['wasm', 'js']) {
+    const bytes = await runJob({ ...base, map: { module: job, export: 'mapBytes' }, mapForm: 'bytes', params: { scanner } }, { store, executor: 'in-process' })
+    // The map tells the engine its newlines (countsNewlines): one record per newline, as counted by the engine.
+    assert.equal((await bytes.wait()).records, parts.length)
+    assert.deepEqual(await collect(bytes.results()), expected, `scanner ${scanner} seed ${SEED}`)
   }
 })

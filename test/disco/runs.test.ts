@@ -167,6 +167,31 @@ test('RunMerger: ties keep file order; records longer than the read buffer', (t)
   assert.deepEqual(got, [['a', 0], ['a', 1], ['b', big + 0], ['b', big + 1]])
 })
 
+test('RunMerger: many sorted files merge in JS < order, ties in file order (6-byte prefixes, NULs, bytes >= 0xED)', (t) => {
+  const dir = tempDir(t)
+  const r = rng(SEED + 3)
+  const stems = ['', 'u1', 'u12345', 'u123456', 'u12345\u0000', 'abcdef', 'abcdeg', 'abcdef\u0000x', '\u0000\u0000', 'é', '\uE000', '\uFFFF', '\u{1F600}', '\uD800']
+  const key = (): string => (r() < 0.5 ? stems[Math.floor(r() * stems.length)]! : '') + (r() < 0.6 ? randomKey(r) : String(Math.floor(r() * 500)))
+  const all: [string, number, number][] = []
+  const files: string[] = []
+  for (let f = 0; f < 9; f++) {
+    const rows: [string, number][] = Array.from({ length: 400 }, (_, i) => [key(), i])
+    rows.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1])
+    const w = new RecordWriter(join(dir, `m${f}`))
+    for (const [k, v] of rows) {
+      w.pair(k, v)
+      all.push([k, f, v])
+    }
+    w.commit()
+    files.push(w.path)
+  }
+  all.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1] || a[2] - b[2])
+  const m = new RunMerger(files)
+  const got: [string, number, number][] = []
+  for (let rd = m.next(); rd; rd = m.next()) got.push([rd.key(), rd.order, rd.value() as number])
+  assert.deepEqual(got, all, `seed=${SEED + 3}`)
+})
+
 test('a corrupt or foreign intermediate file is a coded error naming the file', (t) => {
   const dir = tempDir(t)
   writeFileSync(join(dir, 'text'), '["a",1]\n')

@@ -140,3 +140,26 @@ test('fast path: lines longer than a scanner block and than the line limit, in c
   }
   assert.deepStrictEqual(reports, [['301:true'], ['301:true'], ['301:true']])
 })
+
+test('fast path: a rule reading more fields than a present-fields mask holds (30), both scanners', async () => {
+  const names = Array.from({ length: 30 }, (_x, i) => `f${i}`)
+  const wide = defineRule({ name: 'wide', mapInputStream: 'json', keysets: {
+    a: defineKeyset({ keyParts: names.slice(0, 15), valueParts: ['n'] }),
+    b: defineKeyset({ keyParts: names.slice(15), valueParts: ['n'] }),
+  } })
+  const r = mulberry32(77)
+  const lines: string[] = []
+  for (let i = 0; i < 2000; i++) {
+    const members = names.filter(() => r() < 0.97).map((f) => `"${f}":${pick(r, ['"x"', '"y"', '1', '2.5', 'null', 'true'])}`)
+    if (r() < 0.8) members.push(`"n":${pick(r, ['1', '2', '12345678901234567890', '"z"'])}`)
+    lines.push(`{${members.join(',')}}`)
+  }
+  const bytes = Buffer.from(lines.join('\n') + '\n')
+  const want = await run(wide, 'text', bytes, 0)
+  assert.ok(want.pairs.length > 0)
+  for (const scanner of ['wasm', 'js'] as const) {
+    const got = await run(wide, 'bytes', bytes, 1 << 14, scanner)
+    assert.deepStrictEqual(got.stats, want.stats, scanner)
+    assert.deepStrictEqual(got.pairs, want.pairs, scanner)
+  }
+})

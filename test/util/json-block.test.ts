@@ -3,7 +3,7 @@
 // exactly what the full parser gives; the lines it leaves to the caller are only counted.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_START, LINE_VERDICT, SHORT_INT } from '#src/util/json-block.js'
+import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_START, LINE_VERDICT, PRESENT_SHIFT, SHORT_INT } from '#src/util/json-block.js'
 import { FieldScanner } from '#src/util/json-fields.js'
 import { parseJson } from '#src/util/json.js'
 import { mulberry32 } from '#src/util/random.js'
@@ -67,6 +67,8 @@ function check(b: BlockScanner, decoder: FieldScanner, lines: readonly Buffer[],
       assert.ok(want !== undefined, `${at}: called valid, the full parser says no`)
       // Bit 1: some string held a byte >= 0x80; without it the line is pure ASCII.
       assert.equal((verdict & 2) !== 0, bytes.some((x) => x >= 0x80), at)
+      // Bits 8 up: the present fields.
+      assert.equal(verdict >>> PRESENT_SHIFT, FIELDS.reduce((m, _f, k) => (b.out[r + 3 + 3 * k] !== 0 ? m | (1 << k) : m), 0), at)
       const got = FIELDS.map((_f, k) => {
         const q = r + 3 + 3 * k
         const kind = b.out[q]!
@@ -191,4 +193,18 @@ test('block scanner: keys predicted from earlier lines (same key order, near mis
 
 test('block scanner: short integers were checked as float64s, short strings as interned ones', () => {
   assert.ok(shortInts > 1000 && interned > 1000, JSON.stringify({ shortInts, interned }))
+})
+
+test('block scanner: integers of every length from 1 to 17 digits, both signs, -0, fractions and exponents', () => {
+  const b = BlockScanner.create(FIELDS)
+  assert.ok(b)
+  const decoder = new FieldScanner(FIELDS)
+  const lines: Buffer[] = []
+  for (let d = 1; d <= 17; d++) {
+    const digits = '9876543210123456789'.slice(0, d)
+    for (const n of [digits, `-${digits}`, `1${'0'.repeat(d - 1)}`, `${digits}.5`, `${digits}e2`, `-${digits}E-2`]) lines.push(Buffer.from(`{"a":${n},"n":${n},"b":"${n}"}`))
+  }
+  for (const n of ['0', '-0', '0.0', '-0.0', '0e0', '9007199254740993', '100000000', '99999999', '123456789012345']) lines.push(Buffer.from(`{"a":${n}}`))
+  const [valid, left] = check(b, decoder, lines, 'numbers')
+  assert.deepEqual([valid, left], [lines.length, 0])
 })

@@ -5,7 +5,7 @@ import { addOversized, createRecordReader, noteBadLine, type RecordReader } from
 import { blobStats, mergeReadStats, newReadStats, type JobStats, type ReadStats } from '../results/stats.js'
 import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
-import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_VERDICT, SHORT_INT } from '../../util/json-block.js'
+import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_VERDICT, PRESENT_SHIFT, SHORT_INT } from '../../util/json-block.js'
 import { compareRows, decodeKey, encodeKey, keysetMapper, keysetReduce, SumCombiner } from './map-reduce.js'
 import type { BlobRef } from '../reading/tags.js'
 import type { InfernoStore } from '../reading/inferno-store.js'
@@ -133,36 +133,52 @@ const MAX_BUILT_FIELDS = 24
 /** Sets of present fields a builder compiles a literal for; records past that take the loop. */
 const MAX_SHAPES = 64
 
+/** Bit i set when `values[i]` is not undefined (fields up to MAX_BUILT_FIELDS). */
+function presentMask(values: readonly unknown[], n: number): number {
+  let mask = 0
+  for (let i = 0; i < n; i++) if (values[i] !== undefined) mask |= 1 << i
+  return mask
+}
+
 /**
- * Makes a record's parts from the scanner's values (`values[i]` is field i's value, undefined when
- * absent): absent fields are left out, present ones set in field order. For each set of present
- * fields met, one object literal is compiled once, so every record of that set gets the same
- * object shape at once (no property-by-property growth, no keyed stores).
+ * Makes a record's parts from the scanner's values: `values[i]` is field i's value where bit i of
+ * `mask` is set (presentMask; other entries are not read; -1 when there are more than
+ * MAX_BUILT_FIELDS fields: every entry is read, undefined meaning absent). Absent fields are left
+ * out, present ones set in field order. For each set of present fields met, one object literal is
+ * compiled once, so every record of that set gets the same object shape at once (no
+ * property-by-property growth, no keyed stores).
  */
-function partsBuilder(fields: readonly string[]): (values: readonly unknown[]) => Parts {
-  const loop = (values: readonly unknown[]): Parts => {
+function partsBuilder(fields: readonly string[]): (values: readonly unknown[], mask: number) => Parts {
+  const loop = (values: readonly unknown[], mask: number): Parts => {
     const parts: Parts = {}
-    for (let i = 0; i < fields.length; i++) if (values[i] !== undefined) parts[fields[i]!] = values[i]
+    for (let i = 0; i < fields.length; i++) if ((i >= 31 || (mask & (1 << i)) !== 0) && values[i] !== undefined) parts[fields[i]!] = values[i]
     return parts
   }
   // (a quoted `__proto__` in a literal would set the prototype; ruleFields never lists it)
   if (fields.length > MAX_BUILT_FIELDS || fields.includes('__proto__')) return loop
   const shapes = new Map<number, (values: readonly unknown[]) => Parts>()
-  // The last set of present fields and its literal: records of a log mostly repeat it.
+  // The last two sets of present fields and their literals: records of a log mostly repeat them.
   let lastMask = -1
-  let lastMake: (values: readonly unknown[]) => Parts = loop
-  return (values) => {
-    let mask = 0
-    for (let i = 0; i < fields.length; i++) if (values[i] !== undefined) mask |= 1 << i
+  let lastMake: (values: readonly unknown[]) => Parts = (v) => loop(v, -1)
+  let prevMask = -1
+  let prevMake = lastMake
+  return (values, mask) => {
     if (mask === lastMask) return lastMake(values)
-    let make = shapes.get(mask)
-    if (make === undefined) {
-      if (shapes.size >= MAX_SHAPES) return loop(values)
-      const members = fields.flatMap((f, i) => (mask & (1 << i) ? [`${JSON.stringify(f)}: v[${i}]`] : []))
-      // Field names are quoted with JSON.stringify: the literal holds no code from the rule.
-      make = new Function('v', `return { ${members.join(', ')} }`) as (values: readonly unknown[]) => Parts
-      shapes.set(mask, make)
+    let make: ((values: readonly unknown[]) => Parts) | undefined
+    if (mask === prevMask) {
+      make = prevMake
+    } else {
+      make = shapes.get(mask)
+      if (make === undefined) {
+        if (shapes.size >= MAX_SHAPES) return loop(values, mask)
+        const members = fields.flatMap((f, i) => (mask & (1 << i) ? [`${JSON.stringify(f)}: v[${i}]`] : []))
+        // Field names are quoted with JSON.stringify: the literal holds no code from the rule.
+        make = new Function('v', `return { ${members.join(', ')} }`) as (values: readonly unknown[]) => Parts
+        shapes.set(mask, make)
+      }
     }
+    prevMask = lastMask
+    prevMake = lastMake
     lastMask = mask
     lastMake = make
     return make(values)
@@ -249,7 +265,9 @@ class BytesMap {
   busy = false
   readonly values: unknown[] = []
   readonly scanner: FieldScanner | undefined
-  readonly build: ((values: readonly unknown[]) => Parts) | undefined
+  readonly build: ((values: readonly unknown[], mask: number) => Parts) | undefined
+  /** Records are built from a mask of present fields (else every value is read). */
+  readonly masked: boolean
   /** WebAssembly block scanning, where it runs (json-block.ts). */
   readonly blocks: BlockScanner | undefined
   readStats: ReadStats = newReadStats()
@@ -264,6 +282,7 @@ class BytesMap {
   constructor(fields: string[] | undefined, wasm: boolean) {
     this.scanner = fields && fields.length > 0 ? new FieldScanner(fields) : undefined
     this.build = fields ? partsBuilder(fields) : undefined
+    this.masked = fields !== undefined && fields.length <= MAX_BUILT_FIELDS
     // Whole lines in one buffer are scanned in blocks by WebAssembly where it runs: the lines it
     // proves valid become records in `block`, the others take `sink`.
     this.blocks = this.scanner && wasm ? BlockScanner.create(this.scanner.fields) : undefined
@@ -301,7 +320,7 @@ class BytesMap {
     if (verdict === SCAN_OK) {
       readStats.lines++
       readStats.records++
-      m.one(this.build!(this.values))
+      m.one(this.build!(this.values, this.masked ? presentMask(this.values, scanner.fields.length) : -1))
     } else if (verdict === SCAN_BAD) {
       readStats.lines++
       noteBadLine(readStats, 'json', buf.toString('utf8', s, e))
@@ -314,7 +333,7 @@ class BytesMap {
 
   lines(buf: Buffer, start: number, end: number): void {
     const b = this.blocks!
-    const { split, m, readStats, values, scanner, sink } = this
+    const { split, m, readStats, values, scanner, sink, masked } = this
     const build = this.build!
     const mem = b.bytes
     const out = b.out
@@ -350,14 +369,22 @@ class BytesMap {
             continue
           }
           if ((verdict & 2) !== 0 && this.invalidUtf8(mem, ls, mem[nl - 1] === 13 ? nl - 1 : nl)) continue
-          for (let f = 0, q = r + 3; f < nf; f++, q += 3) {
+          // The present fields (their bits in the verdict when masked, else all), decoded.
+          const present = masked ? verdict >>> PRESENT_SHIFT : -1
+          let mask = present
+          for (let f = 0, q = r + 3; f < nf && mask !== 0; f++, q += 3) {
+            if (masked) {
+              const bit = mask & 1
+              mask >>>= 1
+              if (bit === 0) continue
+            }
             const k = out[q]!
             values[f] = k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
               : (k & SHORT_INT) !== 0 ? nums[i * nf + f] : scanner!.decode(mem, k & 255, (k >> 8) & 3, out[q + 1]!, out[q + 2]!)
           }
           readStats.lines++
           readStats.records++
-          m.one(build(values))
+          m.one(build(values, present))
           m.flush(false)
         }
       }
