@@ -120,9 +120,11 @@ function start(
     owned = true
   }
   const done = execute({ stores, plan, spec: info.spec, info, executor, abort, ttl, onProgress: opts.onProgress, reused, inputsUrl })
-    .finally(async () => {
+    .finally(() => {
       running.delete(name)
-      if (owned) await executor.close()
+      // The pool's idle threads end in the background (they never hold the process): the job's
+      // outcome is known and stored, so wait() does not wait for threads to exit.
+      if (owned) executor.close().catch(() => {})
     })
   done.catch(() => {}) // surfaced through wait()
   running.set(name, { abort, done })
