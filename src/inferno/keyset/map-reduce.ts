@@ -253,7 +253,7 @@ function internKey(ks: KeysetPlan, n: number): KeySlot {
 }
 
 /**
- * One keyset map run's settings and callbacks, made once per map task (keysetMapper) or per call
+ * One keyset map run's settings and callbacks, made once per map task (keysetMapRun) or per call
  * (keysetMap): the record path then makes no closure and looks nothing up per record.
  */
 class MapRun {
@@ -382,21 +382,9 @@ export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, 
 }
 
 /**
- * keysetMap for many records of one map task: the settings are read once, and the function returned
- * maps one record each call.
- *
- * @example
- * const map = keysetMapper(rule, {}, emit, { combiner })
- * for (const parts of records) map(parts)
- */
-export function keysetMapper(rule: Rule, params: Params, emit: Emit, hooks: KeysetHooks = {}): (parts: Parts) => void {
-  const run = new MapRun(rule, params, emit, hooks)
-  return (parts) => run.one(parts)
-}
-
-/**
- * keysetMapper as an object whose `one` maps a record: the same method for every map task, so code
- * compiled around the call (a task's line loop) stays valid from one task to the next.
+ * keysetMap for many records of one map task: the settings are read once, and the object's `one`
+ * maps one record each call (the same method for every task, so code compiled around the call, a
+ * task's line loop, stays valid from one task to the next).
  *
  * @example
  * const run = keysetMapRun(rule, {}, emit, { combiner })
