@@ -8,7 +8,8 @@ import { evaluate, metaquery, resolve } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
 import { FnInquiry, IdsInquiry, type Inquiry, ListInquiry } from './inquiry.js'
 import { Q } from './q.js'
-import { type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError, unsafeBytes } from './reader.js'
+import type { WasmValueDecoder } from './huffman-wasm.js'
+import { type BatchPool, type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError, unsafeBytes } from './reader.js'
 import { dedupe } from './setops.js'
 import { type BytesLike, type FinalizeOptions, type Values, buildImage } from './writer.js'
 import { writeFileAtomicSync } from '../util/atomic.js'
@@ -36,6 +37,12 @@ export interface ValueColumn {
   readonly bytes: Uint8Array
   readonly offsets: Offsets
 }
+
+const EMPTY_BYTES = new Uint8Array(0)
+
+/** `open`'s header buffer (from Node's pool: no ArrayBuffer of its own), reused by every open. */
+const OPEN_HEAD = Buffer.allocUnsafe(HEADER_SIZE)
+const OPEN_HEAD_BYTES = bytesOf(OPEN_HEAD)
 
 /** Decoding buffer of a compressed DB's value batches (grown for a value that needs more). */
 const VALUE_BATCH_BYTES = 256 * 1024
@@ -117,6 +124,85 @@ class ValuesIterator implements Iterator<Uint8Array> {
 }
 
 /**
+ * The batches of a compressed DB's unique values (`valueBatches`): a plain class rather than a
+ * generator (a generator around the decoding loop measured about 14 % slower). It holds the
+ * reader's pooled buffers while it runs and gives them back at the end (or on `return`).
+ */
+class CompressedValueBatches implements Iterator<ValueBatch>, Iterable<ValueBatch> {
+  #id = 1
+  #pool: BatchPool | undefined
+  /** The WebAssembly decoder while this scan holds it (else batches are decoded in JavaScript). */
+  #wasm: WasmValueDecoder | null
+  #running = true
+  readonly #U: number
+  constructor(
+    private readonly r: Reader,
+    private readonly size: number,
+  ) {
+    this.#U = r.U
+    this.#wasm = r.takeWasm()
+    // Without the WebAssembly decoder: the reader's pooled buffers when no other scan holds them
+    // (decoded offsets stay below 2^32: a batch's buffer is far smaller).
+    this.#pool = this.#wasm === null ? r.takeBatchPool(size + 1) : undefined
+  }
+  next(): IteratorResult<ValueBatch> {
+    const id = this.#id
+    const w = this.#wasm
+    if (w !== null && this.#running && id <= this.#U) {
+      const n = w.decode(id, Math.min(this.size, this.#U + 1 - id))
+      if (n > 0) {
+        this.#id = id + n
+        return { done: false, value: { length: n, firstId: id, bytes: w.bytes, offsets: w.offsets } }
+      }
+    }
+    // The end, a damaged value, or a batch in JavaScript (kept out of this method: a scan's loop
+    // inlines `next`, and the compiler's work then stays small).
+    return this.#slowNext()
+  }
+  #slowNext(): IteratorResult<ValueBatch> {
+    const id = this.#id
+    if (!this.#running || id > this.#U) return this.#done()
+    const r = this.r
+    const count = Math.min(this.size, this.#U + 1 - id)
+    try {
+      const w = this.#wasm
+      if (w !== null) {
+        const n = w.decode(id, count)
+        if (n < 0) r.throwDamaged(id - 1 - n)
+        // A value too large for a batch of the WebAssembly decoder: this batch in JavaScript.
+        this.#pool ??= { offsets: new Uint32Array(this.size + 1), out: EMPTY_BYTES }
+      }
+      const pool = this.#pool!
+      let n = r.decodeValues(id, count, pool.offsets, 0, pool.out, 0)
+      if (n === 0) {
+        // Room for a batch of typical values, and for this one whatever its size.
+        pool.out = unsafeBytes(Math.max(VALUE_BATCH_BYTES, r.valueCap(id)))
+        n = r.decodeValues(id, count, pool.offsets, 0, pool.out, 0)
+      }
+      this.#id = id + n
+      return { done: false, value: { length: n, firstId: id, bytes: pool.out, offsets: pool.offsets } }
+    } catch (e) {
+      this.#done()
+      throw e
+    }
+  }
+  return(): IteratorResult<ValueBatch> {
+    return this.#done()
+  }
+  [Symbol.iterator](): Iterator<ValueBatch> {
+    return this
+  }
+  #done(): IteratorResult<ValueBatch> {
+    if (this.#running) {
+      this.#running = false
+      if (this.#wasm !== null) this.r.returnWasm()
+      else if (this.#pool !== undefined) this.r.returnBatchPool(this.#pool)
+    }
+    return { done: true, value: undefined }
+  }
+}
+
+/**
  * An immutable key → values index in the original DiscoDB format (spec discodb-format.md).
  * @example
  * const db = DiscoDB.load('animals.ddb')
@@ -177,8 +263,9 @@ export class DiscoDB {
       throw ioError(e, path)
     }
     try {
-      // From Node's buffer pool: no ArrayBuffer of its own for 72 bytes.
-      const head = Buffer.allocUnsafe(HEADER_SIZE)
+      // Into one scratch buffer shared by all opens: the reader keeps only the parsed header (the
+      // header's bytes are read again with the first section).
+      const head = OPEN_HEAD
       let got = readSync(fd, head, 0, HEADER_SIZE, offset)
       while (got > 0 && got < HEADER_SIZE) {
         const n = readSync(fd, head, got, HEADER_SIZE - got, offset + got)
@@ -186,19 +273,18 @@ export class DiscoDB {
         got += n
       }
       if (got < HEADER_SIZE) readHeader(bytesOf(head.subarray(0, got))) // DDB_TOO_SMALL or DDB_BAD_MAGIC
-      const b = bytesOf(head)
       // The file's length is checked when a section is first read (before its buffer is
       // allocated), not here: open costs one read. A header that is bad whatever the length is
       // checked again against the real length (fstat), so that the error is the one `loads`
       // gives (a size beyond the file is reported before the layout).
       let header: DiscoDBHeader | undefined
       try {
-        header = readHeader(b, Number.MAX_SAFE_INTEGER)
+        header = readHeader(OPEN_HEAD_BYTES, Number.MAX_SAFE_INTEGER)
       } catch (e) {
         if (!(e instanceof DiscoError)) throw e
       }
-      header ??= readHeader(b, Math.max(0, fstatSync(fd).size - offset))
-      return new this(new Reader(header, head, { fd, path, offset }, b))
+      header ??= readHeader(OPEN_HEAD_BYTES, Math.max(0, fstatSync(fd).size - offset))
+      return new this(new Reader(header, undefined, { fd, path, offset }))
     } catch (e) {
       closeSync(fd)
       throw ioError(e, path)
@@ -400,42 +486,21 @@ export class DiscoDB {
     const r = this.#r
     r.ensure(S_VALUES)
     const U = this.header.numUniqueValues
+    if (r.h.compressed) return { [Symbol.iterator]: () => new CompressedValueBatches(r, size) }
     return {
       *[Symbol.iterator]() {
-        const big = r.h.size >= 0x100000000
-        if (!r.h.compressed) {
-          if (r.hasValueTable) {
-            for (let id = 1; id <= U; id += size) {
-              const n = Math.min(size, U + 1 - id)
-              yield { length: n, firstId: id, bytes: r.buf, offsets: r.valueTableView(id, n) }
-            }
-            return
-          }
-          const offsets: Offsets = big ? new Float64Array(size + 1) : new Uint32Array(size + 1)
+        if (r.hasValueTable) {
           for (let id = 1; id <= U; id += size) {
             const n = Math.min(size, U + 1 - id)
-            r.valueStarts(id, n, offsets)
-            yield { length: n, firstId: id, bytes: r.buf, offsets }
+            yield { length: n, firstId: id, bytes: r.buf, offsets: r.valueTableView(id, n) }
           }
           return
         }
-        // The reader's pooled buffers when no other scan holds them (decoded offsets stay
-        // below 2^32: a batch's buffer is far smaller).
-        const pool = r.takeBatchPool(size + 1)
-        let { offsets, out } = pool
-        try {
-          for (let id = 1; id <= U; ) {
-            const n = r.decodeValues(id, Math.min(size, U + 1 - id), offsets, 0, out, 0)
-            if (n === 0) {
-              // Room for a batch of typical values, and for this one whatever its size.
-              out = pool.out = unsafeBytes(Math.max(VALUE_BATCH_BYTES, r.valueCap(id)))
-              continue
-            }
-            yield { length: n, firstId: id, bytes: out, offsets }
-            id += n
-          }
-        } finally {
-          r.returnBatchPool(pool)
+        const offsets: Offsets = r.h.size >= 0x100000000 ? new Float64Array(size + 1) : new Uint32Array(size + 1)
+        for (let id = 1; id <= U; id += size) {
+          const n = Math.min(size, U + 1 - id)
+          r.valueStarts(id, n, offsets)
+          yield { length: n, firstId: id, bytes: r.buf, offsets }
         }
       },
     }

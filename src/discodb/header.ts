@@ -38,9 +38,7 @@ export interface DiscoDBHeader {
  * @example readHeader(bytesOf(fs.readFileSync('animals.ddb'))).numKeys // 5
  */
 export function readHeader(b: Bytes, avail = b.buf.length): DiscoDBHeader {
-  if (avail < HEADER_SIZE) {
-    throw new DiscoError('DDB_TOO_SMALL', `buffer too small: expected at least ${HEADER_SIZE} bytes, found ${avail}`)
-  }
+  if (avail < HEADER_SIZE) tooSmall(avail)
   const lo = b.view.getUint32(0, true)
   const hi = b.view.getUint32(4, true)
   if (lo !== MAGIC_LO || hi !== MAGIC_HI) {
@@ -49,9 +47,7 @@ export function readHeader(b: Bytes, avail = b.buf.length): DiscoDBHeader {
   }
   const sizeHi = b.view.getUint32(12, true)
   const size = sizeHi * 0x100000000 + b.view.getUint32(8, true)
-  if (size > avail || sizeHi >= 0x200000) {
-    throw new DiscoError('DDB_BAD_SIZE', `invalid buffer size: header says ${size} bytes, only ${avail} available`)
-  }
+  if (size > avail || sizeHi >= 0x200000) badSize(size, avail)
   if (size < HEADER_SIZE) {
     throw new DiscoError('DDB_BAD_SIZE', `invalid buffer size: expected at least ${HEADER_SIZE}, header says ${size}`)
   }
@@ -72,6 +68,44 @@ export function readHeader(b: Bytes, avail = b.buf.length): DiscoDBHeader {
   }
   checkLayout(h)
   return Object.freeze(h)
+}
+
+/** Throws DDB_TOO_SMALL: fewer bytes than a header. */
+function tooSmall(avail: number): never {
+  throw new DiscoError('DDB_TOO_SMALL', `buffer too small: expected at least ${HEADER_SIZE} bytes, found ${avail}`)
+}
+
+/**
+ * Throws the error `readHeader` gives for a valid header of `size` bytes with only `avail` (less)
+ * available: DDB_TOO_SMALL below a header's size, else DDB_BAD_SIZE.
+ */
+export function badSize(size: number, avail: number): never {
+  if (avail < HEADER_SIZE) tooSmall(avail)
+  throw new DiscoError('DDB_BAD_SIZE', `invalid buffer size: header says ${size} bytes, only ${avail} available`)
+}
+
+/**
+ * Checks that the header at the start of `b` is `h` (a lazily opened file read again: it must not
+ * have changed since `open`), else DDB_CORRUPT.
+ */
+export function sameHeader(h: DiscoDBHeader, b: Bytes): void {
+  let now: DiscoDBHeader | undefined
+  try {
+    now = readHeader(b, h.size)
+  } catch {
+    now = undefined
+  }
+  const same =
+    now !== undefined &&
+    now.size === h.size &&
+    now.numKeys === h.numKeys &&
+    now.numUniqueValues === h.numUniqueValues &&
+    now.numValues === h.numValues &&
+    now.flags === h.flags &&
+    now.key2valuesOffs === h.key2valuesOffs &&
+    now.id2valueOffs === h.id2valueOffs &&
+    now.codebookOffs === h.codebookOffs
+  if (!same) corrupt('header', 'the header read at open (the file changed since)', 'another header')
 }
 
 /** Checks that the sections of spec 2 follow each other inside the DB. */

@@ -10,8 +10,9 @@ import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
 import { type Chd, binKey, chdBin, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
-import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
+import { type DiscoDBHeader, HEADER_SIZE, badSize, sameHeader } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
+import { WasmValueDecoder } from './huffman-wasm.js'
 
 /**
  * Receives one value as a byte range: `bytes[start, end)`. The bytes are the DB's own (or, for a
@@ -58,6 +59,7 @@ function badId(id: number, maxId: number): never {
 const EMPTY = new Uint32Array(0)
 const EMPTY_I32 = new Int32Array(0)
 const EMPTY_BYTES = new Uint8Array(0)
+const EMPTY_B = bytesOf(EMPTY_BYTES)
 
 /** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
 function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
@@ -129,16 +131,20 @@ export class Reader implements QuerySource {
   #batchPool: BatchPool | undefined
   /** Whether a scan holds `#batchPool`. */
   #batchBusy = false
+  /** The WebAssembly batch decoder of a compressed DB (made by the first scan; null when unavailable). */
+  #wasm: WasmValueDecoder | null | undefined
+  /** Whether a scan holds `#wasm`. */
+  #wasmBusy = false
 
   /**
-   * `bytes` holds the whole DB (have = S_ALL) or only its header (then `file` has the rest, and
-   * its length is checked against the header's size on the first read); `b` may be given for `bytes`.
+   * `bytes` holds the whole DB (have = S_ALL), or is undefined: then `file` has it all (its
+   * length is checked against the header's size, and its header against `h`, on the first read).
    */
-  constructor(h: DiscoDBHeader, bytes: Uint8Array, file?: LazyFile, b?: Bytes) {
+  constructor(h: DiscoDBHeader, bytes: Uint8Array | undefined, file?: LazyFile) {
     this.h = h
     this.U = h.numUniqueValues
-    this.buf = bytes
-    this.b = b ?? bytesOf(bytes)
+    this.buf = bytes ?? EMPTY_BYTES
+    this.b = bytes === undefined ? EMPTY_B : bytesOf(bytes)
     this.have = file === undefined ? S_ALL : 0
     this.#file = file
     if (file !== undefined) closer.register(this, file.fd, this)
@@ -189,26 +195,22 @@ export class Reader implements QuerySource {
       throw new DiscoError('DDB_CLOSED', 'the DB was closed: expected an open DB to read its unread sections, found it closed')
     }
     const h = this.h
-    if (this.buf.length < h.size) {
-      // Is the file long enough for the DB (open read only the header)? The error is the one
-      // `loads` gives for the same bytes.
-      let avail: number
-      try {
-        avail = Math.max(0, fstatSync(f.fd).size - f.offset)
-      } catch (e) {
-        throw ioError(e, f.path)
-      }
-      if (avail < h.size) readHeader(this.b, avail)
-      // One buffer of the DB's size; the header is copied, the sections are read into place.
-      const full = Buffer.allocUnsafe(h.size)
-      const buf = new Uint8Array(full.buffer, full.byteOffset, h.size)
-      buf.set(this.buf.subarray(0, HEADER_SIZE))
-      this.buf = buf
-      this.b = bytesOf(buf)
-    }
     const want = mask & ~this.have
     try {
-      if (want & S_INDEX) this.#read(f, HEADER_SIZE, h.id2valueOffs)
+      if (this.buf.length < h.size) {
+        // Is the file long enough for the DB (open read only the header)? The error is the one
+        // `loads` gives for the same bytes.
+        const avail = Math.max(0, fstatSync(f.fd).size - f.offset)
+        if (avail < h.size) badSize(h.size, avail)
+        // One buffer of the DB's size; the sections are read into place, the header with the
+        // index (or alone), and checked to be the one `open` read.
+        const full = Buffer.allocUnsafe(h.size)
+        this.buf = new Uint8Array(full.buffer, full.byteOffset, h.size)
+        this.b = bytesOf(this.buf)
+        if ((want & S_INDEX) === 0) this.#read(f, 0, HEADER_SIZE)
+      }
+      if (want & S_INDEX) this.#read(f, this.have === 0 ? 0 : HEADER_SIZE, h.id2valueOffs)
+      if (this.have === 0) sameHeader(h, this.b)
       if (want & S_VALUES) this.#read(f, h.id2valueOffs, h.size)
     } catch (e) {
       throw ioError(e, f.path)
@@ -820,6 +822,36 @@ export class Reader implements QuerySource {
   returnBatchPool(pool: BatchPool): void {
     this.#batchPool = pool
     this.#batchBusy = false
+  }
+
+  /**
+   * The WebAssembly batch decoder of a compressed DB with a checked value TOC, for one scan at a
+   * time (null when another scan holds it, or when it cannot be made); give it back with
+   * `returnWasm`. Made on first use: a copy of the values and the codebook (the DB's size, about).
+   */
+  takeWasm(): WasmValueDecoder | null {
+    if (this.#wasmBusy || !this.h.compressed) return null
+    let w = this.#wasm
+    if (w === undefined) {
+      const t = this.#valueTable()
+      // The codebook is checked (lengths 0..16) before the decoder reads it.
+      w = this.#wasm = t === null || this.U === 0 ? null : WasmValueDecoder.create(this.buf, t, this.h.codebookOffs, this.codebook().lengths)
+    }
+    if (w !== null) this.#wasmBusy = true
+    return w
+  }
+
+  returnWasm(): void {
+    this.#wasmBusy = false
+  }
+
+  /** Decodes value `id` of a compressed DB in JavaScript to throw its error (the batch decoder found it damaged). */
+  throwDamaged(id: number): never {
+    this.extent(id)
+    const s = this.vs
+    const e = this.ve
+    decodeHuffmanInto(this.codebook(), this.buf, this.b.view, s, e, huffmanScratch(decodedCap(e - s)), 0)
+    return corrupt(`compressed value ${id}`, 'a decodable value', `[${s}, ${e})`)
   }
 
   /** Room needed to decode value `id` of a compressed DB (checked). */

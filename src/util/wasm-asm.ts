@@ -177,6 +177,7 @@ export class WasmFn {
   ltU(): this { return this.op(0x49) }
   gtU(): this { return this.op(0x4b) }
   leU(): this { return this.op(0x4d) }
+  geS(): this { return this.op(0x4e) }
   geU(): this { return this.op(0x4f) }
   ctz(): this { return this.op(0x68) }
   add(): this { return this.op(0x6a) }
@@ -186,6 +187,7 @@ export class WasmFn {
   or(): this { return this.op(0x72) }
   shl(): this { return this.op(0x74) }
   xor(): this { return this.op(0x73) }
+  shrU(): this { return this.op(0x76) }
 
   /** `local += n`. */
   inc(name: string, n = 1): this {

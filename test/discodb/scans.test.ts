@@ -147,9 +147,27 @@ test('open reads only the header: a truncated file or a size beyond the file fai
     assert.equal(codeOf(() => db.keys()), 'DDB_BAD_SIZE')
     db.close()
     assert.equal(codeOf(() => DiscoDB.load(path)), 'DDB_BAD_SIZE')
-    // Intact: still exactly the file's DB.
+    // Intact: still exactly the file's DB, whichever section comes first.
     writeFileSync(path, bytes)
     assert.deepEqual(DiscoDB.open(path).dumps(), bytes)
+    const valuesFirst = DiscoDB.open(path)
+    assert.equal(valuesFirst.valueAt(1).length > 0, true)
+    assert.deepEqual(valuesFirst.dumps(), bytes)
+    // Changed after open (the same file rewritten): cut below a header, the error of loads on
+    // those bytes; another DB, DDB_CORRUPT (the header is read again and compared).
+    for (const [now, want] of [
+      [bytes.subarray(0, 50), 'DDB_TOO_SMALL'],
+      [Buffer.concat([DiscoDB.build([['other', ['x']]]).dumps(), Buffer.alloc(bytes.length)]), 'DDB_CORRUPT'],
+    ] as const) {
+      for (const first of ['index', 'values'] as const) {
+        writeFileSync(path, bytes)
+        const db = DiscoDB.open(path)
+        writeFileSync(path, now)
+        assert.equal(codeOf(() => (first === 'index' ? db.has('pets') : db.valueAt(1))), want, `${want} ${first}`)
+        db.close()
+      }
+    }
+    assert.equal(codeOf(() => DiscoDB.loads(bytes.subarray(0, 50))), 'DDB_TOO_SMALL')
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
