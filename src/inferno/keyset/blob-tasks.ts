@@ -6,7 +6,7 @@ import { blobStats, mergeReadStats, newReadStats, type JobStats, type ReadStats 
 import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
 import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_VERDICT, PRESENT_SHIFT, SHORT_INT } from '../../util/json-block.js'
-import { compareRows, decodeKey, encodeKey, keysetMapper, keysetReduce, SumCombiner } from './map-reduce.js'
+import { compareRows, decodeKey, encodeKey, keysetMapRun, keysetReduce, SumCombiner } from './map-reduce.js'
 import type { BlobRef } from '../reading/tags.js'
 import type { InfernoStore } from '../reading/inferno-store.js'
 import { crc32 } from '../../util/crc32.js'
@@ -53,8 +53,33 @@ const COMBINE_KEYS = 100_000
 /** One map task's record handling: keyset map (or the rule's map function) → combiner → emit. */
 interface RecordMapper {
   one(parts: Parts): void
+  /** `one` as a function value (for the readers' callbacks). */
+  readonly onRecord: (parts: Parts) => void
   /** Hands the combiner's sums on (all of them with `all`, else only when it holds too many keys). */
   flush(all: boolean): void
+}
+
+/**
+ * RecordMapper as a class: `one` and `flush` are the same functions for every map task, so the
+ * compiled line loops that call them (BytesMap, kept per thread) are not deoptimised by each new
+ * task's closures.
+ */
+class TaskMapper implements RecordMapper {
+  readonly onRecord = (parts: Parts): void => this.one(parts)
+
+  constructor(private readonly run: { one(parts: Parts): void } | undefined, private readonly mapOne: ((parts: Parts) => void) | undefined,
+    private readonly combiner: SumCombiner | undefined, private readonly emit: (keyJson: string, values: unknown[]) => void) {}
+
+  one(parts: Parts): void {
+    const run = this.run
+    if (run !== undefined) run.one(parts)
+    else this.mapOne!(parts)
+  }
+
+  flush(all: boolean): void {
+    const combiner = this.combiner
+    if (combiner && (all || combiner.size > COMBINE_KEYS)) for (const [k, v] of combiner.drain()) this.emit(k, v)
+  }
 }
 
 function recordMapper(ctx: MapContext, emit: (keyJson: string, values: unknown[]) => void, stats: JobStats): RecordMapper {
@@ -64,21 +89,15 @@ function recordMapper(ctx: MapContext, emit: (keyJson: string, values: unknown[]
   // With -D every emit is logged: keysets then emit through `out` like the rule's map function.
   const hooks = { errors: stats.mapErrors, counts: stats.map, debug: ctx.debug, ...(combiner && !ctx.debug ? { combiner } : {}) }
   const mapFunction = rule.mapFunction
-  return {
-    one: mapFunction
-      ? (parts) => {
-          try {
-            for (const [key, values] of mapFunction(parts, params)) out(encodeKey(key), values)
-          } catch (e) {
-            stats.mapErrors.errors++
-            if (stats.mapErrors.errorSample.length < 5) stats.mapErrors.errorSample.push(`map error: ${(e as Error).message}`)
-          }
-        }
-      : keysetMapper(rule, params, out, hooks),
-    flush(all) {
-      if (combiner && (all || combiner.size > COMBINE_KEYS)) for (const [k, v] of combiner.drain()) emit(k, v)
-    },
-  }
+  if (!mapFunction) return new TaskMapper(keysetMapRun(rule, params, out, hooks), undefined, combiner, emit)
+  return new TaskMapper(undefined, (parts) => {
+    try {
+      for (const [key, values] of mapFunction(parts, params)) out(encodeKey(key), values)
+    } catch (e) {
+      stats.mapErrors.errors++
+      if (stats.mapErrors.errorSample.length < 5) stats.mapErrors.errorSample.push(`map error: ${(e as Error).message}`)
+    }
+  }, combiner, emit)
 }
 
 /**
@@ -97,10 +116,10 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   const mapBefore = { ...stats.map }
   rule.mapInitFunction?.(ctx.params)
   for await (const line of lines) {
-    reader.push(line, m.one)
+    reader.push(line, m.onRecord)
     m.flush(false)
   }
-  reader.end(m.one)
+  reader.end(m.onRecord)
   m.flush(true)
   mergeReadStats(stats.read, readStats)
   stats.blobs.push(blobStats(ctx.blob ?? 'input', readStats, mapBefore, stats.map))
@@ -223,7 +242,7 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
       }
     }
     split.end(sink)
-    run.reader.end(run.m.one)
+    run.reader.end(run.m.onRecord)
     run.m.flush(true)
     mergeReadStats(stats.read, readStats)
     stats.blobs.push(blobStats(ctx.blob ?? 'input', readStats, mapBefore, stats.map))
@@ -272,7 +291,7 @@ class BytesMap {
   readonly blocks: BlockScanner | undefined
   readStats: ReadStats = newReadStats()
   reader: RecordReader = createRecordReader({ kind: 'json' }, this.readStats)
-  m: RecordMapper = { one: () => {}, flush: () => {} }
+  m: RecordMapper = new TaskMapper(undefined, () => {}, undefined, () => {})
   split: LineSplitter = new LineSplitter()
   /** One line `buf[s, end)`: the byte scanner, else the full reader. */
   readonly sink: (buf: Buffer, s: number, end: number) => void
@@ -310,7 +329,7 @@ class BytesMap {
     const e = end > s && buf[end - 1] === 13 ? end - 1 : end
     const { scanner, m, readStats } = this
     if (!scanner) {
-      this.reader.push(buf.toString('utf8', s, e), m.one)
+      this.reader.push(buf.toString('utf8', s, e), m.onRecord)
       m.flush(false)
       return
     }
@@ -326,7 +345,7 @@ class BytesMap {
       noteBadLine(readStats, 'json', buf.toString('utf8', s, e))
       return
     } else {
-      this.reader.push(buf.toString('utf8', s, e), m.one)
+      this.reader.push(buf.toString('utf8', s, e), m.onRecord)
     }
     m.flush(false)
   }

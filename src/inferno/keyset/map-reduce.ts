@@ -31,10 +31,18 @@ function noteError(hooks: KeysetHooks, where: string, e: unknown): void {
   if (s.errorSample.length < 5) s.errorSample.push(msg)
 }
 
-/** Applies a pre-processor chain, calling `fn` for every final output (no generators: hot path). */
-function applyChain(parts: Parts, fns: readonly Preprocessor[], params: Params, fn: (p: Parts) => void, i = 0): void {
+/**
+ * What takes each record a pre-processor chain gives: an object with a method (the same function
+ * from one map task to the next, so compiled callers are not thrown away for a new closure).
+ */
+interface ChainSink {
+  next(parts: Parts): void
+}
+
+/** Applies a pre-processor chain, calling `sink.next` for every final output (no generators: hot path). */
+function applyChain(parts: Parts, fns: readonly Preprocessor[], params: Params, fn: ChainSink, i = 0): void {
   if (i === fns.length) {
-    fn(parts)
+    fn.next(parts)
     return
   }
   const r = fns[i]!(parts, params) as unknown
@@ -245,7 +253,7 @@ function internKey(ks: KeysetPlan, n: number): KeySlot {
 }
 
 /**
- * One keyset map run's settings and callbacks, made once per map task (keysetMapper) or per call
+ * One keyset map run's settings and callbacks, made once per map task (keysetMapRun) or per call
  * (keysetMap): the record path then makes no closure and looks nothing up per record.
  */
 class MapRun {
@@ -253,25 +261,22 @@ class MapRun {
   readonly counting: MapCounts | undefined
   readonly combining: SumCombiner | undefined
   readonly debug: ((msg: string) => void) | undefined
-  /** What follows the rule's pre-processors for each record they give. */
-  readonly afterRule: (pre: Parts) => void
   /** What follows keyset i's own pre-processors for each record they give. */
-  readonly afterKeyset: ((out: Parts) => void)[]
+  readonly afterKeyset: KeysetSink[]
 
   constructor(readonly rule: Rule, readonly params: Params, readonly emit: Emit, readonly hooks: KeysetHooks) {
     this.plan = mapPlan(rule)
     this.counting = hooks.counts
     this.combining = hooks.combiner
     this.debug = hooks.debug
-    this.afterRule = (pre) => {
-      this.debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
-      if (this.counting) this.counting.preprocessedOut++
-      mapRecord(this, pre)
-    }
-    this.afterKeyset = this.plan.keysets.map((ks) => (out: Parts) => {
-      out._keyset = ks.name
-      emitKeyset(this, ks, out)
-    })
+    this.afterKeyset = this.plan.keysets.map((ks) => new KeysetSink(this, ks))
+  }
+
+  /** What follows the rule's pre-processors for each record they give (ChainSink). */
+  next(pre: Parts): void {
+    this.debug?.(`preprocessed: ${JSON.stringify(pre, jsonReplacer)}`)
+    if (this.counting) this.counting.preprocessedOut++
+    mapRecord(this, pre)
   }
 
   /** The keyset map of one record (see keysetMap). */
@@ -280,11 +285,21 @@ class MapRun {
     if (this.counting) this.counting.recordsIn++
     try {
       this.debug?.(`input: ${JSON.stringify(parts, jsonReplacer)}`)
-      if (rule.partsPreprocess.length === 0) this.afterRule(parts)
-      else applyChain(parts, rule.partsPreprocess, this.params, this.afterRule)
+      if (rule.partsPreprocess.length === 0) this.next(parts)
+      else applyChain(parts, rule.partsPreprocess, this.params, this)
     } catch (e) {
       noteError(this.hooks, `map error in rule ${rule.name}`, e)
     }
+  }
+}
+
+/** What follows one keyset's own pre-processors for each record they give. */
+class KeysetSink implements ChainSink {
+  constructor(readonly run: MapRun, readonly ks: KeysetPlan) {}
+
+  next(out: Parts): void {
+    out._keyset = this.ks.name
+    emitKeyset(this.run, this.ks, out)
   }
 }
 
@@ -367,16 +382,16 @@ export function keysetMap(rule: Rule, parts: Parts, params: Params, emit: Emit, 
 }
 
 /**
- * keysetMap for many records of one map task: the settings are read once, and the function returned
- * maps one record each call.
+ * keysetMap for many records of one map task: the settings are read once, and the object's `one`
+ * maps one record each call (the same method for every task, so code compiled around the call, a
+ * task's line loop, stays valid from one task to the next).
  *
  * @example
- * const map = keysetMapper(rule, {}, emit, { combiner })
- * for (const parts of records) map(parts)
+ * const run = keysetMapRun(rule, {}, emit, { combiner })
+ * for (const parts of records) run.one(parts)
  */
-export function keysetMapper(rule: Rule, params: Params, emit: Emit, hooks: KeysetHooks = {}): (parts: Parts) => void {
-  const run = new MapRun(rule, params, emit, hooks)
-  return (parts) => run.one(parts)
+export function keysetMapRun(rule: Rule, params: Params, emit: Emit, hooks: KeysetHooks = {}): { one(parts: Parts): void } {
+  return new MapRun(rule, params, emit, hooks)
 }
 
 /** Normalises what a post-processor returned into an iterable of rows. */
