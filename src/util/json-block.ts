@@ -522,6 +522,8 @@ function scannerModule(): object | null {
 export const LINE_START = 0
 export const LINE_END = 1
 export const LINE_VERDICT = 2
+/** The verdict's flag byte (bit 0: one valid object; bit 1: a string held a byte >= 0x80); the present-field bits lie above it. */
+export const VERDICT_FLAGS = 0xff
 /** The verdict's bits from this one up: bit i set when wanted field i is present (fields 0 to 23). */
 export const PRESENT_SHIFT = 8
 /** In a field's kind word: its value is in BlockScanner.nums. */
