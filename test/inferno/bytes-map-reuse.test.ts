@@ -11,8 +11,7 @@ const byA = defineRule({
   name: 'by_a', mapInputStream: 'json', partsPreprocess: [count], preprocessReads: [],
   keysets: { k: defineKeyset({ keyParts: ['a'], valueParts: ['count', 'n'] }) },
 })
-// Without the combiner (pairs as they come): two map calls of one rule in one thread at once (a
-// combiner's key slots are shared per rule and thread, so overlapping calls need it off).
+// Without the combiner (pairs as they come).
 const byAPlain = defineRule({
   name: 'by_a_plain', mapInputStream: 'json', partsPreprocess: [count], preprocessReads: [], combiner: false,
   keysets: { k: defineKeyset({ keyParts: ['a'], valueParts: ['count', 'n'] }) },
@@ -71,9 +70,24 @@ test('mapBytes reuse: rules, sequential and overlapping calls, scanners and a fa
   assert.deepEqual(x, alone[0])
   assert.deepEqual(y, alone[1])
   assert.deepEqual(await run(byAPlain, texts[1]!, 300), alone[1])
+  // The same with the combiner on (a cluster worker running two tasks of one rule at once): the key
+  // slots a combiner sums in are shared per rule and thread, and one task never takes another's
+  // (it once did: each task's sums went wrong, or drain threw a TypeError).
+  for (const [sa, sb] of [[512, 700], [4096, 333], [65536, 100]] as const) {
+    const [p, q, r] = await Promise.all([run(byA, texts[0]!, sa), run(byA, texts[1]!, sb), run(byA, texts[0]!, sb, 'js')])
+    assert.deepEqual(p, first.get('a0'))
+    assert.deepEqual(q, first.get('a1'))
+    assert.deepEqual(r, first.get('a0'))
+  }
   // A call that fails halfway (a too-long line with a throwing handler) leaves nothing behind.
   const long = `{"a":"${'z'.repeat(500)}"}\n`
   await assert.rejects(mapBytes({ rule: byA, params: {} }, chunked(texts[0]!.slice(0, 2000) + long + texts[0]!, 300), () => {}, newJobStats(),
     { maxLine: 100, onTooLong: () => { throw new Error('too long') } }), /too long/)
   assert.deepEqual(await run(byA, texts[0]!), first.get('a0'))
+  // A call failing while another runs: the survivor's sums are whole, and the failed call's slots are free again.
+  const failing = mapBytes({ rule: byA, params: {} }, chunked(texts[1]!.slice(0, 4000) + long + texts[1]!, 300), () => {}, newJobStats(),
+    { maxLine: 100, onTooLong: () => { throw new Error('too long') } })
+  const [survivor] = await Promise.all([run(byA, texts[1]!, 250), assert.rejects(failing, /too long/)])
+  assert.deepEqual(survivor, first.get('a1'))
+  assert.deepEqual(await run(byA, texts[1]!, 1000), first.get('a1'))
 })

@@ -57,6 +57,8 @@ interface RecordMapper {
   readonly onRecord: (parts: Parts) => void
   /** Hands the combiner's sums on (all of them with `all`, else only when it holds too many keys). */
   flush(all: boolean): void
+  /** Drops what the combiner still holds (the task failed) and frees its key slots. */
+  close(): void
 }
 
 /**
@@ -79,6 +81,10 @@ class TaskMapper implements RecordMapper {
   flush(all: boolean): void {
     const combiner = this.combiner
     if (combiner && (all || combiner.size > COMBINE_KEYS)) for (const [k, v] of combiner.drain()) this.emit(k, v)
+  }
+
+  close(): void {
+    this.combiner?.close()
   }
 }
 
@@ -115,12 +121,16 @@ export async function mapBlob(ctx: MapContext, lines: AsyncIterable<string> | It
   const m = recordMapper(ctx, emit, stats)
   const mapBefore = { ...stats.map }
   rule.mapInitFunction?.(ctx.params)
-  for await (const line of lines) {
-    reader.push(line, m.onRecord)
-    m.flush(false)
+  try {
+    for await (const line of lines) {
+      reader.push(line, m.onRecord)
+      m.flush(false)
+    }
+    reader.end(m.onRecord)
+    m.flush(true)
+  } finally {
+    m.close()
   }
-  reader.end(m.onRecord)
-  m.flush(true)
   mergeReadStats(stats.read, readStats)
   stats.blobs.push(blobStats(ctx.blob ?? 'input', readStats, mapBefore, stats.map))
   stats.blobsDone++
@@ -248,6 +258,7 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
     stats.blobs.push(blobStats(ctx.blob ?? 'input', readStats, mapBefore, stats.map))
     stats.blobsDone++
   } finally {
+    run.m.close()
     run.busy = false
   }
 }

@@ -197,7 +197,8 @@ function compileAddValues(valueParts: readonly string[], name: string): KeysetPl
 
 /**
  * An interned key: its encoded text, and the sums a combiner keeps for it (`acc`, valid while
- * `owner` is that combiner: a combiner left behind by a failed task is never added to).
+ * `owner` is that combiner; the combiner frees it when it drains or closes, and no other combiner
+ * takes a slot while it is held).
  */
 export interface KeySlot {
   readonly key: string
@@ -520,8 +521,15 @@ export class SumCombiner {
 
   /** Adds to the sums an interned key's slot holds for this combiner (keysetMap's fast path). */
   addSlot(slot: KeySlot, values: readonly unknown[]): void {
-    if (slot.owner === this) {
+    const owner = slot.owner
+    if (owner === this) {
       sumInto(slot.acc!, values)
+      return
+    }
+    // Another map task running in this thread at the same time (a cluster worker's concurrency)
+    // sums this key in the slot: this combiner keeps its own sums for it by key text.
+    if (owner !== undefined) {
+      this.add(slot.key, values)
       return
     }
     slot.owner = this
@@ -529,19 +537,39 @@ export class SumCombiner {
     this.live.push(slot)
   }
 
+  /**
+   * Forgets every buffered key without handing it on and frees the slots it held (a map task that
+   * failed): other tasks' combiners in this thread then sum those keys in the slots again.
+   */
+  close(): void {
+    for (const slot of this.live) {
+      slot.owner = undefined
+      slot.acc = undefined
+    }
+    this.live = []
+    this.sums.clear()
+  }
+
   /** Yields and forgets every buffered key (bigints as decimal text). */
   *drain(): Generator<[string, unknown[]]> {
     const wire = (v: Num[]): unknown[] => v.map((x) => (typeof x === 'bigint' ? x.toString() : x))
-    for (const [k, v] of this.sums) yield [k, wire(v)]
-    this.sums.clear()
+    const sums = this.sums
     const live = this.live
     this.live = []
     for (const slot of live) {
       const acc = slot.acc!
       slot.owner = undefined
       slot.acc = undefined
+      // A key also summed by its text (while another task's combiner held the slot): still one pair.
+      const more = sums.size === 0 ? undefined : sums.get(slot.key)
+      if (more !== undefined) {
+        sums.delete(slot.key)
+        sumInto(acc, more)
+      }
       yield [slot.key, wire(acc)]
     }
+    for (const [k, v] of sums) yield [k, wire(v)]
+    sums.clear()
   }
 }
 
