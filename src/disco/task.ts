@@ -4,13 +4,13 @@
 // data store under a deterministic name, so a re-run replaces them. A reduce task fetches its
 // partition's files from every map task, merges them, groups equal keys and stores one result
 // file (NDJSON).
-import { createWriteStream, createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { closeSync, createWriteStream, createReadStream, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DiscoError } from '../errors.js'
-import { LocalBlobStore, type LineOptions } from '../ddfs/index.js'
+import { LineSplitter, LocalBlobStore, type LineOptions } from '../ddfs/index.js'
 import { crc32, crc32Bytes } from '../util/crc32.js'
 import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
@@ -297,6 +297,51 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
 }
 
 /**
+ * Moves the pairs written to `out` so far (NDJSON lines, in key order) into a sorter through
+ * `add`, in file order, and returns a fresh writer for `path` (the sorted result goes there).
+ */
+function resort(out: AtomicWriter, path: string, add: (key: string, value: unknown) => void): AtomicWriter {
+  out.commit()
+  const written = out.path
+  const fresh = new AtomicWriter(path)
+  try {
+    let line = 0
+    forEachLine(written, (l) => {
+      line++
+      const [k, v] = decodePair(l, `${written} line ${line}`)
+      add(k, v)
+    })
+  } catch (e) {
+    fresh.abort()
+    throw e
+  } finally {
+    rmSync(written, { force: true })
+  }
+  return fresh
+}
+
+/** Calls `fn` with every non-empty line of a local UTF-8 file, in order, read 1 MiB at a time. */
+function forEachLine(path: string, fn: (line: string) => void): void {
+  const split = new LineSplitter(Number.MAX_SAFE_INTEGER)
+  const sink = (b: Buffer, s: number, e: number): void => {
+    if (e > s) fn(b.toString('utf8', s, e))
+  }
+  const fd = openSync(path, 'r')
+  try {
+    // A fresh buffer per read: the splitter keeps pieces of an unfinished line.
+    for (;;) {
+      const buf = Buffer.allocUnsafe(1 << 20)
+      const n = readSync(fd, buf)
+      if (n === 0) break
+      split.push(buf.subarray(0, n), sink)
+    }
+    split.end(sink)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
  * A local file of a stored map output (the merge reads local files): the embedded job data
  * store's own file, else a copy in the task's directory.
  */
@@ -318,7 +363,7 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
     checkAborted(signal)
     files.push(...await Promise.all(msg.inputs.slice(i, i + 16).map((url, j) => fetchInput(stores, url, join(tmp, `in-${i + j}`)))))
   }
-  const out = new AtomicWriter(join(tmp, 'result'))
+  let out = new AtomicWriter(join(tmp, 'result'))
   const merger = new RunMerger(files)
   let records = 0
   let reported = 0
@@ -343,12 +388,28 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
         sink.raw(r.buf, r.start, r.end)
       }
     } else {
-      const sorter = spec.sort ? new Sorter(join(tmp, 'runs')) : undefined
-      const emit: Emit = sorter
+      // A sorted job's result file is in key order. A reduce emitting its keys in order (the
+      // usual case: its group's key) writes them straight to the file; the first key out of order
+      // sends what was written, then everything after it, through a sorter (stable: equal keys
+      // keep their emission order).
+      let sorter: Sorter | undefined
+      let last: string | undefined
+      const toSorter = (key: string, value: unknown): void => {
+        sorter!.add(key, value)
+        if (sorter!.bytes > spec.memoryBudgetBytes) sorter!.spill()
+      }
+      const emit: Emit = spec.sort
         ? (key, value) => {
             if (typeof key !== 'string') throw badKey(key)
-            sorter.add(key, value)
-            if (sorter.bytes > spec.memoryBudgetBytes) sorter.spill()
+            if (sorter) return toSorter(key, value)
+            if (last === undefined || !(key < last)) {
+              out.write(encodePair(key, value))
+              last = key
+              return
+            }
+            sorter = new Sorter(join(tmp, 'runs'))
+            out = resort(out, join(tmp, 'result'), toSorter)
+            toSorter(key, value)
           }
         : (key, value) => out.write(encodePair(key, value))
       // The current group's key bytes are copied: the reader's buffer moves on.

@@ -61,6 +61,24 @@ test('a tiny memory budget spills sorted runs and gives the same results', async
   assert.deepEqual(await collect(many.results()), renamed.sort((a, b) => (a[0] < b[0] ? -1 : 1)))
 })
 
+test('a reduce writes keys in order straight to its result; keys out of order after an in-order start are re-sorted, stably', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const words = wordFiles(dir, SEED + 9, 2, 300)
+  const ex = new InProcessExecutor()
+  const keys = sorted(words.ref)
+  // '=' sorts before every word and '#…' line tags: the first group is in order, every later '=' is not.
+  assert.ok(keys.every(([k]) => k > '=' || k < '='))
+  const pairs: [string, unknown][] = keys.flatMap(([k, n]) => [[k, n], ['=', k]] as [string, unknown][])
+  const expected = pairs.map((p, i) => [p, i] as const).sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1])).map(([p]) => p)
+  for (const budget of [undefined, 4096]) {
+    const job = await runJob({ inputs: words.paths, map: fn('wcMap'), reduce: fn('sharedKeyReduce'), partitions: 1, ...(budget ? { memoryBudgetBytes: budget } : {}) }, { store, executor: ex })
+    const info = await job.wait()
+    assert.equal(info.outputs, pairs.length)
+    assert.deepEqual(await collect(job.results()), expected, `memoryBudgetBytes=${budget} seed=${SEED + 9}`)
+  }
+})
+
 test('a worker killed mid-task: the task re-runs and the job ends ready with identical results', async (t) => {
   const dir = tempDir(t)
   const store = join(dir, 'store')
