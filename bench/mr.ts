@@ -88,7 +88,7 @@ async function childDisco(dir: string, form: 'record' | 'bytes' = 'record'): Pro
   }, { store, executor })
   await job.wait()
   const rows: [string, number, number][] = []
-  for await (const [k, v] of job.results()) rows.push([k, (v as number[])[0]!, (v as number[])[1]!])
+  for await (const batch of job.resultBatches()) for (const [k, v] of batch) rows.push([k, (v as number[])[0]!, (v as number[])[1]!])
   const ms = performance.now() - t0
   await executor.close()
   rmSync(store, { recursive: true, force: true })

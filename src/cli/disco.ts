@@ -9,7 +9,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
 import {
-  jobEvents, jobInfo, jobResults, killJob, listJobs, purgeJob, resolveJob, resumeJob, runJob, waitJob, WorkerPoolExecutor,
+  jobEvents, jobInfo, jobResultBatches, killJob, listJobs, purgeJob, resolveJob, resumeJob, runJob, waitJob, WorkerPoolExecutor,
   type DiscoStores, type Executor, type FnRef, type JobEvent, type JobHandle, type JobInfo, type JobProgress, type JobSpec,
 } from '../disco/index.js'
 import { importModule } from '../util/modules.js'
@@ -321,8 +321,10 @@ export function buildProgram(argv: string[] = process.argv): Command {
   program.command('results').argument('<job>')
     .description('the results as NDJSON [key, value] lines, in key order')
     .action(async (ref: string) => {
-      for await (const pair of jobResults(await stores(), await job(ref))) {
-        const w = write(JSON.stringify(pair) + '\n')
+      for await (const batch of jobResultBatches(await stores(), await job(ref))) {
+        let text = ''
+        for (const pair of batch) text += JSON.stringify(pair) + '\n'
+        const w = write(text)
         if (w) await w
       }
     })

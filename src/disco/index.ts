@@ -6,7 +6,7 @@ export type {
 export { normalizeSpec, planJob, jobName, retryDelay, DEFAULT_MEMORY_BUDGET } from './plan.js'
 export { type Executor, InProcessExecutor, WorkerPoolExecutor, FatalTaskError, isFatal } from './executor.js'
 export {
-  runJob, resumeJob, listJobs, jobInfo, resolveJob, waitJob, killJob, purgeJob, jobEvents, jobResults, jobTasks, storesOf, DEFAULT_HEARTBEAT_MS,
+  runJob, resumeJob, listJobs, jobInfo, resolveJob, waitJob, killJob, purgeJob, jobEvents, jobResults, jobResultBatches, jobTasks, storesOf, DEFAULT_HEARTBEAT_MS,
   type JobRunOptions, type JobHandle, type StoreRef,
 } from './job.js'
 export { defaultPartition } from './task.js'

@@ -69,6 +69,8 @@ export interface JobHandle {
   info(): Promise<JobInfo>
   /** The results as (key, value) pairs, merged in key order (see {@link jobResults}). */
   results(): AsyncGenerator<[string, unknown]>
+  /** The same results, an array of pairs at a time (see {@link jobResultBatches}). */
+  resultBatches(): AsyncGenerator<[string, unknown][]>
 }
 
 /** Jobs running in this process, so kill() reaches them directly. */
@@ -137,6 +139,7 @@ function start(
     },
     info: () => jobInfo(stores, name),
     results: () => jobResults(stores, name),
+    resultBatches: () => jobResultBatches(stores, name),
   }
 }
 
@@ -633,19 +636,35 @@ interface Head { batch: [string, unknown][]; i: number; src: number; it: AsyncIt
 /**
  * Iterates the (key, value) results of a ready job: merged across partitions in key order (ties
  * by partition), or partition after partition when the job ran with `sort: false`.
- * DISCO_JOB_NOT_READY when the job is active or dead.
+ * DISCO_JOB_NOT_READY when the job is active or dead. {@link jobResultBatches} gives the same
+ * pairs in arrays (cheaper per pair).
  *
  * @example
  * for await (const [key, value] of jobResults('.disco', '@')) console.log(key, value)
  */
 export async function* jobResults(store: StoreRef, name: string): AsyncGenerator<[string, unknown]> {
+  for await (const batch of jobResultBatches(store, name)) yield* batch
+}
+
+/** Pairs per batch of {@link jobResultBatches} when merging (file batches go as read). */
+const RESULT_BATCH = 4096
+
+/**
+ * The results of a ready job as {@link jobResults} gives them, a batch (an array of pairs, in
+ * order) at a time: one await per batch instead of one per pair. DISCO_JOB_NOT_READY when the
+ * job is active or dead.
+ *
+ * @example
+ * for await (const batch of jobResultBatches('.disco', '@')) for (const [key, value] of batch) console.log(key, value)
+ */
+export async function* jobResultBatches(store: StoreRef, name: string): AsyncGenerator<[string, unknown][]> {
   const stores = storesOf(store)
   const resolved = await resolveJob(stores, name)
   const info = await jobInfo(stores, resolved)
   if (info.status !== 'ready') throw new DiscoError('DISCO_JOB_NOT_READY', `expected job ${resolved} to be ready, found ${info.status}`)
   const urls = info.results ?? []
-  if (!info.spec.sort) {
-    for (const u of urls) for await (const batch of resultBatches(stores, u)) yield* batch
+  if (!info.spec.sort || urls.length === 1) {
+    for (const u of urls) yield* resultBatches(stores, u)
     return
   }
   const heap = new MinHeap<Head>((a, b) => {
@@ -659,8 +678,9 @@ export async function* jobResults(store: StoreRef, name: string): AsyncGenerator
       const r = await it.next()
       if (!r.done) heap.push({ batch: r.value, i: 0, src, it })
     }
+    let out: [string, unknown][] = []
     for (let top = heap.peek(); top; top = heap.peek()) {
-      yield top.batch[top.i]!
+      out.push(top.batch[top.i]!)
       if (++top.i < top.batch.length) {
         heap.replaceTop(top)
         continue
@@ -672,7 +692,12 @@ export async function* jobResults(store: StoreRef, name: string): AsyncGenerator
         top.i = 0
         heap.replaceTop(top)
       }
+      if (out.length >= RESULT_BATCH) {
+        yield out
+        out = []
+      }
     }
+    if (out.length > 0) yield out
   } finally {
     for (const it of its) await it.return?.(undefined)
   }

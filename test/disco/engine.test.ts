@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import {
-  runJob, jobResults, jobEvents, jobInfo, listJobs, purgeJob, killJob, resolveJob, waitJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openLocalStores,
+  runJob, jobResults, jobResultBatches, jobEvents, jobInfo, listJobs, purgeJob, killJob, resolveJob, waitJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openLocalStores,
   type JobSpec, type JobProgress,
 } from 'disco-inferno'
 import { collect, dataUrls, fn, kvFiles, sorted, tempDir, wordFiles } from './helpers.js'
@@ -79,6 +79,27 @@ test('a reduce writes keys in order straight to its result; keys out of order af
   }
 })
 
+test('results in batches: the very pairs of jobResults, in order, over several batches (sorted, one partition, sort: false)', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  // 10 000 distinct keys: more than one merged batch (4096 pairs); a file's pairs go as read.
+  const path = join(dir, 'keys.txt')
+  writeFileSync(path, Array.from({ length: 10_000 }, (_, i) => `k${(i * 7919) % 10_000} k${i % 10}`).join('\n') + '\n')
+  const ex = new InProcessExecutor()
+  for (const [partitions, sort] of [[7, true], [1, true], [3, false]] as const) {
+    const job = await runJob({ inputs: [path], map: fn('wcMap'), reduce: fn('sumReduce'), partitions, sort }, { store, executor: ex })
+    await job.wait()
+    const pairs = await collect(job.results())
+    assert.equal(pairs.length, 10_000)
+    if (sort) assert.deepEqual(pairs, [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))
+    const batches = await collect(job.resultBatches())
+    assert.ok(batches.every((b) => b.length > 0))
+    if (partitions > 1 && sort) assert.ok(batches.length > 1, `a merge of ${partitions} partitions in ${batches.length} batch(es)`)
+    assert.deepEqual(batches.flat(), pairs, `partitions=${partitions} sort=${sort}`)
+    assert.deepEqual((await collect(jobResultBatches(store, job.name))).flat(), pairs)
+  }
+})
+
 test('a worker killed mid-task: the task re-runs and the job ends ready with identical results', async (t) => {
   const dir = tempDir(t)
   const store = join(dir, 'store')
@@ -125,6 +146,7 @@ test('flaky tasks are retried with back-off; a task failing every attempt kills 
   assert.equal(dead.error!.code, 'DISCO_TASK_FAILED')
   assert.match(dead.error!.stack!, /alwaysFails/)
   await assert.rejects(collect(jobResults(store, bad.name)), (e) => isDiscoError(e, 'DISCO_JOB_NOT_READY'))
+  await assert.rejects(collect(jobResultBatches(store, bad.name)), (e) => isDiscoError(e, 'DISCO_JOB_NOT_READY'))
 })
 
 test('a fatal error stops retries at once; engine errors are coded', async (t) => {
