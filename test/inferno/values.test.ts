@@ -104,3 +104,10 @@ test('utcDay equals new Date(ms).toISOString().slice(0, 10) on every time (diffe
   assert.equal(utcDay(-1), '1969-12-31')
   assert.equal(utcDay(LIMIT), '+275760-09')
 })
+
+test('utcDay right on the first days of 1970 and on days sharing their cache slots (the module computes a few of them at load)', () => {
+  const DAY = 86_400_000
+  for (const d of [0, 1, 2, 7, 15, 16, 512, 513, 527, 1024 + 15, -512, -1]) {
+    for (const ms of [d * DAY, d * DAY + 1, d * DAY + DAY - 1]) assert.equal(utcDay(ms), new Date(ms).toISOString().slice(0, 10), `ms ${ms}`)
+  }
+})

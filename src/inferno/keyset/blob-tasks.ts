@@ -361,15 +361,19 @@ class BytesMap {
     m.flush(false)
   }
 
+  /**
+   * The lines of `buf[start, end)`, scanned by WebAssembly one block at a time. The lines it
+   * proves valid (and ASCII) become records in `records`, the hot loop; the others (verdict 0:
+   * the byte path; a byte >= 0x80: the UTF-8 check first) are handled here, in line order, and
+   * `records` goes on after them. So the compiled record loop never meets a path it has not run
+   * (each such first meeting threw its code away and compiled it again, in every worker).
+   */
   lines(buf: Buffer, start: number, end: number): void {
     const b = this.blocks!
-    const { split, m, readStats, values, scanner, sink, masked } = this
-    const build = this.build!
+    const { split, sink } = this
     const mem = b.bytes
     const out = b.out
-    const nums = b.nums
     const stride = b.stride
-    const nf = b.fields.length
     while (start < end) {
       let cut = end
       if (end - start > BLOCK_BYTES) {
@@ -388,37 +392,71 @@ class BytesMap {
       start = cut
       while (p < last) {
         const n = b.scan(p, last)
-        for (let i = 0, r = 0; i < n; i++, r += stride) {
+        if (n === 0) break
+        p = out[(n - 1) * stride + LINE_END]! + 1
+        let i = 0
+        let taken = -1
+        while ((i = this.records(i, n, taken)) < n) {
+          // Line i left by the record loop: counted (split.take) and handled here.
+          const r = i * stride
           const ls = out[r]!
           const nl = out[r + LINE_END]!
-          p = nl + 1
-          if (!split.take(nl - ls)) continue
-          const verdict = out[r + LINE_VERDICT]!
-          if (verdict === 0) {
+          taken = -1
+          if (!split.take(nl - ls)) {
+            i++
+          } else if (out[r + LINE_VERDICT]! === 0) {
             sink(mem, ls, nl)
-            continue
+            i++
+          } else if (this.invalidUtf8(mem, ls, mem[nl - 1] === 13 ? nl - 1 : nl)) {
+            i++
+          } else {
+            // Valid UTF-8: the record loop makes its record without counting or checking it again.
+            taken = i
           }
-          if ((verdict & 2) !== 0 && this.invalidUtf8(mem, ls, mem[nl - 1] === 13 ? nl - 1 : nl)) continue
-          // The present fields (their bits in the verdict when masked, else all), decoded.
-          const present = masked ? verdict >>> PRESENT_SHIFT : -1
-          let mask = present
-          for (let f = 0, q = r + 3; f < nf && mask !== 0; f++, q += 3) {
-            if (masked) {
-              const bit = mask & 1
-              mask >>>= 1
-              if (bit === 0) continue
-            }
-            const k = out[q]!
-            values[f] = k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
-              : (k & SHORT_INT) !== 0 ? nums[i * nf + f] : scanner!.decode(mem, k & 255, (k >> 8) & 3, out[q + 1]!, out[q + 2]!)
-          }
-          readStats.lines++
-          readStats.records++
-          m.one(build(values, present))
-          m.flush(false)
         }
       }
     }
+  }
+
+  /**
+   * Makes the records of lines `i` to `n - 1` of the last block scan, in order; stops at a line
+   * whose verdict is 0 or that holds a byte >= 0x80 (unless it is line `taken`: already counted
+   * and checked) and returns its index, else returns n.
+   */
+  records(i: number, n: number, taken: number): number {
+    const b = this.blocks!
+    const { split, m, readStats, values, scanner, masked } = this
+    const build = this.build!
+    const mem = b.bytes
+    const out = b.out
+    const nums = b.nums
+    const stride = b.stride
+    const nf = b.fields.length
+    for (let r = i * stride; i < n; i++, r += stride) {
+      const verdict = out[r + LINE_VERDICT]!
+      if (i !== taken) {
+        if (verdict === 0 || (verdict & 2) !== 0) return i
+        if (!split.take(out[r + LINE_END]! - out[r]!)) continue
+      }
+      // The present fields (their bits in the verdict when masked, else all), decoded.
+      const present = masked ? verdict >>> PRESENT_SHIFT : -1
+      let mask = present
+      for (let f = 0, q = r + 3; f < nf && mask !== 0; f++, q += 3) {
+        if (masked) {
+          const bit = mask & 1
+          mask >>>= 1
+          if (bit === 0) continue
+        }
+        const k = out[q]!
+        values[f] = k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
+          : (k & SHORT_INT) !== 0 ? nums[i * nf + f] : scanner!.decode(mem, k & 255, (k >> 8) & 3, out[q + 1]!, out[q + 2]!)
+      }
+      readStats.lines++
+      readStats.records++
+      m.one(build(values, present))
+      m.flush(false)
+    }
+    return n
   }
 }
 

@@ -506,7 +506,9 @@ export function* keysetReduce(rule: Rule, pairs: Iterable<readonly [string, read
 export class SumCombiner {
   private readonly sums = new Map<string, Num[]>()
   /** Slots holding sums of this combiner (see addSlot). */
-  private live: KeySlot[] = []
+  // Emptied in place, never replaced: a first reassignment would make the field mutable in the
+  // class's shape and throw away, in each thread, the compiled line loops that read `size`.
+  private readonly live: KeySlot[] = []
 
   /** Number of keys buffered (a key added both ways counts twice). */
   get size(): number {
@@ -546,7 +548,7 @@ export class SumCombiner {
       slot.owner = undefined
       slot.acc = undefined
     }
-    this.live = []
+    this.live.length = 0
     this.sums.clear()
   }
 
@@ -554,8 +556,7 @@ export class SumCombiner {
   *drain(): Generator<[string, unknown[]]> {
     const wire = (v: Num[]): unknown[] => v.map((x) => (typeof x === 'bigint' ? x.toString() : x))
     const sums = this.sums
-    const live = this.live
-    this.live = []
+    const live = this.live.splice(0)
     for (const slot of live) {
       const acc = slot.acc!
       slot.owner = undefined
