@@ -8,7 +8,7 @@
 // Only the package's public entry: on a cluster this module travels in a job pack, where the
 // package's own `#src/…` imports do not resolve.
 import {
-  BLOCK_BYTES, BlockScanner, VERDICT_FLAGS, FieldScanner, KeyedSums, LINE_END, LINE_VERDICT, LineSplitter, SCAN_OK, SHORT_INT, sumRows, type Emit, type TaskContext,
+  BlockScanner, VERDICT_FLAGS, FieldScanner, KeyedSums, LINE_END, LINE_VERDICT, LineSplitter, SCAN_OK, SHORT_INT, sumRows, type Emit, type TaskContext,
 } from 'disco-inferno'
 
 type Pair = [number, number]
@@ -38,6 +38,9 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
   }
   let fast = 0
   const blocks = (params as { scanner?: string } | undefined)?.scanner === 'js' ? undefined : BlockScanner.create(fields)
+  const long = (b: Buffer, s: number, nl: number): void => {
+    if (split.take(nl - s)) sink(b, s, nl)
+  }
   /** Whole lines `b[start, end)` (ending with a newline), scanned in WebAssembly a block at a time. */
   const block = (b: Buffer, start: number, end: number): void => {
     const w = blocks!
@@ -46,21 +49,10 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
     const nums = w.nums
     const stride = w.stride
     while (start < end) {
-      let cut = end
-      if (end - start > BLOCK_BYTES) {
-        cut = b.lastIndexOf(10, start + BLOCK_BYTES - 1) + 1
-        if (cut <= start) {
-          // One line longer than a block: the JS scanner.
-          const nl = b.indexOf(10, start)
-          if (split.take(nl - start)) sink(b, start, nl)
-          start = nl + 1
-          continue
-        }
-      }
-      b.copy(mem, w.inputStart, start, cut)
+      // A line longer than a block: the JS scanner.
+      start = w.load(b, start, end, long)
       let p = w.inputStart
-      const last = p + (cut - start)
-      start = cut
+      const last = p + w.loaded
       while (p < last) {
         const n = w.scan(p, last)
         for (let i = 0, r = 0; i < n; i++, r += stride) {

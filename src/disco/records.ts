@@ -71,6 +71,9 @@ const MAX_DEPTH = 512
  * A growable byte buffer that values and keys are encoded into. `buf` may be replaced when it
  * grows; `pos` is the end of what was written.
  */
+/** Runs up to this many bytes are copied by a loop (ByteSink.bytes). */
+const SMALL_COPY = 64
+
 export class ByteSink {
   buf: Buffer
   pos = 0
@@ -88,6 +91,18 @@ export class ByteSink {
     const b = Buffer.allocUnsafe(size)
     this.buf.copy(b, 0, 0, this.pos)
     this.buf = b
+  }
+
+  /** Appends `buf[start, end)` (room made first). */
+  bytes(buf: Buffer, start: number, end: number): void {
+    const n = end - start
+    this.ensure(n)
+    const d = this.buf
+    // Small runs (most records): a loop is cheaper than a native copy call.
+    if (n <= SMALL_COPY) {
+      for (let i = start, j = this.pos; i < end; i++, j++) d[j] = buf[i]!
+    } else buf.copy(d, this.pos, start, end)
+    this.pos += n
   }
 
   /** Appends an unsigned integer (≤ 2^53) as a LEB128 varint. */

@@ -13,8 +13,6 @@ import { ByteSink, ByteSource, RECORDS_MAGIC, compareKeyBytes, encodePair } from
 /** Runs merged in one pass at most; more are merged in rounds. */
 export const MERGE_FAN_IN = 64
 const READ_CHUNK = 1 << 18
-/** Records of at most this many bytes are copied by a loop, not by Buffer.copy. */
-const SMALL_COPY = 64
 const WRITE_CHUNK = 1 << 20
 
 /** Where binary records go: one record body `buf[start, end)` (key header, key, value) at a time. */
@@ -117,12 +115,7 @@ export class RecordWriter extends PartialFile implements RecordSink {
         return
       }
     }
-    // Small records (most): a loop is cheaper than a native copy call.
-    if (n <= SMALL_COPY) {
-      const d = s.buf
-      for (let i = 0, j = s.pos; i < n; i++, j++) d[j] = buf[start + i]!
-    } else buf.copy(s.buf, s.pos, start, end)
-    s.pos += n
+    s.bytes(buf, start, end)
     this.records++
   }
 
@@ -162,13 +155,7 @@ export class RecordBuffer implements RecordSink {
     const n = end - start
     const s = this.sink
     s.varint(n)
-    s.ensure(n)
-    // Small records (most): a loop is cheaper than a native copy call.
-    if (n <= SMALL_COPY) {
-      const d = s.buf
-      for (let i = 0, j = s.pos; i < n; i++, j++) d[j] = buf[start + i]!
-    } else buf.copy(s.buf, s.pos, start, end)
-    s.pos += n
+    s.bytes(buf, start, end)
     this.records++
     if (s.pos >= this.limit) this.flush()
   }

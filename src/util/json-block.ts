@@ -549,6 +549,8 @@ export class BlockScanner {
   readonly out: Int32Array
   /** Line i's wanted field f, when its kind word has flag 4 (1024): a short integer's value at `i * fields.length + f`. */
   readonly nums: Float64Array
+  /** Bytes the last load copied to `inputStart`. */
+  loaded = 0
   /** The strings of the string table's ids, made on first use (see interned). */
   private readonly strings: (string | undefined)[] = new Array<string | undefined>(STRING_SLOTS + 1).fill(undefined)
   private readonly run: (p: number, end: number, out: number, max: number, nf: number) => number
@@ -573,6 +575,28 @@ export class BlockScanner {
       b.writeInt32LE(at, NAMES + 8 * i + 4)
       at += n
     })
+  }
+
+  /**
+   * Copies the next whole lines of `buf[start, end)` (which ends with a newline), at most
+   * BLOCK_BYTES of them, to `bytes[inputStart, inputStart + loaded)` for scan; returns where the
+   * rest of the range begins. A first line longer than a block is not copied (`loaded` is 0): it
+   * goes to `long(buf, lineStart, newlineIndex)`.
+   */
+  load(buf: Buffer, start: number, end: number, long: (buf: Buffer, start: number, end: number) => void): number {
+    let cut = end
+    if (end - start > BLOCK_BYTES) {
+      cut = buf.lastIndexOf(10, start + BLOCK_BYTES - 1) + 1
+      if (cut <= start) {
+        const nl = buf.indexOf(10, start)
+        this.loaded = 0
+        long(buf, start, nl)
+        return nl + 1
+      }
+    }
+    buf.copy(this.bytes, IN, start, cut)
+    this.loaded = cut - start
+    return cut
   }
 
   /** A scanner for `fields`, or undefined when this runtime lacks WebAssembly SIMD or the fields do not fit. */

@@ -5,7 +5,7 @@ import { addOversized, createRecordReader, noteBadLine, type RecordReader } from
 import { blobStats, mergeReadStats, newReadStats, type JobStats, type ReadStats } from '../results/stats.js'
 import { DEFAULT_MAX_LINE, LineSplitter, type LineOptions } from '../../ddfs/index.js'
 import { FieldScanner, SCAN_BAD, SCAN_OK } from '../../util/json-fields.js'
-import { BLOCK_BYTES, BlockScanner, LINE_END, LINE_VERDICT, PRESENT_SHIFT, SHORT_INT } from '../../util/json-block.js'
+import { BlockScanner, LINE_END, LINE_VERDICT, PRESENT_SHIFT, SHORT_INT } from '../../util/json-block.js'
 import { compareRows, decodeKey, encodeKey, keysetMapRun, keysetReduce, SumCombiner } from './map-reduce.js'
 import type { BlobRef } from '../reading/tags.js'
 import type { InfernoStore } from '../reading/inferno-store.js'
@@ -308,6 +308,8 @@ class BytesMap {
   readonly sink: (buf: Buffer, s: number, end: number) => void
   /** The lines of `buf[start, end)` (ending with a newline), scanned in pieces of at most BLOCK_BYTES. */
   readonly block: (buf: Buffer, start: number, end: number) => void
+  /** A line longer than a block (BlockScanner.load): counted, then the byte path. */
+  readonly longLine: (buf: Buffer, s: number, end: number) => void
 
   constructor(fields: string[] | undefined, wasm: boolean) {
     this.scanner = fields && fields.length > 0 ? new FieldScanner(fields) : undefined
@@ -318,6 +320,9 @@ class BytesMap {
     this.blocks = this.scanner && wasm ? BlockScanner.create(this.scanner.fields) : undefined
     this.sink = (buf, s, end) => this.line(buf, s, end)
     this.block = (buf, start, end) => this.lines(buf, start, end)
+    this.longLine = (buf, s, end) => {
+      if (this.split.take(end - s)) this.line(buf, s, end)
+    }
   }
 
   /** As the text reader: a line that is not UTF-8 (or holds U+FFFD) is counted and dropped. */
@@ -375,21 +380,10 @@ class BytesMap {
     const out = b.out
     const stride = b.stride
     while (start < end) {
-      let cut = end
-      if (end - start > BLOCK_BYTES) {
-        cut = buf.lastIndexOf(10, start + BLOCK_BYTES - 1) + 1
-        if (cut <= start) {
-          // One line longer than a block: the byte path.
-          const nl = buf.indexOf(10, start)
-          if (split.take(nl - start)) sink(buf, start, nl)
-          start = nl + 1
-          continue
-        }
-      }
-      buf.copy(mem, b.inputStart, start, cut)
+      // A line longer than a block goes the byte path (longLine).
+      start = b.load(buf, start, end, this.longLine)
       let p = b.inputStart
-      const last = p + (cut - start)
-      start = cut
+      const last = p + b.loaded
       while (p < last) {
         const n = b.scan(p, last)
         if (n === 0) break
