@@ -116,18 +116,9 @@ export class LineSplitter {
 
   /** Hands every line completed by `buf` to `sink`; keeps the unfinished tail. */
   push(buf: Buffer, sink: LineSink): void {
-    let pos = 0
-    let nl = buf.indexOf(10)
-    if (this.#held > 0 || this.#skipping) {
-      if (nl < 0) {
-        this.#hold(buf, 0, buf.length)
-        return
-      }
-      this.#hold(buf, 0, nl)
-      this.#flush(sink)
-      pos = nl + 1
-      nl = buf.indexOf(10, pos)
-    }
+    let pos = this.#finishHeld(buf, sink)
+    if (pos < 0) return
+    let nl = buf.indexOf(10, pos)
     const max = this.maxLine
     while (nl >= 0) {
       this.lines++
@@ -145,17 +136,8 @@ export class LineSplitter {
    * with take (a line joined from earlier buffers still goes to `sink`).
    */
   pushBlock(buf: Buffer, sink: LineSink, block: LineSink): void {
-    let pos = 0
-    if (this.#held > 0 || this.#skipping) {
-      const nl = buf.indexOf(10)
-      if (nl < 0) {
-        this.#hold(buf, 0, buf.length)
-        return
-      }
-      this.#hold(buf, 0, nl)
-      this.#flush(sink)
-      pos = nl + 1
-    }
+    let pos = this.#finishHeld(buf, sink)
+    if (pos < 0) return
     const last = buf.lastIndexOf(10)
     if (last >= pos) {
       block(buf, pos, last + 1)
@@ -178,6 +160,23 @@ export class LineSplitter {
   /** Hands the last line (one without a newline) to `sink`, if any. */
   end(sink: LineSink): void {
     if (this.#held > 0 || this.#skipping) this.#flush(sink)
+  }
+
+  /**
+   * With an unfinished line held: completes it with `buf`'s first bytes up to the newline (to
+   * `sink`) and returns where the rest begins, or keeps all of `buf` (no newline in it) and returns
+   * -1. Without one: 0.
+   */
+  #finishHeld(buf: Buffer, sink: LineSink): number {
+    if (this.#held === 0 && !this.#skipping) return 0
+    const nl = buf.indexOf(10)
+    if (nl < 0) {
+      this.#hold(buf, 0, buf.length)
+      return -1
+    }
+    this.#hold(buf, 0, nl)
+    this.#flush(sink)
+    return nl + 1
   }
 
   /** Keeps `buf[start, end)` as part of the unfinished line (or counts it while skipping). */
