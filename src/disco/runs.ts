@@ -1,13 +1,12 @@
 // Sorted runs of binary records (the format lives in records.ts): a Sorter buffers records of
 // one task in one byte arena, with the partition of each, sorts them by (partition, key bytes)
-// within a memory budget and spills sorted runs; a k-way heap merge streams runs back in key
+// within a memory budget and spills sorted runs; a k-way merge (loser tree) streams runs back in key
 // order, folding equal keys when the job has a combiner. Result files stay NDJSON lines
 // (AtomicWriter), written from the binary records by an NdjsonSink.
-import { closeSync, constants, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../errors.js'
-import { MinHeap } from '../util/heap.js'
 import { ByteSink, ByteSource, RECORDS_MAGIC, compareKeyBytes, encodePair } from './records.js'
 
 /** Runs merged in one pass at most; more are merged in rounds. */
@@ -273,12 +272,12 @@ export class RecordBuffer implements RecordSink {
  */
 export class RecordReader {
   private fd: number
-  buf = Buffer.allocUnsafe(READ_CHUNK)
+  buf: Buffer
   /** Bytes in `buf`, and where the next record starts. */
   private have = 0
   private pos = 0
   private eof = false
-  private readonly src = new ByteSource(this.buf)
+  private readonly src: ByteSource
   start = 0
   end = 0
   keyStart = 0
@@ -294,6 +293,17 @@ export class RecordReader {
   constructor(readonly path: string, readonly order = 0) {
     // O_NOFOLLOW: a reduce may read the job data store's own files, where a planted symlink is refused.
     this.fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+    // A file smaller than a read chunk (a combined map output, mostly) gets a buffer of its size
+    // (plus one, to see the end in one read): a reduce opens one reader per map task.
+    let size = READ_CHUNK
+    try {
+      size = Math.min(READ_CHUNK, fstatSync(this.fd).size + 1)
+    } catch (e) {
+      this.close()
+      throw e
+    }
+    this.buf = Buffer.allocUnsafe(Math.max(64, size))
+    this.src = new ByteSource(this.buf)
     const M = RECORDS_MAGIC.length
     if (!this.need(M) || !this.buf.subarray(0, M).equals(RECORDS_MAGIC)) {
       const short = this.have < M
@@ -753,48 +763,94 @@ function varintLength(buf: Buffer, p: number): number {
   return n
 }
 
-const before = (a: RecordReader, b: RecordReader): boolean => {
-  const pa = a.prefix
-  const pb = b.prefix
-  if (pa !== pb && pa >= 0 && pb >= 0) return pa < pb
-  const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
-  return c < 0 || (c === 0 && a.order < b.order)
-}
-
 /**
  * Streams the records of several sorted files in key order (ties: earlier file first) with a
- * binary heap. `next()` returns the reader positioned on the next record (valid until the next
- * call), or undefined at the end.
+ * tournament (loser) tree: each record costs one comparison per level (log2 of the files), where
+ * a heap's sift-down costs two. `next()` returns the reader positioned on the next record (valid
+ * until the next call), or undefined at the end.
  */
 export class RunMerger {
-  private readonly heap = new MinHeap<RecordReader>(before)
-  private current: RecordReader | undefined
+  private readonly rs: RecordReader[] = []
+  /** Leaves in the tree: the files, rounded up to a power of two. */
+  private readonly k: number
+  /** 1 for a leaf whose reader holds a record (a spent or padding leaf loses to every live one). */
+  private readonly live: Uint8Array
+  /** tree[0]: the leaf of the smallest record; tree[n] (n ≥ 1): the loser of the match at inner node n. */
+  private readonly tree: Int32Array
+  private started = false
 
   constructor(files: readonly string[]) {
+    let k = 1
+    while (k < files.length) k *= 2
+    this.k = k
+    this.live = new Uint8Array(k)
+    this.tree = new Int32Array(k)
     try {
-      files.forEach((f, i) => {
+      for (const [i, f] of files.entries()) {
         const r = new RecordReader(f, i)
-        if (r.next()) this.heap.push(r)
-      })
+        this.rs.push(r)
+        this.live[i] = r.next() ? 1 : 0
+      }
     } catch (e) {
       this.close()
       throw e
     }
+    // The first tournament, bottom up: winners move up, each inner node keeps its loser.
+    const win = new Int32Array(2 * k)
+    for (let i = 0; i < k; i++) win[k + i] = i
+    for (let n = k - 1; n >= 1; n--) {
+      const a = win[2 * n]!
+      const b = win[2 * n + 1]!
+      if (this.less(a, b)) {
+        win[n] = a
+        this.tree[n] = b
+      } else {
+        win[n] = b
+        this.tree[n] = a
+      }
+    }
+    this.tree[0] = win[1]!
+  }
+
+  /** True when leaf i's record comes before leaf j's (key bytes in JS `<` order, then file order). */
+  private less(i: number, j: number): boolean {
+    const live = this.live
+    if (live[j] === 0) return live[i] === 1 || i < j
+    if (live[i] === 0) return false
+    const a = this.rs[i]!
+    const b = this.rs[j]!
+    const pa = a.prefix
+    const pb = b.prefix
+    if (pa !== pb && pa >= 0 && pb >= 0) return pa < pb
+    const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
+    return c < 0 || (c === 0 && i < j)
   }
 
   next(): RecordReader | undefined {
-    const c = this.current
-    if (c) {
-      if (c.next()) this.heap.replaceTop(c)
-      else this.heap.pop()
+    const tree = this.tree
+    if (this.started) {
+      const w = tree[0]!
+      if (this.live[w] === 0) return undefined
+      if (!this.rs[w]!.next()) this.live[w] = 0
+      // Replay the matches on the winner's path to the root.
+      let winner = w
+      for (let n = (w + this.k) >> 1; n >= 1; n >>= 1) {
+        const l = tree[n]!
+        if (this.less(l, winner)) {
+          tree[n] = winner
+          winner = l
+        }
+      }
+      tree[0] = winner
     }
-    this.current = this.heap.peek()
-    return this.current
+    this.started = true
+    const w = tree[0]!
+    return this.live[w] === 1 ? this.rs[w] : undefined
   }
 
   /** Closes every file still open (after an early stop). */
   close(): void {
-    for (const r of this.heap.drain()) r.close()
+    for (const r of this.rs) r.close()
   }
 }
 
