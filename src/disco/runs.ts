@@ -429,13 +429,23 @@ export type PartitionOf = (key: string, bytes: Buffer, start: number, end: numbe
 class IntList {
   a = new Int32Array(1024)
   n = 0
-  push(x: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2)
-      b.set(this.a)
-      this.a = b
-    }
-    this.a[this.n++] = x
+
+  /** Appends four numbers. */
+  push4(x: number, y: number, z: number, w: number): void {
+    if (this.n + 4 > this.a.length) this.grow()
+    const a = this.a
+    const n = this.n
+    a[n] = x
+    a[n + 1] = y
+    a[n + 2] = z
+    a[n + 3] = w
+    this.n = n + 4
+  }
+
+  private grow(): void {
+    const b = new Int32Array(this.a.length * 2)
+    b.set(this.a)
+    this.a = b
   }
 }
 
@@ -461,10 +471,14 @@ export interface SorterOptions {
  */
 export class Sorter {
   private readonly arena = new ByteSink(1 << 20)
-  private readonly starts = new IntList()
-  private readonly keyStarts = new IntList()
-  private readonly keyEnds = new IntList()
-  private readonly parts = new IntList()
+  /**
+   * Per record, side by side (one cache line holds four records' entries, so the sorted-order
+   * gathers of the sort and the write miss once per record, not once per array): the record's
+   * start in the arena, its key's start and end, its partition.
+   */
+  private readonly ix = new IntList()
+  /** Records buffered. */
+  private n = 0
   private readonly runs: string[][]
   private readonly P: number
   private spills = 0
@@ -500,10 +514,8 @@ export class Sorter {
       }
     }
     a.value(value)
-    this.starts.push(start)
-    this.keyStarts.push(ks)
-    this.keyEnds.push(ke)
-    this.parts.push(p)
+    this.ix.push4(start, ks, ke, p)
+    this.n++
     const n = a.pos - start + INDEX_BYTES
     this.bytes += n
     return n
@@ -526,42 +538,38 @@ export class Sorter {
     a.pos = k0 + len
     a.array(n)
     for (let i = 0; i < n; i++) a.value(nums[at + i]!)
-    this.starts.push(start)
-    this.keyStarts.push(k0)
-    this.keyEnds.push(k0 + len)
-    this.parts.push(part)
+    this.ix.push4(start, k0, k0 + len, part)
+    this.n++
     const size = a.pos - start + INDEX_BYTES
     this.bytes += size
     return size
   }
 
   get empty(): boolean {
-    return this.starts.n === 0 && this.runs.every((r) => r.length === 0)
+    return this.n === 0 && this.runs.every((r) => r.length === 0)
   }
 
   /** The buffered records' indexes, grouped by partition and sorted by key within each; segment bounds per partition. */
   private sorted(): { order: Uint32Array; bounds: Int32Array } {
-    const n = this.starts.n
+    const n = this.n
     const P = this.P
-    const parts = this.parts.a
+    const ix = this.ix.a
     const bounds = new Int32Array(P + 1)
-    for (let i = 0; i < n; i++) bounds[parts[i]! + 1]!++
+    for (let i = 0; i < n; i++) bounds[ix[4 * i + 3]! + 1]!++
     for (let p = 0; p < P; p++) bounds[p + 1]! += bounds[p]!
     const fillAt = bounds.slice(0, P)
     const order = new Uint32Array(n)
-    for (let i = 0; i < n; i++) order[fillAt[parts[i]!]!++] = i
+    for (let i = 0; i < n; i++) order[fillAt[ix[4 * i + 3]!]!++] = i
     // 5-byte big-endian key prefixes (4 in `pre`, the fifth in `pre5`) decide most comparisons; a
     // prefix with a byte ≥ 0xED (where byte order and UTF-16 order can differ) is marked NO_PREFIX.
     const buf = this.arena.buf
-    const ks = this.keyStarts.a
-    const ke = this.keyEnds.a
     const pre = new Uint32Array(n)
     const pre5 = new Uint8Array(n)
     let dirty = false
     for (let i = 0; i < n; i++) {
       let v = 0
-      const s = ks[i]!
-      const len = ke[i]! - s
+      const s = ix[4 * i + 1]!
+      const len = ix[4 * i + 2]! - s
       let clean = true
       for (let j = 0; j < 4; j++) {
         const b = j < len ? buf[s + j]! : 0
@@ -578,7 +586,7 @@ export class Sorter {
       const pi = pre[i]!
       const pj = pre[j]!
       if (pi !== pj && pi !== NO_PREFIX && pj !== NO_PREFIX) return pi < pj ? -1 : 1
-      return compareKeyBytes(buf, ks[i]!, ke[i]!, buf, ks[j]!, ke[j]!) || i - j
+      return compareKeyBytes(buf, ix[4 * i + 1]!, ix[4 * i + 2]!, buf, ix[4 * j + 1]!, ix[4 * j + 2]!) || i - j
     }
     for (let p = 0; p < P; p++) {
       const from = bounds[p]!
@@ -598,16 +606,16 @@ export class Sorter {
   /** Writes the sorted records `order[from, to)` to `out`, folding equal keys when folding. */
   private writeSegment(order: Uint32Array, from: number, to: number, out: RecordSink): void {
     const buf = this.arena.buf
-    const st = this.starts.a
-    const ks = this.keyStarts.a
-    const ke = this.keyEnds.a
-    const n = this.starts.n
-    const endOf = (i: number): number => (i + 1 < n ? st[i + 1]! : this.arena.pos)
+    const ix = this.ix.a
+    const n = this.n
+    const last = this.arena.pos
+    // A record ends where the next one starts.
+    const endOf = (i: number): number => (i + 1 < n ? ix[4 * i + 4]! : last)
     const fold = this.opts.fold
     if (!fold) {
       for (let x = from; x < to; x++) {
         const i = order[x]!
-        out.raw(buf, st[i]!, endOf(i))
+        out.raw(buf, ix[4 * i]!, endOf(i))
       }
       return
     }
@@ -616,17 +624,19 @@ export class Sorter {
     for (let x = from; x < to;) {
       const i = order[x]!
       let y = x + 1
-      while (y < to && sameBytes(buf, ks[i]!, ke[i]!, ks[order[y]!]!, ke[order[y]!]!)) y++
+      const ks = ix[4 * i + 1]!
+      const ke = ix[4 * i + 2]!
+      while (y < to && sameBytes(buf, ks, ke, ix[4 * order[y]! + 1]!, ix[4 * order[y]! + 2]!)) y++
       if (y === x + 1) {
-        out.raw(buf, st[i]!, endOf(i))
+        out.raw(buf, ix[4 * i]!, endOf(i))
       } else {
-        src.pos = st[i]!
+        src.pos = ix[4 * i]!
         src.end = endOf(i)
         const key = src.text()
         let acc = src.value()
         for (let z = x + 1; z < y; z++) {
           const j = order[z]!
-          src.pos = ke[j]!
+          src.pos = ix[4 * j + 2]!
           src.end = endOf(j)
           acc = fold(key, acc, src.value())
         }
@@ -641,16 +651,14 @@ export class Sorter {
 
   private reset(): void {
     this.arena.pos = 0
-    this.starts.n = 0
-    this.keyStarts.n = 0
-    this.keyEnds.n = 0
-    this.parts.n = 0
+    this.ix.n = 0
+    this.n = 0
     this.bytes = 0
   }
 
   /** Writes the buffered records as sorted runs (one file per non-empty partition) and frees them. */
   spill(): void {
-    if (this.starts.n === 0) return
+    if (this.n === 0) return
     const dir = this.dir.get()
     mkdirSync(dir, { recursive: true })
     const { order, bounds } = this.sorted()
