@@ -21,52 +21,130 @@ export interface RecordSink {
 }
 
 /**
+ * A path, or a function that gives it when it is first needed (a task's spill directory is made
+ * only when something is written there: most tasks never write a local file).
+ */
+export type LazyPath = string | (() => string)
+
+/** Resolves a {@link LazyPath} once and keeps it. */
+class PathOf {
+  private value: string | undefined
+  constructor(private readonly where: LazyPath) {}
+  get(): string {
+    return (this.value ??= typeof this.where === 'string' ? this.where : this.where())
+  }
+}
+
+/**
  * A file written as `<path>.<random>.partial` and renamed to `path` on commit (atomic output);
- * subclasses buffer and `flush` their bytes.
+ * subclasses buffer and `flush` their bytes. The file is created on the first flush.
  */
 abstract class PartialFile {
-  protected fd: number
-  readonly tmp: string
+  protected fd = -1
+  private tmp = ''
+  private readonly at: PathOf
 
-  constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true })
-    this.tmp = `${path}.${randomBytes(4).toString('hex')}.partial`
-    this.fd = openSync(this.tmp, 'w')
+  constructor(path: LazyPath) {
+    this.at = new PathOf(path)
+  }
+
+  /** The final path (resolved: a lazy path's directory is made). */
+  get path(): string {
+    return this.at.get()
+  }
+
+  /** The open partial file, created on first use. */
+  protected file(): number {
+    if (this.fd < 0) {
+      const path = this.path
+      mkdirSync(dirname(path), { recursive: true })
+      this.tmp = `${path}.${randomBytes(4).toString('hex')}.partial`
+      this.fd = openSync(this.tmp, 'w')
+    }
+    return this.fd
+  }
+
+  /** True once bytes went to the file. */
+  get onDisk(): boolean {
+    return this.fd >= 0
   }
 
   protected abstract flush(): void
 
   /** Flushes, closes and renames into place. */
   commit(): void {
+    this.file()
     this.flush()
     closeSync(this.fd)
+    this.fd = -2
     renameSync(this.tmp, this.path)
   }
 
   /** Closes and removes the partial file. */
   abort(): void {
-    try { closeSync(this.fd) } catch { /* already closed */ }
-    rmSync(this.tmp, { force: true })
+    if (this.fd >= 0) {
+      try { closeSync(this.fd) } catch { /* already closed */ }
+      this.fd = -2
+    }
+    if (this.tmp !== '') rmSync(this.tmp, { force: true })
   }
 }
 
-/** Writes lines to `<path>.<random>.partial` and renames it to `path` on commit (atomic output). */
+/**
+ * Writes lines to `<path>.<random>.partial` and renames it to `path` on commit (atomic output).
+ * Lines stay in memory until they pass `limit` bytes: `commitBytes` then gives them without a file.
+ */
 export class AtomicWriter extends PartialFile {
   private pending: string[] = []
   private pendingLen = 0
   lines = 0
 
+  constructor(path: LazyPath, private readonly limit = WRITE_CHUNK) {
+    super(path)
+  }
+
   write(line: string): void {
     this.pending.push(line)
     this.pendingLen += line.length + 1
     this.lines++
-    if (this.pendingLen >= WRITE_CHUNK) this.flush()
+    if (this.pendingLen >= this.limit) this.flush()
+  }
+
+  /** Ends the output: its bytes when they stayed in memory (no file made), else undefined (the file is at `path`). */
+  commitBytes(): Buffer | undefined {
+    if (this.onDisk) {
+      this.commit()
+      return undefined
+    }
+    const b = Buffer.from(this.text(), 'utf8')
+    this.pending = []
+    this.pendingLen = 0
+    return b
+  }
+
+  /**
+   * The lines written while they are all still in memory (then forgets them: the writer is
+   * spent), else undefined.
+   */
+  takeLines(): string[] | undefined {
+    if (this.onDisk) return undefined
+    const lines = this.pending
+    this.pending = []
+    this.pendingLen = 0
+    return lines
+  }
+
+  private text(): string {
+    if (this.pending.length === 0) return ''
+    this.pending.push('')
+    const t = this.pending.join('\n')
+    this.pending.pop()
+    return t
   }
 
   protected flush(): void {
     if (this.pending.length === 0) return
-    this.pending.push('')
-    writeSync(this.fd, this.pending.join('\n'))
+    writeSync(this.file(), this.text())
     this.pending = []
     this.pendingLen = 0
   }
@@ -110,7 +188,7 @@ export class RecordWriter extends PartialFile implements RecordSink {
     if (s.pos + n > WRITE_CHUNK) {
       this.flush()
       if (n > WRITE_CHUNK) {
-        writeSync(this.fd, buf, start, n)
+        writeSync(this.file(), buf, start, n)
         this.records++
         return
       }
@@ -129,7 +207,7 @@ export class RecordWriter extends PartialFile implements RecordSink {
   }
 
   protected flush(): void {
-    if (this.sink.pos > 0) writeSync(this.fd, this.sink.buf, 0, this.sink.pos)
+    if (this.sink.pos > 0) writeSync(this.file(), this.sink.buf, 0, this.sink.pos)
     this.sink.pos = 0
   }
 }
@@ -143,11 +221,18 @@ export class RecordBuffer implements RecordSink {
   private readonly sink = new ByteSink(1 << 12)
   private fd = -1
   private tmp = ''
+  private readonly at: PathOf
   records = 0
 
-  constructor(readonly path: string, private readonly limit = WRITE_CHUNK) {
+  constructor(path: LazyPath, private readonly limit = WRITE_CHUNK) {
+    this.at = new PathOf(path)
     this.sink.buf.set(RECORDS_MAGIC, 0)
     this.sink.pos = RECORDS_MAGIC.length
+  }
+
+  /** The file's path (resolved: a lazy path's directory is made). */
+  get path(): string {
+    return this.at.get()
   }
 
   /** Appends one record body. */
@@ -162,8 +247,9 @@ export class RecordBuffer implements RecordSink {
 
   private flush(): void {
     if (this.fd < 0) {
-      mkdirSync(dirname(this.path), { recursive: true })
-      this.tmp = `${this.path}.${randomBytes(4).toString('hex')}.partial`
+      const path = this.path
+      mkdirSync(dirname(path), { recursive: true })
+      this.tmp = `${path}.${randomBytes(4).toString('hex')}.partial`
       this.fd = openSync(this.tmp, 'w')
     }
     writeSync(this.fd, this.sink.buf, 0, this.sink.pos)
@@ -375,7 +461,11 @@ export class Sorter {
   /** Estimated bytes held in memory. */
   bytes = 0
 
-  constructor(private readonly tmpDir: string, private readonly opts: SorterOptions = {}) {
+  private readonly dir: PathOf
+
+  /** `tmpDir`: where runs are spilled (made, or resolved, on the first spill). */
+  constructor(tmpDir: LazyPath, private readonly opts: SorterOptions = {}) {
+    this.dir = new PathOf(tmpDir)
     this.P = opts.partitions ?? 1
     this.runs = Array.from({ length: this.P }, () => [])
   }
@@ -551,11 +641,12 @@ export class Sorter {
   /** Writes the buffered records as sorted runs (one file per non-empty partition) and frees them. */
   spill(): void {
     if (this.starts.n === 0) return
-    mkdirSync(this.tmpDir, { recursive: true })
+    const dir = this.dir.get()
+    mkdirSync(dir, { recursive: true })
     const { order, bounds } = this.sorted()
     for (let p = 0; p < this.P; p++) {
       if (bounds[p + 1] === bounds[p]) continue
-      const w = new RecordWriter(join(this.tmpDir, `run-${p}-${this.spills}-${randomBytes(4).toString('hex')}`))
+      const w = new RecordWriter(join(dir, `run-${p}-${this.spills}-${randomBytes(4).toString('hex')}`))
       this.writeSegment(order, bounds[p]!, bounds[p + 1]!, w)
       w.commit()
       this.runs[p]!.push(w.path)
@@ -583,7 +674,7 @@ export class Sorter {
         const runs = this.runs[p]!
         if (runs.length === 0) continue
         const out = open(p)
-        mergeRunFiles(runs, out, this.tmpDir, this.opts.fold, this.opts.fanIn)
+        mergeRunFiles(runs, out, this.dir.get(), this.opts.fold, this.opts.fanIn)
         for (const r of runs) rmSync(r, { force: true })
         this.runs[p] = []
         done(p, out)

@@ -4,7 +4,8 @@
 // data store under a deterministic name, so a re-run replaces them. A reduce task fetches its
 // partition's files from every map task, merges them, groups equal keys and stores one result
 // file (NDJSON).
-import { closeSync, createWriteStream, createReadStream, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
+import { closeSync, createWriteStream, createReadStream, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -16,7 +17,7 @@ import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
 import { badKey, decodePair, encodePair } from './records.js'
 import { ROW_SINK, type RowSink } from './keyed-sums.js'
-import { AtomicWriter, NdjsonSink, RecordBuffer, RunMerger, Sorter, type Fold, type PartitionOf } from './runs.js'
+import { AtomicWriter, NdjsonSink, RecordBuffer, RunMerger, Sorter, type Fold, type LazyPath, type PartitionOf } from './runs.js'
 import { dataBlobName, type DiscoStores } from './stores.js'
 import type {
   CombineFn, Emit, MapBytesFn, MapFn, MapStreamFn, NormalizedSpec, PartitionFn, ReduceFn, TaskContext, TaskHooks, TaskMessage, TaskOutput, TaskResult,
@@ -78,15 +79,51 @@ function atLine(e: unknown, line: number): unknown {
 }
 
 /**
+ * A task attempt's spill directory: a fresh directory under the OS temp directory (mode 0700),
+ * made only when a file is first put there (most tasks keep everything in memory, and a
+ * directory made and removed per task costs a journal commit on a busy disk) and removed when
+ * the attempt ends.
+ */
+export class TaskDir {
+  private made = false
+  readonly path: string
+
+  constructor(label: string) {
+    this.path = join(tmpdir(), `disco-${label.replace(/[^\w.-]/g, '-')}-${randomBytes(6).toString('hex')}`)
+  }
+
+  /** A lazy path of `name` in the directory (the directory is made when the path is resolved). */
+  at(name: string): () => string {
+    return () => {
+      // Not recursive: a directory already there (planted) is refused, as mkdtemp would.
+      if (!this.made) mkdirSync(this.path, { mode: 0o700 })
+      this.made = true
+      return join(this.path, name)
+    }
+  }
+
+  /** True once the directory was made. */
+  get exists(): boolean {
+    return this.made
+  }
+
+  /** Removes the directory and everything in it (nothing to do when it was never made). */
+  remove(): void {
+    if (this.made) rmSync(this.path, { recursive: true, force: true })
+  }
+}
+
+/**
  * Runs one task attempt against the job's stores; throws the task's error. Spill files live in a
- * fresh directory under the OS temp directory and are removed when the attempt ends.
+ * fresh directory under the OS temp directory (a {@link TaskDir}) and are removed when the attempt
+ * ends.
  */
 export async function runTask(msg: TaskMessage, hooks: TaskHooks, stores: DiscoStores, signal?: AbortSignal): Promise<TaskResult> {
-  const tmp = mkdtempSync(join(tmpdir(), `disco-${msg.task.id.replace(':', '-')}-`))
+  const tmp = new TaskDir(msg.task.id)
   try {
     return msg.kind === 'map' ? await runMap(msg, hooks, stores, tmp, signal) : await runReduce(msg, hooks, stores, tmp, signal)
   } finally {
-    rmSync(tmp, { recursive: true, force: true })
+    tmp.remove()
   }
 }
 
@@ -108,7 +145,7 @@ async function loadFold(spec: NormalizedSpec, params: unknown): Promise<(Fold & 
   return Object.assign((k: string, a: unknown, b: unknown) => combine(k, a, b, params), { combine })
 }
 
-async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHooks, stores: DiscoStores, tmp: string, signal?: AbortSignal): Promise<TaskResult> {
+async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHooks, stores: DiscoStores, tmp: TaskDir, signal?: AbortSignal): Promise<TaskResult> {
   const { spec, task } = msg
   const params = structuredClone(spec.params)
   const stats: Reported = {}
@@ -129,7 +166,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
     }
     partitionOf = (key) => partitionOfKey(key)
   }
-  const sorter = new Sorter(join(tmp, 'runs'), { partitions: P, ...(partitionOf ? { partitionOf } : {}), ...(fold ? { fold } : {}) })
+  const sorter = new Sorter(tmp.at('runs'), { partitions: P, ...(partitionOf ? { partitionOf } : {}), ...(fold ? { fold } : {}) })
   let pairs = 0
   let emit: Emit
   let flushTable = (): void => {}
@@ -288,7 +325,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   flushTable()
   // Each partition's records: in memory up to SMALL_FILE (stored from there), else in a local file.
   const written: { p: number; data: string | Buffer; n: number }[] = []
-  sorter.finish((p) => new RecordBuffer(join(tmp, `part-${p}`), SMALL_FILE), (p, w) => {
+  sorter.finish((p) => new RecordBuffer(tmp.at(`part-${p}`), SMALL_FILE), (p, w) => {
     written.push({ p, data: w.commit() ?? w.path, n: w.records })
   })
   const blobs: TaskOutput[] = []
@@ -298,12 +335,27 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
 
 /**
  * Moves the pairs written to `out` so far (NDJSON lines, in key order) into a sorter through
- * `add`, in file order, and returns a fresh writer for `path` (the sorted result goes there).
+ * `add`, in order, and returns a fresh writer for `path` (the sorted result goes there).
  */
-function resort(out: AtomicWriter, path: string, add: (key: string, value: unknown) => void): AtomicWriter {
+function resort(out: AtomicWriter, path: LazyPath, add: (key: string, value: unknown) => void): AtomicWriter {
+  const fresh = new AtomicWriter(path, SMALL_FILE)
+  const held = out.takeLines()
+  if (held) {
+    let line = 0
+    try {
+      for (const l of held) {
+        line++
+        const [k, v] = decodePair(l, `result line ${line}`)
+        add(k, v)
+      }
+    } catch (e) {
+      fresh.abort()
+      throw e
+    }
+    return fresh
+  }
   out.commit()
   const written = out.path
-  const fresh = new AtomicWriter(path)
   try {
     let line = 0
     forEachLine(written, (l) => {
@@ -345,13 +397,14 @@ function forEachLine(path: string, fn: (line: string) => void): void {
  * A local file of a stored map output (the merge reads local files): the embedded job data
  * store's own file, else a copy in the task's directory.
  */
-async function fetchInput(stores: DiscoStores, url: string, path: string): Promise<string> {
+async function fetchInput(stores: DiscoStores, url: string, where: () => string): Promise<string> {
   if (stores.data instanceof LocalBlobStore) return stores.data.filePath(url)
+  const path = where()
   await pipeline(Readable.from(await stores.data.get(url)), createWriteStream(path))
   return path
 }
 
-async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: TaskHooks, stores: DiscoStores, tmp: string, signal?: AbortSignal): Promise<TaskResult> {
+async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: TaskHooks, stores: DiscoStores, tmp: TaskDir, signal?: AbortSignal): Promise<TaskResult> {
   const { spec, task } = msg
   const params = structuredClone(spec.params)
   const stats: Reported = {}
@@ -361,9 +414,9 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   const files: string[] = []
   for (let i = 0; i < msg.inputs.length; i += 16) {
     checkAborted(signal)
-    files.push(...await Promise.all(msg.inputs.slice(i, i + 16).map((url, j) => fetchInput(stores, url, join(tmp, `in-${i + j}`)))))
+    files.push(...await Promise.all(msg.inputs.slice(i, i + 16).map((url, j) => fetchInput(stores, url, tmp.at(`in-${i + j}`)))))
   }
-  let out = new AtomicWriter(join(tmp, 'result'))
+  let out = new AtomicWriter(tmp.at('result'), SMALL_FILE)
   const merger = new RunMerger(files)
   let records = 0
   let reported = 0
@@ -407,8 +460,8 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
               last = key
               return
             }
-            sorter = new Sorter(join(tmp, 'runs'))
-            out = resort(out, join(tmp, 'result'), toSorter)
+            sorter = new Sorter(tmp.at('runs'))
+            out = resort(out, tmp.at('result'), toSorter)
             toSorter(key, value)
           }
         : (key, value) => out.write(encodePair(key, value))
@@ -462,7 +515,7 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
     out.abort()
     return { records, outputs, blobs: [], ...stats }
   }
-  out.commit()
-  const blob = await storeFile(stores, dataBlobName(msg.job, { result: task.partition }), out.path, task.partition, outputs)
+  // The result: stored from memory when small, else from its local file.
+  const blob = await storeFile(stores, dataBlobName(msg.job, { result: task.partition }), out.commitBytes() ?? out.path, task.partition, outputs)
   return { records, outputs, blobs: [blob], ...stats }
 }
