@@ -6,12 +6,12 @@
 // watches for.
 import { hostname } from 'node:os'
 import { DiscoError } from '../errors.js'
-import { blobFileName, lineBatches } from '../ddfs/index.js'
+import { blobFileName } from '../ddfs/index.js'
 import { MinHeap } from '../util/heap.js'
 import { InProcessExecutor, WorkerPoolExecutor, isFatal, type Executor } from './executor.js'
 import { expandInputs } from './inputs.js'
 import { jobName, normalizeSpec, planJob, retryDelay } from './plan.js'
-import { decodePair } from './records.js'
+import { decodePairLines } from './records.js'
 import { dataBlobName, dataBlobPrefix, openLocalStores, type DiscoStores } from './stores.js'
 import type { JobEvent, JobRecordState } from './registry.js'
 import type {
@@ -617,15 +617,38 @@ export async function jobTasks(store: StoreRef, name: string): Promise<TaskRecor
   return (await stores.jobs.tasks(name)).sort((a, b) => order(a.task) - order(b.task))
 }
 
-/** The pairs of one stored result file, in file order, a batch at a time. */
+/**
+ * The pairs of one stored result file, in file order, a batch (a read chunk's whole lines) at a
+ * time: each chunk's lines decoded to one string and parsed as slices of it (not a string per line).
+ */
 async function* resultBatches(stores: DiscoStores, url: string): AsyncGenerator<[string, unknown][]> {
-  let line = 0
-  for await (const batch of lineBatches(await stores.data.get(url), url)) {
-    const pairs: [string, unknown][] = []
-    for (const l of batch) {
-      line++
-      if (l !== '') pairs.push(decodePair(l, `${url} line ${line}`))
+  let line = 1
+  /** The start of a line that runs into the next chunk. */
+  let carry: Buffer | undefined
+  for await (const chunk of await stores.data.get(url)) {
+    const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const last = b.lastIndexOf(10)
+    if (last < 0) {
+      carry = carry ? Buffer.concat([carry, b]) : Buffer.from(b)
+      continue
     }
+    const pairs: [string, unknown][] = []
+    let from = 0
+    if (carry) {
+      // The held start and this chunk's first line, as one string.
+      const nl = b.indexOf(10)
+      line += decodePairLines(Buffer.concat([carry, b.subarray(0, nl + 1)]).toString('utf8'), url, line, pairs)
+      carry = undefined
+      from = nl + 1
+    }
+    line += decodePairLines(b.toString('utf8', from, last + 1), url, line, pairs)
+    // Copied: the stream may reuse its buffer.
+    if (last + 1 < b.length) carry = Buffer.from(b.subarray(last + 1))
+    if (pairs.length > 0) yield pairs
+  }
+  if (carry) {
+    const pairs: [string, unknown][] = []
+    decodePairLines(carry.toString('utf8'), url, line, pairs)
     if (pairs.length > 0) yield pairs
   }
 }

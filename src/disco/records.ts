@@ -32,16 +32,42 @@ export function badKey(key: unknown): DiscoError {
 
 /** Decodes one `[key, value]` line; `where` names the file for the error. */
 export function decodePair(line: string, where: string): [string, unknown] {
+  const pair = pairOf(line)
+  if (pair === undefined) throw new DiscoError('DISCO_BAD_RECORD', `expected a [key, value] JSON line in ${where}, found ${JSON.stringify(line.slice(0, 80))}`)
+  return pair
+}
+
+/** The `[key, value]` pair of one line, or undefined when the line is not one (see decodePair). */
+export function pairOf(line: string): [string, unknown] | undefined {
   let pair: unknown
   try {
     pair = JSON.parse(line)
   } catch {
-    throw new DiscoError('DISCO_BAD_RECORD', `expected a [key, value] JSON line in ${where}, found ${JSON.stringify(line.slice(0, 80))}`)
+    return undefined
   }
-  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
-    throw new DiscoError('DISCO_BAD_RECORD', `expected a [key, value] JSON line in ${where}, found ${JSON.stringify(line.slice(0, 80))}`)
-  }
+  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') return undefined
   return pair as [string, unknown]
+}
+
+/**
+ * Appends the pairs of the NDJSON lines in `text` (whole lines, each ending with a newline but
+ * perhaps the last) to `out`, skipping empty lines; DISCO_BAD_RECORD names `where` and the line
+ * (numbered from `firstLine`). Returns the number of lines read. The lines are slices of `text`,
+ * not copies.
+ */
+export function decodePairLines(text: string, where: string, firstLine: number, out: [string, unknown][]): number {
+  let n = 0
+  for (let pos = 0; pos < text.length;) {
+    let nl = text.indexOf('\n', pos)
+    if (nl < 0) nl = text.length
+    if (nl > pos) {
+      const line = text.slice(pos, nl)
+      out.push(pairOf(line) ?? decodePair(line, `${where} line ${firstLine + n}`))
+    }
+    n++
+    pos = nl + 1
+  }
+  return n
 }
 
 // ------------------------------------------------------------------------------ binary records

@@ -328,8 +328,15 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
   sorter.finish((p) => new RecordBuffer(tmp.at(`part-${p}`), SMALL_FILE), (p, w) => {
     written.push({ p, data: w.commit() ?? w.path, n: w.records })
   })
+  // Stored side by side: each put is a few file operations in the libuv threadpool, whose round
+  // trips overlap so (one partition after the other, a map task idled on them).
+  // All settle before the attempt ends (its files are removed then), the first failure is thrown.
+  const stored = await Promise.allSettled(written.map(({ p, data, n }) => storeFile(stores, dataBlobName(msg.job, { map: task.index, partition: p }), data, p, n)))
   const blobs: TaskOutput[] = []
-  for (const { p, data, n } of written) blobs.push(await storeFile(stores, dataBlobName(msg.job, { map: task.index, partition: p }), data, p, n))
+  for (const r of stored) {
+    if (r.status === 'rejected') throw r.reason
+    blobs.push(r.value)
+  }
   return { records, outputs: pairs, blobs, ...stats }
 }
 

@@ -1,0 +1,51 @@
+// File inputs are read synchronously in pool workers and asynchronously in the main thread: both
+// give every line (lines across 1 MiB read boundaries, a last line without a newline) and the
+// same results, in the record and the bytes form; a missing file is DISCO_INPUT_NOT_FOUND in both.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { WorkerPoolExecutor, runJob, type JobSpec } from 'disco-inferno'
+import { collect, fn, rng, tempDir } from './helpers.js'
+
+const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261127)
+
+test('file inputs read in a worker (sync) and in process (async) give the same lines and results, record and bytes form', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const r = rng(SEED)
+  const inputs: string[] = []
+  let lines = 0
+  for (let f = 0; f < 2; f++) {
+    const out: string[] = []
+    // ≈ 2.6 MiB: lines fall across the 1 MiB reads; long lines now and then.
+    for (let size = 0; size < 2.6 * 1048576;) {
+      const l = JSON.stringify({ k: `k${Math.floor(r() * 500)}`, v: Math.floor(r() * 1000), pad: 'p'.repeat(r() < 0.01 ? 5000 : Math.floor(r() * 60)) })
+      out.push(l)
+      size += l.length + 1
+    }
+    lines += out.length
+    const p = join(dir, `in-${f}.ndjson`)
+    writeFileSync(p, out.join('\n') + (f === 1 ? '' : '\n'))
+    inputs.push(f === 0 ? p : `file://${p}`)
+  }
+  const pool = new WorkerPoolExecutor({ size: 2 })
+  t.after(() => pool.close())
+  const base: JobSpec = { inputs, reduce: fn('rowReduce'), combiner: fn('rowCombine'), partitions: 3 }
+  const ref = await runJob({ ...base, map: fn('rowMap') }, { store, executor: 'in-process' })
+  assert.equal((await ref.wait()).records, lines)
+  const expected = await collect(ref.results())
+  for (const [map, mapForm] of [['rowMap', 'record'], ['rowBytesMap', 'bytes']] as const) {
+    for (const executor of [pool, 'in-process'] as const) {
+      const job = await runJob({ ...base, map: fn(map), mapForm }, { store, executor })
+      // The bytes form counts newlines (the last line of in-1 has none).
+      assert.equal((await job.wait()).records, mapForm === 'bytes' ? lines - 1 : lines, `${mapForm} ${executor === pool ? 'pool' : 'in-process'}`)
+      assert.deepEqual(await collect(job.results()), expected, `${mapForm} ${executor === pool ? 'pool' : 'in-process'} seed ${SEED}`)
+    }
+  }
+  // A missing file, read in a worker: coded, in both forms.
+  for (const [map, mapForm] of [['rowMap', 'record'], ['rowBytesMap', 'bytes']] as const) {
+    const job = await runJob({ ...base, inputs: [join(dir, 'missing.ndjson')], map: fn(map), mapForm, maxAttempts: 1 }, { store, executor: pool })
+    await assert.rejects(job.wait(), (e: unknown) => /DISCO_INPUT_NOT_FOUND|does not exist/.test((e as Error).message))
+  }
+})
