@@ -52,8 +52,9 @@ abstract class PartialFile {
     return this.at.get()
   }
 
-  /** The open partial file, created on first use. */
+  /** The open partial file, created on first use (never again once committed or aborted). */
   protected file(): number {
+    if (this.fd === -2) throw new Error(`${this.tmp || this.path}: written to after its commit or abort`)
     if (this.fd < 0) {
       const path = this.path
       mkdirSync(dirname(path), { recursive: true })

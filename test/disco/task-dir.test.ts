@@ -63,6 +63,9 @@ test('AtomicWriter: lines in memory below its limit (commitBytes gives them, no 
   assert.equal(large.takeLines(), undefined)
   assert.equal(large.commitBytes(), undefined)
   assert.equal(readFileSync(join(dir, 'sub', 'large'), 'utf8'), lines.join('\n') + '\n')
+  // Committed once: a second commit throws instead of replacing the file with an empty one.
+  assert.throws(() => large.commit(), /after its commit or abort/)
+  assert.equal(readFileSync(join(dir, 'sub', 'large'), 'utf8'), lines.join('\n') + '\n')
   // abort before anything went to disk leaves nothing.
   const aborted = new AtomicWriter(join(dir, 'aborted'), 4096)
   aborted.write('x')
