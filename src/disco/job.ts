@@ -252,7 +252,13 @@ async function execute(run: Run): Promise<JobInfo> {
   const name = info.name
   const started = Date.now()
   run.inflight = new Set()
-  const beat = setInterval(() => { stores.jobs.beat('runner', name, run.ttl, { host: info.host, pid: info.pid }).catch(() => {}) }, Math.max(10, run.ttl / 3))
+  // One beat at a time (a slow store skips beats rather than piling them up), and the one in flight
+  // is awaited before the heartbeat is removed: it would otherwise write the finished job's
+  // heartbeat back after its removal.
+  let beating: Promise<unknown> | undefined
+  const beat = setInterval(() => {
+    beating ??= stores.jobs.beat('runner', name, run.ttl, { host: info.host, pid: info.pid }).catch(() => {}).finally(() => { beating = undefined })
+  }, Math.max(10, run.ttl / 3))
   beat.unref()
   const watching = new AbortController()
   stores.jobs.whenKilled(name, watching.signal).then((killed) => { if (killed) run.abort.abort() }, () => {})
@@ -296,6 +302,7 @@ async function execute(run: Run): Promise<JobInfo> {
   } finally {
     clearInterval(beat)
     watching.abort()
+    await beating
     await stores.jobs.stopBeat('runner', name).catch(() => {})
   }
 }

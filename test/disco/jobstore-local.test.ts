@@ -117,3 +117,58 @@ test('finished jobs leave no runner heartbeat behind: the heartbeat directory do
     age(join(dir, 'store', 'jobs', 'kv'))
   }
 })
+
+/**
+ * A LocalJobStore that holds the first runner heartbeat written after `arm()` until the heartbeat is
+ * removed (or 500 ms pass), and holds the job's READY event until such a beat is held: a beat is in
+ * flight when the job ends, deterministically.
+ */
+class HeldBeat extends LocalJobStore {
+  #armed = false
+  #held: (() => void) | undefined
+  readonly #reached: Promise<void>
+  #reach!: () => void
+  /** Settles when the held beat's write is done. */
+  readonly written: Promise<void>
+  #written!: () => void
+  constructor(dir: string) {
+    super(dir)
+    this.#reached = new Promise((resolve) => { this.#reach = resolve })
+    this.written = new Promise((resolve) => { this.#written = resolve })
+  }
+  arm(): void { this.#armed = true }
+  override async put(key: string, value: string | null, expected?: number): Promise<number | undefined> {
+    if (key.startsWith('hb.runner.') && value !== null && this.#armed) {
+      this.#armed = false
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500)
+        this.#held = () => { clearTimeout(timer); resolve() }
+        this.#reach()
+      })
+      try { return await super.put(key, value, expected) } finally { this.#written() }
+    }
+    const rev = await super.put(key, value, expected)
+    if (key.startsWith('hb.runner.') && value === null) this.#held?.()
+    return rev
+  }
+  override async append(log: string, data: string): Promise<void> {
+    if (data.includes('READY')) await Promise.race([this.#reached, new Promise((resolve) => setTimeout(resolve, 5000))])
+    return super.append(log, data)
+  }
+}
+
+test('a heartbeat still in flight when a job ends does not bring the finished job\'s heartbeat back', async (t) => {
+  const dir = tempDir(t)
+  const local = openLocalStores(join(dir, 'store'))
+  const held = new HeldBeat(join(dir, 'store', 'jobs'))
+  const stores: DiscoStores = { ...local, jobs: new JobRegistry(held satisfies JobStore) }
+  const job = await runJob({ prefix: 'beat', inputs: ['raw://a b'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 1 },
+    { store: stores, executor: 'in-process', heartbeatMs: 30 })
+  held.arm()
+  const info = await job.wait()
+  assert.equal(info.status, 'ready')
+  await Promise.race([held.written, new Promise((resolve) => setTimeout(resolve, 5000))])
+  // Without waiting for the beat in flight, its write lands after the removal and stays.
+  assert.equal(await stores.jobs.heartbeat('runner', job.name), undefined)
+  assert.deepEqual(await stores.jobs.heartbeats('runner'), [])
+})
