@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
-import { type Chd, binKey, chdBin, readChd } from './chd.js'
+import { type Chd, binKey, chdBin, chdBinWords, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, badSize, sameHeader } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
@@ -60,6 +60,19 @@ const EMPTY = new Uint32Array(0)
 const EMPTY_I32 = new Int32Array(0)
 const EMPTY_BYTES = new Uint8Array(0)
 const EMPTY_B = bytesOf(EMPTY_BYTES)
+
+/** Whether typed arrays are little-endian here (then a key's bytes are read as words). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1
+
+/** A looked-up key copied to whole words (`keyWords` over `keyScratch`'s bytes), grown for longer keys. */
+let keyWords = new Int32Array(64)
+let keyScratch = new Uint8Array(keyWords.buffer)
+
+/** Room for a key of `n` bytes plus a word. */
+function growKeyScratch(n: number): void {
+  keyWords = new Int32Array(Math.max(2 * keyWords.length, (n >>> 2) + 2))
+  keyScratch = new Uint8Array(keyWords.buffer)
+}
 
 /** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
 function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
@@ -290,7 +303,34 @@ export class Reader implements QuerySource {
 
   #hashSeek(key: Uint8Array): boolean {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
-    return this.#matchKey(binKey(chd, chdBin(chd, key)), key, 0, key.length)
+    const t = this.#keyTable()
+    if (t === null || !LITTLE_ENDIAN) return this.#matchKey(binKey(chd, chdBin(chd, key)), key, 0, key.length)
+    // The key as words (hashed and compared four bytes at a time), zero past its end.
+    const n = key.length
+    if (n + 4 > keyScratch.length) growKeyScratch(n)
+    const words = keyWords
+    keyScratch.set(key)
+    const tail = n & 3
+    if (tail !== 0) words[n >>> 2]! &= (1 << (8 * tail)) - 1
+    // The CHD has exactly numKeys occupied bins: a candidate is -1 or a key index.
+    const i = binKey(chd, chdBinWords(chd, words, n))
+    if (i < 0) return false
+    const s = t[i]!
+    const e = t[i + 1]!
+    const view = this.b.view
+    const len = s + 4 <= e ? view.getUint32(s, true) : -1
+    if (len < 0 || s + 8 + len > e) this.keyLength(i, s, e) // throws, naming the record
+    if (len !== n) return false
+    // Word by word; the last word's bytes past the key (at most 3, of the list's count, inside
+    // the record) are masked off.
+    const full = n >>> 2
+    const p = s + 4
+    for (let j = 0; j < full; j++) if (view.getInt32(p + 4 * j, true) !== words[j]) return false
+    if (tail !== 0 && ((view.getInt32(p + 4 * full, true) ^ words[full]!) & ((1 << (8 * tail)) - 1)) !== 0) return false
+    this.recEnd = e
+    this.keyStart = p
+    this.keyEnd = p + n
+    return true
   }
 
   /** The checked key TOC table (or null when it is damaged or the DB is ≥ 4 GiB). */
