@@ -13,6 +13,7 @@ import type { QuerySource } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, badSize, sameHeader } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
 import { WasmValueDecoder } from './huffman-wasm.js'
+import { WasmListDecoder } from './list-wasm.js'
 
 /**
  * Receives one value as a byte range: `bytes[start, end)`. The bytes are the DB's own (or, for a
@@ -148,6 +149,10 @@ export class Reader implements QuerySource {
   #wasm: WasmValueDecoder | null | undefined
   /** Whether a scan holds `#wasm`. */
   #wasmBusy = false
+  /** The WebAssembly decoder of key records (made by the first item scan; null when unavailable). */
+  #lists: WasmListDecoder | null | undefined
+  /** Whether a scan holds `#lists`. */
+  #listsBusy = false
 
   /**
    * `bytes` holds the whole DB (have = S_ALL), or is undefined: then `file` has it all (its
@@ -883,6 +888,27 @@ export class Reader implements QuerySource {
 
   returnWasm(): void {
     this.#wasmBusy = false
+  }
+
+  /**
+   * The WebAssembly decoder of key records for item scans, for one scan at a time (null when
+   * another scan holds it, when the key TOC is damaged, or when it cannot be made); give it back
+   * with `returnListDecoder`. Made on first use (the index section must be in memory): a copy of
+   * the key records and the key TOC (about the index's size).
+   */
+  takeListDecoder(): WasmListDecoder | null {
+    if (this.#listsBusy) return null
+    let d = this.#lists
+    if (d === undefined) {
+      const t = this.#keyTable()
+      d = this.#lists = t === null ? null : WasmListDecoder.create(this.buf, t, this.keyTocEnd, this.h.id2valueOffs, this.U)
+    }
+    if (d !== null) this.#listsBusy = true
+    return d
+  }
+
+  returnListDecoder(): void {
+    this.#listsBusy = false
   }
 
   /** Decodes value `id` of a compressed DB in JavaScript to throw its error (the batch decoder found it damaged). */
