@@ -1,8 +1,12 @@
 // The bench rule module's text, shared by bench/inferno.ts (the job against DuckDB) and
 // bench/map-task.ts (one map task in-process). A helper module, not a benchmark.
 
-/** The bench rule module: clicks.traffic plus a field transform and a post-processor; `traffic_slow` lacks `preprocessReads`. */
-export const RULES = `import { defineKeyset, defineRule, utcDay } from 'disco-inferno'
+/**
+ * The bench rule module: clicks.traffic plus a field transform and a post-processor; `traffic_slow`
+ * lacks `preprocessReads`. It imports the rule DSL from `disco-inferno/rules`, as the README's rule
+ * modules do (every worker thread imports the rule module).
+ */
+export const RULES = `import { defineKeyset, defineRule, utcDay } from 'disco-inferno/rules'
 
 /** Adds the counters and the UTC day of the event; drops records without a timestamp. */
 export function enrich(parts) {

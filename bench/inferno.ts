@@ -251,7 +251,9 @@ async function ensureData(size: number, seed: number, codecs: string[]): Promise
   return { dir, ...data }
 }
 
-function runChild(kind: string, dir: string, extra: string[] = []): ChildResult & { peakRssMB: number | null; cpuMs: number | null } {
+type Timed = ChildResult & { peakRssMB: number | null; cpuMs: number | null; processMs: number }
+
+function runChild(kind: string, dir: string, extra: string[] = []): Timed {
   const prof = opt['cpu-prof'] && kind === 'inferno' ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : []
   return runTimedChild<ChildResult>(kind, [...prof, HERE, '--child', kind, '--dir', dir, '--days', opt.days!, ...extra])
 }
@@ -292,7 +294,7 @@ async function main(): Promise<void> {
   if (!opt['no-jq'] && hasJq()) tools.push(['jq', 'jq', 'jq -R fromjson? reduce inputs', []])
   const only = opt.only?.split(',')
   const chosen = tools.filter(([id]) => !only || only.includes(id))
-  const runs = new Map<string, (ChildResult & { peakRssMB: number | null; cpuMs: number | null })[]>()
+  const runs = new Map<string, Timed[]>()
   for (let i = 0; i < Math.max(1, Number(opt.repeat)); i++) {
     for (const [id, kind, , extra, , own] of chosen) {
       const r = runChild(kind, (own ?? data).dir, extra)
@@ -316,10 +318,13 @@ async function main(): Promise<void> {
     const ms = median(rs.map((x) => x.ms))
     const rss = rs.every((x) => x.peakRssMB !== null) ? median(rs.map((x) => x.peakRssMB!)) : null
     const cpu = rs.every((x) => x.cpuMs !== null) ? median(rs.map((x) => x.cpuMs!)) : null
+    const processMs = median(rs.map((x) => x.processMs))
     const fig = {
       name: `inferno-bench ${name}`,
       n: r.records,
       ms: Math.round(ms),
+      // The child process from spawn to exit (start-up and module loading included; `ms` is the work call's)
+      processMs: Math.round(processMs),
       opsPerSec: Math.round((r.records * 1000) / ms),
       mbPerSec: Number(((ds.bytes / 1e6) / (ms / 1000)).toFixed(1)),
       peakRssMB: rss === null ? null : Math.round(rss),
@@ -338,7 +343,7 @@ async function main(): Promise<void> {
     }
     if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
     else {
-      process.stdout.write(`${name}: ${fig.n.toLocaleString('en-US')} records of ${fig.inputMB} MB in ${(fig.ms / 1000).toFixed(1)}s (median of ${fig.runs}) = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${fig.mbPerSec} MB/s), peak RSS ${fig.peakRssMB ?? '?'} MB` +
+      process.stdout.write(`${name}: ${fig.n.toLocaleString('en-US')} records of ${fig.inputMB} MB in ${(fig.ms / 1000).toFixed(1)}s (median of ${fig.runs}) = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${fig.mbPerSec} MB/s), process ${(fig.processMs / 1000).toFixed(2)}s, peak RSS ${fig.peakRssMB ?? '?'} MB` +
         `${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.cpuMs === null ? '' : `; CPU ${(fig.cpuMs / 1000).toFixed(1)}s${fig.vsDuckdbCpu === null ? '' : ` = ${fig.vsDuckdbCpu}x DuckDB's`}`} (load ${fig.load})${fig.agreesWithFirst ? '' : ' — RESULTS DIFFER'}${'sameCsv' in fig && !fig.sameCsv ? ' — CSV DIFFERS' : ''}\n`)
     }
   }

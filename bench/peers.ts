@@ -27,16 +27,19 @@ export function hasJq(): boolean {
 /**
  * Runs `node ARGS` as a child under /usr/bin/time (peak RSS in KB, user + system CPU seconds of the
  * child and what it waited for), or plainly when that is missing; returns the child's JSON stdout,
- * its peak RSS in MB and its CPU time in ms (null when unknown). CPU time is the figure to compare
+ * its peak RSS in MB, its CPU time in ms (null when unknown) and its wall time from spawn to exit. CPU time is the figure to compare
  * on a loaded machine: wall time there mostly measures the wait for a core.
  */
-export function runTimedChild<T>(kind: string, args: string[]): T & { peakRssMB: number | null; cpuMs: number | null } {
+export function runTimedChild<T>(kind: string, args: string[]): T & { peakRssMB: number | null; cpuMs: number | null; processMs: number } {
   const timed = existsSync('/usr/bin/time')
+  const t0 = performance.now()
   const r = timed
     ? spawnSync('/usr/bin/time', ['-f', 'RSS_KB=%M CPU_S=%U+%S', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })
     : spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 })
+  // The child's whole life, process start and module loading included (what a user of the tool waits).
+  const processMs = performance.now() - t0
   if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`)
   const rss = /RSS_KB=(\d+)/.exec(r.stderr)
   const cpu = /CPU_S=([\d.]+)\+([\d.]+)/.exec(r.stderr)
-  return { ...(JSON.parse(r.stdout) as T), peakRssMB: rss ? Number(rss[1]) / 1024 : null, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null }
+  return { ...(JSON.parse(r.stdout) as T), peakRssMB: rss ? Number(rss[1]) / 1024 : null, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null, processMs }
 }

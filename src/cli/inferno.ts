@@ -3,18 +3,24 @@
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { openInfernoStore, type OpenedInfernoStore } from '../cluster/index.js'
-import {
-  autorunRules, blobHasProblems, findRuleByName, findRules, loadRuleModule, processSavedResults, ruleModuleFiles, runRule, runSummary,
-  type RunOptions, type RunProgress, type RunResult,
-} from '../inferno/api.js'
-import { InfernoDaemon, StateDir, StoreRuleState, daemonRuleName, runOutcome } from '../inferno/daemon/index.js'
-import { StandardNotifier } from '../inferno/notify/index.js'
+// Loaded up front: what parsing the command line and starting an `-i` run's worker pool need. The
+// rest (rules, stores, the engine, the daemon) is imported where it is used, after the pool's
+// threads have started booting (or never, for `--version`, `--help` and `--pause`).
+import { isClusterUrl } from '../cluster/url.js'
+import type { OpenedInfernoStore } from '../cluster/index.js'
+import { WorkerPoolExecutor } from '../disco/executor.js'
+import type { RunOptions, RunProgress, RunResult } from '../inferno/api.js'
+import { discoJobModules } from '../inferno/keyset/job-modules.js'
+import { blobHasProblems } from '../inferno/results/stats.js'
+import { ruleModuleFiles } from '../inferno/rules/lookup.js'
+import { runSummary } from '../inferno/results/summary.js'
 import { runOptionsOfSettings, type InfernoSettings } from '../inferno/rules/settings.js'
-import { writeExampleRules } from '../inferno/examples/write.js'
 import { createLogger, type LogLevel } from '../util/log.js'
 import { Progress, reportError, runCli, usageError, writeOut } from './common.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
+
+/** The Inferno API (rules, runs, results), loaded on first use. */
+const api = () => import('../inferno/api.js')
 
 let opened: Promise<OpenedInfernoStore> | undefined
 
@@ -25,7 +31,8 @@ let opened: Promise<OpenedInfernoStore> | undefined
  */
 function storeOf(settings: InfernoSettings, io?: InfernoIo): Promise<OpenedInfernoStore> {
   if (!opened) {
-    opened = openInfernoStore(settings.ddfs_root ?? undefined, io ? { warn: (m) => io.err(`inferno: warning: ${m}\n`) } : {})
+    opened = import('../cluster/index.js').then(({ openInfernoStore }) =>
+      openInfernoStore(settings.ddfs_root ?? undefined, io ? { warn: (m) => io.err(`inferno: warning: ${m}\n`) } : {}))
     opened.catch(() => { opened = undefined })
   }
   return opened
@@ -176,6 +183,38 @@ function summarise(qname: string, r: RunResult, io: InfernoIo): void {
  */
 export async function runImmediate(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
   const address = opts.immediate_rule!
+  const pool = earlyPool(settings, opts)
+  try {
+    return await runRules(settings, opts, io, address, pool)
+  } finally {
+    await pool?.close()
+  }
+}
+
+/**
+ * The worker pool of an `-i` run on an embedded store, started first: its threads boot and
+ * import the job functions and the rule module while this thread loads the rules and selects
+ * the inputs. None for `-q`, a cluster store, or a module that is not there (the run reports it).
+ */
+function earlyPool(settings: InfernoSettings, opts: InfernoOptions): WorkerPoolExecutor | undefined {
+  if (opts.just_query) return undefined
+  const where = settings.ddfs_root ?? process.env.DISCO_STORE
+  if (where && isClusterUrl(where)) return undefined
+  let path: string | undefined
+  try {
+    path = ruleModuleFiles(settings.rules_directory).get(opts.immediate_rule!.split('.')[0]!)
+  } catch {
+    return undefined // an unreadable rules directory: findRules says why
+  }
+  if (path === undefined) return undefined
+  const pool = new WorkerPoolExecutor().start()
+  pool.preload(discoJobModules(path))
+  return pool
+}
+
+/** The rules at `address`, run one after the other (on `pool` when given). */
+async function runRules(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo, address: string, pool: WorkerPoolExecutor | undefined): Promise<number> {
+  const { findRules, runRule } = await api()
   const warnings: string[] = []
   const rules = await findRules(settings.rules_directory, address, { immediate: true, warn: (m) => warnings.push(m) })
   if (rules.length === 0) {
@@ -189,7 +228,7 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
     const stages = stageTimer()
     let r: RunResult
     try {
-      r = await runRule(rule, { ...runOptionsFor(settings, opts, store, io), onProgress: (p) => (stages.note(p.stage), bar.onProgress(p)) })
+      r = await runRule(rule, { ...runOptionsFor(settings, opts, store, io), ...(pool ? { pool } : {}), onProgress: (p) => (stages.note(p.stage), bar.onProgress(p)) })
     } finally {
       bar.done()
     }
@@ -217,6 +256,9 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
  * launching and wait for running jobs (a second signal exits at once).
  */
 export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
+  const { autorunRules, runRule } = await api()
+  const { InfernoDaemon, StateDir, StoreRuleState, daemonRuleName, runOutcome } = await import('../inferno/daemon/index.js')
+  const { StandardNotifier } = await import('../inferno/notify/index.js')
   const rules = await autorunRules(settings.rules_directory)
   const store = await storeOf(settings, io)
   const log = logger(io, opts.log_level)
@@ -266,6 +308,7 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   const m = /^([^.@]+)\.([^.@]+)@(.+)$/.exec(spec)
   if (!m) throw usageError(`--process-results: expected module.rule@jobid, found "${spec}"`)
   const [, modName, ruleName, job] = m as unknown as [string, string, string, string]
+  const { findRuleByName, loadRuleModule, processSavedResults } = await api()
   const path = ruleModuleFiles(settings.rules_directory).get(modName)
   const rule = path ? findRuleByName((await loadRuleModule(path, modName)).rules, ruleName) : undefined
   if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${modName}.${ruleName} in ${settings.rules_directory}, found none`)
@@ -279,11 +322,13 @@ export async function inferno(opts: InfernoOptions, io: InfernoIo = defaultIo(),
   for (const w of warnings) io.err(`inferno: warning: ${w}\n`)
   if (opts.pause || opts.resume) {
     if (opts.pause && opts.resume) throw usageError('--pause and --resume exclude each other')
+    const { StateDir } = await import('../inferno/daemon/index.js')
     new StateDir(settings.pid_dir).paused = opts.pause
     io.err(`inferno: daemon ${opts.pause ? 'paused' : 'resumed'} (state ${settings.pid_dir})\n`)
     return 0
   }
   if (opts.example_rules) {
+    const { writeExampleRules } = await import('../inferno/examples/write.js')
     for (const f of writeExampleRules(opts.example_rules)) io.err(`inferno: wrote ${f}\n`)
     return 0
   }

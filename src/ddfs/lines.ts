@@ -28,9 +28,14 @@ export async function* maybeGunzip(source: AsyncIterable<Uint8Array>, label = 'i
     first.push(b)
     got += b.length
   }
-  const head = Buffer.concat(first)
+  // The first bytes as they came (a lone buffer is not copied), let go once handed on: the
+  // generator below lives as long as the stream, and a copy held here stayed in memory that long.
+  let head: Buffer | null = first.length === 1 ? first[0]! : Buffer.concat(first)
+  first.length = 0
+  const gzip = isGzip(head)
   async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head
+    if (head!.length > 0) yield head!
+    head = null
     if (done) return
     for (;;) {
       const r = await it.next()
@@ -38,7 +43,7 @@ export async function* maybeGunzip(source: AsyncIterable<Uint8Array>, label = 'i
       yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
     }
   }
-  if (!isGzip(head)) { yield* rest(); return }
+  if (!gzip) { yield* rest(); return }
   const gunzip = createGunzip({ chunkSize: 1 << 18 })
   const src = Readable.from(rest())
   src.on('error', (e) => gunzip.destroy(e))

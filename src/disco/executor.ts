@@ -2,12 +2,20 @@
 // only runs. In-process (tests, debugging) and a worker_threads pool (the embedded default); a
 // queue-backed distributed executor fits the same interface. Each executor is given the store
 // factory that turns a task's store reference into stores (default: the embedded directory one).
+//
+// This module stays light (no task engine, no stores): a command starts its pool before it loads
+// the rest, so the threads boot while it does.
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { DiscoError } from '../errors.js'
-import { runTask } from './task.js'
-import { LOCAL_STORE_FACTORY, localStoreFactory, type DiscoStores, type StoreFactory } from './stores.js'
+import type { DiscoStores, StoreFactory } from './stores.js'
 import type { FnRef, TaskHooks, TaskMessage, TaskResult } from './types.js'
+
+/** Where worker threads find the embedded store factory, `localStoreFactory` of stores.ts (they import it by module and export). */
+export const LOCAL_STORE_FACTORY: FnRef = { module: new URL('./stores.js', import.meta.url).href, export: 'localStoreFactory' }
+
+/** The embedded store factory, loaded on first use. */
+const lazyLocalStores: StoreFactory = async (ref) => (await import('./stores.js')).localStoreFactory(ref)
 
 /**
  * Runs task attempts. `run` resolves with the task's result or rejects with its error; an
@@ -77,7 +85,7 @@ export class InProcessExecutor implements Executor {
 
   /** `stores`: resolves task store references (default: store directories). */
   constructor(readonly concurrency = 1, opts: { stores?: StoreFactory } = {}) {
-    this.factory = opts.stores ?? localStoreFactory
+    this.factory = opts.stores ?? lazyLocalStores
   }
 
   async run(task: TaskMessage, hooks: TaskHooks, signal: AbortSignal): Promise<TaskResult> {
@@ -86,11 +94,18 @@ export class InProcessExecutor implements Executor {
       stores = Promise.resolve(this.factory(task.store))
       this.opened.set(task.store, stores)
     }
+    const { runTask } = await import('./task.js')
     return runTask(task, hooks, await stores, signal)
   }
 
   async close(): Promise<void> {}
 }
+
+/**
+ * What a pool thread is sent: a task attempt to run, or modules to import ahead of the tasks that
+ * need them (`preload`; failures there are left to the task that imports the module).
+ */
+export type PoolMessage = TaskMessage | { kind: 'preload'; modules: readonly string[] }
 
 /** Messages from a pool worker. */
 export type WorkerReply =
@@ -110,6 +125,8 @@ export class WorkerPoolExecutor implements Executor {
   private all = new Set<Worker>()
 
   private readonly stores: FnRef
+  /** What every thread imports as soon as it starts ({@link preload}). */
+  private readonly preloaded: string[] = []
 
   /**
    * `size`: threads (default: the cores); `stores`: the module and export of a
@@ -121,8 +138,50 @@ export class WorkerPoolExecutor implements Executor {
     this.stores = opts.stores ?? LOCAL_STORE_FACTORY
   }
 
+  /**
+   * Starts every thread now instead of on the first tasks, so thread start-up (and the modules
+   * given to {@link preload}) overlaps what the caller does before its job, such as selecting the
+   * inputs. A thread that fails to start is replaced when a task needs it; that task fails with
+   * DISCO_WORKER_LOST as before.
+   *
+   * @example
+   * const pool = new WorkerPoolExecutor().start() // threads booting while the caller plans
+   */
+  start(): this {
+    while (this.all.size < this.concurrency) this.idle.push(this.spawn())
+    return this
+  }
+
+  /**
+   * Has every thread (the running ones and any started later) import these modules (`file:`
+   * URLs or absolute paths, as task function references name them) ahead of the tasks that need
+   * them. Nothing is reported here: a module that fails to load fails the task that imports it,
+   * with the same MODULE_* code as without preloading.
+   *
+   * @example
+   * pool.start().preload(['/abs/rules/clicks.js']) // a task's first import is then already done
+   */
+  preload(modules: readonly string[]): void {
+    const fresh = modules.filter((m) => !this.preloaded.includes(m))
+    if (fresh.length === 0) return
+    this.preloaded.push(...fresh)
+    for (const w of this.all) w.postMessage({ kind: 'preload', modules: fresh } satisfies PoolMessage)
+  }
+
+  /**
+   * This pool seen as an executor of at most `n` tasks at once (a rule's `scheduler.maxCores`):
+   * it shares the threads, and closing it leaves them running.
+   */
+  limit(n: number): Executor {
+    if (n >= this.concurrency) return this
+    return { concurrency: Math.max(1, n), run: (task, hooks, signal) => this.run(task, hooks, signal), close: async () => {} }
+  }
+
   private spawn(): Worker {
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { stores: this.stores } })
+    // Idle threads do not keep the process alive (a task refs its thread while it runs).
+    w.unref()
+    if (this.preloaded.length > 0) w.postMessage({ kind: 'preload', modules: [...this.preloaded] } satisfies PoolMessage)
     this.all.add(w)
     w.on('error', () => {}) // reported to the running task by its own listener
     w.on('exit', () => {
@@ -182,7 +241,7 @@ export class WorkerPoolExecutor implements Executor {
       w.on('error', onError)
       w.on('exit', onExit)
       signal.addEventListener('abort', onAbort)
-      w.postMessage(task)
+      w.postMessage(task satisfies PoolMessage)
     })
   }
 

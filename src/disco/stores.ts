@@ -6,7 +6,6 @@ import { join, resolve } from 'node:path'
 import { DEFAULT_STORE_DIR, LocalBlobStore, openStore, type BlobStore, type Ddfs } from '../ddfs/index.js'
 import { LocalJobStore } from './local-jobstore.js'
 import { JobRegistry, keyToken, type RegistryOptions } from './registry.js'
-import type { FnRef } from './types.js'
 
 /** Everything a job reads and writes. */
 export interface DiscoStores {
@@ -47,8 +46,6 @@ export function openLocalStores(dir?: string, opts: RegistryOptions = {}): Disco
 /** The embedded store factory: a reference is a store directory. */
 export const localStoreFactory: StoreFactory = (ref) => openLocalStores(ref)
 
-/** Where worker threads find the embedded store factory (they import it by module and export). */
-export const LOCAL_STORE_FACTORY: FnRef = { module: import.meta.url, export: 'localStoreFactory' }
 
 /**
  * The deterministic name of a piece of job data, so a re-run (or a redelivered task) replaces

@@ -1,13 +1,14 @@
 // Entry point of a pool worker thread: runs the task messages it is sent, one at a time, and
 // forwards what the task prints (console.*) as log lines for the job's event log. The store
-// factory to use comes in `workerData.stores` (a module and export), imported once.
+// factory to use comes in `workerData.stores` (a module and export), imported once. A `preload`
+// message names modules to import before the tasks that need them arrive.
 import { parentPort, workerData } from 'node:worker_threads'
 import { format } from 'node:util'
 import { runTask } from './task.js'
-import { errorToData, type WorkerReply } from './executor.js'
-import { loadFn } from './load.js'
+import { errorToData, type PoolMessage, type WorkerReply } from './executor.js'
+import { loadFn, preloadModule } from './load.js'
 import type { DiscoStores, StoreFactory } from './stores.js'
-import type { FnRef, TaskMessage } from './types.js'
+import type { FnRef } from './types.js'
 
 const port = parentPort
 if (!port) throw new Error('disco worker.js must run as a worker thread')
@@ -30,7 +31,11 @@ for (const name of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   console[name] = (...args: unknown[]) => post({ type: 'log', message: `${current}: ${format(...args)}` })
 }
 
-port.on('message', (msg: TaskMessage) => {
+port.on('message', (msg: PoolMessage) => {
+  if (msg.kind === 'preload') {
+    for (const m of msg.modules) preloadModule(m)
+    return
+  }
   current = msg.task.id
   const hooks = {
     log: (message: string) => post({ type: 'log', message }),

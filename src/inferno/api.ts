@@ -14,6 +14,7 @@ export type { RunOptions, RunResult, RunProgress, RunJournal, JournalEntry, RunS
 export type { RuleEngine, EngineJob, EngineResult } from './keyset/rule-engine.js'
 export { inlineEngine } from './keyset/inline-engine.js'
 export { discoEngine, runsOnDisco } from './keyset/disco-engine.js'
+export { discoJobModules } from './keyset/job-modules.js'
 export type { DiscoEngineOptions } from './keyset/disco-engine.js'
 export { writeCsv, csvLine, keysetHeader, keysetResult, reduceResult, jsonRecord, jsonRecordLine, mergeSorted, mergeRows, toArray, withRetry } from './results/processors.js'
 export type { CsvOptions, RetryPolicy } from './results/processors.js'

@@ -8,6 +8,7 @@ import { jsonRecordLine, keysetResult, mergeRows, reduceResult, withRetry, type 
 import { archiveBlobs, blobRefName, collectBlobs, resolveTagPrefixes, resultTagName, type BlobRef, type TagOverrides } from './reading/tags.js'
 import type { InfernoStore } from './reading/inferno-store.js'
 import type { FloatFormat } from './rules/values.js'
+import type { WorkerPoolExecutor } from '../disco/index.js'
 import { resultsTagOf } from './results/saved.js'
 import type { EngineResult, RuleEngine } from './keyset/rule-engine.js'
 import { discoEngine, runsOnDisco } from './keyset/disco-engine.js'
@@ -79,6 +80,11 @@ export interface RunOptions {
   readonly retry?: RetryPolicy
   /** The engine (default: Disco's, see keyset/disco-engine.ts; `inlineEngine` for in-process runs). */
   readonly engine?: RuleEngine
+  /**
+   * For the default Disco engine: a worker pool the caller started early (and closes), instead
+   * of one started by the job (see DiscoEngineOptions.pool).
+   */
+  readonly pool?: WorkerPoolExecutor
   /** Today as `YYYY-MM-DD` (tests). */
   readonly today?: string
 }
@@ -324,7 +330,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
     await rule.ruleInitFunction?.(params)
     stage = 'job'
     const resultTagBase = opts.resultTag ?? rule.resultTag
-    const engine = opts.engine ?? defaultEngine(rule, opts.store)
+    const engine = opts.engine ?? defaultEngine(rule, opts.store, opts.pool)
     if (opts.onProgress) bytesTotal = await storedSize(opts.store, inputs)
     progress('map')
     const res = await engine.run({
@@ -464,7 +470,7 @@ async function storedSize(store: InfernoStore, inputs: readonly BlobRef[]): Prom
  * Disco stores (ddfsStore(ddfs, stores)) and the rule from a rule module (workers import it); else
  * the in-process engine.
  */
-function defaultEngine(rule: Rule, store: InfernoStore): RuleEngine {
-  if (store.disco && runsOnDisco(rule)) return discoEngine({ stores: store.disco })
+function defaultEngine(rule: Rule, store: InfernoStore, pool: WorkerPoolExecutor | undefined): RuleEngine {
+  if (store.disco && runsOnDisco(rule)) return discoEngine({ stores: store.disco, ...(pool ? { pool } : {}) })
   return inlineEngine
 }

@@ -30,3 +30,24 @@ test('tag names up to 511 characters list and read back under their full name', 
   await ddfs.delete(long)
   assert.deepEqual(await ddfs.list('p:'), [long2])
 })
+
+test('blob reads: a big blob in 1 MiB buffers, byte for byte; the file closes at the end and when the reader stops early', async (t) => {
+  const dir = tempDir(t, 'local')
+  const ddfs = openStore(dir)
+  // 2.5 MiB of distinct bytes, stored plain (an uncompressed chunk as map tasks read it).
+  const data = Buffer.alloc(5 * (1 << 19))
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 9)) & 0xff
+  const [set] = await ddfs.push('big', [{ name: 'big.bin', data }])
+  const fds = () => readdirSync('/proc/self/fd').length
+  const before = fds()
+  const chunks: Uint8Array[] = []
+  for await (const b of await ddfs.openBlob(set!)) chunks.push(b)
+  assert.deepEqual(chunks.map((c) => c.length), [1 << 20, 1 << 20, 1 << 19])
+  assert.ok(Buffer.concat(chunks).equals(data))
+  assert.equal(fds(), before, 'closed after the last read')
+  for await (const b of await ddfs.openBlob(set!)) {
+    assert.equal(b.length, 1 << 20)
+    break
+  }
+  assert.equal(fds(), before, 'closed when the reader stopped after one buffer')
+})

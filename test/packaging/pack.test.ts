@@ -62,8 +62,8 @@ test('npm pack → install into a temp project → run rules (JS and TS) importi
   assert.equal(ts.status, 0, ts.err)
   assert.match(ts.out, /^first,n\r\n(?:.*\r\n)*Maggie,2\r\n/)
 
-  // The compliance suites are importable as documented.
+  // The compliance suites and the rule-module entry are importable as documented.
   const probe = sh(process.execPath, ['--input-type=module', '-e',
-    "const d = await import('disco-inferno/ddfs/compliance'); const j = await import('disco-inferno/disco/compliance'); console.log(typeof d.runCompliance, typeof j.runJobStoreCompliance)"], project)
-  assert.equal(probe.out.trim(), 'function function', probe.err)
+    "const d = await import('disco-inferno/ddfs/compliance'); const j = await import('disco-inferno/disco/compliance'); const r = await import('disco-inferno/rules'); console.log(typeof d.runCompliance, typeof j.runJobStoreCompliance, typeof r.defineRule)"], project)
+  assert.equal(probe.out.trim(), 'function function function', probe.err)
 })

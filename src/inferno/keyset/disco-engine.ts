@@ -12,8 +12,9 @@ import { suppressedNote } from './debug-lines.js'
 import { fromReduceWire, type InfernoTaskStats, type InfernoJobParams } from './disco-job-functions.js'
 import type { ResultRow, Rule } from '../rules/rule.js'
 import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
+import { DISCO_JOB_FUNCTIONS, discoJobModules } from './job-modules.js'
 
-const FUNCTIONS = new URL('./disco-job-functions.js', import.meta.url).pathname
+const FUNCTIONS = DISCO_JOB_FUNCTIONS
 
 /** True when a rule (and its sub-rules) can run on Disco: loaded from a module file. */
 export function runsOnDisco(rule: Rule): boolean {
@@ -30,6 +31,12 @@ export interface DiscoEngineOptions {
   readonly stores?: DiscoStores
   /** For the default worker pool: the store factory module its threads resolve the stores with. */
   readonly storeFactory?: FnRef
+  /**
+   * A worker pool started by the caller (who closes it), used by every job instead of a pool per
+   * job, so its threads can start and import the rule module while the inputs are selected. A
+   * rule's `scheduler.maxCores` caps how many of its threads a job uses.
+   */
+  readonly pool?: WorkerPoolExecutor
 }
 
 /**
@@ -70,10 +77,12 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
       }
       let blobsDone = 0
       // The rule's scheduler.maxCores caps the worker pool (default: one worker per core).
-      const own = !opts.executor && job.rule.scheduler.maxCores < availableParallelism()
-        ? new WorkerPoolExecutor({ size: Math.max(1, job.rule.scheduler.maxCores), ...(opts.storeFactory ? { stores: opts.storeFactory } : {}) })
-        : !opts.executor && opts.storeFactory ? new WorkerPoolExecutor({ stores: opts.storeFactory }) : undefined
-      const executor = opts.executor ?? own
+      const cap = job.rule.scheduler.maxCores < availableParallelism() ? Math.max(1, job.rule.scheduler.maxCores) : undefined
+      const own = opts.executor || opts.pool ? undefined
+        : cap !== undefined ? new WorkerPoolExecutor({ size: cap, ...(opts.storeFactory ? { stores: opts.storeFactory } : {}) })
+          : opts.storeFactory ? new WorkerPoolExecutor({ stores: opts.storeFactory }) : undefined
+      opts.pool?.preload(discoJobModules(rule.modulePath))
+      const executor = opts.executor ?? (opts.pool && cap !== undefined ? opts.pool.limit(cap) : opts.pool) ?? own
       const handle = await runJob(spec, {
         store: stores,
         ...(executor ? { executor } : {}),
