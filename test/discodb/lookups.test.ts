@@ -163,3 +163,28 @@ test('hashed lookups (keys hashed and compared a word at a time) agree with a Ma
     }
   }
 })
+
+test('lookups read the key and value tables in compact form when they fit (runs of 256 entries within 64 KiB), else the full tables: the same values', () => {
+  const seed = 5150
+  const r = rng(seed)
+  // Small values and keys (compact tables), values of ~400 bytes (256 of them span more than
+  // 64 KiB: the full value table), keys of ~400 bytes (the full key table).
+  for (const [keyLen, valueLen] of [[8, 20], [8, 400], [400, 20], [400, 400]] as const) {
+    const values = Array.from({ length: 1500 }, (_, i) => `${i}:`.padEnd(valueLen - 10 + r.below(20), String.fromCharCode(97 + r.below(26))))
+    const items: [string, string[]][] = []
+    for (let k = 0; k < 700; k++) {
+      const picked = new Set<string>()
+      for (let j = 1 + r.below(15); j > 0; j--) picked.add(r.pick(values))
+      items.push([`${k}-`.padEnd(keyLen - 4 + r.below(8), 'k'), [...picked]])
+    }
+    const db = DiscoDB.build(items, { disableCompression: true })
+    assert.equal(db.header.hashed, true)
+    for (const [key, vs] of items) {
+      const got: string[] = []
+      db.get(key)!.visit((b, s, e) => got.push(Buffer.from(b.subarray(s, e)).toString()))
+      assert.deepEqual(got.sort(), [...vs].sort(), `seed ${seed}: keys ~${keyLen} B, values ~${valueLen} B, key ${key}`)
+      assert.deepEqual(db.get(key)!.toStrings().sort(), [...vs].sort())
+    }
+    assert.equal(db.get('absent'.padEnd(keyLen, 'k')), undefined)
+  }
+})
