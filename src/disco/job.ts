@@ -697,8 +697,10 @@ export async function* jobResultBatches(store: StoreRef, name: string): AsyncGen
   })
   const its = urls.map((u) => resultBatches(stores, u)[Symbol.asyncIterator]())
   try {
+    // Every file's first batch read side by side (each is an open and a read in the threadpool).
+    const firsts = await Promise.all(its.map((it) => it.next()))
     for (const [src, it] of its.entries()) {
-      const r = await it.next()
+      const r = firsts[src]!
       if (!r.done) heap.push({ batch: r.value, i: 0, src, it })
     }
     let out: [string, unknown][] = []

@@ -1,13 +1,12 @@
 // Sorted runs of binary records (the format lives in records.ts): a Sorter buffers records of
 // one task in one byte arena, with the partition of each, sorts them by (partition, key bytes)
-// within a memory budget and spills sorted runs; a k-way heap merge streams runs back in key
+// within a memory budget and spills sorted runs; a k-way merge (loser tree) streams runs back in key
 // order, folding equal keys when the job has a combiner. Result files stay NDJSON lines
 // (AtomicWriter), written from the binary records by an NdjsonSink.
-import { closeSync, constants, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { DiscoError } from '../errors.js'
-import { MinHeap } from '../util/heap.js'
 import { ByteSink, ByteSource, RECORDS_MAGIC, compareKeyBytes, encodePair } from './records.js'
 
 /** Runs merged in one pass at most; more are merged in rounds. */
@@ -273,12 +272,12 @@ export class RecordBuffer implements RecordSink {
  */
 export class RecordReader {
   private fd: number
-  buf = Buffer.allocUnsafe(READ_CHUNK)
+  buf: Buffer
   /** Bytes in `buf`, and where the next record starts. */
   private have = 0
   private pos = 0
   private eof = false
-  private readonly src = new ByteSource(this.buf)
+  private readonly src: ByteSource
   start = 0
   end = 0
   keyStart = 0
@@ -294,6 +293,17 @@ export class RecordReader {
   constructor(readonly path: string, readonly order = 0) {
     // O_NOFOLLOW: a reduce may read the job data store's own files, where a planted symlink is refused.
     this.fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+    // A file smaller than a read chunk (a combined map output, mostly) gets a buffer of its size
+    // (plus one, to see the end in one read): a reduce opens one reader per map task.
+    let size = READ_CHUNK
+    try {
+      size = Math.min(READ_CHUNK, fstatSync(this.fd).size + 1)
+    } catch (e) {
+      this.close()
+      throw e
+    }
+    this.buf = Buffer.allocUnsafe(Math.max(64, size))
+    this.src = new ByteSource(this.buf)
     const M = RECORDS_MAGIC.length
     if (!this.need(M) || !this.buf.subarray(0, M).equals(RECORDS_MAGIC)) {
       const short = this.have < M
@@ -419,13 +429,23 @@ export type PartitionOf = (key: string, bytes: Buffer, start: number, end: numbe
 class IntList {
   a = new Int32Array(1024)
   n = 0
-  push(x: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2)
-      b.set(this.a)
-      this.a = b
-    }
-    this.a[this.n++] = x
+
+  /** Appends four numbers. */
+  push4(x: number, y: number, z: number, w: number): void {
+    if (this.n + 4 > this.a.length) this.grow()
+    const a = this.a
+    const n = this.n
+    a[n] = x
+    a[n + 1] = y
+    a[n + 2] = z
+    a[n + 3] = w
+    this.n = n + 4
+  }
+
+  private grow(): void {
+    const b = new Int32Array(this.a.length * 2)
+    b.set(this.a)
+    this.a = b
   }
 }
 
@@ -451,10 +471,14 @@ export interface SorterOptions {
  */
 export class Sorter {
   private readonly arena = new ByteSink(1 << 20)
-  private readonly starts = new IntList()
-  private readonly keyStarts = new IntList()
-  private readonly keyEnds = new IntList()
-  private readonly parts = new IntList()
+  /**
+   * Per record, side by side (one cache line holds four records' entries, so the sorted-order
+   * gathers of the sort and the write miss once per record, not once per array): the record's
+   * start in the arena, its key's start and end, its partition.
+   */
+  private readonly ix = new IntList()
+  /** Records buffered. */
+  private n = 0
   private readonly runs: string[][]
   private readonly P: number
   private spills = 0
@@ -490,10 +514,8 @@ export class Sorter {
       }
     }
     a.value(value)
-    this.starts.push(start)
-    this.keyStarts.push(ks)
-    this.keyEnds.push(ke)
-    this.parts.push(p)
+    this.ix.push4(start, ks, ke, p)
+    this.n++
     const n = a.pos - start + INDEX_BYTES
     this.bytes += n
     return n
@@ -516,42 +538,38 @@ export class Sorter {
     a.pos = k0 + len
     a.array(n)
     for (let i = 0; i < n; i++) a.value(nums[at + i]!)
-    this.starts.push(start)
-    this.keyStarts.push(k0)
-    this.keyEnds.push(k0 + len)
-    this.parts.push(part)
+    this.ix.push4(start, k0, k0 + len, part)
+    this.n++
     const size = a.pos - start + INDEX_BYTES
     this.bytes += size
     return size
   }
 
   get empty(): boolean {
-    return this.starts.n === 0 && this.runs.every((r) => r.length === 0)
+    return this.n === 0 && this.runs.every((r) => r.length === 0)
   }
 
   /** The buffered records' indexes, grouped by partition and sorted by key within each; segment bounds per partition. */
   private sorted(): { order: Uint32Array; bounds: Int32Array } {
-    const n = this.starts.n
+    const n = this.n
     const P = this.P
-    const parts = this.parts.a
+    const ix = this.ix.a
     const bounds = new Int32Array(P + 1)
-    for (let i = 0; i < n; i++) bounds[parts[i]! + 1]!++
+    for (let i = 0; i < n; i++) bounds[ix[4 * i + 3]! + 1]!++
     for (let p = 0; p < P; p++) bounds[p + 1]! += bounds[p]!
     const fillAt = bounds.slice(0, P)
     const order = new Uint32Array(n)
-    for (let i = 0; i < n; i++) order[fillAt[parts[i]!]!++] = i
+    for (let i = 0; i < n; i++) order[fillAt[ix[4 * i + 3]!]!++] = i
     // 5-byte big-endian key prefixes (4 in `pre`, the fifth in `pre5`) decide most comparisons; a
     // prefix with a byte ≥ 0xED (where byte order and UTF-16 order can differ) is marked NO_PREFIX.
     const buf = this.arena.buf
-    const ks = this.keyStarts.a
-    const ke = this.keyEnds.a
     const pre = new Uint32Array(n)
     const pre5 = new Uint8Array(n)
     let dirty = false
     for (let i = 0; i < n; i++) {
       let v = 0
-      const s = ks[i]!
-      const len = ke[i]! - s
+      const s = ix[4 * i + 1]!
+      const len = ix[4 * i + 2]! - s
       let clean = true
       for (let j = 0; j < 4; j++) {
         const b = j < len ? buf[s + j]! : 0
@@ -568,7 +586,7 @@ export class Sorter {
       const pi = pre[i]!
       const pj = pre[j]!
       if (pi !== pj && pi !== NO_PREFIX && pj !== NO_PREFIX) return pi < pj ? -1 : 1
-      return compareKeyBytes(buf, ks[i]!, ke[i]!, buf, ks[j]!, ke[j]!) || i - j
+      return compareKeyBytes(buf, ix[4 * i + 1]!, ix[4 * i + 2]!, buf, ix[4 * j + 1]!, ix[4 * j + 2]!) || i - j
     }
     for (let p = 0; p < P; p++) {
       const from = bounds[p]!
@@ -588,16 +606,16 @@ export class Sorter {
   /** Writes the sorted records `order[from, to)` to `out`, folding equal keys when folding. */
   private writeSegment(order: Uint32Array, from: number, to: number, out: RecordSink): void {
     const buf = this.arena.buf
-    const st = this.starts.a
-    const ks = this.keyStarts.a
-    const ke = this.keyEnds.a
-    const n = this.starts.n
-    const endOf = (i: number): number => (i + 1 < n ? st[i + 1]! : this.arena.pos)
+    const ix = this.ix.a
+    const n = this.n
+    const last = this.arena.pos
+    // A record ends where the next one starts.
+    const endOf = (i: number): number => (i + 1 < n ? ix[4 * i + 4]! : last)
     const fold = this.opts.fold
     if (!fold) {
       for (let x = from; x < to; x++) {
         const i = order[x]!
-        out.raw(buf, st[i]!, endOf(i))
+        out.raw(buf, ix[4 * i]!, endOf(i))
       }
       return
     }
@@ -606,17 +624,19 @@ export class Sorter {
     for (let x = from; x < to;) {
       const i = order[x]!
       let y = x + 1
-      while (y < to && sameBytes(buf, ks[i]!, ke[i]!, ks[order[y]!]!, ke[order[y]!]!)) y++
+      const ks = ix[4 * i + 1]!
+      const ke = ix[4 * i + 2]!
+      while (y < to && sameBytes(buf, ks, ke, ix[4 * order[y]! + 1]!, ix[4 * order[y]! + 2]!)) y++
       if (y === x + 1) {
-        out.raw(buf, st[i]!, endOf(i))
+        out.raw(buf, ix[4 * i]!, endOf(i))
       } else {
-        src.pos = st[i]!
+        src.pos = ix[4 * i]!
         src.end = endOf(i)
         const key = src.text()
         let acc = src.value()
         for (let z = x + 1; z < y; z++) {
           const j = order[z]!
-          src.pos = ke[j]!
+          src.pos = ix[4 * j + 2]!
           src.end = endOf(j)
           acc = fold(key, acc, src.value())
         }
@@ -631,16 +651,14 @@ export class Sorter {
 
   private reset(): void {
     this.arena.pos = 0
-    this.starts.n = 0
-    this.keyStarts.n = 0
-    this.keyEnds.n = 0
-    this.parts.n = 0
+    this.ix.n = 0
+    this.n = 0
     this.bytes = 0
   }
 
   /** Writes the buffered records as sorted runs (one file per non-empty partition) and frees them. */
   spill(): void {
-    if (this.starts.n === 0) return
+    if (this.n === 0) return
     const dir = this.dir.get()
     mkdirSync(dir, { recursive: true })
     const { order, bounds } = this.sorted()
@@ -753,48 +771,94 @@ function varintLength(buf: Buffer, p: number): number {
   return n
 }
 
-const before = (a: RecordReader, b: RecordReader): boolean => {
-  const pa = a.prefix
-  const pb = b.prefix
-  if (pa !== pb && pa >= 0 && pb >= 0) return pa < pb
-  const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
-  return c < 0 || (c === 0 && a.order < b.order)
-}
-
 /**
  * Streams the records of several sorted files in key order (ties: earlier file first) with a
- * binary heap. `next()` returns the reader positioned on the next record (valid until the next
- * call), or undefined at the end.
+ * tournament (loser) tree: each record costs one comparison per level (log2 of the files), where
+ * a heap's sift-down costs two. `next()` returns the reader positioned on the next record (valid
+ * until the next call), or undefined at the end.
  */
 export class RunMerger {
-  private readonly heap = new MinHeap<RecordReader>(before)
-  private current: RecordReader | undefined
+  private readonly rs: RecordReader[] = []
+  /** Leaves in the tree: the files, rounded up to a power of two. */
+  private readonly k: number
+  /** 1 for a leaf whose reader holds a record (a spent or padding leaf loses to every live one). */
+  private readonly live: Uint8Array
+  /** tree[0]: the leaf of the smallest record; tree[n] (n ≥ 1): the loser of the match at inner node n. */
+  private readonly tree: Int32Array
+  private started = false
 
   constructor(files: readonly string[]) {
+    let k = 1
+    while (k < files.length) k *= 2
+    this.k = k
+    this.live = new Uint8Array(k)
+    this.tree = new Int32Array(k)
     try {
-      files.forEach((f, i) => {
+      for (const [i, f] of files.entries()) {
         const r = new RecordReader(f, i)
-        if (r.next()) this.heap.push(r)
-      })
+        this.rs.push(r)
+        this.live[i] = r.next() ? 1 : 0
+      }
     } catch (e) {
       this.close()
       throw e
     }
+    // The first tournament, bottom up: winners move up, each inner node keeps its loser.
+    const win = new Int32Array(2 * k)
+    for (let i = 0; i < k; i++) win[k + i] = i
+    for (let n = k - 1; n >= 1; n--) {
+      const a = win[2 * n]!
+      const b = win[2 * n + 1]!
+      if (this.less(a, b)) {
+        win[n] = a
+        this.tree[n] = b
+      } else {
+        win[n] = b
+        this.tree[n] = a
+      }
+    }
+    this.tree[0] = win[1]!
+  }
+
+  /** True when leaf i's record comes before leaf j's (key bytes in JS `<` order, then file order). */
+  private less(i: number, j: number): boolean {
+    const live = this.live
+    if (live[j] === 0) return live[i] === 1 || i < j
+    if (live[i] === 0) return false
+    const a = this.rs[i]!
+    const b = this.rs[j]!
+    const pa = a.prefix
+    const pb = b.prefix
+    if (pa !== pb && pa >= 0 && pb >= 0) return pa < pb
+    const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
+    return c < 0 || (c === 0 && i < j)
   }
 
   next(): RecordReader | undefined {
-    const c = this.current
-    if (c) {
-      if (c.next()) this.heap.replaceTop(c)
-      else this.heap.pop()
+    const tree = this.tree
+    if (this.started) {
+      const w = tree[0]!
+      if (this.live[w] === 0) return undefined
+      if (!this.rs[w]!.next()) this.live[w] = 0
+      // Replay the matches on the winner's path to the root.
+      let winner = w
+      for (let n = (w + this.k) >> 1; n >= 1; n >>= 1) {
+        const l = tree[n]!
+        if (this.less(l, winner)) {
+          tree[n] = winner
+          winner = l
+        }
+      }
+      tree[0] = winner
     }
-    this.current = this.heap.peek()
-    return this.current
+    this.started = true
+    const w = tree[0]!
+    return this.live[w] === 1 ? this.rs[w] : undefined
   }
 
   /** Closes every file still open (after an early stop). */
   close(): void {
-    for (const r of this.heap.drain()) r.close()
+    for (const r of this.rs) r.close()
   }
 }
 

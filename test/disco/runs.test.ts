@@ -192,6 +192,36 @@ test('RunMerger: many sorted files merge in JS < order, ties in file order (6-by
   assert.deepEqual(got, all, `seed=${SEED + 3}`)
 })
 
+test('RunMerger (loser tree): 0 to 17 files, empty ones and uneven lengths, equal a stable sort; ends for good', (t) => {
+  const dir = tempDir(t)
+  const r = rng(SEED + 4)
+  for (const n of [0, 1, 2, 3, 5, 8, 16, 17]) {
+    const all: [string, number, number][] = []
+    const files: string[] = []
+    for (let f = 0; f < n; f++) {
+      // Some files empty (MAGIC only), some short, some long; few distinct keys, so ties abound.
+      const len = r() < 0.2 ? 0 : Math.floor(r() * (r() < 0.5 ? 5 : 300))
+      const rows: [string, number][] = Array.from({ length: len }, (_, i) => [`k${Math.floor(r() * 40)}`, i])
+      rows.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1])
+      const w = new RecordWriter(join(dir, `n${n}-${f}`))
+      for (const [k, v] of rows) {
+        w.pair(k, v)
+        all.push([k, f, v])
+      }
+      w.commit()
+      files.push(w.path)
+    }
+    all.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1] || a[2] - b[2])
+    const m = new RunMerger(files)
+    const got: [string, number, number][] = []
+    for (let rd = m.next(); rd; rd = m.next()) got.push([rd.key(), rd.order, rd.value() as number])
+    assert.deepEqual(got, all, `${n} files, seed=${SEED + 4}`)
+    assert.equal(m.next(), undefined)
+    assert.equal(m.next(), undefined)
+    m.close()
+  }
+})
+
 test('a corrupt or foreign intermediate file is a coded error naming the file', (t) => {
   const dir = tempDir(t)
   writeFileSync(join(dir, 'text'), '["a",1]\n')

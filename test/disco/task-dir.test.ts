@@ -5,10 +5,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { InProcessExecutor, runJob, type JobSpec } from 'disco-inferno'
+import { InProcessExecutor, openLocalStores, runJob, type BlobSource, type DiscoStores, type JobSpec, type PutOptions } from 'disco-inferno'
 import { TaskDir } from '#src/disco/task.js'
 import { AtomicWriter } from '#src/disco/runs.js'
-import { collect, fn, rng, sorted, tempDir, wordFiles } from './helpers.js'
+import { collect, dataUrls, fn, rng, sorted, tempDir, wordFiles } from './helpers.js'
 
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261127)
 
@@ -109,4 +109,46 @@ test('jobs that spill, re-sort and store a result past the in-memory limit give 
   await large.wait()
   assert.deepEqual(await collect(large.results()), sorted(ref))
   assert.deepEqual(readdirSync(tmp), [])
+})
+
+test('a map output that fails to store (outputs stored side by side) fails the attempt; the retry stores them all under the same names, nothing left behind', async (t) => {
+  const dir = tempDir(t)
+  const tmp = join(dir, 'tmp')
+  mkdirSync(tmp)
+  const saved = process.env.TMPDIR
+  process.env.TMPDIR = tmp
+  t.after(() => {
+    if (saved === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = saved
+  })
+  const real = openLocalStores(join(dir, 'store'))
+  // A fault-injecting data store: the first put of map:0's partition 1 fails, after the others started.
+  let failed = 0
+  const data = new Proxy(real.data, {
+    get(target, prop) {
+      if (prop === 'put') {
+        return async (name: string, src: BlobSource, opts?: PutOptions) => {
+          if (name.endsWith('.map-0.part-1') && failed === 0) {
+            failed++
+            await new Promise((r) => setTimeout(r, 20))
+            throw Object.assign(new Error('disk full (injected)'), { code: 'ENOSPC' })
+          }
+          return target.put(name, src, opts)
+        }
+      }
+      const v = Reflect.get(target, prop, target) as unknown
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+    },
+  })
+  const stores: DiscoStores = { ...real, data }
+  const words = wordFiles(dir, SEED + 5, 2, 300)
+  const job = await runJob({ inputs: words.paths, map: fn('wcMap'), reduce: fn('sumReduce'), combiner: fn('add'), partitions: 4, retryBaseMs: 1, retryCapMs: 1 },
+    { store: stores, executor: new InProcessExecutor(1, { stores: () => stores }) })
+  const info = await job.wait()
+  assert.equal(failed, 1)
+  assert.equal(info.tasks.failed, 1)
+  assert.deepEqual(await collect(job.results()), sorted(words.ref))
+  assert.deepEqual(readdirSync(tmp), [], 'no task directory left')
+  // Only the results stay: every map output (the failed attempt's too) was replaced, then deleted.
+  assert.deepEqual((await dataUrls(stores)).filter((u) => u.includes('.map-')), [])
 })
