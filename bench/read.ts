@@ -6,7 +6,7 @@
 // allocation-free API (lazy open, visitors, columnar batches); rows marked `(iter)` time the same
 // work through the iterator API (a Uint8Array per value) for comparison.
 //
-//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N] [--query-passes N]
+//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N] [--query-passes N] [--scan-passes N]
 //     [--only NAME,NAME] [--data nocompress|default]
 // Without --file or --data, each dataset DB is measured in a child process of its own.
 import { execFileSync } from 'node:child_process'
@@ -26,6 +26,8 @@ const maxQueries = Number(opt('--max-queries') ?? 20_000)
 const runs = Math.max(1, Number(opt('--runs') ?? 5))
 /** Passes over each query list per timed run. */
 const queryPasses = Math.max(1, Number(opt('--query-passes') ?? 5))
+/** Passes of an uncompressed DB's item scans (scanItems, scanValues) per timed run. */
+const scanPasses = Math.max(1, Number(opt('--scan-passes') ?? 5))
 /** Figures to measure (names without ` (iter)`); all when absent. */
 const only = opt('--only')?.split(',')
 const onlyData = opt('--data')
@@ -221,14 +223,20 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
   // Scans: columnar batches of value IDs over one column of the unique values (built inside the
   // timed part: for a compressed DB that is where every value is decoded).
   // Scan loops sum into a local (as a C loop would) and add it to the sink once.
-  measure('scanItems', data, mode, db.header.numValues, () => {
-    const { offsets } = db.valueColumn()
+  // Uncompressed, one pass of the item scans lasts a few milliseconds: each timed run makes
+  // --scan-passes passes (5 unless given; the count with them), so that a loaded machine's
+  // interruptions weigh less on the figure. Compressed, one pass (see scanUniqueValues below).
+  const scanReps = db.header.compressed ? 1 : scanPasses
+  measure('scanItems', data, mode, scanReps * db.header.numValues, () => {
     let acc = 0
-    for (const b of db.itemBatches()) {
-      const { ids, idStarts } = b
-      for (let k = 0; k < b.length; k++) {
-        acc += b.keyEnds[k]! - b.keyStarts[k]!
-        for (let j = idStarts[k]!, end = idStarts[k + 1]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
+    for (let rep = 0; rep < scanReps; rep++) {
+      const { offsets } = db.valueColumn()
+      for (const b of db.itemBatches()) {
+        const { ids, idStarts } = b
+        for (let k = 0; k < b.length; k++) {
+          acc += b.keyEnds[k]! - b.keyStarts[k]!
+          for (let j = idStarts[k]!, end = idStarts[k + 1]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
+        }
       }
     }
     return acc
@@ -236,12 +244,14 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
   measure('scanItems (iter)', data, mode, db.header.numValues, () => {
     for (const [, vs] of db.items()) for (const v of vs) sink = (sink + v.length) & 0x3fffffff
   })
-  measure('scanValues', data, mode, db.header.numValues, () => {
-    const { offsets } = db.valueColumn()
+  measure('scanValues', data, mode, scanReps * db.header.numValues, () => {
     let acc = 0
-    for (const b of db.itemBatches()) {
-      const ids = b.ids
-      for (let j = 0, end = b.idStarts[b.length]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
+    for (let rep = 0; rep < scanReps; rep++) {
+      const { offsets } = db.valueColumn()
+      for (const b of db.itemBatches()) {
+        const ids = b.ids
+        for (let j = 0, end = b.idStarts[b.length]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
+      }
     }
     return acc
   })
