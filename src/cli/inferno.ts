@@ -12,15 +12,15 @@ import { WorkerPoolExecutor } from '../disco/executor.js'
 import type { RunOptions, RunProgress, RunResult } from '../inferno/api.js'
 import { discoJobModules } from '../inferno/keyset/job-modules.js'
 import { blobHasProblems } from '../inferno/results/stats.js'
-import { ruleModuleFiles } from '../inferno/rules/lookup.js'
+import { autorunRules, findRuleByName, findRules, loadRuleModule, ruleModuleFiles } from '../inferno/rules/lookup.js'
 import { runSummary } from '../inferno/results/summary.js'
 import { runOptionsOfSettings, type InfernoSettings } from '../inferno/rules/settings.js'
 import { createLogger, type LogLevel } from '../util/log.js'
 import { Progress, reportError, runCli, usageError, writeOut } from './common.js'
 import { buildInfernoProgram, settingsFromOptions, toInfernoOptions, type InfernoOptions } from './inferno-args.js'
 
-/** The Inferno API (rules, runs, results), loaded on first use. */
-const api = () => import('../inferno/api.js')
+/** The rule runner, loaded on first use. */
+const runner = () => import('../inferno/runner.js')
 
 let opened: Promise<OpenedInfernoStore> | undefined
 
@@ -214,7 +214,7 @@ function earlyPool(settings: InfernoSettings, opts: InfernoOptions): WorkerPoolE
 
 /** The rules at `address`, run one after the other (on `pool` when given). */
 async function runRules(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo, address: string, pool: WorkerPoolExecutor | undefined): Promise<number> {
-  const { findRules, runRule } = await api()
+  const { runRule } = await runner()
   const warnings: string[] = []
   const rules = await findRules(settings.rules_directory, address, { immediate: true, warn: (m) => warnings.push(m) })
   if (rules.length === 0) {
@@ -256,7 +256,7 @@ async function runRules(settings: InfernoSettings, opts: InfernoOptions, io: Inf
  * launching and wait for running jobs (a second signal exits at once).
  */
 export async function runDaemonMode(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
-  const { autorunRules, runRule } = await api()
+  const { runRule } = await runner()
   const { InfernoDaemon, StateDir, StoreRuleState, daemonRuleName, runOutcome } = await import('../inferno/daemon/index.js')
   const { StandardNotifier } = await import('../inferno/notify/index.js')
   const rules = await autorunRules(settings.rules_directory)
@@ -308,7 +308,7 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   const m = /^([^.@]+)\.([^.@]+)@(.+)$/.exec(spec)
   if (!m) throw usageError(`--process-results: expected module.rule@jobid, found "${spec}"`)
   const [, modName, ruleName, job] = m as unknown as [string, string, string, string]
-  const { findRuleByName, loadRuleModule, processSavedResults } = await api()
+  const { processSavedResults } = await import('../inferno/results/saved.js')
   const path = ruleModuleFiles(settings.rules_directory).get(modName)
   const rule = path ? findRuleByName((await loadRuleModule(path, modName)).rules, ruleName) : undefined
   if (!rule) throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected rule ${modName}.${ruleName} in ${settings.rules_directory}, found none`)

@@ -38,9 +38,9 @@ export interface OpenedInfernoStore {
  */
 export async function openInfernoStore(spec: string | undefined, opts: StoreOptions & { warn?: (message: string) => void } = {}): Promise<OpenedInfernoStore> {
   const where = spec ?? process.env.DISCO_STORE
-  // Loaded here, not at the top: the cluster entry is also what `disco worker` loads. The API
-  // (not the Inferno entry, whose daemon and notifiers a run does not use).
-  const { ddfsStore, discoEngine } = await import('../inferno/api.js')
+  // Loaded here, not at the top: the cluster entry is also what `disco worker` loads. Only what a
+  // run uses (not the Inferno entry: its daemon, notifiers and map code).
+  const [{ ddfsStore }, { discoEngine }] = await Promise.all([import('../inferno/reading/inferno-store.js'), import('../inferno/keyset/disco-engine.js')])
   if (where === undefined || where === '' || !isClusterUrl(where)) {
     const stores = openLocalStores(where || DEFAULT_STORE_DIR)
     return { store: ddfsStore(stores.ddfs, stores), stores, close: async () => {} }

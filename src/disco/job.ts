@@ -90,6 +90,7 @@ const running = new Map<string, { abort: AbortController; done: Promise<unknown>
 export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHandle> {
   const stores = storesOf(opts.store)
   const nspec = normalizeSpec(spec, opts.cwd ?? process.cwd())
+  warm(opts.executor, nspec)
   const inputs = await expandInputs(nspec.inputs, stores.ddfs)
   const ttl = opts.heartbeatMs ?? heartbeatDefault()
   const micros = stores.jobs.now() * 1000 + Number(process.hrtime.bigint() % 1000n)
@@ -105,6 +106,16 @@ export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHan
   const plan = planJob(name, nspec.partitions, inputs)
   await stores.jobs.log(name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`)
   return start(stores, plan, await stores.jobs.info(name), opts, ttl, new Map(), saved.url)
+}
+
+/**
+ * Has a given worker pool start its threads and import the job's modules now, so that they boot
+ * while the job is recorded and planned instead of after (a pool started already only imports).
+ */
+function warm(executor: JobRunOptions['executor'], spec: NormalizedSpec): void {
+  if (!(executor instanceof WorkerPoolExecutor)) return
+  const fns = [spec.map, spec.combiner, spec.reduce, spec.partitioner]
+  executor.start().preload([...new Set(fns.flatMap((f) => (f ? [f.module] : [])))])
 }
 
 /** Runs a job whose record is written and whose runner beats: in the background, as a handle. */

@@ -120,7 +120,7 @@ test('a bare import a worker cannot resolve: DISCO_PACKAGE_MISSING naming the pa
   writeFileSync(join(rulesWithDep, 'node_modules', 'tiny-upper', 'package.json'), JSON.stringify({ name: 'tiny-upper', type: 'module', main: 'index.js' }))
   writeFileSync(join(rulesWithDep, 'node_modules', 'tiny-upper', 'index.js'), 'export const up = (s) => String(s).toUpperCase()\n')
   const names = readFileSync(join(rules, 'names.js'), 'utf8')
-    .replace("from 'disco-inferno'", `from ${JSON.stringify(pathToFileURL(join(rules, 'node_modules', 'disco-inferno', 'dist', 'index.js')).href)}`)
+    .replace("from 'disco-inferno/rules'", `from ${JSON.stringify(pathToFileURL(join(rules, 'node_modules', 'disco-inferno', 'dist', 'inferno', 'rules', 'authoring.js')).href)}`)
   writeFileSync(join(rulesWithDep, 'dep.js'), `import { up } from 'tiny-upper'\nexport const shout = up\n${names}`)
   const r = inferno(b, cluster!.url, rulesWithDep, ['-i', 'dep.last_names_json'])
   assert.equal(r.code, 1, r.err)

@@ -52,3 +52,20 @@ test('inferno -i: rule modules on the rule entry and on the package entry give t
     assert.equal(b.stdout, a.stdout, mod)
   }
 })
+
+test('inferno -i mistakes after the worker pool started: one coded line, exit 1, and the process ends', (t) => {
+  const dir = mkdtempSync(join(here, 'rules-entry-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const rules = join(dir, 'rules')
+  mkdirSync(rules)
+  writeFileSync(join(rules, 'm.js'), "import { defineRule } from 'disco-inferno/rules'\nexport const rules = [defineRule({ name: 'r', sourceTags: ['t:x'], keyParts: ['a'] })]\n")
+  const run = (args: string[]) => spawnSync(process.execPath, [INFERNO, '-y', rules, ...args], { encoding: 'utf8', timeout: 60_000 })
+  // The module exists (so the pool starts and preloads it), the rule does not.
+  const noRule = run(['--store', join(dir, 'store'), '-i', 'm.nope'])
+  assert.equal(noRule.status, 1, noRule.stderr)
+  assert.match(noRule.stderr, /^inferno: error INFERNO_RULE_NOT_FOUND: expected a rule at m\.nope[^\n]*\n$/)
+  // No inputs: a skip, exit 1 (Q13), the pool closed.
+  const skip = run(['--store', join(dir, 'store'), '-i', 'm.r'])
+  assert.equal(skip.status, 1, skip.stderr)
+  assert.match(skip.stderr, /m\.r skipped/)
+})

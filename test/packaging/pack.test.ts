@@ -46,7 +46,7 @@ test('npm pack → install into a temp project → run rules (JS and TS) importi
   const version = tool('inferno', ['--version'])
   assert.equal(version.out.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version)
   assert.equal(tool('inferno', ['--example-rules', 'rules']).status, 0)
-  assert.match(readFileSync(join(project, 'rules', 'names.js'), 'utf8'), /from 'disco-inferno'/)
+  assert.match(readFileSync(join(project, 'rules', 'names.js'), 'utf8'), /from 'disco-inferno\/rules'/)
   assert.equal(tool('ddfs', ['--store', 'store', 'chunk', 'example:chunk:users', './rules/names.json']).status, 0)
   const js = tool('inferno', ['--store', 'store', '-y', 'rules', '-i', 'names.last_names_json'])
   assert.equal(js.status, 0, js.err)

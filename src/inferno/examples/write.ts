@@ -29,7 +29,8 @@ function resolvesPackage(dir: string): boolean {
 
 /**
  * Writes `names.js`, `election.js`, `chain.js`, `clicks.js` and `names.json`, `names.csv`,
- * `election.csv` into `dir` (created when missing). The modules import `disco-inferno` by name;
+ * `election.csv` into `dir` (created when missing). The modules import `disco-inferno/rules` (the
+ * package's rule-module entry) by name;
  * when that does not resolve from `dir` (no project with the package installed around it),
  * `dir/node_modules/disco-inferno` is linked to this installation so that it does. Returns the
  * paths written.
@@ -43,11 +44,12 @@ export function writeExampleRules(dir: string): string[] {
     mkdirSync(join(dir, 'node_modules'), { recursive: true })
     symlinkSync(fileURLToPath(new URL('../../../', import.meta.url)), join(dir, 'node_modules', 'disco-inferno'), 'dir')
   }
-  const target = 'disco-inferno'
+  // The package's rule-module entry, as the README's rule modules import it.
+  const target = 'disco-inferno/rules'
   const written: string[] = []
   for (const name of EXAMPLE_MODULES) {
     const js = readFileSync(join(EXAMPLE_RULES_DIR, `${name}.js`), 'utf8')
-      .replace(/from '\.\.\/\.\.\/index\.js'/g, `from '${target}'`)
+      .replace(/from '\.\.\/\.\.\/rules\/authoring\.js'/g, `from '${target}'`)
       .replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n')
     const path = join(dir, `${name}.js`)
     writeFileSync(path, js)

@@ -11,6 +11,7 @@ import { addOversized } from '../reading/readers.js'
 import { encodeKey, type ErrorStats } from './map-reduce.js'
 import { findRuleByName, loadRuleModule } from '../rules/lookup.js'
 import { withRule, type Params, type Rule } from '../rules/rule.js'
+import { reduceWire } from './wire.js'
 
 /** The params of an Inferno job on Disco (plain JSON). */
 export interface InfernoJobParams {
@@ -77,18 +78,6 @@ export function jobRule(p: InfernoJobParams, ctx?: Pick<TaskContext, 'modules'>)
 /** Map-side values on the wire: bigints as decimal text (the reduce coerces them back exactly). */
 function mapWire(values: unknown[]): unknown[] {
   return values.some((v) => typeof v === 'bigint') ? values.map((v) => (typeof v === 'bigint' ? v.toString() : v)) : values
-}
-
-/** Reduce-side values on the wire: bigints tagged, revived by the engine when reading results. */
-export function reduceWire(values: readonly unknown[]): unknown[] {
-  return values.map((v) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v))
-}
-
-/** Revives tagged bigints of reduceWire. */
-export function fromReduceWire(values: unknown): unknown[] {
-  if (!Array.isArray(values)) return [values]
-  return values.map((v) => (v !== null && typeof v === 'object' && typeof (v as { $bigint?: unknown }).$bigint === 'string'
-    ? BigInt((v as { $bigint: string }).$bigint) : v))
 }
 
 /**

@@ -1,5 +1,4 @@
 // The in-process engine: the whole job in this process (tests, small inputs, memory stores).
-import { runInline } from './blob-tasks.js'
 import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
 
 /**
@@ -10,6 +9,8 @@ import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
  */
 export const inlineEngine: RuleEngine = {
   async run(job: EngineJob): Promise<EngineResult> {
+    // Loaded here: a process that runs its rules on Disco never needs the map code in this thread.
+    const { runInline } = await import('./blob-tasks.js')
     const partitions = await runInline({
       rule: job.rule, params: job.params, debug: job.debug, store: job.store, inputs: job.inputs,
       partitions: job.partitions, stats: job.stats, onBlob: job.onBlob, onBytes: job.onBytes, maxRecordSize: job.maxRecordSize,

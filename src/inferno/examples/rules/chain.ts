@@ -3,7 +3,7 @@
 //   ddfs chunk example:chunk:users DIR/names.json
 //   inferno -y DIR -i chain.count_names -P 'chain_output: /tmp/count_names.txt'
 import { appendFileSync } from 'node:fs'
-import { defineRule, type Parts, type ResultProcessor } from '../../index.js'
+import { defineRule, type Parts, type ResultProcessor } from '../../rules/authoring.js'
 
 /** Every record counts once. */
 export function count(parts: Parts): Parts {

@@ -1,7 +1,7 @@
 // Example rule of the demo (`npm run demo`): web click/event logs (JSON lines) under dated tags
 // `incoming:clicks:<YYYY-MM-DD>`, summarised by several keysets in one scan.
 //   inferno -y DIR -i clicks.traffic -S 2026-11-20 -R 3
-import { defineKeyset, defineRule, utcDay, type Parts } from '../../index.js'
+import { defineKeyset, defineRule, utcDay, type Parts } from '../../rules/authoring.js'
 
 /** Adds the counters and the UTC day of the event; drops records without a timestamp. */
 export function enrich(parts: Parts): Parts | undefined {

@@ -4,7 +4,7 @@
 //   ddfs chunk gov:chunk:presidential_campaign_finance:2012-03-19 DIR/election.csv
 //   inferno -y DIR -i election.presidential_2012              # both keysets
 //   inferno -y DIR -i election.presidential_2012.by_candidate # one keyset
-import { defineKeyset, defineRule, type Key, type Parts } from '../../index.js'
+import { defineKeyset, defineRule, type Key, type Parts } from '../../rules/authoring.js'
 
 /** The 16 columns of the FEC contributions file, in file order. */
 export const FEC_FIELDS = [

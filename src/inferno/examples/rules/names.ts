@@ -4,7 +4,7 @@
 //   ddfs chunk example:chunk:users DIR/names.json
 //   ddfs chunk example:csv:users DIR/names.csv
 // then run e.g. `inferno -y DIR -i names.last_names_json`.
-import { defineKeyset, defineRule, type Parts } from '../../index.js'
+import { defineKeyset, defineRule, type Parts } from '../../rules/authoring.js'
 
 /** Rule-level pre-processor: every record counts once. */
 export function count(parts: Parts): Parts {
