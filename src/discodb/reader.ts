@@ -62,17 +62,12 @@ const EMPTY_I32 = new Int32Array(0)
 const EMPTY_BYTES = new Uint8Array(0)
 const EMPTY_B = bytesOf(EMPTY_BYTES)
 
-/** Whether typed arrays are little-endian here (then a key's bytes are read as words). */
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1
-
-/** A looked-up key copied to whole words (`keyWords` over `keyScratch`'s bytes), grown for longer keys. */
+/** A looked-up key as little-endian words (zero past its end), grown for longer keys. */
 let keyWords = new Int32Array(64)
-let keyScratch = new Uint8Array(keyWords.buffer)
 
-/** Room for a key of `n` bytes plus a word. */
-function growKeyScratch(n: number): void {
+/** Room for a key of `n` bytes. */
+function growKeyWords(n: number): void {
   keyWords = new Int32Array(Math.max(2 * keyWords.length, (n >>> 2) + 2))
-  keyScratch = new Uint8Array(keyWords.buffer)
 }
 
 /**
@@ -335,14 +330,20 @@ export class Reader implements QuerySource {
   #hashSeek(key: Uint8Array): boolean {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
     const t = this.#keyTable()
-    if (t === null || !LITTLE_ENDIAN) return this.#matchKey(binKey(chd, chdBin(chd, key)), key, 0, key.length)
+    if (t === null) return this.#matchKey(binKey(chd, chdBin(chd, key)), key, 0, key.length)
     // The key as words (hashed and compared four bytes at a time), zero past its end.
     const n = key.length
-    if (n + 4 > keyScratch.length) growKeyScratch(n)
+    if ((n >>> 2) + 1 > keyWords.length) growKeyWords(n)
     const words = keyWords
-    keyScratch.set(key)
+    // Whole words from the key's bytes, then the last 1-3 bytes (a builtin copy costs more for
+    // keys this short).
+    const full = n >>> 2
+    for (let j = 0, q = 0; j < full; j++, q += 4) words[j] = key[q]! | (key[q + 1]! << 8) | (key[q + 2]! << 16) | (key[q + 3]! << 24)
     const tail = n & 3
-    if (tail !== 0) words[n >>> 2]! &= (1 << (8 * tail)) - 1
+    if (tail !== 0) {
+      const q = n - tail
+      words[full] = tail === 1 ? key[q]! : tail === 2 ? key[q]! | (key[q + 1]! << 8) : key[q]! | (key[q + 1]! << 8) | (key[q + 2]! << 16)
+    }
     // The CHD has exactly numKeys occupied bins: a candidate is -1 or a key index.
     const i = binKey(chd, chdBinWords(chd, words, n))
     if (i < 0) return false
@@ -363,7 +364,6 @@ export class Reader implements QuerySource {
     if (len !== n) return false
     // Word by word; the last word's bytes past the key (at most 3, of the list's count, inside
     // the record) are masked off.
-    const full = n >>> 2
     const p = s + 4
     for (let j = 0; j < full; j++) if (view.getInt32(p + 4 * j, true) !== words[j]) return false
     if (tail !== 0 && ((view.getInt32(p + 4 * full, true) ^ words[full]!) & ((1 << (8 * tail)) - 1)) !== 0) return false
