@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { DiscoError } from '../errors.js'
+import { readChunks } from '../util/read-chunks.js'
 import type { BlobInfo, BlobSource, BlobStore, PutOptions, TagRecord, TagState, TagStore } from './types.js'
 
 /** Hash directories LocalBlobStore.list reads at once. */
@@ -65,25 +66,6 @@ export async function ensureDir(path: string): Promise<boolean> {
 /** The read buffer for a file of `size` bytes: 1 MiB, or the size (plus one, to see the end in one read) when smaller. */
 function readSize(size: number): number {
   return Math.max(1, Math.min(1 << 20, size + 1))
-}
-
-/**
- * The bytes of an open file, one new buffer of up to `size` bytes per read, read when asked for
- * (no read-ahead queue, unlike a read stream): a buffer is garbage as soon as its reader moves on,
- * so a map task's thread frees it young instead of piling up read buffers as old garbage (peak
- * RSS on uncompressed blobs). Closes the file at the end, or when the reader stops early.
- */
-async function* readChunks(fh: fsp.FileHandle, size: number): AsyncGenerator<Uint8Array> {
-  try {
-    for (;;) {
-      const buf = Buffer.allocUnsafeSlow(size)
-      const { bytesRead } = await fh.read(buf, 0, size, null)
-      if (bytesRead === 0) return
-      yield bytesRead === size ? buf : buf.subarray(0, bytesRead)
-    }
-  } finally {
-    await fh.close()
-  }
 }
 
 /** Flushes a file or directory to stable storage (directories: the entries in them). */
@@ -285,6 +267,8 @@ export class LocalBlobStore implements BlobStore {
     }
     // Reads of up to 1 MiB, but no bigger than the blob: each read allocates its whole buffer, and
     // a job's many small map outputs each cost a 1 MiB buffer (and GC work) otherwise.
+    // One new buffer per read, read when asked for: a map task's thread frees it young (peak RSS
+    // on uncompressed blobs).
     return readChunks(fh, readSize(st.size))
   }
 

@@ -3,11 +3,12 @@
 // directly; all through DDFS's line splitter (`lineBatches`), so gzip, `raw://` decoding and line
 // splitting follow one set of rules: lines end at `\n`, and a `\r` before it stays part of the
 // line, as everywhere in DDFS and Inferno.
-import { closeSync, openSync, readSync } from 'node:fs'
+import { openSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { isMainThread } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
+import { readChunks } from '../util/read-chunks.js'
 import { lineBatches, maybeGunzip, rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
 import type { DiscoStores } from './stores.js'
 
@@ -84,30 +85,7 @@ export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (by
  * disk, slow metadata operations stalled map tasks there for 0.1-0.3 s at a time).
  */
 async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
-  if (!isMainThread) {
-    const fd = openSync(path, 'r')
-    try {
-      for (;;) {
-        const b = Buffer.allocUnsafeSlow(FILE_CHUNK)
-        const n = readSync(fd, b, 0, FILE_CHUNK, null)
-        if (n === 0) return
-        yield n === FILE_CHUNK ? b : b.subarray(0, n)
-      }
-    } finally {
-      closeSync(fd)
-    }
-  }
-  const fh = await open(path, 'r')
-  try {
-    for (;;) {
-      const b = Buffer.allocUnsafeSlow(FILE_CHUNK)
-      const { bytesRead } = await fh.read(b, 0, FILE_CHUNK, null)
-      if (bytesRead === 0) return
-      yield bytesRead === FILE_CHUNK ? b : b.subarray(0, bytesRead)
-    }
-  } finally {
-    await fh.close()
-  }
+  yield* readChunks(isMainThread ? await open(path, 'r') : openSync(path, 'r'), FILE_CHUNK)
 }
 
 const FILE_CHUNK = 1 << 20

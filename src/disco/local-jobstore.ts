@@ -1,6 +1,7 @@
 // The embedded job store: keys and logs as files under one directory (default `<store>/jobs`).
-//   <dir>/kv/<token>/<token>/…/~<revision>   one file per version of a key ('V' + value, or 'D'
-//                                            for a delete marker); the highest revision is current
+//   <dir>/kv/<token>/<token>/…/~<revision>   one file per version of a key ('V' + value, 'D' for
+//                                            a delete marker, 'd' for an unconditional one); the
+//                                            highest revision is current
 //   <dir>/logs/<token>/…/<token>~log         one JSON string per line, appended with O_APPEND
 //   <dir>/tmp/                               versions being written, linked into place
 // '~' is outside the key grammar, so version files and logs never collide with key directories.
@@ -71,6 +72,11 @@ const POLL_MS = 100
  * check and its link, so a pruned revision number is never reused by a stale compare-and-set. */
 const PRUNE_AGE_MS = 60_000
 const PRUNE_EVERY = 16
+/** An unconditional delete marker ('d') this old is removed with its key directory by the next
+ * unconditional delete in the same directory, so keys that come and go (a heartbeat per job) do
+ * not pile up. Conditional ('D') markers stay: they keep the revision chain that a compare-and-set
+ * (a lease) relies on. */
+const COMPACT_AGE_MS = PRUNE_AGE_MS
 /** Key directories of one level a scan reads at once. */
 const SCAN_AHEAD = 32
 
@@ -141,7 +147,7 @@ export class LocalJobStore implements JobStore {
     const dir = this.keyDir(checkStoreKey(key))
     if (value !== null && typeof value !== 'string') throw new DiscoError('DISCO_STORE_KEY', `expected a string value for ${key}, found ${typeof value}`)
     const tmp = join(this.tmpDir, `kv.${process.pid}.${randomBytes(6).toString('hex')}`)
-    const data = value === null ? 'D' : 'V' + value
+    const data = value === null ? (expected === undefined ? 'd' : 'D') : 'V' + value
     await fsp.writeFile(tmp, data, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e
       await fsp.mkdir(this.tmpDir, { recursive: true })
@@ -162,11 +168,14 @@ export class LocalJobStore implements JobStore {
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code
           if (code !== 'EEXIST' && code !== 'ENOENT') throw e
-          if (expected !== undefined) return undefined
-          continue // an unconditional write retries on top of the winner
+          // EEXIST: another writer won (an unconditional write retries on top of it); ENOENT: the
+          // key directory was purged or compacted meanwhile, so look again.
+          if (code === 'EEXIST' && expected !== undefined) return undefined
+          continue
         }
         if (next % PRUNE_EVERY === 0) await this.prune(dir, next)
         this.waker.emit('change', key)
+        if (value === null && expected === undefined) await this.compact(join(dir, '..'))
         return next
       }
     } finally {
@@ -183,6 +192,35 @@ export class LocalJobStore implements JobStore {
       try {
         if (now - (await fsp.stat(f)).mtimeMs >= PRUNE_AGE_MS) await fsp.rm(f, { force: true })
       } catch { /* pruned by another writer */ }
+    }
+  }
+
+  /**
+   * Removes the key directories in `parent` whose newest version is an unconditional delete marker
+   * at least COMPACT_AGE_MS old and that have no keys under them. A writer that links a version
+   * meanwhile keeps its key (rmdir fails on a directory that is not empty); one that finds the
+   * directory gone retries on a fresh key, whose revisions start again at 1 (as after a purge).
+   */
+  private async compact(parent: string): Promise<void> {
+    let names: string[]
+    try {
+      names = await fsp.readdir(parent)
+    } catch {
+      return
+    }
+    const now = Date.now()
+    for (const n of names) {
+      if (n.startsWith('~')) continue
+      const dir = join(parent, n)
+      try {
+        const files = await fsp.readdir(dir)
+        if (!files.every((f) => f.startsWith('~'))) continue // keys under it
+        const revs = files.map((f) => Number(f.slice(1))).sort((a, b) => a - b)
+        const newest = join(dir, `~${revs.at(-1)}`)
+        if ((await fsp.readFile(newest, 'utf8')) !== 'd' || now - (await fsp.stat(newest)).mtimeMs < COMPACT_AGE_MS) continue
+        for (const r of revs) await fsp.rm(join(dir, `~${r}`), { force: true })
+        await fsp.rmdir(dir)
+      } catch { /* written, compacted or purged by another process meanwhile */ }
     }
   }
 

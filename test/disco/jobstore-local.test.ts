@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runJobStoreCompliance } from '#src/disco/compliance.js'
@@ -65,4 +65,55 @@ test('map outputs and results under and over 1 MiB (stored from one buffer or st
   assert.ok((await stores.data.size!(info.results![0]!))! > 1 << 20, 'the result file is over 1 MiB')
   assert.equal(info.status, 'ready')
   assert.deepEqual(await collect(job.results()), sorted(ref))
+})
+
+/** Dates every version file under `dir` (recursively) two minutes back, as if written that long ago. */
+function age(dir: string): void {
+  const past = new Date(Date.now() - 120_000)
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) utimesSync(join(e.parentPath, e.name), past, past)
+  }
+}
+
+test('unconditional delete markers over a minute old are compacted by the next delete beside them; conditional ones stay', async (t) => {
+  const dir = tempDir(t)
+  const store = new LocalJobStore(dir)
+  for (const k of ['a', 'b', 'c']) await store.put(`hb.g.${k}`, '{}')
+  await store.put('hb.g.a', null)
+  await store.put('hb.g.b', null)
+  const rb = (await store.put('lease.x', '{}', 0))!
+  await store.put('lease.x', null, rb) // a released lease: its revision chain stays
+  await store.put('lease.y', '{}', 0)
+  await store.put('lease.y', null)
+  // Fresh markers stay (a writer may still be between its check and its link).
+  assert.deepEqual(readdirSync(join(dir, 'kv', 'hb', 'g')).sort(), ['a', 'b', 'c'])
+  age(join(dir, 'kv'))
+  await store.put('hb.g.c', null)
+  assert.deepEqual(readdirSync(join(dir, 'kv', 'hb', 'g')), ['c'], 'the old markers are gone, the newest stays')
+  await store.put('lease.z', null) // deleting what is not there writes nothing and compacts nothing
+  assert.deepEqual(readdirSync(join(dir, 'kv', 'lease')).sort(), ['x', 'y'])
+  await store.put('lease.y', '{}')
+  await store.put('lease.y', null)
+  assert.deepEqual(readdirSync(join(dir, 'kv', 'lease')).sort(), ['x', 'y'], 'a conditional delete marker is kept')
+  assert.equal(await store.put('lease.x', '{}', rb), undefined, 'the released revision still conflicts')
+  // A compacted key is a fresh key: it can be created again and read back.
+  assert.equal(await store.get('hb.g.a'), undefined)
+  assert.ok((await store.put('hb.g.a', 'again', 0)) !== undefined)
+  assert.equal((await store.get('hb.g.a'))?.value, 'again')
+  assert.deepEqual((await store.keys('hb')).sort(), ['hb.g.a'])
+})
+
+test('finished jobs leave no runner heartbeat behind: the heartbeat directory does not grow', async (t) => {
+  const dir = tempDir(t)
+  const stores = openLocalStores(join(dir, 'store'))
+  const runners = join(dir, 'store', 'jobs', 'kv', 'hb', 'runner')
+  for (let i = 0; i < 4; i++) {
+    const job = await runJob({ prefix: 'hb', inputs: ['raw://a b', 'raw://b c'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 1 },
+      { store: stores, executor: 'in-process' })
+    assert.equal((await job.wait()).status, 'ready')
+    assert.deepEqual(await stores.jobs.heartbeats('runner'), [])
+    // At most the marker of the job that just ended, until a minute has passed.
+    assert.ok(existsSync(runners) && readdirSync(runners).length <= 1, `runner heartbeat keys after job ${i + 1}: ${readdirSync(runners).join(', ')}`)
+    age(join(dir, 'store', 'jobs', 'kv'))
+  }
 })
