@@ -6,7 +6,7 @@
 // allocation-free API (lazy open, visitors, columnar batches); rows marked `(iter)` time the same
 // work through the iterator API (a Uint8Array per value) for comparison.
 //
-//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N] [--query-passes N]
+//   node build/bench/read.js [--json] [--build] [--file X.ddb] [--lookups N] [--max-queries N] [--runs N] [--query-passes N] [--scan-passes N]
 //     [--only NAME,NAME] [--data nocompress|default]
 // Without --file or --data, each dataset DB is measured in a child process of its own.
 import { execFileSync } from 'node:child_process'
@@ -26,6 +26,8 @@ const maxQueries = Number(opt('--max-queries') ?? 20_000)
 const runs = Math.max(1, Number(opt('--runs') ?? 5))
 /** Passes over each query list per timed run. */
 const queryPasses = Math.max(1, Number(opt('--query-passes') ?? 5))
+/** Passes of an uncompressed DB's item scans (scanItems, scanValues) per timed run. */
+const scanPasses = Math.max(1, Number(opt('--scan-passes') ?? 5))
 /** Figures to measure (names without ` (iter)`); all when absent. */
 const only = opt('--only')?.split(',')
 const onlyData = opt('--data')
@@ -147,6 +149,20 @@ function syntheticWorkload(db: DiscoDB): Workload {
   }
 }
 
+/** UTF-8 bytes of each text, as views of one buffer. */
+function keyViews(texts: string[]): Uint8Array[] {
+  const enc = new TextEncoder()
+  const all = enc.encode(texts.join('\n'))
+  const views: Uint8Array[] = []
+  for (let start = 0, i = 0; i < texts.length; i++) {
+    let end = all.indexOf(10, start)
+    if (end < 0) end = all.length
+    views.push(all.subarray(start, end))
+    start = end + 1
+  }
+  return views
+}
+
 /** All figures for one DB file. */
 function run(file: string, data: string, mode: 'default' | 'nocompress' | undefined, work: (db: DiscoDB) => Workload): void {
   const reps = 2000
@@ -162,13 +178,16 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
   })
   const db = DiscoDB.open(file)
   const w = work(db)
-  const enc = new TextEncoder()
-  const lookupKeys = w.lookups.map((s) => enc.encode(s))
+  // The lookup keys as views of one buffer, as the original's driver holds them (pointers into
+  // the file it read): 200,000 separately allocated arrays would cost cache misses of their own.
+  const lookupKeys = keyViews(w.lookups)
   // The first lookup reads the index and decodes the hash tables (once): keep it out of the timed loop.
   db.has(lookupKeys[0] ?? '')
+  // The visitors' sum stays a small integer (a C long in the original's driver): past 2^30 each
+  // `+=` would allocate a heap number in the closure's context.
   let sink = 0
   const visit = (_b: Uint8Array, s: number, e: number): void => {
-    sink += e - s
+    sink = (sink + (e - s)) & 0x3fffffff
   }
   measure('lookups', data, mode, lookupKeys.length, () => {
     for (const key of lookupKeys) db.get(key)?.visit(visit)
@@ -176,7 +195,7 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
   measure('lookups (iter)', data, mode, lookupKeys.length, () => {
     for (const key of lookupKeys) {
       const vs = db.get(key)
-      if (vs) for (const v of vs) sink += v.length
+      if (vs) for (const v of vs) sink = (sink + v.length) & 0x3fffffff
     }
   })
   for (const [kind, texts] of w.queries) {
@@ -188,7 +207,7 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
       for (let p = 0; p < queryPasses; p++) for (const q of qs) db.query(q).visit(visit)
     })
     measure(`${kind} (iter)`, data, mode, qs.length * queryPasses, () => {
-      for (let p = 0; p < queryPasses; p++) for (const q of qs) for (const v of db.query(q)) sink += v.length
+      for (let p = 0; p < queryPasses; p++) for (const q of qs) for (const v of db.query(q)) sink = (sink + v.length) & 0x3fffffff
     })
     if (kind === 'and2') {
       measure('and2+parse', data, undefined, texts.length, () => {
@@ -204,7 +223,14 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
   // Scans: columnar batches of value IDs over one column of the unique values (built inside the
   // timed part: for a compressed DB that is where every value is decoded).
   // Scan loops sum into a local (as a C loop would) and add it to the sink once.
-  measure('scanItems', data, mode, db.header.numValues, () => {
+  // Uncompressed, one pass of the item scans lasts a few milliseconds: each timed run makes
+  // --scan-passes passes (5 unless given; the count with them), so that a loaded machine's
+  // interruptions weigh less on the figure. Compressed, one pass (see scanUniqueValues below).
+  const scanReps = db.header.compressed ? 1 : scanPasses
+  // One pass in a function of its own, called once per pass: its loops are compiled once for all
+  // passes (a repeat loop around them, first reached at the end of the first pass, would throw
+  // the compiled loops away there).
+  const scanItemsOnce = (): number => {
     const { offsets } = db.valueColumn()
     let acc = 0
     for (const b of db.itemBatches()) {
@@ -215,11 +241,16 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
       }
     }
     return acc
+  }
+  measure('scanItems', data, mode, scanReps * db.header.numValues, () => {
+    let acc = 0
+    for (let rep = 0; rep < scanReps; rep++) acc += scanItemsOnce()
+    return acc
   })
   measure('scanItems (iter)', data, mode, db.header.numValues, () => {
-    for (const [, vs] of db.items()) for (const v of vs) sink += v.length
+    for (const [, vs] of db.items()) for (const v of vs) sink = (sink + v.length) & 0x3fffffff
   })
-  measure('scanValues', data, mode, db.header.numValues, () => {
+  const scanValuesOnce = (): number => {
     const { offsets } = db.valueColumn()
     let acc = 0
     for (const b of db.itemBatches()) {
@@ -227,9 +258,14 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
       for (let j = 0, end = b.idStarts[b.length]!; j < end; j++) acc += offsets[ids[j]!]! - offsets[ids[j]! - 1]!
     }
     return acc
+  }
+  measure('scanValues', data, mode, scanReps * db.header.numValues, () => {
+    let acc = 0
+    for (let rep = 0; rep < scanReps; rep++) acc += scanValuesOnce()
+    return acc
   })
   measure('scanValues (iter)', data, mode, db.header.numValues, () => {
-    for (const v of db.values()) sink += v.length
+    for (const v of db.values()) sink = (sink + v.length) & 0x3fffffff
   })
   // Unique values in batches (C's cursor: each value's extent, a compressed one decoded into a
   // reused buffer). Uncompressed, one pass takes well under a millisecond: it is repeated (the
@@ -257,7 +293,7 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
     return acc
   })
   measure('scanUniqueValues (iter)', data, mode, db.header.numUniqueValues, () => {
-    for (const v of db.uniqueValues()) sink += v.length
+    for (const v of db.uniqueValues()) sink = (sink + v.length) & 0x3fffffff
   })
   if (sink < 0 || sunk < 0) console.log(sink, sunk)
 }

@@ -42,6 +42,41 @@ function jenkinsInto(seed: number, key: Uint8Array, at: number, len: number): vo
   hashOut[2] = c
 }
 
+/**
+ * Jenkins lookup2 of a key of `len` bytes held as little-endian words (`words[k]` is bytes
+ * 4k..4k+3; the bytes past `len` in its last word are zero) into `hashOut`: the same hash as
+ * `jenkinsInto` with one load per four bytes.
+ */
+function jenkinsWords(seed: number, words: Int32Array, len: number): void {
+  let a = 0x9e3779b9 | 0
+  let b = 0x9e3779b9 | 0
+  let c = seed | 0
+  let j = 0
+  let rest = len
+  for (; rest >= 12; rest -= 12, j += 3) {
+    a = (a + words[j]!) | 0
+    b = (b + words[j + 1]!) | 0
+    c = (c + words[j + 2]!) | 0
+    a = (a - b - c) ^ (c >>> 13); b = (b - c - a) ^ (a << 8); c = (c - a - b) ^ (b >>> 13)
+    a = (a - b - c) ^ (c >>> 12); b = (b - c - a) ^ (a << 16); c = (c - a - b) ^ (b >>> 5)
+    a = (a - b - c) ^ (c >>> 3); b = (b - c - a) ^ (a << 10); c = (c - a - b) ^ (b >>> 15)
+  }
+  c = (c + len) | 0
+  // Tail bytes: 0..3 into a, 4..7 into b, 8..10 into c at shifts 8, 16, 24 (the zero bytes past
+  // the key add nothing; a word is read only when it holds a byte of the key).
+  if (rest > 0) {
+    a = (a + words[j]!) | 0
+    if (rest > 4) b = (b + words[j + 1]!) | 0
+    if (rest > 8) c = (c + (words[j + 2]! << 8)) | 0
+  }
+  a = (a - b - c) ^ (c >>> 13); b = (b - c - a) ^ (a << 8); c = (c - a - b) ^ (b >>> 13)
+  a = (a - b - c) ^ (c >>> 12); b = (b - c - a) ^ (a << 16); c = (c - a - b) ^ (b >>> 5)
+  a = (a - b - c) ^ (c >>> 3); b = (b - c - a) ^ (a << 10); c = (c - a - b) ^ (b >>> 15)
+  hashOut[0] = a
+  hashOut[1] = b
+  hashOut[2] = c
+}
+
 /** The `n` (1..4) bytes of `key` from `p` as a little-endian word. */
 function tailWord(key: Uint8Array, p: number, n: number): number {
   let x = key[p + n - 1]!
@@ -166,9 +201,16 @@ export interface Chd {
   /**
    * Each bucket's displacement split as (p0, p1) = (d mod bins, d div bins), two int32 per
    * bucket, when bins < 2^26 and every p1 < bins (then h * p0 is exact in a double and the bin
-   * needs no division); else null (the general path).
+   * needs no division), unless `small` serves; else null (`small` or the general path).
    */
   readonly pairs: Int32Array | null
+  /**
+   * The displacements as u16 when each is below both 2^16 and `bins` (then p0 = d and p1 = 0)
+   * and bins < 2^26: 2 bytes a bucket instead of 8, so that the table stays in the cache (CMPH's
+   * displacements are small: below 50 on a DB of 100,000 keys); else null. `pairs` is made only
+   * when this is null.
+   */
+  readonly small: Uint16Array | null
   /**
    * The rank of empty bins in one small table (about 2 bits per bin, so that it stays in the
    * cache): for word `k = bin >>> 5`, bit `bin & 31` of `rank[2k]` is set when the bin holds a
@@ -223,8 +265,22 @@ export function prepareChd(seed: number, bins: number, displacements: Float64Arr
     k += popcount(rank[2 * w]!)
   }
   const buckets = displacements.length
-  const pairs = splitDisplacements(displacements, bins)
-  return { seed, bins, buckets, invBins: 1 / bins, invBins1: 1 / (bins - 1), invBuckets: 1 / buckets, displacements, pairs, rank }
+  const small = smallDisplacements(displacements, bins)
+  const pairs = small === null ? splitDisplacements(displacements, bins) : null
+  return { seed, bins, buckets, invBins: 1 / bins, invBins1: 1 / (bins - 1), invBuckets: 1 / buckets, displacements, pairs, small, rank }
+}
+
+/** The displacements as u16 (see `Chd.small`), or null when one is too large or bins >= 2^26. */
+function smallDisplacements(displacements: Float64Array, n: number): Uint16Array | null {
+  if (n >= 0x4000000) return null
+  const limit = Math.min(n, 0x10000)
+  const small = new Uint16Array(displacements.length)
+  for (let i = 0; i < displacements.length; i++) {
+    const d = displacements[i]!
+    if (d >= limit) return null
+    small[i] = d
+  }
+  return small
 }
 
 /** The (p0, p1) pairs of `Chd.pairs`, or null when some bucket needs the general path. */
@@ -302,7 +358,33 @@ export function chdIndex(chd: Chd, key: Uint8Array): number {
  */
 export function chdBin(chd: Chd, key: Uint8Array, start = 0, end = key.length): number {
   jenkinsInto(chd.seed, key, start, end - start)
+  return hashBin(chd)
+}
+
+/**
+ * The bin of a key of `len` bytes held as little-endian words, zero past the key in the last
+ * word (see `jenkinsWords`); the same bin as `chdBin` of its bytes.
+ * @example chdBinWords(chd, Int32Array.of(0x73746570), 4) // 18 (the bytes of 'pets')
+ */
+export function chdBinWords(chd: Chd, words: Int32Array, len: number): number {
+  jenkinsWords(chd.seed, words, len)
+  return hashBin(chd)
+}
+
+/** The bin of the hash in `hashOut`. */
+function hashBin(chd: Chd): number {
   const n = chd.bins
+  const small = chd.small
+  if (small !== null) {
+    // d < n < 2^26 and d < 2^16: h * d < 2^42 is exact, the bin f + (h * d mod n) < 2n needs one
+    // correction (without a branch).
+    const d = small[modRecip(hashOut[0]!, chd.buckets, chd.invBuckets)]!
+    const f = modRecip(hashOut[1]!, n, chd.invBins)
+    const h = modRecip(hashOut[2]!, n - 1, chd.invBins1) + 1
+    let bin = (f + modRecip(h * d, n, chd.invBins)) | 0
+    bin -= n & ((n - 1 - bin) >> 31)
+    return bin
+  }
   const pairs = chd.pairs
   if (pairs !== null) {
     // n < 2^26: every product below is exact in a double. Each remainder x mod m is taken as

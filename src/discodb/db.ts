@@ -9,6 +9,7 @@ import { type DiscoDBHeader, HEADER_SIZE, readHeader } from './header.js'
 import { FnInquiry, IdsInquiry, type Inquiry, ListInquiry } from './inquiry.js'
 import { Q } from './q.js'
 import type { WasmValueDecoder } from './huffman-wasm.js'
+import { WASM_LIST_KEYS } from './list-wasm.js'
 import { type BatchPool, type Offsets, Reader, S_ALL, S_INDEX, S_VALUES, type ValueVisitor, ioError, unsafeBytes } from './reader.js'
 import { dedupe } from './setops.js'
 import { type BytesLike, type FinalizeOptions, type Values, buildImage } from './writer.js'
@@ -457,15 +458,41 @@ export class DiscoDB {
     const n = this.header.numKeys
     return {
       *[Symbol.iterator]() {
-        const big = r.h.size >= 0x100000000
-        const keyStarts: Offsets = big ? new Float64Array(size) : new Uint32Array(size)
-        const keyEnds: Offsets = big ? new Float64Array(size) : new Uint32Array(size)
-        const idStarts = new Uint32Array(size + 1)
-        let ids: Uint32Array = new Uint32Array(16 * size)
-        for (let from = 0; from < n; from += size) {
-          const to = Math.min(n, from + size)
-          ids = r.fillBatch(from, to, keyStarts, keyEnds, idStarts, ids)
-          yield { length: to - from, bytes: r.buf, keyStarts, keyEnds, idStarts, ids }
+        // The WebAssembly decoder when this scan can have it (batches of at most its size, one
+        // scan at a time); the JavaScript arrays are made only for batches it does not take.
+        const dec = size <= WASM_LIST_KEYS ? r.takeListDecoder() : null
+        let keyStarts: Offsets | undefined
+        let keyEnds: Offsets | undefined
+        let idStarts: Uint32Array | undefined
+        let ids: Uint32Array | undefined
+        try {
+          for (let from = 0; from < n; ) {
+            let to = Math.min(n, from + size)
+            if (dec !== null) {
+              const got = dec.fill(from, to)
+              if (got > 0) {
+                yield { length: got, bytes: r.buf, keyStarts: dec.keyStarts, keyEnds: dec.keyEnds, idStarts: dec.idStarts, ids: dec.ids }
+                from += got
+                continue
+              }
+              // One key with more IDs than a batch of the decoder holds: that key alone in
+              // JavaScript; a damaged record (or a huge list): the batch in JavaScript, which
+              // throws the error.
+              if (got === 0) to = from + 1
+            }
+            if (keyStarts === undefined) {
+              const big = r.h.size >= 0x100000000
+              keyStarts = big ? new Float64Array(size) : new Uint32Array(size)
+              keyEnds = big ? new Float64Array(size) : new Uint32Array(size)
+              idStarts = new Uint32Array(size + 1)
+              ids = new Uint32Array(16 * size)
+            }
+            ids = r.fillBatch(from, to, keyStarts, keyEnds!, idStarts!, ids!)
+            yield { length: to - from, bytes: r.buf, keyStarts, keyEnds: keyEnds!, idStarts: idStarts!, ids }
+            from = to
+          }
+        } finally {
+          if (dec !== null) r.returnListDecoder()
         }
       },
     }

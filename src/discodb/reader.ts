@@ -8,11 +8,12 @@
 import { closeSync, fstatSync, readSync } from 'node:fs'
 import { DiscoError } from '../errors.js'
 import { type Bytes, bytesOf, corrupt, readBits } from './bytes.js'
-import { type Chd, binKey, chdBin, readChd } from './chd.js'
+import { type Chd, binKey, chdBin, chdBinWords, readChd } from './chd.js'
 import type { QuerySource } from './engine.js'
 import { type DiscoDBHeader, HEADER_SIZE, badSize, sameHeader } from './header.js'
 import { type Codebook, decodeHuffman, decodeHuffmanInto, decodedCap, huffmanScratch, readCodebook } from './huffman.js'
 import { WasmValueDecoder } from './huffman-wasm.js'
+import { WasmListDecoder } from './list-wasm.js'
 
 /**
  * Receives one value as a byte range: `bytes[start, end)`. The bytes are the DB's own (or, for a
@@ -60,6 +61,37 @@ const EMPTY = new Uint32Array(0)
 const EMPTY_I32 = new Int32Array(0)
 const EMPTY_BYTES = new Uint8Array(0)
 const EMPTY_B = bytesOf(EMPTY_BYTES)
+
+/** A looked-up key as little-endian words (zero past its end), grown for longer keys. */
+let keyWords = new Int32Array(64)
+
+/** Room for a key of `n` bytes. */
+function growKeyWords(n: number): void {
+  keyWords = new Int32Array(Math.max(2 * keyWords.length, (n >>> 2) + 2))
+}
+
+/**
+ * A TOC table of ascending offsets in two compact parts, for the random reads of lookups: entry
+ * k is `base[k >>> 8] + rel[k]` (2 bytes an entry instead of 4, so that more of it stays in the
+ * cache). Null when the entries of some run of 256 span 64 KiB or more.
+ */
+interface CompactToc {
+  readonly base: Uint32Array
+  readonly rel: Uint16Array
+}
+
+/** The compact form of an ascending table (see CompactToc), or null. */
+function compactToc(t: Uint32Array): CompactToc | null {
+  const base = new Uint32Array((t.length + 255) >>> 8)
+  const rel = new Uint16Array(t.length)
+  for (let k = 0; k < t.length; k++) {
+    if ((k & 255) === 0) base[k >>> 8] = t[k]!
+    const d = t[k]! - base[k >>> 8]!
+    if (d > 0xffff) return null
+    rel[k] = d
+  }
+  return { base, rel }
+}
 
 /** A copy of `a[0, keep)` in an array of at least `need` (and at least twice `a`'s) entries. */
 function grow(a: Uint32Array, keep: number, need: number): Uint32Array {
@@ -118,6 +150,9 @@ export class Reader implements QuerySource {
   #keyOffs: Uint32Array | null | undefined
   /** Value starts (U + 1, checked once); null when the TOC is damaged or the DB is ≥ 4 GiB. */
   #valueOffs: Uint32Array | null | undefined
+  /** The key and value tables in compact form for lookups (made with the first lookup; null when not possible). */
+  #keyCompact: CompactToc | null | undefined
+  #valueCompact: CompactToc | null | undefined
   #chd: Chd | undefined
   #codebook: Codebook | undefined
   /** visitList's scratch (IDs, starts, ends) and whether a visit is running (nested visits allocate). */
@@ -135,6 +170,10 @@ export class Reader implements QuerySource {
   #wasm: WasmValueDecoder | null | undefined
   /** Whether a scan holds `#wasm`. */
   #wasmBusy = false
+  /** The WebAssembly decoder of key records (made by the first item scan; null when unavailable). */
+  #lists: WasmListDecoder | null | undefined
+  /** Whether a scan holds `#lists`. */
+  #listsBusy = false
 
   /**
    * `bytes` holds the whole DB (have = S_ALL), or is undefined: then `file` has it all (its
@@ -290,7 +329,48 @@ export class Reader implements QuerySource {
 
   #hashSeek(key: Uint8Array): boolean {
     const chd = (this.#chd ??= readChd(this.b, HEADER_SIZE, this.h.key2valuesOffs, this.h.numKeys))
-    return this.#matchKey(binKey(chd, chdBin(chd, key)), key, 0, key.length)
+    const t = this.#keyTable()
+    if (t === null) return this.#matchKey(binKey(chd, chdBin(chd, key)), key, 0, key.length)
+    // The key as words (hashed and compared four bytes at a time), zero past its end.
+    const n = key.length
+    if ((n >>> 2) + 1 > keyWords.length) growKeyWords(n)
+    const words = keyWords
+    // Whole words from the key's bytes, then the last 1-3 bytes (a builtin copy costs more for
+    // keys this short).
+    const full = n >>> 2
+    for (let j = 0, q = 0; j < full; j++, q += 4) words[j] = key[q]! | (key[q + 1]! << 8) | (key[q + 2]! << 16) | (key[q + 3]! << 24)
+    const tail = n & 3
+    if (tail !== 0) {
+      const q = n - tail
+      words[full] = tail === 1 ? key[q]! : tail === 2 ? key[q]! | (key[q + 1]! << 8) : key[q]! | (key[q + 1]! << 8) | (key[q + 2]! << 16)
+    }
+    // The CHD has exactly numKeys occupied bins: a candidate is -1 or a key index.
+    const i = binKey(chd, chdBinWords(chd, words, n))
+    if (i < 0) return false
+    let kc = this.#keyCompact
+    if (kc === undefined) kc = this.#keyCompact = compactToc(t)
+    let s: number
+    let e: number
+    if (kc !== null) {
+      s = kc.base[i >>> 8]! + kc.rel[i]!
+      e = kc.base[(i + 1) >>> 8]! + kc.rel[i + 1]!
+    } else {
+      s = t[i]!
+      e = t[i + 1]!
+    }
+    const view = this.b.view
+    const len = s + 4 <= e ? view.getUint32(s, true) : -1
+    if (len < 0 || s + 8 + len > e) this.keyLength(i, s, e) // throws, naming the record
+    if (len !== n) return false
+    // Word by word; the last word's bytes past the key (at most 3, of the list's count, inside
+    // the record) are masked off.
+    const p = s + 4
+    for (let j = 0; j < full; j++) if (view.getInt32(p + 4 * j, true) !== words[j]) return false
+    if (tail !== 0 && ((view.getInt32(p + 4 * full, true) ^ words[full]!) & ((1 << (8 * tail)) - 1)) !== 0) return false
+    this.recEnd = e
+    this.keyStart = p
+    this.keyEnd = p + n
+    return true
   }
 
   /** The checked key TOC table (or null when it is damaged or the DB is ≥ 4 GiB). */
@@ -671,6 +751,12 @@ export class Reader implements QuerySource {
    * depend on each other, so their cache misses overlap). Each ID is checked before its table read.
    */
   #visitPlain(count: number, w: number, base: number, t: Uint32Array, fn: ValueVisitor): void {
+    let vc = this.#valueCompact
+    if (vc === undefined) vc = this.#valueCompact = compactToc(t)
+    if (vc !== null) {
+      this.#visitPlainCompact(count, w, base, vc.base, vc.rel, fn)
+      return
+    }
     const buf = this.buf
     const U = this.U
     const mask = (1 << w) - 1
@@ -682,6 +768,21 @@ export class Reader implements QuerySource {
       id += ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> (bit & 7)) & mask
       if (id > U) badId(id, U)
       fn(buf, t[id - 1]!, t[id]!)
+    }
+  }
+
+  /** #visitPlain over the compact value table (`vb`, `vr`: see CompactToc). */
+  #visitPlainCompact(count: number, w: number, base: number, vb: Uint32Array, vr: Uint16Array, fn: ValueVisitor): void {
+    const buf = this.buf
+    const view = this.b.view
+    const U = this.U
+    const mask = (1 << w) - 1
+    let id = 0
+    for (let i = 0, bit = 5; i < count; i++, bit += w) {
+      // The 4-byte window may pass the list's end by 3 bytes: still inside the DB (the value TOC follows).
+      id += (view.getInt32(base + (bit >>> 3), true) >>> (bit & 7)) & mask
+      if (id > U || id === 0) badId(id, U)
+      fn(buf, vb[(id - 1) >>> 8]! + vr[id - 1]!, vb[id >>> 8]! + vr[id]!)
     }
   }
 
@@ -843,6 +944,27 @@ export class Reader implements QuerySource {
 
   returnWasm(): void {
     this.#wasmBusy = false
+  }
+
+  /**
+   * The WebAssembly decoder of key records for item scans, for one scan at a time (null when
+   * another scan holds it, when the key TOC is damaged, or when it cannot be made); give it back
+   * with `returnListDecoder`. Made on first use (the index section must be in memory): a copy of
+   * the key records and the key TOC (about the index's size).
+   */
+  takeListDecoder(): WasmListDecoder | null {
+    if (this.#listsBusy) return null
+    let d = this.#lists
+    if (d === undefined) {
+      const t = this.#keyTable()
+      d = this.#lists = t === null ? null : WasmListDecoder.create(this.buf, t, this.keyTocEnd, this.h.id2valueOffs, this.U)
+    }
+    if (d !== null) this.#listsBusy = true
+    return d
+  }
+
+  returnListDecoder(): void {
+    this.#listsBusy = false
   }
 
   /** Decodes value `id` of a compressed DB in JavaScript to throw its error (the batch decoder found it damaged). */

@@ -1,9 +1,10 @@
-// The CHD evaluation (spec 4.7) against a BigInt reference: the division-free fast path (bins
-// below 2^26, every displacement split into p0, p1 < bins), the general path it falls back to, and
-// the rank of empty bins.
+// The CHD evaluation (spec 4.7) against a BigInt reference: the u16 path (small displacements,
+// as CMPH makes them), the division-free fast path (bins below 2^26, every displacement split into
+// p0, p1 < bins), the general path they fall back to, the word-wise hash of the reader's lookups,
+// and the rank of empty bins.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { type Chd, binKey, chdBin, jenkins, prepareChd } from '#src/discodb/chd.js'
+import { type Chd, binKey, chdBin, chdBinWords, jenkins, prepareChd } from '#src/discodb/chd.js'
 import { rng } from './random.js'
 
 /** The bin of `key` computed with BigInt, straight from the spec's formula. */
@@ -39,6 +40,7 @@ test('chdBin: the fast path equals the BigInt formula, up to 2^26 - 1 bins', () 
   for (const bins of sizes) {
     const chd = randomChd(r, bins, 1 + r.below(5000), bins * bins)
     assert.notEqual(chd.pairs, null, `seed ${seed}: bins ${bins} takes the fast path`)
+    assert.equal(chd.small, null, `seed ${seed}: bins ${bins}: not the u16 path`)
     for (let k = 0; k < 500; k++) {
       const key = randomKey(r)
       assert.equal(chdBin(chd, key), referenceBin(chd, key), `seed ${seed}: bins ${bins}, key ${Array.from(key)}`)
@@ -58,6 +60,7 @@ test('chdBin: the general path (bins from 2^26, or a displacement with p1 >= bin
   for (const [bins, dMax] of cases) {
     const chd = randomChd(r, bins, 1 + r.below(100), dMax)
     assert.equal(chd.pairs, null, `seed ${seed}: bins ${bins}, displacements below ${dMax} take the general path`)
+    assert.equal(chd.small, null, `seed ${seed}: bins ${bins}: not the u16 path`)
     for (let k = 0; k < 500; k++) {
       const key = randomKey(r)
       assert.equal(chdBin(chd, key), referenceBin(chd, key), `seed ${seed}: bins ${bins}, key ${Array.from(key)}`)
@@ -77,6 +80,49 @@ test('binKey: a bin maps to its rank among occupied bins, an empty bin to -1', (
     for (let bin = 0; bin < bins; bin++) {
       if (empty.has(bin)) assert.equal(binKey(chd, bin), -1, `seed ${seed}: bins ${bins}, empty bin ${bin}`)
       else assert.equal(binKey(chd, bin), rank++, `seed ${seed}: bins ${bins}, bin ${bin}`)
+    }
+  }
+})
+
+test('chdBin: the u16 path (every displacement below 2^16 and bins) equals the BigInt formula', () => {
+  const seed = 31
+  const r = rng(seed)
+  const sizes = [2, 3, 33, 1000, 65_535, 65_536, 65_537, 200_003, 2 ** 26 - 1, ...Array.from({ length: 6 }, () => 2 + r.below(2 ** 26 - 2))]
+  for (const bins of sizes) {
+    const chd = randomChd(r, bins, 1 + r.below(5000), Math.min(bins, 0x10000))
+    assert.notEqual(chd.small, null, `seed ${seed}: bins ${bins} takes the u16 path`)
+    assert.equal(chd.pairs, null, `seed ${seed}: bins ${bins}: no pairs beside the u16 table`)
+    for (let k = 0; k < 500; k++) {
+      const key = randomKey(r)
+      assert.equal(chdBin(chd, key), referenceBin(chd, key), `seed ${seed}: bins ${bins}, key ${Array.from(key)}`)
+    }
+  }
+  // One displacement at the u16 limit (or at bins) sends the table to the pairs path.
+  for (const bins of [1000, 70_000]) {
+    const chd = randomChd(r, bins, 10, Math.min(bins, 0x10000) + 1)
+    assert.equal(chd.small, null, `seed ${seed}: bins ${bins}: a displacement of ${Math.min(bins, 0x10000)} is not small`)
+    assert.notEqual(chd.pairs, null)
+  }
+})
+
+/** `key` as little-endian words, zero past its end (the reader's lookup form). */
+function keyWords(key: Uint8Array): Int32Array {
+  const words = new Int32Array((key.length >>> 2) + 1)
+  new Uint8Array(words.buffer).set(key)
+  return words
+}
+
+test('chdBinWords: the same bin as chdBin for every key length on all three paths', () => {
+  const seed = 4242
+  const r = rng(seed)
+  const tables = [randomChd(r, 200_003, 25_001, 50), randomChd(r, 99_991, 5000, 99_991 * 99_991), randomChd(r, 1000, 100, 2 ** 33)]
+  for (const chd of tables) {
+    for (let len = 0; len <= 40; len++) {
+      for (let k = 0; k < 20; k++) {
+        const key = new Uint8Array(len)
+        for (let i = 0; i < len; i++) key[i] = r.below(256)
+        assert.equal(chdBinWords(chd, keyWords(key), len), chdBin(chd, key), `seed ${seed}: key ${Array.from(key)}`)
+      }
     }
   }
 })

@@ -120,3 +120,71 @@ test('a query visitor may read the DB again: nested visits see their own values 
     }
   }
 })
+
+test('hashed lookups (keys hashed and compared a word at a time) agree with a Map for every key length, near misses and long keys', () => {
+  const seed = 8675309
+  const r = rng(seed)
+  const items = new Map<string, string[]>()
+  const keys: Uint8Array[] = []
+  const add = (key: Uint8Array): void => {
+    const h = hex(key)
+    if (items.has(h)) return
+    items.set(h, [...new Set(Array.from({ length: 1 + r.below(4) }, () => `v${r.below(500)}`))].sort())
+    keys.push(key)
+  }
+  // Every length from 0 to 40 (a whole number of words, and 1-3 bytes past one), and keys longer
+  // than the lookup's first scratch buffer.
+  for (let len = 0; len <= 40; len++) for (let k = 0; k < 6; k++) add(Uint8Array.from({ length: len }, () => r.below(256)))
+  for (const len of [255, 256, 257, 1000, 4099]) add(Uint8Array.from({ length: len }, () => r.below(256)))
+  for (const compress of [false, true]) {
+    const db = DiscoDB.build([...keys].map((k) => [k, items.get(hex(k))!] as const), { disableCompression: !compress })
+    assert.equal(db.header.hashed, true)
+    for (const key of keys) {
+      // The key at an odd offset inside other bytes: only its own bytes count.
+      const host = new Uint8Array(key.length + 7).fill(0xa5)
+      host.set(key, 3)
+      for (const k of [key, host.subarray(3, 3 + key.length), Buffer.from(key)]) {
+        assert.deepEqual(db.get(k)?.toStrings().sort(), items.get(hex(key)), `seed ${seed}: key ${hex(key)}`)
+        assert.equal(db.has(k), true)
+      }
+      // Near misses: one bit changed in each of the last four bytes and the first, one byte
+      // more or less: absent unless that is another key.
+      const near: Uint8Array[] = [key.subarray(0, key.length - 1), Uint8Array.of(...key, 0), Uint8Array.of(...key, r.below(256))]
+      for (const at of [key.length - 1, key.length - 2, key.length - 3, key.length - 4, 0]) {
+        if (at < 0) continue
+        const m = Uint8Array.from(key)
+        m[at]! ^= 1 << r.below(8)
+        near.push(m)
+      }
+      for (const m of near) {
+        assert.equal(db.has(m), items.has(hex(m)), `seed ${seed}: near miss ${hex(m)} of ${hex(key)}`)
+        assert.deepEqual(db.get(m)?.toStrings().sort(), items.get(hex(m)), `seed ${seed}: near miss ${hex(m)}`)
+      }
+    }
+  }
+})
+
+test('lookups read the key and value tables in compact form when they fit (runs of 256 entries within 64 KiB), else the full tables: the same values', () => {
+  const seed = 5150
+  const r = rng(seed)
+  // Small values and keys (compact tables), values of ~400 bytes (256 of them span more than
+  // 64 KiB: the full value table), keys of ~400 bytes (the full key table).
+  for (const [keyLen, valueLen] of [[8, 20], [8, 400], [400, 20], [400, 400]] as const) {
+    const values = Array.from({ length: 1500 }, (_, i) => `${i}:`.padEnd(valueLen - 10 + r.below(20), String.fromCharCode(97 + r.below(26))))
+    const items: [string, string[]][] = []
+    for (let k = 0; k < 700; k++) {
+      const picked = new Set<string>()
+      for (let j = 1 + r.below(15); j > 0; j--) picked.add(r.pick(values))
+      items.push([`${k}-`.padEnd(keyLen - 4 + r.below(8), 'k'), [...picked]])
+    }
+    const db = DiscoDB.build(items, { disableCompression: true })
+    assert.equal(db.header.hashed, true)
+    for (const [key, vs] of items) {
+      const got: string[] = []
+      db.get(key)!.visit((b, s, e) => got.push(Buffer.from(b.subarray(s, e)).toString()))
+      assert.deepEqual(got.sort(), [...vs].sort(), `seed ${seed}: keys ~${keyLen} B, values ~${valueLen} B, key ${key}`)
+      assert.deepEqual(db.get(key)!.toStrings().sort(), [...vs].sort())
+    }
+    assert.equal(db.get('absent'.padEnd(keyLen, 'k')), undefined)
+  }
+})
