@@ -8,7 +8,7 @@
 // It is written with the project's small assembler (src/util/wasm-asm.ts).
 // Memory layout of one decoder: [the DB's bytes from its first value to its end, then 8 zero
 // bytes] [the value TOC as U + 1 u32] [batch offsets] [batch bytes].
-import { I32, WasmFn, wasmModule } from '../util/wasm-asm.js'
+import { I32, WasmFn, compileOnce, instanceWithRoom, wasmModule, type WasmMemory } from '../util/wasm-asm.js'
 
 /** Bytes of decoded values one batch may hold (a value that needs more is decoded in JavaScript). */
 export const WASM_BATCH_BYTES = 256 * 1024
@@ -85,34 +85,8 @@ function decodeFn(): WasmFn {
   return f.get('k')
 }
 
-interface Compiled {
-  readonly module: object
-}
-let compiled: Compiled | null | undefined
-
-/** The compiled module (once per process), or null where WebAssembly is unavailable. */
-function compiledModule(): Compiled | null {
-  if (compiled === undefined) {
-    try {
-      const bytes = wasmModule({ functions: [decodeFn()], memoryPages: 1, globals: 0, exports: { decode: 0 } })
-      compiled = wasm === undefined ? null : { module: new wasm.Module(bytes) }
-    } catch {
-      compiled = null
-    }
-  }
-  return compiled
-}
-
-// The few WebAssembly API calls used here (the project's TypeScript libs do not declare them).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer
-  grow(pages: number): number
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
-}
-const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
+/** The compiled module (once per process and thread), or null where WebAssembly is unavailable. */
+const compiledModule = compileOnce(() => wasmModule({ functions: [decodeFn()], memoryPages: 1, globals: 0, exports: { decode: 0 } }))
 
 type DecodeFn = (from: number, n: number, room: number, cb: number, toc: number, src: number, offs: number, out: number, likely: number) => number
 
@@ -163,16 +137,10 @@ export class WasmValueDecoder {
     const out = offs + 4 * (U + 1)
     const total = out + WASM_BATCH_BYTES
     if (total > 0x7fff0000) return null
-    let memory: WasmMemory
-    let fn: DecodeFn
-    try {
-      const exports = new wasm!.Instance(mod.module, {}).exports
-      memory = exports.memory as WasmMemory
-      memory.grow(Math.ceil(total / 65536))
-      fn = exports.decode as DecodeFn
-    } catch {
-      return null
-    }
+    const made = instanceWithRoom(mod, total)
+    if (made === null) return null
+    const { memory } = made
+    const fn = made.exports.decode as DecodeFn
     new Uint8Array(memory.buffer, 0, srcLen).set(buf.subarray(lo))
     new Uint32Array(memory.buffer, toc, U + 1).set(table)
     const slots = new Uint32Array(17)

@@ -7,7 +7,7 @@
 // batch whose IDs do not fit (it stops before that key).
 // Memory layout of one decoder: [the DB's key records, then 8 zero bytes] [the key TOC as
 // numKeys + 1 u32] [keyStarts] [keyEnds] [idStarts] [ids].
-import { I32, I64, WasmFn, wasmModule } from '../util/wasm-asm.js'
+import { I32, I64, WasmFn, compileOnce, instanceWithRoom, wasmModule, type WasmMemory } from '../util/wasm-asm.js'
 
 /** Keys one batch of the decoder may hold. */
 export const WASM_LIST_KEYS = 4096
@@ -80,34 +80,8 @@ function fillFn(): WasmFn {
   return f.get('k')
 }
 
-interface Compiled {
-  readonly module: object
-}
-let compiled: Compiled | null | undefined
-
-// The few WebAssembly API calls used here (the project's TypeScript libs do not declare them).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer
-  grow(pages: number): number
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
-}
-const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
-
-/** The compiled module (once per process), or null where WebAssembly is unavailable. */
-function compiledModule(): Compiled | null {
-  if (compiled === undefined) {
-    try {
-      const bytes = wasmModule({ functions: [fillFn()], memoryPages: 1, globals: 0, exports: { fill: 0 } })
-      compiled = wasm === undefined ? null : { module: new wasm.Module(bytes) }
-    } catch {
-      compiled = null
-    }
-  }
-  return compiled
-}
+/** The compiled module (once per process and thread), or null where WebAssembly is unavailable. */
+const compiledModule = compileOnce(() => wasmModule({ functions: [fillFn()], memoryPages: 1, globals: 0, exports: { fill: 0 } }))
 
 type FillFn = (from: number, to: number, toc: number, src: number, ks: number, ke: number, is: number, ids: number, cap: number, U: number) => number
 
@@ -158,16 +132,10 @@ export class WasmListDecoder {
     const ks = toc + 4 * table.length
     const total = ks + 4 * (3 * WASM_LIST_KEYS + 1) + 4 * WASM_LIST_IDS
     if (total > 0x7fff0000) return null
-    let memory: WasmMemory
-    let fn: FillFn
-    try {
-      const exports = new wasm!.Instance(mod.module, {}).exports
-      memory = exports.memory as WasmMemory
-      memory.grow(Math.ceil(total / 65536))
-      fn = exports.fill as FillFn
-    } catch {
-      return null
-    }
+    const made = instanceWithRoom(mod, total)
+    if (made === null) return null
+    const { memory } = made
+    const fn = made.exports.fill as FillFn
     new Uint8Array(memory.buffer, 0, recLen).set(buf.subarray(lo, hi))
     new Uint32Array(memory.buffer, toc, table.length).set(table)
     return new WasmListDecoder(fn, memory, toc, -lo, ks, U)

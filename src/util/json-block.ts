@@ -4,7 +4,7 @@
 // FieldScanner, then the full parser): it never says "bad" itself, so its only claim, "valid, with
 // these fields", is what the differential test checks against JSON.parse. Lines left over: keys with
 // escapes or non-ASCII bytes, nesting deeper than 64, anything invalid, anything after the object.
-import { F64, I32, I64, V128, WasmFn, wasmModule } from './wasm-asm.js'
+import { F64, I32, I64, V128, WasmFn, wasmModule, webAssembly } from './wasm-asm.js'
 
 // Memory layout (bytes).
 const HEX_TABLE = 0
@@ -495,14 +495,6 @@ function scanFn(nested: number): WasmFn {
   return f
 }
 
-/** The part of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> }
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
-
 let compiled: object | null | undefined
 
 /** The compiled scanner module, or null where WebAssembly SIMD is missing. */
@@ -513,7 +505,7 @@ function scannerModule(): object | null {
     const probe = new WasmFn([], [I32])
     probe.const(1).i8x16splat().i8x16bitmask()
     const simd = wasmModule({ functions: [probe], memoryPages: 1, globals: 0, exports: {} })
-    compiled = WA !== undefined && WA.validate(simd) ? new WA.Module(bytes) : null
+    compiled = webAssembly !== undefined && webAssembly.validate(simd) ? new webAssembly.Module(bytes) : null
   }
   return compiled
 }
@@ -604,7 +596,7 @@ export class BlockScanner {
     const bytes = fields.reduce((n, f) => n + Buffer.byteLength(f), 0)
     if (fields.length === 0 || fields.length > BLOCK_MAX_FIELDS || bytes > MAX_NAME_BYTES) return undefined
     const mod = scannerModule()
-    return mod ? new BlockScanner(fields, new WA!.Instance(mod, {})) : undefined
+    return mod ? new BlockScanner(fields, new webAssembly!.Instance(mod, {})) : undefined
   }
 
   /**

@@ -315,3 +315,52 @@ export function wasmModule(m: WasmModuleParts): Uint8Array {
   section(out, 10, code)
   return Uint8Array.from(out)
 }
+
+/** A WebAssembly memory, as this project uses it. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer
+  grow(pages: number): number
+}
+
+/** The part of the WebAssembly API used by this project (its TypeScript libs do not declare it). */
+export interface WasmApi {
+  validate(bytes: Uint8Array): boolean
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
+}
+
+/** The runtime's WebAssembly, or undefined where it has none. */
+export const webAssembly = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
+
+/**
+ * A function that returns the module `build` makes, compiled on its first call (once per process
+ * and thread), or null where WebAssembly is missing or the module does not compile.
+ */
+export function compileOnce(build: () => Uint8Array): () => object | null {
+  let compiled: object | null | undefined
+  return () => {
+    if (compiled === undefined) {
+      try {
+        compiled = webAssembly === undefined ? null : new webAssembly.Module(build())
+      } catch {
+        compiled = null
+      }
+    }
+    return compiled
+  }
+}
+
+/**
+ * A new instance of `module` (no imports) whose exported memory has grown by enough pages for
+ * `bytes` more bytes: its exports and that memory, or null when the memory cannot be had.
+ */
+export function instanceWithRoom(module: object, bytes: number): { exports: Record<string, unknown>; memory: WasmMemory } | null {
+  try {
+    const exports = new webAssembly!.Instance(module, {}).exports
+    const memory = exports.memory as WasmMemory
+    memory.grow(Math.ceil(bytes / 65536))
+    return { exports, memory }
+  } catch {
+    return null
+  }
+}
