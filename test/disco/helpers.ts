@@ -17,6 +17,16 @@ export function tempDir(t: { after(fn: () => void): void }, label = 'disco'): st
   return d
 }
 
+/** Sets environment variable `name` to `value` for the rest of the test (restored after it). */
+export function withEnv(t: { after(fn: () => void): void }, name: string, value: string): void {
+  const saved = process.env[name]
+  process.env[name] = value
+  t.after(() => {
+    if (saved === undefined) delete process.env[name]
+    else process.env[name] = saved
+  })
+}
+
 const WORDS = ['a', 'to', 'be', 'or', 'not', 'that', 'is', 'the', 'question', 'é', 'Z', 'zz', 'a b', '9', '10']
 
 /**

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WorkerPoolExecutor, runJob } from 'disco-inferno'
-import { collect, tempDir } from './helpers.js'
+import { collect, tempDir, withEnv } from './helpers.js'
 
 const WARM = fileURLToPath(new URL('./fixtures/warm.js', import.meta.url))
 
@@ -14,12 +14,7 @@ test('runJob warms a given pool: both threads import the job module though the j
   const dir = tempDir(t)
   const marks = join(dir, 'marks')
   mkdirSync(marks)
-  const saved = process.env.DISCO_TEST_WARM_DIR
-  process.env.DISCO_TEST_WARM_DIR = marks
-  t.after(() => {
-    if (saved === undefined) delete process.env.DISCO_TEST_WARM_DIR
-    else process.env.DISCO_TEST_WARM_DIR = saved
-  })
+  withEnv(t, 'DISCO_TEST_WARM_DIR', marks)
   const pool = new WorkerPoolExecutor({ size: 2 })
   t.after(() => pool.close())
   const job = await runJob({ inputs: ['raw://a b a'], map: { module: WARM, export: 'map' }, reduce: { module: WARM, export: 'reduce' } }, { store: join(dir, 'store'), executor: pool })

@@ -167,58 +167,50 @@ test('RunMerger: ties keep file order; records longer than the read buffer', (t)
   assert.deepEqual(got, [['a', 0], ['a', 1], ['b', big + 0], ['b', big + 1]])
 })
 
+/**
+ * Writes file f's keys (value = index in the file), sorted, to run file `${prefix}${f}` and merges
+ * the files: the merged [key, file, value] triples, what a stable sort of all the rows gives, and
+ * the merger (ended).
+ */
+function mergeFiles(dir: string, prefix: string, keys: string[][]): { got: [string, number, number][]; want: [string, number, number][]; merger: RunMerger } {
+  const want: [string, number, number][] = []
+  const files = keys.map((ks, f) => {
+    const rows = ks.map((k, i): [string, number] => [k, i]).sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1])
+    const w = new RecordWriter(join(dir, `${prefix}${f}`))
+    for (const [k, v] of rows) {
+      w.pair(k, v)
+      want.push([k, f, v])
+    }
+    w.commit()
+    return w.path
+  })
+  want.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1] || a[2] - b[2])
+  const merger = new RunMerger(files)
+  const got: [string, number, number][] = []
+  for (let rd = merger.next(); rd; rd = merger.next()) got.push([rd.key(), rd.order, rd.value() as number])
+  return { got, want, merger }
+}
+
 test('RunMerger: many sorted files merge in JS < order, ties in file order (6-byte prefixes, NULs, bytes >= 0xED)', (t) => {
   const dir = tempDir(t)
   const r = rng(SEED + 3)
   const stems = ['', 'u1', 'u12345', 'u123456', 'u12345\u0000', 'abcdef', 'abcdeg', 'abcdef\u0000x', '\u0000\u0000', 'é', '\uE000', '\uFFFF', '\u{1F600}', '\uD800']
   const key = (): string => (r() < 0.5 ? stems[Math.floor(r() * stems.length)]! : '') + (r() < 0.6 ? randomKey(r) : String(Math.floor(r() * 500)))
-  const all: [string, number, number][] = []
-  const files: string[] = []
-  for (let f = 0; f < 9; f++) {
-    const rows: [string, number][] = Array.from({ length: 400 }, (_, i) => [key(), i])
-    rows.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1])
-    const w = new RecordWriter(join(dir, `m${f}`))
-    for (const [k, v] of rows) {
-      w.pair(k, v)
-      all.push([k, f, v])
-    }
-    w.commit()
-    files.push(w.path)
-  }
-  all.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1] || a[2] - b[2])
-  const m = new RunMerger(files)
-  const got: [string, number, number][] = []
-  for (let rd = m.next(); rd; rd = m.next()) got.push([rd.key(), rd.order, rd.value() as number])
-  assert.deepEqual(got, all, `seed=${SEED + 3}`)
+  const { got, want } = mergeFiles(dir, 'm', Array.from({ length: 9 }, () => Array.from({ length: 400 }, key)))
+  assert.deepEqual(got, want, `seed=${SEED + 3}`)
 })
 
 test('RunMerger (loser tree): 0 to 17 files, empty ones and uneven lengths, equal a stable sort; ends for good', (t) => {
   const dir = tempDir(t)
   const r = rng(SEED + 4)
   for (const n of [0, 1, 2, 3, 5, 8, 16, 17]) {
-    const all: [string, number, number][] = []
-    const files: string[] = []
-    for (let f = 0; f < n; f++) {
-      // Some files empty (MAGIC only), some short, some long; few distinct keys, so ties abound.
-      const len = r() < 0.2 ? 0 : Math.floor(r() * (r() < 0.5 ? 5 : 300))
-      const rows: [string, number][] = Array.from({ length: len }, (_, i) => [`k${Math.floor(r() * 40)}`, i])
-      rows.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1])
-      const w = new RecordWriter(join(dir, `n${n}-${f}`))
-      for (const [k, v] of rows) {
-        w.pair(k, v)
-        all.push([k, f, v])
-      }
-      w.commit()
-      files.push(w.path)
-    }
-    all.sort((a, b) => jsOrder(a[0], b[0]) || a[1] - b[1] || a[2] - b[2])
-    const m = new RunMerger(files)
-    const got: [string, number, number][] = []
-    for (let rd = m.next(); rd; rd = m.next()) got.push([rd.key(), rd.order, rd.value() as number])
-    assert.deepEqual(got, all, `${n} files, seed=${SEED + 4}`)
-    assert.equal(m.next(), undefined)
-    assert.equal(m.next(), undefined)
-    m.close()
+    // Some files empty (MAGIC only), some short, some long; few distinct keys, so ties abound.
+    const keys = Array.from({ length: n }, () => Array.from({ length: r() < 0.2 ? 0 : Math.floor(r() * (r() < 0.5 ? 5 : 300)) }, () => `k${Math.floor(r() * 40)}`))
+    const { got, want, merger } = mergeFiles(dir, `n${n}-`, keys)
+    assert.deepEqual(got, want, `${n} files, seed=${SEED + 4}`)
+    assert.equal(merger.next(), undefined)
+    assert.equal(merger.next(), undefined)
+    merger.close()
   }
 })
 

@@ -8,18 +8,13 @@ import { join } from 'node:path'
 import { InProcessExecutor, openLocalStores, runJob, type BlobSource, type DiscoStores, type JobSpec, type PutOptions } from 'disco-inferno'
 import { TaskDir } from '#src/disco/task.js'
 import { AtomicWriter } from '#src/disco/runs.js'
-import { collect, dataUrls, fn, rng, sorted, tempDir, wordFiles } from './helpers.js'
+import { collect, dataUrls, fn, rng, sorted, tempDir, withEnv, wordFiles } from './helpers.js'
 
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261127)
 
 test('TaskDir: made (mode 0700) only when a path in it is resolved, refused when already there, removed with its files', (t) => {
   const base = tempDir(t)
-  const saved = process.env.TMPDIR
-  process.env.TMPDIR = base
-  t.after(() => {
-    if (saved === undefined) delete process.env.TMPDIR
-    else process.env.TMPDIR = saved
-  })
+  withEnv(t, 'TMPDIR', base)
   const unused = new TaskDir('map:3')
   const lazy = unused.at('runs')
   assert.equal(unused.exists, false)
@@ -77,12 +72,7 @@ test('jobs that spill, re-sort and store a result past the in-memory limit give 
   const dir = tempDir(t)
   const tmp = join(dir, 'tmp')
   mkdirSync(tmp)
-  const saved = process.env.TMPDIR
-  process.env.TMPDIR = tmp
-  t.after(() => {
-    if (saved === undefined) delete process.env.TMPDIR
-    else process.env.TMPDIR = saved
-  })
+  withEnv(t, 'TMPDIR', tmp)
   const store = join(dir, 'store')
   const ex = new InProcessExecutor()
   const words = wordFiles(dir, SEED + 1, 2, 300)
@@ -118,12 +108,7 @@ test('a map output that fails to store (outputs stored side by side) fails the a
   const dir = tempDir(t)
   const tmp = join(dir, 'tmp')
   mkdirSync(tmp)
-  const saved = process.env.TMPDIR
-  process.env.TMPDIR = tmp
-  t.after(() => {
-    if (saved === undefined) delete process.env.TMPDIR
-    else process.env.TMPDIR = saved
-  })
+  withEnv(t, 'TMPDIR', tmp)
   const real = openLocalStores(join(dir, 'store'))
   // A fault-injecting data store: the first put of map:0's partition 1 fails, after the others started.
   let failed = 0
