@@ -6,7 +6,7 @@
 // watches for.
 import { hostname } from 'node:os'
 import { DiscoError } from '../errors.js'
-import { blobFileName } from '../ddfs/index.js'
+import { DEFAULT_MAX_LINE, LineSplitter, blobFileName, throwTooLong, type LineSink } from '../ddfs/index.js'
 import { MinHeap } from '../util/heap.js'
 import { InProcessExecutor, WorkerPoolExecutor, isFatal, type Executor } from './executor.js'
 import { expandInputs } from './inputs.js'
@@ -637,38 +637,25 @@ export async function jobTasks(store: StoreRef, name: string): Promise<TaskRecor
 
 /**
  * The pairs of one stored result file, in file order, a batch (a read chunk's whole lines) at a
- * time: each chunk's lines decoded to one string and parsed as slices of it (not a string per line).
+ * time: each chunk's whole lines decoded to one string and parsed as slices of it (not a string
+ * per line); a line split over chunks is joined by the DDFS line splitter.
  */
 async function* resultBatches(stores: DiscoStores, url: string): AsyncGenerator<[string, unknown][]> {
-  let line = 1
-  /** The start of a line that runs into the next chunk. */
-  let carry: Buffer | undefined
+  const split = new LineSplitter(DEFAULT_MAX_LINE, throwTooLong(url, DEFAULT_MAX_LINE))
+  let pairs: [string, unknown][] = []
+  // A joined line: the splitter has counted it already.
+  const joined: LineSink = (b, s, e) => { decodePairLines(b.toString('utf8', s, e), url, split.lines, pairs) }
+  // A chunk's whole lines (each shorter than the chunk, so within the maximum): counted here.
+  const whole: LineSink = (b, s, e) => { split.lines += decodePairLines(b.toString('utf8', s, e), url, split.lines + 1, pairs) }
   for await (const chunk of await stores.data.get(url)) {
-    const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    const last = b.lastIndexOf(10)
-    if (last < 0) {
-      carry = carry ? Buffer.concat([carry, b]) : Buffer.from(b)
-      continue
+    split.pushBlock(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), joined, whole)
+    if (pairs.length > 0) {
+      yield pairs
+      pairs = []
     }
-    const pairs: [string, unknown][] = []
-    let from = 0
-    if (carry) {
-      // The held start and this chunk's first line, as one string.
-      const nl = b.indexOf(10)
-      line += decodePairLines(Buffer.concat([carry, b.subarray(0, nl + 1)]).toString('utf8'), url, line, pairs)
-      carry = undefined
-      from = nl + 1
-    }
-    line += decodePairLines(b.toString('utf8', from, last + 1), url, line, pairs)
-    // Copied: the stream may reuse its buffer.
-    if (last + 1 < b.length) carry = Buffer.from(b.subarray(last + 1))
-    if (pairs.length > 0) yield pairs
   }
-  if (carry) {
-    const pairs: [string, unknown][] = []
-    decodePairLines(carry.toString('utf8'), url, line, pairs)
-    if (pairs.length > 0) yield pairs
-  }
+  split.end(joined)
+  if (pairs.length > 0) yield pairs
 }
 
 /** A result file being merged: its current batch and position (the merge waits only between batches). */
