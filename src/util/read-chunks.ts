@@ -14,26 +14,15 @@ import type { FileHandle } from 'node:fs/promises'
  * // a 2.5 MiB file: buffers of 1 MiB, 1 MiB, 0.5 MiB
  */
 export async function* readChunks(file: FileHandle | number, size: number): AsyncGenerator<Uint8Array> {
-  if (typeof file === 'number') {
-    try {
-      for (;;) {
-        const b = Buffer.allocUnsafeSlow(size)
-        const n = readSync(file, b, 0, size, null)
-        if (n === 0) return
-        yield n === size ? b : b.subarray(0, n)
-      }
-    } finally {
-      closeSync(file)
-    }
-  }
   try {
     for (;;) {
       const b = Buffer.allocUnsafeSlow(size)
-      const { bytesRead } = await file.read(b, 0, size, null)
-      if (bytesRead === 0) return
-      yield bytesRead === size ? b : b.subarray(0, bytesRead)
+      const n = typeof file === 'number' ? readSync(file, b, 0, size, null) : (await file.read(b, 0, size, null)).bytesRead
+      if (n === 0) return
+      yield n === size ? b : b.subarray(0, n)
     }
   } finally {
-    await file.close()
+    if (typeof file === 'number') closeSync(file)
+    else await file.close()
   }
 }
