@@ -104,6 +104,24 @@ test('jobs that spill, re-sort and store a result past the in-memory limit give 
   assert.deepEqual(readdirSync(tmp), [])
 })
 
+test('a reduce whose first key out of order comes past the 1 MiB kept in memory re-sorts from its local file; no task directory left', async (t) => {
+  const dir = tempDir(t)
+  const tmp = join(dir, 'tmp')
+  mkdirSync(tmp)
+  withEnv(t, 'TMPDIR', tmp)
+  // 5,000 distinct words, each result ≈ 320 bytes: ≈ 1.6 MB written in order before the `!` pair.
+  const words = Array.from({ length: 5000 }, (_, i) => `w${String(i).padStart(5, '0')}`)
+  const input = join(dir, 'words.txt')
+  writeFileSync(input, words.join('\n') + '\n')
+  const last = words.at(-2)!
+  const job = await runJob({ inputs: [input], map: fn('wcMap'), reduce: fn('lateOutOfOrderReduce'), params: { last }, partitions: 1 },
+    { store: join(dir, 'store'), executor: new InProcessExecutor() })
+  await job.wait()
+  const want: [string, unknown][] = [['!', last], ...words.map((w): [string, unknown] => [w, `1:${'v'.repeat(300)}`])]
+  assert.deepEqual(await collect(job.results()), want)
+  assert.deepEqual(readdirSync(tmp), [])
+})
+
 test('a map output that fails to store (outputs stored side by side) fails the attempt; the retry stores them all under the same names, nothing left behind', async (t) => {
   const dir = tempDir(t)
   const tmp = join(dir, 'tmp')
