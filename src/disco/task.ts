@@ -347,43 +347,31 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
 function resort(out: AtomicWriter, path: LazyPath, add: (key: string, value: unknown) => void): AtomicWriter {
   const fresh = new AtomicWriter(path, SMALL_FILE)
   const held = out.takeLines()
-  if (held) {
-    let line = 0
-    try {
-      for (const l of held) {
-        line++
-        const [k, v] = decodePair(l, `result line ${line}`)
-        add(k, v)
-      }
-    } catch (e) {
-      fresh.abort()
-      throw e
-    }
-    return fresh
-  }
-  out.commit()
-  const written = out.path
+  // Written past memory: read back from its local file, which goes once read.
+  if (!held) out.commit()
+  const file = held ? undefined : out.path
   try {
     let line = 0
-    forEachLine(written, (l) => {
+    for (const l of held ?? fileLines(file!)) {
       line++
-      const [k, v] = decodePair(l, `${written} line ${line}`)
+      const [k, v] = decodePair(l, `${file ?? 'result'} line ${line}`)
       add(k, v)
-    })
+    }
   } catch (e) {
     fresh.abort()
     throw e
   } finally {
-    rmSync(written, { force: true })
+    if (file !== undefined) rmSync(file, { force: true })
   }
   return fresh
 }
 
-/** Calls `fn` with every non-empty line of a local UTF-8 file, in order, read 1 MiB at a time. */
-function forEachLine(path: string, fn: (line: string) => void): void {
+/** The non-empty lines of a local UTF-8 file, in order, read 1 MiB at a time. */
+function* fileLines(path: string): Generator<string> {
   const split = new LineSplitter(Number.MAX_SAFE_INTEGER)
+  let lines: string[] = []
   const sink = (b: Buffer, s: number, e: number): void => {
-    if (e > s) fn(b.toString('utf8', s, e))
+    if (e > s) lines.push(b.toString('utf8', s, e))
   }
   const fd = openSync(path, 'r')
   try {
@@ -393,8 +381,11 @@ function forEachLine(path: string, fn: (line: string) => void): void {
       const n = readSync(fd, buf)
       if (n === 0) break
       split.push(buf.subarray(0, n), sink)
+      yield* lines
+      lines = []
     }
     split.end(sink)
+    yield* lines
   } finally {
     closeSync(fd)
   }
