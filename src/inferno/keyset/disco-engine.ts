@@ -3,7 +3,11 @@
 // disco-job-functions.js by path, which imports the rule module named in the spec's `modules` (no
 // closures shipped): by path on this machine, from a job pack on a cluster's workers.
 import { availableParallelism } from 'node:os'
-import { jobEvents, purgeJob, runJob, WorkerPoolExecutor, type DiscoStores, type Executor, type FnRef, type JobHandle, type JobSpec } from '../../disco/index.js'
+// The job engine's own modules, not the disco entry: the thread running the job does not load the
+// task code (task.js and what it imports) that only pool threads run.
+import { jobEvents, purgeJob, runJob, type JobHandle } from '../../disco/job.js'
+import { WorkerPoolExecutor, type Executor } from '../../disco/executor.js'
+import type { DiscoStores, FnRef, JobSpec } from '../../disco/index.js'
 import { DiscoError, isDiscoError } from '../../errors.js'
 import { mergeReadStats, type ReadStats } from '../reading/readers.js'
 import { decodeKey } from './map-reduce.js'
