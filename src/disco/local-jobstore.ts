@@ -168,7 +168,8 @@ export class LocalJobStore implements JobStore {
         if (expected !== undefined && (expected === 0 ? live : !live || cur.revision !== expected)) return undefined
         if (value === null && !live) return cur?.revision ?? 0 // deleting what is not there
         const next = (cur?.revision ?? 0) + 1
-        await fsp.mkdir(dir, { recursive: true })
+        // A key with a version has its directory (one removed since is met by ENOENT below).
+        if (next === 1) await fsp.mkdir(dir, { recursive: true })
         try {
           await fsp.link(tmp, join(dir, `~${next}`))
         } catch (e) {
@@ -185,7 +186,7 @@ export class LocalJobStore implements JobStore {
         return next
       }
     } finally {
-      await fsp.rm(tmp, { force: true })
+      await fsp.unlink(tmp).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e })
     }
   }
 
