@@ -163,3 +163,35 @@ test('fast path: a rule reading more fields than a present-fields mask holds (30
     assert.deepStrictEqual(got.pairs, want.pairs, scanner)
   }
 })
+
+test('fast path: pre-processors get plain objects as the full path gives them (prototype, own keys in order, fields added after)', async () => {
+  const seen: Record<'text' | 'bytes', string[]> = { text: [], bytes: [] }
+  let via: 'text' | 'bytes' = 'text'
+  const look = (parts: Parts): Parts => {
+    parts.added = 1
+    parts.more = 'x'
+    // (the fast path sets the input fields in the rule's field order: compared as sets)
+    const desc = Object.getOwnPropertyNames(parts).sort().map((k) => [k, Object.getOwnPropertyDescriptor(parts, k)])
+    seen[via].push(JSON.stringify([Object.getPrototypeOf(parts) === Object.prototype, parts.constructor === Object,
+      Object.isExtensible(parts), desc, Object.keys(parts).slice(-2)]))
+    return parts
+  }
+  // A field Object.prototype has too: those rules' records are made by literals (set by definition).
+  for (const names of [['b', 'a', 'n'], ['b', 'a', 'toString', 'n']]) {
+    const r = defineRule({ name: 'plain', mapInputStream: 'json', partsPreprocess: [look], preprocessReads: names,
+      keysets: { k: defineKeyset({ keyParts: ['a'], valueParts: ['n', 'added'] }) } })
+    // (a field the pre-processor reads only in the rule that declares it)
+    const lines = ['{"a":"x","b":1,"n":2}', '{"n":3,"a":"y"}', '{"a":"z","b":[1],"n":-0}', '{"a":"x","b":1,"n":2}']
+    if (names.includes('toString')) lines.push('{"toString":"t","a":"x","n":1.5}', '{"a":"x","toString":"u"}')
+    const bytes = Buffer.from(lines.join('\n') + '\n')
+    seen.text = []
+    seen.bytes = []
+    via = 'text'
+    const want = await run(r, 'text', bytes, 0)
+    via = 'bytes'
+    const got = await run(r, 'bytes', bytes, 7)
+    assert.deepStrictEqual(got.pairs, want.pairs)
+    assert.equal(seen.text.length, lines.length)
+    assert.deepStrictEqual(seen.bytes, seen.text)
+  }
+})

@@ -157,9 +157,9 @@ export function ruleFields(rule: Rule): string[] | undefined {
   return fields.has('__proto__') ? undefined : [...fields]
 }
 
-/** Fields a parts builder handles with one generated object literal per set of present fields. */
+/** Fields a parts builder handles with one generated constructor per set of present fields. */
 const MAX_BUILT_FIELDS = 24
-/** Sets of present fields a builder compiles a literal for; records past that take the loop. */
+/** Sets of present fields a builder compiles a constructor for; records past that take the loop. */
 const MAX_SHAPES = 64
 
 /** Bit i set when `values[i]` is not undefined (fields up to MAX_BUILT_FIELDS). */
@@ -173,9 +173,12 @@ function presentMask(values: readonly unknown[], n: number): number {
  * Makes a record's parts from the scanner's values: `values[i]` is field i's value where bit i of
  * `mask` is set (presentMask; other entries are not read; -1 when there are more than
  * MAX_BUILT_FIELDS fields: every entry is read, undefined meaning absent). Absent fields are left
- * out, present ones set in field order. For each set of present fields met, one object literal is
- * compiled once, so every record of that set gets the same object shape at once (no
- * property-by-property growth, no keyed stores).
+ * out, present ones set in field order. For each set of present fields met, one constructor is
+ * compiled once, so every record of that set gets the same object shape at once (no keyed
+ * stores). The objects are plain (their prototype is Object.prototype, as a literal's), but made
+ * by `new`, V8 sizes them for the properties pre-processors add too (in-object slack tracking):
+ * an object literal has room for its own properties only, so each record's added fields would
+ * allocate a separate property array.
  */
 function partsBuilder(fields: readonly string[]): (values: readonly unknown[], mask: number) => Parts {
   const loop = (values: readonly unknown[], mask: number): Parts => {
@@ -185,8 +188,12 @@ function partsBuilder(fields: readonly string[]): (values: readonly unknown[], m
   }
   // (a quoted `__proto__` in a literal would set the prototype; ruleFields never lists it)
   if (fields.length > MAX_BUILT_FIELDS || fields.includes('__proto__')) return loop
+  // A constructor sets its fields by assignment: a name Object.prototype has (`toString`, …) could
+  // meet a setter or a frozen prototype there, where a literal (as JSON.parse) defines an own
+  // property. Such rules get literals.
+  const literal = fields.some((f) => f in Object.prototype)
   const shapes = new Map<number, (values: readonly unknown[]) => Parts>()
-  // The last two sets of present fields and their literals: records of a log mostly repeat them.
+  // The last two sets of present fields and their makers: records of a log mostly repeat them.
   let lastMask = -1
   let lastMake: (values: readonly unknown[]) => Parts = (v) => loop(v, -1)
   let prevMask = -1
@@ -200,9 +207,13 @@ function partsBuilder(fields: readonly string[]): (values: readonly unknown[], m
       make = shapes.get(mask)
       if (make === undefined) {
         if (shapes.size >= MAX_SHAPES) return loop(values, mask)
-        const members = fields.flatMap((f, i) => (mask & (1 << i) ? [`${JSON.stringify(f)}: v[${i}]`] : []))
-        // Field names are quoted with JSON.stringify: the literal holds no code from the rule.
-        make = new Function('v', `return { ${members.join(', ')} }`) as (values: readonly unknown[]) => Parts
+        const present = fields.flatMap((f, i) => (mask & (1 << i) ? [[JSON.stringify(f), i] as const] : []))
+        // Field names are quoted with JSON.stringify: the code holds no text from the rule.
+        make = (literal
+          ? new Function('v', `return { ${present.map(([f, i]) => `${f}: v[${i}]`).join(', ')} }`)
+          : new Function(`function Parts(v) { ${present.map(([f, i]) => `this[${f}] = v[${i}];`).join(' ')} }
+              Parts.prototype = Object.prototype
+              return (v) => new Parts(v)`)()) as (values: readonly unknown[]) => Parts
         shapes.set(mask, make)
       }
     }
