@@ -23,7 +23,7 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
   const fields = ['user', 'amount']
   const scanner = new FieldScanner(fields)
   const sums = new KeyedSums(2, emit)
-  const split = new LineSplitter(ctx.lines?.maxLine, ctx.lines?.onTooLong)
+  const split = new LineSplitter(ctx.lines?.maxLine, ctx.lines?.onTooLong, { borrowed: true })
   /** One line, scanned in JS. */
   const sink = (b: Buffer, s: number, e: number): void => {
     if (scanner.scan(b, s, e) === SCAN_OK && scanner.isPlainString(0)) {
@@ -110,6 +110,9 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
 }
 // Counts its input's newlines itself (ctx.newlines): the engine does not scan the bytes again.
 mapBytes.countsNewlines = true
+// Keeps nothing of a chunk once it asks for the next (the block scanner copies lines, KeyedSums
+// keys, the splitter an unfinished line): the engine may read every chunk into one buffer.
+mapBytes.reusesChunks = true
 
 export const combine = sumRows
 
