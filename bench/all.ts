@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** Modules in bench/ that are helpers, not benchmarks. */
-const HELPERS = new Set(['all.js', 'dataset.js', 'peers.js', 'mr-job.js', 'inferno-rule.js'])
+const HELPERS = new Set(['all.js', 'args.js', 'dataset.js', 'peers.js', 'mr-job.js', 'inferno-rule.js'])
 const scripts = readdirSync(here)
   .filter((f) => f.endsWith('.js') && !HELPERS.has(f))
   .sort((a, b) => (a === 'build.js' ? -1 : b === 'build.js' ? 1 : a.localeCompare(b)))
