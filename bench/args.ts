@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { didYouMean } from '#src/util/suggest.js'
 
+/** Modules in bench/ that are helpers of the scripts, not benchmarks (`npm run bench` runs the others). */
+export const BENCH_HELPERS: ReadonlySet<string> = new Set(['all.js', 'args.js', 'dataset.js', 'peers.js', 'mr-job.js', 'inferno-rule.js'])
+
 type Options = NonNullable<ParseArgsConfig['options']>
 type Config<O extends Options> = { options: O & { help: { type: 'boolean'; short: 'h' } }; strict: true; allowPositionals: false }
 

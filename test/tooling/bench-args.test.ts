@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { readdirSync, readFileSync } from 'node:fs'
-import { scriptUsage } from '../../bench/args.js'
+import { BENCH_HELPERS, scriptUsage } from '../../bench/args.js'
 
 const BENCH = fileURLToPath(new URL('../../bench/', import.meta.url))
 
@@ -42,8 +42,7 @@ test('a value given to a flag, or a missing value, is a usage error too', () => 
 
 test('every bench script with options parses them through benchArgs', () => {
   // A script reading process.argv by hand ignores a misspelled option: each one goes through args.ts.
-  const helpers = new Set(['args.js', 'all.js', 'dataset.js', 'peers.js', 'mr-job.js', 'inferno-rule.js'])
-  for (const f of readdirSync(BENCH).filter((f) => f.endsWith('.js') && !helpers.has(f))) {
+  for (const f of readdirSync(BENCH).filter((f) => f.endsWith('.js') && !BENCH_HELPERS.has(f))) {
     const text = readFileSync(BENCH + f, 'utf8')
     assert.match(text, /benchArgs\(import\.meta\.url/, `${f} parses its options with benchArgs`)
     assert.ok(scriptUsage(BENCH + f).trim().length > 0, `${f} starts with a usage comment`)
