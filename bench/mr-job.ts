@@ -23,7 +23,7 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
   const fields = ['user', 'amount']
   const scanner = new FieldScanner(fields)
   const sums = new KeyedSums(2, emit)
-  const split = new LineSplitter(ctx.lines?.maxLine, ctx.lines?.onTooLong)
+  const split = new LineSplitter(ctx.lines?.maxLine, ctx.lines?.onTooLong, { borrowed: true })
   /** One line, scanned in JS. */
   const sink = (b: Buffer, s: number, e: number): void => {
     if (scanner.scan(b, s, e) === SCAN_OK && scanner.isPlainString(0)) {
@@ -38,7 +38,8 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
     map(b.toString('utf8', s, e), params, emit) // throws for a bad line, as map does
   }
   let fast = 0
-  const blocks = (params as { scanner?: string } | undefined)?.scanner === 'js' ? undefined : BlockScanner.create(fields)
+  // No string ids: `user` takes 100 000 values here, and the map reads the key's bytes anyway.
+  const blocks = (params as { scanner?: string } | undefined)?.scanner === 'js' ? undefined : BlockScanner.create(fields, { strings: false })
   const long = (b: Buffer, s: number, nl: number): void => {
     if (split.take(nl - s)) sink(b, s, nl)
   }
@@ -109,6 +110,9 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
 }
 // Counts its input's newlines itself (ctx.newlines): the engine does not scan the bytes again.
 mapBytes.countsNewlines = true
+// Keeps nothing of a chunk once it asks for the next (the block scanner copies lines, KeyedSums
+// keys, the splitter an unfinished line): the engine may read every chunk into one buffer.
+mapBytes.reusesChunks = true
 
 export const combine = sumRows
 

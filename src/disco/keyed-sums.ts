@@ -98,6 +98,8 @@ const HINT_BYTES = 16 << 20
  * every key).
  */
 const sizeHints = new Map<number, number>()
+/** Keys whose first buckets addRows reads ahead of their lookups (a group). */
+const AHEAD = 64
 /** What addRows read ahead, kept so that the reads are not dropped as unused. */
 let readAhead = 0
 
@@ -199,25 +201,28 @@ export class KeyedSums {
       hs[3 * j + 1] = head[0]!
       hs[3 * j + 2] = head[1]!
     }
-    // The first bucket of every key, read while nothing waits on it.
-    const i32 = this.i32
+    // Each key's first bucket is read one group ahead of its lookup, while nothing waits on it.
     const w2 = this.words * 2
-    const mask = this.mask
     let seen = 0
-    for (let j = 0; j < n; j++) seen ^= i32[(hs[3 * j]! & mask) * w2]!
-    readAhead ^= seen
-    for (let j = 0; j < n; j++) {
-      head[0] = hs[3 * j + 1]!
-      head[1] = hs[3 * j + 2]!
-      const k = this.find(hs[3 * j]!, buf, starts[j]!, ends[j]!, 0)
-      const f64 = this.f64
-      for (let c = 0, at = k * this.words + 2, v = j * cols; c < cols; c++, at++, v++) {
-        const x = values[v]!
-        const s = f64[at]! + x
-        if (s <= MAX_SAFE && s >= -MAX_SAFE) f64[at] = s
-        else this.addSlow(at, x)
+    for (let g = 0; g < n; g += AHEAD) {
+      const i32 = this.i32
+      const mask = this.mask
+      for (let j = g + AHEAD, z = Math.min(n, j + AHEAD); j < z; j++) seen ^= i32[(hs[3 * j]! & mask) * w2]!
+      if (g === 0) for (let j = 0, z = Math.min(n, AHEAD); j < z; j++) seen ^= i32[(hs[3 * j]! & mask) * w2]!
+      for (let j = g, z = Math.min(n, g + AHEAD); j < z; j++) {
+        head[0] = hs[3 * j + 1]!
+        head[1] = hs[3 * j + 2]!
+        const k = this.find(hs[3 * j]!, buf, starts[j]!, ends[j]!, 0)
+        const f64 = this.f64
+        for (let c = 0, at = k * this.words + 2, v = j * cols; c < cols; c++, at++, v++) {
+          const x = values[v]!
+          const sum = f64[at]! + x
+          if (sum <= MAX_SAFE && sum >= -MAX_SAFE) f64[at] = sum
+          else this.addSlow(at, x)
+        }
       }
     }
+    readAhead ^= seen
   }
 
   /** The slot of a key given as a string (any string, lone surrogates included). */
