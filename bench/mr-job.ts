@@ -2,8 +2,9 @@
 // `map` is the plain record form (JSON.parse per line); `mapBytes` is the bytes form a user writes
 // for speed: lines split on bytes, only `user` and `amount` looked at by a byte scanner (whole
 // blocks of lines at once in WebAssembly where it runs, else line by line in JS), and the count and
-// sum kept per user by KeyedSums on the key's raw bytes (no string, array or pair per record); a
-// line the scanners leave undecided, or an unusual one, goes the record form's way.
+// sum kept per user by KeyedSums on the key's raw bytes, a scan's lines at a time (addRows: no
+// string, array or pair per record); a line the scanners leave undecided, or an unusual one, goes
+// the record form's way.
 // Both give the same pairs to the combiner, which adds in place (sumRows: no new array per call).
 // Only the package's public entry: on a cluster this module travels in a job pack, where the
 // package's own `#src/…` imports do not resolve.
@@ -22,7 +23,7 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
   const fields = ['user', 'amount']
   const scanner = new FieldScanner(fields)
   const sums = new KeyedSums(2, emit)
-  const split = new LineSplitter(ctx.lines?.maxLine, ctx.lines?.onTooLong)
+  const split = new LineSplitter(ctx.lines?.maxLine, ctx.lines?.onTooLong, { borrowed: true })
   /** One line, scanned in JS. */
   const sink = (b: Buffer, s: number, e: number): void => {
     if (scanner.scan(b, s, e) === SCAN_OK && scanner.isPlainString(0)) {
@@ -37,10 +38,18 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
     map(b.toString('utf8', s, e), params, emit) // throws for a bad line, as map does
   }
   let fast = 0
-  const blocks = (params as { scanner?: string } | undefined)?.scanner === 'js' ? undefined : BlockScanner.create(fields)
+  // No string ids: `user` takes 100 000 values here, and the map reads the key's bytes anyway.
+  const blocks = (params as { scanner?: string } | undefined)?.scanner === 'js' ? undefined : BlockScanner.create(fields, { strings: false })
   const long = (b: Buffer, s: number, nl: number): void => {
     if (split.take(nl - s)) sink(b, s, nl)
   }
+  // The fast lines of a scan, added to the sums as one batch (addRows): their keys' ranges in the
+  // block and their rows (1, amount).
+  const maxLines = blocks?.maxLines ?? 0
+  const starts = new Int32Array(maxLines)
+  const ends = new Int32Array(maxLines)
+  const rows = new Float64Array(maxLines * 2).fill(1)
+  let batched = 0
   /** Whole lines `b[start, end)` (ending with a newline), scanned in WebAssembly a block at a time. */
   const block = (b: Buffer, start: number, end: number): void => {
     const w = blocks!
@@ -55,6 +64,7 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
       const last = p + w.loaded
       while (p < last) {
         const n = w.scan(p, last)
+        batched = 0
         for (let i = 0, r = 0; i < n; i++, r += stride) {
           const ls = out[r]!
           const nl = out[r + LINE_END]!
@@ -66,15 +76,20 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
           // value in nums): else the line takes the JS path.
           const ka = out[r + 6]!
           if ((out[r + LINE_VERDICT]! & VERDICT_FLAGS) === 1 && (out[r + 3]! & 0xffff) === 1 && (ka & 0xff) === 2 && (ka & SHORT_INT) !== 0) {
-            const amount = nums[i * 2 + 1]!
-            const k = sums.slot(mem, out[r + 4]! + 1, out[r + 5]! - 1)
-            sums.add(k, 0, 1)
-            sums.add(k, 1, amount)
-            fast++
+            starts[batched] = out[r + 4]! + 1
+            ends[batched] = out[r + 5]! - 1
+            rows[batched * 2 + 1] = nums[i * 2 + 1]!
+            batched++
           } else {
+            // The batch first: sums are added in the lines' order (floats round as they come).
+            sums.addRows(mem, starts, ends, rows, batched)
+            fast += batched
+            batched = 0
             sink(mem, ls, nl)
           }
         }
+        sums.addRows(mem, starts, ends, rows, batched)
+        fast += batched
       }
     }
   }
@@ -95,6 +110,9 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
 }
 // Counts its input's newlines itself (ctx.newlines): the engine does not scan the bytes again.
 mapBytes.countsNewlines = true
+// Keeps nothing of a chunk once it asks for the next (the block scanner copies lines, KeyedSums
+// keys, the splitter an unfinished line): the engine may read every chunk into one buffer.
+mapBytes.reusesChunks = true
 
 export const combine = sumRows
 

@@ -181,9 +181,9 @@ function summarise(qname: string, r: RunResult, io: InfernoIo): void {
  * Immediate mode (`-i module[.rule[.keyset]]`): runs the rules now, CSV on stdout. Returns the exit
  * status: 0 done (or `-q`), 1 when a rule failed or was skipped for lack of blobs (Q13 keeps 1 here).
  */
-export async function runImmediate(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo()): Promise<number> {
+export async function runImmediate(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo = defaultIo(), started?: WorkerPoolExecutor): Promise<number> {
   const address = opts.immediate_rule!
-  const pool = earlyPool(settings, opts)
+  const pool = earlyPool(settings, opts, started)
   try {
     return await runRules(settings, opts, io, address, pool)
   } finally {
@@ -192,43 +192,61 @@ export async function runImmediate(settings: InfernoSettings, opts: InfernoOptio
 }
 
 /**
- * The worker pool of an `-i` run on an embedded store, started first: its threads boot and
- * import the job functions and the rule module while this thread loads the rules and selects
- * the inputs. None for `-q`, a cluster store, or a module that is not there (the run reports it).
+ * The worker pool of an `-i` run on an embedded store, started first (or `started` by the
+ * executable before the command loaded, see inferno-bin.ts): its threads boot and import the job
+ * functions and the rule module while this thread loads the rules and selects the inputs. None
+ * for `-q`, a cluster store, or a module that is not there (the run reports it); a `started` pool
+ * is closed then.
  */
-function earlyPool(settings: InfernoSettings, opts: InfernoOptions): WorkerPoolExecutor | undefined {
-  if (opts.just_query) return undefined
-  const where = settings.ddfs_root ?? process.env.DISCO_STORE
-  if (where && isClusterUrl(where)) return undefined
-  let path: string | undefined
-  try {
-    path = ruleModuleFiles(settings.rules_directory).get(opts.immediate_rule!.split('.')[0]!)
-  } catch {
-    return undefined // an unreadable rules directory: findRules says why
+function earlyPool(settings: InfernoSettings, opts: InfernoOptions, started?: WorkerPoolExecutor): WorkerPoolExecutor | undefined {
+  const path = poolRuleModule(settings, opts)
+  if (path === undefined) {
+    void started?.close().catch(() => {})
+    return undefined
   }
-  if (path === undefined) return undefined
-  const pool = new WorkerPoolExecutor().start()
+  const pool = started ?? new WorkerPoolExecutor().start()
   pool.preload(discoJobModules(path))
   return pool
 }
 
+/** The rule module an `-i` run's worker pool imports, or undefined when the run has no pool. */
+function poolRuleModule(settings: InfernoSettings, opts: InfernoOptions): string | undefined {
+  if (opts.just_query) return undefined
+  const where = settings.ddfs_root ?? process.env.DISCO_STORE
+  if (where && isClusterUrl(where)) return undefined
+  try {
+    return ruleModuleFiles(settings.rules_directory).get(opts.immediate_rule!.split('.')[0]!)
+  } catch {
+    return undefined // an unreadable rules directory: findRules says why
+  }
+}
+
 /** The rules at `address`, run one after the other (on `pool` when given). */
 async function runRules(settings: InfernoSettings, opts: InfernoOptions, io: InfernoIo, address: string, pool: WorkerPoolExecutor | undefined): Promise<number> {
-  const { runRule } = await runner()
   const warnings: string[] = []
-  const rules = await findRules(settings.rules_directory, address, { immediate: true, warn: (m) => warnings.push(m) })
+  // The runner, the rule module and the store's modules load side by side (their file reads
+  // overlap); the store itself is opened once the rules are found.
+  const finding = findRules(settings.rules_directory, address, { immediate: true, warn: (m) => warnings.push(m) })
+  finding.catch(() => {})
+  import('../cluster/index.js').catch(() => {})
+  const { runRule } = await runner()
+  const rules = await finding
   if (rules.length === 0) {
     throw new DiscoError('INFERNO_RULE_NOT_FOUND', `expected a rule at ${address} in ${settings.rules_directory}, found none${warnings.length ? ` (${warnings.join('; ')})` : ''}`)
   }
   const store = await storeOf(settings, io)
   let status = 0
-  for (const rule of rules) {
+  for (const [i, rule] of rules.entries()) {
     const qname = rule.qualifiedName ?? rule.name
+    // After the last rule's job the pool's threads end while its results are processed and purged
+    // (a rule with sub-rules reaches that stage once per sub-rule first: its pool stays to the end).
+    const last = i === rules.length - 1 && rule.subRules.length === 0
+    const onStage = pool && last ? (stage: string) => { if (stage === 'job') void pool.close().catch(() => {}) } : undefined
     const bar = progressLine(qname, io.tty && opts.progress !== false && !opts.just_query)
     const stages = stageTimer()
     let r: RunResult
     try {
-      r = await runRule(rule, { ...runOptionsFor(settings, opts, store, io), ...(pool ? { pool } : {}), onProgress: (p) => (stages.note(p.stage), bar.onProgress(p)) })
+      r = await runRule(rule, { ...runOptionsFor(settings, opts, store, io), ...(pool ? { pool } : {}), ...(onStage ? { onStage } : {}), onProgress: (p) => (stages.note(p.stage), bar.onProgress(p)) })
     } finally {
       bar.done()
     }
@@ -316,8 +334,11 @@ export async function processResults(settings: InfernoSettings, spec: string, io
   return 0
 }
 
-/** Runs the command line; resolves to the exit status. */
-export async function inferno(opts: InfernoOptions, io: InfernoIo = defaultIo(), help: () => string = () => ''): Promise<number> {
+/**
+ * Runs the command line; resolves to the exit status. `started`: a worker pool the executable
+ * started for an `-i` run (used or closed by it; the caller closes it too).
+ */
+export async function inferno(opts: InfernoOptions, io: InfernoIo = defaultIo(), help: () => string = () => '', started?: WorkerPoolExecutor): Promise<number> {
   const { settings, warnings } = settingsFromOptions(opts)
   for (const w of warnings) io.err(`inferno: warning: ${w}\n`)
   if (opts.pause || opts.resume) {
@@ -334,19 +355,23 @@ export async function inferno(opts: InfernoOptions, io: InfernoIo = defaultIo(),
   }
   if (opts.process_results) return processResults(settings, opts.process_results, io)
   if (opts.daemon) return runDaemonMode(settings, opts, io)
-  if (opts.immediate_rule) return runImmediate(settings, opts, io)
+  if (opts.immediate_rule) return runImmediate(settings, opts, io, started)
   // No mode given: the help, as for a command line without arguments (exit 2).
   io.err(help())
   return 2
 }
 
-/** The `inferno` executable. */
-export async function main(argv: string[] = process.argv): Promise<void> {
+/** The `inferno` command (`started`: a worker pool inferno-bin.ts started for an `-i` run; closed here whatever the command did). */
+export async function main(argv: string[] = process.argv, started?: WorkerPoolExecutor): Promise<void> {
   const program = buildInfernoProgram()
   program.action(async () => {
-    process.exitCode = await inferno(toInfernoOptions(program.opts()), defaultIo(), () => program.helpInformation())
+    process.exitCode = await inferno(toInfernoOptions(program.opts()), defaultIo(), () => program.helpInformation(), started)
   })
-  await runCli('inferno', program, argv)
+  try {
+    await runCli('inferno', program, argv)
+  } finally {
+    await started?.close()
+  }
   await closeStore()
 }
 

@@ -29,6 +29,17 @@ export function markerHeaders(op: 'DEL' | 'PURGE'): MsgHdrs {
   return h
 }
 
+/** Options of {@link CasBucket.keys}. */
+export interface KeysOptions {
+  /**
+   * Delete and purge markers at least this old (by the server's time stamp) are removed from the
+   * stream while listing, so keys that come and go (a heartbeat per job, a purged job's records)
+   * do not stay in the bucket, one marker each, for ever. Younger markers stay, so a watcher that
+   * is behind still sees the deletion.
+   */
+  readonly dropMarkersOlderThanMs?: number
+}
+
 /**
  * Raw access to one KV bucket's stream by (already valid) key, with the CAS described above.
  *
@@ -57,6 +68,11 @@ export class CasBucket {
     return !!m && (op === undefined || op === '' || op === 'PUT')
   }
 
+  /** True when a stored message is a delete or purge marker (not a type guard, unlike `live`). */
+  static marker(m: StoredMsg): boolean {
+    return !CasBucket.live(m)
+  }
+
   /** The newest message of a key, read from the stream leader (null when never written). */
   async latest(key: string): Promise<StoredMsg | null> {
     return this.conn.jsm.streams.getMessage(this.stream, { last_by_subj: this.subject(key) }).catch((e: Error) => {
@@ -76,17 +92,31 @@ export class CasBucket {
    * Not kv.keys(): that is an R1 ordered consumer which nats-server 2.9 may place on a replica
    * still behind the leader (keys written a moment ago missing) or on a dead server (a timeout).
    */
-  keys(filter: string, what: string): Promise<string[]> {
+  keys(filter: string, what: string, opts: KeysOptions = {}): Promise<string[]> {
     return transient(async () => {
       const base = this.subject('')
       const info = await this.conn.jsm.streams.info(this.stream, { subjects_filter: this.subject(filter) })
       const out: string[] = []
+      const oldest = opts.dropMarkersOlderThanMs === undefined ? undefined : Date.now() - opts.dropMarkersOlderThanMs
       for (const subject of Object.keys(info.state.subjects ?? {})) {
         const key = subject.slice(base.length)
-        if (CasBucket.live(await this.latest(key))) out.push(key)
+        const m = await this.latest(key)
+        if (m === null) continue
+        if (!CasBucket.marker(m)) out.push(key)
+        else if (oldest !== undefined && m.time.getTime() <= oldest) await this.dropMarker(subject, m.seq)
       }
       return out
     }, { what })
+  }
+
+  /**
+   * Removes a key's delete (or purge) marker at `seq` and whatever came before it. Only messages up
+   * to `seq` go: a value written after the marker meanwhile stays. Best effort (the next listing
+   * tries again). Safe for compare-and-set: revisions are stream sequences, never reused, and a
+   * key without messages reads as absent (revision 0), as it did with its marker.
+   */
+  private async dropMarker(subject: string, seq: number): Promise<void> {
+    await this.conn.jsm.streams.purge(this.stream, { filter: subject, seq: seq + 1 }).catch(() => {})
   }
 
   /** Unconditional publish (a value, or a marker with `hdrs`); resolves to the new revision. */

@@ -1,7 +1,8 @@
 // Disco's job store on JetStream: keys in a KV bucket (`<prefix>-jobs`), logs in a stream
 // (`<prefix>-events`, subjects `<prefix>.log.<log>`). Compare-and-set as in cas.ts. Expiry of
 // heartbeats and leases is decided by the registry from the `expires` time in each value (nats-server
-// 2.9 has no per-key TTL, and a bucket max_age would also expire job records).
+// 2.9 has no per-key TTL, and a bucket max_age would also expire job records). Delete and purge
+// markers older than a minute are removed when their keys are listed (MARKER_AGE_MS).
 import { randomBytes } from 'node:crypto'
 import type { StoredMsg } from '@nats-io/jetstream'
 import type { KV } from '@nats-io/kv'
@@ -14,6 +15,18 @@ import { ensureStream } from './streams.js'
 
 /** A follow wakes up at least this often, in case a wake-up message was missed in a reconnect. */
 const FOLLOW_SAFETY_MS = 5_000
+/**
+ * Delete and purge markers this old are removed from the bucket when their keys are listed, and an
+ * unconditional delete (a heartbeat's end) lists its siblings at most this often: the markers of
+ * keys that come and go do not pile up (the local store compacts its `d` markers the same way).
+ */
+const MARKER_AGE_MS = 60_000
+
+/** Options of {@link KvJobStore.open}. */
+export interface KvJobStoreOptions {
+  /** Age at which delete markers are removed (default one minute; tests use less). */
+  readonly markerAgeMs?: number
+}
 
 /**
  * JobStore on NATS JetStream.
@@ -28,23 +41,27 @@ export class KvJobStore implements JobStore {
   private readonly cas: CasBucket
   private readonly logStream: string
   private readonly logPrefix: string
+  private readonly markerAgeMs: number
+  /** When each parent prefix's markers were last compacted by an unconditional delete (ms). */
+  private readonly compacted = new Map<string, number>()
 
-  private constructor(conn: ClusterConnection, kv: KV, cas: CasBucket, logStream: string, logPrefix: string) {
+  private constructor(conn: ClusterConnection, kv: KV, cas: CasBucket, logStream: string, logPrefix: string, markerAgeMs: number) {
     this.conn = conn
     this.kv = kv
     this.cas = cas
     this.logStream = logStream
     this.logPrefix = logPrefix
+    this.markerAgeMs = markerAgeMs
   }
 
   /** The store's job bucket and event stream, created on first use. */
-  static async open(conn: ClusterConnection): Promise<KvJobStore> {
+  static async open(conn: ClusterConnection, opts: KvJobStoreOptions = {}): Promise<KvJobStore> {
     const bucket = conn.name('jobs')
     const kv = await openBucket(conn, bucket)
     const logPrefix = `${conn.config.prefix}.log`
     const logStream = conn.name('events')
     await ensureStream(conn, { name: logStream, subjects: [`${logPrefix}.>`] })
-    return new KvJobStore(conn, kv, new CasBucket(conn, bucket), logStream, logPrefix)
+    return new KvJobStore(conn, kv, new CasBucket(conn, bucket), logStream, logPrefix, opts.markerAgeMs ?? MARKER_AGE_MS)
   }
 
   private static value(m: StoredMsg): string {
@@ -59,13 +76,31 @@ export class KvJobStore implements JobStore {
   async put(key: string, value: string | null, expected?: number): Promise<number | undefined> {
     const body = value ?? ''
     const hdrs = value === null ? markerHeaders('DEL') : undefined
-    if (expected === undefined) return this.cas.put(key, body, hdrs, `write ${key}`)
+    if (expected === undefined) {
+      const revision = await this.cas.put(key, body, hdrs, `write ${key}`)
+      if (value === null) await this.compactSiblings(key)
+      return revision
+    }
     const ours = (m: StoredMsg): boolean => value === null ? !CasBucket.live(m) : CasBucket.live(m) && m.string() === value
     return this.cas.write(key, expected, body, hdrs, ours, `write ${key}`)
   }
 
   keys(prefix: string): Promise<string[]> {
-    return this.cas.keys(prefix ? `${prefix}.>` : '>', `list keys under ${prefix || '(all)'}`)
+    return this.cas.keys(prefix ? `${prefix}.>` : '>', `list keys under ${prefix || '(all)'}`, { dropMarkersOlderThanMs: this.markerAgeMs })
+  }
+
+  /**
+   * After an unconditional delete (heartbeats end that way, one key per job): the old markers among
+   * the key's siblings go, at most once per MARKER_AGE_MS per parent and store handle (best effort).
+   */
+  private async compactSiblings(key: string): Promise<void> {
+    const dot = key.lastIndexOf('.')
+    if (dot < 0) return
+    const parent = key.slice(0, dot)
+    const now = Date.now()
+    if (now - (this.compacted.get(parent) ?? -Infinity) < this.markerAgeMs) return
+    this.compacted.set(parent, now)
+    await this.keys(parent).catch(() => {})
   }
 
   async *watch(prefix: string, signal: AbortSignal): AsyncIterable<KvChange> {

@@ -3,7 +3,8 @@
 // directory of the embedded store. The client libraries load only when a cluster is named.
 import { Ddfs, openStore } from '../ddfs/index.js'
 import type { BlobStore } from '../ddfs/types.js'
-import { JobRegistry, openLocalStores, type DiscoStores } from '../disco/index.js'
+import { JobRegistry } from '../disco/registry.js'
+import { openLocalStores, type DiscoStores } from '../disco/stores.js'
 import { isClusterUrl, parseClusterUrl, type ClusterConfig } from './url.js'
 import type { ClusterConnection } from './connect.js'
 

@@ -112,8 +112,14 @@ export class LineSplitter {
   #parts: Buffer[] = []
   #held = 0
   #skipping = false
+  readonly #borrowed: boolean
 
-  constructor(readonly maxLine: number = DEFAULT_MAX_LINE, readonly onTooLong: TooLongHandler = throwTooLong('input', maxLine)) {
+  /**
+   * `borrowed`: a pushed buffer is valid only during its push (its owner reads the next bytes
+   * into it), so the pieces of an unfinished line are copied when held, not kept as views.
+   */
+  constructor(readonly maxLine: number = DEFAULT_MAX_LINE, readonly onTooLong: TooLongHandler = throwTooLong('input', maxLine), opts: { borrowed?: boolean } = {}) {
+    this.#borrowed = opts.borrowed === true
     if (!Number.isSafeInteger(maxLine) || maxLine < 1) {
       throw new DiscoError('DDFS_BAD_OPTION', `expected a positive maximum line size, found ${maxLine}`)
     }
@@ -196,7 +202,7 @@ export class LineSplitter {
       this.#reject(seen, 1)
       return
     }
-    this.#parts.push(buf.subarray(start, end))
+    this.#parts.push(this.#borrowed ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end))
   }
 
   /** Completes the held line. */

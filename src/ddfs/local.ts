@@ -171,7 +171,7 @@ export class LocalBlobStore implements BlobStore {
     return url.startsWith(this.prefix)
   }
 
-  /** Directories this store object made sure of (a put skips ensureDir for them; one that vanished is made again). */
+  /** Directories this store object made sure of (a put skips ensureDir for its temp directory; one that vanished is made again). */
   private readonly ready = new Set<string>()
 
   /** ensureDir, once per directory while it stays: true when `path` was created. */
@@ -194,17 +194,10 @@ export class LocalBlobStore implements BlobStore {
     const made = bytes ? (path: string) => this.dirReady(path) : ensureDir
     const write = async (): Promise<void> => {
       await made(this.tmpDir)
-      // A new hash directory's own entry must survive power loss too.
-      if ((await made(dir)) && this.durable) await syncPath(this.blobDir)
       const tmp = tmpName(this.tmpDir, 'blob')
       let moved = false
-      try {
-        if (bytes) await writeDurable(tmp, data, this.durable)
-        else {
-          await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
-          if (this.durable) await syncPath(tmp)
-        }
-        // link() refuses to overwrite: a blob name is written once; rename() replaces atomically.
+      // link() refuses to overwrite: a blob name is written once; rename() replaces atomically.
+      const place = async (): Promise<void> => {
         if (opts.replace) {
           await fsp.rename(tmp, final)
           moved = true
@@ -214,6 +207,20 @@ export class LocalBlobStore implements BlobStore {
             throw e
           })
         }
+      }
+      try {
+        if (bytes) await writeDurable(tmp, data, this.durable)
+        else {
+          await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
+          if (this.durable) await syncPath(tmp)
+        }
+        // The hash directory is made when the file finds it missing (most blobs go where others
+        // went before: no mkdir per blob); a new one's own entry must survive power loss too.
+        await place().catch(async (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT' && e.code !== 'ENOTDIR') throw e
+          if ((await ensureDir(dir)) && this.durable) await syncPath(this.blobDir)
+          await place()
+        })
         // The new entry survives power loss before anyone is told its URL.
         if (this.durable) await syncPath(dir)
       } finally {

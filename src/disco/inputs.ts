@@ -3,13 +3,13 @@
 // directly; all through DDFS's line splitter (`lineBatches`), so gzip, `raw://` decoding and line
 // splitting follow one set of rules: lines end at `\n`, and a `\r` before it stays part of the
 // line, as everywhere in DDFS and Inferno.
-import { openSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { isMainThread } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { readChunks } from '../util/read-chunks.js'
-import { lineBatches, maybeGunzip, rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
+import { isGzip, lineBatches, maybeGunzip, rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
 import type { DiscoStores } from './stores.js'
 
 /**
@@ -59,15 +59,20 @@ export async function* inputLineBatches(url: string, stores: DiscoStores, opts: 
 /**
  * The decoded (gunzipped) bytes of one input (for bytes-form map functions). `onRead` is told the
  * stored (still compressed) bytes as they are read, for progress against the input's stored size.
+ * With `reuse` (a reader that keeps no view of a chunk once it asks for the next), a plain
+ * (not gzip) file is read into one buffer over and over: each chunk is valid until the next.
  */
-export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (bytes: number) => void, opts: { reuse?: boolean } = {}): AsyncGenerator<Uint8Array> {
   checkInput(url, stores)
   const raw = rawText(url)
   if (raw !== undefined) { const b = Buffer.from(raw); onRead?.(b.byteLength); yield b; return }
   if (stores.data.owns(url)) { yield* maybeGunzip(counted(await stores.data.get(url), onRead), url); return }
   if (url.startsWith('file://') || url.startsWith('/')) {
     try {
-      yield* maybeGunzip(counted(fileChunks(url.startsWith('file://') ? fileURLToPath(url) : url), onRead), url)
+      const path = url.startsWith('file://') ? fileURLToPath(url) : url
+      // The gunzip stream reads ahead of its reader: only a plain file's chunks can share a buffer.
+      if (opts.reuse === true && !gzipFile(path)) yield* counted(fileChunks(path, true), onRead)
+      else yield* maybeGunzip(counted(fileChunks(path), onRead), url)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DiscoError('DISCO_INPUT_NOT_FOUND', `input ${url} does not exist`)
       throw e
@@ -84,8 +89,19 @@ export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (by
  * process's libuv threadpool behind the file work every other thread queued there (on a busy
  * disk, slow metadata operations stalled map tasks there for 0.1-0.3 s at a time).
  */
-async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
-  yield* readChunks(isMainThread ? await open(path, 'r') : openSync(path, 'r'), FILE_CHUNK)
+async function* fileChunks(path: string, reuse = false): AsyncGenerator<Uint8Array> {
+  yield* readChunks(isMainThread ? await open(path, 'r') : openSync(path, 'r'), FILE_CHUNK, { reuse })
+}
+
+/** True when the file at `path` starts as gzip does. */
+function gzipFile(path: string): boolean {
+  const fd = openSync(path, 'r')
+  try {
+    const head = Buffer.alloc(2)
+    return isGzip(head.subarray(0, readSync(fd, head, 0, 2, 0)))
+  } finally {
+    closeSync(fd)
+  }
 }
 
 const FILE_CHUNK = 1 << 20

@@ -71,6 +71,11 @@ export interface JobHandle {
   results(): AsyncGenerator<[string, unknown]>
   /** The same results, an array of pairs at a time (see {@link jobResultBatches}). */
   resultBatches(): AsyncGenerator<[string, unknown][]>
+  /**
+   * The records of the job's finished tasks in plan order, as {@link jobTasks} reads them from the
+   * job store; those this process wrote for a job it ran to the end, without reading them back.
+   */
+  tasks(): Promise<TaskRecord[]>
 }
 
 /** Jobs running in this process, so kill() reaches them directly. */
@@ -96,16 +101,20 @@ export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHan
   const micros = stores.jobs.now() * 1000 + Number(process.hrtime.bigint() % 1000n)
   const now = new Date(stores.jobs.now()).toISOString()
   const host = hostname()
-  const name = await stores.jobs.create((bump) => jobName(nspec.prefix, micros, bump), (name) => ({
+  let record: JobInfo | undefined
+  const name = await stores.jobs.create((bump) => jobName(nspec.prefix, micros, bump), (name) => (record = {
     name, status: 'active', spec: nspec, created: now, updated: now, host, pid: process.pid, heartbeatMs: ttl,
     tasks: { map: inputs.length, reduce: nspec.partitions, done: 0, failed: 0 }, records: 0,
   }))
-  await stores.jobs.beat('runner', name, ttl, { host, pid: process.pid })
-  // The expanded inputs, so that a resumed job (resumeJob) plans the very same tasks.
-  const saved = await stores.data.put(dataBlobName(name, 'inputs'), Buffer.from(JSON.stringify(inputs)), { replace: true })
+  // The runner's heartbeat and the expanded inputs (so that a resumed job plans the very same
+  // tasks), written side by side; the record as stored is the one just made (a JSON copy).
+  const [, saved] = await Promise.all([
+    stores.jobs.beat('runner', name, ttl, { host, pid: process.pid }),
+    stores.data.put(dataBlobName(name, 'inputs'), Buffer.from(JSON.stringify(inputs)), { replace: true }),
+  ])
   const plan = planJob(name, nspec.partitions, inputs)
   await stores.jobs.log(name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`)
-  return start(stores, plan, await stores.jobs.info(name), opts, ttl, new Map(), saved.url)
+  return start(stores, plan, JSON.parse(JSON.stringify(record)) as JobInfo, opts, ttl, new Map(), saved.url)
 }
 
 /**
@@ -132,7 +141,8 @@ function start(
     executor = new WorkerPoolExecutor()
     owned = true
   }
-  const done = execute({ stores, plan, spec: info.spec, info, executor, abort, ttl, onProgress: opts.onProgress, reused, inputsUrl })
+  const records = new Map<string, TaskRecord>()
+  const done = execute({ stores, plan, spec: info.spec, info, executor, abort, ttl, onProgress: opts.onProgress, reused, inputsUrl, records })
     .finally(() => {
       running.delete(name)
       // The pool's idle threads end in the background (they never hold the process): the job's
@@ -151,6 +161,13 @@ function start(
     info: () => jobInfo(stores, name),
     results: () => jobResults(stores, name),
     resultBatches: () => jobResultBatches(stores, name),
+    tasks: async () => {
+      const all = [...plan.mapTasks, ...plan.reduceTasks]
+      const ready = await done.then(() => true, () => false)
+      // Every task's record written by this process (none reused from an earlier runner): in plan order.
+      if (ready && all.every((t) => records.has(t.id))) return all.map((t) => records.get(t.id)!)
+      return jobTasks(stores, name)
+    },
   }
 }
 
@@ -242,6 +259,8 @@ interface Run {
   inputsUrl: string
   /** Stored input bytes read by finished map tasks (for progress). */
   bytes?: number
+  /** The task records this runner wrote, by task id. */
+  records: Map<string, TaskRecord>
 }
 
 /** How long cleanup waits for attempts that ignore the abort (in-process tasks mid-record). */
@@ -433,6 +452,7 @@ function runPhase(
           try {
             const rec: TaskRecord = { task: task.id, attempt, ms, ...res }
             await stores.jobs.putTask(name, rec)
+            run.records.set(task.id, rec)
             await stores.jobs.log(name, `${task.id} done: ${res.records} records in, ${res.outputs} out, ${ms} ms${attempt > 1 ? ` (attempt ${attempt})` : ''}`)
             if (Date.now() - lastSave > 500) {
               lastSave = Date.now()
@@ -617,7 +637,11 @@ export async function purgeJob(store: StoreRef, name: string): Promise<void> {
   const stores = storesOf(store)
   const info = await jobInfo(stores, name)
   if (info.status === 'active') await killJob(stores, name)
-  await sweepData(stores, name, true)
+  // A job that ran to the end in one go (no failed attempt, never resumed) has nothing left but
+  // its results: its runner deleted the inputs and map outputs, and every attempt's outputs were
+  // its task's. Those are deleted by name; any other job's data is found by listing the store.
+  if (info.status === 'ready' && !info.resumes && info.tasks.failed === 0) await deleteData(stores, info.results ?? [])
+  else await sweepData(stores, name, true)
   await stores.jobs.remove(name)
 }
 

@@ -98,6 +98,10 @@ const HINT_BYTES = 16 << 20
  * every key).
  */
 const sizeHints = new Map<number, number>()
+/** Keys whose first buckets addRows reads ahead of their lookups (a group). */
+const AHEAD = 64
+/** What addRows read ahead, kept so that the reads are not dropped as unused. */
+let readAhead = 0
 
 /**
  * Per-key rows of `columns` exact sums, keyed by the UTF-8 bytes of the key. `slot` finds (or
@@ -139,6 +143,8 @@ export class KeyedSums {
   private readonly src = new ByteSource(Buffer.alloc(0))
   /** The first 8 bytes of the key being looked up, as two little-endian words (from hashKey). */
   private readonly head = new Int32Array(2)
+  /** addRows' hashes and first words, three int32s per key of a batch. */
+  private hashes = new Int32Array(0)
 
   constructor(columns: number, private readonly emit: Emit, opts: KeyedSumsOptions = {}) {
     if (!Number.isInteger(columns) || columns < 1 || columns > 1024) {
@@ -170,6 +176,53 @@ export class KeyedSums {
       throw new DiscoError('DISCO_BAD_SUMS', `expected a key range within ${buf.length} bytes, found [${start}, ${end})`)
     }
     return this.find(hashKey(buf, start, end, 0, this.head), buf, start, end, 0)
+  }
+
+  /**
+   * Adds a batch of rows, as `slot` and `add` would one by one: the key `buf[starts[j], ends[j])`
+   * gets `values[j * columns + c]` added to column c, for j below `n`. Every key is hashed and its
+   * first bucket read before the lookups start, so that the cache misses of a batch overlap
+   * instead of coming one after the other (a table of many keys is bigger than the cache).
+   */
+  addRows(buf: Uint8Array, starts: Int32Array, ends: Int32Array, values: Float64Array, n: number): void {
+    const cols = this.columns
+    if (!(Number.isInteger(n) && n >= 0 && n <= starts.length && n <= ends.length && n * cols <= values.length)) {
+      throw new DiscoError('DISCO_BAD_SUMS', `expected a batch of at most ${Math.min(starts.length, ends.length, Math.floor(values.length / cols))} rows, found ${n}`)
+    }
+    if (this.hashes.length < 3 * n) this.hashes = new Int32Array(3 * n)
+    const hs = this.hashes
+    const head = this.head
+    const len = buf.length
+    for (let j = 0; j < n; j++) {
+      const s = starts[j]!
+      const e = ends[j]!
+      if (!(s >= 0 && s <= e && e <= len)) throw new DiscoError('DISCO_BAD_SUMS', `expected a key range within ${len} bytes, found [${s}, ${e})`)
+      hs[3 * j] = hashKey(buf, s, e, 0, head)
+      hs[3 * j + 1] = head[0]!
+      hs[3 * j + 2] = head[1]!
+    }
+    // Each key's first bucket is read one group ahead of its lookup, while nothing waits on it.
+    const w2 = this.words * 2
+    let seen = 0
+    for (let g = 0; g < n; g += AHEAD) {
+      const i32 = this.i32
+      const mask = this.mask
+      for (let j = g + AHEAD, z = Math.min(n, j + AHEAD); j < z; j++) seen ^= i32[(hs[3 * j]! & mask) * w2]!
+      if (g === 0) for (let j = 0, z = Math.min(n, AHEAD); j < z; j++) seen ^= i32[(hs[3 * j]! & mask) * w2]!
+      for (let j = g, z = Math.min(n, g + AHEAD); j < z; j++) {
+        head[0] = hs[3 * j + 1]!
+        head[1] = hs[3 * j + 2]!
+        const k = this.find(hs[3 * j]!, buf, starts[j]!, ends[j]!, 0)
+        const f64 = this.f64
+        for (let c = 0, at = k * this.words + 2, v = j * cols; c < cols; c++, at++, v++) {
+          const x = values[v]!
+          const sum = f64[at]! + x
+          if (sum <= MAX_SAFE && sum >= -MAX_SAFE) f64[at] = sum
+          else this.addSlow(at, x)
+        }
+      }
+    }
+    readAhead ^= seen
   }
 
   /** The slot of a key given as a string (any string, lone surrogates included). */

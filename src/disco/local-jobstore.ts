@@ -77,6 +77,12 @@ const PRUNE_EVERY = 16
  * not pile up. Conditional ('D') markers stay: they keep the revision chain that a compare-and-set
  * (a lease) relies on. */
 const COMPACT_AGE_MS = PRUNE_AGE_MS
+/** Sibling key directories one unconditional delete looks at for old markers (a run of them from a
+ * random start, wrapping around), so that a delete costs the same however many keys sit beside it
+ * (a heartbeat directory that kept markers an older version never compacted has hundreds). Each
+ * delete covers a random 1/n of a directory of n keys, so an old marker is gone after a few n/16
+ * deletes beside it, and a directory with at most this many keys is looked at whole every time. */
+const COMPACT_VISIT = 16
 /** Key directories of one level a scan reads at once. */
 const SCAN_AHEAD = 32
 
@@ -162,7 +168,8 @@ export class LocalJobStore implements JobStore {
         if (expected !== undefined && (expected === 0 ? live : !live || cur.revision !== expected)) return undefined
         if (value === null && !live) return cur?.revision ?? 0 // deleting what is not there
         const next = (cur?.revision ?? 0) + 1
-        await fsp.mkdir(dir, { recursive: true })
+        // A key with a version has its directory (one removed since is met by ENOENT below).
+        if (next === 1) await fsp.mkdir(dir, { recursive: true })
         try {
           await fsp.link(tmp, join(dir, `~${next}`))
         } catch (e) {
@@ -179,7 +186,7 @@ export class LocalJobStore implements JobStore {
         return next
       }
     } finally {
-      await fsp.rm(tmp, { force: true })
+      await fsp.unlink(tmp).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e })
     }
   }
 
@@ -197,31 +204,35 @@ export class LocalJobStore implements JobStore {
 
   /**
    * Removes the key directories in `parent` whose newest version is an unconditional delete marker
-   * at least COMPACT_AGE_MS old and that have no keys under them. A writer that links a version
-   * meanwhile keeps its key (rmdir fails on a directory that is not empty); one that finds the
-   * directory gone retries on a fresh key, whose revisions start again at 1 (as after a purge).
+   * at least COMPACT_AGE_MS old and that have no keys under them, looking at COMPACT_VISIT of them
+   * at most (side by side). A writer that links a version meanwhile keeps its key (rmdir fails on
+   * a directory that is not empty); one that finds the directory gone retries on a fresh key,
+   * whose revisions start again at 1 (as after a purge).
    */
   private async compact(parent: string): Promise<void> {
     let names: string[]
     try {
-      names = await fsp.readdir(parent)
+      names = (await fsp.readdir(parent)).filter((n) => !n.startsWith('~'))
     } catch {
       return
     }
+    if (names.length > COMPACT_VISIT) {
+      const from = Math.floor(Math.random() * names.length)
+      names = Array.from({ length: COMPACT_VISIT }, (_, i) => names[(from + i) % names.length]!)
+    }
     const now = Date.now()
-    for (const n of names) {
-      if (n.startsWith('~')) continue
+    await Promise.all(names.map(async (n) => {
       const dir = join(parent, n)
       try {
         const files = await fsp.readdir(dir)
-        if (!files.every((f) => f.startsWith('~'))) continue // keys under it
+        if (!files.every((f) => f.startsWith('~'))) return // keys under it
         const revs = files.map((f) => Number(f.slice(1))).sort((a, b) => a - b)
         const newest = join(dir, `~${revs.at(-1)}`)
-        if ((await fsp.readFile(newest, 'utf8')) !== 'd' || now - (await fsp.stat(newest)).mtimeMs < COMPACT_AGE_MS) continue
+        if ((await fsp.readFile(newest, 'utf8')) !== 'd' || now - (await fsp.stat(newest)).mtimeMs < COMPACT_AGE_MS) return
         for (const r of revs) await fsp.rm(join(dir, `~${r}`), { force: true })
         await fsp.rmdir(dir)
       } catch { /* written, compacted or purged by another process meanwhile */ }
-    }
+    }))
   }
 
   /**
@@ -292,11 +303,16 @@ export class LocalJobStore implements JobStore {
   async append(log: string, data: string): Promise<void> {
     const file = this.logFile(checkStoreKey(log, 'log name'))
     const line = JSON.stringify(String(data)) + '\n'
-    await fsp.appendFile(file, line).catch(async (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e
-      await fsp.mkdir(join(file, '..'), { recursive: true })
-      await fsp.appendFile(file, line)
-    })
+    // A missing directory is made (a purge removes it; one racing this append is met by another try).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fsp.appendFile(file, line)
+        break
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw e
+        await fsp.mkdir(join(file, '..'), { recursive: true })
+      }
+    }
     this.waker.emit('change', log)
   }
 
@@ -373,6 +389,10 @@ export class LocalJobStore implements JobStore {
         return
       }
       for (const n of names) if (!keep(n)) await fsp.rm(join(dir, n), { recursive: true, force: true })
+      // The emptied directory too (a job's prefix would otherwise stay behind after its purge). It
+      // fails when something is left (the prefix's own versions) or was just written under it; a
+      // writer that finds it gone makes it again.
+      if (tokens.length > 0) await fsp.rmdir(dir).catch(() => {})
     }
     await rmChildren(this.keyDir(tokens), (n) => n.startsWith('~'))
     await rmChildren(join(this.logDir, ...tokens), () => false)

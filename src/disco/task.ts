@@ -292,7 +292,7 @@ async function runMap(msg: Extract<TaskMessage, { kind: 'map' }>, hooks: TaskHoo
       if (records - reported >= PROGRESS_EVERY) report()
     }
     const counted = async function* (): AsyncGenerator<Uint8Array> {
-      for await (const chunk of inputBytes(task.input, stores, (n) => { bytes += n })) {
+      for await (const chunk of inputBytes(task.input, stores, (n) => { bytes += n }, { reuse: fn.reusesChunks === true })) {
         if (!self) {
           const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
           let n = 0

@@ -92,6 +92,12 @@ export type MapBytesFn = ((bytes: AsyncIterable<Uint8Array>, params: any, emit: 
    * `lines` grows); otherwise the engine counts them itself in a second scan of each chunk.
    */
   countsNewlines?: boolean
+  /**
+   * True when the map is done with a chunk once it asks for the next one (it keeps no view of it:
+   * a LineSplitter made with `borrowed: true` copies an unfinished line): the engine may then read
+   * a plain file input into one buffer over and over, each chunk valid until the next.
+   */
+  reusesChunks?: boolean
 }
 
 /**

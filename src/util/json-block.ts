@@ -547,7 +547,7 @@ export class BlockScanner {
   private readonly strings: (string | undefined)[] = new Array<string | undefined>(STRING_SLOTS + 1).fill(undefined)
   private readonly run: (p: number, end: number, out: number, max: number, nf: number) => number
 
-  private constructor(readonly fields: readonly string[], instance: { exports: Record<string, unknown> }) {
+  private constructor(readonly fields: readonly string[], instance: { exports: Record<string, unknown> }, strings: boolean) {
     const memory = instance.exports.memory as { buffer: ArrayBuffer }
     this.run = instance.exports.scan as BlockScanner['run']
     this.bytes = Buffer.from(memory.buffer)
@@ -558,6 +558,9 @@ export class BlockScanner {
     const b = this.bytes
     for (const c of '0123456789abcdefABCDEF') b[HEX_TABLE + c.charCodeAt(0)] = 1
     for (const c of '"\\/bfnrt') b[ESC_TABLE + c.charCodeAt(0)] = 1
+    // Without string ids the table starts full: a string costs its hash and one probe of an empty
+    // entry, not up to eight probes of a table that filled up with other strings.
+    if (!strings) b.writeInt32LE(STRING_LIMIT, STRING_COUNT)
     let at = NAME_BYTES
     fields.forEach((name, i) => {
       const n = b.write(name, at, 'utf8')
@@ -591,12 +594,16 @@ export class BlockScanner {
     return cut
   }
 
-  /** A scanner for `fields`, or undefined when this runtime lacks WebAssembly SIMD or the fields do not fit. */
-  static create(fields: readonly string[]): BlockScanner | undefined {
+  /**
+   * A scanner for `fields`, or undefined when this runtime lacks WebAssembly SIMD or the fields do
+   * not fit. `strings: false` gives no string ids (kind words without bits above 16): for a caller
+   * that does not use them, on input with many distinct strings.
+   */
+  static create(fields: readonly string[], opts: { strings?: boolean } = {}): BlockScanner | undefined {
     const bytes = fields.reduce((n, f) => n + Buffer.byteLength(f), 0)
     if (fields.length === 0 || fields.length > BLOCK_MAX_FIELDS || bytes > MAX_NAME_BYTES) return undefined
     const mod = scannerModule()
-    return mod ? new BlockScanner(fields, new webAssembly!.Instance(mod, {})) : undefined
+    return mod ? new BlockScanner(fields, new webAssembly!.Instance(mod, {}), opts.strings ?? true) : undefined
   }
 
   /**

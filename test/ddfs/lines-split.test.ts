@@ -44,6 +44,28 @@ test('lines split anywhere come out the same; the last line needs no newline', (
   }
 })
 
+test('borrowed buffers (overwritten after each push): the same lines, pieces of 1 byte to whole lines, push and pushBlock', () => {
+  const text = Buffer.from('alpha\n\nbeta gamma\r\nδέλτα\n' + 'x'.repeat(40) + '\n' + 'long-one-'.repeat(9) + '\nend')
+  const want = text.toString('latin1').split('\n')
+  for (const size of [1, 2, 3, 7, 16, 64]) {
+    for (const block of [false, true]) {
+      const split = new LineSplitter(1000, throwTooLong('x', 1000), { borrowed: true })
+      const c = collect()
+      const one = Buffer.alloc(size)
+      for (let at = 0; at < text.length; at += size) {
+        const n = text.copy(one, 0, at, at + size)
+        const b = one.subarray(0, n)
+        if (block) split.pushBlock(b, c.sink, (bb, s, e) => { for (let i = s; i < e;) { const nl = bb.indexOf(10, i); split.take(nl - i); c.sink(bb, i, nl); i = nl + 1 } })
+        else split.push(b, c.sink)
+        one.fill(0x23) // the owner reads the next bytes into the same buffer
+      }
+      split.end(c.sink)
+      assert.deepEqual(c.lines, want, `pieces of ${size}, ${block ? 'pushBlock' : 'push'}`)
+      assert.equal(split.lines, want.length)
+    }
+  }
+})
+
 test('a line past the maximum is reported once with its number, skipped, and reading resumes', () => {
   const seen: [number, number][] = []
   const split = new LineSplitter(10, (n, s) => { seen.push([n, s]) })

@@ -2,7 +2,8 @@
 // directory was deleted (and the object kept) makes them again instead of failing.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, rmSync } from 'node:fs'
+import { readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { Readable } from 'node:stream'
 import { LocalBlobStore, isDiscoError } from 'disco-inferno'
 import { tempDir } from './helpers.js'
@@ -30,6 +31,27 @@ test('LocalBlobStore: puts after the store directory vanished make it again (byt
     assert.equal(await text(b, s.url), 'stream')
     // A name written once stays refused, and leaves no partial file behind.
     await assert.rejects(b.put('b$1', Buffer.from('x')), (e) => isDiscoError(e, 'DDFS_BLOB_EXISTS'))
+    assert.deepEqual(readdirSync(`${dir}/s-${durable}/tmp`), [])
+  }
+})
+
+test('LocalBlobStore: a put makes a missing hash directory when its file finds it missing; a file in its place is refused', async (t) => {
+  const dir = tempDir(t, 'put-hash-dirs')
+  for (const durable of [false, true]) {
+    const b = new LocalBlobStore(`${dir}/s-${durable}`, { durable })
+    const a = await b.put('a$1', Buffer.from('one'))
+    const hashDir = dirname(b.pathOf(a.url))
+    rmSync(hashDir, { recursive: true })
+    // The same object again, bytes and a stream, plain and replacing: the directory is made again.
+    const again = await b.put('a$1', Buffer.from('two'))
+    assert.equal(await text(b, again.url), 'two')
+    rmSync(hashDir, { recursive: true })
+    const s = await b.put('a$1', Readable.from([Buffer.from('thr'), Buffer.from('ee')]), { replace: true })
+    assert.equal(await text(b, s.url), 'three')
+    // A file where the hash directory belongs: the store's coded error, no partial file left.
+    rmSync(hashDir, { recursive: true })
+    writeFileSync(hashDir, 'not a directory')
+    await assert.rejects(b.put('a$1', Buffer.from('four')), (e) => isDiscoError(e, 'DDFS_STORE_UNAVAILABLE'))
     assert.deepEqual(readdirSync(`${dir}/s-${durable}/tmp`), [])
   }
 })

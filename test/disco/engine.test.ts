@@ -4,8 +4,8 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import {
-  runJob, jobResults, jobResultBatches, jobEvents, jobInfo, listJobs, purgeJob, killJob, resolveJob, waitJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openLocalStores,
-  type JobSpec, type JobProgress,
+  runJob, jobResults, jobResultBatches, jobEvents, jobInfo, jobTasks, listJobs, purgeJob, killJob, resolveJob, waitJob, isDiscoError, WorkerPoolExecutor, InProcessExecutor, openLocalStores,
+  dataBlobName, type BlobStore, type DiscoStores, type JobSpec, type JobProgress,
 } from 'disco-inferno'
 import { collect, dataUrls, fn, kvFiles, sorted, tempDir, wordFiles } from './helpers.js'
 
@@ -219,6 +219,58 @@ test('job control: list, @ shorthand, purge, runner-lost detection', async (t) =
   assert.deepEqual((await listJobs(store)).map((j) => j.name), [b.name])
   const left = await dataUrls(openLocalStores(store))
   assert.ok(aResults.length > 0 && aResults.every((u) => !left.includes(u)), 'purge removes the results')
+})
+
+/** The job data store of `stores` with its listings counted. */
+function countingLists(stores: DiscoStores): { stores: DiscoStores; lists: () => number } {
+  let n = 0
+  const data: BlobStore = Object.create(stores.data) as BlobStore
+  data.list = () => {
+    n++
+    return stores.data.list()
+  }
+  return { stores: { ...stores, data }, lists: () => n }
+}
+
+test('purge: a job that ran through deletes its results by name; one with a failed attempt sweeps what its attempts left', async (t) => {
+  const dir = tempDir(t)
+  const local = openLocalStores(join(dir, 'store'))
+  const { stores, lists } = countingLists(local)
+  const clean = await runJob({ prefix: 'clean', inputs: ['raw://a b', 'raw://b c'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 3 },
+    { store: stores, executor: 'in-process' })
+  await clean.wait()
+  // What a crashed attempt of another process could leave under the job's name (not this one's case).
+  const stray = (await local.data.put(dataBlobName(clean.name, { map: 9, partition: 0 }), Buffer.from('x\n'), { replace: true })).url
+  await purgeJob(stores, clean.name)
+  assert.equal(lists(), 0, 'no listing of the data store')
+  assert.deepEqual(await dataUrls(local), [stray], 'the results are gone (nothing else is looked for)')
+  await local.data.delete(stray)
+  // A job with a failed attempt is swept: an output under its name that no finished task recorded goes too.
+  const flaky = await runJob({
+    prefix: 'flaky', inputs: ['raw://a b', 'raw://b c'], map: fn('flakyMap'), reduce: fn('sumReduce'), partitions: 3,
+    params: { counter: join(dir, 'count'), failures: 1 }, retryBaseMs: 1, retryCapMs: 5,
+  }, { store: stores, executor: 'in-process' })
+  const info = await flaky.wait()
+  assert.ok(info.tasks.failed > 0)
+  await local.data.put(dataBlobName(flaky.name, { map: 9, partition: 0 }), Buffer.from('x\n'), { replace: true })
+  await purgeJob(stores, flaky.name)
+  assert.equal(lists(), 1)
+  assert.deepEqual(await dataUrls(local), [])
+})
+
+test('a handle gives the records of its finished tasks as the job store has them, in plan order', async (t) => {
+  const dir = tempDir(t)
+  const stores = openLocalStores(join(dir, 'store'))
+  const job = await runJob({ prefix: 'recs', inputs: ['raw://a b', 'raw://b c', 'raw://c d'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 2 },
+    { store: stores, executor: 'in-process' })
+  await job.wait()
+  const mine = await job.tasks()
+  assert.deepEqual(mine.map((r) => r.task), ['map:0', 'map:1', 'map:2', 'reduce:0', 'reduce:1'])
+  assert.deepEqual(JSON.parse(JSON.stringify(mine)), await jobTasks(stores, job.name))
+  // A dead job's handle reads what the store has.
+  const dead = await runJob({ prefix: 'dead', inputs: ['raw://a'], map: fn('alwaysFails'), maxAttempts: 1 }, { store: stores, executor: 'in-process' })
+  await assert.rejects(dead.wait())
+  assert.deepEqual(await dead.tasks(), await jobTasks(stores, dead.name))
 })
 
 test('liveness is a heartbeat with an expiry, never a PID: a job whose runner stopped beating is dead', async (t) => {

@@ -1,11 +1,13 @@
 // File inputs are read synchronously in pool workers and asynchronously in the main thread: both
 // give every line (lines across 1 MiB read boundaries, a last line without a newline) and the
-// same results, in the record and the bytes form; a missing file is DISCO_INPUT_NOT_FOUND in both.
+// same results, in the record and the bytes form; a bytes-form map marked reusesChunks gets a plain
+// file's chunks in one buffer; a missing file is DISCO_INPUT_NOT_FOUND in both.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
-import { WorkerPoolExecutor, runJob, type JobSpec } from 'disco-inferno'
+import { WorkerPoolExecutor, jobTasks, runJob, type JobSpec } from 'disco-inferno'
 import { collect, fn, rng, tempDir } from './helpers.js'
 
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261127)
@@ -42,6 +44,21 @@ test('file inputs read in a worker (sync) and in process (async) give the same l
       assert.equal((await job.wait()).records, mapForm === 'bytes' ? lines - 1 : lines, `${mapForm} ${executor === pool ? 'pool' : 'in-process'}`)
       assert.deepEqual(await collect(job.results()), expected, `${mapForm} ${executor === pool ? 'pool' : 'in-process'} seed ${SEED}`)
     }
+  }
+  // A map that keeps nothing of a chunk past the next (reusesChunks): a plain file comes in one
+  // buffer read over and over, a gzip file as gunzipped; the same results.
+  const gz = join(dir, 'in-0.ndjson.gz')
+  writeFileSync(gz, gzipSync(readFileSync(inputs[0]!)))
+  for (const executor of [pool, 'in-process'] as const) {
+    const job = await runJob({ ...base, inputs: [...inputs, gz], map: fn('rowBytesMapReusing'), mapForm: 'bytes' }, { store, executor })
+    const where = executor === pool ? 'pool' : 'in-process'
+    const refGz = await runJob({ ...base, inputs: [...inputs, gz], map: fn('rowMap') }, { store, executor: 'in-process' })
+    await refGz.wait()
+    await job.wait()
+    assert.deepEqual(await collect(job.results()), await collect(refGz.results()), `${where} seed ${SEED}`)
+    const stats = (await jobTasks(store, job.name)).filter((x) => x.task.startsWith('map:')).map((x) => x.stats as { chunks: number; buffers: number })
+    assert.equal(stats.length, 3)
+    for (const s of stats.slice(0, 2)) assert.deepEqual([s.chunks, s.buffers], [3, 1], `${where}: a plain file's three 1 MiB reads in one buffer`)
   }
   // A missing file, read in a worker: coded, in both forms.
   for (const [map, mapForm] of [['rowMap', 'record'], ['rowBytesMap', 'bytes']] as const) {

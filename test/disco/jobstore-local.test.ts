@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runJobStoreCompliance } from '#src/disco/compliance.js'
 import {
-  JobRegistry, LocalJobStore, jobTasks, keyToken, openLocalStores, runJob, type DiscoStores, type JobStore, type KvChange,
+  JobRegistry, LocalJobStore, jobTasks, keyToken, openLocalStores, purgeJob, runJob, type DiscoStores, type JobStore, type KvChange,
 } from 'disco-inferno'
 import { collect, fn, sorted, tempDir } from './helpers.js'
 
@@ -101,6 +101,52 @@ test('unconditional delete markers over a minute old are compacted by the next d
   assert.ok((await store.put('hb.g.a', 'again', 0)) !== undefined)
   assert.equal((await store.get('hb.g.a'))?.value, 'again')
   assert.deepEqual((await store.keys('hb')).sort(), ['hb.g.a'])
+})
+
+test('a delete looks at a bounded number of old markers beside it, and repeated deletes still compact them all', async (t) => {
+  const dir = tempDir(t)
+  const store = new LocalJobStore(dir)
+  const runners = join(dir, 'kv', 'hb', 'g')
+  for (let i = 0; i < 60; i++) {
+    await store.put(`hb.g.k${i}`, '{}')
+    await store.put(`hb.g.k${i}`, null)
+  }
+  age(join(dir, 'kv'))
+  await store.put('hb.g.fresh', '{}')
+  await store.put('hb.g.fresh', null)
+  // One delete beside 61 keys looks at 16 of them: most old markers are still there.
+  const left = readdirSync(runners).length
+  assert.ok(left >= 61 - 16 && left < 61, `keys left after one delete: ${left}`)
+  // Each delete covers a random run of 16: the old markers are gone after a few rounds.
+  let deletes = 1
+  while (readdirSync(runners).length > 1 && deletes < 300) {
+    await store.put('hb.g.fresh', '{}')
+    await store.put('hb.g.fresh', null)
+    deletes++
+  }
+  assert.deepEqual(readdirSync(runners), ['fresh'], `after ${deletes} deletes`)
+})
+
+test('a purged job leaves no directories behind in the job store', async (t) => {
+  const dir = tempDir(t)
+  const stores = openLocalStores(join(dir, 'store'))
+  const jobs = join(dir, 'store', 'jobs')
+  for (let i = 0; i < 3; i++) {
+    const job = await runJob({ prefix: 'p', inputs: ['raw://a b', 'raw://b c'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 2 },
+      { store: stores, executor: 'in-process' })
+    await job.wait()
+    await purgeJob(stores, job.name)
+    assert.deepEqual(readdirSync(join(jobs, 'kv', 'job')), [], 'job records')
+    assert.deepEqual(readdirSync(join(jobs, 'logs', 'job')), [], 'event logs')
+  }
+  // A purged prefix can be written again: its key and log directories are made afresh.
+  const raw = new LocalJobStore(jobs)
+  await raw.put('job.p.info', 'again', 0)
+  await raw.purge('job.p')
+  assert.deepEqual(readdirSync(join(jobs, 'kv', 'job')), [])
+  assert.equal(await raw.put('job.p.info', 'again', 0), 1)
+  await raw.append('job.p.events', 'hello')
+  assert.deepEqual((await collect(raw.read('job.p.events', 0))).map((e) => e.data), ['hello'])
 })
 
 test('finished jobs leave no runner heartbeat behind: the heartbeat directory does not grow', async (t) => {

@@ -132,6 +132,62 @@ test('KeyedSums on hostile byte keys equals a Map of exact sums (empty, long, bi
   assert.equal(sums.size, 4)
 })
 
+test('KeyedSums.addRows equals slot and add one by one (hostile keys, growth and flushes inside a batch, sums near 2^53, floats)', () => {
+  const r = rng(SEED + 23)
+  const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(r() * 256)))
+  const pool: Buffer[] = [Buffer.alloc(0), Buffer.from([0]), Buffer.from('abcdefgh'), Buffer.from('abcdefghi'), Buffer.from('x'.repeat(300)), ...collidingKeys(2, 8).flat(), ...collidingKeys(2, 12).flat()]
+  for (let i = 0; i < 200; i++) pool.push(randomBytes(Math.floor(r() * 20)))
+  for (const maxKeys of [1 << 20, 500]) {
+    const one: [string, unknown][] = []
+    const batch: [string, unknown][] = []
+    const a = new KeyedSums(3, (k, v) => one.push([k, v]), { maxKeys })
+    const b = new KeyedSums(3, (k, v) => batch.push([k, v]), { maxKeys })
+    // Keys framed in one buffer with bytes between them; batches of 1 to 700 rows (the table grows
+    // from 1024 buckets several times, and flushes when full, inside a batch).
+    for (let done = 0; done < 40_000;) {
+      const n = 1 + Math.floor(r() * 700)
+      const parts: Buffer[] = []
+      const starts = new Int32Array(n)
+      const ends = new Int32Array(n)
+      const values = new Float64Array(3 * n + 5)
+      let at = 0
+      for (let j = 0; j < n; j++) {
+        const key = r() < 0.3 ? pool[Math.floor(r() * pool.length)]! : Buffer.from(`k${Math.floor(r() * 30_000)}`)
+        const gap = randomBytes(Math.floor(r() * 3))
+        parts.push(gap, key)
+        starts[j] = at + gap.length
+        ends[j] = starts[j]! + key.length
+        at = ends[j]!
+        const x = r()
+        values[3 * j] = 1
+        values[3 * j + 1] = x < 0.05 ? 2 ** 53 - 1 - Math.floor(r() * 3) : x < 0.1 ? -(2 ** 53 - 1) : Math.floor(r() * 1000) - 500
+        values[3 * j + 2] = x < 0.5 ? r() : -r() * 1e10
+      }
+      const buf = Buffer.concat(parts)
+      b.addRows(buf, starts, ends, values, n)
+      for (let j = 0; j < n; j++) {
+        const s = a.slot(buf, starts[j]!, ends[j]!)
+        for (let c = 0; c < 3; c++) a.add(s, c, values[3 * j + c]!)
+      }
+      done += n
+    }
+    a.flush()
+    b.flush()
+    // The same table in the same order: the same pairs in the same order, bigints and floats alike.
+    assert.deepEqual(batch, one, `maxKeys ${maxKeys} seed ${SEED}`)
+    assert.ok(one.some(([, v]) => (v as unknown[]).some((x) => typeof x === 'bigint')), 'some sums left the safe integers')
+  }
+  const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c
+  const sums = new KeyedSums(2, () => {})
+  const ix = Int32Array.of(0, 1)
+  assert.throws(() => sums.addRows(Buffer.from('ab'), ix, Int32Array.of(1, 3), new Float64Array(4), 2), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.addRows(Buffer.from('ab'), ix, Int32Array.of(1, 2), new Float64Array(3), 2), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.addRows(Buffer.from('ab'), ix, Int32Array.of(1, 2), new Float64Array(6), 3), code('DISCO_BAD_SUMS'))
+  assert.throws(() => sums.addRows(Buffer.from('ab'), ix, Int32Array.of(1, 2), new Float64Array(4), -1), code('DISCO_BAD_SUMS'))
+  sums.addRows(Buffer.from('ab'), ix, Int32Array.of(1, 2), new Float64Array(4), 0)
+  assert.equal(sums.size, 0)
+})
+
 test('KeyedSums: the same key by bytes and by string is one slot; sums stay exact past 2^53 and come back', () => {
   const out: [string, unknown][] = []
   const sums = new KeyedSums(2, (k, v) => out.push([k, v]))

@@ -1,5 +1,6 @@
 // The `inferno` executable end to end: example rules (IN-02 … IN-07), -q, -d, skips, errors,
-// pause/resume and the daemon under SIGTERM. Runs dist/cli/inferno.js as a child process.
+// pause/resume and the daemon under SIGTERM. Runs the executable (dist/cli/inferno-bin.js, which
+// starts an `-i` run's worker pool before it loads the command) as a child process.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -8,8 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { listJobs, openStore } from 'disco-inferno'
+import { earlyPoolWanted } from '#src/cli/inferno-bin.js'
 
-const BIN = fileURLToPath(new URL('../../../dist/cli/inferno.js', import.meta.url))
+const BIN = fileURLToPath(new URL('../../../dist/cli/inferno-bin.js', import.meta.url))
+/** The command module run directly (no pool started ahead): what the executable must match. */
+const COMMAND = fileURLToPath(new URL('../../../dist/cli/inferno.js', import.meta.url))
 let dir = ''
 let store = ''
 let rules = ''
@@ -127,6 +131,32 @@ test('not enough blobs: -i exits 1 with a skip message (Q13 keeps exit 1 for -i)
   assert.match(r.err, /inferno: clicks\.traffic skipped: not enough blobs to run traffic: 1 blobs required, has 0/)
   const dated = inferno(['-i', 'names.last_names_json', '-t', 'example:chunk:nobody'])
   assert.equal(dated.status, 1)
+})
+
+test('the executable starts a worker pool ahead only for what looks like an -i run on an embedded store', () => {
+  const wanted = (args: string[], env: Record<string, string> = {}) => earlyPoolWanted(['node', 'inferno', ...args], env)
+  assert.equal(wanted(['-i', 'clicks.traffic']), true)
+  assert.equal(wanted(['--immediate-rule=clicks.traffic', '--store', 'dir']), true)
+  assert.equal(wanted(['-iclicks.traffic', '-S', '2026-11-20']), true)
+  assert.equal(wanted(['-i', 'clicks.traffic', '-q']), false, 'a query runs no job')
+  assert.equal(wanted(['-i', 'clicks.traffic', '--help']), false)
+  assert.equal(wanted(['--daemon']), false)
+  assert.equal(wanted(['-y', 'rules']), false)
+  assert.equal(wanted(['-i', 'x', '--store', 'nats://127.0.0.1:4222']), false, 'a cluster runs on its workers')
+  assert.equal(wanted(['-i', 'x', '--store=nats://127.0.0.1:4222']), false)
+  assert.equal(wanted(['-i', 'x'], { DISCO_STORE: 'nats://127.0.0.1:4222' }), false)
+  assert.equal(wanted(['-i', 'x', '--store', 'dir'], { DISCO_STORE: 'nats://127.0.0.1:4222' }), true, '--store wins over the environment')
+})
+
+test('the executable and the command module give the same results and exit statuses', () => {
+  const direct = (args: string[]) => {
+    const r = spawnSync(process.execPath, [COMMAND, '--store', store, '-y', rules, ...args], { encoding: 'utf8', env: { ...process.env, HOME: dir } })
+    return { status: r.status, out: r.stdout }
+  }
+  for (const args of [['-i', 'names.last_names_json'], ['-i', 'names'], ['-i', 'nope.x'], ['-i', 'names.last_names_json', '-q']]) {
+    const viaBin = inferno(args)
+    assert.deepEqual({ status: viaBin.status, out: viaBin.out }, direct(args), args.join(' '))
+  }
 })
 
 test('user mistakes: one coded line, no stack trace', () => {

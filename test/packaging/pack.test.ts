@@ -23,7 +23,7 @@ test('npm pack → install into a temp project → run rules (JS and TS) importi
   assert.equal(pack.status, 0, pack.err)
   const [info] = JSON.parse(pack.out) as { filename: string; files: { path: string }[] }[]
   const files = new Set(info!.files.map((f) => f.path))
-  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/inferno.js', 'dist/cli/ddfs.js',
+  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/inferno-bin.js', 'dist/cli/inferno.js', 'dist/cli/ddfs.js',
     'dist/cli/ddb.js', 'dist/cli/disco.js', 'dist/ddfs/compliance.js', 'dist/util/ts-hooks.js', 'docs/errors.md']) {
     assert.ok(files.has(f), `${f} is in the tarball`)
   }

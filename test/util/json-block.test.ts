@@ -195,6 +195,37 @@ test('block scanner: short integers were checked as float64s, short strings as i
   assert.ok(shortInts > 1000 && interned > 1000, JSON.stringify({ shortInts, interned }))
 })
 
+test('block scanner without string ids (strings: false): the same records, no ids', () => {
+  const withIds = BlockScanner.create(FIELDS)
+  const without = BlockScanner.create(FIELDS, { strings: false })
+  assert.ok(withIds && without)
+  const r = mulberry32(9)
+  // Many distinct short strings (past the string table's limit) and repeated ones.
+  const lines: string[] = []
+  for (let i = 0; i < 8000; i++) lines.push(r() < 0.5 ? objectLine(r) : `{"a":"s${Math.floor(r() * 6000)}","b":"x","n":${i}}`)
+  const text = Buffer.from(lines.map((l) => l.replace(/\n/g, ' ')).join('\n') + '\n')
+  let ids = 0
+  for (let start = 0; start < text.length;) {
+    const end = Math.min(text.length, text.lastIndexOf(10, start + (1 << 16)) + 1)
+    const records: Int32Array[] = []
+    for (const b of [withIds, without]) {
+      b.bytes.set(text.subarray(start, end), b.inputStart)
+      const n = b.scan(b.inputStart, b.inputStart + end - start)
+      records.push(b.out.slice(0, n * b.stride))
+    }
+    const [a, z] = records as [Int32Array, Int32Array]
+    assert.equal(a.length, z.length)
+    for (let i = 0; i < a.length; i++) {
+      const kind: boolean = i % withIds.stride >= 3 && (i % withIds.stride - 3) % 3 === 0
+      if (kind && a[i]! >>> 16 !== 0) ids++
+      if (kind) assert.equal(z[i]! >>> 16, 0, `no string id, word ${i}`)
+      assert.equal(kind ? a[i]! & 0xffff : a[i], z[i], `word ${i}`)
+    }
+    start = end
+  }
+  assert.ok(ids > 1000, `the default scanner gave string ids (${ids})`)
+})
+
 test('block scanner: integers of every length from 1 to 17 digits, both signs, -0, fractions and exponents', () => {
   const b = BlockScanner.create(FIELDS)
   assert.ok(b)

@@ -49,3 +49,21 @@ test('readChunks: closes the file at the end and when the reader stops early', a
     assert.equal(fh.fd, -1, 'the FileHandle is closed')
   }
 })
+
+test('readChunks with reuse: the same bytes, every chunk in one buffer (valid until the next is asked for)', async (t) => {
+  const rand = mulberry32(12)
+  const data = Buffer.from(Array.from({ length: 2500 }, () => Math.floor(rand() * 256)))
+  const f = tempFile(t, data)
+  for (const size of [1, 7, 1000, 2500, 2501]) {
+    for (const open_ of [async () => openSync(f, 'r'), () => open(f, 'r')]) {
+      const parts: Buffer[] = []
+      const buffers = new Set<ArrayBufferLike>()
+      for await (const b of readChunks(await open_(), size, { reuse: true })) {
+        buffers.add(b.buffer)
+        parts.push(Buffer.from(b)) // a copy: the chunk is overwritten by the next read
+      }
+      assert.ok(Buffer.concat(parts).equals(data), `size ${size}`)
+      assert.equal(buffers.size, 1, `size ${size}: one buffer`)
+    }
+  }
+})

@@ -3,7 +3,11 @@
 // disco-job-functions.js by path, which imports the rule module named in the spec's `modules` (no
 // closures shipped): by path on this machine, from a job pack on a cluster's workers.
 import { availableParallelism } from 'node:os'
-import { jobEvents, jobTasks, purgeJob, runJob, WorkerPoolExecutor, type DiscoStores, type Executor, type FnRef, type JobSpec } from '../../disco/index.js'
+// The job engine's own modules, not the disco entry: the thread running the job does not load the
+// task code (task.js and what it imports) that only pool threads run.
+import { jobEvents, purgeJob, runJob, type JobHandle } from '../../disco/job.js'
+import { WorkerPoolExecutor, type Executor } from '../../disco/executor.js'
+import type { DiscoStores, FnRef, JobSpec } from '../../disco/index.js'
 import { DiscoError, isDiscoError } from '../../errors.js'
 import { mergeReadStats, type ReadStats } from '../reading/readers.js'
 import { decodeKey } from './map-reduce.js'
@@ -102,7 +106,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         throw new DiscoError('INFERNO_JOB_FAILED', `the Disco job ${handle.name} of rule ${rule.name} failed: ${msg}`, { cause: e })
       } finally {
         await own?.close()
-        await collectStats(stores, handle.name, job)
+        await collectStats(stores, handle, job)
       }
       const rows: AsyncIterable<ResultRow> = {
         async *[Symbol.asyncIterator]() {
@@ -118,10 +122,11 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
  * Sums the statistics the tasks reported as data (kept with their task records) into the job's
  * counters, and forwards the event log to `-D` after the job.
  */
-async function collectStats(stores: DiscoStores, name: string, job: EngineJob): Promise<void> {
+async function collectStats(stores: DiscoStores, handle: JobHandle, job: EngineJob): Promise<void> {
+  const name = handle.name
   let tasks
   try {
-    tasks = await jobTasks(stores, name)
+    tasks = await handle.tasks()
   } catch {
     return
   }
