@@ -216,6 +216,40 @@ test('keysetMap adding into the combiner in place equals emit then SumCombiner.a
   assert.ok(counts[0]!.map.nonNumericValues > 100 && counts[0]!.map.missingKeyParts > 100, JSON.stringify(counts[0]!.map))
 })
 
+test('keysetMap keys from the table of recent keys: texts alike in length and first, middle and last characters, swapped parts, numbers as text, each record its own key', () => {
+  const rule = defineRule({ name: 'alike', mapInputStream: 'json', keysets: {
+    one: defineKeyset({ keyParts: ['a'], valueParts: ['n'] }),
+    two: defineKeyset({ keyParts: ['a', 'b'], valueParts: ['n'] }),
+  } })
+  // Same length, first, middle and last character: one entry of the table for all of them.
+  const TEXTS: unknown[] = ['a1b2c', 'a9b8c', 'a0b0c', 'aXbYc', '', 'x', 'y', '\u0000', '\u0001x', 1, '1', 1.5, '1.5', true, 'True', 10, 'é€😀', 'é€😀x']
+  const r = mulberry32(11)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!
+  const keyText = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v))
+  for (const combiner of [undefined, new SumCombiner()]) {
+    const want = new Map<string, number>()
+    let emitted = 0
+    for (let i = 0; i < 20_000; i++) {
+      const a = pick(TEXTS)
+      const b = pick(TEXTS)
+      const expect = [encodeKey(['one', keyText(a)]), encodeKey(['two', keyText(a), keyText(b)])]
+      for (const k of expect) want.set(k, (want.get(k) ?? 0) + i)
+      keysetMap(rule, { a, b, n: i }, {}, (k, v) => {
+        assert.equal(k, expect[emitted++ % 2])
+        assert.deepEqual(v, [i])
+      }, combiner ? { combiner } : {})
+    }
+    if (combiner) {
+      assert.equal(emitted, 0)
+      const got = new Map<string, number>()
+      for (const [k, v] of combiner.drain()) got.set(k, (got.get(k) ?? 0) + (v[0] as number))
+      assert.deepStrictEqual([...got].sort(), [...want].sort())
+    } else {
+      assert.equal(emitted, 40_000)
+    }
+  }
+})
+
 test('keysetMap in place past the interned-key limit (60 000 keys, twice): the same sums per key as emit then add', () => {
   const rule = defineRule({ name: 'many', mapInputStream: 'json', keysets: { u: defineKeyset({ keyParts: ['u', 'v'], valueParts: ['n'] }) } })
   const viaEmit = new SumCombiner()

@@ -180,42 +180,50 @@ function presentMask(values: readonly unknown[], n: number): number {
  * an object literal has room for its own properties only, so each record's added fields would
  * allocate a separate property array.
  */
-function partsBuilder(fields: readonly string[]): (values: readonly unknown[], mask: number) => Parts {
+function partsBuilder(fields: readonly string[]): PartsBuilder {
   const loop = (values: readonly unknown[], mask: number): Parts => {
     const parts: Parts = {}
     for (let i = 0; i < fields.length; i++) if ((i >= 31 || (mask & (1 << i)) !== 0) && values[i] !== undefined) parts[fields[i]!] = values[i]
     return parts
   }
   // (a quoted `__proto__` in a literal would set the prototype; ruleFields never lists it)
-  if (fields.length > MAX_BUILT_FIELDS || fields.includes('__proto__')) return loop
+  if (fields.length > MAX_BUILT_FIELDS || fields.includes('__proto__')) return { build: loop, fromBlock: undefined }
   // A constructor sets its fields by assignment: a name Object.prototype has (`toString`, …) could
   // meet a setter or a frozen prototype there, where a literal (as JSON.parse) defines an own
-  // property. Such rules get literals.
+  // property. Such rules get literals (and no fromBlock).
   const literal = fields.some((f) => f in Object.prototype)
-  const shapes = new Map<number, (values: readonly unknown[]) => Parts>()
+  const shapes = new Map<number, Shape>()
+  /** The makers of one set of present fields (compiled when first met; undefined past MAX_SHAPES). */
+  const shape = (mask: number): Shape | undefined => {
+    let made = shapes.get(mask)
+    if (made !== undefined || shapes.size >= MAX_SHAPES) return made
+    const present = fields.flatMap((f, i) => (mask & (1 << i) ? [[JSON.stringify(f), i] as const] : []))
+    // Field names are quoted with JSON.stringify: the code holds no text from the rule. Both of a
+    // constructor's branches set the same fields in the same order: one object shape.
+    made = literal
+      ? { make: new Function('v', `return { ${present.map(([f, i]) => `${f}: v[${i}]`).join(', ')} }`) as Shape['make'], block: undefined }
+      : new Function('dec', `function Parts(v, r, i) {
+          if (r < 0) { ${present.map(([f, i]) => `this[${f}] = v[${i}];`).join(' ')} }
+          else { ${present.map(([f, i]) => `this[${f}] = dec(v, r + ${3 + 3 * i}, i, ${i});`).join(' ')} }
+        }
+        Parts.prototype = Object.prototype
+        return { make: (v) => new Parts(v, -1, 0), block: (src, r, i) => new Parts(src, r, i) }`)(blockValue) as Shape
+    shapes.set(mask, made)
+    return made
+  }
   // The last two sets of present fields and their makers: records of a log mostly repeat them.
   let lastMask = -1
-  let lastMake: (values: readonly unknown[]) => Parts = (v) => loop(v, -1)
+  let lastMake: Shape['make'] = (v) => loop(v, -1)
   let prevMask = -1
   let prevMake = lastMake
-  return (values, mask) => {
+  const build = (values: readonly unknown[], mask: number): Parts => {
     if (mask === lastMask) return lastMake(values)
-    let make: ((values: readonly unknown[]) => Parts) | undefined
+    let make: Shape['make'] | undefined
     if (mask === prevMask) {
       make = prevMake
     } else {
-      make = shapes.get(mask)
-      if (make === undefined) {
-        if (shapes.size >= MAX_SHAPES) return loop(values, mask)
-        const present = fields.flatMap((f, i) => (mask & (1 << i) ? [[JSON.stringify(f), i] as const] : []))
-        // Field names are quoted with JSON.stringify: the code holds no text from the rule.
-        make = (literal
-          ? new Function('v', `return { ${present.map(([f, i]) => `${f}: v[${i}]`).join(', ')} }`)
-          : new Function(`function Parts(v) { ${present.map(([f, i]) => `this[${f}] = v[${i}];`).join(' ')} }
-              Parts.prototype = Object.prototype
-              return (v) => new Parts(v)`)()) as (values: readonly unknown[]) => Parts
-        shapes.set(mask, make)
-      }
+      make = shape(mask)?.make
+      if (make === undefined) return loop(values, mask)
     }
     prevMask = lastMask
     prevMake = lastMake
@@ -223,6 +231,52 @@ function partsBuilder(fields: readonly string[]): (values: readonly unknown[], m
     lastMake = make
     return make(values)
   }
+  if (literal) return { build, fromBlock: undefined }
+  let blockMask = -1
+  let blockMake: NonNullable<Shape['block']> = () => ({})
+  const fromBlock = (src: BytesMap, r: number, i: number, mask: number): Parts => {
+    if (mask !== blockMask) {
+      const made = shape(mask)?.block
+      if (made === undefined) {
+        const values = src.values
+        for (let f = 0; f < fields.length; f++) values[f] = (mask & (1 << f)) !== 0 ? blockValue(src, r + 3 + 3 * f, i, f) : undefined
+        return loop(values, mask)
+      }
+      blockMask = mask
+      blockMake = made
+    }
+    return blockMake(src, r, i)
+  }
+  return { build, fromBlock }
+}
+
+/** The makers of a record's parts for one set of present fields (see partsBuilder). */
+interface Shape {
+  /** From the values array (`values[i]`: field i). */
+  readonly make: (values: readonly unknown[]) => Parts
+  /** From the last block scan, line i, whose record in `out` starts at r (see blockValue). */
+  readonly block: ((src: BytesMap, r: number, i: number) => Parts) | undefined
+}
+
+/** partsBuilder's makers. */
+interface PartsBuilder {
+  /** Parts from the values array and the present-fields mask (-1: read every value). */
+  readonly build: (values: readonly unknown[], mask: number) => Parts
+  /**
+   * Parts of line `i` of the last block scan straight from its record at `out[r]` (present fields
+   * by `mask`, never -1), without the values array; undefined when the fields are not built by
+   * constructors.
+   */
+  readonly fromBlock: ((src: BytesMap, r: number, i: number, mask: number) => Parts) | undefined
+}
+
+/** The value of wanted field f of line i of the last block scan, whose kind word is at `out[q]` (a present field). */
+function blockValue(src: BytesMap, q: number, i: number, f: number): unknown {
+  const b = src.blocks!
+  const out = b.out
+  const k = out[q]!
+  return k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
+    : (k & SHORT_INT) !== 0 ? b.nums[i * b.fields.length + f] : src.scanner!.decode(b.bytes, k & 255, (k >> 8) & 3, out[q + 1]!, out[q + 2]!)
 }
 
 /**
@@ -307,6 +361,8 @@ class BytesMap {
   readonly values: unknown[] = []
   readonly scanner: FieldScanner | undefined
   readonly build: ((values: readonly unknown[], mask: number) => Parts) | undefined
+  /** Parts straight from a block scan's record (PartsBuilder.fromBlock), when masked. */
+  readonly fromBlock: ((src: BytesMap, r: number, i: number, mask: number) => Parts) | undefined
   /** Records are built from a mask of present fields (else every value is read). */
   readonly masked: boolean
   /** WebAssembly block scanning, where it runs (json-block.ts). */
@@ -324,8 +380,10 @@ class BytesMap {
 
   constructor(fields: string[] | undefined, wasm: boolean) {
     this.scanner = fields && fields.length > 0 ? new FieldScanner(fields) : undefined
-    this.build = fields ? partsBuilder(fields) : undefined
+    const builder = fields ? partsBuilder(fields) : undefined
+    this.build = builder?.build
     this.masked = fields !== undefined && fields.length <= MAX_BUILT_FIELDS
+    this.fromBlock = this.masked ? builder?.fromBlock : undefined
     // Whole lines in one buffer are scanned in blocks by WebAssembly where it runs: the lines it
     // proves valid become records in `block`, the others take `sink`.
     this.blocks = this.scanner && wasm ? BlockScanner.create(this.scanner.fields) : undefined
@@ -430,7 +488,7 @@ class BytesMap {
    */
   records(i: number, n: number, taken: number): number {
     const b = this.blocks!
-    const { split, m, readStats, values, scanner, masked } = this
+    const { split, m, readStats, values, scanner, masked, fromBlock } = this
     const build = this.build!
     const mem = b.bytes
     const out = b.out
@@ -445,6 +503,14 @@ class BytesMap {
       }
       // The present fields (their bits in the verdict when masked, else all), decoded.
       const present = masked ? verdict >>> PRESENT_SHIFT : -1
+      readStats.lines++
+      readStats.records++
+      if (fromBlock !== undefined) {
+        // (straight from the block: no values array, no loop over the fields)
+        m.one(fromBlock(this, r, i, present))
+        m.flush(false)
+        continue
+      }
       let mask = present
       for (let f = 0, q = r + 3; f < nf && mask !== 0; f++, q += 3) {
         if (masked) {
@@ -456,8 +522,6 @@ class BytesMap {
         values[f] = k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
           : (k & SHORT_INT) !== 0 ? nums[i * nf + f] : scanner!.decode(mem, k & 255, (k >> 8) & 3, out[q + 1]!, out[q + 2]!)
       }
-      readStats.lines++
-      readStats.records++
       m.one(build(values, present))
       m.flush(false)
     }

@@ -138,7 +138,7 @@ function mapPlan(rule: Rule): MapPlan {
       const keyParts = ks.keyParts.filter((k) => k !== '_keyset')
       return {
         name, prefix: encodePart(name), keyParts, valueParts: ks.valueParts, pre: ks.partsPreprocess,
-        keys: { root: new Map(), size: 0, texts: [] }, scratch: new Array<unknown>(ks.valueParts.length), only: newSlot(encodePart(name)),
+        keys: keyCache(keyParts.length), scratch: new Array<unknown>(ks.valueParts.length), only: newSlot(encodePart(name)),
         named: Uint8Array.from(ks.valueParts, (v) => (v === '_keyset' ? 1 : 0)),
         slotOf: compileSlotOf(keyParts), addValues: compileAddValues(ks.valueParts, name),
       }
@@ -160,22 +160,44 @@ function compileTransforms(entries: readonly [string, (v: unknown) => unknown][]
 }
 
 /**
- * The slot of a record's key in a keyset (keyText of each key part, then the keyset's trie of
- * interned keys, internKey on a miss); undefined when a key part is missing.
+ * The slot of a record's key in a keyset (keyText of each key part, then the keyset's cache of
+ * recent keys, else its trie of interned keys, internKey on a miss); undefined when a key part is
+ * missing.
+ *
+ * The recent keys are a direct-mapped table indexed by a cheap hash of the part texts (lengths and
+ * three characters each), holding each entry's texts and slot: a hit costs a few character reads
+ * and one string comparison per part (`===`, equal texts: the same key) instead of one Map.get
+ * (hashing and probing) per part. A keyset with many keys (more than four per entry in the trie)
+ * stops filling it: mostly misses there, and each fill stores young strings into an old table
+ * (write barriers, and texts kept alive past their record).
  */
 function compileSlotOf(keyParts: readonly string[]): KeysetPlan['slotOf'] {
   const n = keyParts.length
   if (n === 0) return (_out, ks) => ks.only
   const texts = keyParts.map((k, i) => `let t${i} = out[${JSON.stringify(k)}]; if (typeof t${i} !== 'string') { t${i} = keyText(t${i}); if (t${i} === undefined) return undefined }`)
+  const hash = keyParts.map((_k, i) => `l = t${i}.length; h = (h * 31 + l + (l === 0 ? 0 : t${i}.charCodeAt(0) * 7 + t${i}.charCodeAt(l >> 1) * 5 + t${i}.charCodeAt(l - 1) * 3)) | 0;`)
+  const hit = keyParts.map((_k, i) => `r.texts[${i}][h] === t${i}`)
   const walk = keyParts.map((_k, i) => (i === 0 ? 'let node = ks.keys.root.get(t0)' : `if (node !== undefined) node = node.get(t${i})`))
+  const fill = keyParts.map((_k, i) => `r.texts[${i}][h] = t${i};`)
   const miss = keyParts.map((_k, i) => `texts[${i}] = t${i};`)
-  return new Function('keyText', 'internKey', `return function slotOf(out, ks) {
+  return new Function('keyText', 'internKey', 'mask', 'few', `return function slotOf(out, ks) {
     ${texts.join('\n')}
+    const c = ks.keys
+    const r = c.recent
+    let h = -1, l = 0, slot
+    if (c.size <= few) {
+      h = 0
+      ${hash.join('\n')}
+      h &= mask
+      slot = r.slots[h]
+      if (slot !== undefined && ${hit.join(' && ')}) return slot
+    }
     ${walk.join('\n')}
-    if (node !== undefined) return node
-    const texts = ks.keys.texts; ${miss.join(' ')}
-    return internKey(ks, ${n})
-  }`)(keyText, internKey) as KeysetPlan['slotOf']
+    if (node !== undefined) slot = node
+    else { const texts = c.texts; ${miss.join(' ')} slot = internKey(ks, ${n}) }
+    if (h >= 0) { ${fill.join(' ')} r.slots[h] = slot }
+    return slot
+  }`)(keyText, internKey, RECENT_KEYS - 1, RECENT_KEYS * 4) as KeysetPlan['slotOf']
 }
 
 /**
@@ -215,6 +237,25 @@ interface KeyCache {
   root: Map<string, unknown>
   size: number
   texts: string[]
+  /** The keys met lately (see compileSlotOf). */
+  readonly recent: RecentKeys
+}
+
+/** Entries of a keyset's table of recent keys (a power of two). */
+const RECENT_KEYS = 1024
+
+/** A direct-mapped table of recent keys: entry h holds part i's text at `texts[i][h]`, and the key's slot. */
+interface RecentKeys {
+  readonly texts: string[][]
+  readonly slots: (KeySlot | undefined)[]
+}
+
+function keyCache(parts: number): KeyCache {
+  const recent = {
+    texts: Array.from({ length: parts }, () => new Array<string>(RECENT_KEYS).fill('')),
+    slots: new Array<KeySlot | undefined>(RECENT_KEYS).fill(undefined),
+  }
+  return { root: new Map(), size: 0, texts: [], recent }
 }
 
 /** Keys a cache holds before it starts afresh (bounds memory for high-cardinality keys). */
