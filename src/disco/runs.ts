@@ -876,6 +876,13 @@ export class RunMerger {
     const pa = a.prefix
     const pb = b.prefix
     if (pa !== pb && pa >= 0 && pb >= 0) return pa < pb
+    if (pa === pb && pa >= 0) {
+      // Equal prefixes of keys of at most 6 bytes: the shorter key is the other's start (the
+      // longer one's extra bytes are NULs), equal lengths are equal keys (a key met in every file).
+      const la = a.keyEnd - a.keyStart
+      const lb = b.keyEnd - b.keyStart
+      if (la <= 6 && lb <= 6) return la < lb || (la === lb && i < j)
+    }
     const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
     return c < 0 || (c === 0 && i < j)
   }

@@ -232,6 +232,10 @@ test('RunMerger: many sorted files merge in JS < order, ties in file order (6-by
   const key = (): string => (r() < 0.5 ? stems[Math.floor(r() * stems.length)]! : '') + (r() < 0.6 ? randomKey(r) : String(Math.floor(r() * 500)))
   const { got, want } = mergeFiles(dir, 'm', Array.from({ length: 9 }, () => Array.from({ length: 400 }, key)))
   assert.deepEqual(got, want, `seed=${SEED + 3}`)
+  // Keys of at most 6 bytes whose 6-byte prefixes are equal (trailing NULs), in every file: ties.
+  const short = ['', '\u0000', 'a', 'a\u0000', 'a\u0000\u0000', 'ab', 'ab\u0000\u0000\u0000\u0000', 'u12345', 'u1234', 'u1234\u0000', '\u0000\u0000\u0000\u0000\u0000\u0000']
+  const s2 = mergeFiles(dir, 's', Array.from({ length: 16 }, () => Array.from({ length: 60 }, () => short[Math.floor(r() * short.length)]!)))
+  assert.deepEqual(s2.got, s2.want, `short keys, seed=${SEED + 3}`)
 })
 
 test('RunMerger (loser tree): 0 to 17 files, empty ones and uneven lengths, equal a stable sort; ends for good', (t) => {
