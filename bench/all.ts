@@ -6,12 +6,11 @@ import { readdirSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { BENCH_HELPERS } from './args.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-/** Modules in bench/ that are helpers, not benchmarks. */
-const HELPERS = new Set(['all.js', 'dataset.js', 'peers.js', 'mr-job.js', 'inferno-rule.js'])
 const scripts = readdirSync(here)
-  .filter((f) => f.endsWith('.js') && !HELPERS.has(f))
+  .filter((f) => f.endsWith('.js') && !BENCH_HELPERS.has(f))
   .sort((a, b) => (a === 'build.js' ? -1 : b === 'build.js' ? 1 : a.localeCompare(b)))
 
 interface Figure {

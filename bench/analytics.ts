@@ -9,10 +9,10 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'n
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { mulberry32 } from '#src/util/random.js'
 import { openStore, buildModel, Model, funnel, retention, trends, segmentUsers, type FunnelMode } from 'disco-inferno'
 import { ensureDuckdb } from './peers.js'
+import { benchArgs } from './args.js'
 
 const DATA = fileURLToPath(new URL('../../bench/data/', import.meta.url))
 const DAY = 86_400_000
@@ -22,7 +22,7 @@ const NOISE = ['search', 'click', 'share', 'login', 'view']
 const COUNTRIES = ['US', 'US', 'US', 'DE', 'FI', 'GB', 'FR', 'BR', 'IN', 'JP']
 const PLANS = ['free', 'free', 'free', 'pro', 'team']
 
-const { values: opt } = parseArgs({
+const { values: opt } = benchArgs(import.meta.url, {
   options: {
     events: { type: 'string' },
     full: { type: 'boolean', default: false },

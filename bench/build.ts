@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url'
 import { DiscoDBConstructor } from '#src/discodb/constructor.js'
 import { addTsvLines } from '#src/discodb/tsv.js'
 import { ensureDataset, paths } from './dataset.js'
+import { benchArgs } from './args.js'
 
-const args = process.argv.slice(2)
-const json = args.includes('--json')
-const modeArg = args.includes('--mode') ? args[args.indexOf('--mode') + 1] : undefined
+const { values: o } = benchArgs(import.meta.url, { options: { json: { type: 'boolean' }, mode: { type: 'string' } } })
+const json = o.json === true
+const modeArg = o.mode
 
 interface Figure {
   name: string

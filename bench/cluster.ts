@@ -19,26 +19,24 @@ import { openAnyStore, openDiscoStores, waitJob, type OpenedStore } from 'disco-
 import { mulberry32 } from '../src/util/random.js'
 import { hasNatsServer, startNats, startNatsCluster, startS3rver } from '../test/cluster/servers.js'
 import { Bench, eventsSeen, stopWorker, type WorkerProcess } from '../test/cluster/workers.js'
+import { benchArgs, usageExit } from './args.js'
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def
-}
-function mb(s: string): number {
+const { values: o } = benchArgs(import.meta.url, { options: {
+  size: { type: 'string', default: '64MB' }, 'rule-size': { type: 'string', default: '1GB' }, 'job-size': { type: 'string', default: '1GB' },
+  skip: { type: 'string', default: '' }, json: { type: 'boolean', default: false },
+} })
+/** A size in MiB (MB when no unit is given; GB = 1024 MB here). */
+function mb(s: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(MB|GB)?$/i.exec(s)
-  if (!m) throw new Error(`bad size ${s}`)
+  if (!m) usageExit(import.meta.url, `${what}: expected a size like 64MB or 1GB, found ${JSON.stringify(s)}`)
   return Number(m[1]) * ((m[2] ?? 'MB').toUpperCase() === 'GB' ? 1024 : 1)
 }
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write('usage: node build/bench/cluster.js [--size 64MB] [--rule-size 1GB] [--job-size 1GB] [--skip store|jobs] [--json]\n')
-  process.exit(0)
-}
-const json = process.argv.includes('--json')
-const sizeMB = mb(arg('size', '64MB'))
-const ruleMB = mb(arg('rule-size', '1GB'))
-const jobMB = mb(arg('job-size', '1GB'))
-const skip = arg('skip', '')
+const json = o.json
+const sizeMB = mb(o.size, '--size')
+const ruleMB = mb(o['rule-size'], '--rule-size')
+const jobMB = mb(o['job-size'], '--job-size')
+const skip = o.skip
 
 function report(f: { name: string, n: number, ms: number, opsPerSec: number, unit: string, [k: string]: unknown }): void {
   if (json) process.stdout.write(JSON.stringify(f) + '\n')

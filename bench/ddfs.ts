@@ -9,23 +9,24 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ddfs, LocalBlobStore, LocalTagStore, openStore } from '../src/ddfs/index.js'
+import { benchArgs, usageExit } from './args.js'
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def
-}
+const { values: o } = benchArgs(import.meta.url, { options: {
+  size: { type: 'string', default: '300MB' }, 'chunk-size': { type: 'string', default: '64MB' }, level: { type: 'string', default: '6' }, json: { type: 'boolean', default: false },
+} })
 
-function size(s: string): number {
+/** A size in binary units (KB = 1024 B here), MB when no unit is given. */
+function size(s: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(B|KB|MB|GB)?$/i.exec(s)
-  if (!m) throw new Error(`bad size ${s}`)
+  if (!m) usageExit(import.meta.url, `${what}: expected a size like 300MB or 1GB, found ${JSON.stringify(s)}`)
   return Math.round(Number(m[1]) * { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'MB').toLowerCase() as 'b'])
 }
 
-const json = process.argv.includes('--json')
-const sizeArg = arg('size', '300MB')
-const target = size(sizeArg)
-const chunkSize = size(arg('chunk-size', '64MB'))
-const level = Number(arg('level', '6'))
+const json = o.json
+const sizeArg = o.size
+const target = size(sizeArg, '--size')
+const chunkSize = size(o['chunk-size'], '--chunk-size')
+const level = Number(o.level)
 const dataDir = fileURLToPath(new URL('../../bench/data/', import.meta.url))
 
 /** Peak RSS sampler for one phase. */

@@ -32,19 +32,19 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { daysEndingAt } from '#src/inferno/examples/clicks-data.js'
 // Everything else is imported where it is used: an `inferno` child loads what the `inferno` CLI
 // loads (its CPU time and RSS are the tool's own), not the data generator, the store writer or
 // the package entry.
 import { RULES } from './inferno-rule.js'
+import { benchArgs } from './args.js'
 
 const HERE = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DATA = join(ROOT, 'bench', 'data')
 const LAST_DAY = '2026-11-20'
 
-const { values: opt } = parseArgs({
+const { values: opt } = benchArgs(import.meta.url, {
   options: {
     size: { type: 'string', default: '50MB' },
     days: { type: 'string', default: '3' },

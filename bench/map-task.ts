@@ -14,15 +14,15 @@ import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:f
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { createGunzip, gzipSync } from 'node:zlib'
 import { mapBytes, newJobStats, type Rule } from 'disco-inferno'
 import { clickLogLines } from '#src/inferno/examples/clicks-data.js'
 import { RULES } from './inferno-rule.js'
+import { benchArgs } from './args.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const RULE_DIR = join(ROOT, 'bench', 'data', 'inferno', 'rules')
-const { values: opt } = parseArgs({
+const { values: opt } = benchArgs(import.meta.url, {
   options: {
     /** The rule module (default: bench/inferno.ts's, written to bench/data/inferno/rules/bench.js). */
     rules: { type: 'string' },

@@ -25,8 +25,8 @@ import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { runJob, WorkerPoolExecutor } from 'disco-inferno'
+import { benchArgs } from './args.js'
 
 const HERE = fileURLToPath(import.meta.url)
 const JOB = fileURLToPath(new URL('./mr-job.js', import.meta.url))
@@ -34,7 +34,7 @@ const DATA = fileURLToPath(new URL('../../bench/data/', import.meta.url))
 const FILE_BYTES = 64 * 1024 * 1024
 const USERS = 100_000
 
-const { values: opt } = parseArgs({
+const { values: opt } = benchArgs(import.meta.url, {
   options: {
     size: { type: 'string', default: '64MB' },
     seed: { type: 'string', default: '1' },

@@ -17,10 +17,15 @@ import { fileURLToPath } from 'node:url'
 import { DiscoDB, Q } from 'disco-inferno'
 import { rng } from '../test/discodb/random.js'
 import { dataDir, ensureDdbs, paths, repoRoot } from './dataset.js'
+import { benchArgs } from './args.js'
 
 const args = process.argv.slice(2)
-const json = args.includes('--json')
-const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const { values: o } = benchArgs(import.meta.url, { options: {
+  json: { type: 'boolean' }, build: { type: 'boolean' }, file: { type: 'string' }, lookups: { type: 'string' }, 'max-queries': { type: 'string' },
+  runs: { type: 'string' }, 'query-passes': { type: 'string' }, 'scan-passes': { type: 'string' }, only: { type: 'string' }, data: { type: 'string' },
+} }, args)
+const json = o.json === true
+const opt = (name: `--${Exclude<keyof typeof o, 'json' | 'build' | 'help'>}`): string | undefined => o[name.slice(2) as Exclude<keyof typeof o, 'json' | 'build' | 'help'>]
 const maxLookups = Number(opt('--lookups') ?? 200_000)
 const maxQueries = Number(opt('--max-queries') ?? 20_000)
 const runs = Math.max(1, Number(opt('--runs') ?? 5))
@@ -298,7 +303,7 @@ function run(file: string, data: string, mode: 'default' | 'nocompress' | undefi
   if (sink < 0 || sunk < 0) console.log(sink, sunk)
 }
 
-if (args.includes('--build')) ensureDdbs()
+if (o.build) ensureDdbs()
 const file = opt('--file')
 if (file !== undefined) {
   run(file, file, undefined, (db) => (existsSync(paths.lookups) ? datasetWorkload() : syntheticWorkload(db)))

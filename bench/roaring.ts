@@ -10,8 +10,9 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { DiscoDB } from 'disco-inferno'
 import { dataDir, ensureDdbs, paths } from './dataset.js'
+import { benchArgs } from './args.js'
 
-const json = process.argv.includes('--json')
+const json = benchArgs(import.meta.url, { options: { json: { type: 'boolean', default: false } } }).values.json
 
 interface Bitmap {
   size: number
