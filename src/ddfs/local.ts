@@ -171,15 +171,20 @@ export class LocalBlobStore implements BlobStore {
     return url.startsWith(this.prefix)
   }
 
-  /** Directories this store object made sure of (a put skips ensureDir for its temp directory; one that vanished is made again). */
-  private readonly ready = new Set<string>()
+  /** Directories this store object made sure of, or is making sure of (a put skips ensureDir for its temp directory; one that vanished is made again). */
+  private readonly ready = new Map<string, Promise<boolean>>()
 
-  /** ensureDir, once per directory while it stays: true when `path` was created. */
+  /** ensureDir, once per directory while it stays (puts side by side share the first one's): true for the put that created `path`. */
   private async dirReady(path: string): Promise<boolean> {
-    if (this.ready.has(path)) return false
-    const created = await ensureDir(path)
-    this.ready.add(path)
-    return created
+    const known = this.ready.get(path)
+    if (known) {
+      await known
+      return false
+    }
+    const making = ensureDir(path)
+    this.ready.set(path, making)
+    making.catch(() => { if (this.ready.get(path) === making) this.ready.delete(path) })
+    return making
   }
 
   async put(name: string, data: BlobSource, opts: PutOptions = {}): Promise<BlobInfo> {

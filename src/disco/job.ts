@@ -491,6 +491,7 @@ function runPhase(
         },
       )
     }
+    report() // the phase has begun (a reduce phase reports nothing else until its first task ends)
     pump()
   })
 }

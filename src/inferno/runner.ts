@@ -340,6 +340,7 @@ async function runOne(rule: Rule, opts: RunOptions, subs: SubResults, isSub: boo
       onBlob: () => { liveBlobs++; progress('map') },
       onRecords: (n) => { liveLines = n; progress('map') },
       onBytes: (n) => { bytesDone = n; progress('map') },
+      onReduce: () => progress('reduce'),
       maxRecordSize: opts.maxRecordSize,
     })
     jobName = res.jobName

@@ -79,6 +79,8 @@ test('progress counts bytes inside one big input on the Disco engine: the bar mo
   const [done, total] = progressFraction(mid[0]!)
   assert.ok(done > 0 && done < total, 'the bar is past 0 % while the only blob is being read')
   assert.equal(Math.max(...seen.map((p) => p.bytesDone)), size, 'every stored byte was counted once')
+  // The stages in order (what `-p` times): the Disco engine says when its reduce phase begins.
+  assert.deepEqual(seen.map((p) => p.stage).filter((s, i, all) => s !== all[i - 1]), ['select', 'map', 'reduce', 'process', 'done'])
 })
 
 test('progress counts bytes on the in-process engine too (a memory store knows its blob sizes)', async () => {

@@ -81,6 +81,7 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
         ...(job.maxRecordSize ? { maxRecordSize: job.maxRecordSize } : {}),
       }
       let blobsDone = 0
+      let reducing = false
       // The rule's scheduler.maxCores caps the worker pool (default: one worker per core).
       const cap = job.rule.scheduler.maxCores < availableParallelism() ? Math.max(1, job.rule.scheduler.maxCores) : undefined
       const own = opts.executor || opts.pool ? undefined
@@ -96,6 +97,10 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
           if (p.phase === 'map' && p.bytes > 0) job.onBytes?.(p.bytes)
           if (p.phase === 'map' && p.done > blobsDone) {
             for (; blobsDone < p.done; blobsDone++) job.onBlob?.()
+          }
+          if (p.phase === 'reduce' && !reducing) {
+            reducing = true
+            job.onReduce?.()
           }
         },
       })

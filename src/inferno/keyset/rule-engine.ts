@@ -25,6 +25,8 @@ export interface EngineJob {
   readonly onRecords?: ((lines: number) => void) | undefined
   /** Stored input bytes read so far (for progress against InfernoStore.blobSize). */
   readonly onBytes?: ((bytes: number) => void) | undefined
+  /** The map phase is over and the reduce phase has begun (engines with phases: Disco's). */
+  readonly onReduce?: (() => void) | undefined
   /** Longest input line in bytes (default 64 MiB); a longer line is a counted bad line. */
   readonly maxRecordSize?: number | undefined
 }
