@@ -19,6 +19,12 @@ export function map(line: string, _params: unknown, emit: Emit): void {
   emit(e.user, [1, e.amount])
 }
 
+/**
+ * Block scanners of finished map tasks, for the next task in this thread (a scanner keeps nothing
+ * from one chunk to the next: no WebAssembly instance and memory made per task).
+ */
+const spare: BlockScanner[] = []
+
 export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknown, emit: Emit, ctx: TaskContext): Promise<void> {
   const fields = ['user', 'amount']
   const scanner = new FieldScanner(fields)
@@ -39,7 +45,7 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
   }
   let fast = 0
   // No string ids: `user` takes 100 000 values here, and the map reads the key's bytes anyway.
-  const blocks = (params as { scanner?: string } | undefined)?.scanner === 'js' ? undefined : BlockScanner.create(fields, { strings: false })
+  const blocks = (params as { scanner?: string } | undefined)?.scanner === 'js' ? undefined : spare.pop() ?? BlockScanner.create(fields, { strings: false })
   const long = (b: Buffer, s: number, nl: number): void => {
     if (split.take(nl - s)) sink(b, s, nl)
   }
@@ -107,7 +113,9 @@ export async function mapBytes(chunks: AsyncIterable<Uint8Array>, params: unknow
   // How many lines the WebAssembly fast path decided on its own (the rest went the JS way): a
   // change in the scanner's output that silently sends every line the slow way shows here.
   ctx.report({ fastLines: fast })
+  if (blocks) spare.push(blocks)
 }
+
 // Counts its input's newlines itself (ctx.newlines): the engine does not scan the bytes again.
 mapBytes.countsNewlines = true
 // Keeps nothing of a chunk once it asks for the next (the block scanner copies lines, KeyedSums

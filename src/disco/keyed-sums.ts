@@ -108,7 +108,7 @@ let readAhead = 0
  * makes, all sums 0) the row of a key; `add` adds to one of its columns. A slot number is valid
  * until the next `flush`, `slot` or `slotOf` call (a new key may move every row).
  *
- * The rows are the buckets of one open-addressing table (linear probing, at most 4/5 full): a
+ * The rows are the buckets of one open-addressing table (linear probing, at most half full): a
  * bucket holds the key's header (or its first bytes and where the rest is) and its sums side by
  * side, so a lookup of a known key touches one or two cache lines, the ones its sums are added
  * in.
@@ -370,8 +370,9 @@ export class KeyedSums {
    */
   private insert(h: number, b: Uint8Array, s: number, e: number, lf: number, i: number): number {
     if (this.n >= this.maxKeys) this.flush()
-    // At most 4/5 of the buckets in use.
-    if (5 * (this.n + 1) > 4 * (this.mask + 1) || this.n === 0) {
+    // At most half of the buckets in use: short probes, for a new key too (a map task makes all
+    // its keys anew), whose misses the read-ahead of addRows does not cover past the first bucket.
+    if (2 * (this.n + 1) > this.mask + 1 || this.n === 0) {
       if (this.n > 0) this.grow()
       else if (this.mask + 1 < (sizeHints.get(this.words) ?? 0)) this.table(sizeHints.get(this.words)!)
       i = h & this.mask

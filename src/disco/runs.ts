@@ -550,8 +550,53 @@ export class Sorter {
     return this.n === 0 && this.runs.every((r) => r.length === 0)
   }
 
+  /**
+   * Moves the buffered records so that each partition's lie together, in arrival order: one pass
+   * over the records as they came, written to one sequential stream per partition. The sort and
+   * the write of a partition then read its own records only (a fraction of the arena, which stays
+   * in the cache), where each record came from anywhere in the whole arena before.
+   */
+  private regroup(): void {
+    const n = this.n
+    const P = this.P
+    const ix = this.ix.a
+    const buf = this.arena.buf
+    const last = this.arena.pos
+    // Each partition's first byte and first record in the new layout.
+    const at = new Int32Array(P + 1)
+    const first = new Int32Array(P + 1)
+    for (let i = 0; i < n; i++) {
+      const p = ix[4 * i + 3]!
+      at[p + 1]! += (i + 1 < n ? ix[4 * i + 4]! : last) - ix[4 * i]!
+      first[p + 1]!++
+    }
+    for (let p = 0; p < P; p++) {
+      at[p + 1]! += at[p]!
+      first[p + 1]! += first[p]!
+    }
+    const out = Buffer.allocUnsafe(Math.max(buf.length, 1))
+    const nix = new Int32Array(this.ix.a.length)
+    for (let i = 0; i < n; i++) {
+      const p = ix[4 * i + 3]!
+      const s = ix[4 * i]!
+      const e = i + 1 < n ? ix[4 * i + 4]! : last
+      const d = at[p]!
+      if (e - s <= 32) for (let j = s, k = d; j < e; j++, k++) out[k] = buf[j]!
+      else buf.copy(out, d, s, e)
+      at[p] = d + e - s
+      const r = 4 * first[p]!++
+      nix[r] = d
+      nix[r + 1] = ix[4 * i + 1]! - s + d
+      nix[r + 2] = ix[4 * i + 2]! - s + d
+      nix[r + 3] = p
+    }
+    this.arena.buf = out
+    this.ix.a = nix
+  }
+
   /** The buffered records' indexes, grouped by partition and sorted by key within each; segment bounds per partition. */
   private sorted(): { order: Uint32Array; bounds: Int32Array } {
+    if (this.P > 1) this.regroup()
     const n = this.n
     const P = this.P
     const ix = this.ix.a
@@ -831,6 +876,13 @@ export class RunMerger {
     const pa = a.prefix
     const pb = b.prefix
     if (pa !== pb && pa >= 0 && pb >= 0) return pa < pb
+    if (pa === pb && pa >= 0) {
+      // Equal prefixes of keys of at most 6 bytes: the shorter key is the other's start (the
+      // longer one's extra bytes are NULs), equal lengths are equal keys (a key met in every file).
+      const la = a.keyEnd - a.keyStart
+      const lb = b.keyEnd - b.keyStart
+      if (la <= 6 && lb <= 6) return la < lb || (la === lb && i < j)
+    }
     const c = compareKeyBytes(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd)
     return c < 0 || (c === 0 && i < j)
   }

@@ -140,6 +140,40 @@ test('Sorter: ASCII keys (shared prefixes, short keys, NULs, in order or not, nu
   }
 })
 
+test('Sorter: 16 partitions, short and long records, number rows, a spill: each partition sorted stably like JS < (records regrouped per partition)', (t) => {
+  const dir = tempDir(t)
+  const r = rng(SEED + 2)
+  const P = 16
+  for (const spillAt of [-1, 7000]) {
+    const pairs: [string, unknown, number][] = []
+    for (let i = 0; i < 20_000; i++) {
+      const k = `u${Math.floor(r() * 3000)}${r() < 0.1 ? '-a-longer-key-of-more-than-32-bytes' : ''}`
+      const v = r() < 0.3 ? [Math.floor(r() * 100), i] : r() < 0.5 ? `${'v'.repeat(Math.floor(r() * 80))}${i}` : i
+      pairs.push([k, v, Math.floor(r() * P)])
+    }
+    const s = new Sorter(join(dir, 'tmp'), { partitions: P })
+    pairs.forEach(([k, v, p], i) => {
+      if (Array.isArray(v)) {
+        const kb = Buffer.from(`#${k}#`, 'latin1')
+        s.addNumberRow(kb, 1, kb.length - 1, new Float64Array(v as number[]), 0, 2, p)
+      } else s.add(k, v, p)
+      if (i === spillAt) s.spill()
+    })
+    const got = new Map<number, [string, unknown][]>()
+    s.finish((p) => new RecordWriter(join(dir, `big-${spillAt}-${p}`)), (p, w) => {
+      w.commit()
+      const rows: [string, unknown][] = []
+      const rd = new RecordReader(w.path)
+      while (rd.next()) rows.push([rd.key(), rd.value()])
+      got.set(p, rows)
+    })
+    for (let p = 0; p < P; p++) {
+      const want = pairs.filter((x) => x[2] === p).map(([k, v]): [string, unknown] => [k, v]).sort((a, b) => jsOrder(a[0], b[0]))
+      assert.deepEqual(got.get(p) ?? [], want, `seed=${SEED + 2} spillAt=${spillAt} p=${p}`)
+    }
+  }
+})
+
 test('NdjsonSink writes result lines from binary records', (t) => {
   const dir = tempDir(t)
   const out = new AtomicWriter(join(dir, 'r.ndjson'))
@@ -198,6 +232,10 @@ test('RunMerger: many sorted files merge in JS < order, ties in file order (6-by
   const key = (): string => (r() < 0.5 ? stems[Math.floor(r() * stems.length)]! : '') + (r() < 0.6 ? randomKey(r) : String(Math.floor(r() * 500)))
   const { got, want } = mergeFiles(dir, 'm', Array.from({ length: 9 }, () => Array.from({ length: 400 }, key)))
   assert.deepEqual(got, want, `seed=${SEED + 3}`)
+  // Keys of at most 6 bytes whose 6-byte prefixes are equal (trailing NULs), in every file: ties.
+  const short = ['', '\u0000', 'a', 'a\u0000', 'a\u0000\u0000', 'ab', 'ab\u0000\u0000\u0000\u0000', 'u12345', 'u1234', 'u1234\u0000', '\u0000\u0000\u0000\u0000\u0000\u0000']
+  const s2 = mergeFiles(dir, 's', Array.from({ length: 16 }, () => Array.from({ length: 60 }, () => short[Math.floor(r() * short.length)]!)))
+  assert.deepEqual(s2.got, s2.want, `short keys, seed=${SEED + 3}`)
 })
 
 test('RunMerger (loser tree): 0 to 17 files, empty ones and uneven lengths, equal a stable sort; ends for good', (t) => {
