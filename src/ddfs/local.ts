@@ -3,10 +3,11 @@
 //   <dir>/tags/<tag>/<revision>.json     one file per tag version; the highest revision is current
 //   <dir>/tmp/                           partial writes, renamed/linked into place when complete
 import { createHash, randomBytes } from 'node:crypto'
-import { constants as fsc, createWriteStream, promises as fsp } from 'node:fs'
+import { closeSync, constants as fsc, createWriteStream, fstatSync, openSync, promises as fsp } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
+import { isMainThread } from 'node:worker_threads'
 import { DiscoError } from '../errors.js'
 import { readChunks } from '../util/read-chunks.js'
 import type { BlobInfo, BlobSource, BlobStore, PutOptions, TagRecord, TagState, TagStore } from './types.js'
@@ -266,21 +267,42 @@ export class LocalBlobStore implements BlobStore {
     const { hh, name } = this.parse(url)
     const missing = (): DiscoError => new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)
     if (!(await this.checkDirs(hh))) throw missing()
-    // O_NOFOLLOW: a symlink planted in the store is refused, never followed.
-    const fh = await fsp.open(join(this.blobDir, hh, name), fsc.O_RDONLY | fsc.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
+    const path = join(this.blobDir, hh, name)
+    const refused = (e: NodeJS.ErrnoException): never => {
       if (e.code === 'ENOENT') throw missing()
       if (e.code === 'ELOOP') throw new DiscoError('DDFS_BAD_URL', `blob ${url} is a symlink in ${this.dir}: refusing to follow it`)
       throw e
-    })
-    const st = await fh.stat()
-    if (!st.isFile()) {
-      await fh.close()
-      throw new DiscoError('DDFS_BAD_URL', `blob ${url} is not a regular file in ${this.dir}`)
     }
+    const notFile = (): DiscoError => new DiscoError('DDFS_BAD_URL', `blob ${url} is not a regular file in ${this.dir}`)
     // Reads of up to 1 MiB, but no bigger than the blob: each read allocates its whole buffer, and
     // a job's many small map outputs each cost a 1 MiB buffer (and GC work) otherwise.
     // One new buffer per read, read when asked for: a map task's thread frees it young (peak RSS
     // on uncompressed blobs).
+    // O_NOFOLLOW: a symlink planted in the store is refused, never followed.
+    if (!isMainThread) {
+      // Off the main thread (a map task in a pool worker) the reads are synchronous: a read from the
+      // page cache takes a fraction of a millisecond, while an asynchronous one waits its turn in
+      // the process's libuv threadpool behind every other thread's file work (and the gunzip of
+      // compressed blobs), leaving the task's thread idle meanwhile.
+      let fd: number
+      try { fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW) } catch (e) { return refused(e as NodeJS.ErrnoException) }
+      let size: number
+      try {
+        const st = fstatSync(fd)
+        if (!st.isFile()) throw notFile()
+        size = st.size
+      } catch (e) {
+        closeSync(fd)
+        throw e
+      }
+      return readChunks(fd, readSize(size))
+    }
+    const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW).catch(refused)
+    const st = await fh.stat()
+    if (!st.isFile()) {
+      await fh.close()
+      throw notFile()
+    }
     return readChunks(fh, readSize(st.size))
   }
 
