@@ -166,14 +166,17 @@ export class Reader implements QuerySource {
   #batchPool: BatchPool | undefined
   /** Whether a scan holds `#batchPool`. */
   #batchBusy = false
-  /** The WebAssembly batch decoder of a compressed DB (made by the first scan; null when unavailable). */
-  #wasm: WasmValueDecoder | null | undefined
-  /** Whether a scan holds `#wasm`. */
-  #wasmBusy = false
-  /** The WebAssembly decoder of key records (made by the first item scan; null when unavailable). */
-  #lists: WasmListDecoder | null | undefined
-  /** Whether a scan holds `#lists`. */
-  #listsBusy = false
+  /** The WebAssembly batch decoder of a compressed DB with a checked value TOC (see takeWasm). */
+  readonly #wasm = new Lease<WasmValueDecoder>(() => {
+    const t = this.#valueTable()
+    // The codebook is checked (lengths 0..16) before the decoder reads it.
+    return t === null || this.U === 0 ? null : WasmValueDecoder.create(this.buf, t, this.h.codebookOffs, this.codebook().lengths)
+  })
+  /** The WebAssembly decoder of key records for item scans (see takeListDecoder). */
+  readonly #lists = new Lease<WasmListDecoder>(() => {
+    const t = this.#keyTable()
+    return t === null ? null : WasmListDecoder.create(this.buf, t, this.keyTocEnd, this.h.id2valueOffs, this.U)
+  })
 
   /**
    * `bytes` holds the whole DB (have = S_ALL), or is undefined: then `file` has it all (its
@@ -931,19 +934,11 @@ export class Reader implements QuerySource {
    * `returnWasm`. Made on first use: a copy of the values and the codebook (the DB's size, about).
    */
   takeWasm(): WasmValueDecoder | null {
-    if (this.#wasmBusy || !this.h.compressed) return null
-    let w = this.#wasm
-    if (w === undefined) {
-      const t = this.#valueTable()
-      // The codebook is checked (lengths 0..16) before the decoder reads it.
-      w = this.#wasm = t === null || this.U === 0 ? null : WasmValueDecoder.create(this.buf, t, this.h.codebookOffs, this.codebook().lengths)
-    }
-    if (w !== null) this.#wasmBusy = true
-    return w
+    return this.h.compressed ? this.#wasm.take() : null
   }
 
   returnWasm(): void {
-    this.#wasmBusy = false
+    this.#wasm.give()
   }
 
   /**
@@ -953,18 +948,11 @@ export class Reader implements QuerySource {
    * the key records and the key TOC (about the index's size).
    */
   takeListDecoder(): WasmListDecoder | null {
-    if (this.#listsBusy) return null
-    let d = this.#lists
-    if (d === undefined) {
-      const t = this.#keyTable()
-      d = this.#lists = t === null ? null : WasmListDecoder.create(this.buf, t, this.keyTocEnd, this.h.id2valueOffs, this.U)
-    }
-    if (d !== null) this.#listsBusy = true
-    return d
+    return this.#lists.take()
   }
 
   returnListDecoder(): void {
-    this.#listsBusy = false
+    this.#lists.give()
   }
 
   /** Decodes value `id` of a compressed DB in JavaScript to throw its error (the batch decoder found it damaged). */
@@ -1037,5 +1025,27 @@ export class Reader implements QuerySource {
       }
     }
     return { bytes: out.subarray(0, at), offsets }
+  }
+}
+
+/**
+ * One object for one user at a time, made on first use by `make` (null when it cannot be made, and
+ * then never tried again): `take` gives it, or null while it is taken; `give` hands it back.
+ */
+class Lease<T> {
+  #value: T | null | undefined
+  #taken = false
+
+  constructor(private readonly make: () => T | null) {}
+
+  take(): T | null {
+    if (this.#taken) return null
+    if (this.#value === undefined) this.#value = this.make()
+    if (this.#value !== null) this.#taken = true
+    return this.#value
+  }
+
+  give(): void {
+    this.#taken = false
   }
 }

@@ -19,7 +19,6 @@ import type { ResultRow, Rule } from '../rules/rule.js'
 import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
 import { DISCO_JOB_FUNCTIONS, discoJobModules } from './job-modules.js'
 
-const FUNCTIONS = DISCO_JOB_FUNCTIONS
 
 /** True when a rule (and its sub-rules) can run on Disco: loaded from a module file. */
 export function runsOnDisco(rule: Rule): boolean {
@@ -68,10 +67,10 @@ export function discoEngine(opts: DiscoEngineOptions = {}): RuleEngine {
       const spec: JobSpec = {
         prefix: rule.name.replace(/[^A-Za-z0-9_-]/g, '_'),
         inputs: job.inputs.map((b) => b[0]!),
-        map: { module: FUNCTIONS, export: 'map' },
+        map: { module: DISCO_JOB_FUNCTIONS, export: 'map' },
         mapForm: 'bytes',
-        reduce: { module: FUNCTIONS, export: 'reduce' },
-        ...(rule.partitionFunction ? { partitioner: { module: FUNCTIONS, export: 'partition' } } : {}),
+        reduce: { module: DISCO_JOB_FUNCTIONS, export: 'reduce' },
+        ...(rule.partitionFunction ? { partitioner: { module: DISCO_JOB_FUNCTIONS, export: 'partition' } } : {}),
         partitions: job.partitions,
         params,
         // The rule module travels with the job (a cluster ships it to its workers as a job pack).
