@@ -345,12 +345,12 @@ test('a bytes-form map with KeyedSums gives the record form results (odd keys, b
   assert.deepEqual(await collect(plain.results()), expected)
 })
 
-test('a file input that does not exist is DISCO_INPUT_NOT_FOUND in the record and the bytes form', async (t) => {
+test('a file input that does not exist is DISCO_INPUT_NOT_FOUND in the record and the bytes form (chunks reused or not)', async (t) => {
   const dir = tempDir(t)
   const store = join(dir, 'store')
-  for (const form of ['record', 'bytes'] as const) {
+  for (const [form, map] of [['record', 'rowMap'], ['bytes', 'rowBytesMap'], ['bytes', 'rowBytesMapReusing']] as const) {
     const job = await runJob({
-      inputs: [join(dir, 'missing.ndjson')], map: fn(form === 'bytes' ? 'rowBytesMap' : 'rowMap'), mapForm: form, reduce: fn('rowReduce'), maxAttempts: 1,
+      inputs: [join(dir, 'missing.ndjson')], map: fn(map), mapForm: form, reduce: fn('rowReduce'), maxAttempts: 1,
     }, { store, executor: 'in-process' })
     await assert.rejects(job.wait(), (e: unknown) => (e as { code?: string }).code === 'DISCO_TASK_FAILED' && /DISCO_INPUT_NOT_FOUND|does not exist/.test((e as Error).message))
   }
