@@ -13,7 +13,7 @@ import { createGzip } from 'node:zlib'
 import { LocalBlobStore, LocalTagStore } from './local.js'
 import { TAG_LINK, blobFileName, blobName, checkTagName, isLink, normalizeEntries, rawText, safeName, versioned } from './names.js'
 import { DEFAULT_WRITE_LEASE_MS, PENDING_PREFIX, PendingWrite, isBookkeeping, scanPending, writeIdOf } from './pending.js'
-import type { BlobInfo, BlobSource, BlobStore, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
+import type { BlobInfo, BlobSource, BlobStore, GetOptions, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
 
 /** Default store directory when neither an argument nor `DISCO_STORE` names one. */
 export const DEFAULT_STORE_DIR = './.disco'
@@ -697,10 +697,10 @@ export class Ddfs {
 
   /**
    * The raw bytes of a blob, trying each replica in turn. Accepts this store's URLs and
-   * `raw://<text>` only (see {@link Ddfs.checkUrl}).
+   * `raw://<text>` only (see {@link Ddfs.checkUrl}). `opts` goes to the blob store (GetOptions).
    * @example for await (const b of await ddfs.openBlob(set)) process.stdout.write(b)
    */
-  async openBlob(urls: string | readonly string[]): Promise<AsyncIterable<Uint8Array>> {
+  async openBlob(urls: string | readonly string[], opts: GetOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     const list = typeof urls === 'string' ? [urls] : urls
     let last: unknown
     for (const url of list) {
@@ -708,7 +708,7 @@ export class Ddfs {
         this.checkUrl(url)
         const raw = rawText(url)
         if (raw !== undefined) return Readable.from([Buffer.from(raw)])
-        return await this.blobStore.get(url)
+        return await this.blobStore.get(url, opts)
       } catch (e) {
         last = e
       }

@@ -1,5 +1,5 @@
 // Public surface of the DDFS layer: the tag-addressed blob store.
-export type { BlobInfo, BlobSource, BlobStore, PutOptions, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
+export type { BlobInfo, BlobSource, BlobStore, GetOptions, PutOptions, ReplicaSet, TagEntry, TagRecord, TagState, TagStore } from './types.js'
 export {
   Ddfs, openStore, formatLastModified,
   DEFAULT_STORE_DIR, DEFAULT_BLOB_GRACE_MS, DEFAULT_TOMBSTONE_GRACE_MS, DEFAULT_PARTIAL_GRACE_MS,

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream'
 import { isMainThread } from 'node:worker_threads'
 import { DiscoError } from '../errors.js'
 import { readChunks } from '../util/read-chunks.js'
-import type { BlobInfo, BlobSource, BlobStore, PutOptions, TagRecord, TagState, TagStore } from './types.js'
+import type { BlobInfo, BlobSource, BlobStore, GetOptions, PutOptions, TagRecord, TagState, TagStore } from './types.js'
 
 /** Hash directories LocalBlobStore.list reads at once. */
 const LIST_AHEAD = 16
@@ -263,7 +263,7 @@ export class LocalBlobStore implements BlobStore {
     return join(this.blobDir, hh, name)
   }
 
-  async get(url: string): Promise<AsyncIterable<Uint8Array>> {
+  async get(url: string, opts: GetOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     const { hh, name } = this.parse(url)
     const missing = (): DiscoError => new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)
     if (!(await this.checkDirs(hh))) throw missing()
@@ -295,7 +295,7 @@ export class LocalBlobStore implements BlobStore {
         closeSync(fd)
         throw e
       }
-      return readChunks(fd, readSize(size))
+      return readChunks(fd, readSize(size), opts)
     }
     const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW).catch(refused)
     const st = await fh.stat()
@@ -303,7 +303,7 @@ export class LocalBlobStore implements BlobStore {
       await fh.close()
       throw notFile()
     }
-    return readChunks(fh, readSize(st.size))
+    return readChunks(fh, readSize(st.size), opts)
   }
 
   async delete(url: string): Promise<void> {

@@ -98,6 +98,15 @@ export interface PutOptions {
   replace?: boolean
 }
 
+/** Options of {@link BlobStore.get}. */
+export interface GetOptions {
+  /**
+   * The reader keeps no view of a chunk once it asks for the next one, so the store may hand out
+   * one buffer over and over (each chunk valid until the next); a store may ignore it.
+   */
+  readonly reuse?: boolean
+}
+
 /**
  * Immutable blob storage. `name` is the full versioned name (`data_txt-0$19b2…`), unique per put.
  * A put is atomic: until it resolves, nothing is visible; a crash leaves no partial blob.
@@ -115,7 +124,7 @@ export interface BlobStore {
    * hands out (`..`, encoded or double-encoded separators, NUL, absolute paths, another store)
    * is `DDFS_BAD_URL`, never read.
    */
-  get(url: string): Promise<AsyncIterable<Uint8Array>>
+  get(url: string, opts?: GetOptions): Promise<AsyncIterable<Uint8Array>>
   /** Deletes a blob; deleting a missing blob is not an error; a URL `get` would refuse is refused (`DDFS_BAD_URL`). */
   delete(url: string): Promise<void>
   /** Every stored blob. */

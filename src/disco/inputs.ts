@@ -3,7 +3,7 @@
 // directly; all through DDFS's line splitter (`lineBatches`), so gzip, `raw://` decoding and line
 // splitting follow one set of rules: lines end at `\n`, and a `\r` before it stays part of the
 // line, as everywhere in DDFS and Inferno.
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { isMainThread } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
@@ -60,7 +60,7 @@ export async function* inputLineBatches(url: string, stores: DiscoStores, opts: 
  * The decoded (gunzipped) bytes of one input (for bytes-form map functions). `onRead` is told the
  * stored (still compressed) bytes as they are read, for progress against the input's stored size.
  * With `reuse` (a reader that keeps no view of a chunk once it asks for the next), a plain
- * (not gzip) file is read into one buffer over and over: each chunk is valid until the next.
+ * (not gzip) file or blob is read into one buffer over and over: each chunk is valid until the next.
  */
 export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (bytes: number) => void, opts: { reuse?: boolean } = {}): AsyncGenerator<Uint8Array> {
   checkInput(url, stores)
@@ -79,7 +79,24 @@ export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (by
     }
     return
   }
-  yield* maybeGunzip(counted(await stores.ddfs.openBlob(url), onRead), url)
+  yield* maybeGunzip(counted(opts.reuse === true ? reusedUnlessGzip(url, stores) : await stores.ddfs.openBlob(url), onRead), url)
+}
+
+/**
+ * A blob's chunks for a reader that keeps no view of a chunk past the next: a plain blob of a
+ * local store read into one buffer over and over (maybeGunzip hands each chunk on before it asks
+ * for the next); a gzip blob (its first two bytes read from its file), or one of another store, in
+ * buffers of their own (the gunzip stream reads ahead of its reader and keeps what it read).
+ */
+async function* reusedUnlessGzip(url: string, stores: DiscoStores): AsyncGenerator<Uint8Array> {
+  const local = stores.ddfs.blobStore as { filePath?: (url: string) => Promise<string>, owns(url: string): boolean }
+  let plain = false
+  if (typeof local.filePath === 'function' && local.owns(url)) {
+    try {
+      plain = !gzipFile(await local.filePath(url), constants.O_RDONLY | constants.O_NOFOLLOW)
+    } catch { /* read as usual: the store's get says what is wrong */ }
+  }
+  yield* await stores.ddfs.openBlob(url, { reuse: plain })
 }
 
 /**
@@ -94,8 +111,8 @@ async function* fileChunks(path: string, reuse = false): AsyncGenerator<Uint8Arr
 }
 
 /** True when the file at `path` starts as gzip does. */
-function gzipFile(path: string): boolean {
-  const fd = openSync(path, 'r')
+function gzipFile(path: string, flags: number = constants.O_RDONLY): boolean {
+  const fd = openSync(path, flags)
   try {
     const head = Buffer.alloc(2)
     return isGzip(head.subarray(0, readSync(fd, head, 0, 2, 0)))

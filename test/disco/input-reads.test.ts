@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
-import { WorkerPoolExecutor, jobTasks, runJob, type JobSpec } from 'disco-inferno'
+import { WorkerPoolExecutor, jobTasks, openLocalStores, runJob, type JobSpec } from 'disco-inferno'
 import { collect, fn, rng, tempDir } from './helpers.js'
 
 const SEED = Number(process.env.DISCO_TEST_SEED ?? 20261127)
@@ -64,5 +64,41 @@ test('file inputs read in a worker (sync) and in process (async) give the same l
   for (const [map, mapForm] of [['rowMap', 'record'], ['rowBytesMap', 'bytes']] as const) {
     const job = await runJob({ ...base, inputs: [join(dir, 'missing.ndjson')], map: fn(map), mapForm, maxAttempts: 1 }, { store, executor: pool })
     await assert.rejects(job.wait(), (e: unknown) => /DISCO_INPUT_NOT_FOUND|does not exist/.test((e as Error).message))
+  }
+})
+
+test('DDFS blob inputs of a map that reuses chunks: a plain blob comes in one buffer, a gzip blob in buffers of its own; the same results', async (t) => {
+  const dir = tempDir(t)
+  const store = join(dir, 'store')
+  const r = rng(SEED + 1)
+  const out: string[] = []
+  for (let size = 0; size < 2.6 * 1048576;) {
+    // Random padding: the gzip blob too is more than one 1 MiB read.
+    const pad = Array.from({ length: Math.floor(r() * 80) }, () => String.fromCharCode(33 + Math.floor(r() * 90)).replace(/["\\]/, 'x')).join('')
+    const l = JSON.stringify({ k: `k${Math.floor(r() * 300)}`, v: Math.floor(r() * 1000), pad })
+    out.push(l)
+    size += l.length + 1
+  }
+  const text = Buffer.from(out.join('\n') + '\n')
+  const { ddfs } = openLocalStores(store)
+  await ddfs.push('in:plain', [{ name: 'plain', data: text }])
+  const gz = gzipSync(text)
+  assert.ok(gz.length > 1048576, `the gzip blob is ${gz.length} bytes: more than one read`)
+  await ddfs.push('in:gzip', [{ name: 'gzip', data: gz }])
+  const pool = new WorkerPoolExecutor({ size: 2 })
+  t.after(() => pool.close())
+  const base: JobSpec = { inputs: ['tag://in:plain', 'tag://in:gzip'], reduce: fn('rowReduce'), combiner: fn('rowCombine'), partitions: 3 }
+  const ref = await runJob({ ...base, map: fn('rowMap') }, { store, executor: 'in-process' })
+  assert.equal((await ref.wait()).records, 2 * out.length)
+  const expected = await collect(ref.results())
+  for (const executor of [pool, 'in-process'] as const) {
+    const where = executor === pool ? 'pool' : 'in-process'
+    const job = await runJob({ ...base, map: fn('rowBytesMapReusing'), mapForm: 'bytes' }, { store, executor })
+    await job.wait()
+    assert.deepEqual(await collect(job.results()), expected, `${where} seed ${SEED + 1}`)
+    const stats = (await jobTasks(store, job.name)).filter((x) => x.task.startsWith('map:')).map((x) => x.stats as { chunks: number; buffers: number })
+    assert.equal(stats.length, 2)
+    assert.ok(stats.some((s) => s.chunks === 3 && s.buffers === 1), `${where}: the plain blob's three 1 MiB reads in one buffer (${JSON.stringify(stats)})`)
+    assert.ok(stats.some((s) => s.buffers > 1), `${where}: the gzip blob's gunzipped chunks in buffers of their own (${JSON.stringify(stats)})`)
   }
 })

@@ -195,3 +195,29 @@ test('fast path: pre-processors get plain objects as the full path gives them (p
     assert.deepStrictEqual(seen.bytes, seen.text)
   }
 })
+
+test('fast path over borrowed chunks (one buffer read into again): the pairs and counters of the full path', async () => {
+  const r = mulberry32(77)
+  const lines: string[] = []
+  for (let i = 0; i < 3000; i++) lines.push(recordLine(r).replace(/\n/g, ' '))
+  lines.splice(1000, 0, `{"ts":4,"event":"purchase","user":"${'v'.repeat(1_200_000)}","amount":3}`)
+  const bytes = Buffer.concat([Buffer.from(lines.join('\n') + '\n', 'utf8'), blob(78, 2000)])
+  const want = await run(rule, 'text', bytes, 0)
+  for (const [chunk, scanner] of [[1 << 12, 'wasm'], [1 << 16, 'wasm'], [1 << 20, 'wasm'], [1 << 16, 'js']] as const) {
+    // As a reused read buffer: each chunk lives in the same memory, overwritten (first with junk
+    // that would make any kept view wrong) once the map asks for the next.
+    const one = Buffer.alloc(chunk)
+    const chunks = (function* () {
+      for (let i = 0; i < bytes.length; i += chunk) {
+        one.fill(0x7b)
+        const n = bytes.copy(one, 0, i, Math.min(bytes.length, i + chunk))
+        yield one.subarray(0, n)
+      }
+    })()
+    const pairs: [string, unknown[]][] = []
+    const stats = newJobStats()
+    await mapBytes({ rule, params: {}, scanner, borrowed: true }, chunks, (k, v) => pairs.push([k, v]), stats)
+    assert.deepStrictEqual(stats, want.stats, `chunk ${chunk}, ${scanner}`)
+    assert.deepStrictEqual(pairs, want.pairs, `chunk ${chunk}, ${scanner}`)
+  }
+})

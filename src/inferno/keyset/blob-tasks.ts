@@ -45,6 +45,12 @@ export interface MapContext {
    * the JS scanner for lines it leaves) or `js` (the JS scanner only; benches and tests compare).
    */
   readonly scanner?: 'wasm' | 'js' | undefined
+  /**
+   * mapBytes: each chunk is valid only until the next is asked for (its buffer is read into again):
+   * the line splitter then copies an unfinished line's pieces instead of keeping views of them.
+   * (Nothing else in mapBytes keeps a view of a chunk past its handling.)
+   */
+  readonly borrowed?: boolean | undefined
 }
 
 /** Keys buffered by the map-side combiner before it hands its sums on. */
@@ -300,7 +306,7 @@ export async function mapBytes(ctx: MapContext, bytes: AsyncIterable<Uint8Array>
     run.reader = createRecordReader({ kind: rule.mapInputStream, csvFields: rule.csvFields, dialect: rule.csvDialect }, readStats)
     run.m = recordMapper(ctx, emit, stats)
     const max = lines.maxLine ?? DEFAULT_MAX_LINE
-    run.split = lines.onTooLong ? new LineSplitter(max, lines.onTooLong) : new LineSplitter(max)
+    run.split = new LineSplitter(max, lines.onTooLong, { borrowed: ctx.borrowed === true })
     const { split, sink, block, blocks } = run
     const mapBefore = { ...stats.map }
     rule.mapInitFunction?.(ctx.params)

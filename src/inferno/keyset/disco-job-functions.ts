@@ -89,7 +89,7 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
   loaded.set(ruleId(p), rule) // for partition(), called while this task maps
   const stats = newJobStats()
   const debug = p.debug ? cappedDebug((m) => ctx.log(m)) : undefined
-  await mapBytes({ rule, params: p.params, debug: debug?.log, blob: ctx.input, onNewlines: ctx.newlines }, bytes,
+  await mapBytes({ rule, params: p.params, debug: debug?.log, blob: ctx.input, onNewlines: ctx.newlines, borrowed: true }, bytes,
     (k, v) => emit(k, mapWire(v)), stats, ctx.lines)
   if (debug && debug.suppressed() > 0) ctx.log(suppressedNote(debug.suppressed()))
   // Lines Disco skipped as longer than the maximum record size are bad lines of this blob.
@@ -97,6 +97,9 @@ export async function map(bytes: AsyncIterable<Uint8Array>, p: InfernoJobParams,
   ctx.report({ read: stats.read, map: stats.map, mapErrors: stats.mapErrors, blobs: stats.blobs } satisfies InfernoTaskStats)
 }
 
+// mapBytes is done with a chunk once it asks for the next (its splitter copies an unfinished line):
+// Disco may read a plain blob or file into one buffer over and over.
+map.reusesChunks = true
 // The splitter in mapBytes counts the lines: Disco need not scan the bytes for newlines again.
 map.countsNewlines = true
 
