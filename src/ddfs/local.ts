@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, constants as fsc, createWriteStream, fstatSync, openSync, promises as fsp } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import type { FileHandle } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { isMainThread } from 'node:worker_threads'
@@ -273,37 +274,31 @@ export class LocalBlobStore implements BlobStore {
       if (e.code === 'ELOOP') throw new DiscoError('DDFS_BAD_URL', `blob ${url} is a symlink in ${this.dir}: refusing to follow it`)
       throw e
     }
-    const notFile = (): DiscoError => new DiscoError('DDFS_BAD_URL', `blob ${url} is not a regular file in ${this.dir}`)
-    // Reads of up to 1 MiB, but no bigger than the blob: each read allocates its whole buffer, and
-    // a job's many small map outputs each cost a 1 MiB buffer (and GC work) otherwise.
-    // One new buffer per read, read when asked for: a map task's thread frees it young (peak RSS
-    // on uncompressed blobs).
-    // O_NOFOLLOW: a symlink planted in the store is refused, never followed.
-    if (!isMainThread) {
-      // Off the main thread (a map task in a pool worker) the reads are synchronous: a read from the
-      // page cache takes a fraction of a millisecond, while an asynchronous one waits its turn in
-      // the process's libuv threadpool behind every other thread's file work (and the gunzip of
-      // compressed blobs), leaving the task's thread idle meanwhile.
-      let fd: number
-      try { fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW) } catch (e) { return refused(e as NodeJS.ErrnoException) }
-      let size: number
-      try {
-        const st = fstatSync(fd)
-        if (!st.isFile()) throw notFile()
-        size = st.size
-      } catch (e) {
-        closeSync(fd)
-        throw e
-      }
-      return readChunks(fd, readSize(size), opts)
+    // O_NOFOLLOW: a symlink planted in the store is refused, never followed. Off the main thread (a
+    // map task in a pool worker) the file is read synchronously (a number, for readChunks): a read
+    // from the page cache takes a fraction of a millisecond, while an asynchronous one waits its
+    // turn in the process's libuv threadpool behind every other thread's file work (and the gunzip
+    // of compressed blobs), leaving the task's thread idle meanwhile.
+    const flags = fsc.O_RDONLY | fsc.O_NOFOLLOW
+    let file: FileHandle | number
+    try {
+      file = isMainThread ? await fsp.open(path, flags) : openSync(path, flags)
+    } catch (e) {
+      return refused(e as NodeJS.ErrnoException)
     }
-    const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW).catch(refused)
-    const st = await fh.stat()
-    if (!st.isFile()) {
-      await fh.close()
-      throw notFile()
+    try {
+      const st = typeof file === 'number' ? fstatSync(file) : await file.stat()
+      if (!st.isFile()) throw new DiscoError('DDFS_BAD_URL', `blob ${url} is not a regular file in ${this.dir}`)
+      // Reads of up to 1 MiB, but no bigger than the blob: each read allocates its whole buffer,
+      // and a job's many small map outputs each cost a 1 MiB buffer (and GC work) otherwise. One
+      // new buffer per read (unless `reuse`), read when asked for: a map task's thread frees it
+      // young (peak RSS on uncompressed blobs).
+      return readChunks(file, readSize(st.size), opts)
+    } catch (e) {
+      if (typeof file === 'number') closeSync(file)
+      else await file.close()
+      throw e
     }
-    return readChunks(fh, readSize(st.size), opts)
   }
 
   async delete(url: string): Promise<void> {
