@@ -494,11 +494,9 @@ class BytesMap {
    */
   records(i: number, n: number, taken: number): number {
     const b = this.blocks!
-    const { split, m, readStats, values, scanner, masked, fromBlock } = this
+    const { split, m, readStats, values, masked, fromBlock } = this
     const build = this.build!
-    const mem = b.bytes
     const out = b.out
-    const nums = b.nums
     const stride = b.stride
     const nf = b.fields.length
     for (let r = i * stride; i < n; i++, r += stride) {
@@ -524,9 +522,7 @@ class BytesMap {
           mask >>>= 1
           if (bit === 0) continue
         }
-        const k = out[q]!
-        values[f] = k === 0 ? undefined : k >= 65536 ? b.interned(k, out[q + 1]!, out[q + 2]!)
-          : (k & SHORT_INT) !== 0 ? nums[i * nf + f] : scanner!.decode(mem, k & 255, (k >> 8) & 3, out[q + 1]!, out[q + 2]!)
+        values[f] = blockValue(this, q, i, f)
       }
       m.one(build(values, present))
       m.flush(false)

@@ -19,7 +19,6 @@ import type { ResultRow, Rule } from '../rules/rule.js'
 import type { EngineJob, EngineResult, RuleEngine } from './rule-engine.js'
 import { DISCO_JOB_FUNCTIONS, discoJobModules } from './job-modules.js'
 
-
 /** True when a rule (and its sub-rules) can run on Disco: loaded from a module file. */
 export function runsOnDisco(rule: Rule): boolean {
   return rule.modulePath !== undefined && rule.subRules.every(runsOnDisco)
