@@ -6,7 +6,8 @@
 // watches for.
 import { hostname } from 'node:os'
 import { DiscoError } from '../errors.js'
-import { DEFAULT_MAX_LINE, LineSplitter, blobFileName, throwTooLong, type LineSink } from '../ddfs/index.js'
+import { DEFAULT_MAX_LINE, LineSplitter, throwTooLong, type LineSink } from '../ddfs/lines.js'
+import { blobFileName } from '../ddfs/names.js'
 import { MinHeap } from '../util/heap.js'
 import { InProcessExecutor, WorkerPoolExecutor, isFatal, type Executor } from './executor.js'
 import { expandInputs } from './inputs.js'
