@@ -6,7 +6,9 @@
 // watches for.
 import { hostname } from 'node:os'
 import { DiscoError } from '../errors.js'
-import { DEFAULT_MAX_LINE, LineSplitter, LocalBlobStore, blobFileName, throwTooLong, type LineSink } from '../ddfs/index.js'
+import { DEFAULT_MAX_LINE, LineSplitter, throwTooLong, type LineSink } from '../ddfs/lines.js'
+import { LocalBlobStore } from '../ddfs/local.js'
+import { blobFileName } from '../ddfs/names.js'
 import { MinHeap } from '../util/heap.js'
 import { InProcessExecutor, WorkerPoolExecutor, isFatal, type Executor } from './executor.js'
 import { expandInputs } from './inputs.js'
