@@ -1,16 +1,18 @@
-// What a pool thread loads before its first Inferno map record: worker.ts, the embedded store
-// factory, the job functions and the rule module. A loader hook in a real worker thread records
-// every module that thread loads; modules a map task never needs (DDFS writing and archives, the
-// job runner, the CLI, the cluster, packages) must not be among them: each is compile time a
-// thread pays before it maps (a pool thread's start is on the critical path of every run).
+// What the threads of an `inferno -i` run load: a pool thread before its first map record
+// (worker.ts, the embedded store factory, the job functions, the rule module) and the command's
+// main thread. A loader hook records every module a thread loads; modules it never needs (DDFS
+// writing and archives, the job runner in a pool thread, the map code in the main thread, the
+// cluster's transport, the daemon, packages) must not be among them: each is compile time paid
+// before the map starts, and the two pool threads and the main thread share the cores then.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { MessageChannel, Worker } from 'node:worker_threads'
-import { LOCAL_STORE_FACTORY } from 'disco-inferno'
+import { LOCAL_STORE_FACTORY, openStore } from 'disco-inferno'
 import { DISCO_JOB_FUNCTIONS } from '#src/inferno/keyset/job-modules.js'
 
 const DIST = new URL('./', import.meta.resolve('#src/index.js')).href
@@ -104,4 +106,41 @@ parentPort.postMessage({ before, after: compiled })`
   } finally {
     await w.terminate()
   }
+})
+
+test('inferno -i: the main thread loads neither the map code nor DDFS writing, the daemon or the cluster transport', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'boot-imports-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const bin = fileURLToPath(new URL('cli/inferno-bin.js', DIST))
+  const rules = join(dir, 'rules')
+  const made = spawnSync(process.execPath, [bin, '--example-rules', rules], { encoding: 'utf8' })
+  assert.equal(made.status, 0, made.stderr)
+  await openStore(join(dir, 'store')).chunk('example:chunk:users', [join(rules, 'names.json')])
+  // Registered by --import in every thread; the main thread's hooks append what it loads to `list`.
+  const list = join(dir, 'loaded.txt')
+  const hooks = `import { appendFileSync } from 'node:fs'
+let list
+export function initialize(data) { list = data.list }
+export async function load(url, context, next) { if (list) appendFileSync(list, url + '\\n'); return next(url, context) }`
+  writeFileSync(join(dir, 'hooks.mjs'), hooks)
+  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'
+import { isMainThread } from 'node:worker_threads'
+register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { list: isMainThread ? ${JSON.stringify(list)} : undefined } })`)
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, bin, '--store', join(dir, 'store'), '-y', rules, '-i', 'names.last_names_json'], {
+    encoding: 'utf8', env: { ...process.env, HOME: dir, XDG_STATE_HOME: join(dir, 'state') }, timeout: 120_000,
+  })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /^last,count\r\n/)
+  const loaded = readFileSync(list, 'utf8').split('\n').filter((u) => u.startsWith('file:'))
+  const ours = loaded.filter((u) => u.startsWith(DIST)).map((u) => u.slice(DIST.length))
+  for (const needed of ['cli/inferno.js', 'inferno/runner.js', 'disco/job.js', 'ddfs/ddfs.js']) {
+    assert.ok(ours.includes(needed), `expected the main thread to load ${needed}, loaded: ${ours.join(' ')}`)
+  }
+  const unneeded = [
+    /^index\.js$/, /^ddfs\/(index|chunk|tar)\.js$/, /^disco\/(task|worker|runs|keyed-sums)\.js$/,
+    /^inferno\/keyset\/(disco-job-functions|blob-tasks)\.js$/, /^inferno\/reading\/readers\.js$/, /^util\/json-(block|fields)\.js$/,
+    /^inferno\/(daemon|notify)\//, /^cluster\/(connect|executor|kv-[a-z]+|obj-blobs|s3-blobs)\.js$/, /^(analytics|server)\//,
+  ]
+  assert.deepEqual(ours.filter((m) => unneeded.some((re) => re.test(m))), [])
+  assert.deepEqual(loaded.filter((u) => u.includes('/node_modules/') && !u.includes('/node_modules/commander/')), [], 'no package but the option parser')
 })
