@@ -2,7 +2,7 @@
 // a rule's keyset map and reduce run as Disco tasks on `disco worker` processes. The rule module
 // (and its relative imports) reaches the workers as a job pack; Inferno's own job functions and
 // built-in rules are this package's code, which every worker has.
-import { DEFAULT_STORE_DIR } from '../ddfs/index.js'
+import { DEFAULT_STORE_DIR } from '../ddfs/ddfs.js'
 import { openLocalStores, type DiscoStores } from '../disco/stores.js'
 import type { InfernoStore, RuleEngine } from '../inferno/index.js'
 import { openDiscoStores, type StoreOptions } from './store.js'

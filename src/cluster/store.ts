@@ -1,7 +1,7 @@
 // The one place a store value picks its adapters: `nats://…` (or `tls://…`) opens the cluster
 // (tags in KV, blobs in the object store or, with `?blobs=s3://…`, in S3); anything else is the
 // directory of the embedded store. The client libraries load only when a cluster is named.
-import { Ddfs, openStore } from '../ddfs/index.js'
+import { Ddfs, openStore } from '../ddfs/ddfs.js'
 import type { BlobStore } from '../ddfs/types.js'
 import { JobRegistry } from '../disco/registry.js'
 import { openLocalStores, type DiscoStores } from '../disco/stores.js'

@@ -6,10 +6,8 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DiscoError } from '../errors.js'
 import { backoffDelay } from '../util/backoff.js'
-import { chunkLines, type ChunkOptions } from './chunk.js'
+import type { ChunkOptions } from './chunk.js'
 import { lineBatches, maybeGunzip, type LineOptions } from './lines.js'
-import { tarMembers } from './tar.js'
-import { createGzip } from 'node:zlib'
 import { LocalBlobStore, LocalTagStore } from './local.js'
 import { TAG_LINK, blobFileName, blobName, checkTagName, isLink, normalizeEntries, rawText, safeName, versioned } from './names.js'
 import { DEFAULT_WRITE_LEASE_MS, PENDING_PREFIX, PendingWrite, isBookkeeping, scanPending, writeIdOf } from './pending.js'
@@ -657,6 +655,8 @@ export class Ddfs {
     checkTagName(tag)
     const label = typeof archive === 'string' ? archive : 'archive'
     return this.writeAndTag(tag, opts, async (put) => {
+      // Loaded here: pool workers and `inferno -i` read blobs and never push archives.
+      const [{ tarMembers }, { createGzip }] = await Promise.all([import('./tar.js'), import('node:zlib')])
       const source = typeof archive === 'string' ? createReadStream(archive, { highWaterMark: 1 << 20 }) : archive
       for await (const m of tarMembers(maybeGunzip(source, label), label)) {
         if (opts.include !== undefined && !m.name.includes(opts.include)) continue
@@ -675,6 +675,7 @@ export class Ddfs {
    */
   async chunk(tag: string, inputs: ChunkInput[], opts: ChunkTagOptions = {}): Promise<ReplicaSet[]> {
     return this.writeAndTag(tag, opts, async (put) => {
+      const { chunkLines } = await import('./chunk.js') // see pushTarball
       for (const input of inputs) {
         const name = safeName(typeof input === 'string' ? basename(input) : input.name)
         const source = typeof input === 'string' ? createReadStream(input, { highWaterMark: 1 << 20 }) : input.source

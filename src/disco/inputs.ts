@@ -9,7 +9,9 @@ import { isMainThread } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import { DiscoError } from '../errors.js'
 import { readChunks } from '../util/read-chunks.js'
-import { isGzip, lineBatches, maybeGunzip, rawText, type Ddfs, type LineOptions } from '../ddfs/index.js'
+import type { Ddfs } from '../ddfs/ddfs.js'
+import { isGzip, lineBatches, maybeGunzip, type LineOptions } from '../ddfs/lines.js'
+import { rawText } from '../ddfs/names.js'
 import type { DiscoStores } from './stores.js'
 
 /**

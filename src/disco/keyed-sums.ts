@@ -12,19 +12,9 @@ import { DiscoError } from '../errors.js'
 import { addExact } from '../util/json.js'
 import { ByteSink, ByteSource, decodeWtf8 } from './records.js'
 import type { Emit } from './types.js'
+import { ROW_SINK, type RowSink } from './row-sink.js'
 
-/**
- * Where an engine's `emit` may take rows straight from KeyedSums (a property of the emit
- * function under this registered symbol): an ASCII key's bytes `key[start, end)` and its row, the
- * numbers `sums[at, at + n)`, added as the pair `(key, [numbers])` would be, without the key
- * string, the array or the combiner's table (keys are unique per flush; the engine's combiner
- * folds a key met again when it sorts). A task's `emit` has it unless a custom partitioner needs
- * the key's text; any other emit gets ordinary pairs.
- */
-export const ROW_SINK = Symbol.for('disco-inferno.rowSink')
-
-/** The function under {@link ROW_SINK}. */
-export type RowSink = (key: Uint8Array, start: number, end: number, sums: Float64Array, at: number, n: number) => void
+export { ROW_SINK, type RowSink } from './row-sink.js'
 
 /** Options of {@link KeyedSums}. */
 export interface KeyedSumsOptions {

@@ -3,7 +3,8 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DiscoError } from '../errors.js'
-import { DEFAULT_MAX_LINE, checkTagName } from '../ddfs/index.js'
+import { DEFAULT_MAX_LINE } from '../ddfs/lines.js'
+import { checkTagName } from '../ddfs/names.js'
 import { backoffDelay } from '../util/backoff.js'
 import type { FnRef, JobPlan, JobSpec, NormalizedSpec } from './types.js'
 

@@ -3,7 +3,9 @@
 // and results under deterministic names). Tasks carry only `ref`; an executor's store factory
 // turns it back into stores (the embedded factory reads a directory; a cluster one a URL).
 import { join, resolve } from 'node:path'
-import { DEFAULT_STORE_DIR, LocalBlobStore, openStore, type BlobStore, type Ddfs } from '../ddfs/index.js'
+import { DEFAULT_STORE_DIR, openStore, type Ddfs } from '../ddfs/ddfs.js'
+import { LocalBlobStore } from '../ddfs/local.js'
+import type { BlobStore } from '../ddfs/types.js'
 import { LocalJobStore } from './local-jobstore.js'
 import { JobRegistry, keyToken, type RegistryOptions } from './registry.js'
 

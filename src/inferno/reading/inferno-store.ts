@@ -1,6 +1,8 @@
 // The store Inferno runs over: tags (tags.ts) plus reading and writing blob lines.
 import { DiscoError } from '../../errors.js'
-import { rawText, type Ddfs, type LineOptions } from '../../ddfs/index.js'
+import type { Ddfs } from '../../ddfs/ddfs.js'
+import type { LineOptions } from '../../ddfs/lines.js'
+import { rawText } from '../../ddfs/names.js'
 import type { DiscoStores } from '../../disco/index.js'
 import { blobRefName, type BlobRef, type InfernoTags } from './tags.js'
 

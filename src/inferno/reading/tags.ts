@@ -1,6 +1,6 @@
 // Tags and dates (spec inferno.md 2.1, 8): date-suffixed prefixes, prefix expansion, archive
 // exclusion by blob name, blob caps, archiving and result tag names — over a small store interface.
-import { blobFileName } from '../../ddfs/index.js'
+import { blobFileName } from '../../ddfs/names.js'
 import type { Rule } from '../rules/rule.js'
 import { dayMinus, dayText, localDay } from '../rules/rule.js'
 
