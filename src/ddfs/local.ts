@@ -159,13 +159,28 @@ export class LocalBlobStore implements BlobStore {
     return { hh, name }
   }
 
-  /** Refuses hash directories (and a blobs directory) that are symlinks: they could point outside the store. */
-  private async checkDirs(hh: string): Promise<boolean> {
+  /**
+   * Refuses hash directories (and a blobs directory) that are symlinks: they could point outside
+   * the store. False when one is missing. `seen` shares the looks of one batch of blobs (each
+   * directory is looked at once per batch, at the time of the batch, never remembered past it).
+   */
+  private async checkDirs(hh: string, seen?: Map<string, Promise<boolean>>): Promise<boolean> {
     for (const d of [this.blobDir, join(this.blobDir, hh)]) {
-      const st = await fsp.lstat(d).catch(() => undefined)
-      if (!st) return false
-      if (!st.isDirectory()) throw new DiscoError('DDFS_BAD_URL', `store directory ${d} is a symlink or file, not a directory: refusing to follow it`)
+      let ok = seen?.get(d)
+      if (!ok) {
+        ok = LocalBlobStore.isRealDir(d)
+        seen?.set(d, ok)
+      }
+      if (!(await ok)) return false
     }
+    return true
+  }
+
+  /** True for a directory, false when missing; DDFS_BAD_URL for a symlink or a file. */
+  private static async isRealDir(d: string): Promise<boolean> {
+    const st = await fsp.lstat(d).catch(() => undefined)
+    if (!st) return false
+    if (!st.isDirectory()) throw new DiscoError('DDFS_BAD_URL', `store directory ${d} is a symlink or file, not a directory: refusing to follow it`)
     return true
   }
 
@@ -264,6 +279,19 @@ export class LocalBlobStore implements BlobStore {
     return join(this.blobDir, hh, name)
   }
 
+  /**
+   * The files of many stored blobs, as {@link filePath} gives each (a reduce task's inputs): the
+   * blobs directory and each hash directory are looked at once for the whole batch.
+   */
+  async filePaths(urls: readonly string[]): Promise<string[]> {
+    const seen = new Map<string, Promise<boolean>>()
+    return Promise.all(urls.map(async (url) => {
+      const { hh, name } = this.parse(url)
+      if (!(await this.checkDirs(hh, seen))) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)
+      return join(this.blobDir, hh, name)
+    }))
+  }
+
   async get(url: string, opts: GetOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     const { hh, name } = this.parse(url)
     const missing = (): DiscoError => new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)
@@ -302,8 +330,24 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async delete(url: string): Promise<void> {
+    await this.deleteOne(url)
+  }
+
+  /**
+   * Deletes many blobs (as {@link delete} does each; a job's map outputs): every URL is checked
+   * first (DDFS_BAD_URL deletes nothing), and the blobs directory and each hash directory are
+   * looked at once for the whole batch.
+   */
+  async deleteAll(urls: readonly string[]): Promise<void> {
+    for (const url of urls) this.parse(url)
+    const seen = new Map<string, Promise<boolean>>()
+    // Up to 64 unlinks queued at once (the threadpool runs a few at a time anyway).
+    for (let i = 0; i < urls.length; i += 64) await Promise.all(urls.slice(i, i + 64).map((url) => this.deleteOne(url, seen)))
+  }
+
+  private async deleteOne(url: string, seen?: Map<string, Promise<boolean>>): Promise<void> {
     const { hh, name } = this.parse(url)
-    if (!(await this.checkDirs(hh))) return
+    if (!(await this.checkDirs(hh, seen))) return
     // unlink removes a symlink itself, never its target.
     await fsp.unlink(join(this.blobDir, hh, name)).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e

@@ -5,8 +5,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DiscoError } from '../errors.js'
 import type { JobStore, KvChange, LogEntry } from './jobstore.js'
-import { JobRegistry } from './registry.js'
-import type { JobInfo } from './types.js'
+import { JobRegistry, keyToken } from './registry.js'
+import type { JobInfo, TaskRecord } from './types.js'
 
 /** What an adapter factory returns: a fresh, empty store, a second handle on it, and a cleanup. */
 export interface JobStoreFixture {
@@ -259,6 +259,27 @@ export function runJobStoreCompliance(label: string, factory: () => Promise<JobS
     assert.deepEqual((await b.events(name)).events, [])
     assert.equal(await b.killRequested(name), false)
     assert.equal((await b.names()).includes(name), false)
+  })
+
+  with_('registry: task records, the last one of each task; records kept as keys by earlier versions; removed with the job', async ({ store, open }) => {
+    const a = new JobRegistry(store)
+    const b = new JobRegistry(await open())
+    const name = await a.create(() => 'tr@0:0:1', (n) => job(n))
+    const rec = (task: string, attempt: number): TaskRecord => ({ task, attempt, ms: 1, records: attempt, outputs: 0, blobs: [] })
+    assert.deepEqual(await b.tasks(name), [])
+    await Promise.all([a.putTask(name, rec('map:0', 1)), a.putTask(name, rec('map:1', 1))])
+    await a.putTask(name, rec('map:0', 2)) // a re-run replaces the task's record
+    // A job recorded by an earlier version: one key per task (a newer record of the task wins).
+    await store.put(`job.${keyToken(name)}.task.${keyToken('reduce:0')}`, JSON.stringify(rec('reduce:0', 1)))
+    await store.put(`job.${keyToken(name)}.task.${keyToken('map:1')}`, JSON.stringify(rec('map:1', 7)))
+    const byTask = (rs: TaskRecord[]): Record<string, number> => Object.fromEntries(rs.map((r) => [r.task, r.attempt]))
+    assert.deepEqual(byTask(await b.tasks(name)), { 'map:0': 2, 'map:1': 1, 'reduce:0': 1 })
+    // A record that is not JSON is reported, not thrown as a SyntaxError.
+    await store.append(`job.${keyToken(name)}.tasks`, '{not json')
+    await assert.rejects(b.tasks(name), (e: unknown) => e instanceof DiscoError && e.code === 'DISCO_CORRUPT_STATE')
+    await a.remove(name)
+    assert.deepEqual(await b.tasks(name), [])
+    assert.deepEqual(await store.keys(`job.${keyToken(name)}`), [])
   })
 
   with_('registry: events in order with positions; follow; watch of a record', async ({ store, open }) => {

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os'
 import { DiscoError } from '../errors.js'
 import { DEFAULT_MAX_LINE, LineSplitter, throwTooLong, type LineSink } from '../ddfs/lines.js'
+import { LocalBlobStore } from '../ddfs/local.js'
 import { blobFileName } from '../ddfs/names.js'
 import { MinHeap } from '../util/heap.js'
 import { InProcessExecutor, WorkerPoolExecutor, isFatal, type Executor } from './executor.js'
@@ -107,15 +108,17 @@ export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHan
     name, status: 'active', spec: nspec, created: now, updated: now, host, pid: process.pid, heartbeatMs: ttl,
     tasks: { map: inputs.length, reduce: nspec.partitions, done: 0, failed: 0 }, records: 0,
   }))
-  // The runner's heartbeat and the expanded inputs (so that a resumed job plans the very same
-  // tasks), written side by side; the record as stored is the one just made (a JSON copy).
-  const [, saved] = await Promise.all([
-    stores.jobs.beat('runner', name, ttl, { host, pid: process.pid }),
-    stores.data.put(dataBlobName(name, 'inputs'), Buffer.from(JSON.stringify(inputs)), { replace: true }),
-  ])
+  // The expanded inputs (so that a resumed job plans the very same tasks) and the first event,
+  // written side by side; the record as stored is the one just made (a JSON copy). No heartbeat
+  // yet: a runner that has not beaten counts as alive for a heartbeat's lifetime from the record's
+  // creation (runnerAlive), and its first beat comes a third of that later, so a job that ends
+  // sooner writes (and leaves) no heartbeat key at all.
   const plan = planJob(name, nspec.partitions, inputs)
-  await stores.jobs.log(name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`)
-  return start(stores, plan, JSON.parse(JSON.stringify(record)) as JobInfo, opts, ttl, new Map(), saved.url)
+  const [saved] = await Promise.all([
+    stores.data.put(dataBlobName(name, 'inputs'), Buffer.from(JSON.stringify(inputs)), { replace: true }),
+    stores.jobs.log(name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`),
+  ])
+  return start(stores, plan, JSON.parse(JSON.stringify(record)) as JobInfo, opts, ttl, new Map(), saved.url, false)
 }
 
 /**
@@ -128,9 +131,12 @@ function warm(executor: JobRunOptions['executor'], spec: NormalizedSpec): void {
   executor.start().preload([...new Set(fns.flatMap((f) => (f ? [f.module] : [])))])
 }
 
-/** Runs a job whose record is written and whose runner beats: in the background, as a handle. */
+/**
+ * Runs a job whose record is written (and whose runner beat already when `beaten`): in the
+ * background, as a handle.
+ */
 function start(
-  stores: DiscoStores, plan: JobPlan, info: JobInfo, opts: JobRunOptions, ttl: number, reused: Map<string, TaskResult>, inputsUrl: string,
+  stores: DiscoStores, plan: JobPlan, info: JobInfo, opts: JobRunOptions, ttl: number, reused: Map<string, TaskResult>, inputsUrl: string, beaten: boolean,
 ): JobHandle {
   const name = info.name
   const abort = new AbortController()
@@ -143,7 +149,7 @@ function start(
     owned = true
   }
   const records = new Map<string, TaskRecord>()
-  const done = execute({ stores, plan, spec: info.spec, info, executor, abort, ttl, onProgress: opts.onProgress, reused, inputsUrl, records })
+  const done = execute({ stores, plan, spec: info.spec, info, executor, abort, ttl, onProgress: opts.onProgress, reused, inputsUrl, records, beaten })
     .finally(() => {
       running.delete(name)
       // The pool's idle threads end in the background (they never hold the process): the job's
@@ -232,15 +238,22 @@ export async function resumeJob(name: string, opts: JobRunOptions): Promise<JobH
   if (!info) throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: its record kept changing while it was taken over`)
   const plan = planJob(name, info.spec.partitions, inputs)
   const reused = new Map<string, TaskResult>()
-  for (const r of await stores.jobs.tasks(name)) {
-    if (r.blobs.every((b) => stored.has(b.url))) reused.set(r.task, { records: r.records, outputs: r.outputs, blobs: r.blobs, ...(r.stats === undefined ? {} : { stats: r.stats }) })
+  const recs = await stores.jobs.tasks(name)
+  // A reduced partition's map outputs were deleted with it: a map task is done when its outputs
+  // for the partitions still to reduce are stored.
+  const reducedParts = new Set(plan.reduceTasks.filter((t) => recs.some((r) => r.task === t.id && r.blobs.every((b) => stored.has(b.url)))).map((t) => t.partition))
+  for (const r of recs) {
+    const isMap = r.task.startsWith('map:')
+    if (r.blobs.every((b) => stored.has(b.url) || (isMap && reducedParts.has(b.partition)))) {
+      reused.set(r.task, { records: r.records, outputs: r.outputs, blobs: r.blobs, ...(r.stats === undefined ? {} : { stats: r.stats }) })
+    }
   }
   const maps = plan.mapTasks.filter((t) => reused.has(t.id)).length
   const reduces = plan.reduceTasks.filter((t) => reused.has(t.id)).length
   info.records = plan.mapTasks.reduce((n, t) => n + (reused.get(t.id)?.records ?? 0), 0)
   info.tasks = { ...info.tasks, done: maps + reduces }
   await stores.jobs.log(name, `job ${name} resumed (resume ${info.resumes}; runner ${lost} lost): ${maps} of ${plan.mapTasks.length} map tasks and ${reduces} of ${plan.reduceTasks.length} reduce tasks already done`)
-  return start(stores, plan, info, opts, ttl, reused, inputsUrl)
+  return start(stores, plan, info, opts, ttl, reused, inputsUrl, true)
 }
 
 interface Run {
@@ -262,6 +275,8 @@ interface Run {
   bytes?: number
   /** The task records this runner wrote, by task id. */
   records: Map<string, TaskRecord>
+  /** True once a heartbeat of this runner was written (a job that never beat has none to remove). */
+  beaten: boolean
 }
 
 /** How long cleanup waits for attempts that ignore the abort (in-process tasks mid-record). */
@@ -277,6 +292,7 @@ async function execute(run: Run): Promise<JobInfo> {
   // heartbeat back after its removal.
   let beating: Promise<unknown> | undefined
   const beat = setInterval(() => {
+    run.beaten = true
     beating ??= stores.jobs.beat('runner', name, run.ttl, { host: info.host, pid: info.pid }).catch(() => {}).finally(() => { beating = undefined })
   }, Math.max(10, run.ttl / 3))
   beat.unref()
@@ -290,13 +306,25 @@ async function execute(run: Run): Promise<JobInfo> {
       kind: 'map', job: name, store: stores.ref, spec, task: t as MapTaskPlan, attempt, ...resume,
     }), started, made)
     const inputsOf = (p: number): string[] => plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.filter((b) => b.partition === p).map((b) => b.url))
+    // A partition's map outputs are deleted once its reduce task is recorded, while the other
+    // reduce tasks run (a resumed job re-runs no map task for a partition already reduced).
+    const reduced = new Set<number>()
+    const deleting: Promise<unknown>[] = []
     const reduces = await runPhase(run, 'reduce', plan.reduceTasks, (t, attempt) => ({
       kind: 'reduce', job: name, store: stores.ref, spec, task: t as ReduceTaskPlan, inputs: inputsOf((t as ReduceTaskPlan).partition), attempt, ...resume,
-    }), started, made)
+    }), started, made, (t) => {
+      const p = (t as ReduceTaskPlan).partition
+      reduced.add(p)
+      const d = deleteData(stores, inputsOf(p))
+      d.catch(() => {}) // awaited below (a failure fails the job there)
+      deleting.push(d)
+    }).finally(() => Promise.allSettled(deleting))
     const results = plan.reduceTasks.flatMap((t) => reduces.get(t.id)!.blobs.map((b) => b.url))
     info.results = results
     info.outputs = plan.reduceTasks.reduce((n, t) => n + reduces.get(t.id)!.outputs, 0)
-    await deleteData(stores, [run.inputsUrl, ...plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.map((b) => b.url))])
+    await Promise.all(deleting)
+    const left = plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.filter((b) => !reduced.has(b.partition)).map((b) => b.url))
+    await deleteData(stores, [run.inputsUrl, ...left])
     if (spec.save !== undefined) {
       run.onProgress?.({ job: name, phase: 'save', done: 0, total: results.length, records: info.records, bytes: run.bytes ?? 0, elapsedMs: Date.now() - started })
       info.savedTag = await saveResults(stores, spec.save || `disco:results:${name}`, results, name)
@@ -323,7 +351,7 @@ async function execute(run: Run): Promise<JobInfo> {
     clearInterval(beat)
     watching.abort()
     await beating
-    await stores.jobs.stopBeat('runner', name).catch(() => {})
+    if (run.beaten) await stores.jobs.stopBeat('runner', name).catch(() => {})
   }
 }
 
@@ -342,6 +370,8 @@ async function saveInfo(stores: DiscoStores, info: JobInfo): Promise<void> {
 }
 
 async function deleteData(stores: DiscoStores, urls: readonly string[]): Promise<void> {
+  // The embedded store looks at its directories once for the whole batch.
+  if (stores.data instanceof LocalBlobStore) return stores.data.deleteAll(urls)
   // A job has many map outputs (tasks × partitions): deleted 32 at a time.
   for (let i = 0; i < urls.length; i += 32) await Promise.all(urls.slice(i, i + 32).map((u) => stores.data.delete(u)))
 }
@@ -364,11 +394,12 @@ type TaskPlan = MapTaskPlan | ReduceTaskPlan
 /**
  * Runs every task of a phase, at most `executor.concurrency` at once, retrying failures; resolves
  * with each task's result by task id. Input records are counted once per map task, from its
- * successful attempt (a failed attempt's progress is dropped).
+ * successful attempt (a failed attempt's progress is dropped). `recorded` is told of each task
+ * run here once its record is written.
  */
 function runPhase(
   run: Run, phase: 'map' | 'reduce', tasks: readonly TaskPlan[], message: (t: TaskPlan, attempt: number) => TaskMessage,
-  started: number, made: string[],
+  started: number, made: string[], recorded?: (t: TaskPlan) => void,
 ): Promise<Map<string, TaskResult>> {
   const { executor, spec, info, stores, abort } = run
   const name = info.name
@@ -452,9 +483,13 @@ function runPhase(
           pump()
           try {
             const rec: TaskRecord = { task: task.id, attempt, ms, ...res }
-            await stores.jobs.putTask(name, rec)
+            // The record and the event, side by side (two appends; their order does not matter).
+            await Promise.all([
+              stores.jobs.putTask(name, rec),
+              stores.jobs.log(name, `${task.id} done: ${res.records} records in, ${res.outputs} out, ${ms} ms${attempt > 1 ? ` (attempt ${attempt})` : ''}`),
+            ])
             run.records.set(task.id, rec)
-            await stores.jobs.log(name, `${task.id} done: ${res.records} records in, ${res.outputs} out, ${ms} ms${attempt > 1 ? ` (attempt ${attempt})` : ''}`)
+            recorded?.(task)
             if (Date.now() - lastSave > 500) {
               lastSave = Date.now()
               await saveInfo(stores, info)

@@ -154,11 +154,18 @@ export class LocalJobStore implements JobStore {
     if (value !== null && typeof value !== 'string') throw new DiscoError('DISCO_STORE_KEY', `expected a string value for ${key}, found ${typeof value}`)
     const tmp = join(this.tmpDir, `kv.${process.pid}.${randomBytes(6).toString('hex')}`)
     const data = value === null ? (expected === undefined ? 'd' : 'D') : 'V' + value
-    await fsp.writeFile(tmp, data, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e
-      await fsp.mkdir(this.tmpDir, { recursive: true })
-      await fsp.writeFile(tmp, data, { flag: 'wx' })
-    })
+    // The version file is prepared when a write is due (not for a delete of what is not there,
+    // nor for a compare-and-set that already lost).
+    let written = false
+    const prepare = async (): Promise<void> => {
+      if (written) return
+      written = true // removed at the end, however far the write got
+      await fsp.writeFile(tmp, data, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e
+        await fsp.mkdir(this.tmpDir, { recursive: true })
+        await fsp.writeFile(tmp, data, { flag: 'wx' })
+      })
+    }
     // An unconditional write needs only the newest revision number, not its value.
     const blind = expected === undefined && value !== null
     try {
@@ -170,6 +177,7 @@ export class LocalJobStore implements JobStore {
         const next = (cur?.revision ?? 0) + 1
         // A key with a version has its directory (one removed since is met by ENOENT below).
         if (next === 1) await fsp.mkdir(dir, { recursive: true })
+        await prepare()
         try {
           await fsp.link(tmp, join(dir, `~${next}`))
         } catch (e) {
@@ -186,7 +194,7 @@ export class LocalJobStore implements JobStore {
         return next
       }
     } finally {
-      await fsp.unlink(tmp).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e })
+      if (written) await fsp.unlink(tmp).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e })
     }
   }
 

@@ -7,6 +7,9 @@
 //                         job.<name>.kill.request  a kill request (alone under its prefix, so
 //                                           a runner watches it without its task records)
 //                         job.<name>.events the event log (a log, not a key)
+//                         job.<name>.tasks  finished tasks' records (a log: one append per task,
+//                                           the last record of a task wins; a job's records
+//                                           used to be keys job.<name>.task.<task>, still read)
 //                         hb.<group>.<id>   a heartbeat
 //                         lease.<name>      a lease
 //                         inferno.<rule>.…  the Inferno daemon's state of a rule (inferno/daemon)
@@ -101,7 +104,7 @@ export class JobRegistry {
     this.host = opts.host ?? hostname()
   }
 
-  private static jobKey(name: string, what: 'info' | 'kill.request' | 'events'): string {
+  private static jobKey(name: string, what: 'info' | 'kill.request' | 'events' | 'tasks'): string {
     return `job.${keyToken(name)}.${what}`
   }
 
@@ -189,20 +192,35 @@ export class JobRegistry {
 
   // ---- task records ----
 
-  /** Records a finished task (replacing an earlier record of the same task). */
+  /**
+   * Records a finished task (replacing an earlier record of the same task): one append to the
+   * job's task log, not a key per task (a key is a directory and a few files in the embedded
+   * store, written and later purged one by one).
+   */
   async putTask(name: string, rec: TaskRecord): Promise<void> {
-    await this.store.put(`job.${keyToken(name)}.task.${keyToken(rec.task)}`, JSON.stringify(rec))
+    await this.store.append(JobRegistry.jobKey(name, 'tasks'), JSON.stringify(rec))
   }
 
-  /** The records of a job's finished tasks (any order). */
+  /** The records of a job's finished tasks (any order; the last record of each task). */
   async tasks(name: string): Promise<TaskRecord[]> {
-    // A job's tasks are many small records: read 32 at a time, kept in key order.
-    const keys = await this.store.keys(`job.${keyToken(name)}.task`)
-    const out: TaskRecord[] = []
-    for (let i = 0; i < keys.length; i += 32) {
-      for (const e of await Promise.all(keys.slice(i, i + 32).map((key) => this.store.get(key)))) if (e) out.push(JSON.parse(e.value) as TaskRecord)
+    const byTask = new Map<string, TaskRecord>()
+    const parse = (text: string): void => {
+      let rec: TaskRecord
+      try {
+        rec = JSON.parse(text) as TaskRecord
+      } catch (e) {
+        throw new DiscoError('DISCO_CORRUPT_STATE', `a task record of job ${name} is not valid JSON`, { cause: e })
+      }
+      byTask.delete(rec.task) // the newest record of a task, in the order written
+      byTask.set(rec.task, rec)
     }
-    return out
+    // Records kept as keys by earlier versions (none for jobs run since): read 32 at a time.
+    const keys = await this.store.keys(`job.${keyToken(name)}.task`)
+    for (let i = 0; i < keys.length; i += 32) {
+      for (const e of await Promise.all(keys.slice(i, i + 32).map((key) => this.store.get(key)))) if (e) parse(e.value)
+    }
+    for await (const e of this.store.read(JobRegistry.jobKey(name, 'tasks'), 0)) parse(e.data)
+    return [...byTask.values()]
   }
 
   // ---- events ----

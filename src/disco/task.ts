@@ -392,12 +392,8 @@ function* fileLines(path: string): Generator<string> {
   }
 }
 
-/**
- * A local file of a stored map output (the merge reads local files): the embedded job data
- * store's own file, else a copy in the task's directory.
- */
+/** A local copy of a stored map output in the task's directory (the merge reads local files). */
 async function fetchInput(stores: DiscoStores, url: string, where: () => string): Promise<string> {
-  if (stores.data instanceof LocalBlobStore) return stores.data.filePath(url)
   const path = where()
   await pipeline(Readable.from(await stores.data.get(url)), createWriteStream(path))
   return path
@@ -409,9 +405,12 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   const stats: Reported = {}
   const ctx = context(msg, hooks, stats, stores)
   const reduce = spec.reduce ? await loadFn<ReduceFn>(spec.reduce, 'reduce') : undefined
-  // The partition's map outputs, located (or fetched) 16 at a time.
+  // The partition's map outputs: the embedded job data store's own files (its directories looked
+  // at once for all of them), else copies fetched 16 at a time.
   const files: string[] = []
-  for (let i = 0; i < msg.inputs.length; i += 16) {
+  checkAborted(signal)
+  if (stores.data instanceof LocalBlobStore) files.push(...await stores.data.filePaths(msg.inputs))
+  for (let i = files.length; i < msg.inputs.length; i += 16) {
     checkAborted(signal)
     files.push(...await Promise.all(msg.inputs.slice(i, i + 16).map((url, j) => fetchInput(stores, url, tmp.at(`in-${i + j}`)))))
   }

@@ -1,9 +1,9 @@
-// Local-adapter specifics: on-disk layout damage gets coded errors; long tag names.
+// Local-adapter specifics: on-disk layout damage gets coded errors; long tag names; batches of blobs.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DiscoError, openStore } from 'disco-inferno'
+import { DiscoError, LocalBlobStore, openStore } from 'disco-inferno'
 import { collect, tempDir } from './helpers.js'
 
 test('a damaged tag version file is DDFS_CORRUPT_TAG; a damaged gzip blob is DDFS_BAD_GZIP', async (t) => {
@@ -50,4 +50,26 @@ test('blob reads: a big blob in 1 MiB buffers, byte for byte; the file closes at
     break
   }
   assert.equal(fds(), before, 'closed when the reader stopped after one buffer')
+})
+
+test('batches of blobs: filePaths gives each stored file, deleteAll deletes them all; a bad URL deletes nothing, a blob without its directory is DDFS_BLOB_NOT_FOUND', async (t) => {
+  const dir = tempDir(t, 'local')
+  const blobs = new LocalBlobStore(dir, { durable: false })
+  const stored = await Promise.all(Array.from({ length: 40 }, (_, i) => blobs.put(`b${i}$1`, Buffer.from(`blob ${i}\n`))))
+  const urls = stored.map((b) => b.url)
+  const paths = await blobs.filePaths(urls)
+  assert.deepEqual(paths, urls.map((u) => blobs.pathOf(u)))
+  assert.deepEqual(paths.map((p) => readFileSync(p, 'utf8')), urls.map((_, i) => `blob ${i}\n`))
+  const isCode = (code: string) => (e: unknown): boolean => e instanceof DiscoError && e.code === code
+  // As filePath: a blob whose directory is missing is not stored (the file itself is the reader's to open).
+  await assert.rejects(new LocalBlobStore(join(dir, 'empty')).filePaths([urls[0]!]), isCode('DDFS_BLOB_NOT_FOUND'))
+  const gone = await blobs.put('gone$1', Buffer.from('x'))
+  await blobs.delete(gone.url)
+  // One URL of another store in the batch: nothing is deleted.
+  await assert.rejects(blobs.deleteAll([...urls, 'disco://elsewhere/x']), isCode('DDFS_BAD_URL'))
+  assert.ok(paths.every((p) => existsSync(p)))
+  // Deleting again what is gone is no error, as one delete at a time.
+  await blobs.deleteAll([...urls, gone.url])
+  assert.ok(paths.every((p) => !existsSync(p)))
+  assert.deepEqual(await collect(blobs.list()), [])
 })

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DiscoError, LOCAL_BLOB_PREFIX, LocalTagStore, PENDING_PREFIX, openLocalStores, openStore, runJob } from 'disco-inferno'
+import { DiscoError, LOCAL_BLOB_PREFIX, LocalTagStore, type LocalBlobStore, PENDING_PREFIX, openLocalStores, openStore, runJob } from 'disco-inferno'
 import { FIXTURES } from '../disco/helpers.js'
 import { collect, tempDir } from './helpers.js'
 
@@ -69,6 +69,10 @@ test('blob URLs cannot reach files outside the store: encoded traversal, symlink
   symlinkSync(outside, vdir)
   await assert.rejects(ddfs.blobStore.get(victim.url), isCode('DDFS_BAD_URL'))
   await assert.rejects(ddfs.blobStore.delete(victim.url), isCode('DDFS_BAD_URL'))
+  // Batches look at the directories as they are now, not as an earlier call found them.
+  const local = ddfs.blobStore as unknown as LocalBlobStore
+  await assert.rejects(local.filePaths([set![0]!, victim.url]), isCode('DDFS_BAD_URL'))
+  await assert.rejects(local.deleteAll([victim.url]), isCode('DDFS_BAD_URL'))
   const r = await ddfs.gc({ graceMs: 0 })
   assert.ok(!r.blobsDeleted.includes(victim.url))
   assert.ok(existsSync(join(outside, 'victim$1')), 'the file outside the store is untouched')

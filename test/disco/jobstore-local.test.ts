@@ -149,13 +149,23 @@ test('a purged job leaves no directories behind in the job store', async (t) => 
   assert.deepEqual((await collect(raw.read('job.p.events', 0))).map((e) => e.data), ['hello'])
 })
 
-test('finished jobs leave no runner heartbeat behind: the heartbeat directory does not grow', async (t) => {
+test('finished jobs leave no runner heartbeat behind: none written by a job that ends before its first beat; the heartbeat directory does not grow', async (t) => {
   const dir = tempDir(t)
   const stores = openLocalStores(join(dir, 'store'))
   const runners = join(dir, 'store', 'jobs', 'kv', 'hb', 'runner')
+  // A job that ends within a third of its heartbeat's lifetime never beats: alive from its record's creation.
+  const quick = await runJob({ prefix: 'hb', inputs: ['raw://a b', 'raw://b c'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 1 },
+    { store: stores, executor: 'in-process', heartbeatMs: 600_000 })
+  assert.equal((await quick.wait()).status, 'ready')
+  assert.equal(existsSync(runners), false, 'no heartbeat key was written')
   for (let i = 0; i < 4; i++) {
-    const job = await runJob({ prefix: 'hb', inputs: ['raw://a b', 'raw://b c'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 1 },
-      { store: stores, executor: 'in-process' })
+    // A job held until its runner beat (every 10 ms), then let go.
+    const release = join(dir, `release-${i}`)
+    const job = await runJob({ prefix: 'hb', inputs: ['raw://a b', 'raw://block'], map: fn('blockMap'), reduce: fn('sumReduce'), params: { release }, partitions: 1 },
+      { store: stores, executor: 'in-process', heartbeatMs: 30 })
+    for (let n = 0; n < 1000 && !(await stores.jobs.heartbeat('runner', job.name)); n++) await new Promise((r) => setTimeout(r, 10))
+    assert.ok(await stores.jobs.heartbeat('runner', job.name), 'the runner beats while its job runs')
+    writeFileSync(release, '')
     assert.equal((await job.wait()).status, 'ready')
     assert.deepEqual(await stores.jobs.heartbeats('runner'), [])
     // At most the marker of the job that just ended, until a minute has passed.
