@@ -154,18 +154,15 @@ export class LocalJobStore implements JobStore {
     if (value !== null && typeof value !== 'string') throw new DiscoError('DISCO_STORE_KEY', `expected a string value for ${key}, found ${typeof value}`)
     const tmp = join(this.tmpDir, `kv.${process.pid}.${randomBytes(6).toString('hex')}`)
     const data = value === null ? (expected === undefined ? 'd' : 'D') : 'V' + value
-    // The version file is prepared when a write is due (not for a delete of what is not there,
-    // nor for a compare-and-set that already lost).
-    let written = false
-    const prepare = async (): Promise<void> => {
-      if (written) return
-      written = true // removed at the end, however far the write got
-      await fsp.writeFile(tmp, data, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e
-        await fsp.mkdir(this.tmpDir, { recursive: true })
-        await fsp.writeFile(tmp, data, { flag: 'wx' })
-      })
-    }
+    // The version file: a value's is written while the newest revision is read; a delete
+    // marker's only when due (not for a delete of what is not there).
+    let preparing: Promise<void> | undefined
+    const prepare = (): Promise<void> => (preparing ??= fsp.writeFile(tmp, data, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e
+      await fsp.mkdir(this.tmpDir, { recursive: true })
+      await fsp.writeFile(tmp, data, { flag: 'wx' })
+    }))
+    if (value !== null) prepare().catch(() => {}) // awaited before the link (or at the end)
     // An unconditional write needs only the newest revision number, not its value.
     const blind = expected === undefined && value !== null
     try {
@@ -194,7 +191,10 @@ export class LocalJobStore implements JobStore {
         return next
       }
     } finally {
-      if (written) await fsp.unlink(tmp).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e })
+      if (preparing) {
+        await preparing.catch(() => {}) // removed however far its write got
+        await fsp.unlink(tmp).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e })
+      }
     }
   }
 
@@ -389,21 +389,25 @@ export class LocalJobStore implements JobStore {
 
   async purge(prefix: string): Promise<void> {
     const tokens = checkPrefix(prefix)
+    // What is under a directory, removed side by side (files at once, directories recursively).
     const rmChildren = async (dir: string, keep: (n: string) => boolean): Promise<void> => {
-      let names: string[]
+      let entries: import('node:fs').Dirent[]
       try {
-        names = await fsp.readdir(dir)
+        entries = await fsp.readdir(dir, { withFileTypes: true })
       } catch {
         return
       }
-      for (const n of names) if (!keep(n)) await fsp.rm(join(dir, n), { recursive: true, force: true })
+      await Promise.all(entries.filter((e) => !keep(e.name)).map((e) => {
+        const path = join(dir, e.name)
+        return e.isDirectory() ? fsp.rm(path, { recursive: true, force: true }) : fsp.unlink(path).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
+      }))
       // The emptied directory too (a job's prefix would otherwise stay behind after its purge). It
       // fails when something is left (the prefix's own versions) or was just written under it; a
       // writer that finds it gone makes it again.
       if (tokens.length > 0) await fsp.rmdir(dir).catch(() => {})
     }
-    await rmChildren(this.keyDir(tokens), (n) => n.startsWith('~'))
-    await rmChildren(join(this.logDir, ...tokens), () => false)
+    // Keys and logs side by side.
+    await Promise.all([rmChildren(this.keyDir(tokens), (n) => n.startsWith('~')), rmChildren(join(this.logDir, ...tokens), () => false)])
     this.waker.emit('change', prefix)
   }
 }
