@@ -1,6 +1,8 @@
 // `npm run bench`: runs every bench script (build/bench/*.js except this one and helper modules)
-// with --json, then prints one table of all figures. build.js runs first (it makes the .ddb files
-// the readers measure).
+// with --json, then prints one table of all figures: ratios against the original C library (its
+// published figures) and against DuckDB in the same run (wall time, CPU time in brackets; for
+// Inferno also DuckDB reading line by line, the form whose records equal ours). build.js runs
+// first (it makes the .ddb files the readers measure).
 import { execFileSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -46,7 +48,10 @@ for (const s of scripts) {
 }
 
 const fmt = (x: number | undefined, digits = 0): string => (x === undefined || !Number.isFinite(x) ? '' : x.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }))
-const header = ['script', 'figure', 'n', 'ms', 'ops/s', 'peak RSS MB', 'original C', 'vs original', 'on CPU time']
+const header = ['script', 'figure', 'n', 'ms', 'ops/s', 'peak RSS MB', 'original C', 'vs original', 'on CPU time', 'vs DuckDB (CPU)', 'vs DuckDB line by line (CPU)']
+/** A peer ratio and its CPU-time twin as `0.82× (1.07×)`; empty when the figure has none. */
+const peer = (wall: unknown, cpu: unknown): string =>
+  typeof wall !== 'number' ? '' : `${wall.toFixed(2)}×${typeof cpu === 'number' ? ` (${cpu.toFixed(2)}×)` : ''}`
 const table: string[][] = [header]
 for (const [script, f] of rows) {
   let base = ''
@@ -62,7 +67,8 @@ for (const [script, f] of rows) {
   // A figure may name its data set (the read bench runs on the compressed and the plain DB).
   const name = typeof f['data'] === 'string' ? `${f.name} [${f['data']}]` : f.name
   const cpu = typeof f['cpuRatio'] === 'number' ? `${(f['cpuRatio'] as number).toFixed(2)}×` : ''
-  table.push([script, name, fmt(f.n), fmt(f.ms, 1), fmt(f.opsPerSec), fmt(f.peakRssMB), base, ratio, cpu])
+  table.push([script, name, fmt(f.n), fmt(f.ms, 1), fmt(f.opsPerSec), fmt(f.peakRssMB), base, ratio, cpu,
+    peer(f['vsDuckdb'], f['vsDuckdbCpu']), peer(f['vsDuckdbExact'], f['vsDuckdbExactCpu'])])
 }
 const widths = header.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
 for (const [i, r] of table.entries()) {

@@ -13,7 +13,8 @@
 //   node build/bench/inferno.js --json          # one JSON object per figure
 //   node build/bench/inferno.js --only inferno,inferno-plain,duckdb --repeat 5
 //   (tools: inferno, inferno-plain, inferno-slow, node, duckdb, duckdb-exact, jq; ratios are against
-//   `duckdb`, DuckDB's fast read_ndjson; `duckdb-exact` has the same per-line semantics as ours)
+//   `duckdb`, DuckDB's fast read_ndjson, and, when it runs, `duckdb-exact`, which has the same
+//   per-line semantics (and records) as ours: vsDuckdbExact)
 //   node build/bench/inferno.js --codecs gzip,gzip:1,none   # chunk codecs to store and run
 //   node build/bench/inferno.js --codecs gzip:1@8MiB,gzip:1@32MiB # … and blob sizes (MiB of lines per blob)
 //   node build/bench/inferno.js --slow          # also the full-parse path (CSV must be identical)
@@ -305,6 +306,10 @@ async function main(): Promise<void> {
   const duckMs = duck ? median(duck.map((r) => r.ms)) : undefined
   const duckRss = duck ? median(duck.map((r) => r.peakRssMB ?? 0)) : undefined
   const duckCpu = duck && duck.every((r) => r.cpuMs !== null) ? median(duck.map((r) => r.cpuMs!)) : undefined
+  // DuckDB reading line by line: the peer whose records are exactly ours (read_ndjson's differ, see childDuckdb).
+  const exact = runs.get('duckdb-exact')
+  const exactMs = exact ? median(exact.map((r) => r.ms)) : undefined
+  const exactCpu = exact && exact.every((r) => r.cpuMs !== null) ? median(exact.map((r) => r.cpuMs!)) : undefined
   let reference: string | undefined
   let refCsv: string | undefined
   for (const [id, , name, , codec, own] of chosen) {
@@ -336,6 +341,8 @@ async function main(): Promise<void> {
       // CPU seconds of the whole child (start-up included): the fair figure on a loaded machine
       cpuMs: cpu === null ? null : Math.round(cpu),
       vsDuckdbCpu: duckCpu === undefined || cpu === null || own ? null : Number((duckCpu / cpu).toFixed(2)),
+      vsDuckdbExact: exactMs === undefined || own || id === 'duckdb-exact' ? null : Number((exactMs / ms).toFixed(2)),
+      vsDuckdbExactCpu: exactCpu === undefined || cpu === null || own || id === 'duckdb-exact' ? null : Number((exactCpu / cpu).toFixed(2)),
       load: Number(loadavg()[0]!.toFixed(1)),
       agreesWithFirst: rs.every((x) => JSON.stringify(Object.entries(x.byDay).sort()) === ref),
       ...(r.csv !== undefined ? { csv: r.csv, sameCsv: rs.every((x) => x.csv === csvRef) } : {}),
@@ -344,7 +351,8 @@ async function main(): Promise<void> {
     if (opt.json) process.stdout.write(JSON.stringify(fig) + '\n')
     else {
       process.stdout.write(`${name}: ${fig.n.toLocaleString('en-US')} records of ${fig.inputMB} MB in ${(fig.ms / 1000).toFixed(1)}s (median of ${fig.runs}) = ${fig.opsPerSec.toLocaleString('en-US')} records/s (${fig.mbPerSec} MB/s), process ${(fig.processMs / 1000).toFixed(2)}s, peak RSS ${fig.peakRssMB ?? '?'} MB` +
-        `${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.cpuMs === null ? '' : `; CPU ${(fig.cpuMs / 1000).toFixed(1)}s${fig.vsDuckdbCpu === null ? '' : ` = ${fig.vsDuckdbCpu}x DuckDB's`}`} (load ${fig.load})${fig.agreesWithFirst ? '' : ' — RESULTS DIFFER'}${'sameCsv' in fig && !fig.sameCsv ? ' — CSV DIFFERS' : ''}\n`)
+        `${fig.vsDuckdb === null ? '' : `, ${fig.vsDuckdb}x DuckDB`}${fig.cpuMs === null ? '' : `; CPU ${(fig.cpuMs / 1000).toFixed(1)}s${fig.vsDuckdbCpu === null ? '' : ` = ${fig.vsDuckdbCpu}x DuckDB's`}`}` +
+        `${fig.vsDuckdbExact === null ? '' : `; ${fig.vsDuckdbExact}x DuckDB line by line${fig.vsDuckdbExactCpu === null ? '' : ` (CPU ${fig.vsDuckdbExactCpu}x)`}`} (load ${fig.load})${fig.agreesWithFirst ? '' : ' — RESULTS DIFFER'}${'sameCsv' in fig && !fig.sameCsv ? ' — CSV DIFFERS' : ''}\n`)
     }
   }
 }

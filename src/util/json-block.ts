@@ -595,6 +595,18 @@ export class BlockScanner {
   }
 
   /**
+   * Builds and compiles the scanner's WebAssembly module now (else the first {@link create} does,
+   * once per thread): for a thread that has time before its first scan, such as a pool thread
+   * waiting for its first map task.
+   *
+   * @example
+   * BlockScanner.prepare() // a later create only instantiates
+   */
+  static prepare(): void {
+    scannerModule()
+  }
+
+  /**
    * A scanner for `fields`, or undefined when this runtime lacks WebAssembly SIMD or the fields do
    * not fit. `strings: false` gives no string ids (kind words without bits above 16): for a caller
    * that does not use them, on input with many distinct strings.

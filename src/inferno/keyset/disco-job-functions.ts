@@ -11,7 +11,14 @@ import { addOversized } from '../reading/readers.js'
 import { encodeKey, type ErrorStats } from './map-reduce.js'
 import { findRuleByName, loadRuleModule } from '../rules/lookup.js'
 import { withRule, type Params, type Rule } from '../rules/rule.js'
+import { BlockScanner } from '../../util/json-block.js'
 import { reduceWire } from './wire.js'
+
+// A pool thread imports this module ahead of its first task (WorkerPoolExecutor.preload) and most
+// often waits for that task while the runner selects inputs and records the job: the block
+// scanner's WebAssembly module (10-20 ms to assemble and compile) is built then, not in the first
+// map task. Unref'd: it never holds a process that has nothing else to do.
+setImmediate(() => BlockScanner.prepare()).unref()
 
 /** The params of an Inferno job on Disco (plain JSON). */
 export interface InfernoJobParams {
