@@ -3,7 +3,7 @@
 //   <dir>/tags/<tag>/<revision>.json     one file per tag version; the highest revision is current
 //   <dir>/tmp/                           partial writes, renamed/linked into place when complete
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, constants as fsc, createWriteStream, fstatSync, openSync, promises as fsp } from 'node:fs'
+import { closeSync, constants as fsc, createWriteStream, fstatSync, fsyncSync, linkSync, lstatSync, openSync, promises as fsp, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { FileHandle } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
@@ -86,6 +86,56 @@ async function writeDurable(path: string, data: string | Uint8Array, durable: bo
     await fh.close()
   }
 }
+
+/**
+ * The file operations of blob puts, checks and deletes: asynchronous on the main thread,
+ * synchronous off it. A pool worker's asynchronous call waits its turn in the process's libuv
+ * threadpool behind every other thread's file work while the worker idles (a map task storing its
+ * partitions, a reduce task locating its inputs and storing its result), where the call itself
+ * takes microseconds.
+ */
+interface BlobFileOps {
+  /** Creates `path` (failing if it exists) with `data`, flushed when `durable`. */
+  writeNew(path: string, data: Uint8Array, durable: boolean): Promise<void>
+  rename(from: string, to: string): Promise<void>
+  link(from: string, to: string): Promise<void>
+  stat(path: string): Promise<Stats>
+  lstat(path: string): Promise<Stats>
+  unlink(path: string): Promise<void>
+  /** Removes a file if it is there. */
+  remove(path: string): Promise<void>
+}
+
+const asyncOps: BlobFileOps = {
+  writeNew: (path, data, durable) => writeDurable(path, data, durable),
+  rename: (from, to) => fsp.rename(from, to),
+  link: (from, to) => fsp.link(from, to),
+  stat: (path) => fsp.stat(path),
+  lstat: (path) => fsp.lstat(path),
+  unlink: (path) => fsp.unlink(path),
+  remove: (path) => fsp.rm(path, { force: true }),
+}
+
+// Async functions, so that a failure is a rejection as on the main thread.
+const syncOps: BlobFileOps = {
+  async writeNew(path, data, durable) {
+    const fd = openSync(path, 'wx')
+    try {
+      for (let at = 0; at < data.byteLength;) at += writeSync(fd, data, at)
+      if (durable) fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  },
+  async rename(from, to) { renameSync(from, to) },
+  async link(from, to) { linkSync(from, to) },
+  async stat(path) { return statSync(path) },
+  async lstat(path) { return lstatSync(path) },
+  async unlink(path) { unlinkSync(path) },
+  async remove(path) { rmSync(path, { force: true }) },
+}
+
+const blobOps = isMainThread ? asyncOps : syncOps
 
 /** Options of the local adapters. */
 export interface LocalStoreOptions {
@@ -178,7 +228,7 @@ export class LocalBlobStore implements BlobStore {
 
   /** True for a directory, false when missing; DDFS_BAD_URL for a symlink or a file. */
   private static async isRealDir(d: string): Promise<boolean> {
-    const st = await fsp.lstat(d).catch(() => undefined)
+    const st = await blobOps.lstat(d).catch(() => undefined)
     if (!st) return false
     if (!st.isDirectory()) throw new DiscoError('DDFS_BAD_URL', `store directory ${d} is a symlink or file, not a directory: refusing to follow it`)
     return true
@@ -221,17 +271,17 @@ export class LocalBlobStore implements BlobStore {
       // link() refuses to overwrite: a blob name is written once; rename() replaces atomically.
       const place = async (): Promise<void> => {
         if (opts.replace) {
-          await fsp.rename(tmp, final)
+          await blobOps.rename(tmp, final)
           moved = true
         } else {
-          await fsp.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
+          await blobOps.link(tmp, final).catch((e: NodeJS.ErrnoException) => {
             if (e.code === 'EEXIST') throw new DiscoError('DDFS_BLOB_EXISTS', `blob ${name} is already stored`)
             throw e
           })
         }
       }
       try {
-        if (bytes) await writeDurable(tmp, data, this.durable)
+        if (bytes) await blobOps.writeNew(tmp, data, this.durable)
         else {
           await pipeline(Readable.from(data, { objectMode: false }), createWriteStream(tmp, { flags: 'wx' }))
           if (this.durable) await syncPath(tmp)
@@ -246,7 +296,7 @@ export class LocalBlobStore implements BlobStore {
         // The new entry survives power loss before anyone is told its URL.
         if (this.durable) await syncPath(dir)
       } finally {
-        if (!moved) await fsp.rm(tmp, { force: true })
+        if (!moved) await blobOps.remove(tmp)
       }
     }
     try {
@@ -257,14 +307,14 @@ export class LocalBlobStore implements BlobStore {
       this.ready.clear()
       await write()
     }
-    const st = await fsp.stat(final)
+    const st = await blobOps.stat(final)
     return { url: this.urlOf(hh, name), size: st.size, mtime: st.mtimeMs }
   }
 
   async size(url: string): Promise<number | undefined> {
     const { hh, name } = this.parse(url)
     if (!(await this.checkDirs(hh))) return undefined
-    const st = await fsp.lstat(join(this.blobDir, hh, name)).catch(() => undefined)
+    const st = await blobOps.lstat(join(this.blobDir, hh, name)).catch(() => undefined)
     return st?.isFile() ? st.size : undefined
   }
 
@@ -349,7 +399,7 @@ export class LocalBlobStore implements BlobStore {
     const { hh, name } = this.parse(url)
     if (!(await this.checkDirs(hh, seen))) return
     // unlink removes a symlink itself, never its target.
-    await fsp.unlink(join(this.blobDir, hh, name)).catch((e: NodeJS.ErrnoException) => {
+    await blobOps.unlink(join(this.blobDir, hh, name)).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e
     })
   }

@@ -261,6 +261,25 @@ export function runJobStoreCompliance(label: string, factory: () => Promise<JobS
     assert.equal((await b.names()).includes(name), false)
   })
 
+  with_('registry: a runner saves its record against the revision it wrote last, else the current one; never a removed record', async ({ store, open }) => {
+    const a = new JobRegistry(store)
+    const b = new JobRegistry(await open())
+    const name = await a.create(() => 'sv@0:0:1', (n) => job(n))
+    const r1 = await a.save(name, job(name, { records: 1 }))
+    assert.equal((await b.get(name))?.revision, r1)
+    const r2 = await a.save(name, job(name, { records: 2 }), r1)
+    assert.ok(r2 > r1)
+    // Another writer changed it meanwhile: the save lands on top of the current revision.
+    await b.update(name, (i) => ({ ...i, records: 99 }))
+    const r3 = await a.save(name, job(name, { records: 3 }), r2)
+    const now = (await b.get(name))!
+    assert.equal(now.revision, r3)
+    assert.equal(now.info.records, 3)
+    await b.remove(name)
+    await assert.rejects(a.save(name, job(name, { records: 4 }), r3), (e: unknown) => e instanceof DiscoError && e.code === 'DISCO_JOB_NOT_FOUND')
+    assert.equal(await b.get(name), undefined)
+  })
+
   with_('registry: task records, the last one of each task; records kept as keys by earlier versions; removed with the job', async ({ store, open }) => {
     const a = new JobRegistry(store)
     const b = new JobRegistry(await open())

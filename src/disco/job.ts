@@ -157,6 +157,11 @@ function start(
       if (owned) executor.close().catch(() => {})
     })
   done.catch(() => {}) // surfaced through wait()
+  // The record as this runner saved it when the job ended ready: its results are read without
+  // reading the record back (before wait() resumes its caller: this callback came first).
+  let ready: JobInfo | undefined
+  done.then((i) => { ready = i }, () => {})
+  const batches = (): AsyncGenerator<[string, unknown][]> => (ready ? readyBatches(stores, ready) : jobResultBatches(stores, name))
   running.set(name, { abort, done })
   return {
     name,
@@ -166,8 +171,10 @@ function start(
       await done.catch(() => {})
     },
     info: () => jobInfo(stores, name),
-    results: () => jobResults(stores, name),
-    resultBatches: () => jobResultBatches(stores, name),
+    results: async function* () {
+      for await (const batch of batches()) yield* batch
+    },
+    resultBatches: batches,
     tasks: async () => {
       const all = [...plan.mapTasks, ...plan.reduceTasks]
       const ready = await done.then(() => true, () => false)
@@ -277,6 +284,8 @@ interface Run {
   records: Map<string, TaskRecord>
   /** True once a heartbeat of this runner was written (a job that never beat has none to remove). */
   beaten: boolean
+  /** The revision of the record as this runner saved it last. */
+  revision?: number
 }
 
 /** How long cleanup waits for attempts that ignore the abort (in-process tasks mid-record). */
@@ -334,7 +343,7 @@ async function execute(run: Run): Promise<JobInfo> {
     // events --follow) also sees its last event.
     await stores.jobs.log(name, `READY: Job done in ${((Date.now() - started) / 1000).toFixed(3)} s`)
     info.status = 'ready'
-    await saveInfo(stores, info)
+    await saveInfo(run)
     return info
   } catch (e) {
     const err = jobError(e)
@@ -345,7 +354,7 @@ async function execute(run: Run): Promise<JobInfo> {
     info.error = { code: err.code, message: err.message }
     if (err.stack) info.error.stack = err.stack
     await stores.jobs.log(name, `DEAD: ${err.code}: ${err.message}`)
-    await saveInfo(stores, info)
+    await saveInfo(run)
     throw err
   } finally {
     clearInterval(beat)
@@ -364,9 +373,11 @@ async function settle(inflight: Set<Promise<unknown>> | undefined): Promise<void
 }
 
 /** Writes the engine's view of the record (the runner is its only writer while it is active). */
-async function saveInfo(stores: DiscoStores, info: JobInfo): Promise<void> {
+async function saveInfo(run: Run): Promise<void> {
+  const { stores, info } = run
   info.updated = new Date(stores.jobs.now()).toISOString()
-  await stores.jobs.update(info.name, () => ({ ...info }))
+  // Against the revision it wrote last (no read first), else the current one.
+  run.revision = await stores.jobs.save(info.name, { ...info }, run.revision)
 }
 
 async function deleteData(stores: DiscoStores, urls: readonly string[]): Promise<void> {
@@ -492,7 +503,7 @@ function runPhase(
             recorded?.(task)
             if (Date.now() - lastSave > 500) {
               lastSave = Date.now()
-              await saveInfo(stores, info)
+              await saveInfo(run)
             }
           } catch (e) {
             return fail(e)
@@ -751,6 +762,11 @@ export async function* jobResultBatches(store: StoreRef, name: string): AsyncGen
   const resolved = await resolveJob(stores, name)
   const info = await jobInfo(stores, resolved)
   if (info.status !== 'ready') throw new DiscoError('DISCO_JOB_NOT_READY', `expected job ${resolved} to be ready, found ${info.status}`)
+  yield* readyBatches(stores, info)
+}
+
+/** The result batches of a ready job's record (see {@link jobResultBatches}). */
+async function* readyBatches(stores: DiscoStores, info: JobInfo): AsyncGenerator<[string, unknown][]> {
   const urls = info.results ?? []
   if (!info.spec.sort || urls.length === 1) {
     for (const u of urls) yield* resultBatches(stores, u)

@@ -7,7 +7,7 @@
 // '~' is outside the key grammar, so version files and logs never collide with key directories.
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { promises as fsp } from 'node:fs'
+import { appendFileSync, linkSync, mkdirSync, promises as fsp, readFileSync, readdirSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { DiscoError } from '../errors.js'
 import type { JobStore, KvChange, KvEntry, LogEntry } from './jobstore.js'
@@ -83,12 +83,16 @@ const COMPACT_AGE_MS = PRUNE_AGE_MS
  * delete covers a random 1/n of a directory of n keys, so an old marker is gone after a few n/16
  * deletes beside it, and a directory with at most this many keys is looked at whole every time. */
 const COMPACT_VISIT = 16
-/** Key directories of one level a scan reads at once. */
-const SCAN_AHEAD = 32
 
 /**
  * Job state in a local directory. Compare-and-set across processes: a write links its version
  * file to `~<expected+1>`, and link() fails when that revision exists.
+ *
+ * Keys are read and written, and prefixes scanned and purged, by synchronous calls: each is a
+ * few system calls on small local files, microseconds, where a round trip through libuv's
+ * threadpool costs more (a wake-up on each side) and waits behind every other thread's file work.
+ * A watch takes its first look when it is started, so every change made after that is seen as
+ * one. Log reads go through the threadpool (a log can be long).
  *
  * @example
  * const store = new LocalJobStore('.disco/jobs')
@@ -114,10 +118,10 @@ export class LocalJobStore implements JobStore {
   }
 
   /** Sorted revisions in a key directory ([] when missing). */
-  private async revisions(dir: string): Promise<number[]> {
+  private revisions(dir: string): number[] {
     let files: string[]
     try {
-      files = await fsp.readdir(dir)
+      files = readdirSync(dir)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return []
       throw e
@@ -128,13 +132,13 @@ export class LocalJobStore implements JobStore {
   }
 
   /** The newest version of a key directory: revision and value (undefined for a delete marker). */
-  private async newest(dir: string): Promise<{ revision: number; value: string | undefined } | undefined> {
+  private newest(dir: string): { revision: number; value: string | undefined } | undefined {
     for (let attempt = 0; ; attempt++) {
-      const revision = (await this.revisions(dir)).at(-1)
+      const revision = this.revisions(dir).at(-1)
       if (revision === undefined) return undefined
       let text: string
       try {
-        text = await fsp.readFile(join(dir, `~${revision}`), 'utf8')
+        text = readFileSync(join(dir, `~${revision}`), 'utf8')
       } catch (e) {
         // Pruned or purged between readdir and read: look again.
         if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 100) continue
@@ -145,7 +149,7 @@ export class LocalJobStore implements JobStore {
   }
 
   async get(key: string): Promise<KvEntry | undefined> {
-    const cur = await this.newest(this.keyDir(checkStoreKey(key)))
+    const cur = this.newest(this.keyDir(checkStoreKey(key)))
     return cur && cur.value !== undefined ? { revision: cur.revision, value: cur.value } : undefined
   }
 
@@ -154,32 +158,34 @@ export class LocalJobStore implements JobStore {
     if (value !== null && typeof value !== 'string') throw new DiscoError('DISCO_STORE_KEY', `expected a string value for ${key}, found ${typeof value}`)
     const tmp = join(this.tmpDir, `kv.${process.pid}.${randomBytes(6).toString('hex')}`)
     const data = value === null ? (expected === undefined ? 'd' : 'D') : 'V' + value
-    // The version file is prepared when a write is due (not for a delete of what is not there,
-    // nor for a compare-and-set that already lost).
-    let written = false
-    const prepare = async (): Promise<void> => {
-      if (written) return
-      written = true // removed at the end, however far the write got
-      await fsp.writeFile(tmp, data, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e
-        await fsp.mkdir(this.tmpDir, { recursive: true })
-        await fsp.writeFile(tmp, data, { flag: 'wx' })
-      })
+    // The version file: a value's is written while the newest revision is read; a delete
+    // marker's only when due (not for a delete of what is not there).
+    let prepared = false
+    const prepare = (): void => {
+      if (prepared) return
+      prepared = true // removed at the end, however far its write got
+      try {
+        writeFileSync(tmp, data, { flag: 'wx' })
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        mkdirSync(this.tmpDir, { recursive: true })
+        writeFileSync(tmp, data, { flag: 'wx' })
+      }
     }
     // An unconditional write needs only the newest revision number, not its value.
     const blind = expected === undefined && value !== null
     try {
       for (;;) {
-        const cur = blind ? { revision: (await this.revisions(dir)).at(-1) ?? 0, value: '' } : await this.newest(dir)
+        const cur = blind ? { revision: this.revisions(dir).at(-1) ?? 0, value: '' } : this.newest(dir)
         const live = cur !== undefined && cur.value !== undefined
         if (expected !== undefined && (expected === 0 ? live : !live || cur.revision !== expected)) return undefined
         if (value === null && !live) return cur?.revision ?? 0 // deleting what is not there
         const next = (cur?.revision ?? 0) + 1
         // A key with a version has its directory (one removed since is met by ENOENT below).
-        if (next === 1) await fsp.mkdir(dir, { recursive: true })
-        await prepare()
+        if (next === 1) mkdirSync(dir, { recursive: true })
+        prepare()
         try {
-          await fsp.link(tmp, join(dir, `~${next}`))
+          linkSync(tmp, join(dir, `~${next}`))
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code
           if (code !== 'EEXIST' && code !== 'ENOENT') throw e
@@ -188,24 +194,30 @@ export class LocalJobStore implements JobStore {
           if (code === 'EEXIST' && expected !== undefined) return undefined
           continue
         }
-        if (next % PRUNE_EVERY === 0) await this.prune(dir, next)
+        if (next % PRUNE_EVERY === 0) this.prune(dir, next)
         this.waker.emit('change', key)
-        if (value === null && expected === undefined) await this.compact(join(dir, '..'))
+        if (value === null && expected === undefined) this.compact(join(dir, '..'))
         return next
       }
     } finally {
-      if (written) await fsp.unlink(tmp).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e })
+      if (prepared) {
+        try {
+          unlinkSync(tmp)
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        }
+      }
     }
   }
 
   /** Removes superseded versions older than PRUNE_AGE_MS (never the newest). */
-  private async prune(dir: string, newest: number): Promise<void> {
+  private prune(dir: string, newest: number): void {
     const now = Date.now()
-    for (const r of await this.revisions(dir)) {
+    for (const r of this.revisions(dir)) {
       if (r >= newest) continue
       const f = join(dir, `~${r}`)
       try {
-        if (now - (await fsp.stat(f)).mtimeMs >= PRUNE_AGE_MS) await fsp.rm(f, { force: true })
+        if (now - statSync(f).mtimeMs >= PRUNE_AGE_MS) rmSync(f, { force: true })
       } catch { /* pruned by another writer */ }
     }
   }
@@ -213,14 +225,14 @@ export class LocalJobStore implements JobStore {
   /**
    * Removes the key directories in `parent` whose newest version is an unconditional delete marker
    * at least COMPACT_AGE_MS old and that have no keys under them, looking at COMPACT_VISIT of them
-   * at most (side by side). A writer that links a version meanwhile keeps its key (rmdir fails on
+   * at most. A writer that links a version meanwhile keeps its key (rmdir fails on
    * a directory that is not empty); one that finds the directory gone retries on a fresh key,
    * whose revisions start again at 1 (as after a purge).
    */
-  private async compact(parent: string): Promise<void> {
+  private compact(parent: string): void {
     let names: string[]
     try {
-      names = (await fsp.readdir(parent)).filter((n) => !n.startsWith('~'))
+      names = readdirSync(parent).filter((n) => !n.startsWith('~'))
     } catch {
       return
     }
@@ -229,56 +241,50 @@ export class LocalJobStore implements JobStore {
       names = Array.from({ length: COMPACT_VISIT }, (_, i) => names[(from + i) % names.length]!)
     }
     const now = Date.now()
-    await Promise.all(names.map(async (n) => {
+    for (const n of names) {
       const dir = join(parent, n)
       try {
-        const files = await fsp.readdir(dir)
-        if (!files.every((f) => f.startsWith('~'))) return // keys under it
+        const files = readdirSync(dir)
+        if (!files.every((f) => f.startsWith('~'))) continue // keys under it
         const revs = files.map((f) => Number(f.slice(1))).sort((a, b) => a - b)
         const newest = join(dir, `~${revs.at(-1)}`)
-        if ((await fsp.readFile(newest, 'utf8')) !== 'd' || now - (await fsp.stat(newest)).mtimeMs < COMPACT_AGE_MS) return
-        for (const r of revs) await fsp.rm(join(dir, `~${r}`), { force: true })
-        await fsp.rmdir(dir)
+        if (readFileSync(newest, 'utf8') !== 'd' || now - statSync(newest).mtimeMs < COMPACT_AGE_MS) continue
+        for (const r of revs) rmSync(join(dir, `~${r}`), { force: true })
+        rmdirSync(dir)
       } catch { /* written, compacted or purged by another process meanwhile */ }
-    }))
+    }
   }
 
   /**
    * Every key directory strictly under `tokens`, with its newest revision and value, in directory
-   * order (each key before the keys under it). The directories of one level are read at once.
+   * order (each key before the keys under it).
    */
-  private async scan(tokens: string[]): Promise<Map<string, { revision: number; value: string | undefined }>> {
-    type Found = [string, { revision: number; value: string | undefined } | undefined, Found[]]
-    const walk = async (dir: string, key: string[]): Promise<Found[]> => {
+  private scan(tokens: string[]): Map<string, { revision: number; value: string | undefined }> {
+    const out = new Map<string, { revision: number; value: string | undefined }>()
+    const walk = (dir: string, key: string[]): void => {
       let names: string[]
       try {
-        names = await fsp.readdir(dir)
+        names = readdirSync(dir)
       } catch {
-        return []
+        return
       }
-      const one = async (n: string): Promise<Found> => {
+      for (const n of names) {
+        if (n.startsWith('~')) continue
         const sub = [...key, n]
-        const [cur, below] = await Promise.all([this.newest(join(dir, n)).catch(() => undefined), walk(join(dir, n), sub)])
-        return [sub.join('.'), cur, below]
-      }
-      const keys = names.filter((n) => !n.startsWith('~'))
-      const found: Found[] = []
-      for (let i = 0; i < keys.length; i += SCAN_AHEAD) found.push(...await Promise.all(keys.slice(i, i + SCAN_AHEAD).map(one)))
-      return found
-    }
-    const out = new Map<string, { revision: number; value: string | undefined }>()
-    const put = (found: Found[]): void => {
-      for (const [key, cur, below] of found) {
-        if (cur) out.set(key, cur)
-        put(below)
+        let cur: { revision: number; value: string | undefined } | undefined
+        try {
+          cur = this.newest(join(dir, n))
+        } catch { /* purged meanwhile */ }
+        if (cur) out.set(sub.join('.'), cur)
+        walk(join(dir, n), sub)
       }
     }
-    put(await walk(this.keyDir(tokens), tokens))
+    walk(this.keyDir(tokens), tokens)
     return out
   }
 
   async keys(prefix: string): Promise<string[]> {
-    const all = await this.scan(checkPrefix(prefix))
+    const all = this.scan(checkPrefix(prefix))
     return [...all].filter(([, v]) => v.value !== undefined).map(([k]) => k)
   }
 
@@ -287,7 +293,7 @@ export class LocalJobStore implements JobStore {
     let seen = new Map<string, number>()
     let first = true
     while (!signal.aborted) {
-      const now = await this.scan(tokens)
+      const now = this.scan(tokens)
       const next = new Map<string, number>()
       for (const [key, cur] of now) {
         next.set(key, cur.revision)
@@ -314,11 +320,11 @@ export class LocalJobStore implements JobStore {
     // A missing directory is made (a purge removes it; one racing this append is met by another try).
     for (let attempt = 0; ; attempt++) {
       try {
-        await fsp.appendFile(file, line)
+        appendFileSync(file, line)
         break
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw e
-        await fsp.mkdir(join(file, '..'), { recursive: true })
+        mkdirSync(join(file, '..'), { recursive: true })
       }
     }
     this.waker.emit('change', log)
@@ -389,21 +395,37 @@ export class LocalJobStore implements JobStore {
 
   async purge(prefix: string): Promise<void> {
     const tokens = checkPrefix(prefix)
-    const rmChildren = async (dir: string, keep: (n: string) => boolean): Promise<void> => {
-      let names: string[]
+    // What is under a directory (files unlinked, directories removed recursively), then the
+    // emptied directory too (a job's prefix would otherwise stay behind after its purge). That
+    // fails when something is left (the prefix's own versions) or was just written under it; a
+    // writer that finds it gone makes it again.
+    const rmChildren = (dir: string, keep: (n: string) => boolean): void => {
+      let entries: Dirent[]
       try {
-        names = await fsp.readdir(dir)
+        entries = readdirSync(dir, { withFileTypes: true })
       } catch {
         return
       }
-      for (const n of names) if (!keep(n)) await fsp.rm(join(dir, n), { recursive: true, force: true })
-      // The emptied directory too (a job's prefix would otherwise stay behind after its purge). It
-      // fails when something is left (the prefix's own versions) or was just written under it; a
-      // writer that finds it gone makes it again.
-      if (tokens.length > 0) await fsp.rmdir(dir).catch(() => {})
+      for (const e of entries) {
+        if (keep(e.name)) continue
+        const path = join(dir, e.name)
+        if (e.isDirectory()) rmSync(path, { recursive: true, force: true })
+        else {
+          try {
+            unlinkSync(path)
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+          }
+        }
+      }
+      if (tokens.length > 0) {
+        try {
+          rmdirSync(dir)
+        } catch { /* not empty, or gone */ }
+      }
     }
-    await rmChildren(this.keyDir(tokens), (n) => n.startsWith('~'))
-    await rmChildren(join(this.logDir, ...tokens), () => false)
+    rmChildren(this.keyDir(tokens), (n) => n.startsWith('~'))
+    rmChildren(join(this.logDir, ...tokens), () => false)
     this.waker.emit('change', prefix)
   }
 }

@@ -161,6 +161,25 @@ export class JobRegistry {
     throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: ${CAS_TRIES} compare-and-set conflicts in a row`)
   }
 
+  /**
+   * Writes the record of a job whose runner calls it: by compare-and-set on `revision` (the one
+   * it wrote last, when known: no read first), else on the current revision, so a record removed
+   * meanwhile is never written back (DISCO_JOB_NOT_FOUND). Resolves to the new revision.
+   */
+  async save(name: string, info: JobInfo, revision?: number): Promise<number> {
+    if (revision !== undefined) {
+      const r = await this.put(name, info, revision)
+      if (r !== undefined) return r
+    }
+    for (let i = 0; i < CAS_TRIES; i++) {
+      const s = await this.get(name)
+      if (!s) throw new DiscoError('DISCO_JOB_NOT_FOUND', `no job ${name} in the job store`)
+      const r = await this.put(name, info, s.revision)
+      if (r !== undefined) return r
+    }
+    throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: ${CAS_TRIES} compare-and-set conflicts in a row`)
+  }
+
   /** Names of all jobs with a record (any order). */
   async names(): Promise<string[]> {
     const out: string[] = []

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runJobStoreCompliance } from '#src/disco/compliance.js'
 import {
-  JobRegistry, LocalJobStore, jobTasks, keyToken, openLocalStores, purgeJob, runJob, type DiscoStores, type JobStore, type KvChange,
+  JobRegistry, LocalJobStore, jobResults, jobTasks, keyToken, openLocalStores, purgeJob, runJob, type DiscoStores, type JobStore, type KvChange,
 } from 'disco-inferno'
 import { collect, fn, sorted, tempDir } from './helpers.js'
 
@@ -227,4 +227,33 @@ test('a heartbeat still in flight when a job ends does not bring the finished jo
   // Without waiting for the beat in flight, its write lands after the removal and stays.
   assert.equal(await stores.jobs.heartbeat('runner', job.name), undefined)
   assert.deepEqual(await stores.jobs.heartbeats('runner'), [])
+})
+
+/** A LocalJobStore that records the keys read. */
+class GetRecorder extends LocalJobStore {
+  readonly gets: string[] = []
+  override get(key: string): ReturnType<LocalJobStore['get']> {
+    this.gets.push(key)
+    return super.get(key)
+  }
+}
+
+test('a runner reads its job record once (then saves it against the revision it wrote); its handle reads the results without reading the record back', async (t) => {
+  const dir = tempDir(t)
+  const local = openLocalStores(join(dir, 'store'))
+  const recorder = new GetRecorder(join(dir, 'store', 'jobs'))
+  const stores: DiscoStores = { ...local, jobs: new JobRegistry(recorder satisfies JobStore) }
+  const job = await runJob({ prefix: 'r', inputs: ['raw://a b', 'raw://b c', 'raw://c d a'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 2 },
+    { store: stores, executor: 'in-process' })
+  await job.wait()
+  const infoKey = `job.${keyToken(job.name)}.info`
+  assert.deepEqual(recorder.gets.filter((k) => k === infoKey), [infoKey], 'one read of the record while the job ran')
+  recorder.gets.length = 0
+  const expected: [string, unknown][] = [['a', 2], ['b', 2], ['c', 2], ['d', 1]]
+  assert.deepEqual(await collect(job.results()), expected)
+  assert.deepEqual((await collect(job.resultBatches())).flat(), expected)
+  assert.deepEqual(recorder.gets, [], 'the handle knows the record it saved')
+  // Anyone else reads the record to find the results.
+  assert.deepEqual(await collect(jobResults(stores, job.name)), expected)
+  assert.ok((recorder.gets as string[]).includes(infoKey), 'jobResults reads the record')
 })
