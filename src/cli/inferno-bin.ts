@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The `inferno` executable. An `-i` run on an embedded store starts its worker pool before
-// anything else loads, so the threads boot on the other cores while this one loads the command
-// (commander, settings, rules); the command itself is inferno.ts, loaded next.
+// anything else loads, so the threads boot (and import the job functions) on the other cores
+// while this one loads the command (commander, settings, rules); the command itself is
+// inferno.ts, loaded next.
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { isClusterUrl } from '../cluster/url.js'
 import { WorkerPoolExecutor } from '../disco/executor.js'
+import { DISCO_JOB_FUNCTIONS } from '../inferno/keyset/job-modules.js'
 
 /**
  * True when a command line looks like an `-i` run on an embedded store (read without the option
@@ -35,6 +37,9 @@ export function earlyPoolWanted(argv: readonly string[], env: NodeJS.ProcessEnv)
 const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : ''
 if (import.meta.url === invoked) {
   const pool = earlyPoolWanted(process.argv, process.env) ? new WorkerPoolExecutor().start() : undefined
+  // The job functions now (the rule module follows once the command has read the settings): a
+  // thread that is up before this thread has loaded the command goes on importing, not waiting.
+  pool?.preload([DISCO_JOB_FUNCTIONS])
   const { main } = await import('./inferno.js')
   await main(process.argv, pool)
 }
