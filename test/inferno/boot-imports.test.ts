@@ -61,7 +61,7 @@ parentPort.postMessage('imported')`
   }
 }
 
-test('a pool thread loads no module an Inferno map task does not need before its first map record', async (t) => {
+test('a pool thread loads no module an Inferno map task does not need before its first map record', { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pool-imports-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const rule = join(dir, 'clicks.mjs')
@@ -85,7 +85,7 @@ test('a pool thread loads no module an Inferno map task does not need before its
   assert.deepEqual(loaded.filter((u) => u.includes('/node_modules/')), [], 'no package (commander, esbuild, NATS, …)')
 })
 
-test('a thread that imports the job functions compiles the block scanner\'s WebAssembly before its first map task', async () => {
+test('a thread that imports the job functions compiles the block scanner\'s WebAssembly before its first map task', { timeout: 120_000 }, async () => {
   // WebAssembly.Module counted (util/wasm-asm.ts takes the global's API when it loads).
   const code = `import { parentPort, workerData } from 'node:worker_threads'
 let compiled = 0
@@ -108,12 +108,12 @@ parentPort.postMessage({ before, after: compiled })`
   }
 })
 
-test('inferno -i: the main thread loads neither the map code nor DDFS writing, the daemon or the cluster transport', async (t) => {
+test('inferno -i: the main thread loads neither the map code nor DDFS writing, the daemon or the cluster transport', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'boot-imports-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const bin = fileURLToPath(new URL('cli/inferno-bin.js', DIST))
   const rules = join(dir, 'rules')
-  const made = spawnSync(process.execPath, [bin, '--example-rules', rules], { encoding: 'utf8' })
+  const made = spawnSync(process.execPath, [bin, '--example-rules', rules], { encoding: 'utf8', timeout: 60_000 })
   assert.equal(made.status, 0, made.stderr)
   await openStore(join(dir, 'store')).chunk('example:chunk:users', [join(rules, 'names.json')])
   // Registered by --import in every thread; the main thread's hooks append what it loads to `list`.

@@ -17,8 +17,13 @@ import { reduceWire } from './wire.js'
 // A pool thread imports this module ahead of its first task (WorkerPoolExecutor.preload) and most
 // often waits for that task while the runner selects inputs and records the job: the block
 // scanner's WebAssembly module (10-20 ms to assemble and compile) is built then, not in the first
-// map task. Unref'd: it never holds a process that has nothing else to do.
-setImmediate(() => BlockScanner.prepare()).unref()
+// map task. Unref'd: it never holds a process that has nothing else to do. A failure is left to
+// the first task that makes a scanner (it meets the same error and reports it as the task's).
+setImmediate(() => {
+  try {
+    BlockScanner.prepare()
+  } catch {}
+}).unref()
 
 /** The params of an Inferno job on Disco (plain JSON). */
 export interface InfernoJobParams {
