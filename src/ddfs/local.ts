@@ -215,14 +215,17 @@ export class LocalBlobStore implements BlobStore {
    * directory is looked at once per batch, at the time of the batch, never remembered past it).
    */
   private async checkDirs(hh: string, seen?: Map<string, Promise<boolean>>): Promise<boolean> {
-    for (const d of [this.blobDir, join(this.blobDir, hh)]) {
+    // Both looked at side by side (one round trip on the main thread), judged in order.
+    const looks = [this.blobDir, join(this.blobDir, hh)].map((d) => {
       let ok = seen?.get(d)
       if (!ok) {
         ok = LocalBlobStore.isRealDir(d)
         seen?.set(d, ok)
       }
-      if (!(await ok)) return false
-    }
+      ok.catch(() => {}) // judged below (the second only when the first passes)
+      return ok
+    })
+    for (const ok of looks) if (!(await ok)) return false
     return true
   }
 

@@ -108,17 +108,16 @@ export async function runJob(spec: JobSpec, opts: JobRunOptions): Promise<JobHan
     name, status: 'active', spec: nspec, created: now, updated: now, host, pid: process.pid, heartbeatMs: ttl,
     tasks: { map: inputs.length, reduce: nspec.partitions, done: 0, failed: 0 }, records: 0,
   }))
-  // The expanded inputs (so that a resumed job plans the very same tasks) and the first event,
-  // written side by side; the record as stored is the one just made (a JSON copy). No heartbeat
+  // The expanded inputs are stored (so that a resumed job plans the very same tasks) while the
+  // first map tasks start; the record as stored is the one just made (a JSON copy). No heartbeat
   // yet: a runner that has not beaten counts as alive for a heartbeat's lifetime from the record's
   // creation (runnerAlive), and its first beat comes a third of that later, so a job that ends
   // sooner writes (and leaves) no heartbeat key at all.
   const plan = planJob(name, nspec.partitions, inputs)
-  const [saved] = await Promise.all([
-    stores.data.put(dataBlobName(name, 'inputs'), Buffer.from(JSON.stringify(inputs)), { replace: true }),
-    stores.jobs.log(name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`),
-  ])
-  return start(stores, plan, JSON.parse(JSON.stringify(record)) as JobInfo, opts, ttl, new Map(), saved.url, false)
+  const saving = stores.data.put(dataBlobName(name, 'inputs'), Buffer.from(JSON.stringify(inputs)), { replace: true }).then((b) => b.url)
+  saving.catch(() => {}) // awaited by the run (a failure fails the job)
+  await stores.jobs.log(name, `job ${name} started: ${plan.mapTasks.length} map tasks, ${plan.partitions} partitions`)
+  return start(stores, plan, JSON.parse(JSON.stringify(record)) as JobInfo, opts, ttl, new Map(), saving, false)
 }
 
 /**
@@ -136,7 +135,7 @@ function warm(executor: JobRunOptions['executor'], spec: NormalizedSpec): void {
  * background, as a handle.
  */
 function start(
-  stores: DiscoStores, plan: JobPlan, info: JobInfo, opts: JobRunOptions, ttl: number, reused: Map<string, TaskResult>, inputsUrl: string, beaten: boolean,
+  stores: DiscoStores, plan: JobPlan, info: JobInfo, opts: JobRunOptions, ttl: number, reused: Map<string, TaskResult>, inputsUrl: Promise<string>, beaten: boolean,
 ): JobHandle {
   const name = info.name
   const abort = new AbortController()
@@ -260,7 +259,7 @@ export async function resumeJob(name: string, opts: JobRunOptions): Promise<JobH
   info.records = plan.mapTasks.reduce((n, t) => n + (reused.get(t.id)?.records ?? 0), 0)
   info.tasks = { ...info.tasks, done: maps + reduces }
   await stores.jobs.log(name, `job ${name} resumed (resume ${info.resumes}; runner ${lost} lost): ${maps} of ${plan.mapTasks.length} map tasks and ${reduces} of ${plan.reduceTasks.length} reduce tasks already done`)
-  return start(stores, plan, info, opts, ttl, reused, inputsUrl, true)
+  return start(stores, plan, info, opts, ttl, reused, Promise.resolve(inputsUrl), true)
 }
 
 interface Run {
@@ -276,8 +275,8 @@ interface Run {
   inflight?: Set<Promise<unknown>>
   /** Results of tasks a resumed job does not run again (by task id). */
   reused: Map<string, TaskResult>
-  /** The stored expanded inputs (deleted with the map outputs when the job ends). */
-  inputsUrl: string
+  /** The stored expanded inputs, once stored (deleted with the map outputs when the job ends). */
+  inputsUrl: Promise<string>
   /** Stored input bytes read by finished map tasks (for progress). */
   bytes?: number
   /** The task records this runner wrote, by task id. */
@@ -307,13 +306,24 @@ async function execute(run: Run): Promise<JobInfo> {
   beat.unref()
   const watching = new AbortController()
   stores.jobs.whenKilled(name, watching.signal).then((killed) => { if (killed) run.abort.abort() }, () => {})
-  const made: string[] = [run.inputsUrl] // data blobs written (inputs, map outputs and results)
+  const made: string[] = [] // data blobs written (inputs, map outputs and results)
   for (const r of run.reused.values()) for (const b of r.blobs) made.push(b.url)
   const resume = info.resumes ? { resume: info.resumes } : {}
   try {
-    const maps = await runPhase(run, 'map', plan.mapTasks, (t, attempt) => ({
+    const mapping = runPhase(run, 'map', plan.mapTasks, (t, attempt) => ({
       kind: 'map', job: name, store: stores.ref, spec, task: t as MapTaskPlan, attempt, ...resume,
     }), started, made)
+    mapping.catch(() => {}) // awaited below
+    // The expanded inputs finish being stored while the first map tasks run.
+    let inputsUrl: string
+    try {
+      inputsUrl = await run.inputsUrl
+    } catch (e) {
+      run.abort.abort()
+      throw e
+    }
+    made.push(inputsUrl)
+    const maps = await mapping
     const inputsOf = (p: number): string[] => plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.filter((b) => b.partition === p).map((b) => b.url))
     // A partition's map outputs are deleted once its reduce task is recorded, while the other
     // reduce tasks run (a resumed job re-runs no map task for a partition already reduced).
@@ -333,7 +343,7 @@ async function execute(run: Run): Promise<JobInfo> {
     info.outputs = plan.reduceTasks.reduce((n, t) => n + reduces.get(t.id)!.outputs, 0)
     await Promise.all(deleting)
     const left = plan.mapTasks.flatMap((t) => maps.get(t.id)!.blobs.filter((b) => !reduced.has(b.partition)).map((b) => b.url))
-    await deleteData(stores, [run.inputsUrl, ...left])
+    await deleteData(stores, [inputsUrl, ...left])
     if (spec.save !== undefined) {
       run.onProgress?.({ job: name, phase: 'save', done: 0, total: results.length, records: info.records, bytes: run.bytes ?? 0, elapsedMs: Date.now() - started })
       info.savedTag = await saveResults(stores, spec.save || `disco:results:${name}`, results, name)

@@ -7,7 +7,7 @@
 // '~' is outside the key grammar, so version files and logs never collide with key directories.
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { appendFileSync, linkSync, mkdirSync, promises as fsp, readFileSync, readdirSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs'
+import { appendFileSync, existsSync, linkSync, mkdirSync, promises as fsp, readFileSync, readdirSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { DiscoError } from '../errors.js'
 import type { JobStore, KvChange, KvEntry, LogEntry } from './jobstore.js'
@@ -158,8 +158,8 @@ export class LocalJobStore implements JobStore {
     if (value !== null && typeof value !== 'string') throw new DiscoError('DISCO_STORE_KEY', `expected a string value for ${key}, found ${typeof value}`)
     const tmp = join(this.tmpDir, `kv.${process.pid}.${randomBytes(6).toString('hex')}`)
     const data = value === null ? (expected === undefined ? 'd' : 'D') : 'V' + value
-    // The version file: a value's is written while the newest revision is read; a delete
-    // marker's only when due (not for a delete of what is not there).
+    // The version file, written when a write is due (not for a delete of what is not there, nor
+    // for a compare-and-set already lost).
     let prepared = false
     const prepare = (): void => {
       if (prepared) return
@@ -192,6 +192,7 @@ export class LocalJobStore implements JobStore {
           // EEXIST: another writer won (an unconditional write retries on top of it); ENOENT: the
           // key directory was purged or compacted meanwhile, so look again.
           if (code === 'EEXIST' && expected !== undefined) return undefined
+          if (code === 'ENOENT' && !existsSync(tmp)) prepared = false // the version file itself went: written again
           continue
         }
         if (next % PRUNE_EVERY === 0) this.prune(dir, next)

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  runJob, jobTasks, jobInfo, isDiscoError, openLocalStores, InProcessExecutor, dataBlobName, normalizeSpec,
-  type TaskMessage,
+  runJob, jobTasks, jobInfo, isDiscoError, openLocalStores, InProcessExecutor, dataBlobName, normalizeSpec, DiscoError,
+  type BlobStore, type DiscoStores, type TaskMessage,
 } from 'disco-inferno'
 import { runTask } from '#src/disco/task.js'
 import { collect, dataUrls, fn, sorted, tempDir, wordFiles } from './helpers.js'
@@ -77,4 +77,33 @@ test('a re-run (redelivered) task replaces its outputs under the same determinis
   assert.deepEqual(second.blobs.map((b) => b.url), first.blobs.map((b) => b.url))
   assert.equal((await dataUrls(stores)).length, first.blobs.length, 'no duplicates')
   assert.ok(first.blobs.every((b) => decodeURIComponent(b.url).endsWith(dataBlobName('wc@1:2:3', { map: 0, partition: b.partition }))))
+})
+
+test('inputs that cannot be stored while the first map tasks run: the job is dead with the store\'s error and leaves no data', async (t) => {
+  const dir = tempDir(t)
+  const local = openLocalStores(join(dir, 'store'))
+  // The job data store fails the expanded inputs' put, once a map output is stored (deterministically after a map task ran).
+  let mapStored: () => void = () => {}
+  const stored = new Promise<void>((resolve) => { mapStored = resolve })
+  const inner = local.data
+  const data: BlobStore = {
+    owns: (u) => inner.owns(u), get: (u, o) => inner.get(u, o), delete: (u) => inner.delete(u), list: () => inner.list(),
+    async put(name, bytes, opts) {
+      if (name.endsWith('.inputs.json')) {
+        await Promise.race([stored, new Promise((resolve) => setTimeout(resolve, 20_000))])
+        throw new DiscoError('DDFS_STORE_UNAVAILABLE', 'injected: the job data store is gone')
+      }
+      const info = await inner.put(name, bytes, opts)
+      if (name.includes('.map-')) mapStored()
+      return info
+    },
+  }
+  const stores: DiscoStores = { ...local, data }
+  const job = await runJob({ inputs: ['raw://a b a', 'raw://c d'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 2 },
+    { store: stores, executor: new InProcessExecutor(1, { stores: () => stores }) })
+  await assert.rejects(job.wait(), (e) => isDiscoError(e, 'DDFS_STORE_UNAVAILABLE'))
+  const info = await jobInfo(stores, job.name)
+  assert.equal(info.status, 'dead')
+  assert.equal(info.error?.code, 'DDFS_STORE_UNAVAILABLE')
+  assert.deepEqual(await dataUrls(stores), [], 'the map outputs stored meanwhile are deleted')
 })
