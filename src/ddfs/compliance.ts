@@ -1,6 +1,7 @@
 // The compliance suite every DDFS adapter pair runs: one call per adapter in its test file.
 // Not part of the package entry (it imports node:test); tests import '#src/ddfs/compliance.js'.
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DiscoError } from '../errors.js'
@@ -176,6 +177,26 @@ export function runCompliance(label: string, factory: () => Promise<AdapterFixtu
     await blobs.delete(a.url)
     assert.equal(await blobs.size?.(a.url), undefined)
     assert.equal(await ddfs.blobSize([a.url]), undefined)
+  })
+
+  with_('BlobStore: filePaths and deleteAll (when the adapter has them) act on exactly the blobs named', async (_d, { blobs }) => {
+    const urls: string[] = []
+    for (let i = 0; i < 5; i++) urls.push((await blobs.put(`batch-${i}$1`, Buffer.from(`blob ${i}\n`))).url)
+    const kept = await blobs.put('kept$1', Buffer.from('kept'))
+    if (blobs.filePaths) {
+      const paths = await blobs.filePaths(urls)
+      assert.deepEqual(paths.map((p) => readFileSync(p, 'utf8')), urls.map((_, i) => `blob ${i}\n`), 'each file holds its blob, in order')
+      await rejectsCode(blobs.filePaths([urls[0]!, 'disco://elsewhere/x']), 'DDFS_BAD_URL')
+    }
+    if (blobs.deleteAll) {
+      // A bad URL anywhere in the batch deletes nothing.
+      await rejectsCode(blobs.deleteAll([urls[0]!, 'disco://elsewhere/x']), 'DDFS_BAD_URL')
+      assert.equal((await bytesOf(await blobs.get(urls[0]!))).toString(), 'blob 0\n')
+      await blobs.deleteAll([...urls.slice(0, 3), urls[0]!])
+      for (const u of urls.slice(0, 3)) await rejectsCode(blobs.get(u), 'DDFS_BLOB_NOT_FOUND')
+      await blobs.deleteAll(urls.slice(0, 3))
+    }
+    assert.deepEqual(await urlsOf(blobs), (blobs.deleteAll ? [...urls.slice(3), kept.url] : [...urls, kept.url]).sort())
   })
 
   with_('BlobStore: a stored name is written once unless replaced (bytes and streams)', async (_d, { blobs }) => {

@@ -322,19 +322,9 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /**
-   * The file of a stored blob, for readers that open it themselves (with O_NOFOLLOW: the hash
-   * directories are checked here, the file itself is theirs to refuse). DDFS_BLOB_NOT_FOUND when
-   * it is not stored.
-   */
-  async filePath(url: string): Promise<string> {
-    const { hh, name } = this.parse(url)
-    if (!(await this.checkDirs(hh))) throw new DiscoError('DDFS_BLOB_NOT_FOUND', `blob ${url} is not stored in ${this.dir}`)
-    return join(this.blobDir, hh, name)
-  }
-
-  /**
-   * The files of many stored blobs, as {@link filePath} gives each (a reduce task's inputs): the
-   * blobs directory and each hash directory are looked at once for the whole batch.
+   * The files of stored blobs, for readers that open them themselves (with O_NOFOLLOW: the hash
+   * directories are checked here, each file is theirs to refuse); DDFS_BLOB_NOT_FOUND when one is
+   * not stored. The blobs directory and each hash directory are looked at once for the whole batch.
    */
   async filePaths(urls: readonly string[]): Promise<string[]> {
     const seen = new Map<string, Promise<boolean>>()

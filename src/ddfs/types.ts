@@ -136,4 +136,16 @@ export interface BlobStore {
   sweep?(olderThanMs: number, dryRun?: boolean): Promise<number>
   /** Optional: a stored blob's size in bytes without reading it (undefined when it is not stored). */
   size?(url: string): Promise<number | undefined>
+  /**
+   * Optional, for a store that keeps each blob as a local file (the embedded one): the files of
+   * stored blobs, in order, for readers that read them directly (a reduce task's inputs, a map
+   * task's gzip sniff; each file is the reader's to open and to find missing). DDFS_BLOB_NOT_FOUND
+   * when the store has no place for one; a URL `get` would refuse is refused (`DDFS_BAD_URL`).
+   */
+  filePaths?(urls: readonly string[]): Promise<string[]>
+  /**
+   * Optional: deletes many blobs, as `delete` does each, in fewer round trips (a job's map
+   * outputs). Every URL is checked first: a URL `get` would refuse deletes nothing (`DDFS_BAD_URL`).
+   */
+  deleteAll?(urls: readonly string[]): Promise<void>
 }

@@ -91,11 +91,11 @@ export async function* inputBytes(url: string, stores: DiscoStores, onRead?: (by
  * buffers of their own (the gunzip stream reads ahead of its reader and keeps what it read).
  */
 async function* reusedUnlessGzip(url: string, stores: DiscoStores): AsyncGenerator<Uint8Array> {
-  const local = stores.ddfs.blobStore as { filePath?: (url: string) => Promise<string>, owns(url: string): boolean }
+  const store = stores.ddfs.blobStore
   let plain = false
-  if (typeof local.filePath === 'function' && local.owns(url)) {
+  if (store.filePaths && store.owns(url)) {
     try {
-      plain = !gzipFile(await local.filePath(url), constants.O_RDONLY | constants.O_NOFOLLOW)
+      plain = !gzipFile((await store.filePaths([url]))[0]!, constants.O_RDONLY | constants.O_NOFOLLOW)
     } catch { /* read as usual: the store's get says what is wrong */ }
   }
   yield* await stores.ddfs.openBlob(url, { reuse: plain })

@@ -7,7 +7,6 @@
 import { hostname } from 'node:os'
 import { DiscoError } from '../errors.js'
 import { DEFAULT_MAX_LINE, LineSplitter, throwTooLong, type LineSink } from '../ddfs/lines.js'
-import { LocalBlobStore } from '../ddfs/local.js'
 import { blobFileName } from '../ddfs/names.js'
 import { MinHeap } from '../util/heap.js'
 import { InProcessExecutor, WorkerPoolExecutor, isFatal, type Executor } from './executor.js'
@@ -391,8 +390,8 @@ async function saveInfo(run: Run): Promise<void> {
 }
 
 async function deleteData(stores: DiscoStores, urls: readonly string[]): Promise<void> {
-  // The embedded store looks at its directories once for the whole batch.
-  if (stores.data instanceof LocalBlobStore) return stores.data.deleteAll(urls)
+  // A store with a batch delete (the embedded one looks at its directories once for the batch).
+  if (stores.data.deleteAll) return stores.data.deleteAll(urls)
   // A job has many map outputs (tasks × partitions): deleted 32 at a time.
   for (let i = 0; i < urls.length; i += 32) await Promise.all(urls.slice(i, i + 32).map((u) => stores.data.delete(u)))
 }

@@ -12,7 +12,6 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DiscoError } from '../errors.js'
 import { LineSplitter, type LineOptions } from '../ddfs/lines.js'
-import { LocalBlobStore } from '../ddfs/local.js'
 import { crc32, crc32Bytes } from '../util/crc32.js'
 import { inputBytes, inputLineBatches } from './inputs.js'
 import { loadFn } from './load.js'
@@ -409,7 +408,7 @@ async function runReduce(msg: Extract<TaskMessage, { kind: 'reduce' }>, hooks: T
   // at once for all of them), else copies fetched 16 at a time.
   const files: string[] = []
   checkAborted(signal)
-  if (stores.data instanceof LocalBlobStore) files.push(...await stores.data.filePaths(msg.inputs))
+  if (stores.data.filePaths) files.push(...await stores.data.filePaths(msg.inputs))
   for (let i = files.length; i < msg.inputs.length; i += 16) {
     checkAborted(signal)
     files.push(...await Promise.all(msg.inputs.slice(i, i + 16).map((url, j) => fetchInput(stores, url, tmp.at(`in-${i + j}`)))))

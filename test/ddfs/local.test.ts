@@ -61,7 +61,7 @@ test('batches of blobs: filePaths gives each stored file, deleteAll deletes them
   assert.deepEqual(paths, urls.map((u) => blobs.pathOf(u)))
   assert.deepEqual(paths.map((p) => readFileSync(p, 'utf8')), urls.map((_, i) => `blob ${i}\n`))
   const isCode = (code: string) => (e: unknown): boolean => e instanceof DiscoError && e.code === code
-  // As filePath: a blob whose directory is missing is not stored (the file itself is the reader's to open).
+  // A blob whose directory is missing is not stored (the file itself is the reader's to open).
   await assert.rejects(new LocalBlobStore(join(dir, 'empty')).filePaths([urls[0]!]), isCode('DDFS_BLOB_NOT_FOUND'))
   const gone = await blobs.put('gone$1', Buffer.from('x'))
   await blobs.delete(gone.url)

@@ -43,7 +43,7 @@ test('result files past one read chunk read back whole (multi-byte keys across c
   assert.deepEqual(got.flat(), expected)
   // The last line without its newline, and an empty line: the same pairs.
   const stores = openLocalStores(store)
-  const file = await (stores.data as LocalBlobStore).filePath(info.results![0]!)
+  const [file] = await (stores.data as LocalBlobStore).filePaths([info.results![0]!])
   const text = readFileSync(file, 'utf8')
   const cut = text.indexOf('\n', 600_000) + 1
   writeFileSync(file, text.slice(0, cut) + '\n' + text.slice(cut).replace(/\n$/, ''))
