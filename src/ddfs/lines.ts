@@ -9,6 +9,15 @@ export function isGzip(head: Uint8Array): boolean {
 }
 
 /**
+ * Bytes of each buffer the gunzip stream hands out. Each is a new allocation, and the dead ones
+ * a thread has read past stay allocated until its next young-generation GC, so the size sets how
+ * much memory a gzip reader holds beyond its records: `inferno -i` over 300 MB of gzip chunks (2
+ * pool threads; medians of 6 alternating runs) took 1.01 s / 1.8 s CPU at peak RSS 174 MB with
+ * 256 KiB buffers, 1.05 s / 1.85 s at 164 MB with 192 KiB, 1.11 s / 1.95 s at 153 MB with 128 KiB.
+ */
+const GUNZIP_CHUNK = 192 * 1024
+
+/**
  * Yields the decompressed bytes of a stream that may or may not be gzip (multi-member gzip, as
  * written by `chunk`, included); plain bytes pass through unchanged.
  *
@@ -44,7 +53,7 @@ export async function* maybeGunzip(source: AsyncIterable<Uint8Array>, label = 'i
     }
   }
   if (!gzip) { yield* rest(); return }
-  const gunzip = createGunzip({ chunkSize: 1 << 18 })
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK })
   const src = Readable.from(rest())
   src.on('error', (e) => gunzip.destroy(e))
   src.pipe(gunzip)
