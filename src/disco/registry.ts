@@ -151,12 +151,18 @@ export class JobRegistry {
    * Returns the record as stored. DISCO_JOB_NOT_FOUND when there is none.
    */
   async update(name: string, change: (info: JobInfo) => JobInfo | undefined): Promise<JobInfo> {
+    return (await this.casWrite(name, change)).info
+  }
+
+  /** update's loop: the record as stored and its revision. */
+  private async casWrite(name: string, change: (info: JobInfo) => JobInfo | undefined): Promise<JobRecordState> {
     for (let i = 0; i < CAS_TRIES; i++) {
       const s = await this.get(name)
       if (!s) throw new DiscoError('DISCO_JOB_NOT_FOUND', `no job ${name} in the job store`)
       const next = change(s.info)
-      if (next === undefined) return s.info
-      if ((await this.put(name, next, s.revision)) !== undefined) return next
+      if (next === undefined) return s
+      const revision = await this.put(name, next, s.revision)
+      if (revision !== undefined) return { revision, info: next }
     }
     throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: ${CAS_TRIES} compare-and-set conflicts in a row`)
   }
@@ -171,13 +177,7 @@ export class JobRegistry {
       const r = await this.put(name, info, revision)
       if (r !== undefined) return r
     }
-    for (let i = 0; i < CAS_TRIES; i++) {
-      const s = await this.get(name)
-      if (!s) throw new DiscoError('DISCO_JOB_NOT_FOUND', `no job ${name} in the job store`)
-      const r = await this.put(name, info, s.revision)
-      if (r !== undefined) return r
-    }
-    throw new DiscoError('DISCO_STORE_CONFLICT', `job ${name}: ${CAS_TRIES} compare-and-set conflicts in a row`)
+    return (await this.casWrite(name, () => info)).revision
   }
 
   /** Names of all jobs with a record (any order). */
