@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DiscoError, LocalBlobStore, openStore } from 'disco-inferno'
+import { LocalBlobStore, openStore } from 'disco-inferno'
+import { isCode } from '../error-codes.js'
 import { collect, tempDir } from './helpers.js'
 
 test('a damaged tag version file is DDFS_CORRUPT_TAG; a damaged gzip blob is DDFS_BAD_GZIP', async (t) => {
@@ -12,10 +13,9 @@ test('a damaged tag version file is DDFS_CORRUPT_TAG; a damaged gzip blob is DDF
   await ddfs.touch('t')
   const vdir = join(dir, 'tags', 't')
   writeFileSync(join(vdir, readdirSync(vdir)[0]!), '{"name":')
-  await assert.rejects(ddfs.get('t'), (e: unknown) => e instanceof DiscoError && e.code === 'DDFS_CORRUPT_TAG')
+  await assert.rejects(ddfs.get('t'), isCode('DDFS_CORRUPT_TAG'))
   const [set] = await ddfs.push('g', [{ name: 'bad.gz', data: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]) }])
-  await assert.rejects(collect(ddfs.readLines(set!)),
-    (e: unknown) => e instanceof DiscoError && e.code === 'DDFS_BAD_GZIP')
+  await assert.rejects(collect(ddfs.readLines(set!)), isCode('DDFS_BAD_GZIP'))
 })
 
 test('tag names up to 511 characters list and read back under their full name', async (t) => {
@@ -60,7 +60,6 @@ test('batches of blobs: filePaths gives each stored file, deleteAll deletes them
   const paths = await blobs.filePaths(urls)
   assert.deepEqual(paths, urls.map((u) => blobs.pathOf(u)))
   assert.deepEqual(paths.map((p) => readFileSync(p, 'utf8')), urls.map((_, i) => `blob ${i}\n`))
-  const isCode = (code: string) => (e: unknown): boolean => e instanceof DiscoError && e.code === code
   // A blob whose directory is missing is not stored (the file itself is the reader's to open).
   await assert.rejects(new LocalBlobStore(join(dir, 'empty')).filePaths([urls[0]!]), isCode('DDFS_BLOB_NOT_FOUND'))
   const gone = await blobs.put('gone$1', Buffer.from('x'))

@@ -6,8 +6,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DiscoError, LOCAL_BLOB_PREFIX, LocalTagStore, type LocalBlobStore, PENDING_PREFIX, openLocalStores, openStore, runJob } from 'disco-inferno'
+import { LOCAL_BLOB_PREFIX, LocalTagStore, type LocalBlobStore, PENDING_PREFIX, openLocalStores, openStore, runJob } from 'disco-inferno'
 import { FIXTURES } from '../disco/helpers.js'
+import { isCode } from '../error-codes.js'
 import { collect, tempDir } from './helpers.js'
 
 const bin = fileURLToPath(import.meta.resolve('#src/cli/ddfs.js'))
@@ -20,8 +21,6 @@ function ddfsCli(store: string, args: string[]): { code: number | null; out: str
 async function bytes(it: AsyncIterable<Uint8Array>): Promise<string> {
   return Buffer.concat((await collect(it)).map((c) => Buffer.from(c))).toString()
 }
-
-const isCode = (code: string) => (e: unknown): boolean => e instanceof DiscoError && e.code === code
 
 test('blob URLs cannot reach files outside the store: encoded traversal, symlinks, symlinked directories', async (t) => {
   const root = tempDir(t, 'escape')

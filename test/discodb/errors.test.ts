@@ -6,18 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DiscoDB, DiscoError, Q } from 'disco-inferno'
 import { compatDir } from './vectors.js'
+import { thrownCode } from '../error-codes.js'
 
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(compatDir, `${name}.ddb`)))
-
-function code(f: () => unknown): string {
-  try {
-    f()
-  } catch (e) {
-    assert.ok(e instanceof DiscoError, `expected a DiscoError, got ${String(e)}`)
-    return e.code
-  }
-  return 'no error'
-}
 
 function withTmp(f: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'ddb-test-'))
@@ -30,16 +21,16 @@ function withTmp(f: (dir: string) => void): void {
 
 test('opening bad bytes gives the documented codes', () => {
   const good = fixture('animals')
-  assert.equal(code(() => DiscoDB.loads(new Uint8Array(3))), 'DDB_TOO_SMALL')
-  assert.equal(code(() => DiscoDB.loads(good.subarray(0, 71))), 'DDB_TOO_SMALL')
-  assert.equal(code(() => DiscoDB.loads(new Uint8Array(72))), 'DDB_BAD_MAGIC')
-  assert.equal(code(() => DiscoDB.loads(good.subarray(0, good.length - 1))), 'DDB_BAD_SIZE')
+  assert.equal(thrownCode(() => DiscoDB.loads(new Uint8Array(3))), 'DDB_TOO_SMALL')
+  assert.equal(thrownCode(() => DiscoDB.loads(good.subarray(0, 71))), 'DDB_TOO_SMALL')
+  assert.equal(thrownCode(() => DiscoDB.loads(new Uint8Array(72))), 'DDB_BAD_MAGIC')
+  assert.equal(thrownCode(() => DiscoDB.loads(good.subarray(0, good.length - 1))), 'DDB_BAD_SIZE')
   const bad = good.slice()
   new DataView(bad.buffer).setUint32(40, 5000, true) // key2values_offs beyond the DB
-  assert.equal(code(() => DiscoDB.loads(bad)), 'DDB_CORRUPT')
+  assert.equal(thrownCode(() => DiscoDB.loads(bad)), 'DDB_CORRUPT')
   const e = (() => { try { DiscoDB.loads(bad) } catch (x) { return x as DiscoError } return undefined })()
   assert.match(e!.message, /expected .*found/)
-  assert.equal(code(() => DiscoDB.loads('nope' as unknown as Uint8Array)), 'DDB_BAD_ARGUMENT')
+  assert.equal(thrownCode(() => DiscoDB.loads('nope' as unknown as Uint8Array)), 'DDB_BAD_ARGUMENT')
 })
 
 test('a damaged record is reported when it is read', () => {
@@ -48,7 +39,7 @@ test('a damaged record is reported when it is read', () => {
   // Point the second key TOC entry past the end of the key records.
   new DataView(bad.buffer).setUint32(db0.header.key2valuesOffs + 8, db0.header.id2valueOffs + 1, true)
   const db = DiscoDB.loads(bad)
-  assert.equal(code(() => [...db.keys()]), 'DDB_CORRUPT')
+  assert.equal(thrownCode(() => [...db.keys()]), 'DDB_CORRUPT')
   assert.deepEqual(db.get('new york')?.toStrings(), ['dog', 'big apple'], 'undamaged records still read')
   assert.deepEqual(db.query('new york & ~empty').toStrings(), ['dog', 'big apple'])
 })
@@ -62,14 +53,14 @@ test('load: files, offsets, IO errors; dumps and atomic dump', () => {
     assert.equal(db.size, 5)
     assert.deepEqual(db.query('pets & ~aquatic').toStrings(), ['dog', 'cat', 'hamster', 'parrot'])
     assert.deepEqual(db.dumps(), good, 'dumps = exactly header.size bytes')
-    assert.equal(code(() => DiscoDB.load(bundle, 999)), 'DDB_BAD_MAGIC')
-    assert.equal(code(() => DiscoDB.load(bundle, -1)), 'DDB_BAD_ARGUMENT')
-    assert.equal(code(() => DiscoDB.load(bundle, 1e9)), 'DDB_TOO_SMALL')
-    assert.equal(code(() => DiscoDB.load(join(dir, 'missing.ddb'))), 'IO_ENOENT')
+    assert.equal(thrownCode(() => DiscoDB.load(bundle, 999)), 'DDB_BAD_MAGIC')
+    assert.equal(thrownCode(() => DiscoDB.load(bundle, -1)), 'DDB_BAD_ARGUMENT')
+    assert.equal(thrownCode(() => DiscoDB.load(bundle, 1e9)), 'DDB_TOO_SMALL')
+    assert.equal(thrownCode(() => DiscoDB.load(join(dir, 'missing.ddb'))), 'IO_ENOENT')
     const out = join(dir, 'copy.ddb')
     db.dump(out)
     assert.deepEqual(new Uint8Array(readFileSync(out)), good)
-    assert.equal(code(() => db.dump(join(dir, 'no-such-dir', 'x.ddb'))), 'IO_ENOENT')
+    assert.equal(thrownCode(() => db.dump(join(dir, 'no-such-dir', 'x.ddb'))), 'IO_ENOENT')
     // loads keeps no copy: the values are views of the given bytes.
     const mem = DiscoDB.loads(good)
     const v = mem.peek('mammals')!
@@ -79,11 +70,11 @@ test('load: files, offsets, IO errors; dumps and atomic dump', () => {
 
 test('query syntax errors are DDB_QUERY_SYNTAX', () => {
   for (const q of ['pets &', '~', '   ', 'a + b', '()', '(a', 'a)', '((a)', '& a', '|', 'a | | b', '*', 'a (b)', 'a ~ b', '(a) b', '~()', `${'('.repeat(5000)}a${')'.repeat(5000)}`, '~'.repeat(5000) + 'a']) {
-    assert.equal(code(() => Q.parse(q)), 'DDB_QUERY_SYNTAX', JSON.stringify(q.slice(0, 20)))
+    assert.equal(thrownCode(() => Q.parse(q)), 'DDB_QUERY_SYNTAX', JSON.stringify(q.slice(0, 20)))
   }
   const db = DiscoDB.loads(fixture('animals'))
-  assert.equal(code(() => db.query('pets & (')), 'DDB_QUERY_SYNTAX')
-  assert.equal(code(() => db.metaquery('*')), 'DDB_QUERY_SYNTAX')
+  assert.equal(thrownCode(() => db.query('pets & (')), 'DDB_QUERY_SYNTAX')
+  assert.equal(thrownCode(() => db.metaquery('*')), 'DDB_QUERY_SYNTAX')
 })
 
 test('the empty query, terms with spaces, precedence, De Morgan', () => {
@@ -102,7 +93,7 @@ test('the empty query, terms with spaces, precedence, De Morgan', () => {
   const q = Q.fromCnf([[['x y', false], [new Uint8Array([0xff, 0]), true]]])
   assert.equal(Q.fromCnf(q.toCnf()).id, q.id)
   assert.equal(Q.parse(new Uint8Array([0xff, 0x20, 0x26, 0x20, 0x61])).clauses.length, 2, 'binary query text')
-  assert.equal(code(() => Q.parse('*a').toCnf()), 'DDB_QUERY_RESOLVE')
+  assert.equal(thrownCode(() => Q.parse('*a').toCnf()), 'DDB_QUERY_RESOLVE')
   assert.equal(Q.parse('a').and(Q.parse('b')).id, Q.parse('a & b').id)
   assert.equal(Q.parse('a').or(Q.parse('b')).not().id, Q.parse('~a & ~b').id)
   assert.ok(Object.isFrozen(Q.parse('a | b')) && Object.isFrozen(Q.parse('a | b').clauses[0]))
@@ -110,13 +101,13 @@ test('the empty query, terms with spaces, precedence, De Morgan', () => {
 
 test('normal forms that would explode are DDB_QUERY_TOO_LARGE', () => {
   const pairs = Array.from({ length: 17 }, (_, i) => `(a${i} | b${i})`).join(' & ')
-  assert.equal(code(() => Q.parse(`~(${pairs})`)), 'DDB_QUERY_TOO_LARGE')
+  assert.equal(thrownCode(() => Q.parse(`~(${pairs})`)), 'DDB_QUERY_TOO_LARGE')
 })
 
 test('dereference of an empty result under negation is DDB_QUERY_RESOLVE', () => {
   const db = DiscoDB.loads(fixture('deref'))
-  assert.equal(code(() => db.query('~*nokey')), 'DDB_QUERY_RESOLVE')
-  assert.equal(code(() => db.query('~(*nokey | A)')), 'DDB_QUERY_RESOLVE')
+  assert.equal(thrownCode(() => db.query('~*nokey')), 'DDB_QUERY_RESOLVE')
+  assert.equal(thrownCode(() => db.query('~(*nokey | A)')), 'DDB_QUERY_RESOLVE')
   assert.deepEqual(db.query('~~*nokey').toStrings(), [])
   assert.deepEqual(db.query('*nokey | A').toStrings(), ['B', 'C'])
 })
@@ -126,8 +117,8 @@ test('multisets: lookups work, queries are DDB_MULTISET_QUERY', () => {
   assert.ok(db.header.multiset)
   const [k] = db.keys()
   assert.ok(db.get(k!)!.count() > 0)
-  assert.equal(code(() => db.query(Q.fromCnf([[[k!, false]]]))), 'DDB_MULTISET_QUERY')
-  assert.equal(code(() => db.metaquery('a')), 'DDB_MULTISET_QUERY')
+  assert.equal(thrownCode(() => db.query(Q.fromCnf([[[k!, false]]]))), 'DDB_MULTISET_QUERY')
+  assert.equal(thrownCode(() => db.metaquery('a')), 'DDB_MULTISET_QUERY')
 })
 
 test('Inquiry is lazy and re-iterable; get/peek on absent and empty keys', () => {
