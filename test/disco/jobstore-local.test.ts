@@ -14,20 +14,33 @@ runJobStoreCompliance('local', async () => {
   return { store: new LocalJobStore(dir), open: async () => new LocalJobStore(dir), close: async () => rmSync(dir, { recursive: true, force: true }) }
 })
 
-/** A LocalJobStore that records the prefixes watched (a polling store rereads all of a prefix on every look). */
-class WatchRecorder extends LocalJobStore {
+/**
+ * A LocalJobStore that records the keys read and the prefixes watched (a polling store rereads all
+ * of a prefix on every look).
+ */
+class RecordingJobStore extends LocalJobStore {
+  readonly gets: string[] = []
   readonly watched: string[] = []
+  override get(key: string): ReturnType<LocalJobStore['get']> {
+    this.gets.push(key)
+    return super.get(key)
+  }
+
   override watch(prefix: string, signal: AbortSignal): AsyncIterable<KvChange> {
     this.watched.push(prefix)
     return super.watch(prefix, signal)
   }
 }
 
-test('a running job watches only its kill request, not its record and task records', async (t) => {
+/** Embedded stores in a temp dir whose job store is a RecordingJobStore. */
+function recordingStores(t: Parameters<typeof tempDir>[0]): { dir: string; stores: DiscoStores; recorder: RecordingJobStore } {
   const dir = tempDir(t)
-  const local = openLocalStores(join(dir, 'store'))
-  const recorder = new WatchRecorder(join(dir, 'store', 'jobs'))
-  const stores: DiscoStores = { ...local, jobs: new JobRegistry(recorder satisfies JobStore) }
+  const recorder = new RecordingJobStore(join(dir, 'store', 'jobs'))
+  return { dir, recorder, stores: { ...openLocalStores(join(dir, 'store')), jobs: new JobRegistry(recorder satisfies JobStore) } }
+}
+
+test('a running job watches only its kill request, not its record and task records', async (t) => {
+  const { dir, stores, recorder } = recordingStores(t)
   const job = await runJob({ prefix: 'w', inputs: ['raw://a b', 'raw://b c', 'raw://c d'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 3 },
     { store: stores, executor: 'in-process' })
   await job.wait()
@@ -229,20 +242,8 @@ test('a heartbeat still in flight when a job ends does not bring the finished jo
   assert.deepEqual(await stores.jobs.heartbeats('runner'), [])
 })
 
-/** A LocalJobStore that records the keys read. */
-class GetRecorder extends LocalJobStore {
-  readonly gets: string[] = []
-  override get(key: string): ReturnType<LocalJobStore['get']> {
-    this.gets.push(key)
-    return super.get(key)
-  }
-}
-
 test('a runner reads its job record once (then saves it against the revision it wrote); its handle reads the results without reading the record back', async (t) => {
-  const dir = tempDir(t)
-  const local = openLocalStores(join(dir, 'store'))
-  const recorder = new GetRecorder(join(dir, 'store', 'jobs'))
-  const stores: DiscoStores = { ...local, jobs: new JobRegistry(recorder satisfies JobStore) }
+  const { stores, recorder } = recordingStores(t)
   const job = await runJob({ prefix: 'r', inputs: ['raw://a b', 'raw://b c', 'raw://c d a'], map: fn('wcMap'), reduce: fn('sumReduce'), partitions: 2 },
     { store: stores, executor: 'in-process' })
   await job.wait()
